@@ -1,0 +1,293 @@
+//! The JSON the relay and the browser exchange over HTTP and the WebSocket. These are wire
+//! types: plain strings and numbers, converted explicitly from the domain types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::amount::AmountInput;
+use crate::{
+    Action, Amount, ClaimDetails, ClaimEvent, ClaimStatus, CustomerId, Description, FieldError,
+};
+use crate::{Claim, stream_codec};
+
+/// `POST /api/claims`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitClaimRequest {
+    pub customer_id: String,
+    pub amount: AmountInput,
+    pub description: String,
+}
+
+/// A submit request that passed every field rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidSubmission {
+    pub customer_id: CustomerId,
+    pub amount: Amount,
+    pub description: Description,
+}
+
+impl SubmitClaimRequest {
+    /// The browser runs this before sending and the relay again on receipt: one set of rules.
+    pub fn validate(&self) -> Result<ValidSubmission, Vec<FieldError>> {
+        let customer_id =
+            CustomerId::parse(&self.customer_id).map_err(|m| FieldError::new("customer_id", m));
+        let amount = self
+            .amount
+            .parse()
+            .and_then(Amount::check_claim_range)
+            .map_err(|m| FieldError::new("amount", m));
+        let description =
+            Description::parse(&self.description).map_err(|m| FieldError::new("description", m));
+        match (customer_id, amount, description) {
+            (Ok(customer_id), Ok(amount), Ok(description)) => Ok(ValidSubmission {
+                customer_id,
+                amount,
+                description,
+            }),
+            (c, a, d) => Err([c.err(), a.err(), d.err()].into_iter().flatten().collect()),
+        }
+    }
+}
+
+/// The body of `review`, `approve` and `pay`; may be empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// Refuse with 409 unless the claim is still at this version.
+    #[serde(default)]
+    pub expected_version: Option<u64>,
+}
+
+/// The body of `reject`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    pub reason: String,
+    #[serde(default)]
+    pub expected_version: Option<u64>,
+}
+
+/// A claim's current state, as every claim endpoint returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimView {
+    pub claim_id: String,
+    pub customer_id: String,
+    pub amount: String,
+    pub description: String,
+    pub status: ClaimStatus,
+    pub version: u64,
+    pub submitted_at: String,
+    pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection_reason: Option<String>,
+    /// The transitions the aggregate accepts now.
+    pub allowed_actions: Vec<Action>,
+}
+
+impl ClaimView {
+    /// `None` for a claim that does not exist.
+    pub fn of(claim: &Claim) -> Option<Self> {
+        let d: &ClaimDetails = claim.details.as_ref()?;
+        Some(Self {
+            claim_id: d.claim_id.to_string(),
+            customer_id: d.customer_id.to_string(),
+            amount: d.amount.to_string(),
+            description: d.description.to_string(),
+            status: d.status,
+            version: claim.version,
+            submitted_at: d.submitted_at.to_string(),
+            updated_at: d.updated_at.to_string(),
+            payment_reference: d.payment_reference.as_ref().map(ToString::to_string),
+            rejection_reason: d.rejection_reason.as_ref().map(ToString::to_string),
+            allowed_actions: d.status.allowed_actions().to_vec(),
+        })
+    }
+}
+
+/// The answer to a command: the claim after it, the entry appended, and what Redis ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandResponse {
+    pub claim_id: String,
+    /// The id `XADD` gave the new entry in `claims:events`.
+    pub entry_id: String,
+    pub claim: ClaimView,
+    pub redis: Vec<String>,
+}
+
+/// `GET /api/claims/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimResponse {
+    pub claim: ClaimView,
+    pub redis: Vec<String>,
+}
+
+/// `GET /api/claims`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimListResponse {
+    pub claims: Vec<ClaimView>,
+    /// How many claims match the filter in all.
+    pub total: u64,
+    pub offset: u64,
+    pub limit: u64,
+    pub redis: Vec<String>,
+}
+
+/// `GET /api/claims/{id}/events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimEventsResponse {
+    pub claim_id: String,
+    pub events: Vec<StreamEntry>,
+    pub redis: Vec<String>,
+}
+
+/// One stream entry as stored, with its decoding: `event` when it is a claim event this
+/// version reads, `error` saying why not otherwise. Raw fields are always there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamEntry {
+    pub id: String,
+    pub fields: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<ClaimEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl StreamEntry {
+    pub fn decode(id: String, fields: Vec<(String, String)>) -> Self {
+        let (event, error) = match stream_codec::decode(&fields) {
+            Ok(e) => (Some(e), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        Self {
+            id,
+            fields,
+            event,
+            error,
+        }
+    }
+}
+
+/// `GET /api/streams/{key}/entries`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntriesPage {
+    pub stream: String,
+    pub entries: Vec<StreamEntry>,
+    /// Pass as `start` (or `end` when reading in reverse) for the next page; `None` at the end.
+    pub next: Option<String>,
+    pub redis: Vec<String>,
+}
+
+/// `GET /api/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthResponse {
+    /// "ok" or "unavailable".
+    pub status: String,
+    pub redis: RedisHealth,
+    /// Length of each `claims:*` stream the relay knows about.
+    pub streams: Vec<StreamLength>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RedisHealth {
+    pub reachable: bool,
+    pub version: Option<String>,
+    pub latency_ms: Option<f64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamLength {
+    pub key: String,
+    pub length: u64,
+}
+
+/// Every error body: `{"error": {"code", "message", "fields"?}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: `validation_failed`, `invalid_transition`, `not_found`, ...
+    pub code: String,
+    /// For people: what is wrong and, where possible, what would be allowed.
+    pub message: String,
+    /// Per-field problems, so a form can show each beside its input.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+/// What the relay pushes on `GET /api/ws`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// A stream entry, in stream order: catch-up first, then live.
+    Entry { entry: StreamEntry },
+    /// Catch-up is done; what follows is live.
+    CaughtUp { last_id: String },
+    /// This client fell behind the live feed; the relay resumes it from `resume_from` by
+    /// reading the stream, so nothing is skipped.
+    Lagged { resume_from: String },
+    /// Redis is unreachable; entries resume when it is back.
+    Unavailable { message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(customer: &str, amount: &str, description: &str) -> SubmitClaimRequest {
+        serde_json::from_str(&format!(
+            r#"{{"customer_id":{customer:?},"amount":{amount},"description":{description:?}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_valid_request_passes_with_cents() {
+        let v = request("CUST-001", "\"5000.50\"", "Hail")
+            .validate()
+            .unwrap();
+        assert_eq!(v.amount.cents(), 500_050);
+        let v = request("CUST-001", "12.5", "Hail").validate().unwrap();
+        assert_eq!(v.amount.cents(), 1_250);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_by_name() {
+        let errors = request("bad id", "-1", "  ").validate().unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["customer_id", "amount", "description"]);
+        let errors = request("C1", "1.001", "x").validate().unwrap_err();
+        assert_eq!(
+            errors[0].to_string(),
+            "amount: must have at most 2 decimals"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let r: Result<SubmitClaimRequest, _> = serde_json::from_str(
+            r#"{"customer_id":"C","amount":"1","description":"d","status":"paid"}"#,
+        );
+        assert!(
+            r.unwrap_err()
+                .to_string()
+                .contains("unknown field `status`")
+        );
+    }
+
+    #[test]
+    fn server_messages_are_tagged_by_kind() {
+        let m = ServerMessage::CaughtUp {
+            last_id: "1-0".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"kind":"caught_up","last_id":"1-0"}"#
+        );
+    }
+}

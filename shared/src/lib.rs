@@ -1,0 +1,40 @@
+//! The claim model shared by the relay and the browser.
+//!
+//! This crate knows nothing about Redis, HTTP or the browser: it holds the claim events and
+//! their flat stream encoding, the claim aggregate (every business rule, as pure functions),
+//! the validation both sides run, and the JSON messages they exchange.
+
+pub mod aggregate;
+pub mod amount;
+pub mod api;
+pub mod event;
+pub mod ids;
+pub mod status;
+pub mod stream_codec;
+pub mod text;
+pub mod timestamp;
+
+pub use aggregate::{Claim, ClaimCommand, ClaimDetails, DomainError, apply, handle};
+pub use amount::Amount;
+pub use event::{ClaimEvent, EventPayload, EventType, SCHEMA_VERSION};
+pub use ids::{ClaimId, CustomerId, PaymentReference};
+pub use status::{Action, ClaimStatus};
+pub use text::{Description, Reason};
+pub use timestamp::Timestamp;
+
+/// A rule an input broke, naming the input so a form can show it beside the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}

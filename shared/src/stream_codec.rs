@@ -1,0 +1,308 @@
+//! One event is one stream entry of flat field/value pairs, readable in `redis-cli`:
+//! `type claim_submitted v 1 claim_id CLM-1 customer_id CUST-001 timestamp 2026-...Z
+//! amount 5000.00 description "..."`. Decoding never panics: anything foreign or malformed
+//! becomes a [`DecodeError`] that names the problem.
+
+use crate::event::{ClaimEvent, EventPayload, EventType, SCHEMA_VERSION};
+
+/// An entry that is not a claim event this version understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("missing field `{0}`")]
+    MissingField(&'static str),
+    #[error("field `{0}` appears more than once")]
+    DuplicateField(String),
+    #[error("unknown event type {0:?}")]
+    UnknownType(String),
+    #[error("unsupported schema version {0:?} (this relay reads v{SCHEMA_VERSION})")]
+    UnsupportedVersion(String),
+    #[error("field `{field}`: {message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
+}
+
+/// The field/value pairs of `event`, in the order `XADD` writes them.
+pub fn encode(event: &ClaimEvent) -> Vec<(&'static str, String)> {
+    let mut fields = vec![
+        ("type", event.event_type().as_str().to_owned()),
+        ("v", event.v.to_string()),
+        ("claim_id", event.claim_id.to_string()),
+        ("customer_id", event.customer_id.to_string()),
+        ("timestamp", event.timestamp.to_string()),
+    ];
+    match &event.payload {
+        EventPayload::ClaimSubmitted {
+            amount,
+            description,
+        } => {
+            fields.push(("amount", amount.to_string()));
+            fields.push(("description", description.to_string()));
+        }
+        EventPayload::ClaimStatusUpdated { from, to, reason } => {
+            fields.push(("from", from.to_string()));
+            fields.push(("to", to.to_string()));
+            if let Some(reason) = reason {
+                fields.push(("reason", reason.to_string()));
+            }
+        }
+        EventPayload::ClaimPaid {
+            amount,
+            payment_reference,
+        } => {
+            fields.push(("amount", amount.to_string()));
+            fields.push(("payment_reference", payment_reference.to_string()));
+        }
+        EventPayload::ClaimRejected { reason } => {
+            fields.push(("reason", reason.to_string()));
+        }
+    }
+    fields
+}
+
+/// Reads an entry's fields back into an event. Fields this version does not know are ignored,
+/// so a newer writer adding a field does not break older readers.
+pub fn decode<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> Result<ClaimEvent, DecodeError> {
+    let entry = Fields(fields);
+    entry.check_no_duplicates()?;
+    let event_type = entry.required("type")?;
+    let event_type = EventType::parse(event_type)
+        .ok_or_else(|| DecodeError::UnknownType(event_type.to_owned()))?;
+    let v = entry.required("v")?;
+    if v != SCHEMA_VERSION.to_string() {
+        return Err(DecodeError::UnsupportedVersion(v.to_owned()));
+    }
+    let payload = match event_type {
+        EventType::ClaimSubmitted => EventPayload::ClaimSubmitted {
+            amount: entry.parse("amount", |s| s.parse())?,
+            description: entry.parse("description", crate::Description::parse)?,
+        },
+        EventType::ClaimStatusUpdated => EventPayload::ClaimStatusUpdated {
+            from: entry.parse("from", |s| s.parse())?,
+            to: entry.parse("to", |s| s.parse())?,
+            reason: entry.optional("reason", crate::Reason::parse)?,
+        },
+        EventType::ClaimPaid => EventPayload::ClaimPaid {
+            amount: entry.parse("amount", |s| s.parse())?,
+            payment_reference: entry.parse("payment_reference", crate::PaymentReference::parse)?,
+        },
+        EventType::ClaimRejected => EventPayload::ClaimRejected {
+            reason: entry.parse("reason", crate::Reason::parse)?,
+        },
+    };
+    Ok(ClaimEvent {
+        v: SCHEMA_VERSION,
+        claim_id: entry.parse("claim_id", crate::ClaimId::parse)?,
+        customer_id: entry.parse("customer_id", crate::CustomerId::parse)?,
+        timestamp: entry.parse("timestamp", |s| s.parse())?,
+        payload,
+    })
+}
+
+struct Fields<'a, K, V>(&'a [(K, V)]);
+
+impl<K: AsRef<str>, V: AsRef<str>> Fields<'_, K, V> {
+    fn check_no_duplicates(&self) -> Result<(), DecodeError> {
+        for (i, (name, _)) in self.0.iter().enumerate() {
+            if self.0[..i]
+                .iter()
+                .any(|(other, _)| other.as_ref() == name.as_ref())
+            {
+                return Err(DecodeError::DuplicateField(name.as_ref().to_owned()));
+            }
+        }
+        Ok(())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.as_ref() == name)
+            .map(|(_, v)| v.as_ref())
+    }
+
+    fn required(&self, name: &'static str) -> Result<&str, DecodeError> {
+        self.get(name).ok_or(DecodeError::MissingField(name))
+    }
+
+    fn parse<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, DecodeError> {
+        parse(self.required(name)?).map_err(|message| DecodeError::InvalidField {
+            field: name,
+            message,
+        })
+    }
+
+    fn optional<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, DecodeError> {
+        self.get(name)
+            .map(|value| {
+                parse(value).map_err(|message| DecodeError::InvalidField {
+                    field: name,
+                    message,
+                })
+            })
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        Amount, ClaimId, ClaimStatus, CustomerId, Description, PaymentReference, Reason, Timestamp,
+    };
+    use proptest::prelude::*;
+
+    fn submitted() -> ClaimEvent {
+        ClaimEvent {
+            v: 1,
+            claim_id: ClaimId::parse("CLM-1").unwrap(),
+            customer_id: CustomerId::parse("CUST-001").unwrap(),
+            timestamp: "2026-11-23T08:34:53.123Z".parse().unwrap(),
+            payload: EventPayload::ClaimSubmitted {
+                amount: Amount::from_cents(500_000),
+                description: Description::parse("Water damage").unwrap(),
+            },
+        }
+    }
+
+    fn owned(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn submitted_encodes_as_the_flat_fields_redis_cli_shows() {
+        let fields = encode(&submitted());
+        let flat: Vec<&str> = fields.iter().flat_map(|(k, v)| [*k, v.as_str()]).collect();
+        assert_eq!(
+            flat,
+            [
+                "type",
+                "claim_submitted",
+                "v",
+                "1",
+                "claim_id",
+                "CLM-1",
+                "customer_id",
+                "CUST-001",
+                "timestamp",
+                "2026-11-23T08:34:53.123Z",
+                "amount",
+                "5000.00",
+                "description",
+                "Water damage"
+            ]
+        );
+    }
+
+    #[test]
+    fn foreign_entries_decode_to_typed_errors() {
+        assert_eq!(
+            decode(&owned(&[("hello", "world")])),
+            Err(DecodeError::MissingField("type"))
+        );
+        assert_eq!(
+            decode(&owned(&[("type", "claim_exploded"), ("v", "1")])),
+            Err(DecodeError::UnknownType("claim_exploded".into()))
+        );
+        assert_eq!(
+            decode(&owned(&[("type", "claim_paid"), ("v", "2")])),
+            Err(DecodeError::UnsupportedVersion("2".into()))
+        );
+        let mut bad_amount = encode(&submitted())
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect::<Vec<_>>();
+        bad_amount[5].1 = "12.345".into();
+        assert!(matches!(
+            decode(&bad_amount),
+            Err(DecodeError::InvalidField {
+                field: "amount",
+                ..
+            })
+        ));
+        let mut duplicated = owned(&[("type", "claim_paid")]);
+        duplicated.push(("type".into(), "claim_paid".into()));
+        assert_eq!(
+            decode(&duplicated),
+            Err(DecodeError::DuplicateField("type".into()))
+        );
+    }
+
+    fn id() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9_-]{1,64}"
+    }
+
+    fn text(max: usize) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("[a-zA-Z0-9 äöüé€,.!?'\"]{{0,{max}}}[a-z]"))
+            .unwrap()
+    }
+
+    fn status() -> impl Strategy<Value = ClaimStatus> {
+        proptest::sample::select(ClaimStatus::ALL.to_vec())
+    }
+
+    fn payload() -> impl Strategy<Value = EventPayload> {
+        prop_oneof![
+            (0i64..=100_000_000, text(499)).prop_map(|(c, d)| EventPayload::ClaimSubmitted {
+                amount: Amount::from_cents(c),
+                description: Description::parse(&d).unwrap(),
+            }),
+            (status(), status(), proptest::option::of(text(299))).prop_map(|(from, to, r)| {
+                EventPayload::ClaimStatusUpdated {
+                    from,
+                    to,
+                    reason: r.map(|r| Reason::parse(&r).unwrap()),
+                }
+            }),
+            (0i64..=100_000_000, id()).prop_map(|(c, p)| EventPayload::ClaimPaid {
+                amount: Amount::from_cents(c),
+                payment_reference: PaymentReference::parse(&p).unwrap(),
+            }),
+            text(299).prop_map(|r| EventPayload::ClaimRejected {
+                reason: Reason::parse(&r).unwrap()
+            }),
+        ]
+    }
+
+    prop_compose! {
+        fn event()(claim in id(), customer in id(), ms in 0i64..=253_402_300_799_999, payload in payload()) -> ClaimEvent {
+            ClaimEvent {
+                v: SCHEMA_VERSION,
+                claim_id: ClaimId::parse(&claim).unwrap(),
+                customer_id: CustomerId::parse(&customer).unwrap(),
+                timestamp: Timestamp::from_unix_millis(ms).unwrap(),
+                payload,
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn decode_reads_back_what_encode_wrote(event in event()) {
+            let fields = encode(&event);
+            prop_assert_eq!(decode(&fields), Ok(event.clone()));
+            // And through JSON, as the WebSocket carries it.
+            let json = serde_json::to_string(&event).unwrap();
+            prop_assert_eq!(serde_json::from_str::<ClaimEvent>(&json).unwrap(), event);
+        }
+
+        #[test]
+        fn decode_never_panics_on_arbitrary_fields(
+            fields in proptest::collection::vec(("[a-z_]{1,12}", ".{0,20}"), 0..10)
+        ) {
+            let _ = decode(&fields);
+        }
+    }
+}
