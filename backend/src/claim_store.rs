@@ -1,0 +1,189 @@
+//! Claims on Redis: loading one claim from its own index (never a scan of the stream), the
+//! atomic version-checked append, and the claim list read model.
+
+use std::sync::LazyLock;
+
+use redis::{Script, Value};
+use shared::api::{ClaimView, StreamEntry};
+use shared::stream_codec;
+use shared::{Claim, ClaimEvent, ClaimStatus};
+
+use crate::db::{self, Db, DbError};
+use crate::keys;
+use crate::redis_cli::Trace;
+
+/// A claim as folded from its events, and the entries it was folded from.
+pub struct LoadedClaim {
+    pub claim: Claim,
+    pub entries: Vec<StreamEntry>,
+}
+
+pub async fn load(db: &Db, trace: &mut Trace, claim_id: &str) -> Result<LoadedClaim, DbError> {
+    let history = keys::history(claim_id);
+    let ids: Vec<String> = db.run(trace, &["LRANGE", &history, "0", "-1"]).await?;
+    if ids.is_empty() {
+        return Ok(LoadedClaim {
+            claim: Claim::default(),
+            entries: Vec::new(),
+        });
+    }
+    let reads: Vec<Vec<&str>> = ids
+        .iter()
+        .map(|id| vec!["XRANGE", keys::EVENTS, id, id])
+        .collect();
+    let replies = db.pipeline(trace, &reads).await?;
+    let entries: Vec<StreamEntry> = replies
+        .iter()
+        .flat_map(db::entries)
+        .map(|(id, fields)| StreamEntry::decode(id, fields))
+        .collect();
+    let mut claim = Claim::from_events(entries.iter().filter_map(|e| e.event.as_ref()));
+    // The index, not the entries still in the stream, is what appends are checked against:
+    // if someone trimmed the stream the claim keeps counting the events it had.
+    claim.version = ids.len() as u64;
+    Ok(LoadedClaim { claim, entries })
+}
+
+pub enum Appended {
+    Ok { entry_id: String },
+    /// Someone appended to the claim first; it is now at this version.
+    Conflict { version: u64 },
+}
+
+/// Appends `event` to `claims:events` and updates the claim's index and read model, all in
+/// one Lua script, only if the claim is still at `before.version`.
+static APPEND: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+-- KEYS: events stream, claim history, all claims, snapshots, old status set, new status set
+-- ARGV: expected version, claim id, score, snapshot json, event field/value pairs...
+local version = redis.call('LLEN', KEYS[2])
+if version ~= tonumber(ARGV[1]) then
+  return {'conflict', tostring(version)}
+end
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
+redis.call('RPUSH', KEYS[2], id)
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+redis.call('ZREM', KEYS[5], ARGV[2])
+redis.call('ZADD', KEYS[6], ARGV[3], ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
+return {'ok', id}
+",
+    )
+});
+
+pub async fn append(
+    db: &Db,
+    trace: &mut Trace,
+    before: &Claim,
+    event: &ClaimEvent,
+    after: &Claim,
+) -> Result<Appended, DbError> {
+    let view = ClaimView::of(after).expect("an appended event leaves a claim that exists");
+    let claim_id = event.claim_id.as_str();
+    let history = keys::history(claim_id);
+    let all = keys::all_claims();
+    let snapshots = keys::snapshots();
+    let old_set = keys::by_status(before.status().unwrap_or(ClaimStatus::Submitted));
+    let new_set = keys::by_status(view.status);
+    let score = after
+        .details
+        .as_ref()
+        .map_or(0, |d| d.submitted_at.unix_millis())
+        .to_string();
+    let snapshot = serde_json::to_string(&view).expect("views serialize");
+    let fields = stream_codec::encode(event);
+
+    let mut invocation = APPEND.prepare_invoke();
+    for key in [keys::EVENTS, &history, &all, &snapshots, &old_set, &new_set] {
+        invocation.key(key);
+    }
+    invocation
+        .arg(before.version)
+        .arg(claim_id)
+        .arg(&score)
+        .arg(&snapshot);
+    for (name, value) in &fields {
+        invocation.arg(*name).arg(value);
+    }
+
+    let version = before.version.to_string();
+    trace.record(&["LLEN", &history]);
+    let reply: Vec<String> = db.script(&invocation).await?;
+    match reply.as_slice() {
+        [ok, entry_id] if ok == "ok" => {
+            let mut xadd = vec!["XADD", keys::EVENTS, "*"];
+            xadd.extend(fields.iter().flat_map(|(k, v)| [*k, v.as_str()]));
+            trace.record(&xadd);
+            trace.record(&["RPUSH", &history, entry_id]);
+            trace.record(&["ZADD", &all, &score, claim_id]);
+            if old_set != new_set {
+                trace.record(&["ZREM", &old_set, claim_id]);
+            }
+            trace.record(&["ZADD", &new_set, &score, claim_id]);
+            trace.record(&["HSET", &snapshots, claim_id, &snapshot]);
+            Ok(Appended::Ok {
+                entry_id: entry_id.clone(),
+            })
+        }
+        [conflict, actual] if conflict == "conflict" => Ok(Appended::Conflict {
+            version: actual.parse().unwrap_or_default(),
+        }),
+        other => Err(DbError::Redis(redis::RedisError::from((
+            redis::ErrorKind::Client,
+            "unexpected reply from the append script",
+            format!("{other:?} (expected version {version})"),
+        )))),
+    }
+}
+
+pub struct ClaimPage {
+    pub claims: Vec<ClaimView>,
+    pub total: u64,
+}
+
+/// Newest first, from the read model the append script keeps.
+pub async fn list(
+    db: &Db,
+    trace: &mut Trace,
+    status: Option<ClaimStatus>,
+    offset: u64,
+    limit: u64,
+) -> Result<ClaimPage, DbError> {
+    let set = status.map_or_else(keys::all_claims, keys::by_status);
+    let stop = (offset + limit).saturating_sub(1).to_string();
+    let offset_s = offset.to_string();
+    let replies = db
+        .pipeline(
+            trace,
+            &[
+                vec!["ZCARD", set.as_str()],
+                vec!["ZREVRANGE", set.as_str(), offset_s.as_str(), stop.as_str()],
+            ],
+        )
+        .await?;
+    let total = match replies.first() {
+        Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+        _ => 0,
+    };
+    let ids: Vec<String> = match replies.get(1) {
+        Some(Value::Array(ids)) => ids.iter().filter_map(db::text).collect(),
+        _ => Vec::new(),
+    };
+    if ids.is_empty() || limit == 0 {
+        return Ok(ClaimPage {
+            claims: Vec::new(),
+            total,
+        });
+    }
+    let snapshots = keys::snapshots();
+    let mut hmget = vec!["HMGET", snapshots.as_str()];
+    hmget.extend(ids.iter().map(String::as_str));
+    let json: Vec<Option<String>> = db.run(trace, &hmget).await?;
+    let claims = json
+        .iter()
+        .flatten()
+        .filter_map(|j| serde_json::from_str(j).ok())
+        .collect();
+    Ok(ClaimPage { claims, total })
+}

@@ -1,0 +1,177 @@
+//! The relay's one handle on Redis: a self-reconnecting connection plus helpers that record
+//! every command they send, in redis-cli form, for the response.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{FromRedisValue, RedisError, Value};
+
+use crate::redis_cli::Trace;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Redis cannot be reached (refused, dropped or timed out); the manager reconnects by itself.
+    #[error("cannot reach Redis at {0}")]
+    Unavailable(String),
+    /// Redis answered with an error (wrong type, script error, ...).
+    #[error(transparent)]
+    Redis(#[from] RedisError),
+}
+
+#[derive(Clone)]
+pub struct Db {
+    conn: ConnectionManager,
+    client: redis::Client,
+    /// Where Redis is, with any password removed: safe for logs and error bodies.
+    pub location: String,
+}
+
+impl Db {
+    /// Does not connect yet, so the relay starts (and answers 503) while Redis is down.
+    pub fn new(url: &str) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(3)))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(50))
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        Ok(Self {
+            conn,
+            client,
+            location: redact(url),
+        })
+    }
+
+    /// A connection of its own, for blocking reads that must not hold up other requests.
+    pub async fn dedicated_connection(
+        &self,
+        response_timeout: Duration,
+    ) -> Result<redis::aio::MultiplexedConnection, DbError> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(response_timeout));
+        self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+            .map_err(|e| self.classify(e))
+    }
+
+    /// Runs one command and records it.
+    pub async fn run<T: FromRedisValue, S: AsRef<str>>(
+        &self,
+        trace: &mut Trace,
+        args: &[S],
+    ) -> Result<T, DbError> {
+        trace.record(args);
+        let mut cmd = redis::cmd(args[0].as_ref());
+        for a in &args[1..] {
+            cmd.arg(a.as_ref());
+        }
+        cmd.query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.classify(e))
+    }
+
+    /// Sends several commands in one round trip (not a transaction) and records each.
+    pub async fn pipeline<S: AsRef<str>>(
+        &self,
+        trace: &mut Trace,
+        commands: &[Vec<S>],
+    ) -> Result<Vec<Value>, DbError> {
+        let mut pipe = redis::pipe();
+        for args in commands {
+            trace.record(args);
+            let cmd = pipe.cmd(args[0].as_ref());
+            for a in &args[1..] {
+                cmd.arg(a.as_ref());
+            }
+        }
+        pipe.query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.classify(e))
+    }
+
+    /// Runs a Lua script (EVALSHA, loading it on first use). The caller records the stream
+    /// commands the script performs, which say more to a learner than the EVALSHA does.
+    pub async fn script<T: FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, DbError> {
+        invocation
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.classify(e))
+    }
+
+    pub fn classify(&self, e: RedisError) -> DbError {
+        if e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() {
+            DbError::Unavailable(self.location.clone())
+        } else {
+            DbError::Redis(e)
+        }
+    }
+}
+
+/// `redis://user:secret@host:6379/0` -> `redis://host:6379/0`.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}{}", &url[..scheme_end + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Reads a reply as text, lossily: an entry written by someone else may hold any bytes.
+pub fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::SimpleString(s) => Some(s.clone()),
+        Value::VerbatimString { text, .. } => Some(text.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Okay => Some("OK".into()),
+        _ => None,
+    }
+}
+
+/// Parses an XRANGE/XREVRANGE reply (and one stream of an XREAD reply) keeping field order,
+/// which the typed reply in `redis::streams` (a HashMap) loses.
+pub fn entries(v: &Value) -> Vec<(String, Vec<(String, String)>)> {
+    let Value::Array(items) = v else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let Value::Array(parts) = item else {
+                return None;
+            };
+            let id = text(parts.first()?)?;
+            let fields = match parts.get(1) {
+                Some(Value::Array(flat)) => flat
+                    .chunks(2)
+                    .filter_map(|kv| Some((text(kv.first()?)?, text(kv.get(1)?)?)))
+                    .collect(),
+                Some(Value::Map(pairs)) => pairs
+                    .iter()
+                    .filter_map(|(k, v)| Some((text(k)?, text(v)?)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Some((id, fields))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(redact("redis://u:pw@127.0.0.1:6379/0"), "redis://127.0.0.1:6379/0");
+        assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

@@ -1,0 +1,57 @@
+//! Stream entry ids (`<ms>-<seq>`), parsed so they can be validated and compared.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct EntryId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl EntryId {
+    pub const ZERO: EntryId = EntryId { ms: 0, seq: 0 };
+}
+
+impl FromStr for EntryId {
+    type Err = String;
+
+    /// Accepts `1700000000000-3` and, as Redis does, a bare `1700000000000` (sequence 0).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a stream id like 1700000000000-0");
+        let (ms, seq) = match s.split_once('-') {
+            Some((ms, seq)) => (ms, seq),
+            None => (s, "0"),
+        };
+        let digits = |p: &str| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit());
+        if !digits(ms) || !digits(seq) {
+            return Err(bad());
+        }
+        Ok(Self {
+            ms: ms.parse().map_err(|_| bad())?,
+            seq: seq.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl fmt::Display for EntryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_compare_and_print() {
+        let a: EntryId = "1700000000000-2".parse().unwrap();
+        let b: EntryId = "1700000000001".parse().unwrap();
+        assert!(a < b);
+        assert_eq!(b.to_string(), "1700000000001-0");
+        for bad in ["", "-", "1-", "x-1", "1-2-3", "+", "99999999999999999999999"] {
+            assert!(bad.parse::<EntryId>().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! The one error type of the HTTP API. Each variant's status code is in its doc comment. Bad
+//! input becomes a 4xx whose JSON body says what is wrong; anything unexpected is logged and
+//! becomes a 500 whose body holds no internals.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use shared::api::{ErrorBody, ErrorDetail};
+use shared::{DomainError, FieldError};
+
+use crate::db::DbError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed (not JSON, wrong shape, bad query parameter).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// 422: well-formed, but fields break the rules.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Validation(Vec<FieldError>),
+    /// 404
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: the aggregate refused the command.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// 409: the claim changed since the caller (or this request) read it.
+    #[error("{0}")]
+    VersionConflict(String),
+    /// 413
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// 503
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: logged in full, answered without details.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Domain(DomainError::NotFound) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Domain(DomainError::AmountOutOfRange(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+            }
+            Self::Domain(DomainError::AlreadyExists(_)) => (StatusCode::CONFLICT, "already_exists"),
+            Self::Domain(DomainError::InvalidTransition { .. }) => {
+                (StatusCode::CONFLICT, "invalid_transition")
+            }
+            Self::VersionConflict(_) => (StatusCode::CONFLICT, "version_conflict"),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "redis_unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::Unavailable(_) => Self::Unavailable(e.to_string()),
+            DbError::Redis(e) => Self::Internal(e.into()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            Self::Internal(e) => {
+                tracing::error!(error = ?e, "request failed");
+                "internal error; the relay log has the details".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let fields = match self {
+            Self::Validation(fields) => fields,
+            _ => Vec::new(),
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+                fields,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}

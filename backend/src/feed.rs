@@ -1,0 +1,168 @@
+//! The live feed of `claims:events`: one blocking `XREAD` loop per relay, fanned out to every
+//! WebSocket client through a bounded broadcast channel. Whoever appends (this relay, another
+//! relay, `redis-cli`), the entry reaches every client once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use redis::Value;
+use shared::api::{ServerMessage, StreamEntry};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{self, Db, DbError};
+use crate::entry_id::EntryId;
+use crate::keys;
+use crate::redis_cli::Trace;
+
+/// How long one `XREAD` blocks before it loops (and notices shutdown).
+const BLOCK: Duration = Duration::from_millis(2_000);
+/// Entries one `XREAD` or catch-up page returns at most.
+pub const PAGE: usize = 500;
+/// Entries a client may fall behind the live feed before it is resumed from the stream.
+pub const CLIENT_BUFFER: usize = 4_096;
+
+/// One entry, serialized once for all clients.
+#[derive(Debug)]
+pub struct FeedItem {
+    pub id: EntryId,
+    /// The `ServerMessage::Entry` JSON; cloning it shares the bytes.
+    pub json: Utf8Bytes,
+}
+
+impl FeedItem {
+    pub fn new(id: EntryId, entry: StreamEntry) -> Self {
+        let json = serde_json::to_string(&ServerMessage::Entry { entry })
+            .expect("messages serialize")
+            .into();
+        Self { id, json }
+    }
+}
+
+#[derive(Clone)]
+pub struct Feed {
+    tx: broadcast::Sender<Arc<FeedItem>>,
+}
+
+impl Feed {
+    pub fn new() -> Self {
+        let (tx, _) = broadcast::channel(CLIENT_BUFFER);
+        Self { tx }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<FeedItem>> {
+        self.tx.subscribe()
+    }
+
+    /// Reads new entries until `stop` is cancelled, reconnecting with backoff while Redis is
+    /// away and resuming after the last entry it published.
+    pub async fn run(self, db: Db, stop: CancellationToken) {
+        let mut last: Option<EntryId> = None;
+        let mut backoff = Duration::from_millis(100);
+        while !stop.is_cancelled() {
+            let result = tokio::select! {
+                r = self.read_until_error(&db, &mut last) => r,
+                () = stop.cancelled() => return,
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, retry_in = ?backoff, "live feed lost Redis");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = stop.cancelled() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            } else {
+                backoff = Duration::from_millis(100);
+            }
+        }
+    }
+
+    async fn read_until_error(&self, db: &Db, last: &mut Option<EntryId>) -> Result<(), DbError> {
+        let mut conn = db.dedicated_connection(BLOCK + Duration::from_secs(3)).await?;
+        let mut after = match *last {
+            Some(id) => id,
+            None => last_id(db).await?,
+        };
+        *last = Some(after);
+        tracing::debug!(%after, "live feed reading");
+        loop {
+            let reply: Value = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(PAGE)
+                .arg("BLOCK")
+                .arg(BLOCK.as_millis() as u64)
+                .arg("STREAMS")
+                .arg(keys::EVENTS)
+                .arg(after.to_string())
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| db.classify(e))?;
+            for (id, entry) in xread_entries(&reply) {
+                after = id;
+                *last = Some(id);
+                // No receivers is fine: nobody is watching right now.
+                let _ = self.tx.send(Arc::new(FeedItem::new(id, entry)));
+            }
+        }
+    }
+}
+
+impl Default for Feed {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The id of the newest entry, or 0-0 for an empty or missing stream.
+pub async fn last_id(db: &Db) -> Result<EntryId, DbError> {
+    let reply: Value = db
+        .run(
+            &mut Trace::default(),
+            &["XREVRANGE", keys::EVENTS, "+", "-", "COUNT", "1"],
+        )
+        .await?;
+    Ok(db::entries(&reply)
+        .first()
+        .and_then(|(id, _)| id.parse().ok())
+        .unwrap_or(EntryId::ZERO))
+}
+
+/// One page of entries strictly after `after`, oldest first.
+pub async fn page_after(db: &Db, after: EntryId) -> Result<Vec<(EntryId, StreamEntry)>, DbError> {
+    let start = format!("({after}");
+    let count = PAGE.to_string();
+    let reply: Value = db
+        .run(
+            &mut Trace::default(),
+            &["XRANGE", keys::EVENTS, &start, "+", "COUNT", &count],
+        )
+        .await?;
+    Ok(decode_entries(&reply))
+}
+
+fn decode_entries(reply: &Value) -> Vec<(EntryId, StreamEntry)> {
+    db::entries(reply)
+        .into_iter()
+        .filter_map(|(id, fields)| {
+            let parsed = id.parse().ok()?;
+            Some((parsed, StreamEntry::decode(id, fields)))
+        })
+        .collect()
+}
+
+/// XREAD answers `[[key, [entries...]]]` (RESP2) or `{key: [entries...]}` (RESP3).
+fn xread_entries(reply: &Value) -> Vec<(EntryId, StreamEntry)> {
+    match reply {
+        Value::Array(streams) => streams
+            .iter()
+            .filter_map(|s| match s {
+                Value::Array(kv) => kv.get(1),
+                _ => None,
+            })
+            .flat_map(decode_entries)
+            .collect(),
+        Value::Map(streams) => streams.iter().flat_map(|(_, v)| decode_entries(v)).collect(),
+        _ => Vec::new(),
+    }
+}

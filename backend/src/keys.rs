@@ -1,0 +1,80 @@
+//! Every Redis key the relay touches, in one place.
+//!
+//! One append touches the events stream and the claim's index keys together, atomically. For
+//! that to stay possible on Redis Cluster, all of them must share a hash slot: the index keys
+//! carry the hash tag `{claims:events}`, which hashes exactly like the stream's own name. When
+//! claims are partitioned later, the tag becomes the partition's stream name.
+
+/// The stream every claim event is appended to.
+pub const EVENTS: &str = "claims:events";
+/// Dead letters of the consumer groups.
+pub const FAILED: &str = "claims:failed";
+/// Summaries written by the analytics group.
+pub const ANALYTICS: &str = "claims:analytics";
+
+/// Streams `GET /api/health` reports the length of.
+pub const KNOWN_STREAMS: [&str; 3] = [EVENTS, FAILED, ANALYTICS];
+
+/// Only keys under this prefix may be read through the API.
+pub const READABLE_PREFIX: &str = "claims:";
+
+const TAG: &str = "{claims:events}";
+
+/// A list of the `claims:events` entry ids of one claim, oldest first. Its length is the
+/// claim's version, which is what appends are checked against.
+pub fn history(claim_id: &str) -> String {
+    format!("claims:{TAG}:history:{claim_id}")
+}
+
+/// Every claim id, scored by submission time (ms).
+pub fn all_claims() -> String {
+    format!("claims:{TAG}:all")
+}
+
+/// Claim ids in one status, scored by submission time (ms).
+pub fn by_status(status: shared::ClaimStatus) -> String {
+    format!("claims:{TAG}:status:{status}")
+}
+
+/// Hash of claim id to the JSON of its latest state: the read model behind the claim list.
+pub fn snapshots() -> String {
+    format!("claims:{TAG}:snapshots")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CRC16 (XMODEM) of the hash tag rule, as Redis Cluster computes a key's slot.
+    fn slot(key: &str) -> u16 {
+        let hashed = match key.find('{') {
+            Some(open) => match key[open + 1..].find('}') {
+                Some(len) if len > 0 => &key[open + 1..open + 1 + len],
+                _ => key,
+            },
+            None => key,
+        };
+        let mut crc: u16 = 0;
+        for b in hashed.bytes() {
+            crc ^= u16::from(b) << 8;
+            for _ in 0..8 {
+                crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            }
+        }
+        crc % 16384
+    }
+
+    #[test]
+    fn an_append_only_touches_keys_in_the_events_stream_slot() {
+        let expected = slot(EVENTS);
+        for key in [
+            history("CLM-1"),
+            all_claims(),
+            by_status(shared::ClaimStatus::Paid),
+            snapshots(),
+        ] {
+            assert_eq!(slot(&key), expected, "{key}");
+        }
+        assert_ne!(slot("claims:other"), expected);
+    }
+}

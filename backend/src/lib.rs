@@ -1,0 +1,18 @@
+//! The claimstream relay: claims as events on Redis Streams, served over HTTP and a WebSocket.
+
+pub mod claim_store;
+pub mod config;
+pub mod db;
+pub mod embedded_redis;
+pub mod entry_id;
+pub mod error;
+pub mod extract;
+pub mod feed;
+pub mod keys;
+pub mod redis_cli;
+pub mod routes;
+pub mod startup;
+pub mod state;
+
+pub use config::Config;
+pub use startup::Application;

@@ -1,0 +1,80 @@
+//! `GET /api/health`: is Redis there, which version, how far, and how long the streams are.
+
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use shared::api::{HealthResponse, RedisHealth, StreamLength};
+
+use crate::db::Db;
+use crate::keys;
+use crate::redis_cli::Trace;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/health", get(health))
+}
+
+async fn probe(db: &Db) -> Result<(f64, String, Vec<StreamLength>), crate::db::DbError> {
+    let mut trace = Trace::default();
+    let started = Instant::now();
+    let _: String = db.run(&mut trace, &["PING"]).await?;
+    let latency_ms = started.elapsed().as_secs_f64() * 1_000.0;
+    let info: String = db.run(&mut trace, &["INFO", "server"]).await?;
+    let version = info
+        .lines()
+        .find_map(|l| l.strip_prefix("redis_version:"))
+        .unwrap_or("unknown")
+        .trim()
+        .to_owned();
+    let lengths: Vec<Vec<&str>> = keys::KNOWN_STREAMS.iter().map(|k| vec!["XLEN", *k]).collect();
+    let replies = db.pipeline(&mut trace, &lengths).await?;
+    let streams = keys::KNOWN_STREAMS
+        .iter()
+        .zip(replies)
+        .map(|(key, len)| StreamLength {
+            key: (*key).to_owned(),
+            length: redis::from_redis_value(len).unwrap_or(0),
+        })
+        .collect();
+    Ok((latency_ms, version, streams))
+}
+
+async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthResponse>) {
+    match probe(&state.db).await {
+        Ok((latency_ms, version, streams)) => (
+            StatusCode::OK,
+            Json(HealthResponse {
+                status: "ok".into(),
+                redis: RedisHealth {
+                    reachable: true,
+                    version: Some(version),
+                    latency_ms: Some(latency_ms),
+                    error: None,
+                },
+                streams,
+            }),
+        ),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(HealthResponse {
+                status: "unavailable".into(),
+                redis: RedisHealth {
+                    reachable: false,
+                    version: None,
+                    latency_ms: None,
+                    error: Some(match e {
+                        crate::db::DbError::Unavailable(_) => e.to_string(),
+                        crate::db::DbError::Redis(_) => {
+                            tracing::error!(error = ?e, "health probe failed");
+                            format!("Redis at {} answered with an error", state.db.location)
+                        }
+                    }),
+                },
+                streams: Vec::new(),
+            }),
+        ),
+    }
+}

@@ -1,0 +1,36 @@
+//! The HTTP API: one module per resource, merged here.
+
+mod claims;
+mod health;
+mod streams;
+mod ws;
+
+use std::path::Path;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::extract::BODY_LIMIT;
+use crate::state::AppState;
+
+pub fn router(state: AppState, static_dir: Option<&Path>) -> Router {
+    let api = Router::new()
+        .merge(claims::router())
+        .merge(streams::router())
+        .merge(health::router())
+        .merge(ws::router())
+        .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    let app = Router::new().nest("/api", api);
+    let app = match static_dir.filter(|d| d.is_dir()) {
+        // The browser app routes on its own, so unknown paths get index.html.
+        Some(dir) => app.fallback_service(
+            ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))),
+        ),
+        None => app,
+    };
+    app.layer(TraceLayer::new_for_http()).with_state(state)
+}

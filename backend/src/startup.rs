@@ -1,0 +1,93 @@
+//! Building the relay from its config and running it until told to stop.
+
+use std::future::Future;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::embedded_redis::{EmbeddedRedis, Persistence};
+use crate::feed::Feed;
+use crate::routes;
+use crate::state::AppState;
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+    embedded: Option<EmbeddedRedis>,
+}
+
+impl Application {
+    /// Binds the listener and, without a Redis URL, starts the embedded Redis.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (url, embedded) = match &config.redis_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let dir = config.data_dir();
+                let server = EmbeddedRedis::start(&dir, Persistence::AppendOnly).await?;
+                tracing::info!(
+                    port = server.port(),
+                    dir = %dir.display(),
+                    "started embedded Redis; inspect it with `redis-cli -p {}`",
+                    server.port()
+                );
+                (server.url(), Some(server))
+            }
+        };
+        let db = Db::new(&url).with_context(|| format!("bad Redis URL {url:?}"))?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let state = AppState {
+            db,
+            feed: Feed::new(),
+            shutdown: CancellationToken::new(),
+        };
+        let router = routes::router(state.clone(), Some(&config.static_dir));
+        Ok(Self {
+            listener,
+            router,
+            state,
+            embedded,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn redis_location(&self) -> &str {
+        &self.state.db.location
+    }
+
+    /// Serves HTTP and runs the live feed until `shutdown` completes, then stops both and
+    /// the embedded Redis.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            router,
+            state,
+            embedded,
+        } = self;
+        let stop = state.shutdown.clone();
+        let feed = tokio::spawn(state.feed.clone().run(state.db.clone(), stop.clone()));
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown({
+                let stop = stop.clone();
+                async move {
+                    shutdown.await;
+                    stop.cancel();
+                }
+            })
+            .await;
+        stop.cancel();
+        let _ = feed.await;
+        if let Some(server) = embedded {
+            server.stop().await?;
+        }
+        served.context("HTTP server failed")
+    }
+}
