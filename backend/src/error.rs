@@ -21,6 +21,9 @@ pub enum ApiError {
     /// 404
     #[error("{0}")]
     NotFound(String),
+    /// 405
+    #[error("this endpoint does not take that method")]
+    MethodNotAllowed,
     /// 409: the aggregate refused the command.
     #[error(transparent)]
     Domain(#[from] DomainError),
@@ -51,6 +54,7 @@ impl ApiError {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Domain(DomainError::NotFound) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Domain(DomainError::AmountOutOfRange(_)) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")

@@ -23,6 +23,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>) -> Router {
         .merge(health::router())
         .merge(ws::router())
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let app = Router::new().nest("/api", api);
     let app = match static_dir.filter(|d| d.is_dir()) {

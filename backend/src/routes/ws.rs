@@ -3,6 +3,7 @@
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -32,13 +33,14 @@ struct WsQuery {
 async fn upgrade(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<WsQuery>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let since = q
         .since
         .map(|s| s.parse::<EntryId>())
         .transpose()
         .map_err(|m| ApiError::bad_request("invalid_stream_id", format!("since: {m}")))?;
+    let ws = ws.map_err(|r| ApiError::bad_request("websocket_required", r.body_text()))?;
     Ok(ws.on_upgrade(move |socket| serve(socket, state, since)))
 }
 

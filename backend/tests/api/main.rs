@@ -1,1 +1,9 @@
+//! Integration tests: the relay against a real redis-server that each test starts for itself
+//! on a free loopback port, so tests run in parallel without sharing state.
 
+mod bad_input;
+mod claims;
+mod embedded;
+mod helpers;
+mod outage;
+mod websocket;

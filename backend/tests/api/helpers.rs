@@ -1,0 +1,221 @@
+use std::time::Duration;
+
+use backend::embedded_redis::{EmbeddedRedis, Persistence};
+use backend::{Application, Config};
+use futures_util::StreamExt;
+use redis::aio::MultiplexedConnection;
+use serde_json::Value;
+use shared::api::{CommandResponse, ServerMessage, StreamEntry};
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    redis: Option<EmbeddedRedis>,
+    redis_port: u16,
+    redis_dir: TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    relay: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+pub fn config(redis_url: Option<String>, data_dir: Option<std::path::PathBuf>) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        redis_url,
+        data_dir,
+        static_dir: "does-not-exist".into(),
+    }
+}
+
+/// Starts a redis-server of the test's own and a relay in front of it.
+pub async fn spawn_app() -> TestApp {
+    let redis_dir = tempfile::tempdir().unwrap();
+    let redis = EmbeddedRedis::start(redis_dir.path(), Persistence::AppendOnly)
+        .await
+        .expect("redis-server starts (is it installed? `cargo xtask install`)");
+    let app = Application::build(config(Some(redis.url()), None))
+        .await
+        .unwrap();
+    let (address, stop, relay) = run(app);
+    TestApp {
+        address,
+        http: reqwest::Client::new(),
+        redis_port: redis.port(),
+        redis: Some(redis),
+        redis_dir,
+        stop: Some(stop),
+        relay: Some(relay),
+    }
+}
+
+/// Runs a built relay in the background; send on the sender to shut it down.
+pub fn run(
+    app: Application,
+) -> (
+    String,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let address = format!("127.0.0.1:{}", app.port());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let relay = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    (address, stop, relay)
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http.post(self.url(path)).body(body).send().await.unwrap()
+    }
+
+    /// Submits a valid claim and returns the relay's answer.
+    pub async fn submit(&self, amount: &str) -> CommandResponse {
+        let response = self
+            .post(
+                "/api/claims",
+                &serde_json::json!({"customer_id": "CUST-001", "amount": amount, "description": "Water damage"}),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    }
+
+    pub async fn act(&self, claim_id: &str, action: &str) -> reqwest::Response {
+        let body = if action == "reject" {
+            serde_json::json!({"reason": "not covered"})
+        } else {
+            serde_json::json!({})
+        };
+        self.post(&format!("/api/claims/{claim_id}/{action}"), &body).await
+    }
+
+    pub async fn redis(&self) -> MultiplexedConnection {
+        redis::Client::open(format!("redis://127.0.0.1:{}", self.redis_port))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    pub async fn xlen(&self) -> u64 {
+        redis::cmd("XLEN")
+            .arg("claims:events")
+            .query_async(&mut self.redis().await)
+            .await
+            .unwrap()
+    }
+
+    /// Every entry of `claims:events`, read straight from Redis.
+    pub async fn xrange(&self) -> Vec<(String, Vec<(String, String)>)> {
+        let reply: redis::Value = redis::cmd("XRANGE")
+            .arg("claims:events")
+            .arg("-")
+            .arg("+")
+            .query_async(&mut self.redis().await)
+            .await
+            .unwrap();
+        backend::db::entries(&reply)
+    }
+
+    /// Appends an entry as `redis-cli XADD claims:events * ...` would.
+    pub async fn raw_xadd(&self, fields: &[(&str, &str)]) -> String {
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg("claims:events").arg("*");
+        for (k, v) in fields {
+            cmd.arg(*k).arg(*v);
+        }
+        cmd.query_async(&mut self.redis().await).await.unwrap()
+    }
+
+    pub async fn ws(&self, since: Option<&str>) -> WsClient {
+        let query = since.map(|s| format!("?since={s}")).unwrap_or_default();
+        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/ws{query}", self.address))
+            .await
+            .expect("websocket connects");
+        WsClient { stream }
+    }
+
+    pub async fn stop_redis(&mut self) {
+        self.redis.take().expect("redis is running").stop().await.unwrap();
+    }
+
+    /// Brings Redis back on the same port with the same data.
+    pub async fn restart_redis(&mut self) {
+        let server = EmbeddedRedis::start_on(self.redis_dir.path(), self.redis_port, Persistence::AppendOnly)
+            .await
+            .unwrap();
+        self.redis = Some(server);
+    }
+
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.relay.take().unwrap().await.unwrap().unwrap();
+    }
+}
+
+pub struct WsClient {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl WsClient {
+    /// The next message, or `None` if none comes within `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<ServerMessage> {
+        loop {
+            let msg = tokio::time::timeout(wait, self.stream.next()).await.ok()??.ok()?;
+            match msg {
+                Message::Text(text) => return Some(serde_json::from_str(&text).expect("server messages parse")),
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Collects entries until `n` have arrived; panics if they do not within 10 s.
+    pub async fn entries(&mut self, n: usize) -> Vec<StreamEntry> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            match self.next(Duration::from_secs(10)).await {
+                Some(ServerMessage::Entry { entry }) => got.push(entry),
+                Some(_) => {}
+                None => panic!("only {} of {n} entries arrived", got.len()),
+            }
+        }
+        got
+    }
+
+    pub async fn expect_caught_up(&mut self) -> String {
+        loop {
+            match self.next(Duration::from_secs(10)).await {
+                Some(ServerMessage::CaughtUp { last_id }) => return last_id,
+                Some(ServerMessage::Entry { .. }) => {}
+                other => panic!("expected caught_up, got {other:?}"),
+            }
+        }
+    }
+}
+
+/// The error body every 4xx carries.
+pub async fn error_of(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("error bodies are JSON");
+    let code = body["error"]["code"].as_str().expect("error.code").to_owned();
+    let message = body["error"]["message"].as_str().expect("error.message").to_owned();
+    (status, code, message)
+}

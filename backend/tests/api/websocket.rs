@@ -1,0 +1,138 @@
+use std::collections::HashSet;
+use std::time::Duration;
+
+use shared::api::ServerMessage;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn catch_up_and_live_meet_without_gap_or_duplicate_while_appends_race_the_connect() {
+    let app = spawn_app().await;
+    for _ in 0..50 {
+        app.submit("1.00").await;
+    }
+    let writer = {
+        let url = app.url("/api/claims");
+        let http = app.http.clone();
+        tokio::spawn(async move {
+            for _ in 0..150 {
+                let r = http
+                    .post(&url)
+                    .body(r#"{"customer_id":"C2","amount":"2.00","description":"race"}"#)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201);
+            }
+        })
+    };
+    // Connect while the writer is appending, asking for everything from the start.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut ws = app.ws(Some("0")).await;
+    writer.await.unwrap();
+    let got = ws.entries(200).await;
+
+    let ids: Vec<String> = got.iter().map(|e| e.id.clone()).collect();
+    let stream: Vec<String> = app.xrange().await.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, stream, "the socket must deliver exactly the stream, in order");
+    assert!(ws.next(Duration::from_millis(300)).await.is_none_or(|m| !matches!(m, ServerMessage::Entry { .. })));
+}
+
+#[tokio::test]
+async fn since_resumes_after_the_given_id() {
+    let app = spawn_app().await;
+    let first = app.submit("1").await.entry_id;
+    let second = app.submit("2").await.entry_id;
+    let mut ws = app.ws(Some(&first)).await;
+    let got = ws.entries(1).await;
+    assert_eq!(got[0].id, second);
+    assert_eq!(ws.expect_caught_up().await, second);
+}
+
+#[tokio::test]
+async fn without_since_only_new_entries_are_sent() {
+    let app = spawn_app().await;
+    app.submit("1").await;
+    let mut ws = app.ws(None).await;
+    ws.expect_caught_up().await;
+    let fresh = app.submit("2").await.entry_id;
+    let got = ws.entries(1).await;
+    assert_eq!(got[0].id, fresh);
+}
+
+#[tokio::test]
+async fn a_raw_xadd_from_redis_cli_appears_live_and_decoded() {
+    let app = spawn_app().await;
+    let mut ws = app.ws(None).await;
+    ws.expect_caught_up().await;
+    let id = app
+        .raw_xadd(&[
+            ("type", "claim_submitted"),
+            ("v", "1"),
+            ("claim_id", "CLM-CLI"),
+            ("customer_id", "CUST-9"),
+            ("timestamp", "2026-11-23T10:00:00.000Z"),
+            ("amount", "42.00"),
+            ("description", "typed in redis-cli"),
+        ])
+        .await;
+    let got = ws.entries(1).await;
+    assert_eq!(got[0].id, id);
+    let event = got[0].event.as_ref().expect("decoded");
+    assert_eq!(event.claim_id.as_str(), "CLM-CLI");
+    assert!(got[0].error.is_none());
+}
+
+#[tokio::test]
+async fn a_malformed_entry_is_pushed_raw_with_its_decode_error() {
+    let app = spawn_app().await;
+    let mut ws = app.ws(None).await;
+    ws.expect_caught_up().await;
+    let bad = app.raw_xadd(&[("type", "claim_submitted"), ("v", "1"), ("amount", "lots")]).await;
+    let foreign = app.raw_xadd(&[("hello", "world")]).await;
+    let after = app.submit("3").await.entry_id;
+    let got = ws.entries(3).await;
+    assert_eq!(
+        got.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        [bad.as_str(), foreign.as_str(), after.as_str()]
+    );
+    assert!(got[0].event.is_none());
+    assert_eq!(
+        got[0].error.as_deref(),
+        Some("field `amount`: \"lots\" is not a decimal number like 5000.00")
+    );
+    assert_eq!(got[1].fields, vec![("hello".to_owned(), "world".to_owned())]);
+    assert_eq!(got[1].error.as_deref(), Some("missing field `type`"));
+    assert!(got[2].event.is_some());
+}
+
+#[tokio::test]
+async fn many_clients_each_receive_every_entry_once() {
+    let app = spawn_app().await;
+    let mut clients = Vec::new();
+    for _ in 0..20 {
+        let mut ws = app.ws(None).await;
+        ws.expect_caught_up().await;
+        clients.push(ws);
+    }
+    let mut sent = Vec::new();
+    for _ in 0..30 {
+        sent.push(app.submit("5").await.entry_id);
+    }
+    for ws in &mut clients {
+        let ids: Vec<String> = ws.entries(30).await.into_iter().map(|e| e.id).collect();
+        assert_eq!(ids, sent);
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 30);
+    }
+}
+
+#[tokio::test]
+async fn shutting_down_closes_open_websockets_instead_of_waiting_for_them() {
+    let app = spawn_app().await;
+    let mut ws = app.ws(None).await;
+    ws.expect_caught_up().await;
+    tokio::time::timeout(Duration::from_secs(5), app.shutdown())
+        .await
+        .expect("shutdown finishes with a client connected");
+    assert!(ws.next(Duration::from_secs(2)).await.is_none(), "the socket is closed");
+}
