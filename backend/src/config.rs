@@ -18,6 +18,11 @@ pub struct Config {
     #[arg(long, env = "CLAIMSTREAM_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
 
+    /// Live entries a WebSocket client may fall behind before it is told and resumed from
+    /// the stream instead.
+    #[arg(long, env = "WS_CLIENT_BUFFER", default_value_t = 4096)]
+    pub ws_client_buffer: usize,
+
     /// Built browser app to serve at `/`, if the directory exists.
     #[arg(long, env = "STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,

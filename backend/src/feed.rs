@@ -20,8 +20,6 @@ use crate::redis_cli::Trace;
 const BLOCK: Duration = Duration::from_millis(2_000);
 /// Entries one `XREAD` or catch-up page returns at most.
 pub const PAGE: usize = 500;
-/// Entries a client may fall behind the live feed before it is resumed from the stream.
-pub const CLIENT_BUFFER: usize = 4_096;
 
 /// One entry, serialized once for all clients.
 #[derive(Debug)]
@@ -46,8 +44,10 @@ pub struct Feed {
 }
 
 impl Feed {
-    pub fn new() -> Self {
-        let (tx, _) = broadcast::channel(CLIENT_BUFFER);
+    /// `client_buffer`: entries a client may fall behind the live feed before it is resumed
+    /// from the stream. The buffer is shared by all clients, so memory does not grow with them.
+    pub fn new(client_buffer: usize) -> Self {
+        let (tx, _) = broadcast::channel(client_buffer.max(1));
         Self { tx }
     }
 
@@ -105,12 +105,6 @@ impl Feed {
                 let _ = self.tx.send(Arc::new(FeedItem::new(id, entry)));
             }
         }
-    }
-}
-
-impl Default for Feed {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -43,7 +43,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let state = AppState {
             db,
-            feed: Feed::new(),
+            feed: Feed::new(config.ws_client_buffer),
             shutdown: CancellationToken::new(),
         };
         let router = routes::router(state.clone(), Some(&config.static_dir));

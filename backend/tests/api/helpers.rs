@@ -28,18 +28,24 @@ pub fn config(redis_url: Option<String>, data_dir: Option<std::path::PathBuf>) -
         redis_url,
         data_dir,
         static_dir: "does-not-exist".into(),
+        ws_client_buffer: 4096,
     }
 }
 
 /// Starts a redis-server of the test's own and a relay in front of it.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with the relay's config adjusted first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let redis_dir = tempfile::tempdir().unwrap();
     let redis = EmbeddedRedis::start(redis_dir.path(), Persistence::AppendOnly)
         .await
         .expect("redis-server starts (is it installed? `cargo xtask install`)");
-    let app = Application::build(config(Some(redis.url()), None))
-        .await
-        .unwrap();
+    let mut config = config(Some(redis.url()), None);
+    adjust(&mut config);
+    let app = Application::build(config).await.unwrap();
     let (address, stop, relay) = run(app);
     TestApp {
         address,
@@ -109,7 +115,10 @@ impl TestApp {
     pub async fn redis(&self) -> MultiplexedConnection {
         redis::Client::open(format!("redis://127.0.0.1:{}", self.redis_port))
             .unwrap()
-            .get_multiplexed_async_connection()
+            .get_multiplexed_async_connection_with_config(
+                // Reading tens of thousands of entries in a debug build takes a while.
+                &redis::AsyncConnectionConfig::new().set_response_timeout(None),
+            )
             .await
             .unwrap()
     }

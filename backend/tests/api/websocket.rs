@@ -3,39 +3,44 @@ use std::time::Duration;
 
 use shared::api::ServerMessage;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn catch_up_and_live_meet_without_gap_or_duplicate_while_appends_race_the_connect() {
     let app = spawn_app().await;
-    for _ in 0..50 {
+    for _ in 0..20 {
         app.submit("1.00").await;
     }
-    let writer = {
-        let url = app.url("/api/claims");
-        let http = app.http.clone();
-        tokio::spawn(async move {
-            for _ in 0..150 {
-                let r = http
-                    .post(&url)
-                    .body(r#"{"customer_id":"C2","amount":"2.00","description":"race"}"#)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 201);
+    // A fast writer, so entries land while each client is between subscribing to the live
+    // feed and reading the stream: the seam where gaps and duplicates happen.
+    const RAW: usize = 3_000;
+    let mut conn = app.redis().await;
+    let writer = tokio::spawn(async move {
+        for batch in 0..RAW / 10 {
+            let mut pipe = redis::pipe();
+            for i in 0..10 {
+                pipe.cmd("XADD").arg("claims:events").arg("*").arg("n").arg(batch * 10 + i).ignore();
             }
-        })
-    };
-    // Connect while the writer is appending, asking for everything from the start.
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let mut ws = app.ws(Some("0")).await;
+            let () = pipe.query_async(&mut conn).await.unwrap();
+        }
+    });
+    let mut clients = Vec::new();
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        clients.push(app.ws(Some("0")).await);
+    }
     writer.await.unwrap();
-    let got = ws.entries(200).await;
-
-    let ids: Vec<String> = got.iter().map(|e| e.id.clone()).collect();
     let stream: Vec<String> = app.xrange().await.into_iter().map(|(id, _)| id).collect();
-    assert_eq!(ids, stream, "the socket must deliver exactly the stream, in order");
-    assert!(ws.next(Duration::from_millis(300)).await.is_none_or(|m| !matches!(m, ServerMessage::Entry { .. })));
+    assert_eq!(stream.len(), 20 + RAW);
+    for ws in &mut clients {
+        let ids: Vec<String> = ws.entries(stream.len()).await.into_iter().map(|e| e.id).collect();
+        assert_eq!(ids, stream, "the socket must deliver exactly the stream, in order");
+        let extra = ws.next(Duration::from_millis(200)).await;
+        assert!(
+            !matches!(extra, Some(ServerMessage::Entry { .. })),
+            "an entry was delivered twice: {extra:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -135,4 +140,38 @@ async fn shutting_down_closes_open_websockets_instead_of_waiting_for_them() {
         .await
         .expect("shutdown finishes with a client connected");
     assert!(ws.next(Duration::from_secs(2)).await.is_none(), "the socket is closed");
+}
+
+#[tokio::test]
+async fn a_client_that_falls_behind_is_told_and_resumed_without_gap_or_duplicate() {
+    let app = spawn_app_with(|c| c.ws_client_buffer = 16).await;
+    let mut slow = app.ws(None).await;
+    slow.expect_caught_up().await;
+    // The client reads nothing while far more than its buffer (and the socket buffers) is
+    // appended.
+    const N: usize = 60_000;
+    let mut conn = app.redis().await;
+    for batch in 0..N / 1_000 {
+        let mut pipe = redis::pipe();
+        for i in 0..1_000 {
+            pipe.cmd("XADD").arg("claims:events").arg("*").arg("n").arg(batch * 1_000 + i).ignore();
+        }
+        let () = pipe.query_async(&mut conn).await.unwrap();
+    }
+    let stream: Vec<String> = app.xrange().await.into_iter().map(|(id, _)| id).collect();
+    let mut ids = Vec::new();
+    let mut lagged = 0;
+    while ids.len() < N {
+        match slow.next(Duration::from_secs(10)).await {
+            Some(ServerMessage::Entry { entry }) => ids.push(entry.id),
+            Some(ServerMessage::Lagged { resume_from }) => {
+                assert_eq!(Some(&resume_from), ids.last(), "resumes from the last id it sent");
+                lagged += 1;
+            }
+            Some(_) => {}
+            None => panic!("only {} of {N} entries arrived", ids.len()),
+        }
+    }
+    assert!(lagged >= 1, "the client was never told it fell behind");
+    assert_eq!(ids, stream);
 }
