@@ -45,9 +45,13 @@ pub async fn load(db: &Db, trace: &mut Trace, claim_id: &str) -> Result<LoadedCl
 }
 
 pub enum Appended {
-    Ok { entry_id: String },
+    Ok {
+        entry_id: String,
+    },
     /// Someone appended to the claim first; it is now at this version.
-    Conflict { version: u64 },
+    Conflict {
+        version: u64,
+    },
 }
 
 /// Appends `event` to `claims:events` and updates the claim's index and read model, all in

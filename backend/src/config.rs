@@ -4,7 +4,10 @@ use std::path::PathBuf;
 /// The relay's settings: flags, each with an environment variable and a default, so nothing
 /// is required to start.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "backend", about = "claimstream relay: claims on Redis Streams, over HTTP and WebSocket")]
+#[command(
+    name = "backend",
+    about = "claimstream relay: claims on Redis Streams, over HTTP and WebSocket"
+)]
 pub struct Config {
     /// Address to serve HTTP and the WebSocket on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]

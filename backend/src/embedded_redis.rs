@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 
 pub struct EmbeddedRedis {
@@ -52,10 +52,19 @@ impl EmbeddedRedis {
     pub async fn start_on(dir: &Path, port: u16, persistence: Persistence) -> anyhow::Result<Self> {
         let mut cmd = Command::new("redis-server");
         cmd.current_dir(dir)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir", "."])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                ".",
+            ])
             .args(["--save", "", "--daemonize", "no", "--logfile", "redis.log"]);
         match persistence {
-            Persistence::AppendOnly => cmd.args(["--appendonly", "yes", "--appendfsync", "everysec"]),
+            Persistence::AppendOnly => {
+                cmd.args(["--appendonly", "yes", "--appendfsync", "everysec"])
+            }
             Persistence::None => cmd.args(["--appendonly", "no"]),
         };
         cmd.stdin(Stdio::null())
@@ -100,13 +109,17 @@ impl EmbeddedRedis {
                 );
             }
             if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
-                let pong: redis::RedisResult<String> = redis::cmd("PING").query_async(&mut conn).await;
+                let pong: redis::RedisResult<String> =
+                    redis::cmd("PING").query_async(&mut conn).await;
                 if pong.is_ok() {
                     return Ok(());
                 }
             }
             if Instant::now() > deadline {
-                bail!("redis-server on port {} did not answer PING within 10 s", self.port);
+                bail!(
+                    "redis-server on port {} did not answer PING within 10 s",
+                    self.port
+                );
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -131,7 +144,10 @@ impl EmbeddedRedis {
                 status?;
             }
             Err(_) => {
-                tracing::warn!(port = self.port, "redis-server did not stop in 5 s; killing it");
+                tracing::warn!(
+                    port = self.port,
+                    "redis-server did not stop in 5 s; killing it"
+                );
                 self.child.kill().await?;
             }
         }

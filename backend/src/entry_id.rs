@@ -23,7 +23,8 @@ impl FromStr for EntryId {
             Some((ms, seq)) => (ms, seq),
             None => (s, "0"),
         };
-        let digits = |p: &str| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit());
+        let digits =
+            |p: &str| !p.is_empty() && p.len() <= 20 && p.bytes().all(|b| b.is_ascii_digit());
         if !digits(ms) || !digits(seq) {
             return Err(bad());
         }
@@ -50,7 +51,15 @@ mod tests {
         let b: EntryId = "1700000000001".parse().unwrap();
         assert!(a < b);
         assert_eq!(b.to_string(), "1700000000001-0");
-        for bad in ["", "-", "1-", "x-1", "1-2-3", "+", "99999999999999999999999"] {
+        for bad in [
+            "",
+            "-",
+            "1-",
+            "x-1",
+            "1-2-3",
+            "+",
+            "99999999999999999999999",
+        ] {
             assert!(bad.parse::<EntryId>().is_err(), "{bad:?}");
         }
     }

@@ -2,9 +2,9 @@
 //! input becomes a 4xx whose JSON body says what is wrong; anything unexpected is logged and
 //! becomes a 500 whose body holds no internals.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use shared::api::{ErrorBody, ErrorDetail};
 use shared::{DomainError, FieldError};
 

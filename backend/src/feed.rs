@@ -79,7 +79,9 @@ impl Feed {
     }
 
     async fn read_until_error(&self, db: &Db, last: &mut Option<EntryId>) -> Result<(), DbError> {
-        let mut conn = db.dedicated_connection(BLOCK + Duration::from_secs(3)).await?;
+        let mut conn = db
+            .dedicated_connection(BLOCK + Duration::from_secs(3))
+            .await?;
         let mut after = match *last {
             Some(id) => id,
             None => last_id(db).await?,
@@ -156,7 +158,10 @@ fn xread_entries(reply: &Value) -> Vec<(EntryId, StreamEntry)> {
             })
             .flat_map(decode_entries)
             .collect(),
-        Value::Map(streams) => streams.iter().flat_map(|(_, v)| decode_entries(v)).collect(),
+        Value::Map(streams) => streams
+            .iter()
+            .flat_map(|(_, v)| decode_entries(v))
+            .collect(),
         _ => Vec::new(),
     }
 }

@@ -55,7 +55,13 @@ mod tests {
     #[test]
     fn plain_arguments_stay_bare_and_others_are_quoted() {
         assert_eq!(
-            render(&["XADD", "claims:events", "*", "description", "Hail on the \"roof\"\n"]),
+            render(&[
+                "XADD",
+                "claims:events",
+                "*",
+                "description",
+                "Hail on the \"roof\"\n"
+            ]),
             r#"XADD claims:events * description "Hail on the \"roof\"\n""#
         );
         assert_eq!(render(&["SET", "k", ""]), r#"SET k """#);

@@ -65,7 +65,10 @@ impl Application {
 
     /// Serves HTTP and runs the live feed until `shutdown` completes, then stops both and
     /// the embedded Redis.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let Self {
             listener,
             router,

@@ -73,7 +73,7 @@ impl FromStr for Amount {
         let whole: i64 = whole
             .parse()
             .ok()
-            .filter(|w: &i64| *w <= i64::MAX / 100 - 1)
+            .filter(|w: &i64| *w < i64::MAX / 100)
             .ok_or_else(|| "is too large".to_string())?;
         let frac_cents = match frac.len() {
             0 => 0,

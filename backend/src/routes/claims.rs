@@ -10,7 +10,9 @@ use shared::api::{
     ClaimEventsResponse, ClaimListResponse, ClaimResponse, ClaimView, CommandResponse,
     RejectRequest, SubmitClaimRequest, TransitionRequest,
 };
-use shared::{Claim, ClaimCommand, ClaimId, ClaimStatus, FieldError, PaymentReference, Reason, Timestamp};
+use shared::{
+    Claim, ClaimCommand, ClaimId, ClaimStatus, FieldError, PaymentReference, Reason, Timestamp,
+};
 
 use crate::claim_store::{self, Appended};
 use crate::error::ApiError;
@@ -36,12 +38,15 @@ fn now() -> Timestamp {
 
 /// `PREFIX-` and 10 random letters or digits: short enough to read out in class.
 fn generate(prefix: &str) -> String {
-    let suffix = Alphanumeric.sample_string(&mut rand::rng(), 10).to_uppercase();
+    let suffix = Alphanumeric
+        .sample_string(&mut rand::rng(), 10)
+        .to_uppercase();
     format!("{prefix}-{suffix}")
 }
 
 fn parse_claim_id(id: &str) -> Result<ClaimId, ApiError> {
-    ClaimId::parse(id).map_err(|m| ApiError::bad_request("invalid_claim_id", format!("claim id: {m}")))
+    ClaimId::parse(id)
+        .map_err(|m| ApiError::bad_request("invalid_claim_id", format!("claim id: {m}")))
 }
 
 async fn submit(
@@ -96,7 +101,11 @@ async fn execute(
     }
     let events = shared::handle(before, command)?;
     let [event] = events.as_slice() else {
-        return Err(anyhow::anyhow!("a command produced {} events; appends take one", events.len()).into());
+        return Err(anyhow::anyhow!(
+            "a command produced {} events; appends take one",
+            events.len()
+        )
+        .into());
     };
     let mut after = before.clone();
     shared::apply(&mut after, event);
@@ -123,9 +132,18 @@ async fn transition(
     let mut trace = Trace::default();
     let loaded = claim_store::load(&state.db, &mut trace, claim_id.as_str()).await?;
     if loaded.claim.details.is_none() {
-        return Err(ApiError::NotFound(format!("claim {claim_id} does not exist")));
+        return Err(ApiError::NotFound(format!(
+            "claim {claim_id} does not exist"
+        )));
     }
-    let executed = execute(&state, &mut trace, &loaded.claim, &command(now()), expected_version).await?;
+    let executed = execute(
+        &state,
+        &mut trace,
+        &loaded.claim,
+        &command(now()),
+        expected_version,
+    )
+    .await?;
     Ok(Json(executed.finish(trace)))
 }
 
@@ -134,7 +152,10 @@ async fn review(
     Path(id): Path<String>,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
-    transition(state, &id, body.expected_version, |at| ClaimCommand::ReviewClaim { at }).await
+    transition(state, &id, body.expected_version, |at| {
+        ClaimCommand::ReviewClaim { at }
+    })
+    .await
 }
 
 async fn approve(
@@ -142,7 +163,10 @@ async fn approve(
     Path(id): Path<String>,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
-    transition(state, &id, body.expected_version, |at| ClaimCommand::ApproveClaim { at }).await
+    transition(state, &id, body.expected_version, |at| {
+        ClaimCommand::ApproveClaim { at }
+    })
+    .await
 }
 
 async fn reject(
@@ -152,7 +176,10 @@ async fn reject(
 ) -> Result<Json<CommandResponse>, ApiError> {
     let reason = Reason::parse(&body.reason)
         .map_err(|m| ApiError::Validation(vec![FieldError::new("reason", m)]))?;
-    transition(state, &id, body.expected_version, |at| ClaimCommand::RejectClaim { reason, at }).await
+    transition(state, &id, body.expected_version, |at| {
+        ClaimCommand::RejectClaim { reason, at }
+    })
+    .await
 }
 
 async fn pay(
@@ -160,10 +187,13 @@ async fn pay(
     Path(id): Path<String>,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
-    let payment_reference = PaymentReference::parse(&generate("PAY")).expect("generated ids are valid");
-    transition(state, &id, body.expected_version, |at| ClaimCommand::PayClaim {
-        payment_reference,
-        at,
+    let payment_reference =
+        PaymentReference::parse(&generate("PAY")).expect("generated ids are valid");
+    transition(state, &id, body.expected_version, |at| {
+        ClaimCommand::PayClaim {
+            payment_reference,
+            at,
+        }
     })
     .await
 }
@@ -191,7 +221,9 @@ async fn events(
     let mut trace = Trace::default();
     let loaded = claim_store::load(&state.db, &mut trace, claim_id.as_str()).await?;
     if loaded.claim.version == 0 {
-        return Err(ApiError::NotFound(format!("claim {claim_id} does not exist")));
+        return Err(ApiError::NotFound(format!(
+            "claim {claim_id} does not exist"
+        )));
     }
     Ok(Json(ClaimEventsResponse {
         claim_id: claim_id.to_string(),

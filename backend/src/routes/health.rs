@@ -29,7 +29,10 @@ async fn probe(db: &Db) -> Result<(f64, String, Vec<StreamLength>), crate::db::D
         .unwrap_or("unknown")
         .trim()
         .to_owned();
-    let lengths: Vec<Vec<&str>> = keys::KNOWN_STREAMS.iter().map(|k| vec!["XLEN", *k]).collect();
+    let lengths: Vec<Vec<&str>> = keys::KNOWN_STREAMS
+        .iter()
+        .map(|k| vec!["XLEN", *k])
+        .collect();
     let replies = db.pipeline(&mut trace, &lengths).await?;
     let streams = keys::KNOWN_STREAMS
         .iter()

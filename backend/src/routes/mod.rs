@@ -7,8 +7,8 @@ mod ws;
 
 use std::path::Path;
 
-use axum::extract::DefaultBodyLimit;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
@@ -28,9 +28,8 @@ pub fn router(state: AppState, static_dir: Option<&Path>) -> Router {
     let app = Router::new().nest("/api", api);
     let app = match static_dir.filter(|d| d.is_dir()) {
         // The browser app routes on its own, so unknown paths get index.html.
-        Some(dir) => app.fallback_service(
-            ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html"))),
-        ),
+        Some(dir) => app
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
         None => app,
     };
     app.layer(TraceLayer::new_for_http()).with_state(state)

@@ -37,7 +37,10 @@ fn check_key(key: &str) -> Result<(), ApiError> {
     if !key.starts_with(keys::READABLE_PREFIX) || !printable || key.len() > 200 {
         return Err(ApiError::bad_request(
             "key_not_allowed",
-            format!("only streams under {}* can be read here", keys::READABLE_PREFIX),
+            format!(
+                "only streams under {}* can be read here",
+                keys::READABLE_PREFIX
+            ),
         ));
     }
     Ok(())
@@ -53,7 +56,12 @@ fn check_bound(name: &str, value: &str) -> Result<(), ApiError> {
         .unwrap_or(value)
         .parse::<EntryId>()
         .map(drop)
-        .map_err(|m| ApiError::bad_request("invalid_stream_id", format!("{name}: {m}, '-', '+' or '(id'")))
+        .map_err(|m| {
+            ApiError::bad_request(
+                "invalid_stream_id",
+                format!("{name}: {m}, '-', '+' or '(id'"),
+            )
+        })
 }
 
 async fn entries(

@@ -1,12 +1,12 @@
 //! `GET /api/ws?since=<id>`: the entries after `since` (catch-up), then new ones live, with no
 //! gap and no duplicate at the seam. Without `since`, only what is appended from now on.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -81,7 +81,13 @@ async fn serve(socket: WebSocket, state: AppState, since: Option<EntryId>) {
     };
     if let Err(Stop::Redis(e)) = stopped {
         // The client reconnects with `since` = its last id once Redis is back.
-        let _ = send(&mut sink, &ServerMessage::Unavailable { message: e.to_string() }).await;
+        let _ = send(
+            &mut sink,
+            &ServerMessage::Unavailable {
+                message: e.to_string(),
+            },
+        )
+        .await;
     }
     let _ = sink.send(Message::Close(None)).await;
     receive.abort();
@@ -93,7 +99,11 @@ async fn send(sink: &mut Sink, message: &ServerMessage) -> Result<(), Stop> {
     Ok(())
 }
 
-async fn send_entries(sink: &mut Sink, state: &AppState, since: Option<EntryId>) -> Result<(), Stop> {
+async fn send_entries(
+    sink: &mut Sink,
+    state: &AppState,
+    since: Option<EntryId>,
+) -> Result<(), Stop> {
     // Subscribe before reading the stream: whatever is appended after the read reaches the
     // receiver, and anything in both is skipped by id.
     let mut live = state.feed.subscribe();
@@ -102,7 +112,13 @@ async fn send_entries(sink: &mut Sink, state: &AppState, since: Option<EntryId>)
         None => feed::last_id(&state.db).await?,
     };
     last = catch_up(sink, state, last).await?;
-    send(sink, &ServerMessage::CaughtUp { last_id: last.to_string() }).await?;
+    send(
+        sink,
+        &ServerMessage::CaughtUp {
+            last_id: last.to_string(),
+        },
+    )
+    .await?;
     loop {
         match live.recv().await {
             Ok(item) if item.id > last => {
@@ -111,7 +127,13 @@ async fn send_entries(sink: &mut Sink, state: &AppState, since: Option<EntryId>)
             }
             Ok(_) => {}
             Err(RecvError::Lagged(_)) => {
-                send(sink, &ServerMessage::Lagged { resume_from: last.to_string() }).await?;
+                send(
+                    sink,
+                    &ServerMessage::Lagged {
+                        resume_from: last.to_string(),
+                    },
+                )
+                .await?;
                 live = state.feed.subscribe();
                 last = catch_up(sink, state, last).await?;
             }

@@ -1,4 +1,4 @@
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use shared::api::{ClaimEventsResponse, ClaimListResponse, ClaimResponse, CommandResponse};
 
 use crate::helpers::{error_of, spawn_app};
@@ -15,7 +15,15 @@ async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
     let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(
         names,
-        ["type", "v", "claim_id", "customer_id", "timestamp", "amount", "description"]
+        [
+            "type",
+            "v",
+            "claim_id",
+            "customer_id",
+            "timestamp",
+            "amount",
+            "description"
+        ]
     );
     let value = |name: &str| fields.iter().find(|(k, _)| k == name).unwrap().1.clone();
     assert_eq!(value("type"), "claim_submitted");
@@ -28,7 +36,10 @@ async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
     assert!(created.claim_id.starts_with("CLM-"));
     assert_eq!(created.claim.version, 1);
     assert!(
-        created.redis.iter().any(|c| c.starts_with("XADD claims:events * type claim_submitted")),
+        created
+            .redis
+            .iter()
+            .any(|c| c.starts_with("XADD claims:events * type claim_submitted")),
         "{:?}",
         created.redis
     );
@@ -38,7 +49,11 @@ async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
 async fn a_claim_goes_through_its_whole_lifecycle() {
     let app = spawn_app().await;
     let id = app.submit("120.00").await.claim_id;
-    for (action, status, version) in [("review", "under_review", 2), ("approve", "approved", 3), ("pay", "paid", 4)] {
+    for (action, status, version) in [
+        ("review", "under_review", 2),
+        ("approve", "approved", 3),
+        ("pay", "paid", 4),
+    ] {
         let response = app.act(&id, action).await;
         assert_eq!(response.status(), 200, "{action}");
         let body: CommandResponse = response.json().await.unwrap();
@@ -46,19 +61,37 @@ async fn a_claim_goes_through_its_whole_lifecycle() {
         assert_eq!(body.claim.version, version);
     }
 
-    let shown: ClaimResponse = app.get(&format!("/api/claims/{id}")).await.json().await.unwrap();
+    let shown: ClaimResponse = app
+        .get(&format!("/api/claims/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(shown.claim.status.as_str(), "paid");
     assert!(shown.claim.payment_reference.unwrap().starts_with("PAY-"));
     assert!(shown.claim.allowed_actions.is_empty());
     assert!(shown.redis[0].starts_with("LRANGE "), "{:?}", shown.redis);
 
-    let history: ClaimEventsResponse = app.get(&format!("/api/claims/{id}/events")).await.json().await.unwrap();
+    let history: ClaimEventsResponse = app
+        .get(&format!("/api/claims/{id}/events"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let types: Vec<String> = history
         .events
         .iter()
         .map(|e| e.event.as_ref().unwrap().event_type().to_string())
         .collect();
-    assert_eq!(types, ["claim_submitted", "claim_status_updated", "claim_status_updated", "claim_paid"]);
+    assert_eq!(
+        types,
+        [
+            "claim_submitted",
+            "claim_status_updated",
+            "claim_status_updated",
+            "claim_paid"
+        ]
+    );
     let stream_ids: Vec<String> = app.xrange().await.into_iter().map(|(id, _)| id).collect();
     let history_ids: Vec<String> = history.events.iter().map(|e| e.id.clone()).collect();
     assert_eq!(history_ids, stream_ids);
@@ -93,15 +126,25 @@ async fn every_invalid_transition_is_refused_with_409_and_a_message() {
             }
             let before = app.xlen().await;
             let (status, code, message) = error_of(app.act(&id, action).await).await;
-            assert_eq!((status, code.as_str()), (409, "invalid_transition"), "{action} after {path:?}");
-            assert!(message.starts_with(&format!("cannot {action} a claim that is")), "{message}");
+            assert_eq!(
+                (status, code.as_str()),
+                (409, "invalid_transition"),
+                "{action} after {path:?}"
+            );
+            assert!(
+                message.starts_with(&format!("cannot {action} a claim that is")),
+                "{message}"
+            );
             assert_eq!(app.xlen().await, before);
             refused += 1;
         }
     }
     assert_eq!(refused, 15);
     let (_, _, message) = error_of(app.act(&app.submit("1").await.claim_id, "approve").await).await;
-    assert_eq!(message, "cannot approve a claim that is submitted; review it first");
+    assert_eq!(
+        message,
+        "cannot approve a claim that is submitted; review it first"
+    );
 }
 
 #[tokio::test]
@@ -114,7 +157,12 @@ async fn concurrent_approve_and_reject_leave_exactly_one_event() {
         let mut statuses = [a.status().as_u16(), b.status().as_u16()];
         statuses.sort();
         assert_eq!(statuses, [200, 409]);
-        let history: ClaimEventsResponse = app.get(&format!("/api/claims/{id}/events")).await.json().await.unwrap();
+        let history: ClaimEventsResponse = app
+            .get(&format!("/api/claims/{id}/events"))
+            .await
+            .json()
+            .await
+            .unwrap();
         assert_eq!(history.events.len(), 3);
     }
     assert_eq!(app.xlen().await, 25 * 3);
@@ -124,11 +172,21 @@ async fn concurrent_approve_and_reject_leave_exactly_one_event() {
 async fn a_stale_expected_version_is_refused_with_409() {
     let app = spawn_app().await;
     let id = app.submit("10").await.claim_id;
-    let stale = app.post(&format!("/api/claims/{id}/review"), &json!({"expected_version": 0})).await;
+    let stale = app
+        .post(
+            &format!("/api/claims/{id}/review"),
+            &json!({"expected_version": 0}),
+        )
+        .await;
     let (status, code, message) = error_of(stale).await;
     assert_eq!((status, code.as_str()), (409, "version_conflict"));
     assert!(message.contains("version 1, not 0"), "{message}");
-    let fresh = app.post(&format!("/api/claims/{id}/review"), &json!({"expected_version": 1})).await;
+    let fresh = app
+        .post(
+            &format!("/api/claims/{id}/review"),
+            &json!({"expected_version": 1}),
+        )
+        .await;
     assert_eq!(fresh.status(), 200);
     assert_eq!(app.xlen().await, 2);
 }
@@ -144,14 +202,29 @@ async fn the_claim_list_filters_by_status_and_pages_newest_first() {
     assert_eq!(app.act(&ids[1], "review").await.status(), 200);
     assert_eq!(app.act(&ids[3], "reject").await.status(), 200);
 
-    let page: ClaimListResponse = app.get("/api/claims?status=submitted&limit=2").await.json().await.unwrap();
+    let page: ClaimListResponse = app
+        .get("/api/claims?status=submitted&limit=2")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(page.total, 3);
     let listed: Vec<&str> = page.claims.iter().map(|c| c.claim_id.as_str()).collect();
     assert_eq!(listed, [ids[4].as_str(), ids[2].as_str()]);
-    let next: ClaimListResponse = app.get("/api/claims?status=submitted&limit=2&offset=2").await.json().await.unwrap();
+    let next: ClaimListResponse = app
+        .get("/api/claims?status=submitted&limit=2&offset=2")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(next.claims[0].claim_id, ids[0]);
 
-    let reviewing: ClaimListResponse = app.get("/api/claims?status=under_review").await.json().await.unwrap();
+    let reviewing: ClaimListResponse = app
+        .get("/api/claims?status=under_review")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(reviewing.claims.len(), 1);
     assert_eq!(reviewing.claims[0].claim_id, ids[1]);
     assert_eq!(reviewing.claims[0].version, 2);
@@ -166,19 +239,36 @@ async fn the_entries_endpoint_pages_forwards_and_backwards() {
         app.submit("1").await;
     }
     let ids: Vec<String> = app.xrange().await.into_iter().map(|(id, _)| id).collect();
-    let page: Value = app.get("/api/streams/claims:events/entries?count=2").await.json().await.unwrap();
-    let got: Vec<&str> = page["entries"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let page: Value = app
+        .get("/api/streams/claims:events/entries?count=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let got: Vec<&str> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
     assert_eq!(got, [ids[0].as_str(), ids[1].as_str()]);
     let next = page["next"].as_str().unwrap().to_owned();
     let page: Value = app
-        .get(&format!("/api/streams/claims:events/entries?count=10&start={next}"))
+        .get(&format!(
+            "/api/streams/claims:events/entries?count=10&start={next}"
+        ))
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(page["entries"].as_array().unwrap().len(), 3);
     assert!(page["next"].is_null());
-    let newest: Value = app.get("/api/streams/claims:events/entries?count=1&rev=true").await.json().await.unwrap();
+    let newest: Value = app
+        .get("/api/streams/claims:events/entries?count=1&rev=true")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(newest["entries"][0]["id"], ids[4].as_str());
     assert_eq!(newest["redis"][0], "XREVRANGE claims:events + - COUNT 1");
 }
@@ -192,7 +282,10 @@ async fn health_reports_redis_and_stream_lengths() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["redis"]["reachable"], true);
     let version = body["redis"]["version"].as_str().unwrap();
-    assert!(version.split('.').all(|part| part.parse::<u32>().is_ok()), "{version}");
+    assert!(
+        version.split('.').all(|part| part.parse::<u32>().is_ok()),
+        "{version}"
+    );
     assert_eq!(body["streams"][0]["key"], "claims:events");
     assert_eq!(body["streams"][0]["length"], 1);
 }

@@ -7,7 +7,9 @@ async fn without_a_redis_url_the_relay_runs_its_own_redis_and_claims_survive_a_r
     let data = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
 
-    let app = Application::build(config(None, Some(data.path().to_owned()))).await.unwrap();
+    let app = Application::build(config(None, Some(data.path().to_owned())))
+        .await
+        .unwrap();
     let (address, stop, relay) = run(app);
     let created: serde_json::Value = http
         .post(format!("http://{address}/api/claims"))
@@ -21,9 +23,14 @@ async fn without_a_redis_url_the_relay_runs_its_own_redis_and_claims_survive_a_r
     let claim_id = created["claim_id"].as_str().unwrap().to_owned();
     stop.send(()).unwrap();
     relay.await.unwrap().unwrap();
-    assert!(data.path().join("appendonlydir").is_dir(), "append-only files are in the data dir");
+    assert!(
+        data.path().join("appendonlydir").is_dir(),
+        "append-only files are in the data dir"
+    );
 
-    let app = Application::build(config(None, Some(data.path().to_owned()))).await.unwrap();
+    let app = Application::build(config(None, Some(data.path().to_owned())))
+        .await
+        .unwrap();
     let (address, stop, relay) = run(app);
     let shown = http
         .get(format!("http://{address}/api/claims/{claim_id}"))

@@ -84,11 +84,21 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.http.post(self.url(path)).json(body).send().await.unwrap()
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
-        self.http.post(self.url(path)).body(body).send().await.unwrap()
+        self.http
+            .post(self.url(path))
+            .body(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Submits a valid claim and returns the relay's answer.
@@ -109,7 +119,8 @@ impl TestApp {
         } else {
             serde_json::json!({})
         };
-        self.post(&format!("/api/claims/{claim_id}/{action}"), &body).await
+        self.post(&format!("/api/claims/{claim_id}/{action}"), &body)
+            .await
     }
 
     pub async fn redis(&self) -> MultiplexedConnection {
@@ -155,21 +166,31 @@ impl TestApp {
 
     pub async fn ws(&self, since: Option<&str>) -> WsClient {
         let query = since.map(|s| format!("?since={s}")).unwrap_or_default();
-        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/ws{query}", self.address))
-            .await
-            .expect("websocket connects");
+        let (stream, _) =
+            tokio_tungstenite::connect_async(format!("ws://{}/api/ws{query}", self.address))
+                .await
+                .expect("websocket connects");
         WsClient { stream }
     }
 
     pub async fn stop_redis(&mut self) {
-        self.redis.take().expect("redis is running").stop().await.unwrap();
+        self.redis
+            .take()
+            .expect("redis is running")
+            .stop()
+            .await
+            .unwrap();
     }
 
     /// Brings Redis back on the same port with the same data.
     pub async fn restart_redis(&mut self) {
-        let server = EmbeddedRedis::start_on(self.redis_dir.path(), self.redis_port, Persistence::AppendOnly)
-            .await
-            .unwrap();
+        let server = EmbeddedRedis::start_on(
+            self.redis_dir.path(),
+            self.redis_port,
+            Persistence::AppendOnly,
+        )
+        .await
+        .unwrap();
         self.redis = Some(server);
     }
 
@@ -187,9 +208,14 @@ impl WsClient {
     /// The next message, or `None` if none comes within `wait`.
     pub async fn next(&mut self, wait: Duration) -> Option<ServerMessage> {
         loop {
-            let msg = tokio::time::timeout(wait, self.stream.next()).await.ok()??.ok()?;
+            let msg = tokio::time::timeout(wait, self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
             match msg {
-                Message::Text(text) => return Some(serde_json::from_str(&text).expect("server messages parse")),
+                Message::Text(text) => {
+                    return Some(serde_json::from_str(&text).expect("server messages parse"));
+                }
                 Message::Close(_) => return None,
                 _ => continue,
             }
@@ -224,7 +250,13 @@ impl WsClient {
 pub async fn error_of(response: reqwest::Response) -> (u16, String, String) {
     let status = response.status().as_u16();
     let body: Value = response.json().await.expect("error bodies are JSON");
-    let code = body["error"]["code"].as_str().expect("error.code").to_owned();
-    let message = body["error"]["message"].as_str().expect("error.message").to_owned();
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned();
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("error.message")
+        .to_owned();
     (status, code, message)
 }

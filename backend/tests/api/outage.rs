@@ -12,12 +12,18 @@ async fn redis_down_gives_503_and_the_relay_recovers_when_it_returns() {
     app.stop_redis().await;
 
     let (status, code, message) = error_of(
-        app.post_raw("/api/claims", r#"{"customer_id":"C1","amount":"1","description":"d"}"#)
-            .await,
+        app.post_raw(
+            "/api/claims",
+            r#"{"customer_id":"C1","amount":"1","description":"d"}"#,
+        )
+        .await,
     )
     .await;
     assert_eq!((status, code.as_str()), (503, "redis_unavailable"));
-    assert!(message.starts_with("cannot reach Redis at redis://127.0.0.1:"), "{message}");
+    assert!(
+        message.starts_with("cannot reach Redis at redis://127.0.0.1:"),
+        "{message}"
+    );
     let health = app.get("/api/health").await;
     assert_eq!(health.status(), 503);
     let body: Value = health.json().await.unwrap();
@@ -28,12 +34,19 @@ async fn redis_down_gives_503_and_the_relay_recovers_when_it_returns() {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let r = app
-            .post_raw("/api/claims", r#"{"customer_id":"C1","amount":"1","description":"d"}"#)
+            .post_raw(
+                "/api/claims",
+                r#"{"customer_id":"C1","amount":"1","description":"d"}"#,
+            )
             .await;
         if r.status() == 201 {
             break;
         }
-        assert!(Instant::now() < deadline, "relay did not recover: {}", r.status());
+        assert!(
+            Instant::now() < deadline,
+            "relay did not recover: {}",
+            r.status()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(app.get(&format!("/api/claims/{kept}")).await.status(), 200);
@@ -53,10 +66,16 @@ async fn the_live_feed_resumes_after_redis_comes_back() {
     let deadline = Instant::now() + Duration::from_secs(15);
     let entry_id = loop {
         let r = app
-            .post_raw("/api/claims", r#"{"customer_id":"C1","amount":"1","description":"d"}"#)
+            .post_raw(
+                "/api/claims",
+                r#"{"customer_id":"C1","amount":"1","description":"d"}"#,
+            )
             .await;
         if r.status() == 201 {
-            break r.json::<Value>().await.unwrap()["entry_id"].as_str().unwrap().to_owned();
+            break r.json::<Value>().await.unwrap()["entry_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
         }
         assert!(Instant::now() < deadline, "relay did not recover");
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -19,7 +19,12 @@ async fn catch_up_and_live_meet_without_gap_or_duplicate_while_appends_race_the_
         for batch in 0..RAW / 10 {
             let mut pipe = redis::pipe();
             for i in 0..10 {
-                pipe.cmd("XADD").arg("claims:events").arg("*").arg("n").arg(batch * 10 + i).ignore();
+                pipe.cmd("XADD")
+                    .arg("claims:events")
+                    .arg("*")
+                    .arg("n")
+                    .arg(batch * 10 + i)
+                    .ignore();
             }
             let () = pipe.query_async(&mut conn).await.unwrap();
         }
@@ -33,8 +38,16 @@ async fn catch_up_and_live_meet_without_gap_or_duplicate_while_appends_race_the_
     let stream: Vec<String> = app.xrange().await.into_iter().map(|(id, _)| id).collect();
     assert_eq!(stream.len(), 20 + RAW);
     for ws in &mut clients {
-        let ids: Vec<String> = ws.entries(stream.len()).await.into_iter().map(|e| e.id).collect();
-        assert_eq!(ids, stream, "the socket must deliver exactly the stream, in order");
+        let ids: Vec<String> = ws
+            .entries(stream.len())
+            .await
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(
+            ids, stream,
+            "the socket must deliver exactly the stream, in order"
+        );
         let extra = ws.next(Duration::from_millis(200)).await;
         assert!(
             !matches!(extra, Some(ServerMessage::Entry { .. })),
@@ -93,7 +106,9 @@ async fn a_malformed_entry_is_pushed_raw_with_its_decode_error() {
     let app = spawn_app().await;
     let mut ws = app.ws(None).await;
     ws.expect_caught_up().await;
-    let bad = app.raw_xadd(&[("type", "claim_submitted"), ("v", "1"), ("amount", "lots")]).await;
+    let bad = app
+        .raw_xadd(&[("type", "claim_submitted"), ("v", "1"), ("amount", "lots")])
+        .await;
     let foreign = app.raw_xadd(&[("hello", "world")]).await;
     let after = app.submit("3").await.entry_id;
     let got = ws.entries(3).await;
@@ -106,7 +121,10 @@ async fn a_malformed_entry_is_pushed_raw_with_its_decode_error() {
         got[0].error.as_deref(),
         Some("field `amount`: \"lots\" is not a decimal number like 5000.00")
     );
-    assert_eq!(got[1].fields, vec![("hello".to_owned(), "world".to_owned())]);
+    assert_eq!(
+        got[1].fields,
+        vec![("hello".to_owned(), "world".to_owned())]
+    );
     assert_eq!(got[1].error.as_deref(), Some("missing field `type`"));
     assert!(got[2].event.is_some());
 }
@@ -139,7 +157,10 @@ async fn shutting_down_closes_open_websockets_instead_of_waiting_for_them() {
     tokio::time::timeout(Duration::from_secs(5), app.shutdown())
         .await
         .expect("shutdown finishes with a client connected");
-    assert!(ws.next(Duration::from_secs(2)).await.is_none(), "the socket is closed");
+    assert!(
+        ws.next(Duration::from_secs(2)).await.is_none(),
+        "the socket is closed"
+    );
 }
 
 #[tokio::test]
@@ -154,7 +175,12 @@ async fn a_client_that_falls_behind_is_told_and_resumed_without_gap_or_duplicate
     for batch in 0..N / 1_000 {
         let mut pipe = redis::pipe();
         for i in 0..1_000 {
-            pipe.cmd("XADD").arg("claims:events").arg("*").arg("n").arg(batch * 1_000 + i).ignore();
+            pipe.cmd("XADD")
+                .arg("claims:events")
+                .arg("*")
+                .arg("n")
+                .arg(batch * 1_000 + i)
+                .ignore();
         }
         let () = pipe.query_async(&mut conn).await.unwrap();
     }
@@ -165,7 +191,11 @@ async fn a_client_that_falls_behind_is_told_and_resumed_without_gap_or_duplicate
         match slow.next(Duration::from_secs(10)).await {
             Some(ServerMessage::Entry { entry }) => ids.push(entry.id),
             Some(ServerMessage::Lagged { resume_from }) => {
-                assert_eq!(Some(&resume_from), ids.last(), "resumes from the last id it sent");
+                assert_eq!(
+                    Some(&resume_from),
+                    ids.last(),
+                    "resumes from the last id it sent"
+                );
                 lagged += 1;
             }
             Some(_) => {}
