@@ -1,0 +1,56 @@
+//! Project tasks, run as `cargo xtask <command>` (see `.cargo/config.toml`).
+
+mod cmd;
+mod install;
+mod run;
+mod test;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args...]
+
+commands:
+  install   install what is missing: redis-server, redis-cli, rustfmt, clippy, the wasm32 target
+  test      install, then fmt check, clippy -D warnings, wasm build of shared + frontend, cargo test [args]
+  run       install, then run the backend in release mode [backend args]
+  bench     install, then run the backend's bench example in release mode [bench args]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let root = workspace_root();
+    let result = match command.as_str() {
+        "install" => install::install(&root),
+        "test" => test::test(&root, rest),
+        "run" => run::run(&root, rest),
+        "bench" => run::bench(&root, rest),
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("unknown command: {other}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's directory.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
