@@ -1,0 +1,79 @@
+//! The page: every panel, and the live feed that keeps them current.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::{EntriesPage, ServerMessage};
+
+use crate::api;
+use crate::components::{
+    claim_detail::ClaimDetail, claim_form::ClaimForm, claims_board::ClaimsBoard,
+    connection::ConnectionIndicator, redis_panel::RedisPanel, timeline::Timeline,
+};
+use crate::store::Store;
+
+/// Entries the timeline shows before the live feed takes over.
+const FIRST_PAGE: usize = 100;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let store = Store::new();
+    provide_context(store);
+    spawn_local(async move {
+        // Recent history first, then the feed from its newest id, so the seam is exact.
+        let path = format!("/api/streams/claims:events/entries?rev=true&count={FIRST_PAGE}");
+        if let Ok(page) = api::get::<EntriesPage>(&path).await {
+            let more = page.next.is_some();
+            let mut entries = page.entries;
+            entries.reverse();
+            store.prepend_history(entries, more);
+        }
+        let since = move || store.last_id().or_else(|| Some("0".into()));
+        api::follow_feed(
+            since,
+            move |message| match message {
+                ServerMessage::Entry { entry } => store.push_live(entry),
+                ServerMessage::CaughtUp { .. }
+                | ServerMessage::Lagged { .. }
+                | ServerMessage::Unavailable { .. } => {}
+            },
+            move |c| store.connection.set(c),
+        )
+        .await;
+    });
+
+    view! {
+        <header class="topbar">
+            <h1>"claimstream"</h1>
+            <span class="subtitle">"claims event sourcing on Redis Streams"</span>
+            <ConnectionIndicator />
+        </header>
+        <main class="layout">
+            <section class="panel form-panel" aria-labelledby="form-title">
+                <h2 id="form-title">"Submit a claim"</h2>
+                <ClaimForm />
+            </section>
+            <section class="panel timeline-panel" aria-labelledby="timeline-title">
+                <h2 id="timeline-title">"Live events: claims:events"</h2>
+                <Timeline />
+            </section>
+            <section class="panel detail-panel" aria-labelledby="detail-title">
+                <h2 id="detail-title">"Claim"</h2>
+                <ClaimDetail />
+            </section>
+            <section class="panel board-panel" aria-labelledby="board-title">
+                <h2 id="board-title">"Claims by status"</h2>
+                <ClaimsBoard />
+            </section>
+            <section class="panel redis-panel" aria-labelledby="redis-title">
+                <h2 id="redis-title">"What Redis did"</h2>
+                <RedisPanel />
+            </section>
+            <section class="panel groups-panel" aria-labelledby="groups-title" data-testid="groups-panel">
+                <h2 id="groups-title">"Consumer groups"</h2>
+                <p class="muted">
+                    "claims-processors, claims-analytics and claims-notifications will read this stream here, each with its own cursor."
+                </p>
+            </section>
+        </main>
+    }
+}

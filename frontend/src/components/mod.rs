@@ -1,0 +1,8 @@
+//! One module per panel.
+
+pub mod claim_detail;
+pub mod claim_form;
+pub mod claims_board;
+pub mod connection;
+pub mod redis_panel;
+pub mod timeline;

@@ -1,0 +1,247 @@
+//! The live timeline of `claims:events`. Rows have a fixed height and only those in view are
+//! in the DOM, so it stays smooth with tens of thousands of entries.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::EventType;
+use shared::api::{EntriesPage, StreamEntry};
+
+use crate::api;
+use crate::store::{Store, field, id_less, id_time};
+
+const ROW_PX: f64 = 44.0;
+/// Rows rendered beyond the visible ones, above and below, so fast scrolling shows no gaps.
+const OVERSCAN: usize = 8;
+const VIEWPORT_ROWS: usize = 14;
+const HISTORY_PAGE: usize = 200;
+
+#[component]
+pub fn Timeline() -> impl IntoView {
+    let store = expect_context::<Store>();
+    let claim_filter = RwSignal::new(String::new());
+    let type_filter = RwSignal::new(String::new());
+    let paused_at = RwSignal::new(None::<String>);
+    let scroll_top = RwSignal::new(0.0_f64);
+    let inspected = RwSignal::new(None::<StreamEntry>);
+    let loading_older = RwSignal::new(false);
+
+    // Indices into the store's entries, newest first, that pass the filters.
+    let shown = Memo::new(move |_| {
+        let claim = claim_filter.get().trim().to_lowercase();
+        let kind = type_filter.get();
+        let paused = paused_at.get();
+        store.entries.with(|entries| {
+            entries
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(|(_, e)| paused.as_ref().is_none_or(|p| !id_less(p, &e.id)))
+                .filter(|(_, e)| claim.is_empty() || claim_of(e).to_lowercase().contains(&claim))
+                .filter(|(_, e)| kind.is_empty() || type_of(e) == kind)
+                .map(|(i, _)| i)
+                .collect::<Vec<usize>>()
+        })
+    });
+    let waiting = move || {
+        paused_at.get().map(|p| {
+            store
+                .entries
+                .with(|e| e.iter().rev().take_while(|e| id_less(&p, &e.id)).count())
+        })
+    };
+
+    let first_row = move || ((scroll_top.get() / ROW_PX) as usize).saturating_sub(OVERSCAN);
+    let rows = move || {
+        let start = first_row();
+        let indices = shown.get();
+        let end = (start + VIEWPORT_ROWS + 2 * OVERSCAN).min(indices.len());
+        store.entries.with(|entries| {
+            indices
+                .get(start..end)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .filter_map(|(offset, i)| entries.get(*i).map(|e| (start + offset, e.clone())))
+                .collect::<Vec<_>>()
+        })
+    };
+
+    let load_older = move || {
+        if loading_older.get_untracked() || !store.more_history.get_untracked() {
+            return;
+        }
+        let Some(oldest) = store.entries.with_untracked(|e| e.first().map(|e| e.id.clone())) else {
+            return;
+        };
+        loading_older.set(true);
+        spawn_local(async move {
+            let path = format!(
+                "/api/streams/claims:events/entries?rev=true&count={HISTORY_PAGE}&end=({oldest}"
+            );
+            if let Ok(page) = api::get::<EntriesPage>(&path).await {
+                let more = page.next.is_some();
+                let mut older = page.entries;
+                older.reverse();
+                store.prepend_history(older, more);
+            }
+            loading_older.set(false);
+        });
+    };
+
+    let on_scroll = move |ev: leptos::ev::Event| {
+        let target: web_sys::HtmlElement = event_target(&ev);
+        scroll_top.set(f64::from(target.scroll_top()));
+        let bottom = f64::from(target.scroll_top() + target.client_height());
+        if bottom + 4.0 * ROW_PX >= f64::from(target.scroll_height()) {
+            load_older();
+        }
+    };
+
+    view! {
+        <div class="timeline-controls">
+            <label>
+                "Claim "
+                <input
+                    data-testid="timeline-filter-claim"
+                    placeholder="CLM-…"
+                    prop:value=move || claim_filter.get()
+                    on:input=move |ev| claim_filter.set(event_target_value(&ev))
+                />
+            </label>
+            <label>
+                "Type "
+                <select
+                    data-testid="timeline-filter-type"
+                    on:change=move |ev| type_filter.set(event_target_value(&ev))
+                >
+                    <option value="">"all"</option>
+                    {EventType::ALL
+                        .into_iter()
+                        .map(|t| view! { <option value=t.as_str()>{t.as_str()}</option> })
+                        .collect_view()}
+                    <option value="undecoded">"not a claim event"</option>
+                </select>
+            </label>
+            <button
+                type="button"
+                data-testid="timeline-pause"
+                aria-pressed=move || if paused_at.get().is_some() { "true" } else { "false" }
+                on:click=move |_| {
+                    if paused_at.get_untracked().is_some() {
+                        paused_at.set(None);
+                    } else {
+                        paused_at.set(Some(store.last_id().unwrap_or_else(|| "0-0".into())));
+                    }
+                }
+            >
+                {move || match waiting() {
+                    Some(n) => format!("Resume ({n} new)"),
+                    None => "Pause".to_owned(),
+                }}
+            </button>
+            <span class="muted" data-testid="timeline-count">
+                {move || format!("{} entries", shown.with(Vec::len))}
+            </span>
+        </div>
+        <div class="timeline" data-testid="timeline" tabindex="0" on:scroll=on_scroll aria-label="Stream entries, newest first">
+            <div class="timeline-spacer" style=move || format!("height: {}px", shown.with(Vec::len) as f64 * ROW_PX)>
+                <For each=rows key=|(_, e)| e.id.clone() let:row>
+                    <Row position=row.0 entry=row.1 inspected=inspected />
+                </For>
+            </div>
+            <Show when=move || shown.with(Vec::is_empty)>
+                <p class="muted empty">"No entries yet: submit a claim, or XADD to claims:events in redis-cli."</p>
+            </Show>
+        </div>
+        <Show when=move || loading_older.get()>
+            <p class="muted">"Loading older entries…"</p>
+        </Show>
+        {move || inspected.get().map(|e| view! { <Inspector entry=e inspected=inspected /> })}
+    }
+}
+
+fn claim_of(e: &StreamEntry) -> String {
+    e.event
+        .as_ref()
+        .map(|ev| ev.claim_id.to_string())
+        .or_else(|| field(e, "claim_id"))
+        .unwrap_or_default()
+}
+
+fn type_of(e: &StreamEntry) -> String {
+    match &e.event {
+        Some(ev) => ev.event_type().as_str().to_owned(),
+        None => "undecoded".to_owned(),
+    }
+}
+
+/// One entry at its place in the list.
+#[component]
+fn Row(
+    /// Index from the top, newest first.
+    position: usize,
+    entry: StreamEntry,
+    /// The entry whose raw fields are open below the list.
+    inspected: RwSignal<Option<StreamEntry>>,
+) -> impl IntoView {
+    let store = expect_context::<Store>();
+    let kind = type_of(&entry);
+    let claim = claim_of(&entry);
+    let amount = field(&entry, "amount").unwrap_or_default();
+    let customer = field(&entry, "customer_id").unwrap_or_default();
+    let detail = match &entry.event {
+        Some(_) => field(&entry, "to").map(|to| format!("→ {to}")).unwrap_or_default(),
+        None => entry.error.clone().unwrap_or_default(),
+    };
+    let select_claim = {
+        let claim = claim.clone();
+        move |_| store.selected.set(Some(claim.clone()))
+    };
+    let inspect = {
+        let entry = entry.clone();
+        move |_| inspected.set(Some(entry.clone()))
+    };
+    view! {
+        <div
+            class=format!("row type-{kind}")
+            style=format!("top: {}px", position as f64 * ROW_PX)
+            data-testid="timeline-entry"
+            data-entry-id=entry.id.clone()
+            data-type=kind.clone()
+        >
+            <span class="time" title=entry.id.clone()>{id_time(&entry.id)}</span>
+            <code class="entry-id">{entry.id.clone()}</code>
+            <span class="badge">{kind.replace('_', " ")}</span>
+            <button type="button" class="link claim" on:click=select_claim disabled=claim.is_empty()>
+                {claim.clone()}
+            </button>
+            <span class="customer">{customer}</span>
+            <span class="amount">{amount}</span>
+            <span class="detail">{detail}</span>
+            <button type="button" class="small" on:click=inspect aria-label=format!("raw fields of {}", entry.id)>
+                "raw"
+            </button>
+        </div>
+    }
+}
+
+/// The raw field/value pairs of one entry, as `XRANGE` returns them.
+#[component]
+fn Inspector(entry: StreamEntry, inspected: RwSignal<Option<StreamEntry>>) -> impl IntoView {
+    view! {
+        <div class="inspector" data-testid="entry-inspector">
+            <header>
+                <h3>"Entry " <code>{entry.id.clone()}</code></h3>
+                <button type="button" class="small" on:click=move |_| inspected.set(None)>"Close"</button>
+            </header>
+            {entry.error.clone().map(|e| view! { <p class="error">"Not a claim event: " {e}</p> })}
+            <dl>
+                {entry
+                    .fields
+                    .into_iter()
+                    .map(|(k, v)| view! { <dt>{k}</dt> <dd>{v}</dd> })
+                    .collect_view()}
+            </dl>
+        </div>
+    }
+}

@@ -1,0 +1,11 @@
+//! The claimstream browser playground: mounts the app.
+
+mod api;
+mod app;
+mod components;
+mod store;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

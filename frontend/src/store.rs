@@ -1,0 +1,130 @@
+//! The page's shared state, provided as context to every panel.
+
+use leptos::prelude::*;
+use shared::api::StreamEntry;
+
+use crate::api::Connection;
+
+/// Entries kept in memory for the timeline; older ones are dropped and can be paged back in.
+pub const MAX_ENTRIES: usize = 20_000;
+
+/// One action and the Redis commands the relay reported for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisAction {
+    pub seq: u64,
+    pub title: String,
+    pub commands: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+pub struct Store {
+    /// `claims:events` entries, oldest first.
+    pub entries: RwSignal<Vec<StreamEntry>>,
+    /// Whether older entries than the first held exist in the stream.
+    pub more_history: RwSignal<bool>,
+    pub connection: RwSignal<Connection>,
+    /// The claim the detail panel shows.
+    pub selected: RwSignal<Option<String>>,
+    /// Bumped for every live entry, with the claim it touched, so panels can refresh.
+    pub changed: RwSignal<(u64, Option<String>)>,
+    pub redis_log: RwSignal<Vec<RedisAction>>,
+}
+
+impl Store {
+    pub fn new() -> Self {
+        Self {
+            entries: RwSignal::new(Vec::new()),
+            more_history: RwSignal::new(false),
+            connection: RwSignal::new(Connection::Connecting),
+            selected: RwSignal::new(None),
+            changed: RwSignal::new((0, None)),
+            redis_log: RwSignal::new(Vec::new()),
+        }
+    }
+
+    pub fn last_id(&self) -> Option<String> {
+        self.entries.with_untracked(|e| e.last().map(|e| e.id.clone()))
+    }
+
+    /// Appends a live entry unless it is already held (ids only grow along the stream).
+    pub fn push_live(&self, entry: StreamEntry) {
+        let claim = entry
+            .event
+            .as_ref()
+            .map(|e| e.claim_id.to_string())
+            .or_else(|| field(&entry, "claim_id"));
+        let added = self.entries.try_update(|entries| {
+            if entries.last().is_some_and(|last| !id_less(&last.id, &entry.id)) {
+                return false;
+            }
+            entries.push(entry);
+            if entries.len() > MAX_ENTRIES {
+                entries.drain(..entries.len() - MAX_ENTRIES);
+                self.more_history.set(true);
+            }
+            true
+        });
+        if added == Some(true) {
+            self.changed.update(|(n, c)| {
+                *n += 1;
+                *c = claim;
+            });
+        }
+    }
+
+    /// Puts older entries (oldest first) in front of those held.
+    pub fn prepend_history(&self, older: Vec<StreamEntry>, more: bool) {
+        self.entries.update(|entries| {
+            let first = entries.first().map(|e| e.id.clone());
+            let older = older
+                .into_iter()
+                .filter(|e| first.as_ref().is_none_or(|f| id_less(&e.id, f)));
+            let mut joined: Vec<StreamEntry> = older.collect();
+            joined.append(entries);
+            *entries = joined;
+        });
+        self.more_history.set(more);
+    }
+
+    pub fn record(&self, title: impl Into<String>, commands: Vec<String>) {
+        let title = title.into();
+        self.redis_log.update(|log| {
+            let seq = log.last().map_or(1, |a| a.seq + 1);
+            log.push(RedisAction {
+                seq,
+                title,
+                commands,
+            });
+            if log.len() > 50 {
+                log.remove(0);
+            }
+        });
+    }
+}
+
+/// A raw field's value.
+pub fn field(entry: &StreamEntry, name: &str) -> Option<String> {
+    entry
+        .fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+fn parse_id(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
+
+/// Stream order of two entry ids.
+pub fn id_less(a: &str, b: &str) -> bool {
+    parse_id(a) < parse_id(b)
+}
+
+/// The wall-clock time in an entry id's millisecond part, e.g. `08:43:40.780`.
+pub fn id_time(id: &str) -> String {
+    let ms = parse_id(id).0;
+    shared::Timestamp::from_unix_millis(ms as i64)
+        .map(|t| t.to_string()[11..23].to_owned())
+        .unwrap_or_default()
+}
