@@ -60,7 +60,10 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     read(response).await
 }
 
-pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, ApiFailure> {
+pub async fn post<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> Result<T, ApiFailure> {
     let response = Request::post(path)
         .json(body)
         .map_err(ApiFailure::network)?
@@ -76,7 +79,10 @@ pub enum Connection {
     Connecting,
     Live,
     /// Lost; the next attempt is in this many seconds.
-    Retrying { in_secs: u64, attempt: u32 },
+    Retrying {
+        in_secs: u64,
+        attempt: u32,
+    },
 }
 
 fn ws_url(since: Option<&str>) -> String {

@@ -1,5 +1,7 @@
 //! The page's shared state, provided as context to every panel.
 
+use std::collections::VecDeque;
+
 use leptos::prelude::*;
 use shared::api::StreamEntry;
 
@@ -28,7 +30,12 @@ pub struct Store {
     /// Bumped for every live entry, with the claim it touched, so panels can refresh.
     pub changed: RwSignal<(u64, Option<String>)>,
     pub redis_log: RwSignal<Vec<RedisAction>>,
+    /// The latest entries that arrived live, to highlight when their rows appear.
+    fresh: StoredValue<VecDeque<String>>,
 }
+
+/// How many recent live entries count as fresh.
+const FRESH: usize = 50;
 
 impl Store {
     pub fn new() -> Self {
@@ -39,11 +46,13 @@ impl Store {
             selected: RwSignal::new(None),
             changed: RwSignal::new((0, None)),
             redis_log: RwSignal::new(Vec::new()),
+            fresh: StoredValue::new(VecDeque::new()),
         }
     }
 
     pub fn last_id(&self) -> Option<String> {
-        self.entries.with_untracked(|e| e.last().map(|e| e.id.clone()))
+        self.entries
+            .with_untracked(|e| e.last().map(|e| e.id.clone()))
     }
 
     /// Appends a live entry unless it is already held (ids only grow along the stream).
@@ -54,7 +63,10 @@ impl Store {
             .map(|e| e.claim_id.to_string())
             .or_else(|| field(&entry, "claim_id"));
         let added = self.entries.try_update(|entries| {
-            if entries.last().is_some_and(|last| !id_less(&last.id, &entry.id)) {
+            if entries
+                .last()
+                .is_some_and(|last| !id_less(&last.id, &entry.id))
+            {
                 return false;
             }
             entries.push(entry);
@@ -65,11 +77,22 @@ impl Store {
             true
         });
         if added == Some(true) {
+            let id = self.last_id().unwrap_or_default();
+            self.fresh.update_value(|f| {
+                f.push_back(id);
+                if f.len() > FRESH {
+                    f.pop_front();
+                }
+            });
             self.changed.update(|(n, c)| {
                 *n += 1;
                 *c = claim;
             });
         }
+    }
+
+    pub fn is_fresh(&self, id: &str) -> bool {
+        self.fresh.with_value(|f| f.iter().any(|x| x == id))
     }
 
     /// Puts older entries (oldest first) in front of those held.

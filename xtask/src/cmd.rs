@@ -43,6 +43,11 @@ impl Cmd {
         args.into_iter().fold(self, Cmd::arg)
     }
 
+    pub fn current(mut self, dir: &Path) -> Self {
+        self.inner.current_dir(dir);
+        self
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.shown = format!("{key}={} {}", quote(value), self.shown);
         self.inner.env(key, value);

@@ -9,60 +9,65 @@ use crate::cmd::Cmd;
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 pub fn install(root: &Path) -> Result<()> {
-    redis()?;
+    system_packages()?;
     rustup_components(root)?;
-    wasm_target()
+    wasm_target()?;
+    crate::web_tools::install(root)
 }
 
-/// `redis-server` and `redis-cli`, from the Debian packages `redis-server` and `redis-tools`.
-fn redis() -> Result<()> {
-    let (server, cli) = (redis_server_version(), redis_cli_version());
-    if let (Some(server), Some(cli)) = (&server, &cli) {
-        println!("ok: redis-server {server} (already installed)");
-        println!("ok: redis-cli {cli} (already installed)");
+/// Programs from Debian packages: (program, package).
+const SYSTEM: [(&str, &str); 4] = [
+    ("redis-server", "redis-server"),
+    ("redis-cli", "redis-tools"),
+    ("chromium", "chromium"),
+    ("chromedriver", "chromium-driver"),
+];
+
+fn system_packages() -> Result<()> {
+    let mut missing = Vec::new();
+    for (program, package) in SYSTEM {
+        match program_version(program) {
+            Some(v) => println!("ok: {program} {v} (already installed)"),
+            None => missing.push(package),
+        }
+    }
+    if missing.is_empty() {
         return Ok(());
     }
     let uid = Cmd::new("id").arg("-u").probe();
     if uid.as_deref() != Some("0") {
         bail!(
-            "redis-server and redis-cli are needed but {} not on PATH; install them with:\n    \
-             sudo apt-get install -y redis-server redis-tools",
-            match (server, cli) {
-                (None, None) => "are",
-                (None, _) => "redis-server is",
-                _ => "redis-cli is",
-            }
+            "missing programs; install them with:\n    sudo apt-get install -y {}",
+            missing.join(" ")
         );
     }
     let apt = || Cmd::new("apt-get").env("DEBIAN_FRONTEND", "noninteractive");
     apt().arg("update").run()?;
     apt()
         .args(["install", "-y", "--no-install-recommends"])
-        .args(["redis-server", "redis-tools"])
+        .args(&missing)
         .run()?;
-    let (Some(server), Some(cli)) = (redis_server_version(), redis_cli_version()) else {
-        bail!("apt-get installed redis-server and redis-tools, but they are still not on PATH");
-    };
-    println!("installed: redis-server {server}");
-    println!("installed: redis-cli {cli}");
+    for (program, package) in SYSTEM {
+        if missing.contains(&package) {
+            let Some(v) = program_version(program) else {
+                bail!("apt-get installed {package}, but {program} is still not on PATH");
+            };
+            println!("installed: {program} {v}");
+        }
+    }
     Ok(())
 }
 
-/// `Redis server v=7.0.15 sha=...` -> `7.0.15`.
-fn redis_server_version() -> Option<String> {
-    let out = Cmd::new("redis-server").arg("--version").probe()?;
-    Some(version_after(&out, "v=").unwrap_or(out))
-}
-
-/// `redis-cli 7.0.15` -> `7.0.15`.
-fn redis_cli_version() -> Option<String> {
-    let out = Cmd::new("redis-cli").arg("--version").probe()?;
-    Some(version_after(&out, "redis-cli ").unwrap_or(out))
-}
-
-fn version_after(text: &str, prefix: &str) -> Option<String> {
-    let rest = &text[text.find(prefix)? + prefix.len()..];
-    rest.split_whitespace().next().map(str::to_string)
+/// The version a program prints, e.g. `Redis server v=7.0.15 sha=...` -> `7.0.15`,
+/// `Chromium 156.0.8078.73 built on Debian` -> `156.0.8078.73`.
+fn program_version(program: &str) -> Option<String> {
+    let out = Cmd::new(program).arg("--version").probe()?;
+    let word = out
+        .split_whitespace()
+        .map(|w| w.trim_start_matches("v="))
+        .find(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .unwrap_or(&out);
+    Some(word.to_owned())
 }
 
 /// `rustfmt` and `clippy`, checked through the cargo subcommands they provide.

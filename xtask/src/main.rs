@@ -4,6 +4,7 @@ mod cmd;
 mod install;
 mod run;
 mod test;
+mod web_tools;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,9 +13,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args...]
 
 commands:
-  install   install what is missing: redis-server, redis-cli, rustfmt, clippy, the wasm32 target
-  test      install, then fmt check, clippy -D warnings, wasm build of shared + frontend, cargo test [args]
-  run       install, then run the backend in release mode [backend args]
+  install   install what is missing: redis, chromium + chromedriver, rustfmt, clippy, the wasm32
+            target, trunk, wasm-bindgen, wasm-opt
+  test      install, then fmt check, clippy -D warnings, wasm build of shared, the browser app
+            (trunk, size budget), cargo test [args]
+  run       install, build the browser app, run the relay in release mode serving it [relay args]
   bench     install, then run the backend's bench example in release mode [bench args]";
 
 fn main() -> ExitCode {

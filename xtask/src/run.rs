@@ -37,9 +37,9 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         .run()
 }
 
-/// Builds the browser app and returns the directory to serve; the browser issue fills this in.
-fn build_frontend(_root: &Path) -> Result<Option<PathBuf>> {
-    Ok(None)
+/// Builds the browser app and returns the directory to serve.
+fn build_frontend(root: &Path) -> Result<Option<PathBuf>> {
+    crate::web_tools::build(root).map(Some)
 }
 
 fn strip_separator(args: &[String]) -> &[String] {

@@ -34,6 +34,10 @@ pub fn test(root: &Path, test_args: &[String]) -> Result<()> {
             .args(["--target", "wasm32-unknown-unknown"])
             .run()
     })?;
+    step("frontend", || {
+        let dist = crate::web_tools::build(root)?;
+        crate::web_tools::check_size(&dist)
+    })?;
     step("test", || {
         Cmd::cargo(root)
             .args(["test", "--workspace"])

@@ -95,7 +95,7 @@ fn ClaimCard(loaded: Loaded) -> impl IntoView {
                         view! {
                             <li class=format!("type-{kind}")>
                                 <span class="time">{id_time(&e.id)}</span>
-                                " " <span class="badge">{kind.replace('_', " ")}</span>
+                                " " <span class="badge">{kind}</span>
                                 " " <code>{e.id.clone()}</code>
                             </li>
                         }

@@ -60,8 +60,7 @@ pub fn Timeline() -> impl IntoView {
                 .get(start..end)
                 .unwrap_or_default()
                 .iter()
-                .enumerate()
-                .filter_map(|(offset, i)| entries.get(*i).map(|e| (start + offset, e.clone())))
+                .filter_map(|i| entries.get(*i).cloned())
                 .collect::<Vec<_>>()
         })
     };
@@ -70,7 +69,10 @@ pub fn Timeline() -> impl IntoView {
         if loading_older.get_untracked() || !store.more_history.get_untracked() {
             return;
         }
-        let Some(oldest) = store.entries.with_untracked(|e| e.first().map(|e| e.id.clone())) else {
+        let Some(oldest) = store
+            .entries
+            .with_untracked(|e| e.first().map(|e| e.id.clone()))
+        else {
             return;
         };
         loading_older.set(true);
@@ -145,9 +147,13 @@ pub fn Timeline() -> impl IntoView {
         </div>
         <div class="timeline" data-testid="timeline" tabindex="0" on:scroll=on_scroll aria-label="Stream entries, newest first">
             <div class="timeline-spacer" style=move || format!("height: {}px", shown.with(Vec::len) as f64 * ROW_PX)>
-                <For each=rows key=|(_, e)| e.id.clone() let:row>
-                    <Row position=row.0 entry=row.1 inspected=inspected />
-                </For>
+                // Rows flow in order inside a window moved to the first one in view; keyed by
+                // id, so a new entry adds one row and the others are only moved.
+                <div class="timeline-window" style=move || format!("transform: translateY({}px)", first_row() as f64 * ROW_PX)>
+                    <For each=rows key=|e| e.id.clone() let:entry>
+                        <Row entry=entry inspected=inspected />
+                    </For>
+                </div>
             </div>
             <Show when=move || shown.with(Vec::is_empty)>
                 <p class="muted empty">"No entries yet: submit a claim, or XADD to claims:events in redis-cli."</p>
@@ -175,11 +181,9 @@ fn type_of(e: &StreamEntry) -> String {
     }
 }
 
-/// One entry at its place in the list.
+/// One entry of the list.
 #[component]
 fn Row(
-    /// Index from the top, newest first.
-    position: usize,
     entry: StreamEntry,
     /// The entry whose raw fields are open below the list.
     inspected: RwSignal<Option<StreamEntry>>,
@@ -190,7 +194,9 @@ fn Row(
     let amount = field(&entry, "amount").unwrap_or_default();
     let customer = field(&entry, "customer_id").unwrap_or_default();
     let detail = match &entry.event {
-        Some(_) => field(&entry, "to").map(|to| format!("→ {to}")).unwrap_or_default(),
+        Some(_) => field(&entry, "to")
+            .map(|to| format!("→ {to}"))
+            .unwrap_or_default(),
         None => entry.error.clone().unwrap_or_default(),
     };
     let select_claim = {
@@ -203,22 +209,23 @@ fn Row(
     };
     view! {
         <div
-            class=format!("row type-{kind}")
-            style=format!("top: {}px", position as f64 * ROW_PX)
+            class=format!("row type-{kind}{}", if store.is_fresh(&entry.id) { " fresh" } else { "" })
             data-testid="timeline-entry"
             data-entry-id=entry.id.clone()
             data-type=kind.clone()
         >
-            <span class="time" title=entry.id.clone()>{id_time(&entry.id)}</span>
-            <code class="entry-id">{entry.id.clone()}</code>
-            <span class="badge">{kind.replace('_', " ")}</span>
+            <span class="when">
+                <span class="time">{id_time(&entry.id)}</span>
+                <code class="entry-id">{entry.id.clone()}</code>
+            </span>
+            <span class="badge">{kind.clone()}</span>
             <button type="button" class="link claim" on:click=select_claim disabled=claim.is_empty()>
                 {claim.clone()}
             </button>
             <span class="customer">{customer}</span>
             <span class="amount">{amount}</span>
             <span class="detail">{detail}</span>
-            <button type="button" class="small" on:click=inspect aria-label=format!("raw fields of {}", entry.id)>
+            <button type="button" class="small" data-testid="inspect-entry" on:click=inspect aria-label=format!("raw fields of {}", entry.id)>
                 "raw"
             </button>
         </div>

@@ -1,0 +1,243 @@
+//! Starting the parts: Redis, the relay serving `dist/`, chromedriver and a browser session.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use backend::embedded_redis::{EmbeddedRedis, Persistence};
+use backend::{Application, Config};
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::{Client, ClientBuilder};
+use redis::aio::MultiplexedConnection;
+use serde_json::json;
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The built browser app; the tests refuse to run against a missing one.
+pub fn dist() -> PathBuf {
+    let dist = workspace_root().join("dist");
+    assert!(
+        dist.join("index.html").is_file(),
+        "{} has no built app: run `cargo xtask test` (it runs `trunk build --release` first)",
+        dist.display()
+    );
+    dist
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A relay on a fixed port (so it can be restarted where the browser expects it) in front of
+/// a redis-server of its own.
+pub struct Stack {
+    pub port: u16,
+    redis: EmbeddedRedis,
+    _redis_dir: tempfile::TempDir,
+    relay: Option<(
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    )>,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        let redis_dir = tempfile::tempdir().unwrap();
+        let redis = EmbeddedRedis::start(redis_dir.path(), Persistence::None)
+            .await
+            .expect("redis-server starts");
+        let mut stack = Self {
+            port: free_port(),
+            redis,
+            _redis_dir: redis_dir,
+            relay: None,
+        };
+        stack.start_relay().await;
+        stack
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+
+    pub async fn start_relay(&mut self) {
+        let config = Config {
+            listen: format!("127.0.0.1:{}", self.port).parse().unwrap(),
+            redis_url: Some(self.redis.url()),
+            data_dir: None,
+            static_dir: dist(),
+            ws_client_buffer: 4096,
+        };
+        let app = Application::build(config).await.expect("relay starts");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        self.relay = Some((stop, task));
+    }
+
+    pub async fn stop_relay(&mut self) {
+        let (stop, task) = self.relay.take().expect("relay running");
+        let _ = stop.send(());
+        task.await.unwrap().unwrap();
+    }
+
+    pub async fn redis(&self) -> MultiplexedConnection {
+        redis::Client::open(self.redis.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap()
+    }
+
+    /// Entry ids of `claims:events`, straight from Redis.
+    pub async fn stream_ids(&self) -> Vec<String> {
+        let reply: redis::Value = redis::cmd("XRANGE")
+            .arg("claims:events")
+            .arg("-")
+            .arg("+")
+            .query_async(&mut self.redis().await)
+            .await
+            .unwrap();
+        backend::db::entries(&reply)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    pub async fn raw_xadd(&self, fields: &[(&str, &str)]) -> String {
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg("claims:events").arg("*");
+        for (k, v) in fields {
+            cmd.arg(*k).arg(*v);
+        }
+        cmd.query_async(&mut self.redis().await).await.unwrap()
+    }
+}
+
+/// A chromedriver of the test's own and one headless Chromium session through it.
+pub struct Browser {
+    pub client: Client,
+    _driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub async fn launch() -> Self {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver runs (`cargo xtask install` installs it)");
+        let profile = tempfile::tempdir().unwrap();
+        let caps: Capabilities = serde_json::from_value(json!({
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1600,1000",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            },
+            "goog:loggingPrefs": { "browser": "ALL" }
+        }))
+        .unwrap();
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match ClientBuilder::new(connector.clone())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if Instant::now() > deadline => panic!("no browser session: {e}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        Self {
+            client,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    /// The page's console messages at level SEVERE since the last call.
+    pub async fn console_errors(&self) -> Vec<String> {
+        let logs = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .expect("browser log");
+        logs.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|l| l["level"] == "SEVERE")
+            .map(|l| l["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
+
+/// chromedriver's log endpoint, which fantoccini has no method for.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Where screenshots go, for people to look at after a run.
+pub fn screenshot_dir() -> PathBuf {
+    let dir = workspace_root().join("target/e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

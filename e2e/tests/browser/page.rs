@@ -1,0 +1,182 @@
+//! The playground page as tests see it: what a person would do and read, by `data-testid`.
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use fantoccini::elements::Element;
+
+use crate::harness::{Browser, eventually, screenshot_dir};
+
+pub struct Playground<'a> {
+    pub browser: &'a Browser,
+}
+
+fn testid(id: &str) -> String {
+    format!(r#"[data-testid="{id}"]"#)
+}
+
+impl<'a> Playground<'a> {
+    /// Opens the app and waits until its live feed is connected.
+    pub async fn open(browser: &'a Browser, url: &str) -> Self {
+        browser.client.goto(url).await.unwrap();
+        let page = Self { browser };
+        page.wait_connected().await;
+        page
+    }
+
+    pub async fn wait_connected(&self) {
+        eventually(
+            Duration::from_secs(20),
+            "the live feed to connect",
+            || async {
+                let state = self.attr("connection-status", "data-state").await;
+                (state.as_deref() == Some("live")).then_some(())
+            },
+        )
+        .await;
+    }
+
+    async fn find(&self, id: &str) -> Element {
+        self.browser
+            .client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(&testid(id)))
+            .await
+            .unwrap_or_else(|e| panic!("no element {id}: {e}"))
+    }
+
+    async fn attr(&self, id: &str, name: &str) -> Option<String> {
+        let el = self
+            .browser
+            .client
+            .find(Locator::Css(&testid(id)))
+            .await
+            .ok()?;
+        el.attr(name).await.ok().flatten()
+    }
+
+    pub async fn text(&self, id: &str) -> String {
+        self.find(id).await.text().await.unwrap()
+    }
+
+    pub async fn fill(&self, id: &str, value: &str) {
+        let input = self.find(id).await;
+        input.clear().await.unwrap();
+        input.send_keys(value).await.unwrap();
+    }
+
+    pub async fn click(&self, id: &str) {
+        self.find(id).await.click().await.unwrap();
+    }
+
+    pub async fn submit_claim(&self, customer: &str, amount: &str, description: &str) {
+        self.fill("customer_id", customer).await;
+        self.fill("amount", amount).await;
+        self.fill("description", description).await;
+        self.click("submit-claim").await;
+    }
+
+    /// The claim id and entry id the form reports after a successful submit.
+    pub async fn submitted(&self) -> (String, String) {
+        self.find("submit-result").await;
+        (
+            self.text("submitted-claim-id").await,
+            self.text("submitted-entry-id").await,
+        )
+    }
+
+    /// Ids of the timeline rows in the DOM, newest first.
+    pub async fn timeline_ids(&self) -> Vec<String> {
+        let rows = self
+            .browser
+            .client
+            .find_all(Locator::Css(&testid("timeline-entry")))
+            .await
+            .unwrap();
+        let mut ids = Vec::new();
+        for row in rows {
+            if let Ok(Some(id)) = row.attr("data-entry-id").await {
+                ids.push(id);
+            }
+        }
+        // Rows are positioned absolutely; DOM order is not display order.
+        ids.sort_by_key(|id| {
+            let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+            std::cmp::Reverse((
+                ms.parse::<u64>().unwrap_or(0),
+                seq.parse::<u64>().unwrap_or(0),
+            ))
+        });
+        ids
+    }
+
+    /// Opens an entry's raw fields and returns what the inspector shows.
+    pub async fn inspect(&self, entry_id: &str) -> String {
+        let button = format!(r#"[data-entry-id="{entry_id}"] button[data-testid="inspect-entry"]"#);
+        self.browser
+            .client
+            .find(Locator::Css(&button))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.text("entry-inspector").await
+    }
+
+    pub async fn wait_for_entry(&self, id: &str, within: Duration) {
+        eventually(within, &format!("entry {id} in the timeline"), || async {
+            self.timeline_ids()
+                .await
+                .iter()
+                .any(|e| e == id)
+                .then_some(())
+        })
+        .await;
+    }
+
+    pub async fn open_claim(&self, claim_id: &str) {
+        self.click("submitted-claim-id").await;
+        eventually(Duration::from_secs(5), "the claim detail", || async {
+            (self.text("claim-id").await == claim_id).then_some(())
+        })
+        .await;
+    }
+
+    pub async fn wait_status(&self, status: &str) {
+        eventually(
+            Duration::from_secs(5),
+            &format!("status {status}"),
+            || async { (self.text("claim-status").await == status).then_some(()) },
+        )
+        .await;
+    }
+
+    /// Which transition buttons the detail offers.
+    pub async fn offered_actions(&self) -> Vec<String> {
+        let mut offered = Vec::new();
+        for action in ["review", "approve", "reject", "pay"] {
+            if self
+                .browser
+                .client
+                .find(Locator::Css(&testid(&format!("action-{action}"))))
+                .await
+                .is_ok()
+            {
+                offered.push(action.to_owned());
+            }
+        }
+        offered
+    }
+
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.browser.client.screenshot().await.unwrap();
+        std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub async fn assert_no_console_errors(&self) {
+        let errors = self.browser.console_errors().await;
+        assert!(errors.is_empty(), "browser console errors: {errors:#?}");
+    }
+}

@@ -1,0 +1,205 @@
+//! One test per behaviour a learner relies on.
+
+use std::time::Duration;
+
+use crate::harness::{Browser, Stack, eventually};
+use crate::page::Playground;
+
+#[tokio::test]
+async fn a_submitted_claim_appears_in_the_timeline_within_2_s_and_in_redis() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+
+    page.submit_claim("CUST-001", "5000.00", "Water damage")
+        .await;
+    let (claim_id, entry_id) = page.submitted().await;
+    page.wait_for_entry(&entry_id, Duration::from_secs(2)).await;
+
+    assert!(claim_id.starts_with("CLM-"));
+    assert_eq!(stack.stream_ids().await, vec![entry_id.clone()]);
+    let commands = page.text("redis-panel").await;
+    assert!(
+        commands.contains("XADD claims:events * type claim_submitted"),
+        "{commands}"
+    );
+    page.screenshot("01-submitted").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_entry_added_straight_to_redis_appears_live() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+
+    let id = stack
+        .raw_xadd(&[
+            ("type", "claim_submitted"),
+            ("v", "1"),
+            ("claim_id", "CLM-FROM-CLI"),
+            ("customer_id", "CUST-9"),
+            ("timestamp", "2026-11-23T10:00:00.000Z"),
+            ("amount", "42.00"),
+            ("description", "typed in redis-cli"),
+        ])
+        .await;
+    let junk = stack.raw_xadd(&[("hello", "world")]).await;
+    page.wait_for_entry(&id, Duration::from_secs(2)).await;
+    page.wait_for_entry(&junk, Duration::from_secs(2)).await;
+    let timeline = page.text("timeline").await;
+    assert!(timeline.contains("CLM-FROM-CLI"), "{timeline}");
+    let raw = page.inspect(&junk).await;
+    assert!(
+        raw.contains("Not a claim event: missing field `type`"),
+        "{raw}"
+    );
+    assert!(raw.contains("hello") && raw.contains("world"), "{raw}");
+    page.screenshot("02-raw-xadd").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_claim_goes_through_its_lifecycle_by_the_buttons_offering_only_allowed_transitions() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+
+    page.submit_claim("CUST-002", "250.00", "Cracked windscreen")
+        .await;
+    let (claim_id, _) = page.submitted().await;
+    page.open_claim(&claim_id).await;
+    page.wait_status("submitted").await;
+    assert_eq!(page.offered_actions().await, ["review", "reject"]);
+
+    page.click("action-review").await;
+    page.wait_status("under_review").await;
+    assert_eq!(page.offered_actions().await, ["approve", "reject"]);
+
+    page.click("action-approve").await;
+    page.wait_status("approved").await;
+    assert_eq!(page.offered_actions().await, ["pay"]);
+    page.screenshot("03-claim-approved").await;
+
+    page.click("action-pay").await;
+    page.wait_status("paid").await;
+    assert!(page.offered_actions().await.is_empty(), "paid is final");
+    assert_eq!(page.text("claim-version").await, "4");
+    assert_eq!(stack.stream_ids().await.len(), 4);
+    page.screenshot("04-claim-paid").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn invalid_form_input_shows_the_error_and_appends_nothing() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+
+    page.submit_claim("CUST 001", "12.345", "").await;
+    eventually(Duration::from_secs(2), "the amount error", || async {
+        let text = page.text("error-amount").await;
+        (!text.is_empty()).then_some(text)
+    })
+    .await;
+    assert_eq!(
+        page.text("error-amount").await,
+        "must have at most 2 decimals"
+    );
+    assert!(
+        page.text("error-customer_id")
+            .await
+            .contains("may only contain")
+    );
+    assert_eq!(page.text("error-description").await, "must not be empty");
+    page.screenshot("05-invalid-form").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(stack.stream_ids().await.is_empty());
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn two_browser_windows_see_each_others_claims_live() {
+    let stack = Stack::start().await;
+    let (first, second) = tokio::join!(Browser::launch(), Browser::launch());
+    let a = Playground::open(&first, &stack.url()).await;
+    let b = Playground::open(&second, &stack.url()).await;
+
+    a.submit_claim("CUST-A", "10.00", "from window A").await;
+    let (_, from_a) = a.submitted().await;
+    b.submit_claim("CUST-B", "20.00", "from window B").await;
+    let (_, from_b) = b.submitted().await;
+
+    b.wait_for_entry(&from_a, Duration::from_secs(2)).await;
+    a.wait_for_entry(&from_b, Duration::from_secs(2)).await;
+    assert_eq!(a.timeline_ids().await, b.timeline_ids().await);
+    a.assert_no_console_errors().await;
+    b.assert_no_console_errors().await;
+    first.close().await;
+    second.close().await;
+}
+
+#[tokio::test]
+async fn after_a_relay_restart_the_timeline_shows_what_was_added_meanwhile_exactly_once() {
+    let mut stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    page.submit_claim("CUST-003", "30.00", "before the restart")
+        .await;
+    let (_, before) = page.submitted().await;
+    page.wait_for_entry(&before, Duration::from_secs(2)).await;
+
+    stack.stop_relay().await;
+    eventually(Duration::from_secs(5), "the page to notice", || async {
+        let state = page.text("connection-status").await;
+        state.contains("Disconnected").then_some(())
+    })
+    .await;
+    page.screenshot("06-disconnected").await;
+    let mut meanwhile = Vec::new();
+    for n in 0..3 {
+        meanwhile.push(
+            stack
+                .raw_xadd(&[("note", &format!("added while the relay was down #{n}"))])
+                .await,
+        );
+    }
+    stack.start_relay().await;
+
+    page.wait_connected().await;
+    for id in &meanwhile {
+        page.wait_for_entry(id, Duration::from_secs(5)).await;
+    }
+    let mut expected = stack.stream_ids().await;
+    expected.reverse();
+    assert_eq!(
+        page.timeline_ids().await,
+        expected,
+        "each entry exactly once, newest first"
+    );
+    page.screenshot("07-reconnected").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_console_check_sees_errors_the_page_logs() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let _page = Playground::open(&browser, &stack.url()).await;
+    browser
+        .client
+        .execute("console.error('planted by the test')", vec![])
+        .await
+        .unwrap();
+    let errors = browser.console_errors().await;
+    assert!(
+        errors.iter().any(|e| e.contains("planted by the test")),
+        "{errors:?}"
+    );
+    browser.close().await;
+}
