@@ -1,0 +1,991 @@
+//! `cargo xtask bench`: how fast the relay is, in one run against one Redis.
+//!
+//! Run it with `cargo run --release -p backend --example bench -- [flags]`. It starts its own
+//! `redis-server` (no persistence, in a temporary directory) and a relay in this process on
+//! 127.0.0.1, then measures three figures:
+//!
+//! * **submit**: `POST /api/claims` over 50 keep-alive connections (one client and task per
+//!   connection), requests/s and p50/p99 latency, against raw `XADD` as `redis-benchmark -c 50`
+//!   measures it on the same server (the ratio's target is >= 0.5);
+//! * **ws**: 100 WebSocket clients on `/api/ws`; events are appended straight to
+//!   `claims:events` with `XADD` at 1,000/s, each carrying its send time, and every client
+//!   records send-to-receive latency (target: p99 < 20 ms);
+//! * **rss**: this process's resident memory (which includes the bench's own clients) before
+//!   and after appending many events while 10 WebSocket clients consume them; it must not grow
+//!   with the number of events.
+//!
+//! The relay runs on the main Tokio runtime; the bench's clients run on a second runtime with
+//! threads of their own (`load-client`), and the paced sender on one more (`load-sender`), so
+//! the CPU each side uses can be told apart (from /proc/self/task) and printed next to Redis's.
+//! Everything shares the machine's cores, so the figures are a floor, not the relay alone.
+//!
+//! Flags: `--requests N` (submits to time, default 20000), `--ws-seconds N` (default 5),
+//! `--rss-events N` (default 100000).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use backend::embedded_redis::{EmbeddedRedis, Persistence};
+use backend::{Application, Config};
+use clap::Parser;
+use futures_util::StreamExt;
+use hdrhistogram::Histogram;
+use redis::aio::MultiplexedConnection;
+use shared::api::ServerMessage;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::{MissedTickBehavior, timeout};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+/// Concurrent HTTP connections for the submit figure.
+const CONNECTIONS: usize = 50;
+/// Submits sent before timing starts, to open connections and warm caches.
+const WARM_UP: u64 = 1_000;
+/// Raw `XADD`s `redis-benchmark` sends.
+const RAW_REQUESTS: u64 = 200_000;
+const WS_CLIENTS: usize = 100;
+const WS_RATE: u64 = 1_000;
+const RSS_CLIENTS: usize = 10;
+const PIPELINE: u64 = 1_000;
+/// The most any single request, connect or read may take.
+const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long clients may take to receive the last events once sending is done.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+const EVENTS: &str = "claims:events";
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct Args {
+    requests: u64,
+    ws_seconds: u64,
+    rss_events: u64,
+}
+
+impl Args {
+    fn parse() -> anyhow::Result<Self> {
+        let mut args = Self {
+            requests: 20_000,
+            ws_seconds: 5,
+            rss_events: 100_000,
+        };
+        let mut it = std::env::args().skip(1);
+        while let Some(flag) = it.next() {
+            let target = match flag.as_str() {
+                "--requests" => &mut args.requests,
+                "--ws-seconds" => &mut args.ws_seconds,
+                "--rss-events" => &mut args.rss_events,
+                "-h" | "--help" => {
+                    println!(
+                        "usage: bench [--requests N] [--ws-seconds N] [--rss-events N]\n\
+                         defaults: --requests 20000 --ws-seconds 5 --rss-events 100000"
+                    );
+                    std::process::exit(0);
+                }
+                other => bail!("unknown flag {other:?} (try --help)"),
+            };
+            let value = it
+                .next()
+                .with_context(|| format!("{flag} needs a number"))?;
+            *target = value
+                .parse()
+                .with_context(|| format!("{flag}: {value:?} is not a number"))?;
+            if *target == 0 {
+                bail!("{flag} must be at least 1");
+            }
+        }
+        Ok(args)
+    }
+}
+
+/// Microseconds, 1 µs to 1 min, 3 significant digits.
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1_000.0
+}
+
+/// Threads whose name starts with this run the bench's clients, not the relay.
+const LOAD_THREAD: &str = "load-";
+
+/// The relay and the Redis behind it, both started by the bench, and where the clients run.
+struct Harness {
+    /// The clients' runtime: two `load-client` threads, apart from the relay's workers.
+    load: tokio::runtime::Handle,
+    redis: EmbeddedRedis,
+    _redis_dir: tempfile::TempDir,
+    relay_port: u16,
+    stop: oneshot::Sender<()>,
+    relay: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Harness {
+    async fn start(load: tokio::runtime::Handle) -> anyhow::Result<Self> {
+        let redis_dir = tempfile::tempdir()?;
+        let redis = EmbeddedRedis::start(redis_dir.path(), Persistence::None).await?;
+        let static_dir = redis_dir.path().join("no-static-files");
+        let config = Config::try_parse_from([
+            "backend",
+            "--listen",
+            "127.0.0.1:0",
+            "--redis-url",
+            &redis.url(),
+            "--static-dir",
+            &static_dir.to_string_lossy(),
+        ])?;
+        let app = Application::build(config).await?;
+        let relay_port = app.port();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let relay = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            load,
+            redis,
+            _redis_dir: redis_dir,
+            relay_port,
+            stop,
+            relay,
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.relay_port)
+    }
+
+    async fn redis(&self) -> anyhow::Result<MultiplexedConnection> {
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(STEP_TIMEOUT));
+        Ok(redis::Client::open(self.redis.url())?
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?)
+    }
+
+    /// CPU time used so far by the relay, by the bench's clients and by redis-server.
+    async fn cpu(&self) -> anyhow::Result<CpuMark> {
+        let info: String = redis::cmd("INFO")
+            .arg("cpu")
+            .query_async(&mut self.redis().await?)
+            .await?;
+        let field = |name: &str| -> f64 {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
+                .unwrap_or(0.0)
+        };
+        let (relay, load) = thread_cpu_seconds()?;
+        Ok(CpuMark {
+            at: Instant::now(),
+            relay,
+            load,
+            redis: field("used_cpu_user") + field("used_cpu_sys"),
+        })
+    }
+
+    async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        match timeout(STEP_TIMEOUT, self.relay).await {
+            Ok(joined) => joined??,
+            Err(_) => eprintln!("warning: the relay did not stop within {STEP_TIMEOUT:?}"),
+        }
+        self.redis.stop().await
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse()?;
+    // The relay gets the main runtime (a worker per core, as in production); the clients get
+    // their own. Both are dropped here, outside any runtime, even when a phase fails.
+    let relay = tokio::runtime::Runtime::new()?;
+    let load = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("load-client")
+        .enable_all()
+        .build()?;
+    relay.block_on(run(args, load.handle().clone()))
+}
+
+async fn run(args: Args, load: tokio::runtime::Handle) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let harness = Harness::start(load).await?;
+    println!(
+        "relay on 127.0.0.1:{}, redis-server on 127.0.0.1:{} (no persistence); RSS at start {:.1} MiB",
+        harness.relay_port,
+        harness.redis.port(),
+        rss_mib()?
+    );
+
+    let submit = bench_submit(&harness, args.requests).await?;
+    let raw = bench_raw_xadd(&harness).await?;
+    let ws = bench_ws(&harness, start, args.ws_seconds).await?;
+    let rss = bench_rss(&harness, args.rss_events).await?;
+    harness.shutdown().await?;
+
+    println!();
+    println!("== claimstream bench ==");
+    println!("{}", submit.summary());
+    match raw {
+        Some(rps) => {
+            println!("raw XADD: {rps:.0} req/s (redis-benchmark -c {CONNECTIONS})");
+            println!(
+                "ratio   : {:.2} (target >= 0.5)",
+                submit.requests_per_second() / rps
+            );
+            println!(
+                "context : a submit is HTTP + JSON + a Lua script of 7 commands; a raw XADD is 1"
+            );
+        }
+        None => {
+            println!("raw XADD: not measured (redis-benchmark not found)");
+            println!("ratio   : skipped");
+        }
+    }
+    println!("{}", ws.summary());
+    println!("{}", rss.summary());
+    println!("(took {:.0} s)", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A reading of CPU time used, to tell afterwards which side was busy.
+struct CpuMark {
+    at: Instant,
+    relay: f64,
+    load: f64,
+    redis: f64,
+}
+
+impl CpuMark {
+    /// "CPU : relay 1.20 cores, bench clients 0.40, redis-server 0.30 (of N)" since `self`.
+    fn until(&self, later: &CpuMark) -> String {
+        let wall = (later.at - self.at).as_secs_f64();
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        format!(
+            "CPU     : relay {:.2} cores, bench clients {:.2} cores, redis-server {:.2} cores \
+             (of {cores}, averaged over {wall:.1} s)",
+            (later.relay - self.relay) / wall,
+            (later.load - self.load) / wall,
+            (later.redis - self.redis) / wall,
+        )
+    }
+}
+
+/// User + system CPU seconds of this process's live threads: (relay, bench clients), told
+/// apart by thread name. Threads that have exited no longer count, which only loses the
+/// paced sender's small share once it is done.
+fn thread_cpu_seconds() -> anyhow::Result<(f64, f64)> {
+    let (mut relay, mut load) = (0.0, 0.0);
+    for task in std::fs::read_dir("/proc/self/task").context("reading /proc/self/task")? {
+        let dir = task?.path();
+        // A thread may exit between listing and reading; skip it then.
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(dir.join("comm")),
+            std::fs::read_to_string(dir.join("stat")),
+        ) else {
+            continue;
+        };
+        let seconds = stat_cpu_seconds(&stat)?;
+        if comm.starts_with(LOAD_THREAD) {
+            load += seconds;
+        } else {
+            relay += seconds;
+        }
+    }
+    Ok((relay, load))
+}
+
+/// utime + stime of a /proc `stat` line, in seconds (USER_HZ = 100 ticks, which is what
+/// Linux reports there on every common configuration).
+fn stat_cpu_seconds(stat: &str) -> anyhow::Result<f64> {
+    // The command name may contain spaces; the fields after it do not. utime and stime are
+    // fields 14 and 15, i.e. the 12th and 13th after the closing parenthesis.
+    let after_name = stat.rsplit_once(')').context("odd /proc stat line")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields
+            .get(i)
+            .context("short /proc stat line")?
+            .parse::<f64>()?)
+    };
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) submit throughput
+
+struct SubmitReport {
+    requests: u64,
+    failures: u64,
+    elapsed: Duration,
+    connections: usize,
+    latency: Histogram<u64>,
+}
+
+impl SubmitReport {
+    fn requests_per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "submit  : {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms) over {} connections{}",
+            self.requests_per_second(),
+            ms(self.latency.value_at_quantile(0.50)),
+            ms(self.latency.value_at_quantile(0.99)),
+            self.connections,
+            if self.failures > 0 {
+                format!(", {} FAILED", self.failures)
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+async fn bench_submit(harness: &Harness, requests: u64) -> anyhow::Result<SubmitReport> {
+    println!("\n-- submit: POST /api/claims, {CONNECTIONS} connections --");
+    // One client per task, each keeping at most one idle connection: 50 tasks, 50 sockets.
+    let clients = (0..CONNECTIONS)
+        .map(|_| {
+            reqwest::Client::builder()
+                .no_proxy()
+                .pool_max_idle_per_host(1)
+                .timeout(STEP_TIMEOUT)
+                .build()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let url = harness.url("/api/claims");
+
+    let warm = run_submits(&harness.load, &clients, &url, WARM_UP).await?;
+    println!(
+        "warm-up : {WARM_UP} requests in {:.2} s",
+        warm.elapsed.as_secs_f64()
+    );
+    let cpu_before = harness.cpu().await?;
+    let mut report = run_submits(&harness.load, &clients, &url, requests).await?;
+    let cpu_after = harness.cpu().await?;
+    // The clients are still alive, so their keep-alive sockets are still open.
+    report.connections = established_to(harness.relay_port)?;
+    println!(
+        "timed   : {} requests in {:.2} s, {} failed; {} connections open to the relay",
+        report.requests,
+        report.elapsed.as_secs_f64(),
+        report.failures,
+        report.connections
+    );
+    println!("{}", cpu_before.until(&cpu_after));
+    println!("{}", report.summary());
+    Ok(report)
+}
+
+/// Sends `total` submits spread over the clients, each client one request at a time, on the
+/// `load` runtime.
+async fn run_submits(
+    load: &tokio::runtime::Handle,
+    clients: &[reqwest::Client],
+    url: &str,
+    total: u64,
+) -> anyhow::Result<SubmitReport> {
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let tasks: Vec<JoinHandle<(Histogram<u64>, u64)>> = clients
+        .iter()
+        .enumerate()
+        .map(|(n, client)| {
+            let (client, url, next) = (client.clone(), url.to_owned(), next.clone());
+            load.spawn(async move {
+                let body = serde_json::json!({
+                    "customer_id": format!("CUST-{:03}", n + 1),
+                    "amount": "5000.00",
+                    "description": "Hail damage to the roof and two windows",
+                });
+                let mut latency = histogram();
+                let mut failures = 0;
+                while next.fetch_add(1, Ordering::Relaxed) < total {
+                    let sent = Instant::now();
+                    let ok = match client.post(&url).json(&body).send().await {
+                        // Read the body so the connection can be reused.
+                        Ok(r) => {
+                            r.status() == reqwest::StatusCode::CREATED && r.bytes().await.is_ok()
+                        }
+                        Err(_) => false,
+                    };
+                    if ok {
+                        latency.saturating_record(sent.elapsed().as_micros() as u64);
+                    } else {
+                        failures += 1;
+                    }
+                }
+                (latency, failures)
+            })
+        })
+        .collect();
+    let mut latency = histogram();
+    let mut failures = 0;
+    for task in tasks {
+        let (h, f) = task.await?;
+        latency.add(&h)?;
+        failures += f;
+    }
+    Ok(SubmitReport {
+        requests: total,
+        failures,
+        elapsed: started.elapsed(),
+        connections: clients.len(),
+        latency,
+    })
+}
+
+/// Established TCP connections whose local port is `port`: the relay's side of each client.
+fn established_to(port: u16) -> anyhow::Result<usize> {
+    let table = std::fs::read_to_string("/proc/net/tcp").context("reading /proc/net/tcp")?;
+    let local = format!(":{port:04X}");
+    Ok(table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // cols[1] = local address, cols[3] = state (01 = ESTABLISHED).
+            cols.len() > 3 && cols[1].ends_with(&local) && cols[3] == "01"
+        })
+        .count())
+}
+
+/// `redis-benchmark -c 50` running `XADD` on the same server; `None` when it is not installed.
+async fn bench_raw_xadd(harness: &Harness) -> anyhow::Result<Option<f64>> {
+    println!("\n-- raw XADD: redis-benchmark -c {CONNECTIONS} -n {RAW_REQUESTS} --");
+    let port = harness.redis.port().to_string();
+    let clients = CONNECTIONS.to_string();
+    let requests = RAW_REQUESTS.to_string();
+    let mut cmd = tokio::process::Command::new("redis-benchmark");
+    cmd.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-c",
+        &clients,
+        "-n",
+        &requests,
+    ])
+    .args(["--csv", "XADD", "claims:bench", "*", "field", "value"])
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .kill_on_drop(true);
+    let output = match cmd.spawn() {
+        Ok(child) => timeout(Duration::from_secs(120), child.wait_with_output())
+            .await
+            .context("redis-benchmark took over 2 minutes")??,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            println!("redis-benchmark is not on PATH; skipping the raw XADD figure and the ratio");
+            return Ok(None);
+        }
+        Err(e) => return Err(e).context("cannot run redis-benchmark"),
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let rps = parse_benchmark_rps(&stdout).with_context(|| {
+        format!(
+            "cannot find requests/s in redis-benchmark's output ({}):\n{stdout}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })?;
+    let mut conn = harness.redis().await?;
+    let _: () = redis::cmd("DEL")
+        .arg("claims:bench")
+        .query_async(&mut conn)
+        .await?;
+    println!("raw XADD: {rps:.0} req/s");
+    println!(
+        "context : one submit = HTTP + JSON + validation + EVALSHA of a Lua script running \
+         LLEN, XADD, RPUSH, 2x ZADD, ZREM, HSET (7 commands, plus a JSON snapshot) and \
+         the live feed decoding the entry; one raw XADD = 1 command"
+    );
+    Ok(Some(rps))
+}
+
+/// Reads the `rps` column of `redis-benchmark --csv` (`"test","rps",...` then one line per
+/// test), or failing that the `N requests per second` of its plain output.
+fn parse_benchmark_rps(output: &str) -> Option<f64> {
+    let rows: Vec<Vec<String>> = output.lines().map(csv_fields).collect();
+    if let Some(header) = rows.iter().position(|r| r.iter().any(|c| c == "rps")) {
+        let column = rows[header].iter().position(|c| c == "rps")?;
+        return rows[header + 1..]
+            .iter()
+            .find_map(|r| r.get(column)?.parse().ok());
+    }
+    // Plain output: "XADD ...: 104166.66 requests per second, p50=0.311 msec". Progress
+    // updates end in '\r', so look at the last segment of each line.
+    output
+        .split(['\n', '\r'])
+        .filter_map(|l| {
+            l.split_once(" requests per second")?
+                .0
+                .rsplit([' ', ':'])
+                .next()
+        })
+        .find_map(|n| n.trim().parse().ok())
+}
+
+/// One CSV line, quotes removed (fields contain no commas or escaped quotes here).
+fn csv_fields(line: &str) -> Vec<String> {
+    line.split(',')
+        .map(|f| f.trim().trim_matches('"').to_owned())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) WebSocket delivery latency
+
+struct WsReport {
+    clients: usize,
+    events: u64,
+    send_elapsed: Duration,
+    received: u64,
+    lagged: u64,
+    disorder: u64,
+    latency: Histogram<u64>,
+}
+
+impl WsReport {
+    fn summary(&self) -> String {
+        let rate = self.events as f64 / self.send_elapsed.as_secs_f64();
+        format!(
+            "ws      : {} clients, {:.0} ev/s for {:.1} s, delivered {}/{}, p50 {:.1} ms p99 {:.1} ms \
+             max {:.0} ms (target p99 < 20 ms){}{}",
+            self.clients,
+            rate,
+            self.send_elapsed.as_secs_f64(),
+            self.received,
+            self.events * self.clients as u64,
+            ms(self.latency.value_at_quantile(0.50)),
+            ms(self.latency.value_at_quantile(0.99)),
+            ms(self.latency.max()),
+            if self.lagged > 0 {
+                format!(", {} lagged notices", self.lagged)
+            } else {
+                String::new()
+            },
+            if self.disorder > 0 {
+                format!(", {} DUPLICATE OR OUT OF ORDER", self.disorder)
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+/// What one WebSocket client saw.
+struct Tally {
+    received: u64,
+    lagged: u64,
+    /// Entries whose id was not above the previous one: a duplicate or a reordering.
+    disorder: u64,
+    latency: Histogram<u64>,
+}
+
+async fn bench_ws(harness: &Harness, start: Instant, seconds: u64) -> anyhow::Result<WsReport> {
+    println!("\n-- ws: {WS_CLIENTS} clients, XADD at {WS_RATE}/s for {seconds} s --");
+    let events = WS_RATE * seconds;
+    let give_up = CancellationToken::new();
+    let clients = start_clients(harness, WS_CLIENTS, events, start, &give_up).await?;
+
+    let cpu_before = harness.cpu().await?;
+    let sent = send_paced_on_own_thread(harness.redis.url(), start, events, seconds).await?;
+    println!(
+        "sent    : {events} events in {:.2} s ({:.0}/s); at most {:.1} ms behind schedule",
+        sent.elapsed.as_secs_f64(),
+        events as f64 / sent.elapsed.as_secs_f64(),
+        sent.max_behind.as_secs_f64() * 1e3
+    );
+
+    let tallies = drain(clients, give_up).await?;
+    println!("{}", cpu_before.until(&harness.cpu().await?));
+    let mut latency = histogram();
+    let (mut received, mut lagged, mut disorder) = (0, 0, 0);
+    for t in &tallies {
+        latency.add(&t.latency)?;
+        received += t.received;
+        lagged += t.lagged;
+        disorder += t.disorder;
+    }
+    let report = WsReport {
+        clients: WS_CLIENTS,
+        events,
+        send_elapsed: sent.elapsed,
+        received,
+        lagged,
+        disorder,
+        latency,
+    };
+    println!("{}", report.summary());
+    Ok(report)
+}
+
+/// Connects `n` clients on the load runtime and, once each has seen `caught_up`, starts them
+/// [consuming](consume) `expected` entries.
+async fn start_clients(
+    harness: &Harness,
+    n: usize,
+    expected: u64,
+    start: Instant,
+    give_up: &CancellationToken,
+) -> anyhow::Result<Vec<JoinHandle<Tally>>> {
+    let url = format!("ws://127.0.0.1:{}/api/ws", harness.relay_port);
+    let sockets = harness.load.spawn(connect_clients(url, n)).await??;
+    Ok(sockets
+        .into_iter()
+        .map(|ws| {
+            harness
+                .load
+                .spawn(consume(ws, expected, start, give_up.clone()))
+        })
+        .collect())
+}
+
+/// Opens `n` WebSockets without `since` and waits for each one's `caught_up`.
+async fn connect_clients(url: String, n: usize) -> anyhow::Result<Vec<Ws>> {
+    let mut sockets = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (mut ws, _) = timeout(STEP_TIMEOUT, tokio_tungstenite::connect_async(&url))
+            .await
+            .context("WebSocket connect timed out")??;
+        loop {
+            let msg = timeout(STEP_TIMEOUT, ws.next())
+                .await
+                .context("no caught_up within the timeout")?
+                .context("the relay closed the WebSocket before caught_up")??;
+            if let Message::Text(text) = msg
+                && let Ok(ServerMessage::CaughtUp { .. }) = serde_json::from_str(text.as_str())
+            {
+                break;
+            }
+        }
+        sockets.push(ws);
+    }
+    Ok(sockets)
+}
+
+/// Reads entries until `expected` arrived or `give_up` fires, recording for each the time
+/// since its `sent_at_us` field.
+async fn consume(mut ws: Ws, expected: u64, start: Instant, give_up: CancellationToken) -> Tally {
+    let mut tally = Tally {
+        received: 0,
+        lagged: 0,
+        disorder: 0,
+        latency: histogram(),
+    };
+    let mut last_id = (0, 0);
+    while tally.received < expected {
+        let msg = tokio::select! {
+            m = ws.next() => m,
+            () = give_up.cancelled() => break,
+        };
+        let Some(Ok(Message::Text(text))) = msg else {
+            if matches!(msg, None | Some(Err(_)) | Some(Ok(Message::Close(_)))) {
+                break;
+            }
+            continue;
+        };
+        let now_us = start.elapsed().as_micros() as u64;
+        let text = text.as_str();
+        // Entries are by far the most messages; a prefix and substring look-up keeps the
+        // clients' CPU (which the relay shares) low. Anything else is parsed properly.
+        let is_entry = text.starts_with(ENTRY_PREFIX)
+            || match serde_json::from_str(text) {
+                Ok(ServerMessage::Entry { .. }) => true,
+                Ok(ServerMessage::Lagged { .. }) => {
+                    tally.lagged += 1;
+                    false
+                }
+                _ => false,
+            };
+        if is_entry {
+            tally.received += 1;
+            match entry_id(text) {
+                Some(id) if id > last_id => last_id = id,
+                _ => tally.disorder += 1,
+            }
+            if let Some(sent_at) = sent_at_us(text) {
+                tally
+                    .latency
+                    .saturating_record(now_us.saturating_sub(sent_at).max(1));
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    tally
+}
+
+/// How the relay's `ServerMessage::Entry` JSON begins.
+const ENTRY_PREFIX: &str = r#"{"kind":"entry","#;
+
+/// The entry's stream id as (milliseconds, sequence), from `{"kind":"entry","entry":{"id":"1-0"`.
+fn entry_id(json: &str) -> Option<(u64, u64)> {
+    let (_, rest) = json.split_once(r#""id":""#)?;
+    let (ms, seq) = rest.split('"').next()?.split_once('-')?;
+    Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// The value of the entry field `sent_at_us`, from `"fields":[...,["sent_at_us","123"],...]`.
+fn sent_at_us(json: &str) -> Option<u64> {
+    let (_, rest) = json.split_once(r#"["sent_at_us",""#)?;
+    rest.split('"').next()?.parse().ok()
+}
+
+/// Waits for the clients to finish, telling them to stop after [`DRAIN_TIMEOUT`].
+async fn drain(
+    clients: Vec<JoinHandle<Tally>>,
+    give_up: CancellationToken,
+) -> anyhow::Result<Vec<Tally>> {
+    let timer = {
+        let give_up = give_up.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+            give_up.cancel();
+        })
+    };
+    let mut tallies = Vec::with_capacity(clients.len());
+    for client in clients {
+        tallies.push(client.await?);
+    }
+    timer.abort();
+    if give_up.is_cancelled() {
+        println!("warning: some clients were still missing entries after {DRAIN_TIMEOUT:?}");
+    }
+    Ok(tallies)
+}
+
+struct Sent {
+    elapsed: Duration,
+    max_behind: Duration,
+}
+
+/// Runs [`send_paced`] on a thread and runtime of its own, so the pace does not depend on
+/// how busy the relay and the clients keep the main runtime's workers.
+async fn send_paced_on_own_thread(
+    redis_url: String,
+    start: Instant,
+    events: u64,
+    seconds: u64,
+) -> anyhow::Result<Sent> {
+    let (done, result) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("load-sender".into())
+        .spawn(move || {
+            let sent = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| {
+                    rt.block_on(async {
+                        let config = redis::AsyncConnectionConfig::new()
+                            .set_response_timeout(Some(STEP_TIMEOUT));
+                        let mut conn = redis::Client::open(redis_url)?
+                            .get_multiplexed_async_connection_with_config(&config)
+                            .await?;
+                        send_paced(&mut conn, start, events).await
+                    })
+                });
+            let _ = done.send(sent);
+        })?;
+    timeout(Duration::from_secs(seconds * 2) + STEP_TIMEOUT, result)
+        .await
+        .context("the sender did not finish in twice the planned time")?
+        .context("the sender thread died")?
+}
+
+/// Appends `events` entries at [`WS_RATE`] per second, each stamped with its send time.
+async fn send_paced(
+    conn: &mut MultiplexedConnection,
+    start: Instant,
+    events: u64,
+) -> anyhow::Result<Sent> {
+    let period = Duration::from_secs(1) / WS_RATE as u32;
+    let mut ticks = tokio::time::interval(period);
+    // A late tick fires at once to catch up; how far behind the pace fell is reported, and
+    // the latency is measured from the actual send, not the schedule.
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut max_behind = Duration::ZERO;
+    let began = Instant::now();
+    for n in 0..events {
+        let scheduled = ticks.tick().await;
+        max_behind = max_behind.max(scheduled.elapsed());
+        let sent_at_us = start.elapsed().as_micros() as u64;
+        let _: String = redis::cmd("XADD")
+            .arg(EVENTS)
+            .arg("*")
+            .arg("sent_at_us")
+            .arg(sent_at_us)
+            .arg("bench")
+            .arg(n)
+            .query_async(conn)
+            .await?;
+    }
+    Ok(Sent {
+        elapsed: began.elapsed(),
+        max_behind,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// (c) relay memory
+
+struct RssReport {
+    before: f64,
+    after: f64,
+    /// Change over the second half of the appends.
+    second_half: f64,
+    events: u64,
+    delivered: u64,
+    clients: usize,
+}
+
+impl RssReport {
+    fn summary(&self) -> String {
+        format!(
+            "rss     : {:.1} MiB before, {:.1} MiB after {} events ({:+.1} MiB; {:+.1} MiB over \
+             the second half); {} clients received {}/{} (whole bench process)",
+            self.before,
+            self.after,
+            self.events,
+            self.after - self.before,
+            self.second_half,
+            self.clients,
+            self.delivered,
+            self.events * self.clients as u64
+        )
+    }
+}
+
+async fn bench_rss(harness: &Harness, events: u64) -> anyhow::Result<RssReport> {
+    println!(
+        "\n-- rss: {events} events in pipelines of {PIPELINE}, {RSS_CLIENTS} clients consuming --"
+    );
+    let before = rss_mib()?;
+    let give_up = CancellationToken::new();
+    // The latency figures are meaningless here (the appends come in bursts); only counts count.
+    let clients = start_clients(harness, RSS_CLIENTS, events, Instant::now(), &give_up).await?;
+    let samples = harness
+        .load
+        .spawn(append_in_pipelines(harness.redis.url(), events))
+        .await??;
+    println!(
+        "RSS MiB every {} events while appending: {}",
+        PIPELINE * 10,
+        samples
+            .iter()
+            .map(|m| format!("{m:.1}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+
+    // Keep sampling while the clients catch up: what they read then is memory too.
+    let drained = Instant::now();
+    let sampling = CancellationToken::new();
+    let sampler = tokio::spawn(sample_rss(sampling.clone()));
+    let tallies = drain(clients, give_up).await?;
+    sampling.cancel();
+    let during_drain = sampler.await??;
+    println!(
+        "drained : in {:.2} s; RSS MiB every 250 ms meanwhile: {}",
+        drained.elapsed().as_secs_f64(),
+        during_drain
+            .iter()
+            .map(|m| format!("{m:.1}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let delivered = tallies.iter().map(|t| t.received).sum();
+    let lagged: u64 = tallies.iter().map(|t| t.lagged).sum();
+    let disorder: u64 = tallies.iter().map(|t| t.disorder).sum();
+    println!(
+        "clients : received {delivered}, {lagged} lagged notices (resumed from the stream), \
+         {disorder} duplicate or out of order"
+    );
+    // Growth over the second half of the appends: zero once the relay's buffers are full.
+    let half = samples.len() / 2;
+    let report = RssReport {
+        before,
+        after: rss_mib()?,
+        second_half: samples.last().copied().unwrap_or(0.0)
+            - samples.get(half.saturating_sub(1)).copied().unwrap_or(0.0),
+        events,
+        delivered,
+        clients: RSS_CLIENTS,
+    };
+    println!("{}", report.summary());
+    println!(
+        "note    : the relay runs in this process, so the figure includes the bench's own clients"
+    );
+    Ok(report)
+}
+
+/// Appends `events` claim-like entries with `XADD` in pipelines of [`PIPELINE`], sampling RSS
+/// (MiB) every ten pipelines and at the end.
+async fn append_in_pipelines(redis_url: String, events: u64) -> anyhow::Result<Vec<f64>> {
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(STEP_TIMEOUT));
+    let mut conn = redis::Client::open(redis_url)?
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    let description = "Hail damage to the roof and two windows, photos attached";
+    let mut samples = Vec::new();
+    let mut appended = 0;
+    let mut batch = 0u64;
+    while appended < events {
+        let size = PIPELINE.min(events - appended);
+        let mut pipe = redis::pipe();
+        for n in appended..appended + size {
+            pipe.cmd("XADD")
+                .arg(EVENTS)
+                .arg("*")
+                .arg("type")
+                .arg("bench")
+                .arg("claim_id")
+                .arg(format!("CLM-BENCH{n:06}"))
+                .arg("customer_id")
+                .arg("CUST-001")
+                .arg("amount")
+                .arg("5000.00")
+                .arg("description")
+                .arg(description)
+                .ignore();
+        }
+        let () = pipe.query_async(&mut conn).await?;
+        appended += size;
+        batch += 1;
+        if batch.is_multiple_of(10) || appended == events {
+            samples.push(rss_mib()?);
+        }
+    }
+    Ok(samples)
+}
+
+/// RSS (MiB) every 250 ms until `stop`, at most 1,000 samples.
+async fn sample_rss(stop: CancellationToken) -> anyhow::Result<Vec<f64>> {
+    let mut samples = Vec::new();
+    while samples.len() < 1_000 {
+        samples.push(rss_mib()?);
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            () = stop.cancelled() => break,
+        }
+    }
+    Ok(samples)
+}
+
+/// This process's resident set size, from `VmRSS` in /proc/self/status.
+fn rss_mib() -> anyhow::Result<f64> {
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmRSS in /proc/self/status")?;
+    Ok(kib / 1024.0)
+}
