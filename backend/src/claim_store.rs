@@ -68,7 +68,9 @@ end
 local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
 redis.call('RPUSH', KEYS[2], id)
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
-redis.call('ZREM', KEYS[5], ARGV[2])
+if KEYS[5] ~= KEYS[6] then
+  redis.call('ZREM', KEYS[5], ARGV[2])
+end
 redis.call('ZADD', KEYS[6], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
 return {'ok', id}

@@ -103,8 +103,10 @@ impl Feed {
             for (id, entry) in xread_entries(&reply) {
                 after = id;
                 *last = Some(id);
-                // No receivers is fine: nobody is watching right now.
-                let _ = self.tx.send(Arc::new(FeedItem::new(id, entry)));
+                // With nobody watching, skip the serializing too.
+                if self.tx.receiver_count() > 0 {
+                    let _ = self.tx.send(Arc::new(FeedItem::new(id, entry)));
+                }
             }
         }
     }
