@@ -117,6 +117,30 @@ impl Stack {
             .collect()
     }
 
+    /// Appends `n` claim events in pipelines; returns the last id.
+    pub async fn xadd_many(&self, n: usize) -> String {
+        let mut conn = self.redis().await;
+        let mut last = String::new();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(1_000) {
+            let mut pipe = redis::pipe();
+            for i in chunk {
+                let claim = format!("CLM-BULK{i}");
+                pipe.cmd("XADD").arg("claims:events").arg("*").arg(&[
+                    ("type", "claim_submitted"),
+                    ("v", "1"),
+                    ("claim_id", claim.as_str()),
+                    ("customer_id", "CUST-BULK"),
+                    ("timestamp", "2026-11-23T10:00:00.000Z"),
+                    ("amount", "1.00"),
+                    ("description", "bulk"),
+                ]);
+            }
+            let ids: Vec<String> = pipe.query_async(&mut conn).await.unwrap();
+            last = ids.last().cloned().unwrap_or_default();
+        }
+        last
+    }
+
     pub async fn raw_xadd(&self, fields: &[(&str, &str)]) -> String {
         let mut cmd = redis::cmd("XADD");
         cmd.arg("claims:events").arg("*");

@@ -203,3 +203,43 @@ async fn the_console_check_sees_errors_the_page_logs() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_timeline_keeps_the_dom_small_with_thousands_of_entries_and_pages_back_on_scroll() {
+    let stack = Stack::start().await;
+    stack.xadd_many(12_000).await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    assert_eq!(page.text("timeline-count").await, "100 entries");
+
+    // Thousands more arrive live while the page is open.
+    let newest = stack.xadd_many(2_000).await;
+    page.wait_for_entry(&newest, Duration::from_secs(10)).await;
+    assert_eq!(page.text("timeline-count").await, "2100 entries");
+    let rows = page.timeline_ids().await.len();
+    assert!(rows <= 40, "{rows} rows in the DOM");
+
+    // Scrolling to the end pages older entries in from the stream.
+    for _ in 0..3 {
+        browser
+            .client
+            .execute(
+                "const t = document.querySelector('[data-testid=timeline]'); t.scrollTop = t.scrollHeight;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    let count: usize = eventually(Duration::from_secs(5), "older entries", || async {
+        let text = page.text("timeline-count").await;
+        let n: usize = text.split(' ').next()?.parse().ok()?;
+        (n > 2100).then_some(n)
+    })
+    .await;
+    assert_eq!((count - 2100) % 200, 0, "whole pages of 200: {count}");
+    assert!(page.timeline_ids().await.len() <= 40);
+    page.screenshot("08-many-entries").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}

@@ -142,7 +142,10 @@ pub fn Timeline() -> impl IntoView {
                 }}
             </button>
             <span class="muted" data-testid="timeline-count">
-                {move || format!("{} entries", shown.with(Vec::len))}
+                {move || match shown.with(Vec::len) {
+                    1 => "1 entry".to_owned(),
+                    n => format!("{n} entries"),
+                }}
             </span>
         </div>
         <div class="timeline" data-testid="timeline" tabindex="0" on:scroll=on_scroll aria-label="Stream entries, newest first">
