@@ -243,3 +243,34 @@ async fn the_timeline_keeps_the_dom_small_with_thousands_of_entries_and_pages_ba
     page.assert_no_console_errors().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn rejecting_needs_a_reason_and_ends_the_claim() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    page.submit_claim("CUST-004", "80.00", "Lost luggage").await;
+    let (claim_id, _) = page.submitted().await;
+    page.open_claim(&claim_id).await;
+
+    page.click("action-reject").await;
+    let error = page.text("action-error").await;
+    assert_eq!(error, "reason: must not be empty");
+    assert_eq!(
+        stack.stream_ids().await.len(),
+        1,
+        "nothing appended without a reason"
+    );
+
+    page.fill("reject-reason", "not covered by the policy")
+        .await;
+    page.click("action-reject").await;
+    page.wait_status("rejected").await;
+    assert!(page.offered_actions().await.is_empty());
+    let detail = page.text("claim-detail").await;
+    assert!(detail.contains("not covered by the policy"), "{detail}");
+    assert!(detail.contains("rejected is final"), "{detail}");
+    page.screenshot("09-rejected").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
