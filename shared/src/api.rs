@@ -187,6 +187,8 @@ pub struct HealthResponse {
     pub redis: RedisHealth,
     /// Length of each `claims:*` stream the relay knows about.
     pub streams: Vec<StreamLength>,
+    /// The commands the check ran, in redis-cli form (`redis` holds the verdict here).
+    pub commands: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

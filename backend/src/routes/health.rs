@@ -17,12 +17,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 
-async fn probe(db: &Db) -> Result<(f64, String, Vec<StreamLength>), crate::db::DbError> {
-    let mut trace = Trace::default();
+async fn probe(
+    db: &Db,
+    trace: &mut Trace,
+) -> Result<(f64, String, Vec<StreamLength>), crate::db::DbError> {
     let started = Instant::now();
-    let _: String = db.run(&mut trace, &["PING"]).await?;
+    let _: String = db.run(trace, &["PING"]).await?;
     let latency_ms = started.elapsed().as_secs_f64() * 1_000.0;
-    let info: String = db.run(&mut trace, &["INFO", "server"]).await?;
+    let info: String = db.run(trace, &["INFO", "server"]).await?;
     let version = info
         .lines()
         .find_map(|l| l.strip_prefix("redis_version:"))
@@ -33,7 +35,7 @@ async fn probe(db: &Db) -> Result<(f64, String, Vec<StreamLength>), crate::db::D
         .iter()
         .map(|k| vec!["XLEN", *k])
         .collect();
-    let replies = db.pipeline(&mut trace, &lengths).await?;
+    let replies = db.pipeline(trace, &lengths).await?;
     let streams = keys::KNOWN_STREAMS
         .iter()
         .zip(replies)
@@ -46,7 +48,10 @@ async fn probe(db: &Db) -> Result<(f64, String, Vec<StreamLength>), crate::db::D
 }
 
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthResponse>) {
-    match probe(&state.db).await {
+    let mut trace = Trace::default();
+    let probed = probe(&state.db, &mut trace).await;
+    let commands = trace.into_commands();
+    match probed {
         Ok((latency_ms, version, streams)) => (
             StatusCode::OK,
             Json(HealthResponse {
@@ -58,6 +63,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRespon
                     error: None,
                 },
                 streams,
+                commands,
             }),
         ),
         Err(e) => (
@@ -77,6 +83,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRespon
                     }),
                 },
                 streams: Vec::new(),
+                commands,
             }),
         ),
     }

@@ -288,4 +288,6 @@ async fn health_reports_redis_and_stream_lengths() {
     );
     assert_eq!(body["streams"][0]["key"], "claims:events");
     assert_eq!(body["streams"][0]["length"], 1);
+    assert_eq!(body["commands"][0], "PING");
+    assert_eq!(body["commands"][2], "XLEN claims:events");
 }
