@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use shared::api::{ErrorBody, ErrorDetail};
 use shared::{DomainError, FieldError};
 
+use crate::commands::CommandError;
 use crate::db::DbError;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +68,18 @@ impl ApiError {
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "redis_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl From<CommandError> for ApiError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Domain(e) => Self::Domain(e),
+            CommandError::NotFound(id) => Self::NotFound(format!("claim {id} does not exist")),
+            CommandError::VersionConflict(m) => Self::VersionConflict(m),
+            CommandError::Db(e) => e.into(),
+            CommandError::Internal(e) => Self::Internal(e),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The claimstream relay: claims as events on Redis Streams, served over HTTP and a WebSocket.
 
 pub mod claim_store;
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod embedded_redis;

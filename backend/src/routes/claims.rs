@@ -4,7 +4,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rand::distr::{Alphanumeric, SampleString};
 use serde::Deserialize;
 use shared::api::{
     ClaimEventsResponse, ClaimListResponse, ClaimResponse, ClaimView, CommandResponse,
@@ -14,7 +13,8 @@ use shared::{
     Claim, ClaimCommand, ClaimId, ClaimStatus, FieldError, PaymentReference, Reason, Timestamp,
 };
 
-use crate::claim_store::{self, Appended};
+use crate::claim_store;
+use crate::commands::{self, Executed, generate, now};
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody};
 use crate::redis_cli::Trace;
@@ -29,19 +29,6 @@ pub fn router() -> Router<AppState> {
         .route("/claims/{id}/approve", post(approve))
         .route("/claims/{id}/reject", post(reject))
         .route("/claims/{id}/pay", post(pay))
-}
-
-fn now() -> Timestamp {
-    let ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    Timestamp::from_unix_millis(ms as i64).expect("the clock is between 1970 and 9999")
-}
-
-/// `PREFIX-` and 10 random letters or digits: short enough to read out in class.
-fn generate(prefix: &str) -> String {
-    let suffix = Alphanumeric
-        .sample_string(&mut rand::rng(), 10)
-        .to_uppercase();
-    format!("{prefix}-{suffix}")
 }
 
 fn parse_claim_id(id: &str) -> Result<ClaimId, ApiError> {
@@ -63,65 +50,20 @@ async fn submit(
         at: now(),
     };
     let mut trace = Trace::default();
-    let response = execute(&state, &mut trace, &Claim::default(), &command, None).await?;
-    Ok((StatusCode::CREATED, Json(response.finish(trace))))
+    let executed =
+        commands::execute(&state.db, &mut trace, &Claim::default(), &command, None).await?;
+    Ok((StatusCode::CREATED, Json(respond(executed, trace))))
 }
 
-/// A command's result before the trace is attached.
-struct Executed {
-    claim_id: String,
-    entry_id: String,
-    claim: ClaimView,
-}
-
-impl Executed {
-    fn finish(self, trace: Trace) -> CommandResponse {
-        CommandResponse {
-            claim_id: self.claim_id,
-            entry_id: self.entry_id,
-            claim: self.claim,
-            redis: trace.into_commands(),
-        }
+fn respond(executed: Executed, trace: Trace) -> CommandResponse {
+    CommandResponse {
+        claim_id: executed.claim_id,
+        entry_id: executed.entry_id,
+        claim: executed.claim,
+        redis: trace.into_commands(),
     }
 }
 
-/// Decides with the aggregate, then appends if the claim is still where it was read.
-async fn execute(
-    state: &AppState,
-    trace: &mut Trace,
-    before: &Claim,
-    command: &ClaimCommand,
-    expected_version: Option<u64>,
-) -> Result<Executed, ApiError> {
-    if let Some(expected) = expected_version.filter(|v| *v != before.version) {
-        return Err(ApiError::VersionConflict(format!(
-            "the claim is at version {}, not {expected}; reload it and try again",
-            before.version
-        )));
-    }
-    let events = shared::handle(before, command)?;
-    let [event] = events.as_slice() else {
-        return Err(anyhow::anyhow!(
-            "a command produced {} events; appends take one",
-            events.len()
-        )
-        .into());
-    };
-    let mut after = before.clone();
-    shared::apply(&mut after, event);
-    match claim_store::append(&state.db, trace, before, event, &after).await? {
-        Appended::Ok { entry_id } => Ok(Executed {
-            claim_id: event.claim_id.to_string(),
-            entry_id,
-            claim: ClaimView::of(&after).expect("the claim exists after an event"),
-        }),
-        Appended::Conflict { version } => Err(ApiError::VersionConflict(format!(
-            "the claim changed while this request ran (now version {version}); reload it and try again"
-        ))),
-    }
-}
-
-/// Loads the claim, builds the command from it, and executes it.
 async fn transition(
     state: AppState,
     id: &str,
@@ -130,21 +72,9 @@ async fn transition(
 ) -> Result<Json<CommandResponse>, ApiError> {
     let claim_id = parse_claim_id(id)?;
     let mut trace = Trace::default();
-    let loaded = claim_store::load(&state.db, &mut trace, claim_id.as_str()).await?;
-    if loaded.claim.details.is_none() {
-        return Err(ApiError::NotFound(format!(
-            "claim {claim_id} does not exist"
-        )));
-    }
-    let executed = execute(
-        &state,
-        &mut trace,
-        &loaded.claim,
-        &command(now()),
-        expected_version,
-    )
-    .await?;
-    Ok(Json(executed.finish(trace)))
+    let executed =
+        commands::transition(&state.db, &mut trace, &claim_id, expected_version, command).await?;
+    Ok(Json(respond(executed, trace)))
 }
 
 async fn review(
