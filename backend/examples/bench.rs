@@ -138,6 +138,9 @@ impl Harness {
             &redis.url(),
             "--static-dir",
             &static_dir.to_string_lossy(),
+            // The relay alone: consumer groups have a bench of their own.
+            "--workers",
+            "false",
         ])?;
         let app = Application::build(config).await?;
         let relay_port = app.port();

@@ -26,12 +26,49 @@ pub struct Config {
     #[arg(long, env = "WS_CLIENT_BUFFER", default_value_t = 4096)]
     pub ws_client_buffer: usize,
 
+    /// Run consumer groups inside the relay (`--workers false` to drive every step by hand).
+    #[arg(long, env = "WORKERS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub workers: bool,
+
+    /// Let `claims-processors` review submitted claims and approve the small ones.
+    #[arg(long, env = "AUTO_REVIEW", default_value_t = true, action = clap::ArgAction::Set)]
+    pub auto_review: bool,
+
+    /// Claims up to this amount are approved by `claims-processors` without a person.
+    #[arg(long, env = "AUTO_APPROVE_UP_TO", default_value = "1000.00")]
+    pub auto_approve_up_to: shared::Amount,
+
+    /// Consumers started per group.
+    #[arg(long, env = "CONSUMERS_PER_GROUP", default_value_t = 2)]
+    pub consumers: usize,
+
+    /// Deliveries after which a failing entry goes to `claims:failed`.
+    #[arg(long, env = "MAX_DELIVERIES", default_value_t = 5)]
+    pub max_deliveries: u64,
+
+    /// Pending entries idle this long (ms) are taken over from their consumer.
+    #[arg(long, env = "CLAIM_IDLE_MS", default_value_t = 10_000)]
+    pub claim_idle_ms: u64,
+
     /// Built browser app to serve at `/`, if the directory exists.
     #[arg(long, env = "STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
 }
 
 impl Config {
+    pub fn worker_settings(&self) -> crate::workers::WorkerSettings {
+        crate::workers::WorkerSettings {
+            consumers: self.consumers,
+            auto_review: self.auto_review,
+            approve_up_to: self.auto_approve_up_to,
+            consumer: crate::workers::ConsumerConfig {
+                max_deliveries: self.max_deliveries,
+                claim_idle: std::time::Duration::from_millis(self.claim_idle_ms),
+                ..Default::default()
+            },
+        }
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(|| {
             dirs::data_dir()

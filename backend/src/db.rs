@@ -93,6 +93,26 @@ impl Db {
             .map_err(|e| self.classify(e))
     }
 
+    /// Like [`Db::pipeline`], wrapped in MULTI/EXEC: all or nothing.
+    pub async fn transaction<S: AsRef<str>>(
+        &self,
+        trace: &mut Trace,
+        commands: &[Vec<S>],
+    ) -> Result<Vec<Value>, DbError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for args in commands {
+            trace.record(args);
+            let cmd = pipe.cmd(args[0].as_ref());
+            for a in &args[1..] {
+                cmd.arg(a.as_ref());
+            }
+        }
+        pipe.query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.classify(e))
+    }
+
     /// Runs a Lua script (EVALSHA, loading it on first use). The caller records the stream
     /// commands the script performs, which say more to a learner than the EVALSHA does.
     pub async fn script<T: FromRedisValue>(

@@ -150,7 +150,7 @@ fn decode_entries(reply: &Value) -> Vec<(EntryId, StreamEntry)> {
 }
 
 /// XREAD answers `[[key, [entries...]]]` (RESP2) or `{key: [entries...]}` (RESP3).
-fn xread_entries(reply: &Value) -> Vec<(EntryId, StreamEntry)> {
+pub fn xread_entries(reply: &Value) -> Vec<(EntryId, StreamEntry)> {
     match reply {
         Value::Array(streams) => streams
             .iter()

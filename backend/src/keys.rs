@@ -12,8 +12,23 @@ pub const FAILED: &str = "claims:failed";
 /// Summaries written by the analytics group.
 pub const ANALYTICS: &str = "claims:analytics";
 
+/// Notifications the `claims-notifications` group sent.
+pub const NOTIFICATIONS: &str = "claims:notifications";
+
 /// Streams `GET /api/health` reports the length of.
-pub const KNOWN_STREAMS: [&str; 3] = [EVENTS, FAILED, ANALYTICS];
+pub const KNOWN_STREAMS: [&str; 4] = [EVENTS, FAILED, ANALYTICS, NOTIFICATIONS];
+
+/// The consumer groups reading `claims:events`.
+pub const PROCESSORS: &str = "claims-processors";
+pub const ANALYTICS_GROUP: &str = "claims-analytics";
+pub const NOTIFICATIONS_GROUP: &str = "claims-notifications";
+
+/// Entry ids of `claims:events` already notified: checked and set in the same script that
+/// appends the notification, so a redelivered entry is never notified twice. Tagged to share
+/// the notifications stream's slot.
+pub fn notified() -> String {
+    "claims:{claims:notifications}:notified".to_owned()
+}
 
 /// Only keys under this prefix may be read through the API.
 pub const READABLE_PREFIX: &str = "claims:";

@@ -14,6 +14,7 @@ pub mod redis_cli;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod workers;
 
 pub use config::Config;
 pub use startup::Application;

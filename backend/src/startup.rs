@@ -12,12 +12,14 @@ use crate::embedded_redis::{EmbeddedRedis, Persistence};
 use crate::feed::Feed;
 use crate::routes;
 use crate::state::AppState;
+use crate::workers::{WorkerSettings, Workers};
 
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     state: AppState,
     embedded: Option<EmbeddedRedis>,
+    workers: Option<WorkerSettings>,
 }
 
 impl Application {
@@ -52,6 +54,7 @@ impl Application {
             router,
             state,
             embedded,
+            workers: config.workers.then(|| config.worker_settings()),
         })
     }
 
@@ -74,9 +77,12 @@ impl Application {
             router,
             state,
             embedded,
+            workers,
         } = self;
         let stop = state.shutdown.clone();
         let feed = tokio::spawn(state.feed.clone().run(state.db.clone(), stop.clone()));
+        let workers = workers
+            .map(|settings| tokio::spawn(run_workers(state.db.clone(), settings, stop.clone())));
         let served = axum::serve(listener, router)
             .with_graceful_shutdown({
                 let stop = stop.clone();
@@ -88,9 +94,28 @@ impl Application {
             .await;
         stop.cancel();
         let _ = feed.await;
+        if let Some(workers) = workers {
+            let _ = workers.await;
+        }
         if let Some(server) = embedded {
             server.stop().await?;
         }
         served.context("HTTP server failed")
+    }
+}
+
+/// Starts the consumer groups once Redis answers, and waits for them to stop.
+async fn run_workers(db: Db, settings: WorkerSettings, stop: CancellationToken) {
+    loop {
+        match Workers::start(&db, &settings, &stop).await {
+            Ok(workers) => return workers.join().await,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the consumer groups yet; retrying");
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    () = stop.cancelled() => return,
+                }
+            }
+        }
     }
 }

@@ -29,6 +29,12 @@ pub fn config(redis_url: Option<String>, data_dir: Option<std::path::PathBuf>) -
         data_dir,
         static_dir: "does-not-exist".into(),
         ws_client_buffer: 4096,
+        workers: false,
+        auto_review: true,
+        auto_approve_up_to: shared::Amount::from_cents(100_000),
+        consumers: 2,
+        max_deliveries: 5,
+        claim_idle_ms: 10_000,
     }
 }
 
@@ -121,6 +127,10 @@ impl TestApp {
         };
         self.post(&format!("/api/claims/{claim_id}/{action}"), &body)
             .await
+    }
+
+    pub fn redis_url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.redis_port)
     }
 
     pub async fn redis(&self) -> MultiplexedConnection {

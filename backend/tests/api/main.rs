@@ -7,3 +7,4 @@ mod embedded;
 mod helpers;
 mod outage;
 mod websocket;
+mod workers;

@@ -79,6 +79,12 @@ impl Stack {
             data_dir: None,
             static_dir: dist(),
             ws_client_buffer: 4096,
+            workers: false,
+            auto_review: true,
+            auto_approve_up_to: shared::Amount::from_cents(100_000),
+            consumers: 2,
+            max_deliveries: 5,
+            claim_idle_ms: 10_000,
         };
         let app = Application::build(config).await.expect("relay starts");
         let (stop, stopped) = oneshot::channel::<()>();

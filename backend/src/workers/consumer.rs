@@ -1,0 +1,389 @@
+//! One consumer of one group. [`Consumer::process_once`] is one step (tests call it directly);
+//! [`Consumer::run`] loops it and owns blocking, backoff and shutdown.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use redis::Value;
+use redis::aio::MultiplexedConnection;
+use shared::api::StreamEntry;
+use tokio::sync::RwLock;
+use tokio_util::sync::CancellationToken;
+
+use super::dead_letter::{self, DeadLetter};
+use crate::db::{self, Db, DbError};
+use crate::keys;
+use crate::redis_cli::Trace;
+
+/// What a group does with one entry. It must be idempotent: an entry can be delivered again
+/// after a crash, and its effect must not be applied twice.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        db: &Db,
+        entry: &StreamEntry,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// Entries one read returns at most.
+    pub batch: usize,
+    /// How long a read for new entries waits.
+    pub block: Duration,
+    /// Deliveries after which a failing entry goes to `claims:failed`.
+    pub max_deliveries: u64,
+    /// Pending entries idle this long are taken over from their consumer (XAUTOCLAIM).
+    pub claim_idle: Duration,
+    /// First retry delay after a failure; doubles per consecutive failure, with jitter.
+    pub retry_base: Duration,
+}
+
+impl Default for ConsumerConfig {
+    fn default() -> Self {
+        Self {
+            batch: 50,
+            block: Duration::from_millis(1_000),
+            max_deliveries: 5,
+            claim_idle: Duration::from_secs(10),
+            retry_base: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Failures injected for teaching: every entry of a claim, or a share of all entries.
+#[derive(Debug, Clone, Default)]
+pub struct Injection {
+    pub poison_claim: Option<String>,
+    /// 0.0 to 1.0.
+    pub fail_ratio: f64,
+}
+
+/// What one step did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub delivered: usize,
+    pub acked: usize,
+    pub failed: usize,
+    pub dead_lettered: usize,
+    /// Entries taken over from idle consumers.
+    pub claimed: usize,
+}
+
+pub struct Consumer<H> {
+    db: Db,
+    conn: Option<MultiplexedConnection>,
+    group: &'static str,
+    name: String,
+    handler: Arc<H>,
+    config: ConsumerConfig,
+    injection: Arc<RwLock<Injection>>,
+    /// Whether this consumer may have entries of its own pending (at start: after a crash).
+    own_pending: bool,
+    retry_at: Option<Instant>,
+    consecutive_failures: u32,
+    last_claim: Option<Instant>,
+    last_errors: HashMap<String, String>,
+}
+
+impl<H: Handler> Consumer<H> {
+    pub fn new(
+        db: Db,
+        group: &'static str,
+        name: impl Into<String>,
+        handler: Arc<H>,
+        config: ConsumerConfig,
+        injection: Arc<RwLock<Injection>>,
+    ) -> Self {
+        Self {
+            db,
+            conn: None,
+            group,
+            name: name.into(),
+            handler,
+            config,
+            injection,
+            own_pending: true,
+            retry_at: None,
+            consecutive_failures: 0,
+            last_claim: None,
+            last_errors: HashMap::new(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// One step: take over idle entries if it is time, then retry own pending entries or read
+    /// new ones, handle them, acknowledge what succeeded.
+    pub async fn process_once(&mut self) -> Result<Outcome, DbError> {
+        let mut outcome = Outcome::default();
+        if self
+            .last_claim
+            .is_none_or(|t| t.elapsed() >= self.config.claim_idle / 2)
+        {
+            outcome.claimed = self.autoclaim().await?;
+            self.last_claim = Some(Instant::now());
+            if outcome.claimed > 0 {
+                self.own_pending = true;
+            }
+        }
+        let retry_due = self.retry_at.is_none_or(|t| Instant::now() >= t);
+        let batch = if self.own_pending && retry_due {
+            let batch = self.read("0", None).await?;
+            if batch.is_empty() {
+                self.own_pending = false;
+            }
+            batch
+        } else {
+            let wait = match self.retry_at {
+                Some(t) if self.own_pending => t.saturating_duration_since(Instant::now()),
+                _ => self.config.block,
+            };
+            self.read(">", Some(wait.max(Duration::from_millis(1))))
+                .await?
+        };
+        for (entry, deliveries) in batch {
+            outcome.delivered += 1;
+            match self.handle(&entry).await {
+                Ok(()) => {
+                    self.ack(&entry.id).await?;
+                    self.last_errors.remove(&entry.id);
+                    outcome.acked += 1;
+                }
+                Err(error) => {
+                    outcome.failed += 1;
+                    if deliveries >= self.config.max_deliveries {
+                        dead_letter::send(
+                            &self.db,
+                            DeadLetter {
+                                entry: &entry,
+                                group: self.group,
+                                consumer: &self.name,
+                                error: &error,
+                                attempts: deliveries,
+                            },
+                        )
+                        .await?;
+                        self.last_errors.remove(&entry.id);
+                        outcome.dead_lettered += 1;
+                        tracing::warn!(group = self.group, id = %entry.id, %error, "dead-lettered");
+                    } else {
+                        self.last_errors.insert(entry.id.clone(), error);
+                        self.own_pending = true;
+                    }
+                }
+            }
+        }
+        if outcome.failed > outcome.dead_lettered {
+            self.consecutive_failures += 1;
+            self.retry_at = Some(Instant::now() + self.backoff());
+        } else if outcome.delivered > 0 {
+            self.consecutive_failures = 0;
+            self.retry_at = None;
+        }
+        Ok(outcome)
+    }
+
+    /// Runs steps until `stop`, waiting out Redis outages with backoff.
+    pub async fn run(mut self, stop: CancellationToken) {
+        let mut outage = Duration::from_millis(100);
+        while !stop.is_cancelled() {
+            let step = tokio::select! {
+                r = self.process_once() => r,
+                () = stop.cancelled() => return,
+            };
+            if let Err(e) = step {
+                tracing::warn!(group = self.group, consumer = %self.name, error = %e, "consumer step failed");
+                self.conn = None;
+                tokio::select! {
+                    () = tokio::time::sleep(outage) => {}
+                    () = stop.cancelled() => return,
+                }
+                outage = (outage * 2).min(Duration::from_secs(2));
+            } else {
+                outage = Duration::from_millis(100);
+            }
+        }
+    }
+
+    async fn handle(&self, entry: &StreamEntry) -> Result<(), String> {
+        let injection = self.injection.read().await.clone();
+        let claim = entry
+            .event
+            .as_ref()
+            .map(|e| e.claim_id.to_string())
+            .or_else(|| {
+                entry
+                    .fields
+                    .iter()
+                    .find(|(k, _)| k == "claim_id")
+                    .map(|(_, v)| v.clone())
+            });
+        if injection.poison_claim.is_some() && injection.poison_claim == claim {
+            return Err(format!(
+                "claim {} is poisoned (failure injection)",
+                claim.unwrap_or_default()
+            ));
+        }
+        if injection.fail_ratio > 0.0 && rand::rng().random_bool(injection.fail_ratio.min(1.0)) {
+            return Err("random failure (failure injection)".into());
+        }
+        self.handler.handle(&self.db, entry).await
+    }
+
+    fn backoff(&self) -> Duration {
+        let exp = self.consecutive_failures.saturating_sub(1).min(6);
+        let base = self.config.retry_base * 2u32.pow(exp);
+        // Full jitter, so consumers that failed together do not retry together.
+        base.mul_f64(rand::rng().random_range(0.5..=1.0))
+    }
+
+    async fn connection(&mut self) -> Result<&mut MultiplexedConnection, DbError> {
+        if self.conn.is_none() {
+            let timeout = self.config.block + Duration::from_secs(3);
+            self.conn = Some(self.db.dedicated_connection(timeout).await?);
+        }
+        Ok(self.conn.as_mut().expect("just set"))
+    }
+
+    /// XREADGROUP from `id` (`>` for new entries, `0` for this consumer's pending ones), with
+    /// each entry's delivery count.
+    async fn read(
+        &mut self,
+        id: &str,
+        block: Option<Duration>,
+    ) -> Result<Vec<(StreamEntry, u64)>, DbError> {
+        let (group, name, batch) = (self.group, self.name.clone(), self.config.batch);
+        let db = self.db.clone();
+        let conn = self.connection().await?;
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(group)
+            .arg(&name)
+            .arg("COUNT")
+            .arg(batch);
+        if let Some(block) = block {
+            cmd.arg("BLOCK").arg(block.as_millis() as u64);
+        }
+        cmd.arg("STREAMS").arg(keys::EVENTS).arg(id);
+        let reply: Value = cmd.query_async(conn).await.map_err(|e| db.classify(e))?;
+        let entries = crate::feed::xread_entries(&reply);
+        if id == ">" {
+            return Ok(entries.into_iter().map(|(_, e)| (e, 1)).collect());
+        }
+        // Re-reading pending entries counts as a delivery; XPENDING says how many so far.
+        let counts = self.delivery_counts(entries.len()).await?;
+        Ok(entries
+            .into_iter()
+            .map(|(_, e)| {
+                let n = counts.get(&e.id).copied().unwrap_or(1);
+                (e, n)
+            })
+            .collect())
+    }
+
+    async fn delivery_counts(&self, count: usize) -> Result<HashMap<String, u64>, DbError> {
+        let count = (count.max(1) + 100).to_string();
+        let reply: Value = self
+            .db
+            .run(
+                &mut Trace::default(),
+                &[
+                    "XPENDING",
+                    keys::EVENTS,
+                    self.group,
+                    "-",
+                    "+",
+                    &count,
+                    &self.name,
+                ],
+            )
+            .await?;
+        Ok(pending_rows(&reply)
+            .into_iter()
+            .map(|row| (row.id, row.deliveries))
+            .collect())
+    }
+
+    async fn ack(&self, id: &str) -> Result<(), DbError> {
+        let _: u64 = self
+            .db
+            .run(
+                &mut Trace::default(),
+                &["XACK", keys::EVENTS, self.group, id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Takes over entries other consumers left pending longer than `claim_idle`.
+    async fn autoclaim(&self) -> Result<usize, DbError> {
+        let idle = self.config.claim_idle.as_millis().to_string();
+        let count = self.config.batch.to_string();
+        let reply: Value = self
+            .db
+            .run(
+                &mut Trace::default(),
+                &[
+                    "XAUTOCLAIM",
+                    keys::EVENTS,
+                    self.group,
+                    &self.name,
+                    &idle,
+                    "0-0",
+                    "COUNT",
+                    &count,
+                    "JUSTID",
+                ],
+            )
+            .await?;
+        let claimed = match &reply {
+            Value::Array(parts) => match parts.get(1) {
+                Some(Value::Array(ids)) => ids.len(),
+                _ => 0,
+            },
+            _ => 0,
+        };
+        if claimed > 0 {
+            tracing::info!(group = self.group, consumer = %self.name, claimed, "took over idle entries");
+        }
+        Ok(claimed)
+    }
+}
+
+/// One row of the extended XPENDING form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRow {
+    pub id: String,
+    pub consumer: String,
+    pub idle_ms: u64,
+    pub deliveries: u64,
+}
+
+pub fn pending_rows(reply: &Value) -> Vec<PendingRow> {
+    let Value::Array(rows) = reply else {
+        return Vec::new();
+    };
+    rows.iter()
+        .filter_map(|row| {
+            let Value::Array(cols) = row else {
+                return None;
+            };
+            let num = |v: Option<&Value>| match v {
+                Some(Value::Int(n)) => u64::try_from(*n).ok(),
+                other => other.and_then(db::text).and_then(|t| t.parse().ok()),
+            };
+            Some(PendingRow {
+                id: db::text(cols.first()?)?,
+                consumer: db::text(cols.get(1)?)?,
+                idle_ms: num(cols.get(2))?,
+                deliveries: num(cols.get(3))?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,13 @@
+//! Consumer groups on `claims:events`: each group reads the whole stream at its own pace, each
+//! consumer in a group gets its own share, and an entry is acknowledged only once its effect is
+//! in Redis.
+
+pub mod consumer;
+pub mod dead_letter;
+pub mod groups;
+pub mod notifications;
+pub mod processors;
+pub mod supervisor;
+
+pub use consumer::{Consumer, ConsumerConfig, Handler, Outcome};
+pub use supervisor::{WorkerSettings, Workers};

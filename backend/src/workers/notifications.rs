@@ -1,0 +1,76 @@
+//! `claims-notifications`: tells the customer when their claim is submitted, approved, paid or
+//! rejected. "Sending" appends to `claims:notifications`; an entry is notified at most once.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+use shared::api::StreamEntry;
+use shared::{ClaimStatus, EventPayload};
+
+use super::Handler;
+use crate::db::Db;
+use crate::keys;
+
+pub struct Notify;
+
+/// Appends the notification only if this entry was not notified before, atomically.
+static NOTIFY_ONCE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+-- KEYS: notified hash, notifications stream; ARGV: entry id, notification field/value pairs...
+if redis.call('HSETNX', KEYS[1], ARGV[1], '1') == 0 then
+  return 0
+end
+redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+return 1
+",
+    )
+});
+
+impl Handler for Notify {
+    async fn handle(&self, db: &Db, entry: &StreamEntry) -> Result<(), String> {
+        let Some(event) = &entry.event else {
+            return Ok(());
+        };
+        let message = match &event.payload {
+            EventPayload::ClaimSubmitted { amount, .. } => {
+                format!("We received your claim {} for {amount}.", event.claim_id)
+            }
+            EventPayload::ClaimStatusUpdated {
+                to: ClaimStatus::Approved,
+                ..
+            } => format!("Your claim {} was approved.", event.claim_id),
+            EventPayload::ClaimPaid {
+                amount,
+                payment_reference,
+            } => format!(
+                "Your claim {} was paid: {amount} (payment {payment_reference}).",
+                event.claim_id
+            ),
+            EventPayload::ClaimRejected { reason } => {
+                format!("Your claim {} was rejected: {reason}", event.claim_id)
+            }
+            EventPayload::ClaimStatusUpdated { .. } => return Ok(()),
+        };
+        let sent_at = crate::commands::now().to_string();
+        let mut invocation = NOTIFY_ONCE.prepare_invoke();
+        invocation
+            .key(keys::notified())
+            .key(keys::NOTIFICATIONS)
+            .arg(&entry.id);
+        for (k, v) in [
+            ("entry_id", entry.id.as_str()),
+            ("claim_id", event.claim_id.as_str()),
+            ("customer_id", event.customer_id.as_str()),
+            ("channel", "email"),
+            ("message", &message),
+            ("sent_at", &sent_at),
+        ] {
+            invocation.arg(k).arg(v);
+        }
+        db.script::<i64>(&invocation)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+}

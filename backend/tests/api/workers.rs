@@ -1,0 +1,281 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backend::db::Db;
+use backend::workers::consumer::Injection;
+use backend::workers::notifications::Notify;
+use backend::workers::{Consumer, ConsumerConfig, Handler, groups};
+use serde_json::Value;
+use shared::api::StreamEntry;
+use tokio::sync::RwLock;
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+
+async fn status_of(app: &TestApp, id: &str) -> (String, u64) {
+    let body: Value = app
+        .get(&format!("/api/claims/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    (
+        body["claim"]["status"].as_str().unwrap().to_owned(),
+        body["claim"]["version"].as_u64().unwrap(),
+    )
+}
+
+async fn eventually_status(app: &TestApp, id: &str, status: &str) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (now, version) = status_of(app, id).await;
+        if now == status {
+            return version;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} stayed {now}, expected {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn xrange(app: &TestApp, key: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let reply: redis::Value = redis::cmd("XRANGE")
+        .arg(key)
+        .arg("-")
+        .arg("+")
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    backend::db::entries(&reply)
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn processors_approve_small_claims_and_leave_large_ones_under_review() {
+    let app = spawn_app_with(|c| c.workers = true).await;
+    let small = app.submit("999.99").await.claim_id;
+    let large = app.submit("1000.01").await.claim_id;
+
+    assert_eq!(eventually_status(&app, &small, "approved").await, 3);
+    assert_eq!(eventually_status(&app, &large, "under_review").await, 2);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        status_of(&app, &large).await,
+        ("under_review".to_owned(), 2),
+        "a person decides"
+    );
+}
+
+#[tokio::test]
+async fn with_auto_review_off_claims_wait_for_a_person() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+    })
+    .await;
+    let id = app.submit("10.00").await.claim_id;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(status_of(&app, &id).await.0, "submitted");
+}
+
+#[tokio::test]
+async fn notifications_are_sent_once_per_relevant_event() {
+    let app = spawn_app_with(|c| c.workers = true).await;
+    let id = app.submit("50.00").await.claim_id;
+    eventually_status(&app, &id, "approved").await;
+    assert_eq!(app.act(&id, "pay").await.status(), 200);
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let notes = loop {
+        let notes = xrange(&app, "claims:notifications").await;
+        if notes.len() >= 3 || Instant::now() > deadline {
+            break notes;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let messages: Vec<&str> = notes.iter().map(|(_, f)| field(f, "message")).collect();
+    assert_eq!(
+        messages.len(),
+        3,
+        "submitted, approved, paid (not under_review): {messages:?}"
+    );
+    assert!(messages[0].starts_with(&format!("We received your claim {id}")));
+    assert_eq!(messages[1], format!("Your claim {id} was approved."));
+    assert!(messages[2].starts_with(&format!("Your claim {id} was paid: 50.00")));
+}
+
+/// A consumer with a quick retry and a short idle time, driven step by step.
+fn consumer<H: Handler>(
+    db: &Db,
+    group: &'static str,
+    name: &str,
+    handler: H,
+    injection: Injection,
+) -> Consumer<H> {
+    Consumer::new(
+        db.clone(),
+        group,
+        name,
+        Arc::new(handler),
+        ConsumerConfig {
+            batch: 10,
+            block: Duration::from_millis(50),
+            max_deliveries: 3,
+            claim_idle: Duration::from_millis(100),
+            retry_base: Duration::from_millis(1),
+        },
+        Arc::new(RwLock::new(injection)),
+    )
+}
+
+fn db(app: &TestApp) -> Db {
+    Db::new(&app.redis_url()).unwrap()
+}
+
+#[tokio::test]
+async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while_others_flow() {
+    let app = spawn_app().await;
+    let db = db(&app);
+    groups::ensure(&db, "claims-notifications").await.unwrap();
+    let poisoned = app.submit("1.00").await;
+    let healthy = app.submit("2.00").await;
+    let mut worker = consumer(
+        &db,
+        "claims-notifications",
+        "notifier-1",
+        Notify,
+        Injection {
+            poison_claim: Some(poisoned.claim_id.clone()),
+            fail_ratio: 0.0,
+        },
+    );
+
+    let mut dead = 0;
+    for _ in 0..50 {
+        dead += worker.process_once().await.unwrap().dead_lettered;
+        if dead > 0 {
+            break;
+        }
+    }
+    assert_eq!(dead, 1);
+    let failed = xrange(&app, "claims:failed").await;
+    assert_eq!(failed.len(), 1);
+    let letter = &failed[0].1;
+    assert_eq!(field(letter, "original_id"), poisoned.entry_id);
+    assert_eq!(field(letter, "stream"), "claims:events");
+    assert_eq!(field(letter, "group"), "claims-notifications");
+    assert_eq!(field(letter, "consumer"), "notifier-1");
+    assert_eq!(field(letter, "attempts"), "3");
+    assert!(field(letter, "error").contains("poisoned"));
+    assert_eq!(field(letter, "entry.claim_id"), poisoned.claim_id);
+
+    let notes = xrange(&app, "claims:notifications").await;
+    assert_eq!(notes.len(), 1, "the healthy claim was notified");
+    assert_eq!(field(&notes[0].1, "claim_id"), healthy.claim_id);
+    let pending: redis::Value = redis::cmd("XPENDING")
+        .arg("claims:events")
+        .arg("claims-notifications")
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    let redis::Value::Array(summary) = pending else {
+        panic!("XPENDING answers an array")
+    };
+    assert_eq!(summary[0], redis::Value::Int(0), "nothing left pending");
+}
+
+#[tokio::test]
+async fn entries_a_crashed_consumer_left_pending_are_taken_over_and_notified_once() {
+    let app = spawn_app().await;
+    let db = db(&app);
+    groups::ensure(&db, "claims-notifications").await.unwrap();
+    let submitted = app.submit("3.00").await;
+
+    // A consumer reads the entry, does the work, and dies before XACK.
+    let mut conn = app.redis().await;
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("claims-notifications")
+        .arg("ghost")
+        .arg("COUNT")
+        .arg(10)
+        .arg("STREAMS")
+        .arg("claims:events")
+        .arg(">")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let entry = StreamEntry::decode(
+        submitted.entry_id.clone(),
+        xrange(&app, "claims:events").await.remove(0).1,
+    );
+    Notify.handle(&db, &entry).await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut survivor = consumer(
+        &db,
+        "claims-notifications",
+        "notifier-2",
+        Notify,
+        Injection::default(),
+    );
+    let mut claimed = 0;
+    let mut acked = 0;
+    for _ in 0..10 {
+        let outcome = survivor.process_once().await.unwrap();
+        claimed += outcome.claimed;
+        acked += outcome.acked;
+    }
+    assert_eq!((claimed, acked), (1, 1));
+    assert_eq!(
+        xrange(&app, "claims:notifications").await.len(),
+        1,
+        "not notified twice"
+    );
+}
+
+#[tokio::test]
+async fn groups_that_already_exist_are_kept_with_their_cursor() {
+    let app = spawn_app().await;
+    let db = db(&app);
+    groups::ensure(&db, "claims-processors").await.unwrap();
+    app.submit("1.00").await;
+    groups::ensure(&db, "claims-processors").await.unwrap();
+    let info: redis::Value = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg("claims:events")
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    let redis::Value::Array(groups) = info else {
+        panic!("XINFO GROUPS answers an array")
+    };
+    assert_eq!(groups.len(), 1);
+    let redis::Value::Array(fields) = &groups[0] else {
+        panic!("each group is a flat field list")
+    };
+    let value = |name: &str| {
+        let at = fields
+            .iter()
+            .position(|f| backend::db::text(f).as_deref() == Some(name))
+            .unwrap();
+        fields[at + 1].clone()
+    };
+    assert_eq!(
+        backend::db::text(&value("name")).unwrap(),
+        "claims-processors"
+    );
+    assert_eq!(
+        value("lag"),
+        redis::Value::Int(1),
+        "the entry is still unread"
+    );
+}
