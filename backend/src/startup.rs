@@ -1,6 +1,7 @@
 //! Building the relay from its config and running it until told to stop.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -47,6 +48,8 @@ impl Application {
             db,
             feed: Feed::new(config.ws_client_buffer),
             shutdown: CancellationToken::new(),
+            workers: Arc::default(),
+            groups_feed: Arc::new(tokio::sync::watch::Sender::new(None)),
         };
         let router = routes::router(state.clone(), Some(&config.static_dir));
         Ok(Self {
@@ -81,8 +84,8 @@ impl Application {
         } = self;
         let stop = state.shutdown.clone();
         let feed = tokio::spawn(state.feed.clone().run(state.db.clone(), stop.clone()));
-        let workers = workers
-            .map(|settings| tokio::spawn(run_workers(state.db.clone(), settings, stop.clone())));
+        let groups_feed = tokio::spawn(push_groups(state.clone()));
+        let workers = workers.map(|settings| tokio::spawn(run_workers(state.clone(), settings)));
         let served = axum::serve(listener, router)
             .with_graceful_shutdown({
                 let stop = stop.clone();
@@ -94,6 +97,7 @@ impl Application {
             .await;
         stop.cancel();
         let _ = feed.await;
+        let _ = groups_feed.await;
         if let Some(workers) = workers {
             let _ = workers.await;
         }
@@ -105,10 +109,16 @@ impl Application {
 }
 
 /// Starts the consumer groups once Redis answers, and waits for them to stop.
-async fn run_workers(db: Db, settings: WorkerSettings, stop: CancellationToken) {
+async fn run_workers(state: AppState, settings: WorkerSettings) {
+    let stop = state.shutdown.clone();
     loop {
-        match Workers::start(&db, &settings, &stop).await {
-            Ok(workers) => return workers.join().await,
+        match Workers::start(&state.db, &settings, &stop).await {
+            Ok(workers) => {
+                let workers = Arc::new(workers);
+                let _ = state.workers.set(workers.clone());
+                stop.cancelled().await;
+                return workers.join().await;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot start the consumer groups yet; retrying");
                 tokio::select! {
@@ -116,6 +126,31 @@ async fn run_workers(db: Db, settings: WorkerSettings, stop: CancellationToken) 
                     () = stop.cancelled() => return,
                 }
             }
+        }
+    }
+}
+
+/// Publishes the consumer groups' state every second while a WebSocket client listens.
+async fn push_groups(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = state.shutdown.cancelled() => return,
+        }
+        if state.groups_feed.receiver_count() == 0 {
+            continue;
+        }
+        let workers = state.workers.get().cloned();
+        let mut trace = crate::redis_cli::Trace::default();
+        match crate::workers::stats::read(&state.db, workers.as_deref(), &mut trace).await {
+            Ok(groups) => {
+                let message = shared::api::ServerMessage::Groups { groups };
+                let json = serde_json::to_string(&message).expect("messages serialize");
+                state.groups_feed.send_replace(Some(json.into()));
+            }
+            Err(e) => tracing::debug!(error = %e, "group state not read"),
         }
     }
 }

@@ -1,7 +1,10 @@
+use std::sync::{Arc, OnceLock};
+
 use tokio_util::sync::CancellationToken;
 
 use crate::db::Db;
 use crate::feed::Feed;
+use crate::workers::Workers;
 
 /// What every handler can reach. Cheap to clone: each field is a handle.
 #[derive(Clone)]
@@ -10,4 +13,8 @@ pub struct AppState {
     pub feed: Feed,
     /// Cancelled when the relay shuts down, so long-lived WebSockets end too.
     pub shutdown: CancellationToken,
+    /// The consumer groups, once started (never, with `--workers false`).
+    pub workers: Arc<OnceLock<Arc<Workers>>>,
+    /// The latest `ServerMessage::Groups` JSON, for WebSocket clients.
+    pub groups_feed: Arc<tokio::sync::watch::Sender<Option<axum::extract::ws::Utf8Bytes>>>,
 }

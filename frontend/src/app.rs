@@ -32,6 +32,7 @@ pub fn App() -> impl IntoView {
             since,
             move |message| match message {
                 ServerMessage::Entry { entry } => store.push_live(entry),
+                ServerMessage::Groups { groups } => store.groups.set(Some(groups)),
                 ServerMessage::CaughtUp { .. }
                 | ServerMessage::Lagged { .. }
                 | ServerMessage::Unavailable { .. } => {}

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use leptos::prelude::*;
-use shared::api::StreamEntry;
+use shared::api::{GroupsResponse, StreamEntry};
 
 use crate::api::Connection;
 
@@ -30,6 +30,8 @@ pub struct Store {
     /// Bumped for every live entry, with the claim it touched, so panels can refresh.
     pub changed: RwSignal<(u64, Option<String>)>,
     pub redis_log: RwSignal<Vec<RedisAction>>,
+    /// The consumer groups as last pushed by the relay.
+    pub groups: RwSignal<Option<GroupsResponse>>,
     /// The latest entries that arrived live, to highlight when their rows appear.
     fresh: StoredValue<VecDeque<String>>,
 }
@@ -46,6 +48,7 @@ impl Store {
             selected: RwSignal::new(None),
             changed: RwSignal::new((0, None)),
             redis_log: RwSignal::new(Vec::new()),
+            groups: RwSignal::new(None),
             fresh: StoredValue::new(VecDeque::new()),
         }
     }

@@ -222,8 +222,90 @@ pub struct ErrorDetail {
     pub fields: Vec<FieldError>,
 }
 
-/// What the relay pushes on `GET /api/ws`.
+/// `GET /api/groups`: every consumer group on `claims:events`, as Redis reports it (XINFO,
+/// XPENDING), with what only the relay knows (breaker, pause, injected failures).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupsResponse {
+    pub stream: String,
+    pub length: u64,
+    pub last_id: Option<String>,
+    pub groups: Vec<GroupView>,
+    pub redis: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupView {
+    pub name: String,
+    /// From XINFO GROUPS.
+    pub consumers: u64,
+    pub pending: u64,
+    pub last_delivered_id: String,
+    pub entries_read: Option<u64>,
+    pub lag: Option<u64>,
+    /// Whether this relay runs consumers of the group (and so knows the fields below).
+    pub in_relay: bool,
+    /// "closed", "open" or "half_open".
+    pub breaker: String,
+    pub paused: bool,
+    pub poison_claim: Option<String>,
+    pub fail_ratio: f64,
+    /// Entries finished (acknowledged or dead-lettered) per second, lately.
+    pub throughput: f64,
+    /// From XINFO CONSUMERS.
+    pub members: Vec<ConsumerView>,
+    /// The oldest pending entries, from the extended XPENDING form.
+    pub pending_entries: Vec<PendingView>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerView {
+    pub name: String,
+    pub pending: u64,
+    pub idle_ms: u64,
+    /// Since its last successful read; absent on Redis before 7.2.
+    pub inactive_ms: Option<i64>,
+    /// Whether it runs in this relay now (a crashed consumer stays in Redis).
+    pub running: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingView {
+    pub id: String,
+    pub consumer: String,
+    pub idle_ms: u64,
+    pub deliveries: u64,
+}
+
+/// `POST /api/groups/{group}/inject`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InjectRequest {
+    /// Fail every entry of this claim; null to stop.
+    #[serde(default)]
+    pub poison_claim: Option<String>,
+    /// Fail this share of entries, 0.0 to 1.0.
+    #[serde(default)]
+    pub fail_ratio: f64,
+}
+
+/// `POST /api/groups/{group}/pause`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PauseRequest {
+    pub paused: bool,
+}
+
+/// The answer to a group action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupActionResponse {
+    pub group: String,
+    /// What happened, in words.
+    pub done: String,
+    pub redis: Vec<String>,
+}
+
+/// What the relay pushes on `GET /api/ws`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// A stream entry, in stream order: catch-up first, then live.
@@ -235,6 +317,8 @@ pub enum ServerMessage {
     Lagged { resume_from: String },
     /// Redis is unreachable; entries resume when it is back.
     Unavailable { message: String },
+    /// The consumer groups' state, about once a second.
+    Groups { groups: GroupsResponse },
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, merged here.
 
 mod claims;
+mod groups;
 mod health;
 mod streams;
 mod ws;
@@ -20,6 +21,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>) -> Router {
     let api = Router::new()
         .merge(claims::router())
         .merge(streams::router())
+        .merge(groups::router())
         .merge(health::router())
         .merge(ws::router())
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })

@@ -107,6 +107,7 @@ async fn send_entries(
     // Subscribe before reading the stream: whatever is appended after the read reaches the
     // receiver, and anything in both is skipped by id.
     let mut live = state.feed.subscribe();
+    let mut groups = state.groups_feed.subscribe();
     let mut last = match since {
         Some(id) => id,
         None => feed::last_id(&state.db).await?,
@@ -120,7 +121,17 @@ async fn send_entries(
     )
     .await?;
     loop {
-        match live.recv().await {
+        let received = tokio::select! {
+            r = live.recv() => r,
+            changed = groups.changed() => {
+                let latest = groups.borrow_and_update().clone();
+                if let (Ok(()), Some(json)) = (changed, latest) {
+                    sink.send(Message::Text(json)).await?;
+                }
+                continue;
+            }
+        };
+        match received {
             Ok(item) if item.id > last => {
                 sink.send(Message::Text(item.json.clone())).await?;
                 last = item.id;

@@ -13,6 +13,7 @@ use shared::api::StreamEntry;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
+use super::controls::GroupControls;
 use super::dead_letter::{self, DeadLetter};
 use crate::db::{self, Db, DbError};
 use crate::keys;
@@ -81,6 +82,7 @@ pub struct Consumer<H> {
     handler: Arc<H>,
     config: ConsumerConfig,
     injection: Arc<RwLock<Injection>>,
+    controls: Arc<GroupControls>,
     /// Whether this consumer may have entries of its own pending (at start: after a crash).
     own_pending: bool,
     retry_at: Option<Instant>,
@@ -106,12 +108,19 @@ impl<H: Handler> Consumer<H> {
             handler,
             config,
             injection,
+            controls: Arc::new(GroupControls::default()),
             own_pending: true,
             retry_at: None,
             consecutive_failures: 0,
             last_claim: None,
             last_errors: HashMap::new(),
         }
+    }
+
+    /// Shares pause, breaker and counters with the group's other consumers.
+    pub fn with_controls(mut self, controls: Arc<GroupControls>) -> Self {
+        self.controls = controls;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -122,15 +131,19 @@ impl<H: Handler> Consumer<H> {
     /// new ones, handle them, acknowledge what succeeded.
     pub async fn process_once(&mut self) -> Result<Outcome, DbError> {
         let mut outcome = Outcome::default();
+        if !self.controls.may_proceed() {
+            // Paused, or the breaker is open: read nothing, so nothing is delivered in vain.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return Ok(outcome);
+        }
         if self
             .last_claim
             .is_none_or(|t| t.elapsed() >= self.config.claim_idle / 2)
         {
             outcome.claimed = self.autoclaim().await?;
             self.last_claim = Some(Instant::now());
-            if outcome.claimed > 0 {
-                self.own_pending = true;
-            }
+            // Also picks up entries handed to this consumer from outside (XCLAIM by a person).
+            self.own_pending = true;
         }
         let retry_due = self.retry_at.is_none_or(|t| Instant::now() >= t);
         let batch = if self.own_pending && retry_due {
@@ -154,9 +167,11 @@ impl<H: Handler> Consumer<H> {
                     self.ack(&entry.id).await?;
                     self.last_errors.remove(&entry.id);
                     outcome.acked += 1;
+                    self.controls.record_success(1);
                 }
                 Err(error) => {
                     outcome.failed += 1;
+                    self.controls.record_failure();
                     if deliveries >= self.config.max_deliveries {
                         dead_letter::send(
                             &self.db,
@@ -171,6 +186,9 @@ impl<H: Handler> Consumer<H> {
                         .await?;
                         self.last_errors.remove(&entry.id);
                         outcome.dead_lettered += 1;
+                        self.controls
+                            .acked
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         tracing::warn!(group = self.group, id = %entry.id, %error, "dead-lettered");
                     } else {
                         self.last_errors.insert(entry.id.clone(), error);
@@ -189,10 +207,11 @@ impl<H: Handler> Consumer<H> {
         Ok(outcome)
     }
 
-    /// Runs steps until `stop`, waiting out Redis outages with backoff.
-    pub async fn run(mut self, stop: CancellationToken) {
+    /// Runs steps until `stop`, waiting out Redis outages with backoff. `stop` ends it at
+    /// once, even mid-batch without acknowledging (a crash); `retire` after the current step.
+    pub async fn run(mut self, stop: CancellationToken, retire: CancellationToken) {
         let mut outage = Duration::from_millis(100);
-        while !stop.is_cancelled() {
+        while !stop.is_cancelled() && !retire.is_cancelled() {
             let step = tokio::select! {
                 r = self.process_once() => r,
                 () = stop.cancelled() => return,

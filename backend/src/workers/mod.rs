@@ -3,11 +3,13 @@
 //! in Redis.
 
 pub mod consumer;
+pub mod controls;
 pub mod dead_letter;
 pub mod groups;
 pub mod notifications;
 pub mod processors;
+pub mod stats;
 pub mod supervisor;
 
 pub use consumer::{Consumer, ConsumerConfig, Handler, Outcome};
-pub use supervisor::{WorkerSettings, Workers};
+pub use supervisor::{WorkerError, WorkerSettings, Workers};

@@ -1,16 +1,19 @@
-//! Starting the relay's own consumers, and stopping them.
+//! The consumers running inside this relay: started per group, added, crashed, retired,
+//! paused and given failures at run time.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use shared::Amount;
 use tokio::sync::RwLock;
-use tokio::task::JoinSet;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::consumer::Injection;
+use super::controls::GroupControls;
 use super::notifications::Notify;
 use super::processors::AutoReview;
-use super::{Consumer, ConsumerConfig, groups};
+use super::{Consumer, ConsumerConfig, Handler, groups};
 use crate::db::{Db, DbError};
 use crate::keys;
 
@@ -24,69 +27,202 @@ pub struct WorkerSettings {
     pub consumer: ConsumerConfig,
 }
 
-/// The consumers running inside this relay, with the failure injection of each group.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WorkerError {
+    #[error("no consumer group {0} runs in this relay")]
+    NoSuchGroup(String),
+    #[error("group {group} has no running consumer {consumer}")]
+    NoSuchConsumer { group: String, consumer: String },
+}
+
+type Start =
+    Arc<dyn Fn(String, CancellationToken, CancellationToken) -> JoinHandle<()> + Send + Sync>;
+
+struct Running {
+    name: String,
+    crash: CancellationToken,
+    retire: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// One group's consumers in this relay and what they share.
+pub struct Group {
+    pub name: &'static str,
+    prefix: &'static str,
+    pub injection: Arc<RwLock<Injection>>,
+    pub controls: Arc<GroupControls>,
+    start: Start,
+    running: Mutex<Vec<Running>>,
+    numbered: AtomicUsize,
+}
+
 pub struct Workers {
-    tasks: JoinSet<()>,
-    pub injections: Vec<(&'static str, Arc<RwLock<Injection>>)>,
+    groups: Vec<Group>,
+    stop: CancellationToken,
 }
 
 impl Workers {
-    /// Creates the groups and starts the consumers; they stop when `stop` is cancelled.
+    /// Creates the groups and starts their consumers; all stop when `stop` is cancelled.
     pub async fn start(
         db: &Db,
         settings: &WorkerSettings,
         stop: &CancellationToken,
     ) -> Result<Self, DbError> {
-        let mut workers = Self {
-            tasks: JoinSet::new(),
-            injections: Vec::new(),
-        };
-        groups::ensure(db, keys::NOTIFICATIONS_GROUP).await?;
-        let notify = Arc::new(Notify);
-        workers.spawn(
+        let mut groups_started = Vec::new();
+        if settings.auto_review {
+            let review = AutoReview {
+                approve_up_to: settings.approve_up_to,
+            };
+            groups_started.push(group(db, settings, keys::PROCESSORS, "processor", review));
+        }
+        groups_started.push(group(
             db,
+            settings,
             keys::NOTIFICATIONS_GROUP,
             "notifier",
-            &notify,
-            settings,
-            stop,
-        );
-        if settings.auto_review {
-            groups::ensure(db, keys::PROCESSORS).await?;
-            let review = Arc::new(AutoReview {
-                approve_up_to: settings.approve_up_to,
-            });
-            workers.spawn(db, keys::PROCESSORS, "processor", &review, settings, stop);
+            Notify,
+        ));
+        for g in &groups_started {
+            groups::ensure(db, g.name).await?;
+        }
+        let workers = Self {
+            groups: groups_started,
+            stop: stop.clone(),
+        };
+        for g in &workers.groups {
+            for _ in 0..settings.consumers {
+                workers
+                    .add_consumer(g.name)
+                    .expect("the group was just created");
+            }
         }
         Ok(workers)
     }
 
-    fn spawn<H: super::Handler>(
-        &mut self,
-        db: &Db,
-        group: &'static str,
-        prefix: &str,
-        handler: &Arc<H>,
-        settings: &WorkerSettings,
-        stop: &CancellationToken,
-    ) {
-        let injection = Arc::new(RwLock::new(Injection::default()));
-        self.injections.push((group, injection.clone()));
-        for n in 1..=settings.consumers {
-            let consumer = Consumer::new(
-                db.clone(),
-                group,
-                format!("{prefix}-{n}"),
-                handler.clone(),
-                settings.consumer.clone(),
-                injection.clone(),
-            );
-            self.tasks.spawn(consumer.run(stop.clone()));
-        }
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
     }
 
-    /// Waits for every consumer to finish its current step after `stop` was cancelled.
-    pub async fn join(mut self) {
-        while self.tasks.join_next().await.is_some() {}
+    pub fn group(&self, name: &str) -> Result<&Group, WorkerError> {
+        self.groups
+            .iter()
+            .find(|g| g.name == name)
+            .ok_or_else(|| WorkerError::NoSuchGroup(name.to_owned()))
+    }
+
+    /// Starts one more consumer in `group` and returns its name.
+    pub fn add_consumer(&self, group: &str) -> Result<String, WorkerError> {
+        let g = self.group(group)?;
+        let name = format!(
+            "{}-{}",
+            g.prefix,
+            g.numbered.fetch_add(1, Ordering::Relaxed) + 1
+        );
+        let crash = self.stop.child_token();
+        let retire = CancellationToken::new();
+        let task = (g.start)(name.clone(), crash.clone(), retire.clone());
+        let mut running = g.running.lock().expect("lock");
+        running.retain(|r| !r.task.is_finished());
+        running.push(Running {
+            name: name.clone(),
+            crash,
+            retire,
+            task,
+        });
+        Ok(name)
+    }
+
+    /// Stops a consumer at once, mid-batch, without acknowledging what it holds: its pending
+    /// entries stay with it until another consumer claims them.
+    pub fn crash(&self, group: &str, consumer: &str) -> Result<(), WorkerError> {
+        self.take(group, consumer)?.crash.cancel();
+        Ok(())
+    }
+
+    /// Stops a consumer after its current step.
+    pub fn retire(&self, group: &str, consumer: &str) -> Result<(), WorkerError> {
+        self.take(group, consumer)?.retire.cancel();
+        Ok(())
+    }
+
+    fn take(&self, group: &str, consumer: &str) -> Result<Running, WorkerError> {
+        let g = self.group(group)?;
+        let mut running = g.running.lock().expect("lock");
+        let at = running
+            .iter()
+            .position(|r| r.name == consumer && !r.task.is_finished())
+            .ok_or_else(|| WorkerError::NoSuchConsumer {
+                group: group.to_owned(),
+                consumer: consumer.to_owned(),
+            })?;
+        Ok(running.remove(at))
+    }
+
+    /// Names of the consumers running in `group`.
+    pub fn running(&self, group: &str) -> Vec<String> {
+        self.group(group)
+            .map(|g| {
+                g.running
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .filter(|r| !r.task.is_finished())
+                    .map(|r| r.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Waits for every consumer to stop (after `stop` was cancelled).
+    pub async fn join(&self) {
+        for g in &self.groups {
+            let tasks: Vec<JoinHandle<()>> = g
+                .running
+                .lock()
+                .expect("lock")
+                .drain(..)
+                .map(|r| r.task)
+                .collect();
+            for task in tasks {
+                let _ = task.await;
+            }
+        }
+    }
+}
+
+fn group<H: Handler>(
+    db: &Db,
+    settings: &WorkerSettings,
+    name: &'static str,
+    prefix: &'static str,
+    handler: H,
+) -> Group {
+    let injection = Arc::new(RwLock::new(Injection::default()));
+    let controls = Arc::new(GroupControls::default());
+    let handler = Arc::new(handler);
+    let start: Start = {
+        let (db, config) = (db.clone(), settings.consumer.clone());
+        let (injection, controls) = (injection.clone(), controls.clone());
+        Arc::new(move |consumer, crash, retire| {
+            let consumer = Consumer::new(
+                db.clone(),
+                name,
+                consumer,
+                handler.clone(),
+                config.clone(),
+                injection.clone(),
+            )
+            .with_controls(controls.clone());
+            tokio::spawn(consumer.run(crash, retire))
+        })
+    };
+    Group {
+        name,
+        prefix,
+        injection,
+        controls,
+        start,
+        running: Mutex::new(Vec::new()),
+        numbered: AtomicUsize::new(0),
     }
 }

@@ -4,6 +4,7 @@
 mod bad_input;
 mod claims;
 mod embedded;
+mod groups;
 mod helpers;
 mod outage;
 mod websocket;

@@ -1,0 +1,197 @@
+//! The consumer groups: their state as Redis reports it, and the controls a learner uses to
+//! see recovery happen (add or crash a consumer, pause, inject failures, claim idle entries).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use shared::api::{GroupActionResponse, GroupsResponse, InjectRequest, PauseRequest};
+
+use crate::error::ApiError;
+use crate::extract::{JsonBody, OptionalJsonBody};
+use crate::keys;
+use crate::redis_cli::Trace;
+use crate::state::AppState;
+use crate::workers::consumer::Injection;
+use crate::workers::{WorkerError, Workers, stats};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/groups", get(list))
+        .route("/groups/{group}/consumers", post(add_consumer))
+        .route(
+            "/groups/{group}/consumers/{consumer}",
+            delete(retire_consumer),
+        )
+        .route(
+            "/groups/{group}/consumers/{consumer}/crash",
+            post(crash_consumer),
+        )
+        .route("/groups/{group}/pause", post(pause))
+        .route("/groups/{group}/inject", post(inject))
+        .route("/groups/{group}/claim", post(claim_now))
+}
+
+impl From<WorkerError> for ApiError {
+    fn from(e: WorkerError) -> Self {
+        ApiError::NotFound(e.to_string())
+    }
+}
+
+fn workers(state: &AppState) -> Result<Arc<Workers>, ApiError> {
+    state.workers.get().cloned().ok_or_else(|| {
+        ApiError::Unavailable(
+            "the consumer groups are not running in this relay (started with --workers false, \
+             or Redis was not reachable yet)"
+                .into(),
+        )
+    })
+}
+
+fn done(group: &str, done: String, trace: Trace) -> Json<GroupActionResponse> {
+    Json(GroupActionResponse {
+        group: group.to_owned(),
+        done,
+        redis: trace.into_commands(),
+    })
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<GroupsResponse>, ApiError> {
+    let mut trace = Trace::default();
+    let workers = state.workers.get().cloned();
+    let mut groups = stats::read(&state.db, workers.as_deref(), &mut trace).await?;
+    groups.redis = trace.into_commands();
+    Ok(Json(groups))
+}
+
+async fn add_consumer(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    let name = workers(&state)?.add_consumer(&group)?;
+    let message = format!("started consumer {name}; it joins the group with its first XREADGROUP");
+    Ok(done(&group, message, Trace::default()))
+}
+
+async fn crash_consumer(
+    State(state): State<AppState>,
+    Path((group, consumer)): Path<(String, String)>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    workers(&state)?.crash(&group, &consumer)?;
+    let message = format!(
+        "{consumer} stopped without XACK: its pending entries wait until another consumer claims them"
+    );
+    Ok(done(&group, message, Trace::default()))
+}
+
+async fn retire_consumer(
+    State(state): State<AppState>,
+    Path((group, consumer)): Path<(String, String)>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    workers(&state)?.retire(&group, &consumer)?;
+    let message = format!("{consumer} stops after its current batch");
+    Ok(done(&group, message, Trace::default()))
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+    JsonBody(body): JsonBody<PauseRequest>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    let workers = workers(&state)?;
+    let g = workers.group(&group)?;
+    g.controls
+        .paused
+        .store(body.paused, std::sync::atomic::Ordering::Relaxed);
+    let message = if body.paused {
+        "paused: its consumers read nothing; new entries wait in the stream (lag grows)"
+    } else {
+        "resumed"
+    };
+    Ok(done(&group, message.into(), Trace::default()))
+}
+
+async fn inject(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+    JsonBody(body): JsonBody<InjectRequest>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    if !(0.0..=1.0).contains(&body.fail_ratio) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "fail_ratio: must be between 0.0 and 1.0",
+        ));
+    }
+    let poison_claim = body.poison_claim.filter(|c| !c.trim().is_empty());
+    if let Some(c) = &poison_claim {
+        shared::ClaimId::parse(c)
+            .map_err(|m| ApiError::bad_request("invalid_claim_id", format!("poison_claim: {m}")))?;
+    }
+    let workers = workers(&state)?;
+    let g = workers.group(&group)?;
+    *g.injection.write().await = Injection {
+        poison_claim: poison_claim.clone(),
+        fail_ratio: body.fail_ratio,
+    };
+    let message = match (&poison_claim, body.fail_ratio) {
+        (None, 0.0) => "no failures injected".to_owned(),
+        (Some(c), r) => format!(
+            "every entry of {c} fails, and {:.0}% of the rest",
+            r * 100.0
+        ),
+        (None, r) => format!("{:.0}% of entries fail", r * 100.0),
+    };
+    Ok(done(&group, message, Trace::default()))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimRequest {
+    /// Only entries pending at least this long move (default 1000 ms).
+    min_idle_ms: Option<u64>,
+}
+
+async fn claim_now(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<ClaimRequest>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    let workers = workers(&state)?;
+    workers.group(&group)?;
+    let Some(consumer) = workers.running(&group).into_iter().next() else {
+        return Err(ApiError::bad_request(
+            "no_consumer",
+            format!("{group} has no running consumer to take the entries; add one first"),
+        ));
+    };
+    let idle = body.min_idle_ms.unwrap_or(1_000).to_string();
+    let mut trace = Trace::default();
+    let reply: redis::Value = state
+        .db
+        .run(
+            &mut trace,
+            &[
+                "XAUTOCLAIM",
+                keys::EVENTS,
+                &group,
+                &consumer,
+                &idle,
+                "0-0",
+                "COUNT",
+                "100",
+                "JUSTID",
+            ],
+        )
+        .await?;
+    let moved = match &reply {
+        redis::Value::Array(parts) => match parts.get(1) {
+            Some(redis::Value::Array(ids)) => ids.len(),
+            _ => 0,
+        },
+        _ => 0,
+    };
+    let message = format!("{moved} idle entries moved to {consumer}");
+    Ok(done(&group, message, trace))
+}

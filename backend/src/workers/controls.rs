@@ -1,0 +1,137 @@
+//! What a group's consumers share and the API can change at run time: failure injection,
+//! pause, the circuit breaker, and an acknowledgement counter for throughput.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Consecutive failures that open the breaker.
+const OPEN_AFTER: u32 = 5;
+/// How long an open breaker waits before letting one batch through.
+const COOL_DOWN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Default)]
+pub struct GroupControls {
+    pub paused: AtomicBool,
+    pub acked: AtomicU64,
+    breaker: Mutex<Breaker>,
+    /// (when, acked then, rate) of the last throughput reading.
+    rate: Mutex<Option<(Instant, u64, f64)>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BreakerState {
+    #[default]
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// A circuit breaker: after [`OPEN_AFTER`] failures in a row the group stops reading, so a
+/// broken dependency is not hammered; after [`COOL_DOWN`] one batch may try again.
+#[derive(Debug, Default)]
+struct Breaker {
+    failures: u32,
+    opened_at: Option<Instant>,
+}
+
+impl GroupControls {
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        let breaker = self.breaker.lock().expect("breaker lock");
+        match breaker.opened_at {
+            None => BreakerState::Closed,
+            Some(t) if t.elapsed() < COOL_DOWN => BreakerState::Open,
+            Some(_) => BreakerState::HalfOpen,
+        }
+    }
+
+    /// Whether a consumer may read now.
+    pub fn may_proceed(&self) -> bool {
+        !self.is_paused() && self.breaker_state() != BreakerState::Open
+    }
+
+    pub fn record_success(&self, acked: usize) {
+        self.acked.fetch_add(acked as u64, Ordering::Relaxed);
+        let mut breaker = self.breaker.lock().expect("breaker lock");
+        breaker.failures = 0;
+        breaker.opened_at = None;
+    }
+
+    pub fn record_failure(&self) {
+        let mut breaker = self.breaker.lock().expect("breaker lock");
+        breaker.failures += 1;
+        let half_open = breaker.opened_at.is_some_and(|t| t.elapsed() >= COOL_DOWN);
+        if breaker.failures >= OPEN_AFTER || half_open {
+            if breaker.opened_at.is_none() || half_open {
+                tracing::warn!(failures = breaker.failures, "circuit breaker opened");
+            }
+            breaker.opened_at = Some(Instant::now());
+        }
+    }
+
+    /// Entries finished per second since the previous reading (at least half a second ago).
+    pub fn throughput(&self) -> f64 {
+        let acked = self.acked.load(Ordering::Relaxed);
+        let mut rate = self.rate.lock().expect("rate lock");
+        match *rate {
+            Some((at, _, r)) if at.elapsed() < Duration::from_millis(500) => r,
+            Some((at, before, _)) => {
+                let r = (acked - before) as f64 / at.elapsed().as_secs_f64();
+                *rate = Some((Instant::now(), acked, r));
+                r
+            }
+            None => {
+                *rate = Some((Instant::now(), acked, 0.0));
+                0.0
+            }
+        }
+    }
+
+    /// Pretends the cool-down is over, for tests that should not wait for it.
+    pub fn expire_cool_down(&self) {
+        let mut breaker = self.breaker.lock().expect("breaker lock");
+        if let Some(t) = breaker.opened_at.as_mut() {
+            *t -= COOL_DOWN;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_breaker_opens_after_five_failures_and_half_opens_after_the_cool_down() {
+        let c = GroupControls::default();
+        for _ in 0..4 {
+            c.record_failure();
+        }
+        assert_eq!(c.breaker_state(), BreakerState::Closed);
+        c.record_failure();
+        assert_eq!(c.breaker_state(), BreakerState::Open);
+        assert!(!c.may_proceed());
+        c.expire_cool_down();
+        assert_eq!(c.breaker_state(), BreakerState::HalfOpen);
+        assert!(c.may_proceed());
+        // One failure while half-open opens it again at once.
+        c.record_failure();
+        assert_eq!(c.breaker_state(), BreakerState::Open);
+        c.expire_cool_down();
+        c.record_success(1);
+        assert_eq!(c.breaker_state(), BreakerState::Closed);
+    }
+}

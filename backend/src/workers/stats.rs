@@ -1,0 +1,163 @@
+//! The consumer groups as Redis reports them, joined with what this relay knows.
+
+use redis::Value;
+use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView};
+
+use super::Workers;
+use super::consumer::pending_rows;
+use crate::db::{self, Db, DbError};
+use crate::keys;
+use crate::redis_cli::Trace;
+
+/// Pending entries listed per group.
+const PENDING_SHOWN: usize = 50;
+
+/// A flat `field value field value` reply (RESP2) or a map (RESP3), as pairs.
+fn fields(v: &Value) -> Vec<(String, Value)> {
+    match v {
+        Value::Array(flat) => flat
+            .chunks(2)
+            .filter_map(|kv| Some((db::text(kv.first()?)?, kv.get(1)?.clone())))
+            .collect(),
+        Value::Map(pairs) => pairs
+            .iter()
+            .filter_map(|(k, v)| Some((db::text(k)?, v.clone())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn get<'a>(fields: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
+    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+fn int(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Int(n) => Some(*n),
+        other => db::text(other)?.parse().ok(),
+    }
+}
+
+fn rows(v: &Value) -> Vec<Vec<(String, Value)>> {
+    match v {
+        Value::Array(items) => items.iter().map(fields).collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub async fn read(
+    db: &Db,
+    workers: Option<&Workers>,
+    trace: &mut Trace,
+) -> Result<GroupsResponse, DbError> {
+    let head = db
+        .pipeline(
+            trace,
+            &[
+                vec!["XLEN", keys::EVENTS],
+                vec!["XREVRANGE", keys::EVENTS, "+", "-", "COUNT", "1"],
+            ],
+        )
+        .await?;
+    let length = int(head.first()).unwrap_or(0) as u64;
+    let last_id = head
+        .get(1)
+        .and_then(|v| db::entries(v).first().map(|(id, _)| id.clone()));
+    let info: Value = match db.run(trace, &["XINFO", "GROUPS", keys::EVENTS]).await {
+        Ok(v) => v,
+        // No stream yet, so no groups either.
+        Err(DbError::Redis(e)) if e.to_string().contains("no such key") => Value::Array(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut groups = Vec::new();
+    for group in rows(&info) {
+        let Some(name) = get(&group, "name").and_then(db::text) else {
+            continue;
+        };
+        let count = PENDING_SHOWN.to_string();
+        let details = db
+            .pipeline(
+                trace,
+                &[
+                    vec!["XINFO", "CONSUMERS", keys::EVENTS, name.as_str()],
+                    vec![
+                        "XPENDING",
+                        keys::EVENTS,
+                        name.as_str(),
+                        "-",
+                        "+",
+                        count.as_str(),
+                    ],
+                ],
+            )
+            .await?;
+        let running = workers.map(|w| w.running(&name)).unwrap_or_default();
+        let members = details
+            .first()
+            .map(rows)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| {
+                let consumer = get(&c, "name").and_then(db::text)?;
+                Some(ConsumerView {
+                    running: running.contains(&consumer),
+                    name: consumer,
+                    pending: int(get(&c, "pending")).unwrap_or(0) as u64,
+                    idle_ms: int(get(&c, "idle")).unwrap_or(0) as u64,
+                    inactive_ms: int(get(&c, "inactive")),
+                })
+            })
+            .collect();
+        let pending_entries = details
+            .get(1)
+            .map(pending_rows)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| PendingView {
+                id: r.id,
+                consumer: r.consumer,
+                idle_ms: r.idle_ms,
+                deliveries: r.deliveries,
+            })
+            .collect();
+        let local = workers.and_then(|w| w.group(&name).ok());
+        let (breaker, paused, poison_claim, fail_ratio, throughput) = match local {
+            Some(g) => {
+                let injection = g.injection.read().await.clone();
+                (
+                    g.controls.breaker_state().as_str().to_owned(),
+                    g.controls.is_paused(),
+                    injection.poison_claim,
+                    injection.fail_ratio,
+                    g.controls.throughput(),
+                )
+            }
+            None => ("closed".to_owned(), false, None, 0.0, 0.0),
+        };
+        groups.push(GroupView {
+            consumers: int(get(&group, "consumers")).unwrap_or(0) as u64,
+            pending: int(get(&group, "pending")).unwrap_or(0) as u64,
+            last_delivered_id: get(&group, "last-delivered-id")
+                .and_then(db::text)
+                .unwrap_or_default(),
+            entries_read: int(get(&group, "entries-read")).map(|n| n as u64),
+            lag: int(get(&group, "lag")).map(|n| n as u64),
+            in_relay: local.is_some(),
+            breaker,
+            paused,
+            poison_claim,
+            fail_ratio,
+            throughput,
+            members,
+            pending_entries,
+            name,
+        });
+    }
+    Ok(GroupsResponse {
+        stream: keys::EVENTS.to_owned(),
+        length,
+        last_id,
+        groups,
+        redis: Vec::new(),
+    })
+}

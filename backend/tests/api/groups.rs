@@ -1,0 +1,302 @@
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_of, spawn_app, spawn_app_with};
+
+async fn groups(app: &TestApp) -> Value {
+    let response = app.get("/api/groups").await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn group<'a>(all: &'a Value, name: &str) -> &'a Value {
+    all["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == name)
+        .unwrap_or_else(|| panic!("no group {name} in {all}"))
+}
+
+async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the relay's consumers run, so controls reach them.
+async fn started(app: &TestApp) {
+    until("the workers to start", async || {
+        let g = groups(app).await;
+        g["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["name"] == "claims-notifications" && g["in_relay"] == true)
+    })
+    .await;
+}
+
+async fn inject(app: &TestApp, group: &str, body: Value) {
+    let r = app
+        .post(&format!("/api/groups/{group}/inject"), &body)
+        .await;
+    assert_eq!(r.status(), 200);
+}
+
+async fn notifications(app: &TestApp) -> u64 {
+    redis::cmd("XLEN")
+        .arg("claims:notifications")
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap()
+}
+
+/// A flat field list from XINFO, as a JSON object, for comparing with the API.
+fn flat(v: &redis::Value) -> serde_json::Map<String, Value> {
+    let redis::Value::Array(items) = v else {
+        panic!("not a flat list: {v:?}")
+    };
+    items
+        .chunks(2)
+        .map(|kv| {
+            let value = match &kv[1] {
+                redis::Value::Int(n) => json!(n),
+                redis::Value::Nil => Value::Null,
+                other => json!(backend::db::text(other).unwrap()),
+            };
+            (backend::db::text(&kv[0]).unwrap(), value)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_group_figures_match_what_xinfo_and_xpending_say() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.consumers = 1;
+    })
+    .await;
+    started(&app).await;
+    let poisoned = app.submit("5.00").await.claim_id;
+    inject(
+        &app,
+        "claims-notifications",
+        json!({"poison_claim": poisoned}),
+    )
+    .await;
+    app.submit("6.00").await;
+    until("the processors to finish", async || {
+        let g = groups(&app).await;
+        let p = group(&g, "claims-processors");
+        p["lag"] == 0 && p["pending"] == 0
+    })
+    .await;
+    for name in ["claims-processors", "claims-notifications"] {
+        let r = app
+            .post(
+                &format!("/api/groups/{name}/pause"),
+                &json!({"paused": true}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let api = groups(&app).await;
+    let mut conn = app.redis().await;
+    let redis::Value::Array(infos) = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg("claims:events")
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(api["groups"].as_array().unwrap().len(), infos.len());
+    for info in &infos {
+        let info = flat(info);
+        let name = info["name"].as_str().unwrap();
+        let shown = group(&api, name);
+        assert_eq!(shown["consumers"], info["consumers"], "{name}");
+        assert_eq!(shown["pending"], info["pending"], "{name}");
+        assert_eq!(
+            shown["last_delivered_id"], info["last-delivered-id"],
+            "{name}"
+        );
+        assert_eq!(shown["entries_read"], info["entries-read"], "{name}");
+        assert_eq!(shown["lag"], info["lag"], "{name}");
+        assert_eq!(shown["paused"], true);
+
+        let pending: redis::Value = redis::cmd("XPENDING")
+            .arg("claims:events")
+            .arg(name)
+            .arg("-")
+            .arg("+")
+            .arg(50)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let rows = backend::workers::consumer::pending_rows(&pending);
+        let listed = shown["pending_entries"].as_array().unwrap();
+        assert_eq!(listed.len(), rows.len(), "{name}");
+        for (row, listed) in rows.iter().zip(listed) {
+            assert_eq!(listed["id"], row.id.as_str());
+            assert_eq!(listed["consumer"], row.consumer.as_str());
+            assert_eq!(listed["deliveries"], row.deliveries);
+        }
+    }
+    let notifications = group(&api, "claims-notifications");
+    assert!(
+        notifications["pending"].as_u64().unwrap() >= 1,
+        "the poisoned entry is pending"
+    );
+    assert_eq!(notifications["poison_claim"], poisoned.as_str());
+    assert!(
+        api["redis"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("XLEN claims:events")
+    );
+}
+
+#[tokio::test]
+async fn a_crashed_consumers_entries_move_to_another_when_claimed() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+    })
+    .await;
+    started(&app).await;
+    let path = "/api/groups/claims-notifications";
+    inject(&app, "claims-notifications", json!({"fail_ratio": 1.0})).await;
+    for n in 0..3 {
+        app.submit(&format!("{}.00", n + 1)).await;
+    }
+    until("three pending entries on notifier-1", async || {
+        let g = groups(&app).await;
+        let n = group(&g, "claims-notifications");
+        n["pending"] == 3 && n["members"][0]["pending"] == 3
+    })
+    .await;
+    let crashed = app
+        .post(&format!("{path}/consumers/notifier-1/crash"), &json!({}))
+        .await;
+    assert_eq!(crashed.status(), 200);
+    let g = groups(&app).await;
+    assert_eq!(
+        group(&g, "claims-notifications")["members"][0]["running"],
+        false
+    );
+
+    inject(&app, "claims-notifications", json!({})).await;
+    let added: Value = app
+        .post(&format!("{path}/consumers"), &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(added["done"].as_str().unwrap().contains("notifier-2"));
+    let claimed: Value = app
+        .post(&format!("{path}/claim"), &json!({"min_idle_ms": 0}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(claimed["done"], "3 idle entries moved to notifier-2");
+    assert!(
+        claimed["redis"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("XAUTOCLAIM claims:events claims-notifications notifier-2 0")
+    );
+
+    until("the moved entries to be processed", async || {
+        let g = groups(&app).await;
+        group(&g, "claims-notifications")["pending"] == 0
+    })
+    .await;
+    assert_eq!(notifications(&app).await, 3, "each entry notified once");
+}
+
+#[tokio::test]
+async fn the_breaker_opens_on_repeated_failures_and_closes_once_they_stop() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+    })
+    .await;
+    started(&app).await;
+    inject(&app, "claims-notifications", json!({"fail_ratio": 1.0})).await;
+    for _ in 0..6 {
+        app.submit("1.00").await;
+    }
+    until("the breaker to open", async || {
+        group(&groups(&app).await, "claims-notifications")["breaker"] == "open"
+    })
+    .await;
+    inject(&app, "claims-notifications", json!({})).await;
+    until(
+        "the breaker to close and the backlog to drain",
+        async || {
+            let g = groups(&app).await;
+            let n = group(&g, "claims-notifications");
+            n["breaker"] == "closed" && n["pending"] == 0 && n["lag"] == 0
+        },
+    )
+    .await;
+    assert_eq!(notifications(&app).await, 6);
+}
+
+#[tokio::test]
+async fn group_controls_refuse_what_does_not_exist_and_say_so() {
+    let app = spawn_app_with(|c| c.workers = true).await;
+    started(&app).await;
+    let (status, _, message) = error_of(
+        app.post("/api/groups/claims-nope/consumers", &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(message, "no consumer group claims-nope runs in this relay");
+    let (status, _, message) = error_of(
+        app.post(
+            "/api/groups/claims-notifications/consumers/ghost/crash",
+            &json!({}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, message.as_str()),
+        (
+            404,
+            "group claims-notifications has no running consumer ghost"
+        )
+    );
+    let (status, code, _) = error_of(
+        app.post(
+            "/api/groups/claims-notifications/inject",
+            &json!({"fail_ratio": 2}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (400, "invalid_body"));
+
+    let without = spawn_app().await;
+    let (status, _, message) = error_of(
+        without
+            .post("/api/groups/claims-notifications/consumers", &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 503);
+    assert!(message.contains("--workers false"), "{message}");
+}
