@@ -232,6 +232,18 @@ impl WsClient {
         }
     }
 
+    /// Whether the server closes the socket within `wait` (messages before that are skipped).
+    pub async fn closes_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+    }
+
     /// Collects entries until `n` have arrived; panics if they do not within 10 s.
     pub async fn entries(&mut self, n: usize) -> Vec<StreamEntry> {
         let mut got = Vec::new();
