@@ -7,7 +7,7 @@ use shared::api::{EntriesPage, ServerMessage};
 use crate::api;
 use crate::components::{
     claim_detail::ClaimDetail, claim_form::ClaimForm, claims_board::ClaimsBoard,
-    connection::ConnectionIndicator, redis_panel::RedisPanel, timeline::Timeline,
+    connection::ConnectionIndicator, groups::Groups, redis_panel::RedisPanel, timeline::Timeline,
 };
 use crate::store::Store;
 
@@ -70,10 +70,8 @@ pub fn App() -> impl IntoView {
                 <RedisPanel />
             </section>
             <section class="panel groups-panel" aria-labelledby="groups-title" data-testid="groups-panel">
-                <h2 id="groups-title">"Consumer groups"</h2>
-                <p class="muted">
-                    "claims-processors, claims-analytics and claims-notifications will read this stream here, each with its own cursor."
-                </p>
+                <h2 id="groups-title">"Consumer groups on claims:events"</h2>
+                <Groups />
             </section>
         </main>
     }

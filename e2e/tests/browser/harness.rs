@@ -44,6 +44,7 @@ pub fn free_port() -> u16 {
 /// a redis-server of its own.
 pub struct Stack {
     pub port: u16,
+    adjust: fn(&mut Config),
     redis: EmbeddedRedis,
     _redis_dir: tempfile::TempDir,
     relay: Option<(
@@ -54,12 +55,18 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`Stack::start`], with the relay's config adjusted first.
+    pub async fn start_with(adjust: fn(&mut Config)) -> Self {
         let redis_dir = tempfile::tempdir().unwrap();
         let redis = EmbeddedRedis::start(redis_dir.path(), Persistence::None)
             .await
             .expect("redis-server starts");
         let mut stack = Self {
             port: free_port(),
+            adjust,
             redis,
             _redis_dir: redis_dir,
             relay: None,
@@ -73,7 +80,7 @@ impl Stack {
     }
 
     pub async fn start_relay(&mut self) {
-        let config = Config {
+        let mut config = Config {
             listen: format!("127.0.0.1:{}", self.port).parse().unwrap(),
             redis_url: Some(self.redis.url()),
             data_dir: None,
@@ -86,6 +93,7 @@ impl Stack {
             max_deliveries: 5,
             claim_idle_ms: 10_000,
         };
+        (self.adjust)(&mut config);
         let app = Application::build(config).await.expect("relay starts");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async {
@@ -98,6 +106,19 @@ impl Stack {
         let (stop, task) = self.relay.take().expect("relay running");
         let _ = stop.send(());
         task.await.unwrap().unwrap();
+    }
+
+    /// Submits a claim through the API, as another user would.
+    pub async fn submit(&self, amount: &str) {
+        let response = reqwest::Client::new()
+            .post(format!("{}api/claims", self.url()))
+            .body(format!(
+                r#"{{"customer_id":"CUST-E2E","amount":"{amount}","description":"from the test"}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
     }
 
     pub async fn redis(&self) -> MultiplexedConnection {

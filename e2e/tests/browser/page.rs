@@ -11,6 +11,12 @@ pub struct Playground<'a> {
     pub browser: &'a Browser,
 }
 
+/// Panels that refresh every second replace their elements; an element found just before
+/// may be gone by the time it is read.
+fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    e.to_string().contains("stale element")
+}
+
 fn testid(id: &str) -> String {
     format!(r#"[data-testid="{id}"]"#)
 }
@@ -56,8 +62,32 @@ impl<'a> Playground<'a> {
         el.attr(name).await.ok().flatten()
     }
 
+    /// An attribute of the element with this test id, once it exists.
+    pub async fn attribute(&self, id: &str, name: &str) -> Option<String> {
+        for _ in 0..10 {
+            match self.find(id).await.attr(name).await {
+                Ok(value) => return value,
+                Err(e) if is_stale(&e) => continue,
+                Err(e) => panic!("{id}: {e}"),
+            }
+        }
+        panic!("{id} kept being re-rendered")
+    }
+
+    /// What an input holds now.
+    pub async fn value(&self, id: &str) -> Option<String> {
+        self.find(id).await.prop("value").await.unwrap()
+    }
+
     pub async fn text(&self, id: &str) -> String {
-        self.find(id).await.text().await.unwrap()
+        for _ in 0..10 {
+            match self.find(id).await.text().await {
+                Ok(text) => return text,
+                Err(e) if is_stale(&e) => continue,
+                Err(e) => panic!("{id}: {e}"),
+            }
+        }
+        panic!("{id} kept being re-rendered")
     }
 
     pub async fn fill(&self, id: &str, value: &str) {
@@ -67,7 +97,14 @@ impl<'a> Playground<'a> {
     }
 
     pub async fn click(&self, id: &str) {
-        self.find(id).await.click().await.unwrap();
+        for _ in 0..10 {
+            match self.find(id).await.click().await {
+                Ok(()) => return,
+                Err(e) if is_stale(&e) => continue,
+                Err(e) => panic!("{id}: {e}"),
+            }
+        }
+        panic!("{id} kept being re-rendered")
     }
 
     pub async fn submit_claim(&self, customer: &str, amount: &str, description: &str) {

@@ -274,3 +274,86 @@ async fn rejecting_needs_a_reason_and_ends_the_claim() {
     page.assert_no_console_errors().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_crashed_consumers_pending_entries_show_then_move_when_claimed() {
+    let stack = Stack::start_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+    })
+    .await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    let group = "claims-notifications";
+    page.text(&format!("group-{group}")).await;
+
+    // Every notification fails, so entries pile up pending on the one consumer.
+    page.fill(&format!("inject-ratio-{group}"), "100").await;
+    page.click(&format!("inject-{group}")).await;
+    eventually(Duration::from_secs(5), "the injection to apply", || async {
+        page.text("redis-panel")
+            .await
+            .contains("entries fail")
+            .then_some(())
+    })
+    .await;
+    for n in 1..=3 {
+        stack.submit(&format!("{n}.00")).await;
+    }
+    let row = format!("consumer-{group}-notifier-1");
+    eventually(
+        Duration::from_secs(10),
+        "3 pending on notifier-1",
+        || async {
+            (page.attribute(&row, "data-pending").await.as_deref() == Some("3")).then_some(())
+        },
+    )
+    .await;
+    page.click(&format!("crash-{group}-notifier-1")).await;
+    eventually(
+        Duration::from_secs(5),
+        "notifier-1 to show as stopped",
+        || async { page.text(&row).await.contains("stopped").then_some(()) },
+    )
+    .await;
+    page.screenshot("10-consumer-crashed").await;
+    assert_eq!(
+        page.value(&format!("inject-ratio-{group}"))
+            .await
+            .as_deref(),
+        Some("100"),
+        "what was typed survives the refreshes"
+    );
+
+    page.fill(&format!("inject-ratio-{group}"), "0").await;
+    page.click(&format!("inject-{group}")).await;
+    page.click(&format!("add-consumer-{group}")).await;
+    let fresh = format!("consumer-{group}-notifier-2");
+    page.text(&fresh).await;
+    page.click(&format!("claim-now-{group}")).await;
+    eventually(
+        Duration::from_secs(15),
+        "the pending count to fall to 0",
+        || async { (page.text(&format!("pending-{group}")).await == "0").then_some(()) },
+    )
+    .await;
+    let panel = page.text("redis-panel").await;
+    assert!(
+        panel.contains("XAUTOCLAIM claims:events claims-notifications notifier-2"),
+        "{panel}"
+    );
+    assert!(
+        panel.contains("3 idle entries moved to notifier-2"),
+        "{panel}"
+    );
+    let notified: u64 = redis::cmd("XLEN")
+        .arg("claims:notifications")
+        .query_async(&mut stack.redis().await)
+        .await
+        .unwrap();
+    assert_eq!(notified, 3);
+    page.screenshot("11-claimed-and-drained").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}

@@ -4,5 +4,6 @@ pub mod claim_detail;
 pub mod claim_form;
 pub mod claims_board;
 pub mod connection;
+pub mod groups;
 pub mod redis_panel;
 pub mod timeline;
