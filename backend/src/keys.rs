@@ -23,6 +23,16 @@ pub const PROCESSORS: &str = "claims-processors";
 pub const ANALYTICS_GROUP: &str = "claims-analytics";
 pub const NOTIFICATIONS_GROUP: &str = "claims-notifications";
 
+/// Running counters of `claims-analytics`.
+pub fn metrics() -> String {
+    "claims:{claims:analytics}:metrics".to_owned()
+}
+
+/// Entry ids already counted by `claims-analytics`, in the metrics' slot.
+pub fn counted() -> String {
+    "claims:{claims:analytics}:counted".to_owned()
+}
+
 /// Entry ids of `claims:events` already notified: checked and set in the same script that
 /// appends the notification, so a redelivered entry is never notified twice. Tagged to share
 /// the notifications stream's slot.

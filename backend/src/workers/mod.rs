@@ -2,6 +2,7 @@
 //! consumer in a group gets its own share, and an entry is acknowledged only once its effect is
 //! in Redis.
 
+pub mod analytics;
 pub mod consumer;
 pub mod controls;
 pub mod dead_letter;

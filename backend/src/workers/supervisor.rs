@@ -9,6 +9,7 @@ use tokio::sync::RwLock;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::analytics::Analytics;
 use super::consumer::Injection;
 use super::controls::GroupControls;
 use super::notifications::Notify;
@@ -78,6 +79,13 @@ impl Workers {
         groups_started.push(group(
             db,
             settings,
+            keys::ANALYTICS_GROUP,
+            "analyst",
+            Analytics,
+        ));
+        groups_started.push(group(
+            db,
+            settings,
             keys::NOTIFICATIONS_GROUP,
             "notifier",
             Notify,
@@ -89,6 +97,7 @@ impl Workers {
             groups: groups_started,
             stop: stop.clone(),
         };
+        tokio::spawn(super::analytics::summarize(db.clone(), stop.clone()));
         for g in &workers.groups {
             for _ in 0..settings.consumers {
                 workers

@@ -95,7 +95,11 @@ async fn the_group_figures_match_what_xinfo_and_xpending_say() {
         p["lag"] == 0 && p["pending"] == 0
     })
     .await;
-    for name in ["claims-processors", "claims-notifications"] {
+    for name in [
+        "claims-processors",
+        "claims-analytics",
+        "claims-notifications",
+    ] {
         let r = app
             .post(
                 &format!("/api/groups/{name}/pause"),

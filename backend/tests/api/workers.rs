@@ -279,3 +279,52 @@ async fn groups_that_already_exist_are_kept_with_their_cursor() {
         "the entry is still unread"
     );
 }
+
+#[tokio::test]
+async fn analytics_counts_each_entry_once_and_appends_summaries() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+    })
+    .await;
+    for amount in ["10.00", "20.50"] {
+        app.submit(amount).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let summary = loop {
+        let summaries = xrange(&app, "claims:analytics").await;
+        if let Some((_, fields)) = summaries
+            .iter()
+            .rev()
+            .find(|(_, f)| field(f, "total:claim_submitted") == "2")
+        {
+            break fields.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no summary counted both claims: {summaries:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(field(&summary, "amount:submitted"), "30.50");
+    assert_eq!(field(&summary, "claims:submitted"), "2");
+    assert_eq!(field(&summary, "dead_letters"), "0");
+    assert_eq!(field(&summary, "lag:claims-analytics"), "0");
+
+    // A redelivered entry is not counted again.
+    let entry = StreamEntry::decode(
+        xrange(&app, "claims:events").await[0].0.clone(),
+        xrange(&app, "claims:events").await[0].1.clone(),
+    );
+    backend::workers::analytics::Analytics
+        .handle(&db(&app), &entry)
+        .await
+        .unwrap();
+    let counted: i64 = redis::cmd("HGET")
+        .arg("claims:{claims:analytics}:metrics")
+        .arg("events:claim_submitted")
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    assert_eq!(counted, 2);
+}
