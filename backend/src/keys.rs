@@ -9,6 +9,8 @@
 pub const EVENTS: &str = "claims:events";
 /// Dead letters of the consumer groups.
 pub const FAILED: &str = "claims:failed";
+/// What was done with dead letters (replayed, discarded), for the record.
+pub const FAILED_LOG: &str = "claims:failed:log";
 /// Summaries written by the analytics group.
 pub const ANALYTICS: &str = "claims:analytics";
 

@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, merged here.
 
 mod claims;
+mod dead_letters;
 mod groups;
 mod health;
 mod streams;
@@ -22,6 +23,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>) -> Router {
         .merge(claims::router())
         .merge(streams::router())
         .merge(groups::router())
+        .merge(dead_letters::router())
         .merge(health::router())
         .merge(ws::router())
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })

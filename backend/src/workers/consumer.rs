@@ -63,6 +63,33 @@ pub struct Injection {
     pub fail_ratio: f64,
 }
 
+impl Injection {
+    /// The failure injected for this entry, if any.
+    pub fn failure_for(&self, entry: &StreamEntry) -> Option<String> {
+        let claim = entry
+            .event
+            .as_ref()
+            .map(|e| e.claim_id.to_string())
+            .or_else(|| {
+                entry
+                    .fields
+                    .iter()
+                    .find(|(k, _)| k == "claim_id")
+                    .map(|(_, v)| v.clone())
+            });
+        if self.poison_claim.is_some() && self.poison_claim == claim {
+            return Some(format!(
+                "claim {} is poisoned (failure injection)",
+                claim.unwrap_or_default()
+            ));
+        }
+        if self.fail_ratio > 0.0 && rand::rng().random_bool(self.fail_ratio.min(1.0)) {
+            return Some("random failure (failure injection)".into());
+        }
+        None
+    }
+}
+
 /// What one step did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -232,25 +259,8 @@ impl<H: Handler> Consumer<H> {
 
     async fn handle(&self, entry: &StreamEntry) -> Result<(), String> {
         let injection = self.injection.read().await.clone();
-        let claim = entry
-            .event
-            .as_ref()
-            .map(|e| e.claim_id.to_string())
-            .or_else(|| {
-                entry
-                    .fields
-                    .iter()
-                    .find(|(k, _)| k == "claim_id")
-                    .map(|(_, v)| v.clone())
-            });
-        if injection.poison_claim.is_some() && injection.poison_claim == claim {
-            return Err(format!(
-                "claim {} is poisoned (failure injection)",
-                claim.unwrap_or_default()
-            ));
-        }
-        if injection.fail_ratio > 0.0 && rand::rng().random_bool(injection.fail_ratio.min(1.0)) {
-            return Err("random failure (failure injection)".into());
+        if let Some(failure) = injection.failure_for(entry) {
+            return Err(failure);
         }
         self.handler.handle(&self.db, entry).await
     }

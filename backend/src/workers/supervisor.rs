@@ -1,10 +1,13 @@
 //! The consumers running inside this relay: started per group, added, crashed, retired,
 //! paused and given failures at run time.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use shared::Amount;
+use shared::api::StreamEntry;
 use tokio::sync::RwLock;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -38,6 +41,12 @@ pub enum WorkerError {
 
 type Start =
     Arc<dyn Fn(String, CancellationToken, CancellationToken) -> JoinHandle<()> + Send + Sync>;
+/// The group's handler, type-erased, for replaying a dead letter.
+type Handle = Arc<
+    dyn Fn(Db, StreamEntry) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>>
+        + Send
+        + Sync,
+>;
 
 struct Running {
     name: String,
@@ -53,6 +62,7 @@ pub struct Group {
     pub injection: Arc<RwLock<Injection>>,
     pub controls: Arc<GroupControls>,
     start: Start,
+    handle: Handle,
     running: Mutex<Vec<Running>>,
     numbered: AtomicUsize,
 }
@@ -60,6 +70,16 @@ pub struct Group {
 pub struct Workers {
     groups: Vec<Group>,
     stop: CancellationToken,
+}
+
+impl Group {
+    /// Runs the group's handler on one entry, as a consumer would (injected failures too).
+    pub async fn process(&self, db: &Db, entry: StreamEntry) -> Result<(), String> {
+        if let Some(failure) = self.injection.read().await.failure_for(&entry) {
+            return Err(failure);
+        }
+        (self.handle)(db.clone(), entry).await
+    }
 }
 
 impl Workers {
@@ -209,6 +229,13 @@ fn group<H: Handler>(
     let injection = Arc::new(RwLock::new(Injection::default()));
     let controls = Arc::new(GroupControls::default());
     let handler = Arc::new(handler);
+    let handle: Handle = {
+        let handler = handler.clone();
+        Arc::new(move |db, entry| {
+            let handler = handler.clone();
+            Box::pin(async move { handler.handle(&db, &entry).await })
+        })
+    };
     let start: Start = {
         let (db, config) = (db.clone(), settings.consumer.clone());
         let (injection, controls) = (injection.clone(), controls.clone());
@@ -231,6 +258,7 @@ fn group<H: Handler>(
         injection,
         controls,
         start,
+        handle,
         running: Mutex::new(Vec::new()),
         numbered: AtomicUsize::new(0),
     }

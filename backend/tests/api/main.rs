@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod claims;
+mod dead_letters;
 mod embedded;
 mod groups;
 mod helpers;

@@ -1,0 +1,142 @@
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_of, spawn_app_with};
+
+async fn entries(app: &TestApp, key: &str) -> Vec<Value> {
+    let page: Value = app
+        .get(&format!("/api/streams/{key}/entries"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    page["entries"].as_array().unwrap().clone()
+}
+
+fn field(entry: &Value, name: &str) -> String {
+    entry["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|kv| kv[0] == name)
+        .map(|kv| kv[1].as_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// Starts a relay whose notifications fail for a poisoned claim, and waits for the letter.
+async fn poisoned() -> (TestApp, String, String) {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+        c.max_deliveries = 2;
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Submitting first and poisoning right after races the notifier; pause it meanwhile.
+    loop {
+        let r = app
+            .post(
+                "/api/groups/claims-notifications/pause",
+                &json!({"paused": true}),
+            )
+            .await;
+        if r.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "workers did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A read already blocking when the pause came may still return one batch (BLOCK is 1 s).
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let submitted = app.submit("7.00").await;
+    for (action, body) in [
+        ("inject", json!({"poison_claim": submitted.claim_id})),
+        ("pause", json!({"paused": false})),
+    ] {
+        let r = app
+            .post(&format!("/api/groups/claims-notifications/{action}"), &body)
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let letter = loop {
+        let letters = entries(&app, "claims:failed").await;
+        if let Some(l) = letters.first() {
+            break l["id"].as_str().unwrap().to_owned();
+        }
+        if Instant::now() > deadline {
+            let g: Value = app.get("/api/groups").await.json().await.unwrap();
+            panic!("no dead letter: {g:#}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    (app, letter, submitted.entry_id)
+}
+
+#[tokio::test]
+async fn a_dead_letter_replays_once_the_poison_is_removed_and_leaves_a_record() {
+    let (app, letter, original) = poisoned().await;
+    let path = format!("/api/dead-letters/{letter}/replay");
+
+    let (status, code, message) = error_of(app.post(&path, &json!({})).await).await;
+    assert_eq!((status, code.as_str()), (409, "version_conflict"));
+    assert!(
+        message.starts_with("the replay failed again: claim"),
+        "{message}"
+    );
+    assert_eq!(
+        entries(&app, "claims:failed").await.len(),
+        1,
+        "the letter stays"
+    );
+
+    app.post("/api/groups/claims-notifications/inject", &json!({}))
+        .await;
+    let replayed = app.post(&path, &json!({})).await;
+    assert_eq!(replayed.status(), 200);
+    let body: Value = replayed.json().await.unwrap();
+    assert_eq!(
+        body["done"],
+        format!("entry {original} processed again; letter {letter} removed")
+    );
+    assert!(
+        body["redis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().starts_with("XDEL claims:failed"))
+    );
+
+    assert!(entries(&app, "claims:failed").await.is_empty());
+    let log = entries(&app, "claims:failed:log").await;
+    assert_eq!(field(&log[0], "action"), "replayed");
+    assert_eq!(field(&log[0], "original_id"), original);
+    let notes = entries(&app, "claims:notifications").await;
+    assert_eq!(notes.len(), 1);
+    assert_eq!(field(&notes[0], "entry_id"), original);
+}
+
+#[tokio::test]
+async fn a_dead_letter_can_be_discarded_and_unknown_ones_are_404() {
+    let (app, letter, _) = poisoned().await;
+    let discarded = app
+        .post(&format!("/api/dead-letters/{letter}/discard"), &json!({}))
+        .await;
+    assert_eq!(discarded.status(), 200);
+    assert!(entries(&app, "claims:failed").await.is_empty());
+    assert_eq!(
+        field(&entries(&app, "claims:failed:log").await[0], "action"),
+        "discarded"
+    );
+    let (status, _, message) = error_of(
+        app.post(&format!("/api/dead-letters/{letter}/replay"), &json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(message, format!("no dead letter {letter} in claims:failed"));
+    let (status, code, _) =
+        error_of(app.post("/api/dead-letters/nope/discard", &json!({})).await).await;
+    assert_eq!((status, code.as_str()), (400, "invalid_stream_id"));
+}
