@@ -14,6 +14,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub struct TestApp {
     pub address: String,
+    config: Config,
     pub http: reqwest::Client,
     redis: Option<EmbeddedRedis>,
     redis_port: u16,
@@ -51,10 +52,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("redis-server starts (is it installed? `cargo xtask install`)");
     let mut config = config(Some(redis.url()), None);
     adjust(&mut config);
-    let app = Application::build(config).await.unwrap();
+    let app = Application::build(config.clone()).await.unwrap();
     let (address, stop, relay) = run(app);
     TestApp {
         address,
+        config,
         http: reqwest::Client::new(),
         redis_port: redis.port(),
         redis: Some(redis),
@@ -202,6 +204,17 @@ impl TestApp {
         .await
         .unwrap();
         self.redis = Some(server);
+    }
+
+    /// Stops the relay gracefully and starts a new one on the same Redis (on a new port).
+    pub async fn restart_relay(&mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.relay.take().unwrap().await.unwrap().unwrap();
+        let app = Application::build(self.config.clone()).await.unwrap();
+        let (address, stop, relay) = run(app);
+        self.address = address;
+        self.stop = Some(stop);
+        self.relay = Some(relay);
     }
 
     pub async fn shutdown(mut self) {

@@ -8,5 +8,6 @@ mod embedded;
 mod groups;
 mod helpers;
 mod outage;
+mod soak;
 mod websocket;
 mod workers;
