@@ -1,5 +1,34 @@
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "backend",
+    about = "claimstream relay: claims on Redis Streams, over HTTP and WebSocket"
+)]
+struct Cli {
+    #[command(flatten)]
+    config: backend::Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one consumer of one group in this process, against the relay's Redis (--redis-url).
+    Worker {
+        /// claims-processors, claims-analytics or claims-notifications.
+        #[arg(long)]
+        group: String,
+        /// This consumer's name in the group; pick one per process.
+        #[arg(long)]
+        consumer: String,
+        /// The relay's Redis, which it logs at start.
+        #[arg(long, env = "REDIS_URL")]
+        redis_url: Option<String>,
+    },
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -8,7 +37,36 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
-    let app = backend::Application::build(backend::Config::parse()).await?;
+    let Cli { config, command } = Cli::parse();
+    if let Some(Command::Worker {
+        group,
+        consumer,
+        redis_url,
+    }) = command
+    {
+        let Some(url) = redis_url.or(config.redis_url.clone()) else {
+            anyhow::bail!(
+                "a worker needs --redis-url (or REDIS_URL): the Redis the relay uses, which it logs at start"
+            );
+        };
+        let stop = CancellationToken::new();
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                let _ = tokio::signal::ctrl_c().await;
+                stop.cancel();
+            }
+        });
+        return backend::workers::standalone::run(
+            &url,
+            &group,
+            &consumer,
+            &config.worker_settings(),
+            stop,
+        )
+        .await;
+    }
+    let app = backend::Application::build(config).await?;
     tracing::info!(
         "claimstream relay on http://127.0.0.1:{} (Redis: {})",
         app.port(),

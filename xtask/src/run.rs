@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use crate::cmd::Cmd;
 use crate::install::install;
@@ -20,21 +20,37 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     cmd.args(args).run()
 }
 
-/// `args` go to the bench example; a leading `--` is dropped.
+/// `cargo xtask bench`: both benches with their defaults; `bench relay [args]` or
+/// `bench groups [args]`: one of them, with `args` (a leading `--` is dropped, before the name
+/// and after it).
 pub fn bench(root: &Path, args: &[String]) -> Result<()> {
+    let (examples, args): (&[&str], &[String]) = match strip_separator(args).split_first() {
+        None => (&["bench", "bench_groups"], &[]),
+        Some((which, rest)) => match which.as_str() {
+            "relay" => (&["bench"], strip_separator(rest)),
+            "groups" => (&["bench_groups"], strip_separator(rest)),
+            other => bail!(
+                "unknown bench {other:?}: use `cargo xtask bench` (both), \
+                 `cargo xtask bench relay [args]` or `cargo xtask bench groups [args]`"
+            ),
+        },
+    };
     install(root)?;
-    Cmd::cargo(root)
-        .args([
-            "run",
-            "--release",
-            "-p",
-            "backend",
-            "--example",
-            "bench",
-            "--",
-        ])
-        .args(strip_separator(args))
-        .run()
+    for example in examples {
+        Cmd::cargo(root)
+            .args([
+                "run",
+                "--release",
+                "-p",
+                "backend",
+                "--example",
+                example,
+                "--",
+            ])
+            .args(args)
+            .run()?;
+    }
+    Ok(())
 }
 
 /// Builds the browser app and returns the directory to serve.

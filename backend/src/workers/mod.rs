@@ -9,6 +9,7 @@ pub mod dead_letter;
 pub mod groups;
 pub mod notifications;
 pub mod processors;
+pub mod standalone;
 pub mod stats;
 pub mod supervisor;
 

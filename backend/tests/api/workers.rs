@@ -328,3 +328,70 @@ async fn analytics_counts_each_entry_once_and_appends_summaries() {
         .unwrap();
     assert_eq!(counted, 2);
 }
+
+#[tokio::test]
+async fn a_worker_process_of_its_own_joins_the_group_and_does_the_work() {
+    let app = spawn_app().await;
+    let mut worker = tokio::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .args([
+            "worker",
+            "--group",
+            "claims-notifications",
+            "--consumer",
+            "elsewhere-1",
+        ])
+        .args(["--redis-url", &app.redis_url()])
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // The worker creates the group at the stream's end: wait for it before appending.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+        if groups["groups"][0]["name"] == "claims-notifications" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the worker never created its group"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let id = app.submit("12.00").await.claim_id;
+    let notes = loop {
+        let notes = xrange(&app, "claims:notifications").await;
+        if !notes.is_empty() {
+            break notes;
+        }
+        assert!(Instant::now() < deadline, "the worker sent nothing");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(field(&notes[0].1, "claim_id"), id);
+    let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+    assert_eq!(groups["groups"][0]["members"][0]["name"], "elsewhere-1");
+    assert_eq!(
+        groups["groups"][0]["members"][0]["running"], false,
+        "not one of the relay's own"
+    );
+    worker.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_worker_without_a_redis_url_says_what_it_needs() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .args([
+            "worker",
+            "--group",
+            "claims-notifications",
+            "--consumer",
+            "x",
+        ])
+        .env_remove("REDIS_URL")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("a worker needs --redis-url"), "{stderr}");
+}

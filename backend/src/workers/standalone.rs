@@ -1,0 +1,85 @@
+//! `backend worker --group G --consumer C`: one consumer in a process of its own, so consumers
+//! can run on other machines against the same Redis as the relay.
+
+use std::sync::Arc;
+
+use tokio::sync::RwLock;
+use tokio_util::sync::CancellationToken;
+
+use super::analytics::Analytics;
+use super::consumer::Injection;
+use super::notifications::Notify;
+use super::processors::AutoReview;
+use super::{Consumer, Handler, WorkerSettings, groups};
+use crate::db::Db;
+use crate::keys;
+
+/// Runs `consumer` in `group` until `stop`.
+pub async fn run(
+    redis_url: &str,
+    group: &str,
+    consumer: &str,
+    settings: &WorkerSettings,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let db = Db::new(redis_url)?;
+    match group {
+        keys::PROCESSORS => {
+            let review = AutoReview {
+                approve_up_to: settings.approve_up_to,
+            };
+            consume(db, keys::PROCESSORS, consumer, review, settings, stop).await
+        }
+        keys::ANALYTICS_GROUP => {
+            consume(
+                db,
+                keys::ANALYTICS_GROUP,
+                consumer,
+                Analytics,
+                settings,
+                stop,
+            )
+            .await
+        }
+        keys::NOTIFICATIONS_GROUP => {
+            consume(
+                db,
+                keys::NOTIFICATIONS_GROUP,
+                consumer,
+                Notify,
+                settings,
+                stop,
+            )
+            .await
+        }
+        other => anyhow::bail!(
+            "unknown group {other:?}; expected {}, {} or {}",
+            keys::PROCESSORS,
+            keys::ANALYTICS_GROUP,
+            keys::NOTIFICATIONS_GROUP
+        ),
+    }
+}
+
+async fn consume<H: Handler>(
+    db: Db,
+    group: &'static str,
+    consumer: &str,
+    handler: H,
+    settings: &WorkerSettings,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    groups::ensure(&db, group).await?;
+    tracing::info!(group, consumer, "consuming claims:events");
+    Consumer::new(
+        db,
+        group,
+        consumer,
+        Arc::new(handler),
+        settings.consumer.clone(),
+        Arc::new(RwLock::new(Injection::default())),
+    )
+    .run(stop, CancellationToken::new())
+    .await;
+    Ok(())
+}
