@@ -14,6 +14,8 @@ pub struct Executed {
     pub claim_id: String,
     pub entry_id: String,
     pub claim: ClaimView,
+    /// The claim after the command, to go on from without reading it again.
+    pub state: Claim,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,7 @@ pub async fn execute(
             claim_id: event.claim_id.to_string(),
             entry_id,
             claim: ClaimView::of(&after).expect("the claim exists after an event"),
+            state: after,
         }),
         Appended::Conflict { version } => Err(CommandError::VersionConflict(format!(
             "the claim changed while this request ran (now version {version}); reload it and try again"

@@ -187,14 +187,15 @@ impl<H: Handler> Consumer<H> {
             self.read(">", Some(wait.max(Duration::from_millis(1))))
                 .await?
         };
+        // Acknowledged together after the batch: one XACK, not one per entry. A crash before
+        // it means redelivery, which the handlers' idempotence makes harmless.
+        let mut done = Vec::new();
         for (entry, deliveries) in batch {
             outcome.delivered += 1;
             match self.handle(&entry).await {
                 Ok(()) => {
-                    self.ack(&entry.id).await?;
                     self.last_errors.remove(&entry.id);
-                    outcome.acked += 1;
-                    self.controls.record_success(1);
+                    done.push(entry.id);
                 }
                 Err(error) => {
                     outcome.failed += 1;
@@ -223,6 +224,11 @@ impl<H: Handler> Consumer<H> {
                     }
                 }
             }
+        }
+        if !done.is_empty() {
+            self.ack(&done).await?;
+            outcome.acked = done.len();
+            self.controls.record_success(done.len());
         }
         if outcome.failed > outcome.dead_lettered {
             self.consecutive_failures += 1;
@@ -339,14 +345,10 @@ impl<H: Handler> Consumer<H> {
             .collect())
     }
 
-    async fn ack(&self, id: &str) -> Result<(), DbError> {
-        let _: u64 = self
-            .db
-            .run(
-                &mut Trace::default(),
-                &["XACK", keys::EVENTS, self.group, id],
-            )
-            .await?;
+    async fn ack(&self, ids: &[String]) -> Result<(), DbError> {
+        let mut xack = vec!["XACK", keys::EVENTS, self.group];
+        xack.extend(ids.iter().map(String::as_str));
+        let _: u64 = self.db.run(&mut Trace::default(), &xack).await?;
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 //! too when its amount is at most the threshold; larger claims wait for a person.
 
 use shared::api::StreamEntry;
-use shared::{Amount, ClaimCommand, ClaimId, ClaimStatus, EventPayload};
+use shared::{Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, EventPayload};
 
 use super::Handler;
 use crate::claim_store;
@@ -24,11 +24,11 @@ impl Handler for AutoReview {
         let EventPayload::ClaimSubmitted { .. } = event.payload else {
             return Ok(());
         };
-        // review, then approve: at most two steps, plus retries when a person acts meanwhile.
+        // Review, then approve: at most two steps. A conflict means a person acted
+        // meanwhile: read the claim again and see what is left.
         for _ in 0..4 {
-            match self.next_step(db, &event.claim_id).await {
-                Ok(true) => continue,
-                Ok(false) => return Ok(()),
+            match self.finish(db, &event.claim_id).await {
+                Ok(()) => return Ok(()),
                 Err(CommandError::VersionConflict(_) | CommandError::Domain(_)) => continue,
                 Err(e) => return Err(e.to_string()),
             }
@@ -38,26 +38,30 @@ impl Handler for AutoReview {
 }
 
 impl AutoReview {
-    /// Takes the next step for the claim; false when there is none left.
-    async fn next_step(&self, db: &Db, claim_id: &ClaimId) -> Result<bool, CommandError> {
+    /// Takes the steps still missing for the claim, going on from each append's result.
+    async fn finish(&self, db: &Db, claim_id: &ClaimId) -> Result<(), CommandError> {
         let mut trace = Trace::default();
-        let loaded = claim_store::load(db, &mut trace, claim_id.as_str()).await?;
-        let Some(details) = &loaded.claim.details else {
-            // An event for a claim the index does not know (e.g. added by hand): nothing to do.
-            return Ok(false);
-        };
-        let command = match details.status {
-            ClaimStatus::Submitted => ClaimCommand::ReviewClaim {
-                at: commands::now(),
-            },
+        let mut claim = claim_store::load(db, &mut trace, claim_id.as_str())
+            .await?
+            .claim;
+        while let Some(command) = self.next_command(&claim) {
+            claim = commands::execute(db, &mut trace, &claim, &command, None)
+                .await?
+                .state;
+        }
+        Ok(())
+    }
+
+    fn next_command(&self, claim: &Claim) -> Option<ClaimCommand> {
+        // An event for a claim the index does not know (e.g. added by hand): nothing to do.
+        let details = claim.details.as_ref()?;
+        let at = commands::now();
+        match details.status {
+            ClaimStatus::Submitted => Some(ClaimCommand::ReviewClaim { at }),
             ClaimStatus::UnderReview if details.amount <= self.approve_up_to => {
-                ClaimCommand::ApproveClaim {
-                    at: commands::now(),
-                }
+                Some(ClaimCommand::ApproveClaim { at })
             }
-            _ => return Ok(false),
-        };
-        commands::execute(db, &mut trace, &loaded.claim, &command, None).await?;
-        Ok(true)
+            _ => None,
+        }
     }
 }
