@@ -80,17 +80,7 @@ impl Db {
         trace: &mut Trace,
         commands: &[Vec<S>],
     ) -> Result<Vec<Value>, DbError> {
-        let mut pipe = redis::pipe();
-        for args in commands {
-            trace.record(args);
-            let cmd = pipe.cmd(args[0].as_ref());
-            for a in &args[1..] {
-                cmd.arg(a.as_ref());
-            }
-        }
-        pipe.query_async(&mut self.conn.clone())
-            .await
-            .map_err(|e| self.classify(e))
+        self.send_all(trace, commands, false).await
     }
 
     /// Like [`Db::pipeline`], wrapped in MULTI/EXEC: all or nothing.
@@ -99,8 +89,19 @@ impl Db {
         trace: &mut Trace,
         commands: &[Vec<S>],
     ) -> Result<Vec<Value>, DbError> {
+        self.send_all(trace, commands, true).await
+    }
+
+    async fn send_all<S: AsRef<str>>(
+        &self,
+        trace: &mut Trace,
+        commands: &[Vec<S>],
+        atomic: bool,
+    ) -> Result<Vec<Value>, DbError> {
         let mut pipe = redis::pipe();
-        pipe.atomic();
+        if atomic {
+            pipe.atomic();
+        }
         for args in commands {
             trace.record(args);
             let cmd = pipe.cmd(args[0].as_ref());
