@@ -60,6 +60,14 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     read(response).await
 }
 
+pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
+    let response = Request::delete(path)
+        .send()
+        .await
+        .map_err(ApiFailure::network)?;
+    read(response).await
+}
+
 pub async fn post<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: &B,

@@ -7,7 +7,8 @@ use shared::api::{EntriesPage, ServerMessage};
 use crate::api;
 use crate::components::{
     claim_detail::ClaimDetail, claim_form::ClaimForm, claims_board::ClaimsBoard,
-    connection::ConnectionIndicator, groups::Groups, redis_panel::RedisPanel, timeline::Timeline,
+    connection::ConnectionIndicator, dead_letters::DeadLetters, groups::Groups,
+    redis_panel::RedisPanel, timeline::Timeline,
 };
 use crate::store::Store;
 
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
             <section class="panel groups-panel" aria-labelledby="groups-title" data-testid="groups-panel">
                 <h2 id="groups-title">"Consumer groups on claims:events"</h2>
                 <Groups />
+                <DeadLetters />
             </section>
         </main>
     }

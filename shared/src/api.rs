@@ -229,6 +229,8 @@ pub struct GroupsResponse {
     pub stream: String,
     pub length: u64,
     pub last_id: Option<String>,
+    /// Entries in `claims:failed`.
+    pub dead_letters: u64,
     pub groups: Vec<GroupView>,
     pub redis: Vec<String>,
 }

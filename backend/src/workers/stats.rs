@@ -56,10 +56,12 @@ pub async fn read(
             &[
                 vec!["XLEN", keys::EVENTS],
                 vec!["XREVRANGE", keys::EVENTS, "+", "-", "COUNT", "1"],
+                vec!["XLEN", keys::FAILED],
             ],
         )
         .await?;
     let length = int(head.first()).unwrap_or(0) as u64;
+    let dead_letters = int(head.get(2)).unwrap_or(0) as u64;
     let last_id = head
         .get(1)
         .and_then(|v| db::entries(v).first().map(|(id, _)| id.clone()));
@@ -157,6 +159,7 @@ pub async fn read(
         stream: keys::EVENTS.to_owned(),
         length,
         last_id,
+        dead_letters,
         groups,
         redis: Vec::new(),
     })

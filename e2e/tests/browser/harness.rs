@@ -108,17 +108,29 @@ impl Stack {
         task.await.unwrap().unwrap();
     }
 
-    /// Submits a claim through the API, as another user would.
-    pub async fn submit(&self, amount: &str) {
+    /// Submits a claim through the API, as another user would; returns its id.
+    pub async fn submit(&self, amount: &str) -> String {
+        let body = format!(
+            r#"{{"customer_id":"CUST-E2E","amount":"{amount}","description":"from the test"}}"#
+        );
+        let created = self.post("api/claims", &body).await;
+        created["claim_id"].as_str().unwrap().to_owned()
+    }
+
+    /// POSTs JSON to the relay and returns the JSON answer; panics unless it is a 2xx.
+    pub async fn post(&self, path: &str, body: &str) -> serde_json::Value {
         let response = reqwest::Client::new()
-            .post(format!("{}api/claims", self.url()))
-            .body(format!(
-                r#"{{"customer_id":"CUST-E2E","amount":"{amount}","description":"from the test"}}"#
-            ))
+            .post(format!("{}{path}", self.url()))
+            .body(body.to_owned())
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 201);
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
     }
 
     pub async fn redis(&self) -> MultiplexedConnection {

@@ -207,13 +207,36 @@ impl<'a> Playground<'a> {
         offered
     }
 
+    /// Scrolls the element with this test id into view, then takes the screenshot.
+    pub async fn screenshot_at(&self, id: &str, name: &str) {
+        let script = format!(
+            "document.querySelector('{}').scrollIntoView({{block: 'center'}})",
+            testid(id)
+        );
+        self.browser.client.execute(&script, vec![]).await.unwrap();
+        self.screenshot(name).await;
+    }
+
     pub async fn screenshot(&self, name: &str) {
         let png = self.browser.client.screenshot().await.unwrap();
         std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
     }
 
     pub async fn assert_no_console_errors(&self) {
+        self.assert_console_errors_only(&[]).await;
+    }
+
+    /// Fails on any console error but those containing one of `expected`: Chromium logs
+    /// every 4xx answer, including the ones a test provokes on purpose.
+    pub async fn assert_console_errors_only(&self, expected: &[&str]) {
         let errors = self.browser.console_errors().await;
-        assert!(errors.is_empty(), "browser console errors: {errors:#?}");
+        let unexpected: Vec<&String> = errors
+            .iter()
+            .filter(|e| !expected.iter().any(|x| e.contains(x)))
+            .collect();
+        assert!(
+            unexpected.is_empty(),
+            "browser console errors: {unexpected:#?}"
+        );
     }
 }

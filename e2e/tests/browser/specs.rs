@@ -317,7 +317,7 @@ async fn a_crashed_consumers_pending_entries_show_then_move_when_claimed() {
         || async { page.text(&row).await.contains("stopped").then_some(()) },
     )
     .await;
-    page.screenshot("10-consumer-crashed").await;
+    page.screenshot_at("groups", "10-consumer-crashed").await;
     assert_eq!(
         page.value(&format!("inject-ratio-{group}"))
             .await
@@ -353,7 +353,76 @@ async fn a_crashed_consumers_pending_entries_show_then_move_when_claimed() {
         .await
         .unwrap();
     assert_eq!(notified, 3);
-    page.screenshot("11-claimed-and-drained").await;
+    page.screenshot_at("groups", "11-claimed-and-drained").await;
     page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_poisoned_entry_reaches_the_dead_letters_and_replays_once_the_poison_is_gone() {
+    let stack = Stack::start_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+        c.max_deliveries = 2;
+    })
+    .await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    let group = "api/groups/claims-notifications";
+    page.text("group-claims-notifications").await;
+    stack
+        .post(&format!("{group}/pause"), r#"{"paused":true}"#)
+        .await;
+    // A read already blocking when the pause came may still return one batch (BLOCK is 1 s).
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let claim = stack.submit("9.00").await;
+    stack
+        .post(
+            &format!("{group}/inject"),
+            &format!(r#"{{"poison_claim":"{claim}"}}"#),
+        )
+        .await;
+    stack
+        .post(&format!("{group}/pause"), r#"{"paused":false}"#)
+        .await;
+
+    eventually(Duration::from_secs(10), "a dead letter", || async {
+        (page.text("dead-letter-count").await == "1").then_some(())
+    })
+    .await;
+    let letter = page.text("dead-letter").await;
+    assert!(
+        letter.contains("claims-notifications") && letter.contains("2 attempts"),
+        "{letter}"
+    );
+    assert!(
+        letter.contains(&format!("claim {claim} is poisoned")),
+        "{letter}"
+    );
+    page.screenshot_at("dead-letters", "12-dead-letter").await;
+
+    page.click("replay-dead-letter").await;
+    let error = page.text("dead-letter-error").await;
+    assert!(error.starts_with("the replay failed again"), "{error}");
+
+    stack.post(&format!("{group}/inject"), "{}").await;
+    page.click("replay-dead-letter").await;
+    eventually(Duration::from_secs(5), "the letter to go", || async {
+        (page.text("dead-letter-count").await == "0").then_some(())
+    })
+    .await;
+    let panel = page.text("redis-panel").await;
+    assert!(panel.contains("XDEL claims:failed"), "{panel}");
+    let notified: u64 = redis::cmd("XLEN")
+        .arg("claims:notifications")
+        .query_async(&mut stack.redis().await)
+        .await
+        .unwrap();
+    assert_eq!(notified, 1);
+    page.assert_console_errors_only(&[
+        "/replay - Failed to load resource: the server responded with a status of 409",
+    ])
+    .await;
     browser.close().await;
 }

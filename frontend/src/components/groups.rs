@@ -59,6 +59,19 @@ fn act(store: Store, path: String, body: serde_json::Value, failure: RwSignal<Op
 }
 
 /// One group. The card stays while the figures in it refresh, so the inputs keep their text.
+/// Stops a consumer after its current batch (DELETE), recording what happened.
+fn retire(store: Store, path: String, failure: RwSignal<Option<String>>) {
+    spawn_local(async move {
+        match api::delete::<GroupActionResponse>(&path).await {
+            Ok(done) => {
+                failure.set(None);
+                store.record(format!("DELETE {path}: {}", done.done), done.redis);
+            }
+            Err(e) => failure.set(Some(e.message)),
+        }
+    });
+}
+
 #[component]
 fn GroupCard(
     /// The group's name, e.g. `claims-processors`.
@@ -226,6 +239,10 @@ fn GroupFigures(
                             let path = format!("{base}/consumers/{consumer}/crash");
                             move |_| act(store, path.clone(), serde_json::json!({}), failure)
                         };
+                        let retire = {
+                            let path = format!("{base}/consumers/{consumer}");
+                            move |_| retire(store, path.clone(), failure)
+                        };
                         view! {
                             <tr data-testid=format!("consumer-{name}-{consumer}") data-pending=c.pending.to_string()>
                                 <td>{consumer.clone()} {(!c.running).then_some(" (stopped)")}</td>
@@ -235,6 +252,10 @@ fn GroupFigures(
                                     {c.running.then(|| view! {
                                         <button type="button" class="small" data-testid=format!("crash-{name}-{consumer}") on:click=crash.clone()>
                                             "crash"
+                                        </button>
+                                        " "
+                                        <button type="button" class="small" data-testid=format!("retire-{name}-{consumer}") on:click=retire.clone()>
+                                            "stop"
                                         </button>
                                     })}
                                 </td>

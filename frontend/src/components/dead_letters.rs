@@ -1,0 +1,79 @@
+//! `claims:failed`: the entries a group gave up on, with replay and discard.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::api::{EntriesPage, GroupActionResponse, StreamEntry};
+
+use crate::api;
+use crate::store::{Store, field};
+
+/// Letters listed, newest first.
+const SHOWN: usize = 20;
+
+#[component]
+pub fn DeadLetters() -> impl IntoView {
+    let store = expect_context::<Store>();
+    let letters = RwSignal::new(Vec::<StreamEntry>::new());
+    let failure = RwSignal::new(None::<String>);
+    // The relay pushes the count each second; the list is fetched when the count moves.
+    let count = Memo::new(move |_| store.groups.with(|g| g.as_ref().map(|g| g.dead_letters)));
+    let reload = move || {
+        spawn_local(async move {
+            let path = format!("/api/streams/claims:failed/entries?rev=true&count={SHOWN}");
+            if let Ok(page) = api::get::<EntriesPage>(&path).await {
+                letters.set(page.entries);
+            }
+        });
+    };
+    Effect::new(move |_| {
+        count.track();
+        reload();
+    });
+    let act = move |id: String, action: &'static str| {
+        spawn_local(async move {
+            let path = format!("/api/dead-letters/{id}/{action}");
+            match api::post::<_, GroupActionResponse>(&path, &serde_json::json!({})).await {
+                Ok(done) => {
+                    failure.set(None);
+                    store.record(format!("POST {path}: {}", done.done), done.redis);
+                }
+                Err(e) => failure.set(Some(e.message)),
+            }
+            reload();
+        });
+    };
+
+    view! {
+        <div class="dead-letters" data-testid="dead-letters">
+            <h3>
+                "Dead letters (claims:failed) "
+                <span class="count" data-testid="dead-letter-count">{move || count.get().unwrap_or(0)}</span>
+            </h3>
+            <Show
+                when=move || letters.with(|l| !l.is_empty())
+                fallback=|| view! { <p class="muted">"None: every entry was handled."</p> }
+            >
+                <ul>
+                    <For each=move || letters.get() key=|l| l.id.clone() let:letter>
+                        {
+                            let id = letter.id.clone();
+                            let (replay_id, discard_id) = (id.clone(), id.clone());
+                            view! {
+                                <li data-testid="dead-letter" data-original=field(&letter, "original_id").unwrap_or_default()>
+                                    <code>{field(&letter, "original_id").unwrap_or_default()}</code>
+                                    " " {field(&letter, "group").unwrap_or_default()}
+                                    " · " {field(&letter, "attempts").unwrap_or_default()} " attempts · "
+                                    <span class="error">{field(&letter, "error").unwrap_or_default()}</span>
+                                    " "
+                                    <button type="button" class="small" data-testid="replay-dead-letter" on:click=move |_| act(replay_id.clone(), "replay")>"replay"</button>
+                                    <button type="button" class="small" data-testid="discard-dead-letter" on:click=move |_| act(discard_id.clone(), "discard")>"discard"</button>
+                                </li>
+                            }
+                        }
+                    </For>
+                </ul>
+            </Show>
+            {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="dead-letter-error">{m}</p> })}
+        </div>
+    }
+}
