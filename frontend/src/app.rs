@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{EntriesPage, ServerMessage};
+use shared::api::{EntriesPage, GroupsResponse, ServerMessage};
 
 use crate::api;
 use crate::components::{
@@ -27,6 +27,10 @@ pub fn App() -> impl IntoView {
             let mut entries = page.entries;
             entries.reverse();
             store.prepend_history(entries, more);
+        }
+        // The groups come pushed each second; one read fills the panel at once.
+        if let Ok(groups) = api::get::<GroupsResponse>("/api/groups").await {
+            store.groups.set(Some(groups));
         }
         let since = move || store.last_id().or_else(|| Some("0".into()));
         api::follow_feed(
