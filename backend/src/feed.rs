@@ -116,7 +116,7 @@ impl Feed {
 pub async fn last_id(db: &Db) -> Result<EntryId, DbError> {
     let reply: Value = db
         .run(
-            &mut Trace::default(),
+            &mut Trace::off(),
             &["XREVRANGE", keys::EVENTS, "+", "-", "COUNT", "1"],
         )
         .await?;
@@ -132,7 +132,7 @@ pub async fn page_after(db: &Db, after: EntryId) -> Result<Vec<(EntryId, StreamE
     let count = PAGE.to_string();
     let reply: Value = db
         .run(
-            &mut Trace::default(),
+            &mut Trace::off(),
             &["XRANGE", keys::EVENTS, &start, "+", "COUNT", &count],
         )
         .await?;

@@ -35,16 +35,30 @@ pub fn render<S: AsRef<str>>(args: &[S]) -> String {
 }
 
 /// The commands one request ran, in order.
-#[derive(Debug, Default)]
-pub struct Trace(Vec<String>);
+#[derive(Debug)]
+pub struct Trace(Option<Vec<String>>);
+
+impl Default for Trace {
+    fn default() -> Self {
+        Self(Some(Vec::new()))
+    }
+}
 
 impl Trace {
+    /// A trace that records nothing: for work nobody will show (workers, the live feed),
+    /// where rendering and quoting every command would be spent on a hot path for nothing.
+    pub fn off() -> Self {
+        Self(None)
+    }
+
     pub fn record<S: AsRef<str>>(&mut self, args: &[S]) {
-        self.0.push(render(args));
+        if let Some(commands) = &mut self.0 {
+            commands.push(render(args));
+        }
     }
 
     pub fn into_commands(self) -> Vec<String> {
-        self.0
+        self.0.unwrap_or_default()
     }
 }
 
@@ -65,5 +79,15 @@ mod tests {
             r#"XADD claims:events * description "Hail on the \"roof\"\n""#
         );
         assert_eq!(render(&["SET", "k", ""]), r#"SET k """#);
+    }
+
+    #[test]
+    fn a_trace_that_is_off_keeps_nothing() {
+        let mut on = Trace::default();
+        let mut off = Trace::off();
+        on.record(&["PING"]);
+        off.record(&["PING"]);
+        assert_eq!(on.into_commands(), ["PING"]);
+        assert!(off.into_commands().is_empty());
     }
 }

@@ -143,7 +143,7 @@ async fn push_groups(state: AppState) {
             continue;
         }
         let workers = state.workers.get().cloned();
-        let mut trace = crate::redis_cli::Trace::default();
+        let mut trace = crate::redis_cli::Trace::off();
         match crate::workers::stats::read(&state.db, workers.as_deref(), &mut trace).await {
             Ok(groups) => {
                 let message = shared::api::ServerMessage::Groups { groups };

@@ -107,7 +107,7 @@ async fn summary_once(
     db: &Db,
     previous: Option<&(std::time::Instant, Vec<(String, i64)>)>,
 ) -> Result<Vec<(String, i64)>, db::DbError> {
-    let mut trace = Trace::default();
+    let mut trace = Trace::off();
     let metrics = keys::metrics();
     let raw: Vec<(String, i64)> = db.run(&mut trace, &["HGETALL", metrics.as_str()]).await?;
     let failed: u64 = db.run(&mut trace, &["XLEN", keys::FAILED]).await?;

@@ -327,7 +327,7 @@ impl<H: Handler> Consumer<H> {
         let reply: Value = self
             .db
             .run(
-                &mut Trace::default(),
+                &mut Trace::off(),
                 &[
                     "XPENDING",
                     keys::EVENTS,
@@ -348,7 +348,7 @@ impl<H: Handler> Consumer<H> {
     async fn ack(&self, ids: &[String]) -> Result<(), DbError> {
         let mut xack = vec!["XACK", keys::EVENTS, self.group];
         xack.extend(ids.iter().map(String::as_str));
-        let _: u64 = self.db.run(&mut Trace::default(), &xack).await?;
+        let _: u64 = self.db.run(&mut Trace::off(), &xack).await?;
         Ok(())
     }
 
@@ -359,7 +359,7 @@ impl<H: Handler> Consumer<H> {
         let reply: Value = self
             .db
             .run(
-                &mut Trace::default(),
+                &mut Trace::off(),
                 &[
                     "XAUTOCLAIM",
                     keys::EVENTS,

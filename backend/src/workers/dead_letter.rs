@@ -51,7 +51,7 @@ pub async fn send(db: &Db, letter: DeadLetter<'_>) -> Result<String, DbError> {
     }
     let replies = db
         .transaction(
-            &mut Trace::default(),
+            &mut Trace::off(),
             &[
                 xadd,
                 vec!["XACK", keys::EVENTS, letter.group, letter.entry.id.as_str()],

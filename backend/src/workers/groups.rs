@@ -9,7 +9,7 @@ use crate::redis_cli::Trace;
 pub async fn ensure(db: &Db, group: &str) -> Result<(), DbError> {
     let created: Result<String, DbError> = db
         .run(
-            &mut Trace::default(),
+            &mut Trace::off(),
             &["XGROUP", "CREATE", keys::EVENTS, group, "$", "MKSTREAM"],
         )
         .await;

@@ -40,7 +40,7 @@ impl Handler for AutoReview {
 impl AutoReview {
     /// Takes the steps still missing for the claim, going on from each append's result.
     async fn finish(&self, db: &Db, claim_id: &ClaimId) -> Result<(), CommandError> {
-        let mut trace = Trace::default();
+        let mut trace = Trace::off();
         let mut claim = claim_store::load(db, &mut trace, claim_id.as_str())
             .await?
             .claim;

@@ -156,8 +156,13 @@ impl TestApp {
 
     /// Every entry of `claims:events`, read straight from Redis.
     pub async fn xrange(&self) -> Vec<(String, Vec<(String, String)>)> {
+        self.stream("claims:events").await
+    }
+
+    /// Every entry of a stream, read straight from Redis.
+    pub async fn stream(&self, key: &str) -> Vec<(String, Vec<(String, String)>)> {
         let reply: redis::Value = redis::cmd("XRANGE")
-            .arg("claims:events")
+            .arg(key)
             .arg("-")
             .arg("+")
             .query_async(&mut self.redis().await)
@@ -294,4 +299,12 @@ pub async fn error_of(response: reqwest::Response) -> (u16, String, String) {
         .expect("error.message")
         .to_owned();
     (status, code, message)
+}
+
+/// A raw entry's field, or "" when it has none.
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
 }

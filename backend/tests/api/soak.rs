@@ -5,30 +5,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, field, spawn_app_with};
 
 const CLAIMS: usize = 4_000;
 
 async fn groups(app: &TestApp) -> Value {
     app.get("/api/groups").await.json().await.unwrap()
-}
-
-async fn all_entries(app: &TestApp, key: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let reply: redis::Value = redis::cmd("XRANGE")
-        .arg(key)
-        .arg("-")
-        .arg("+")
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
-    backend::db::entries(&reply)
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
 }
 
 /// Submits claims from 8 tasks; every other one is small enough to be approved automatically.
@@ -117,7 +99,7 @@ async fn ten_thousand_events_are_applied_exactly_once_per_group_through_crashes_
     }
 
     // claims-processors: every claim reviewed once, the small ones approved once.
-    let events = all_entries(&app, "claims:events").await;
+    let events = app.stream("claims:events").await;
     assert_eq!(events.len(), expected_events);
     let mut per_claim: HashMap<String, Vec<String>> = HashMap::new();
     for (_, fields) in &events {
@@ -142,7 +124,7 @@ async fn ten_thousand_events_are_applied_exactly_once_per_group_through_crashes_
     }
 
     // claims-notifications: one per submitted and per approved entry, none twice.
-    let notes = all_entries(&app, "claims:notifications").await;
+    let notes = app.stream("claims:notifications").await;
     let notified: HashSet<&str> = notes.iter().map(|(_, f)| field(f, "entry_id")).collect();
     assert_eq!(notified.len(), notes.len(), "an entry was notified twice");
     assert_eq!(notes.len(), CLAIMS + CLAIMS / 2);
@@ -166,7 +148,7 @@ async fn ten_thousand_events_are_applied_exactly_once_per_group_through_crashes_
         .unwrap();
     assert_eq!(counted, expected_events);
     assert!(
-        all_entries(&app, "claims:failed").await.is_empty(),
+        app.stream("claims:failed").await.is_empty(),
         "nothing dead-lettered"
     );
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use shared::api::StreamEntry;
 use tokio::sync::RwLock;
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, field, spawn_app, spawn_app_with};
 
 async fn status_of(app: &TestApp, id: &str) -> (String, u64) {
     let body: Value = app
@@ -37,25 +37,6 @@ async fn eventually_status(app: &TestApp, id: &str, status: &str) -> u64 {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn xrange(app: &TestApp, key: &str) -> Vec<(String, Vec<(String, String)>)> {
-    let reply: redis::Value = redis::cmd("XRANGE")
-        .arg(key)
-        .arg("-")
-        .arg("+")
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
-    backend::db::entries(&reply)
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
 }
 
 #[tokio::test]
@@ -95,7 +76,7 @@ async fn notifications_are_sent_once_per_relevant_event() {
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let notes = loop {
-        let notes = xrange(&app, "claims:notifications").await;
+        let notes = app.stream("claims:notifications").await;
         if notes.len() >= 3 || Instant::now() > deadline {
             break notes;
         }
@@ -166,7 +147,7 @@ async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while
         }
     }
     assert_eq!(dead, 1);
-    let failed = xrange(&app, "claims:failed").await;
+    let failed = app.stream("claims:failed").await;
     assert_eq!(failed.len(), 1);
     let letter = &failed[0].1;
     assert_eq!(field(letter, "original_id"), poisoned.entry_id);
@@ -177,7 +158,7 @@ async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while
     assert!(field(letter, "error").contains("poisoned"));
     assert_eq!(field(letter, "entry.claim_id"), poisoned.claim_id);
 
-    let notes = xrange(&app, "claims:notifications").await;
+    let notes = app.stream("claims:notifications").await;
     assert_eq!(notes.len(), 1, "the healthy claim was notified");
     assert_eq!(field(&notes[0].1, "claim_id"), healthy.claim_id);
     let pending: redis::Value = redis::cmd("XPENDING")
@@ -215,7 +196,7 @@ async fn entries_a_crashed_consumer_left_pending_are_taken_over_and_notified_onc
         .unwrap();
     let entry = StreamEntry::decode(
         submitted.entry_id.clone(),
-        xrange(&app, "claims:events").await.remove(0).1,
+        app.stream("claims:events").await.remove(0).1,
     );
     Notify.handle(&db, &entry).await.unwrap();
 
@@ -236,7 +217,7 @@ async fn entries_a_crashed_consumer_left_pending_are_taken_over_and_notified_onc
     }
     assert_eq!((claimed, acked), (1, 1));
     assert_eq!(
-        xrange(&app, "claims:notifications").await.len(),
+        app.stream("claims:notifications").await.len(),
         1,
         "not notified twice"
     );
@@ -292,7 +273,7 @@ async fn analytics_counts_each_entry_once_and_appends_summaries() {
     }
     let deadline = Instant::now() + Duration::from_secs(15);
     let summary = loop {
-        let summaries = xrange(&app, "claims:analytics").await;
+        let summaries = app.stream("claims:analytics").await;
         if let Some((_, fields)) = summaries
             .iter()
             .rev()
@@ -313,8 +294,8 @@ async fn analytics_counts_each_entry_once_and_appends_summaries() {
 
     // A redelivered entry is not counted again.
     let entry = StreamEntry::decode(
-        xrange(&app, "claims:events").await[0].0.clone(),
-        xrange(&app, "claims:events").await[0].1.clone(),
+        app.stream("claims:events").await[0].0.clone(),
+        app.stream("claims:events").await[0].1.clone(),
     );
     backend::workers::analytics::Analytics
         .handle(&db(&app), &entry)
@@ -360,7 +341,7 @@ async fn a_worker_process_of_its_own_joins_the_group_and_does_the_work() {
     }
     let id = app.submit("12.00").await.claim_id;
     let notes = loop {
-        let notes = xrange(&app, "claims:notifications").await;
+        let notes = app.stream("claims:notifications").await;
         if !notes.is_empty() {
             break notes;
         }
