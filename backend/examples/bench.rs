@@ -141,6 +141,15 @@ impl Harness {
             // The relay alone: consumer groups have a bench of their own.
             "--workers",
             "false",
+            // One load generator on loopback stands for a crowd: no per-address caps.
+            "--write-rate-per-second",
+            "4000000000",
+            "--write-burst",
+            "4000000000",
+            "--ws-max-per-client",
+            "100000",
+            "--ws-max-connections",
+            "100000",
         ])?;
         let app = Application::build(config).await?;
         let relay_port = app.port();

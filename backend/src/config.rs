@@ -53,9 +53,63 @@ pub struct Config {
     /// Built browser app to serve at `/`, if the directory exists.
     #[arg(long, env = "STATIC_DIR", default_value = "dist")]
     pub static_dir: PathBuf,
+
+    /// Instructor actions need `Authorization: Bearer <this>`. Unset on a loopback address:
+    /// local callers are the instructor; unset on any other address: a random token is made
+    /// and printed with the instructor's URL.
+    #[arg(long, env = "INSTRUCTOR_TOKEN", hide_env_values = true)]
+    pub instructor_token: Option<String>,
+
+    /// Another origin whose pages may act on the relay (e.g. `http://127.0.0.1:8081` for
+    /// `trunk serve`); repeat the flag, or separate with commas.
+    #[arg(
+        long = "allowed-origin",
+        env = "ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Consumers this relay runs per group at most.
+    #[arg(long, env = "MAX_CONSUMERS_PER_GROUP", default_value_t = 8)]
+    pub max_consumers_per_group: usize,
+
+    /// Open WebSockets from one client address at most (a class behind one NAT shares one).
+    #[arg(long, env = "WS_MAX_PER_CLIENT", default_value_t = 64)]
+    pub ws_max_per_client: usize,
+
+    /// Open WebSockets in all at most.
+    #[arg(long, env = "WS_MAX_CONNECTIONS", default_value_t = 512)]
+    pub ws_max_connections: usize,
+
+    /// Largest message a WebSocket client may send (the feed takes no input but close).
+    #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 4096)]
+    pub ws_max_message_bytes: usize,
+
+    /// Write requests (POST, DELETE) per second per client address, sustained.
+    #[arg(long, env = "WRITE_RATE_PER_SECOND", default_value_t = 50)]
+    pub write_rate_per_second: u32,
+
+    /// Write requests one client address may send in a burst above the sustained rate.
+    #[arg(long, env = "WRITE_BURST", default_value_t = 200)]
+    pub write_burst: u32,
+
+    /// Approximate length cap (`MAXLEN ~`) of the side streams `claims:failed:log`,
+    /// `claims:notifications` and `claims:analytics`.
+    #[arg(long, env = "SIDE_STREAM_MAXLEN", default_value_t = 10_000)]
+    pub side_stream_maxlen: u64,
 }
 
 impl Config {
+    /// The defaults, as if started with no flags: for tests. The variables that would point a
+    /// test at someone else's Redis or change who is the instructor are ignored.
+    pub fn defaults() -> Self {
+        let mut config = <Self as clap::Parser>::parse_from(["backend"]);
+        config.redis_url = None;
+        config.instructor_token = None;
+        config.allowed_origins.clear();
+        config
+    }
+
     pub fn worker_settings(&self) -> crate::workers::WorkerSettings {
         crate::workers::WorkerSettings {
             consumers: self.consumers,
@@ -66,6 +120,14 @@ impl Config {
                 claim_idle: std::time::Duration::from_millis(self.claim_idle_ms),
                 ..Default::default()
             },
+            max_consumers: self.max_consumers_per_group,
+        }
+    }
+
+    pub fn write_limit(&self) -> crate::limits::WriteLimit {
+        crate::limits::WriteLimit {
+            per_second: self.write_rate_per_second,
+            burst: self.write_burst,
         }
     }
 

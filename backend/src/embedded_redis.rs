@@ -1,18 +1,24 @@
 //! A `redis-server` the relay starts itself when no `REDIS_URL` is given, so a learner needs
 //! nothing but this one command. Tests use it too, each with its own server.
 
+use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use shared::api::EmbeddedHealth;
 use tokio::process::{Child, Command};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 pub struct EmbeddedRedis {
     child: Child,
     port: u16,
     dir: PathBuf,
+    persistence: Persistence,
 }
 
 /// How the server keeps its data.
@@ -80,6 +86,7 @@ impl EmbeddedRedis {
             child,
             port,
             dir: dir.to_owned(),
+            persistence,
         };
         server.wait_until_ready().await?;
         Ok(server)
@@ -158,4 +165,136 @@ impl EmbeddedRedis {
 fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
     Ok(listener.local_addr()?.port())
+}
+
+/// Exits within [`CRASH_WINDOW`] after which the supervisor stops restarting: a server that
+/// dies as soon as it starts (a full disk, a broken append-only file) needs a person.
+const MAX_CRASHES: usize = 5;
+const CRASH_WINDOW: Duration = Duration::from_secs(60);
+
+/// The embedded server under supervision: whenever it exits on its own, it is reaped and
+/// started again on the same port with the same data directory. With the append-only file,
+/// every write Redis acknowledged is back: Redis writes the file before it replies, so only
+/// the machine losing power, not the process dying, can lose a second of writes.
+pub struct Supervised {
+    status: EmbeddedStatus,
+    stop: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// What the supervisor reports, shared with `GET /api/health`.
+#[derive(Debug, Clone)]
+pub struct EmbeddedStatus(Arc<Mutex<EmbeddedHealth>>);
+
+impl EmbeddedStatus {
+    pub fn get(&self) -> EmbeddedHealth {
+        self.0.lock().expect("embedded status lock").clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut EmbeddedHealth)) {
+        f(&mut self.0.lock().expect("embedded status lock"));
+    }
+}
+
+impl EmbeddedRedis {
+    /// Hands the server to a supervisor task that restarts it when it exits.
+    pub fn supervise(self) -> Supervised {
+        let status = EmbeddedStatus(Arc::new(Mutex::new(EmbeddedHealth {
+            state: "running".into(),
+            port: self.port,
+            restarts: 0,
+            last_exit: None,
+        })));
+        let stop = CancellationToken::new();
+        let task = tokio::spawn(supervise(self, status.clone(), stop.clone()));
+        Supervised { status, stop, task }
+    }
+}
+
+impl Supervised {
+    pub fn status(&self) -> EmbeddedStatus {
+        self.status.clone()
+    }
+
+    /// Stops supervising and shuts the server down (flushing its append-only file).
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.stop.cancel();
+        self.task.await.context("the Redis supervisor panicked")?
+    }
+}
+
+async fn supervise(
+    mut server: EmbeddedRedis,
+    status: EmbeddedStatus,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let (dir, port, persistence) = (server.dir.clone(), server.port, server.persistence);
+    let mut crashes = VecDeque::new();
+    loop {
+        // `wait` also reaps the process, so no defunct redis-server is left behind.
+        let exited = tokio::select! {
+            () = stop.cancelled() => None,
+            exit = server.child.wait() => Some(exit),
+        };
+        let Some(exit) = exited else {
+            return server.stop().await;
+        };
+        let exit = match exit {
+            Ok(status) => status.to_string(),
+            Err(e) => format!("cannot wait for it: {e}"),
+        };
+        tracing::warn!(
+            port,
+            %exit,
+            log = %server.log_tail(),
+            "the embedded redis-server exited; restarting it on the same port and data"
+        );
+        status.update(|s| {
+            s.state = "restarting".into();
+            s.last_exit = Some(exit.clone());
+        });
+        loop {
+            let now = Instant::now();
+            crashes.push_back(now);
+            while crashes
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > CRASH_WINDOW)
+            {
+                crashes.pop_front();
+            }
+            if crashes.len() > MAX_CRASHES {
+                let why = format!(
+                    "redis-server exited or failed to start {} times within {} s (last: {exit});                      not restarting it again. Its log is {}; fix the cause, then restart the relay",
+                    crashes.len(),
+                    CRASH_WINDOW.as_secs(),
+                    dir.join("redis.log").display()
+                );
+                tracing::error!("{why}");
+                status.update(|s| {
+                    s.state = "gave_up".into();
+                    s.last_exit = Some(why);
+                });
+                stop.cancelled().await;
+                return Ok(());
+            }
+            // Back off a little more after each quick exit.
+            let pause = Duration::from_millis(100 * 2u64.pow(crashes.len() as u32 - 1));
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = stop.cancelled() => return Ok(()),
+            }
+            match EmbeddedRedis::start_on(&dir, port, persistence).await {
+                Ok(restarted) => {
+                    server = restarted;
+                    status.update(|s| {
+                        s.state = "running".into();
+                        s.restarts += 1;
+                    });
+                    tracing::info!(port, "the embedded redis-server is back");
+                    break;
+                }
+                Err(e) => tracing::warn!(port, error = %e, "restarting redis-server failed"),
+            }
+        }
+    }
 }

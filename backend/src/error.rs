@@ -19,6 +19,12 @@ pub enum ApiError {
     /// 422: well-formed, but fields break the rules.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Validation(Vec<FieldError>),
+    /// 401: an instructor action without `Authorization: Bearer <token>`.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: a wrong instructor token, or a request from another site.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     /// 404
     #[error("{0}")]
     NotFound(String),
@@ -31,9 +37,22 @@ pub enum ApiError {
     /// 409: the claim changed since the caller (or this request) read it.
     #[error("{0}")]
     VersionConflict(String),
+    /// 409: a limit of the relay is reached (e.g. consumers per group).
+    #[error("{message}")]
+    LimitReached { code: &'static str, message: String },
     /// 413
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// 415: a state-changing request that is not `Content-Type: application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 429: too many requests or connections from one address, or in all.
+    #[error("{message}")]
+    TooManyRequests {
+        code: &'static str,
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
     /// 503
     #[error("{0}")]
     Unavailable(String),
@@ -54,6 +73,8 @@ impl ApiError {
         match self {
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Domain(DomainError::NotFound) => (StatusCode::NOT_FOUND, "not_found"),
@@ -65,7 +86,12 @@ impl ApiError {
                 (StatusCode::CONFLICT, "invalid_transition")
             }
             Self::VersionConflict(_) => (StatusCode::CONFLICT, "version_conflict"),
+            Self::LimitReached { code, .. } => (StatusCode::CONFLICT, code),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "redis_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -103,6 +129,22 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
+        let mut headers = axum::http::HeaderMap::new();
+        match &self {
+            Self::Unauthorized(_) => {
+                headers.insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer"),
+                );
+            }
+            Self::TooManyRequests {
+                retry_after_secs: Some(secs),
+                ..
+            } => {
+                headers.insert(axum::http::header::RETRY_AFTER, (*secs).into());
+            }
+            _ => {}
+        }
         let fields = match self {
             Self::Validation(fields) => fields,
             _ => Vec::new(),
@@ -114,6 +156,6 @@ impl IntoResponse for ApiError {
                 fields,
             },
         };
-        (status, Json(body)).into_response()
+        (status, headers, Json(body)).into_response()
     }
 }

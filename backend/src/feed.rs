@@ -41,6 +41,9 @@ impl FeedItem {
 #[derive(Clone)]
 pub struct Feed {
     tx: broadcast::Sender<Arc<FeedItem>>,
+    /// The id the feed first read after, once it has one. A client subscribing before that
+    /// could catch up past entries the feed then starts after, and never see them.
+    started: Arc<tokio::sync::watch::Sender<Option<EntryId>>>,
 }
 
 impl Feed {
@@ -48,11 +51,27 @@ impl Feed {
     /// from the stream. The buffer is shared by all clients, so memory does not grow with them.
     pub fn new(client_buffer: usize) -> Self {
         let (tx, _) = broadcast::channel(client_buffer.max(1));
-        Self { tx }
+        Self {
+            tx,
+            started: Arc::new(tokio::sync::watch::Sender::new(None)),
+        }
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<FeedItem>> {
-        self.tx.subscribe()
+    /// A receiver of every entry after the feed's start. Waits (up to `wait`) until the feed
+    /// has started, so whatever a client catches up on after subscribing meets the live
+    /// entries with no gap; `None` if it has not started by then (Redis unreachable).
+    pub async fn subscribe(&self, wait: Duration) -> Option<broadcast::Receiver<Arc<FeedItem>>> {
+        let mut started = self.started.subscribe();
+        tokio::time::timeout(wait, started.wait_for(Option::is_some))
+            .await
+            .ok()?
+            .ok()?;
+        Some(self.tx.subscribe())
+    }
+
+    /// Where the feed started reading, once it has.
+    pub fn started_after(&self) -> Option<EntryId> {
+        *self.started.borrow()
     }
 
     /// Reads new entries until `stop` is cancelled, reconnecting with backoff while Redis is
@@ -87,6 +106,8 @@ impl Feed {
             None => last_id(db).await?,
         };
         *last = Some(after);
+        self.started
+            .send_if_modified(|started| started.replace(after).is_none());
         tracing::debug!(%after, "live feed reading");
         loop {
             let reply: Value = redis::cmd("XREAD")

@@ -1,5 +1,6 @@
 //! The claimstream relay: claims as events on Redis Streams, served over HTTP and a WebSocket.
 
+pub mod access;
 pub mod claim_store;
 pub mod commands;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod feed;
 pub mod keys;
+pub mod limits;
 pub mod redis_cli;
 pub mod routes;
 pub mod startup;

@@ -66,12 +66,26 @@ async fn main() -> anyhow::Result<()> {
         )
         .await;
     }
+    let listen = config.listen;
     let app = backend::Application::build(config).await?;
+    let host = if listen.ip().is_unspecified() {
+        "<this machine's address>".to_owned()
+    } else {
+        listen.ip().to_string()
+    };
     tracing::info!(
-        "claimstream relay on http://127.0.0.1:{} (Redis: {})",
+        "claimstream relay on http://{host}:{} (Redis: {})",
         app.port(),
         app.redis_location()
     );
+    if let Some(token) = app.generated_token() {
+        // Printed, not logged through tracing filters, so it is seen even with RUST_LOG=warn.
+        println!(
+            "instructor: open http://{host}:{}/#token={token} (learners use the same URL \
+             without the token; set --instructor-token to choose one)",
+            app.port()
+        );
+    }
     app.run_until_stopped(async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");

@@ -7,10 +7,12 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::access::Access;
 use crate::config::Config;
 use crate::db::Db;
-use crate::embedded_redis::{EmbeddedRedis, Persistence};
+use crate::embedded_redis::{EmbeddedRedis, Persistence, Supervised};
 use crate::feed::Feed;
+use crate::limits::ConnectionLimits;
 use crate::routes;
 use crate::state::AppState;
 use crate::workers::{WorkerSettings, Workers};
@@ -19,8 +21,9 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     state: AppState,
-    embedded: Option<EmbeddedRedis>,
+    embedded: Option<Supervised>,
     workers: Option<WorkerSettings>,
+    generated_token: Option<String>,
 }
 
 impl Application {
@@ -37,32 +40,52 @@ impl Application {
                     "started embedded Redis; inspect it with `redis-cli -p {}`",
                     server.port()
                 );
-                (server.url(), Some(server))
+                (server.url(), Some(server.supervise()))
             }
         };
         let db = Db::new(&url).with_context(|| format!("bad Redis URL {url:?}"))?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let (access, generated_token) = Access::new(
+            config.listen,
+            config.instructor_token.clone(),
+            &config.allowed_origins,
+        );
         let state = AppState {
             db,
             feed: Feed::new(config.ws_client_buffer),
             shutdown: CancellationToken::new(),
             workers: Arc::default(),
             groups_feed: Arc::new(tokio::sync::watch::Sender::new(None)),
+            access,
+            ws_limits: ConnectionLimits::new(config.ws_max_per_client, config.ws_max_connections),
+            ws_max_message_bytes: config.ws_max_message_bytes,
+            embedded: embedded.as_ref().map(Supervised::status),
         };
-        let router = routes::router(state.clone(), Some(&config.static_dir));
+        let router = routes::router(
+            state.clone(),
+            Some(&config.static_dir),
+            &config.write_limit(),
+        );
         Ok(Self {
             listener,
             router,
             state,
             embedded,
             workers: config.workers.then(|| config.worker_settings()),
+            generated_token,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The instructor token the relay made itself (listening beyond loopback without
+    /// `--instructor-token`), to print once.
+    pub fn generated_token(&self) -> Option<&str> {
+        self.generated_token.as_deref()
     }
 
     pub fn redis_location(&self) -> &str {
@@ -81,11 +104,13 @@ impl Application {
             state,
             embedded,
             workers,
+            ..
         } = self;
         let stop = state.shutdown.clone();
         let feed = tokio::spawn(state.feed.clone().run(state.db.clone(), stop.clone()));
         let groups_feed = tokio::spawn(push_groups(state.clone()));
         let workers = workers.map(|settings| tokio::spawn(run_workers(state.clone(), settings)));
+        let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(listener, router)
             .with_graceful_shutdown({
                 let stop = stop.clone();
@@ -116,6 +141,7 @@ async fn run_workers(state: AppState, settings: WorkerSettings) {
             Ok(workers) => {
                 let workers = Arc::new(workers);
                 let _ = state.workers.set(workers.clone());
+                tokio::spawn(workers.clone().forget_departed(state.db.clone()));
                 stop.cancelled().await;
                 return workers.join().await;
             }

@@ -2,8 +2,11 @@ use std::sync::{Arc, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::access::Access;
 use crate::db::Db;
+use crate::embedded_redis::EmbeddedStatus;
 use crate::feed::Feed;
+use crate::limits::ConnectionLimits;
 use crate::workers::Workers;
 
 /// What every handler can reach. Cheap to clone: each field is a handle.
@@ -17,4 +20,11 @@ pub struct AppState {
     pub workers: Arc<OnceLock<Arc<Workers>>>,
     /// The latest `ServerMessage::Groups` JSON, for WebSocket clients.
     pub groups_feed: Arc<tokio::sync::watch::Sender<Option<axum::extract::ws::Utf8Bytes>>>,
+    /// Who is the instructor, and which sites may act.
+    pub access: Access,
+    /// Open WebSockets, per client address and in all.
+    pub ws_limits: Arc<ConnectionLimits>,
+    pub ws_max_message_bytes: usize,
+    /// The supervisor's report on the relay's own redis-server, if it runs one.
+    pub embedded: Option<EmbeddedStatus>,
 }

@@ -182,9 +182,12 @@ pub struct EntriesPage {
 /// `GET /api/health`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealthResponse {
-    /// "ok" or "unavailable".
+    /// "ok", "unavailable", or "restarting" while the relay brings its own Redis back.
     pub status: String,
     pub redis: RedisHealth,
+    /// The relay's own redis-server, when it runs one (no `REDIS_URL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded: Option<EmbeddedHealth>,
     /// Length of each `claims:*` stream the relay knows about.
     pub streams: Vec<StreamLength>,
     /// The commands the check ran, in redis-cli form (`redis` holds the verdict here).
@@ -197,6 +200,37 @@ pub struct RedisHealth {
     pub version: Option<String>,
     pub latency_ms: Option<f64>,
     pub error: Option<String>,
+}
+
+/// The supervisor of the relay's own redis-server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddedHealth {
+    /// "running", "restarting" or "gave_up".
+    pub state: String,
+    pub port: u16,
+    /// Times it was restarted after exiting on its own.
+    pub restarts: u32,
+    /// Why it last exited, or why the relay gave up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exit: Option<String>,
+}
+
+/// Who the caller is to the relay: learners read and submit; instructors also run the
+/// controls that change things for the whole class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Learner,
+    Instructor,
+}
+
+/// `GET /api/session`: the caller's role, so the app shows instructor controls only to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionResponse {
+    pub role: Role,
+    /// How instructors are recognised: "token" (an `Authorization: Bearer` header) or
+    /// "loopback" (every local caller, on a relay that listens on loopback only).
+    pub instructor_by: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
-//! The consumer groups: their state as Redis reports it, and the controls a learner uses to
-//! see recovery happen (add or crash a consumer, pause, inject failures, claim idle entries).
+//! The consumer groups: their state as Redis reports it, and the controls an instructor uses
+//! to show recovery happening (add or crash a consumer, pause, inject failures, claim idle
+//! entries).
 
 use std::sync::Arc;
 
@@ -18,8 +19,12 @@ use crate::workers::consumer::Injection;
 use crate::workers::{WorkerError, Workers, stats};
 
 pub fn router() -> Router<AppState> {
+    Router::new().route("/groups", get(list))
+}
+
+/// Instructor actions: they change what the whole class sees.
+pub fn controls() -> Router<AppState> {
     Router::new()
-        .route("/groups", get(list))
         .route("/groups/{group}/consumers", post(add_consumer))
         .route(
             "/groups/{group}/consumers/{consumer}",
@@ -36,7 +41,15 @@ pub fn router() -> Router<AppState> {
 
 impl From<WorkerError> for ApiError {
     fn from(e: WorkerError) -> Self {
-        ApiError::NotFound(e.to_string())
+        match e {
+            WorkerError::TooManyConsumers { .. } => ApiError::LimitReached {
+                code: "too_many_consumers",
+                message: e.to_string(),
+            },
+            WorkerError::NoSuchGroup(_) | WorkerError::NoSuchConsumer { .. } => {
+                ApiError::NotFound(e.to_string())
+            }
+        }
     }
 }
 

@@ -51,11 +51,14 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRespon
     let mut trace = Trace::default();
     let probed = probe(&state.db, &mut trace).await;
     let commands = trace.into_commands();
+    let embedded = state.embedded.as_ref().map(|e| e.get());
+    let restarting = embedded.as_ref().is_some_and(|e| e.state == "restarting");
     match probed {
         Ok((latency_ms, version, streams)) => (
             StatusCode::OK,
             Json(HealthResponse {
                 status: "ok".into(),
+                embedded,
                 redis: RedisHealth {
                     reachable: true,
                     version: Some(version),
@@ -69,7 +72,13 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRespon
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(HealthResponse {
-                status: "unavailable".into(),
+                status: if restarting {
+                    "restarting"
+                } else {
+                    "unavailable"
+                }
+                .into(),
+                embedded,
                 redis: RedisHealth {
                     reachable: false,
                     version: None,

@@ -4,6 +4,7 @@ mod claims;
 mod dead_letters;
 mod groups;
 mod health;
+mod session;
 mod streams;
 mod ws;
 
@@ -11,24 +12,43 @@ use std::path::Path;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
+use crate::access;
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
+use crate::limits::WriteLimit;
 use crate::state::AppState;
 
-pub fn router(state: AppState, static_dir: Option<&Path>) -> Router {
+pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLimit) -> Router {
+    // Every control that changes things for the whole class goes here, and only here.
+    let instructor = Router::new()
+        .merge(groups::controls())
+        .merge(dead_letters::router())
+        .route_layer(from_fn_with_state(
+            state.access.clone(),
+            access::require_instructor,
+        ));
     let api = Router::new()
         .merge(claims::router())
         .merge(streams::router())
         .merge(groups::router())
-        .merge(dead_letters::router())
         .merge(health::router())
+        .merge(session::router())
         .merge(ws::router())
+        .merge(instructor)
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    // Outermost first: refused cross-site requests do not count against the rate.
+    let api = write_limit
+        .apply(api, state.shutdown.clone())
+        .layer(from_fn_with_state(
+            state.access.clone(),
+            access::refuse_cross_site,
+        ));
     let app = Router::new().nest("/api", api);
     let app = match static_dir.filter(|d| d.is_dir()) {
         // The browser app routes on its own, so unknown paths get index.html.

@@ -1,10 +1,12 @@
 //! `GET /api/ws?since=<id>`: the entries after `since` (catch-up), then new ones live, with no
 //! gap and no duplicate at the seam. Without `since`, only what is appended from now on.
 
+use std::net::SocketAddr;
+
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
 use axum::routing::get;
 use futures_util::stream::SplitSink;
@@ -18,6 +20,7 @@ use crate::entry_id::EntryId;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::feed;
+use crate::limits::ConnectionPermit;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -32,6 +35,7 @@ struct WsQuery {
 
 async fn upgrade(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiQuery(q): ApiQuery<WsQuery>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -41,14 +45,24 @@ async fn upgrade(
         .transpose()
         .map_err(|m| ApiError::bad_request("invalid_stream_id", format!("since: {m}")))?;
     let ws = ws.map_err(|r| ApiError::bad_request("websocket_required", r.body_text()))?;
-    Ok(ws.on_upgrade(move |socket| serve(socket, state, since)))
+    let permit = state.ws_limits.acquire(client.ip())?;
+    let max = state.ws_max_message_bytes;
+    Ok(ws
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| serve(socket, state, since, permit)))
 }
 
 type Sink = SplitSink<WebSocket, Message>;
 
+/// How long a client waits for the live feed's first read (Redis down at the relay's start).
+const FEED_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why sending stopped.
 enum Stop {
     ClientGone,
+    /// The client sent a message over the size cap, or broke the protocol.
+    BadInput,
     Redis(DbError),
 }
 
@@ -64,32 +78,52 @@ impl From<DbError> for Stop {
     }
 }
 
-async fn serve(socket: WebSocket, state: AppState, since: Option<EntryId>) {
+async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    since: Option<EntryId>,
+    _permit: ConnectionPermit,
+) {
     let (mut sink, mut incoming) = socket.split();
     // The receive side only watches for the client leaving; clients send nothing we act on.
+    // It ends with an error when a message is over the size cap (or not WebSocket at all).
     let mut receive = tokio::spawn(async move {
-        while let Some(Ok(msg)) = incoming.next().await {
-            if matches!(msg, Message::Close(_)) {
-                break;
+        loop {
+            match incoming.next().await {
+                Some(Ok(Message::Close(_))) | None => return Stop::ClientGone,
+                Some(Ok(_)) => {}
+                Some(Err(_)) => return Stop::BadInput,
             }
         }
     });
     let stopped = tokio::select! {
         r = send_entries(&mut sink, &state, since) => r,
-        _ = &mut receive => Err(Stop::ClientGone),
+        r = &mut receive => Err(r.unwrap_or(Stop::ClientGone)),
         () = state.shutdown.cancelled() => Ok(()),
     };
-    if let Err(Stop::Redis(e)) = stopped {
-        // The client reconnects with `since` = its last id once Redis is back.
-        let _ = send(
-            &mut sink,
-            &ServerMessage::Unavailable {
-                message: e.to_string(),
-            },
-        )
-        .await;
-    }
-    let _ = sink.send(Message::Close(None)).await;
+    let close = match stopped {
+        Err(Stop::Redis(e)) => {
+            // The client reconnects with `since` = its last id once Redis is back.
+            let _ = send(
+                &mut sink,
+                &ServerMessage::Unavailable {
+                    message: e.to_string(),
+                },
+            )
+            .await;
+            None
+        }
+        Err(Stop::BadInput) => Some(CloseFrame {
+            code: close_code::POLICY,
+            reason: format!(
+                "this feed takes no input; messages over {} bytes close it",
+                state.ws_max_message_bytes
+            )
+            .into(),
+        }),
+        _ => None,
+    };
+    let _ = sink.send(Message::Close(close)).await;
     receive.abort();
 }
 
@@ -106,7 +140,9 @@ async fn send_entries(
 ) -> Result<(), Stop> {
     // Subscribe before reading the stream: whatever is appended after the read reaches the
     // receiver, and anything in both is skipped by id.
-    let mut live = state.feed.subscribe();
+    let Some(mut live) = state.feed.subscribe(FEED_START_WAIT).await else {
+        return Err(Stop::Redis(DbError::Unavailable(state.db.location.clone())));
+    };
     let mut groups = state.groups_feed.subscribe();
     let mut last = match since {
         Some(id) => id,
@@ -145,7 +181,11 @@ async fn send_entries(
                     },
                 )
                 .await?;
-                live = state.feed.subscribe();
+                live = state
+                    .feed
+                    .subscribe(FEED_START_WAIT)
+                    .await
+                    .expect("the feed started before this client subscribed");
                 last = catch_up(sink, state, last).await?;
             }
             Err(RecvError::Closed) => return Ok(()),

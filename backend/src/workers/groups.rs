@@ -22,3 +22,33 @@ pub async fn ensure(db: &Db, group: &str) -> Result<(), DbError> {
         Err(e) => Err(e),
     }
 }
+
+/// Removes a consumer from the group only if it owns no pending entries, atomically: a
+/// `DELCONSUMER` with entries pending would drop them from the group's pending list for good.
+static FORGET_IF_IDLE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+-- KEYS: stream; ARGV: group, consumer. -1: it still owns entries; else DELCONSUMER's answer.
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then
+  return -1
+end
+return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+",
+    )
+});
+
+/// Whether `consumer` is gone from `group` (removed now, or never there). A consumer that
+/// still owns pending entries stays until the others have claimed them.
+pub async fn forget_if_idle(db: &Db, group: &str, consumer: &str) -> Result<bool, DbError> {
+    let mut invocation = FORGET_IF_IDLE.key(keys::EVENTS);
+    invocation.arg(group).arg(consumer);
+    let answer: i64 = db.script(&invocation).await?;
+    if answer >= 0 {
+        tracing::info!(
+            group,
+            consumer,
+            "removed a departed consumer from the group"
+        );
+    }
+    Ok(answer >= 0)
+}

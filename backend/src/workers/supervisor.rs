@@ -29,6 +29,8 @@ pub struct WorkerSettings {
     pub auto_review: bool,
     pub approve_up_to: Amount,
     pub consumer: ConsumerConfig,
+    /// Consumers this relay runs per group at most.
+    pub max_consumers: usize,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -37,6 +39,11 @@ pub enum WorkerError {
     NoSuchGroup(String),
     #[error("group {group} has no running consumer {consumer}")]
     NoSuchConsumer { group: String, consumer: String },
+    #[error(
+        "group {group} already runs {max} consumers in this relay, the most it may; crash or \
+         retire one first"
+    )]
+    TooManyConsumers { group: String, max: usize },
 }
 
 type Start =
@@ -64,12 +71,16 @@ pub struct Group {
     start: Start,
     handle: Handle,
     running: Mutex<Vec<Running>>,
+    /// Crashed or retired consumers still in the group in Redis, to remove once they own no
+    /// pending entries.
+    departed: Mutex<Vec<Running>>,
     numbered: AtomicUsize,
 }
 
 pub struct Workers {
     groups: Vec<Group>,
     stop: CancellationToken,
+    max_consumers: usize,
 }
 
 impl Group {
@@ -116,10 +127,18 @@ impl Workers {
         let workers = Self {
             groups: groups_started,
             stop: stop.clone(),
+            max_consumers: settings.max_consumers,
         };
         tokio::spawn(super::analytics::summarize(db.clone(), stop.clone()));
+        if settings.consumers > settings.max_consumers {
+            tracing::warn!(
+                consumers = settings.consumers,
+                max = settings.max_consumers,
+                "more consumers asked for than a group may have; starting the most it may"
+            );
+        }
         for g in &workers.groups {
-            for _ in 0..settings.consumers {
+            for _ in 0..settings.consumers.min(settings.max_consumers) {
                 workers
                     .add_consumer(g.name)
                     .expect("the group was just created");
@@ -142,6 +161,17 @@ impl Workers {
     /// Starts one more consumer in `group` and returns its name.
     pub fn add_consumer(&self, group: &str) -> Result<String, WorkerError> {
         let g = self.group(group)?;
+        let mut running = g.running.lock().expect("lock");
+        let (alive, finished): (Vec<Running>, Vec<Running>) =
+            running.drain(..).partition(|r| !r.task.is_finished());
+        *running = alive;
+        g.departed.lock().expect("lock").extend(finished);
+        if running.len() >= self.max_consumers {
+            return Err(WorkerError::TooManyConsumers {
+                group: group.to_owned(),
+                max: self.max_consumers,
+            });
+        }
         let name = format!(
             "{}-{}",
             g.prefix,
@@ -150,8 +180,6 @@ impl Workers {
         let crash = self.stop.child_token();
         let retire = CancellationToken::new();
         let task = (g.start)(name.clone(), crash.clone(), retire.clone());
-        let mut running = g.running.lock().expect("lock");
-        running.retain(|r| !r.task.is_finished());
         running.push(Running {
             name: name.clone(),
             crash,
@@ -164,17 +192,21 @@ impl Workers {
     /// Stops a consumer at once, mid-batch, without acknowledging what it holds: its pending
     /// entries stay with it until another consumer claims them.
     pub fn crash(&self, group: &str, consumer: &str) -> Result<(), WorkerError> {
-        self.take(group, consumer)?.crash.cancel();
-        Ok(())
+        self.depart(group, consumer, |r| r.crash.cancel())
     }
 
     /// Stops a consumer after its current step.
     pub fn retire(&self, group: &str, consumer: &str) -> Result<(), WorkerError> {
-        self.take(group, consumer)?.retire.cancel();
-        Ok(())
+        self.depart(group, consumer, |r| r.retire.cancel())
     }
 
-    fn take(&self, group: &str, consumer: &str) -> Result<Running, WorkerError> {
+    /// Stops a consumer with `how` and moves it from the running list to the departed one.
+    fn depart(
+        &self,
+        group: &str,
+        consumer: &str,
+        how: impl FnOnce(&Running),
+    ) -> Result<(), WorkerError> {
         let g = self.group(group)?;
         let mut running = g.running.lock().expect("lock");
         let at = running
@@ -184,7 +216,41 @@ impl Workers {
                 group: group.to_owned(),
                 consumer: consumer.to_owned(),
             })?;
-        Ok(running.remove(at))
+        let departed = running.remove(at);
+        how(&departed);
+        g.departed.lock().expect("lock").push(departed);
+        Ok(())
+    }
+
+    /// Every second, removes departed consumers from their groups in Redis once the others
+    /// have claimed their pending entries, so crashed consumers do not pile up in XINFO.
+    pub async fn forget_departed(self: Arc<Self>, db: Db) {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = self.stop.cancelled() => return,
+            }
+            for g in &self.groups {
+                // Only stopped ones: a read still in flight would bring the consumer back.
+                let names: Vec<String> = g
+                    .departed
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .filter(|r| r.task.is_finished())
+                    .map(|r| r.name.clone())
+                    .collect();
+                for name in names {
+                    match groups::forget_if_idle(&db, g.name, &name).await {
+                        Ok(true) => g.departed.lock().expect("lock").retain(|r| r.name != name),
+                        Ok(false) => {}
+                        Err(e) => tracing::debug!(error = %e, "departed consumers not checked"),
+                    }
+                }
+            }
+        }
     }
 
     /// Names of the consumers running in `group`.
@@ -205,13 +271,14 @@ impl Workers {
     /// Waits for every consumer to stop (after `stop` was cancelled).
     pub async fn join(&self) {
         for g in &self.groups {
-            let tasks: Vec<JoinHandle<()>> = g
+            let mut tasks: Vec<JoinHandle<()>> = g
                 .running
                 .lock()
                 .expect("lock")
                 .drain(..)
                 .map(|r| r.task)
                 .collect();
+            tasks.extend(g.departed.lock().expect("lock").drain(..).map(|r| r.task));
             for task in tasks {
                 let _ = task.await;
             }
@@ -260,6 +327,7 @@ fn group<H: Handler>(
         start,
         handle,
         running: Mutex::new(Vec::new()),
+        departed: Mutex::new(Vec::new()),
         numbered: AtomicUsize::new(0),
     }
 }

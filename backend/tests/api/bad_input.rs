@@ -290,6 +290,7 @@ async fn bad_input_gets_a_4xx_json_error_and_leaves_the_stream_unchanged() {
         let request = app
             .http
             .request(method.parse().unwrap(), app.url(&path))
+            .header("content-type", "application/json")
             .body(body.clone());
         let response = request.send().await.unwrap();
         let (got_status, got_code, message) = error_of(response).await;

@@ -13,6 +13,7 @@ async fn without_a_redis_url_the_relay_runs_its_own_redis_and_claims_survive_a_r
     let (address, stop, relay) = run(app);
     let created: serde_json::Value = http
         .post(format!("http://{address}/api/claims"))
+        .header("content-type", "application/json")
         .body(r#"{"customer_id":"CUST-7","amount":"70.00","description":"kept"}"#)
         .send()
         .await

@@ -29,13 +29,9 @@ pub fn config(redis_url: Option<String>, data_dir: Option<std::path::PathBuf>) -
         redis_url,
         data_dir,
         static_dir: "does-not-exist".into(),
-        ws_client_buffer: 4096,
         workers: false,
-        auto_review: true,
         auto_approve_up_to: shared::Amount::from_cents(100_000),
-        consumers: 2,
-        max_deliveries: 5,
-        claim_idle_ms: 10_000,
+        ..Config::defaults()
     }
 }
 
@@ -103,6 +99,7 @@ impl TestApp {
     pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
         self.http
             .post(self.url(path))
+            .header("content-type", "application/json")
             .body(body)
             .send()
             .await

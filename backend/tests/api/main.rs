@@ -1,6 +1,7 @@
 //! Integration tests: the relay against a real redis-server that each test starts for itself
 //! on a free loopback port, so tests run in parallel without sharing state.
 
+mod access;
 mod bad_input;
 mod claims;
 mod dead_letters;

@@ -25,7 +25,13 @@ async fn submit_range(app: &TestApp, range: std::ops::Range<usize>) {
                 let body = format!(
                     r#"{{"customer_id":"CUST-{i}","amount":"{amount}","description":"soak"}}"#
                 );
-                let r = http.post(&url).body(body).send().await.unwrap();
+                let r = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), 201);
             }
         });
@@ -65,6 +71,9 @@ async fn ten_thousand_events_are_applied_exactly_once_per_group_through_crashes_
         c.workers = true;
         c.consumers = 2;
         c.claim_idle_ms = 500;
+        // Thousands of submits from one address: far above a class's rate.
+        c.write_rate_per_second = 1_000_000;
+        c.write_burst = 1_000_000;
     })
     .await;
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -83,15 +83,10 @@ impl Stack {
         let mut config = Config {
             listen: format!("127.0.0.1:{}", self.port).parse().unwrap(),
             redis_url: Some(self.redis.url()),
-            data_dir: None,
             static_dir: dist(),
-            ws_client_buffer: 4096,
             workers: false,
-            auto_review: true,
             auto_approve_up_to: shared::Amount::from_cents(100_000),
-            consumers: 2,
-            max_deliveries: 5,
-            claim_idle_ms: 10_000,
+            ..Config::defaults()
         };
         (self.adjust)(&mut config);
         let app = Application::build(config).await.expect("relay starts");
@@ -121,6 +116,7 @@ impl Stack {
     pub async fn post(&self, path: &str, body: &str) -> serde_json::Value {
         let response = reqwest::Client::new()
             .post(format!("{}{path}", self.url()))
+            .header("content-type", "application/json")
             .body(body.to_owned())
             .send()
             .await

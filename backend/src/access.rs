@@ -1,0 +1,263 @@
+//! Who may do what. Learners read everything and submit or move claims; instructors also run
+//! the controls that change things for the whole class. And no other web site may act here
+//! through a learner's browser.
+//!
+//! Both rules are middleware applied by the router (`routes/mod.rs`), never repeated in
+//! handlers: [`refuse_cross_site`] guards the whole API, [`require_instructor`] the routes of
+//! instructor actions.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use shared::api::Role;
+
+use crate::error::ApiError;
+
+/// How instructors are recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum InstructorRule {
+    /// `Authorization: Bearer <token>`.
+    Token(String),
+    /// Every caller: the relay listens on loopback only, so callers are on this machine, and
+    /// other sites are kept out by [`refuse_cross_site`].
+    Loopback,
+}
+
+#[derive(Debug, Clone)]
+pub struct Access {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    rule: InstructorRule,
+    /// Origins besides the relay's own whose pages may act (e.g. `trunk serve`'s).
+    allowed_origins: Vec<String>,
+    /// Whether the relay listens on a loopback address only: then the `Host` a request names
+    /// must be a loopback one too, so a page whose name was rebound to 127.0.0.1 is refused.
+    loopback_only: bool,
+}
+
+impl Access {
+    /// The rules for a relay listening on `listen`. Without a token on a non-loopback address
+    /// a random one is made; it is returned so it can be printed once.
+    pub fn new(
+        listen: SocketAddr,
+        token: Option<String>,
+        allowed_origins: &[String],
+    ) -> (Self, Option<String>) {
+        let loopback_only = listen.ip().is_loopback();
+        let token = token.filter(|t| !t.trim().is_empty());
+        let (rule, generated) = match token {
+            Some(token) => (InstructorRule::Token(token), None),
+            None if loopback_only => (InstructorRule::Loopback, None),
+            None => {
+                let token = random_token();
+                (InstructorRule::Token(token.clone()), Some(token))
+            }
+        };
+        let allowed_origins = allowed_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_ascii_lowercase())
+            .filter(|o| !o.is_empty())
+            .collect();
+        let inner = Inner {
+            rule,
+            allowed_origins,
+            loopback_only,
+        };
+        (
+            Self {
+                inner: Arc::new(inner),
+            },
+            generated,
+        )
+    }
+
+    /// "token" or "loopback", for `GET /api/session`.
+    pub fn instructor_by(&self) -> &'static str {
+        match self.inner.rule {
+            InstructorRule::Token(_) => "token",
+            InstructorRule::Loopback => "loopback",
+        }
+    }
+
+    /// The caller's role; a missing or wrong token makes a learner.
+    pub fn role(&self, headers: &HeaderMap) -> Role {
+        match self.check_instructor(headers) {
+            Ok(()) => Role::Instructor,
+            Err(_) => Role::Learner,
+        }
+    }
+
+    fn check_instructor(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let InstructorRule::Token(expected) = &self.inner.rule else {
+            return Ok(());
+        };
+        let Some(given) = headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::Unauthorized(
+                "this is an instructor action: send `Authorization: Bearer <token>` with the \
+                 token the relay printed at start (or its --instructor-token)"
+                    .into(),
+            ));
+        };
+        let given = given.to_str().unwrap_or_default();
+        let token = given
+            .strip_prefix("Bearer ")
+            .or_else(|| given.strip_prefix("bearer "))
+            .unwrap_or_default()
+            .trim();
+        if constant_time_eq::constant_time_eq(token.as_bytes(), expected.as_bytes()) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                code: "wrong_token",
+                message: "the instructor token is not the relay's; instructor actions are \
+                          refused"
+                    .into(),
+            })
+        }
+    }
+
+    /// Refuses requests another site's page could make through a learner's browser: a foreign
+    /// `Origin`, a rebound `Host`, and state changes without a JSON content type (which a page
+    /// cannot send to another site without the relay's consent).
+    fn check_same_site(&self, request: &Request) -> Result<(), ApiError> {
+        let headers = request.headers();
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_ascii_lowercase);
+        if self.inner.loopback_only
+            && let Some(host) = &host
+            && !is_loopback_host(host)
+        {
+            return Err(ApiError::Forbidden {
+                code: "foreign_host",
+                message: format!(
+                    "this relay listens on loopback only and does not answer for host {host:?}; \
+                     open it as http://127.0.0.1 or http://localhost"
+                ),
+            });
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or_default().to_ascii_lowercase();
+            let own = host.as_deref().is_some_and(|host| {
+                origin.strip_prefix("http://") == Some(host)
+                    || origin.strip_prefix("https://") == Some(host)
+            });
+            if !own && !self.inner.allowed_origins.contains(&origin) {
+                return Err(ApiError::Forbidden {
+                    code: "cross_site",
+                    message: format!(
+                        "requests from pages of {origin} may not act on this relay; an instructor \
+                         can allow that origin with --allowed-origin"
+                    ),
+                });
+            }
+        }
+        if !request.method().is_safe() && !is_json(headers) {
+            return Err(ApiError::UnsupportedMediaType(
+                "state-changing requests must be sent with `Content-Type: application/json` \
+                 (curl: -H 'Content-Type: application/json'), which other sites' pages cannot \
+                 send here"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Middleware for the whole API: see [`Access::check_same_site`].
+pub async fn refuse_cross_site(
+    State(access): State<Access>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match access.check_same_site(&request) {
+        Ok(()) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Middleware for the routes of instructor actions: 401 without a token, 403 with a wrong one.
+pub async fn require_instructor(
+    State(access): State<Access>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match access.check_instructor(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// `localhost`, `127.0.0.1:8080`, `[::1]:8080`, `app.localhost` ...
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// 128 random bits, hex.
+fn random_token() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_are_recognised_with_and_without_ports() {
+        for host in [
+            "localhost",
+            "localhost:8080",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "127.1.2.3:80",
+            "[::1]:8080",
+            "app.localhost:8080",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "evil.example:8080",
+            "10.0.0.1:8080",
+            "localhost.evil.example",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn a_token_is_made_only_for_a_relay_reachable_from_other_machines() {
+        let loopback = "127.0.0.1:8080".parse().unwrap();
+        let open = "0.0.0.0:8080".parse().unwrap();
+        let (access, made) = Access::new(loopback, None, &[]);
+        assert_eq!((access.instructor_by(), made), ("loopback", None));
+        let (access, made) = Access::new(open, None, &[]);
+        assert_eq!(access.instructor_by(), "token");
+        assert_eq!(made.map(|t| t.len()), Some(32));
+        let (access, made) = Access::new(open, Some("s3cret".into()), &[]);
+        assert_eq!((access.instructor_by(), made), ("token", None));
+    }
+}
