@@ -6,6 +6,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_of, spawn_app_with};
 
+/// Request headers as (name, value) pairs.
+type Headers<'a> = &'a [(&'a str, &'a str)];
+
 const TOKEN: &str = "class-of-2026";
 const GROUP: &str = "claims-notifications";
 
@@ -265,7 +268,7 @@ async fn requests_from_other_sites_are_refused_and_change_nothing() {
     let claim = app.submit("10.00").await.claim_id;
     let letter = plant_dead_letter(&app).await;
     let before = class_state(&app).await;
-    let attempts: [(&[(&str, &str)], u16, &str); 5] = [
+    let attempts: [(Headers, u16, &str); 5] = [
         (
             &[
                 ("content-type", "application/json"),

@@ -8,6 +8,7 @@ mod dead_letters;
 mod embedded;
 mod groups;
 mod helpers;
+mod limits;
 mod outage;
 mod soak;
 mod websocket;
