@@ -56,6 +56,12 @@ pub enum ApiError {
     /// 503
     #[error("{0}")]
     Unavailable(String),
+    /// 503: Redis refuses writes at its memory limit (`maxmemory` with `noeviction`).
+    #[error(
+        "Redis is at its memory limit (maxmemory) and refuses writes; nothing was written. \
+         Free memory (trim streams, raise maxmemory) and try again"
+    )]
+    OutOfMemory,
     /// 500: logged in full, answered without details.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -93,6 +99,7 @@ impl ApiError {
             }
             Self::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "redis_unavailable"),
+            Self::OutOfMemory => (StatusCode::SERVICE_UNAVAILABLE, "redis_out_of_memory"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -114,6 +121,10 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Unavailable(_) => Self::Unavailable(e.to_string()),
+            // A script's refused write comes back as a script error that names OOM.
+            DbError::Redis(e) if e.code() == Some("OOM") || e.to_string().contains("OOM ") => {
+                Self::OutOfMemory
+            }
             DbError::Redis(e) => Self::Internal(e.into()),
         }
     }

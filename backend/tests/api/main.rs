@@ -6,6 +6,7 @@ mod bad_input;
 mod claims;
 mod dead_letters;
 mod embedded;
+mod faults;
 mod groups;
 mod helpers;
 mod limits;
