@@ -104,7 +104,7 @@ async fn verify(redis: &mut redis::aio::MultiplexedConnection, acked: &[String])
             .unwrap();
         assert_eq!(
             history,
-            [id.clone()],
+            std::slice::from_ref(id),
             "index of {}",
             field(fields, "claim_id")
         );
