@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
 use serde::Serialize;
@@ -52,8 +52,16 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> 
     }
 }
 
+/// Adds the instructor token, if this browser holds one.
+fn authorized(request: RequestBuilder) -> RequestBuilder {
+    match crate::session::token() {
+        Some(token) => request.header("Authorization", &format!("Bearer {token}")),
+        None => request,
+    }
+}
+
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    let response = Request::get(path)
+    let response = authorized(Request::get(path))
         .send()
         .await
         .map_err(ApiFailure::network)?;
@@ -61,7 +69,9 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
 }
 
 pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    let response = Request::delete(path)
+    // The relay takes state changes only as JSON, which other sites cannot send.
+    let response = authorized(Request::delete(path))
+        .header("Content-Type", "application/json")
         .send()
         .await
         .map_err(ApiFailure::network)?;
@@ -72,7 +82,7 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: &B,
 ) -> Result<T, ApiFailure> {
-    let response = Request::post(path)
+    let response = authorized(Request::post(path))
         .json(body)
         .map_err(ApiFailure::network)?
         .send()

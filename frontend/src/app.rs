@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{EntriesPage, GroupsResponse, ServerMessage};
+use shared::api::{EntriesPage, GroupsResponse, Role, ServerMessage, SessionResponse};
 
 use crate::api;
 use crate::components::{
@@ -19,6 +19,12 @@ const FIRST_PAGE: usize = 100;
 pub fn App() -> impl IntoView {
     let store = Store::new();
     provide_context(store);
+    crate::session::take_token_from_url();
+    spawn_local(async move {
+        if let Ok(session) = api::get::<SessionResponse>("/api/session").await {
+            store.role.set(session.role);
+        }
+    });
     spawn_local(async move {
         // Recent history first, then the feed from its newest id, so the seam is exact.
         let path = format!("/api/streams/claims:events/entries?rev=true&count={FIRST_PAGE}");
@@ -51,6 +57,12 @@ pub fn App() -> impl IntoView {
         <header class="topbar">
             <h1>"claimstream"</h1>
             <span class="subtitle">"claims event sourcing on Redis Streams"</span>
+            <span class="badge role" data-testid="role" title="instructors run the controls that change things for the whole class">
+                {move || match store.role.get() {
+                    Role::Instructor => "instructor",
+                    Role::Learner => "learner",
+                }}
+            </span>
             <ConnectionIndicator />
         </header>
         <main class="layout">

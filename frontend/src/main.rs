@@ -3,6 +3,7 @@
 mod api;
 mod app;
 mod components;
+mod session;
 mod store;
 
 fn main() {

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use leptos::prelude::*;
-use shared::api::{GroupsResponse, StreamEntry};
+use shared::api::{GroupsResponse, Role, StreamEntry};
 
 use crate::api::Connection;
 
@@ -32,6 +32,8 @@ pub struct Store {
     pub redis_log: RwSignal<Vec<RedisAction>>,
     /// The consumer groups as last pushed by the relay.
     pub groups: RwSignal<Option<GroupsResponse>>,
+    /// Who the relay says this browser is; instructor controls show only to the instructor.
+    pub role: RwSignal<Role>,
     /// The latest entries that arrived live, to highlight when their rows appear.
     fresh: StoredValue<VecDeque<String>>,
 }
@@ -49,8 +51,13 @@ impl Store {
             changed: RwSignal::new((0, None)),
             redis_log: RwSignal::new(Vec::new()),
             groups: RwSignal::new(None),
+            role: RwSignal::new(Role::Learner),
             fresh: StoredValue::new(VecDeque::new()),
         }
+    }
+
+    pub fn is_instructor(&self) -> bool {
+        self.role.get() == Role::Instructor
     }
 
     pub fn last_id(&self) -> Option<String> {

@@ -90,6 +90,20 @@ impl<'a> Playground<'a> {
         panic!("{id} kept being re-rendered")
     }
 
+    /// Whether an element with this test id is on the page now (no waiting).
+    pub async fn exists(&self, id: &str) -> bool {
+        self.browser
+            .client
+            .find(Locator::Css(&testid(id)))
+            .await
+            .is_ok()
+    }
+
+    /// The address bar's URL.
+    pub async fn current_url(&self) -> String {
+        self.browser.client.current_url().await.unwrap().to_string()
+    }
+
     pub async fn fill(&self, id: &str, value: &str) {
         let input = self.find(id).await;
         input.clear().await.unwrap();

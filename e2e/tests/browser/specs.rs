@@ -426,3 +426,50 @@ async fn a_poisoned_entry_reaches_the_dead_letters_and_replays_once_the_poison_i
     .await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn instructor_controls_show_only_in_a_browser_given_the_token() {
+    let stack = Stack::start_with(|c| {
+        c.workers = true;
+        c.instructor_token = Some("e2e-token".into());
+    })
+    .await;
+    let browser = Browser::launch().await;
+    let group = "claims-notifications";
+    let page = Playground::open(&browser, &stack.url()).await;
+    eventually(Duration::from_secs(10), "the learner role", || async {
+        (page.text("role").await == "learner").then_some(())
+    })
+    .await;
+    // The group's figures are there for learners; its controls are not.
+    eventually(Duration::from_secs(10), "a consumer row", || async {
+        page.exists(&format!("consumer-{group}-notifier-1"))
+            .await
+            .then_some(())
+    })
+    .await;
+    assert!(!page.exists(&format!("add-consumer-{group}")).await);
+    assert!(!page.exists(&format!("crash-{group}-notifier-1")).await);
+    page.screenshot("12-learner").await;
+
+    browser.client.goto("about:blank").await.unwrap();
+    let page = Playground::open(&browser, &format!("{}#token=e2e-token", stack.url())).await;
+    eventually(Duration::from_secs(10), "the instructor role", || async {
+        (page.text("role").await == "instructor").then_some(())
+    })
+    .await;
+    assert!(
+        !page.current_url().await.contains("token"),
+        "the token stays in the address bar"
+    );
+    page.click(&format!("add-consumer-{group}")).await;
+    eventually(Duration::from_secs(10), "the added consumer", || async {
+        page.exists(&format!("consumer-{group}-notifier-3"))
+            .await
+            .then_some(())
+    })
+    .await;
+    page.screenshot("13-instructor").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}

@@ -65,8 +65,16 @@ pub fn DeadLetters() -> impl IntoView {
                                     " · " {field(&letter, "attempts").unwrap_or_default()} " attempts · "
                                     <span class="error">{field(&letter, "error").unwrap_or_default()}</span>
                                     " "
-                                    <button type="button" class="small" data-testid="replay-dead-letter" on:click=move |_| act(replay_id.clone(), "replay")>"replay"</button>
-                                    <button type="button" class="small" data-testid="discard-dead-letter" on:click=move |_| act(discard_id.clone(), "discard")>"discard"</button>
+                                    <Show when=move || store.is_instructor()>
+                                        <button type="button" class="small" data-testid="replay-dead-letter" on:click={
+                                            let id = replay_id.clone();
+                                            move |_| act(id.clone(), "replay")
+                                        }>"replay"</button>
+                                        <button type="button" class="small" data-testid="discard-dead-letter" on:click={
+                                            let id = discard_id.clone();
+                                            move |_| act(id.clone(), "discard")
+                                        }>"discard"</button>
+                                    </Show>
                                 </li>
                             }
                         }

@@ -139,7 +139,10 @@ fn GroupCard(
             act(store, format!("{base}/inject"), body, failure);
         }
     };
-    let in_relay = move || group.with(|g| g.as_ref().is_some_and(|g| g.in_relay));
+    // Learners see the figures; only the instructor gets the controls (the relay refuses
+    // them to anyone else anyway).
+    let in_relay =
+        move || store.is_instructor() && group.with(|g| g.as_ref().is_some_and(|g| g.in_relay));
     let card_id = testid("group");
     let ids = [
         testid("add-consumer"),
@@ -249,7 +252,7 @@ fn GroupFigures(
                                 <td>{c.pending}</td>
                                 <td>{format!("{:.1} s", c.idle_ms as f64 / 1000.0)}</td>
                                 <td>
-                                    {c.running.then(|| view! {
+                                    {(c.running && store.is_instructor()).then(|| view! {
                                         <button type="button" class="small" data-testid=format!("crash-{name}-{consumer}") on:click=crash.clone()>
                                             "crash"
                                         </button>
