@@ -121,6 +121,7 @@ impl Config {
                 ..Default::default()
             },
             max_consumers: self.max_consumers_per_group,
+            side_stream_maxlen: self.side_stream_maxlen,
         }
     }
 

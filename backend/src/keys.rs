@@ -30,16 +30,18 @@ pub fn metrics() -> String {
     "claims:{claims:analytics}:metrics".to_owned()
 }
 
-/// Entry ids already counted by `claims-analytics`, in the metrics' slot.
+/// Entry ids already counted by `claims-analytics`, in the metrics' slot: a sorted set scored
+/// by the id's milliseconds, trimmed below what the group may still be handed again
+/// (`workers::markers`).
 pub fn counted() -> String {
-    "claims:{claims:analytics}:counted".to_owned()
+    "claims:{claims:analytics}:counted-ids".to_owned()
 }
 
 /// Entry ids of `claims:events` already notified: checked and set in the same script that
 /// appends the notification, so a redelivered entry is never notified twice. Tagged to share
-/// the notifications stream's slot.
+/// the notifications stream's slot; a sorted set trimmed like [`counted`].
 pub fn notified() -> String {
-    "claims:{claims:notifications}:notified".to_owned()
+    "claims:{claims:notifications}:notified-ids".to_owned()
 }
 
 /// Only keys under this prefix may be read through the API.

@@ -61,6 +61,7 @@ impl Application {
             access,
             ws_limits: ConnectionLimits::new(config.ws_max_per_client, config.ws_max_connections),
             ws_max_message_bytes: config.ws_max_message_bytes,
+            side_stream_maxlen: config.side_stream_maxlen,
             embedded: embedded.as_ref().map(Supervised::status),
         };
         let router = routes::router(

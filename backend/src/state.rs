@@ -25,6 +25,8 @@ pub struct AppState {
     /// Open WebSockets, per client address and in all.
     pub ws_limits: Arc<ConnectionLimits>,
     pub ws_max_message_bytes: usize,
+    /// `MAXLEN ~` of the side streams the relay appends to (`claims:failed:log`).
+    pub side_stream_maxlen: u64,
     /// The supervisor's report on the relay's own redis-server, if it runs one.
     pub embedded: Option<EmbeddedStatus>,
 }

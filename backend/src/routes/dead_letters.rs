@@ -56,6 +56,7 @@ async fn close(
     action: &str,
 ) -> Result<(), ApiError> {
     let at = crate::commands::now().to_string();
+    let keep = state.side_stream_maxlen.to_string();
     state
         .db
         .transaction(
@@ -64,6 +65,9 @@ async fn close(
                 vec![
                     "XADD",
                     keys::FAILED_LOG,
+                    "MAXLEN",
+                    "~",
+                    &keep,
                     "*",
                     "action",
                     action,

@@ -20,11 +20,11 @@ pub struct Analytics;
 static COUNT_ONCE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
--- KEYS: counted hash, metrics hash; ARGV: entry id, then field/increment pairs
-if redis.call('HSETNX', KEYS[1], ARGV[1], '1') == 0 then
+-- KEYS: counted set, metrics hash; ARGV: entry id, its score, then field/increment pairs
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then
   return 0
 end
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   redis.call('HINCRBY', KEYS[2], ARGV[i], ARGV[i + 1])
 end
 return 1
@@ -72,7 +72,8 @@ impl Handler for Analytics {
         invocation
             .key(keys::counted())
             .key(keys::metrics())
-            .arg(&entry.id);
+            .arg(&entry.id)
+            .arg(super::markers::score(&entry.id));
         for (field, by) in &increments {
             invocation.arg(field).arg(by);
         }
@@ -87,7 +88,7 @@ impl Handler for Analytics {
 pub const SUMMARY_EVERY: Duration = Duration::from_secs(5);
 
 /// Appends a summary to `claims:analytics` every [`SUMMARY_EVERY`] until `stop`.
-pub async fn summarize(db: Db, stop: CancellationToken) {
+pub async fn summarize(db: Db, stop: CancellationToken, keep: u64) {
     let mut tick = tokio::time::interval(SUMMARY_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut previous: Option<(std::time::Instant, Vec<(String, i64)>)> = None;
@@ -96,7 +97,7 @@ pub async fn summarize(db: Db, stop: CancellationToken) {
             _ = tick.tick() => {}
             () = stop.cancelled() => return,
         }
-        match summary_once(&db, previous.as_ref()).await {
+        match summary_once(&db, previous.as_ref(), keep).await {
             Ok(metrics) => previous = Some((std::time::Instant::now(), metrics)),
             Err(e) => tracing::debug!(error = %e, "no analytics summary this time"),
         }
@@ -106,6 +107,7 @@ pub async fn summarize(db: Db, stop: CancellationToken) {
 async fn summary_once(
     db: &Db,
     previous: Option<&(std::time::Instant, Vec<(String, i64)>)>,
+    keep: u64,
 ) -> Result<Vec<(String, i64)>, db::DbError> {
     let mut trace = Trace::off();
     let metrics = keys::metrics();
@@ -155,7 +157,8 @@ async fn summary_once(
         ));
         fields.push((format!("pending:{}", g.name), g.pending.to_string()));
     }
-    let mut xadd = vec!["XADD", keys::ANALYTICS, "MAXLEN", "~", "1000", "*"];
+    let keep = keep.to_string();
+    let mut xadd = vec!["XADD", keys::ANALYTICS, "MAXLEN", "~", &keep, "*"];
     for (k, v) in &fields {
         xadd.push(k);
         xadd.push(v);

@@ -7,6 +7,7 @@ pub mod consumer;
 pub mod controls;
 pub mod dead_letter;
 pub mod groups;
+pub mod markers;
 pub mod notifications;
 pub mod processors;
 pub mod standalone;

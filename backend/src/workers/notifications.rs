@@ -11,17 +11,27 @@ use super::Handler;
 use crate::db::Db;
 use crate::keys;
 
-pub struct Notify;
+pub struct Notify {
+    /// `MAXLEN ~` of `claims:notifications`.
+    pub keep: u64,
+}
+
+impl Default for Notify {
+    fn default() -> Self {
+        Self { keep: 10_000 }
+    }
+}
 
 /// Appends the notification only if this entry was not notified before, atomically.
 static NOTIFY_ONCE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
--- KEYS: notified hash, notifications stream; ARGV: entry id, notification field/value pairs...
-if redis.call('HSETNX', KEYS[1], ARGV[1], '1') == 0 then
+-- KEYS: notified set, notifications stream
+-- ARGV: entry id, its score, the stream's length cap, notification field/value pairs...
+if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then
   return 0
 end
-redis.call('XADD', KEYS[2], '*', unpack(ARGV, 2))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
 return 1
 ",
     )
@@ -57,7 +67,9 @@ impl Handler for Notify {
         invocation
             .key(keys::notified())
             .key(keys::NOTIFICATIONS)
-            .arg(&entry.id);
+            .arg(&entry.id)
+            .arg(super::markers::score(&entry.id))
+            .arg(self.keep);
         for (k, v) in [
             ("entry_id", entry.id.as_str()),
             ("claim_id", event.claim_id.as_str()),

@@ -46,7 +46,9 @@ pub async fn run(
                 db,
                 keys::NOTIFICATIONS_GROUP,
                 consumer,
-                Notify,
+                Notify {
+                    keep: settings.side_stream_maxlen,
+                },
                 settings,
                 stop,
             )
@@ -71,6 +73,12 @@ async fn consume<H: Handler>(
 ) -> anyhow::Result<()> {
     groups::ensure(&db, group).await?;
     tracing::info!(group, consumer, "consuming claims:events");
+    // The relay trims too; trimming is idempotent, and a relay may run without workers.
+    tokio::spawn(super::markers::trim_every(
+        db.clone(),
+        vec![group],
+        stop.clone(),
+    ));
     Consumer::new(
         db,
         group,

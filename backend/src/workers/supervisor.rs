@@ -31,6 +31,8 @@ pub struct WorkerSettings {
     pub consumer: ConsumerConfig,
     /// Consumers this relay runs per group at most.
     pub max_consumers: usize,
+    /// `MAXLEN ~` of the streams the workers append to.
+    pub side_stream_maxlen: u64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -119,7 +121,9 @@ impl Workers {
             settings,
             keys::NOTIFICATIONS_GROUP,
             "notifier",
-            Notify,
+            Notify {
+                keep: settings.side_stream_maxlen,
+            },
         ));
         for g in &groups_started {
             groups::ensure(db, g.name).await?;
@@ -129,7 +133,16 @@ impl Workers {
             stop: stop.clone(),
             max_consumers: settings.max_consumers,
         };
-        tokio::spawn(super::analytics::summarize(db.clone(), stop.clone()));
+        tokio::spawn(super::analytics::summarize(
+            db.clone(),
+            stop.clone(),
+            settings.side_stream_maxlen,
+        ));
+        tokio::spawn(super::markers::trim_every(
+            db.clone(),
+            vec![keys::ANALYTICS_GROUP, keys::NOTIFICATIONS_GROUP],
+            stop.clone(),
+        ));
         if settings.consumers > settings.max_consumers {
             tracing::warn!(
                 consumers = settings.consumers,

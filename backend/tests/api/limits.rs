@@ -251,3 +251,52 @@ async fn a_websocket_message_over_the_cap_closes_the_feed_with_a_reason() {
     assert_eq!(frame.code, CloseCode::Policy);
     assert!(frame.reason.contains("1024 bytes"), "{}", frame.reason);
 }
+
+#[tokio::test]
+async fn side_streams_are_capped_and_markers_trimmed_once_entries_are_acknowledged() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.side_stream_maxlen = 10;
+        c.write_rate_per_second = 1_000_000;
+        c.write_burst = 1_000_000;
+    })
+    .await;
+    until(Duration::from_secs(10), "the group runs", || async {
+        consumers_in_redis(&app).await.len() == 2
+    })
+    .await;
+    const N: usize = 300;
+    for _ in 0..N {
+        app.submit("10.00").await;
+    }
+    let notified = || async {
+        let mut redis = app.redis().await;
+        let card: usize = redis::cmd("ZCARD")
+            .arg(backend::keys::notified())
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        card
+    };
+    until(
+        Duration::from_secs(20),
+        "every entry is notified",
+        || async { notified().await == N },
+    )
+    .await;
+    // Approximate trimming drops whole nodes of up to 100 entries.
+    let length = app.stream("claims:notifications").await.len();
+    assert!((10..=110).contains(&length), "{length} notifications kept");
+
+    until(Duration::from_secs(10), "nothing is pending", || async {
+        consumers_in_redis(&app).await.iter().all(|(_, p)| *p == 0)
+    })
+    .await;
+    let db = backend::db::Db::new(&app.redis_url()).unwrap();
+    let trimmed = backend::workers::markers::trim(&db, GROUP).await.unwrap();
+    let left = notified().await;
+    assert_eq!(trimmed as usize + left, N);
+    // Only markers in the millisecond of the group's cursor may stay.
+    assert!(left < N / 2, "{left} markers left");
+}

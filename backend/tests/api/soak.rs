@@ -150,12 +150,13 @@ async fn ten_thousand_events_are_applied_exactly_once_per_group_through_crashes_
         metrics["events:claim_status_updated"],
         (CLAIMS + CLAIMS / 2) as i64
     );
-    let counted: usize = redis::cmd("HLEN")
-        .arg("claims:{claims:analytics}:counted")
+    // Markers are trimmed once their entries are acknowledged, so at most one per entry.
+    let counted: usize = redis::cmd("ZCARD")
+        .arg(backend::keys::counted())
         .query_async(&mut conn)
         .await
         .unwrap();
-    assert_eq!(counted, expected_events);
+    assert!(counted <= expected_events, "{counted} markers");
     assert!(
         app.stream("claims:failed").await.is_empty(),
         "nothing dead-lettered"

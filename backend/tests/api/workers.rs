@@ -132,7 +132,7 @@ async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while
         &db,
         "claims-notifications",
         "notifier-1",
-        Notify,
+        Notify::default(),
         Injection {
             poison_claim: Some(poisoned.claim_id.clone()),
             fail_ratio: 0.0,
@@ -198,14 +198,14 @@ async fn entries_a_crashed_consumer_left_pending_are_taken_over_and_notified_onc
         submitted.entry_id.clone(),
         app.stream("claims:events").await.remove(0).1,
     );
-    Notify.handle(&db, &entry).await.unwrap();
+    Notify::default().handle(&db, &entry).await.unwrap();
 
     tokio::time::sleep(Duration::from_millis(150)).await;
     let mut survivor = consumer(
         &db,
         "claims-notifications",
         "notifier-2",
-        Notify,
+        Notify::default(),
         Injection::default(),
     );
     let mut claimed = 0;

@@ -1,0 +1,129 @@
+//! The idempotence markers of `claims-notifications` and `claims-analytics`: sorted sets of
+//! the entry ids already applied, scored by the id's milliseconds. A marker is only needed
+//! while its entry can still be delivered again, that is while it is pending or not yet
+//! delivered; everything older than the group's oldest pending entry (or its cursor, when
+//! nothing is pending) is acknowledged for good, so those markers are trimmed.
+
+use std::time::Duration;
+
+use redis::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{self, Db, DbError};
+use crate::keys;
+use crate::redis_cli::Trace;
+
+/// How often markers are trimmed.
+pub const TRIM_EVERY: Duration = Duration::from_secs(30);
+
+/// The marker set of each group that has one.
+pub fn of_group(group: &str) -> Option<String> {
+    match group {
+        keys::NOTIFICATIONS_GROUP => Some(keys::notified()),
+        keys::ANALYTICS_GROUP => Some(keys::counted()),
+        _ => None,
+    }
+}
+
+/// The score of an entry id: its milliseconds.
+pub fn score(entry_id: &str) -> u64 {
+    entry_id
+        .split('-')
+        .next()
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Trims `group`'s markers below what it may still be handed again; returns how many went.
+pub async fn trim(db: &Db, group: &str) -> Result<u64, DbError> {
+    let Some(marker) = of_group(group) else {
+        return Ok(0);
+    };
+    let mut trace = Trace::off();
+    // [count, smallest id, greatest id, consumers]
+    let pending: Value = db
+        .run(&mut trace, &["XPENDING", keys::EVENTS, group])
+        .await?;
+    let oldest_pending = match &pending {
+        Value::Array(parts) if parts.len() == 4 => parts.get(1).and_then(db::text),
+        _ => None,
+    };
+    let floor = match oldest_pending {
+        Some(id) => score(&id),
+        None => {
+            let groups: Value = db
+                .run(&mut trace, &["XINFO", "GROUPS", keys::EVENTS])
+                .await?;
+            match cursor_of(&groups, group) {
+                Some(id) => score(&id),
+                None => return Ok(0),
+            }
+        }
+    };
+    if floor == 0 {
+        return Ok(0);
+    }
+    // Exclusive: an entry in the same millisecond as the floor may still come.
+    db.run(
+        &mut trace,
+        &["ZREMRANGEBYSCORE", &marker, "-inf", &format!("({floor}")],
+    )
+    .await
+}
+
+/// `last-delivered-id` of `group` in an XINFO GROUPS reply (RESP2 arrays or RESP3 maps).
+fn cursor_of(reply: &Value, group: &str) -> Option<String> {
+    let Value::Array(groups) = reply else {
+        return None;
+    };
+    groups.iter().find_map(|g| {
+        let pairs: Vec<(String, Value)> = match g {
+            Value::Array(flat) => flat
+                .chunks(2)
+                .filter_map(|kv| Some((db::text(&kv[0])?, kv.get(1)?.clone())))
+                .collect(),
+            Value::Map(map) => map
+                .iter()
+                .filter_map(|(k, v)| Some((db::text(k)?, v.clone())))
+                .collect(),
+            _ => return None,
+        };
+        let field = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .and_then(|(_, v)| db::text(v))
+        };
+        (field("name")? == group).then(|| field("last-delivered-id"))?
+    })
+}
+
+/// Trims the markers of `groups` every [`TRIM_EVERY`] until `stop`.
+pub async fn trim_every(db: Db, groups: Vec<&'static str>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(TRIM_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Markers of the hash-based layout of earlier versions: never read any more.
+    let _: Result<i64, _> = db
+        .run(
+            &mut Trace::off(),
+            &[
+                "UNLINK",
+                "claims:{claims:notifications}:notified",
+                "claims:{claims:analytics}:counted",
+            ],
+        )
+        .await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.cancelled() => return,
+        }
+        for group in &groups {
+            match trim(&db, group).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(group, trimmed = n, "idempotence markers trimmed"),
+                Err(e) => tracing::debug!(group, error = %e, "markers not trimmed"),
+            }
+        }
+    }
+}
