@@ -37,9 +37,14 @@ pub enum ApiError {
     /// 409: the claim changed since the caller (or this request) read it.
     #[error("{0}")]
     VersionConflict(String),
-    /// 409: a limit of the relay is reached (e.g. consumers per group).
+    /// 409: a limit of the relay is reached (e.g. consumers per group), or an idempotency key
+    /// is still in use.
     #[error("{message}")]
-    LimitReached { code: &'static str, message: String },
+    Conflict { code: &'static str, message: String },
+    /// 422: well-formed, but refused for a reason other than its fields (e.g. an idempotency
+    /// key reused for another request).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     /// 413
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -92,7 +97,8 @@ impl ApiError {
                 (StatusCode::CONFLICT, "invalid_transition")
             }
             Self::VersionConflict(_) => (StatusCode::CONFLICT, "version_conflict"),
-            Self::LimitReached { code, .. } => (StatusCode::CONFLICT, code),
+            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")

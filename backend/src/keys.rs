@@ -44,6 +44,12 @@ pub fn notified() -> String {
     "claims:{claims:notifications}:notified-ids".to_owned()
 }
 
+/// The answer to a command sent with an `Idempotency-Key` (by its SHA-256), kept 24 h
+/// (`EX`), or 60 s while the command runs.
+pub fn idempotency(key_hash: &str) -> String {
+    format!("claims:idempotency:{key_hash}")
+}
+
 /// Only keys under this prefix may be read through the API.
 pub const READABLE_PREFIX: &str = "claims:";
 

@@ -10,6 +10,7 @@ pub mod entry_id;
 pub mod error;
 pub mod extract;
 pub mod feed;
+pub mod idempotency;
 pub mod keys;
 pub mod limits;
 pub mod redis_cli;

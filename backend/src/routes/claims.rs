@@ -20,15 +20,23 @@ use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody};
 use crate::redis_cli::Trace;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/claims", post(submit).get(list))
-        .route("/claims/{id}", get(show))
-        .route("/claims/{id}/events", get(events))
+pub fn router(state: &AppState) -> Router<AppState> {
+    // Commands answer a repeated Idempotency-Key with their first answer.
+    let commands = Router::new()
+        .route("/claims", post(submit))
         .route("/claims/{id}/review", post(review))
         .route("/claims/{id}/approve", post(approve))
         .route("/claims/{id}/reject", post(reject))
         .route("/claims/{id}/pay", post(pay))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::once,
+        ));
+    Router::new()
+        .route("/claims", get(list))
+        .route("/claims/{id}", get(show))
+        .route("/claims/{id}/events", get(events))
+        .merge(commands)
 }
 
 fn parse_claim_id(id: &str) -> Result<ClaimId, ApiError> {

@@ -42,7 +42,7 @@ pub fn controls() -> Router<AppState> {
 impl From<WorkerError> for ApiError {
     fn from(e: WorkerError) -> Self {
         match e {
-            WorkerError::TooManyConsumers { .. } => ApiError::LimitReached {
+            WorkerError::TooManyConsumers { .. } => ApiError::Conflict {
                 code: "too_many_consumers",
                 message: e.to_string(),
             },

@@ -32,7 +32,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
             access::require_instructor,
         ));
     let api = Router::new()
-        .merge(claims::router())
+        .merge(claims::router(&state))
         .merge(streams::router())
         .merge(groups::router())
         .merge(health::router())

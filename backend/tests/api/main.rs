@@ -9,6 +9,7 @@ mod embedded;
 mod faults;
 mod groups;
 mod helpers;
+mod idempotency;
 mod limits;
 mod outage;
 mod soak;
