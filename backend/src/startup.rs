@@ -47,6 +47,19 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        if config.workers {
+            // Groups start at the stream's end; made now, before the first request is served,
+            // no claim submitted right after the start is missed by one of them. If Redis is
+            // not there yet, the workers make them once it is.
+            let settings = config.worker_settings();
+            let ensure = async {
+                for group in crate::workers::supervisor::group_names(&settings) {
+                    crate::workers::groups::ensure(&db, group).await?;
+                }
+                Ok::<(), crate::db::DbError>(())
+            };
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(3), ensure).await;
+        }
         let (access, generated_token) = Access::new(
             config.listen,
             config.instructor_token.clone(),

@@ -287,6 +287,9 @@ pub struct GroupView {
     pub fail_ratio: f64,
     /// Entries finished (acknowledged or dead-lettered) per second, lately.
     pub throughput: f64,
+    /// Entries acknowledged without effect because they could never have one (logged).
+    #[serde(default)]
+    pub refused: u64,
     /// From XINFO CONSUMERS.
     pub members: Vec<ConsumerView>,
     /// The oldest pending entries, from the extended XPENDING form.

@@ -115,15 +115,35 @@ async fn pause(
 ) -> Result<Json<GroupActionResponse>, ApiError> {
     let workers = workers(&state)?;
     let g = workers.group(&group)?;
-    g.controls
-        .paused
-        .store(body.paused, std::sync::atomic::Ordering::Relaxed);
-    let message = if body.paused {
-        "paused: its consumers read nothing; new entries wait in the stream (lag grows)"
-    } else {
-        "resumed"
-    };
-    Ok(done(&group, message.into(), Trace::default()))
+    g.controls.set_paused(body.paused);
+    if !body.paused {
+        return Ok(done(&group, "resumed".into(), Trace::default()));
+    }
+    // Answer only once every consumer has finished its batch and parked, so nothing is
+    // handed out after the answer.
+    let deadline = tokio::time::Instant::now() + PARK_WAIT;
+    loop {
+        let parked = g.controls.parked();
+        let busy: Vec<String> = workers
+            .running(&group)
+            .into_iter()
+            .filter(|c| !parked.contains(c))
+            .collect();
+        if busy.is_empty() {
+            let message =
+                "paused: every consumer has parked; new entries wait in the stream (lag grows)";
+            return Ok(done(&group, message.into(), Trace::default()));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::Unavailable(format!(
+                "paused, but {} did not park within {} s (is Redis reachable?); they read \
+                 nothing more once they do",
+                busy.join(", "),
+                PARK_WAIT.as_secs()
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 async fn inject(
@@ -159,6 +179,12 @@ async fn inject(
     Ok(done(&group, message, Trace::default()))
 }
 
+/// Pages of 100 one claim-now takes at most.
+const CLAIM_PAGES: usize = 50;
+
+/// How long pausing waits for the consumers' current batches.
+const PARK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClaimRequest {
@@ -181,30 +207,33 @@ async fn claim_now(
     };
     let idle = body.min_idle_ms.unwrap_or(1_000).to_string();
     let mut trace = Trace::default();
-    let reply: redis::Value = state
-        .db
-        .run(
-            &mut trace,
-            &[
-                "XAUTOCLAIM",
-                keys::EVENTS,
-                &group,
-                &consumer,
-                &idle,
-                "0-0",
-                "COUNT",
-                "100",
-                "JUSTID",
-            ],
-        )
-        .await?;
-    let moved = match &reply {
-        redis::Value::Array(parts) => match parts.get(1) {
-            Some(redis::Value::Array(ids)) => ids.len(),
-            _ => 0,
-        },
-        _ => 0,
-    };
+    // Page through the whole pending list, each page going on from the cursor of the last.
+    let (mut cursor, mut moved) = ("0-0".to_owned(), 0);
+    for _ in 0..CLAIM_PAGES {
+        let reply: redis::Value = state
+            .db
+            .run(
+                &mut trace,
+                &[
+                    "XAUTOCLAIM",
+                    keys::EVENTS,
+                    &group,
+                    &consumer,
+                    &idle,
+                    &cursor,
+                    "COUNT",
+                    "100",
+                    "JUSTID",
+                ],
+            )
+            .await?;
+        let (next, n) = crate::workers::consumer::autoclaim_reply(&reply);
+        moved += n;
+        match next {
+            Some(next) if next != "0-0" => cursor = next,
+            _ => break,
+        }
+    }
     let message = format!("{moved} idle entries moved to {consumer}");
     Ok(done(&group, message, trace))
 }

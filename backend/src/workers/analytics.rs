@@ -9,7 +9,7 @@ use shared::api::StreamEntry;
 use shared::{ClaimStatus, EventPayload};
 use tokio_util::sync::CancellationToken;
 
-use super::Handler;
+use super::{Handled, Handler, HandlerError};
 use crate::db::{self, Db};
 use crate::keys;
 use crate::redis_cli::Trace;
@@ -33,7 +33,7 @@ return 1
 });
 
 impl Handler for Analytics {
-    async fn handle(&self, db: &Db, entry: &StreamEntry) -> Result<(), String> {
+    async fn handle(&self, db: &Db, entry: &StreamEntry) -> Result<Handled, HandlerError> {
         let mut increments: Vec<(String, i64)> = Vec::new();
         match &entry.event {
             None => increments.push(("events:undecoded".into(), 1)),
@@ -79,8 +79,8 @@ impl Handler for Analytics {
         }
         db.script::<i64>(&invocation)
             .await
-            .map(drop)
-            .map_err(|e| e.to_string())
+            .map(|_| Handled::Applied)
+            .map_err(|e| HandlerError::Dependency(e.to_string()))
     }
 }
 

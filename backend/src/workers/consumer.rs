@@ -13,7 +13,7 @@ use shared::api::StreamEntry;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
-use super::controls::GroupControls;
+use super::controls::{Admission, GroupControls};
 use super::dead_letter::{self, DeadLetter};
 use crate::db::{self, Db, DbError};
 use crate::keys;
@@ -26,7 +26,29 @@ pub trait Handler: Send + Sync + 'static {
         &self,
         db: &Db,
         entry: &StreamEntry,
-    ) -> impl Future<Output = Result<(), String>> + Send;
+    ) -> impl Future<Output = Result<Handled, HandlerError>> + Send;
+}
+
+/// An entry the handler is done with: acknowledged either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// Its effect is in Redis (or it needed none).
+    Applied,
+    /// It can never have its effect (e.g. its claim does not exist): logged and counted.
+    Refused(String),
+}
+
+/// An entry not handled this time: retried with backoff, dead-lettered after
+/// `max_deliveries`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlerError {
+    /// Something about this entry (bad data, a poisoned claim, a claim others keep changing).
+    /// The circuit breaker ignores these: one bad entry must not stop the group.
+    #[error("{0}")]
+    Entry(String),
+    /// Redis or another dependency failed: counted by the breaker.
+    #[error("{0}")]
+    Dependency(String),
 }
 
 #[derive(Debug, Clone)]
@@ -64,8 +86,9 @@ pub struct Injection {
 }
 
 impl Injection {
-    /// The failure injected for this entry, if any.
-    pub fn failure_for(&self, entry: &StreamEntry) -> Option<String> {
+    /// The failure injected for this entry, if any: a poisoned claim stands for bad data, a
+    /// random failure for a flaky dependency.
+    pub fn failure_for(&self, entry: &StreamEntry) -> Option<HandlerError> {
         let claim = entry
             .event
             .as_ref()
@@ -78,13 +101,15 @@ impl Injection {
                     .map(|(_, v)| v.clone())
             });
         if self.poison_claim.is_some() && self.poison_claim == claim {
-            return Some(format!(
+            return Some(HandlerError::Entry(format!(
                 "claim {} is poisoned (failure injection)",
                 claim.unwrap_or_default()
-            ));
+            )));
         }
         if self.fail_ratio > 0.0 && rand::rng().random_bool(self.fail_ratio.min(1.0)) {
-            return Some("random failure (failure injection)".into());
+            return Some(HandlerError::Dependency(
+                "random failure (failure injection)".into(),
+            ));
         }
         None
     }
@@ -99,6 +124,8 @@ pub struct Outcome {
     pub dead_lettered: usize,
     /// Entries taken over from idle consumers.
     pub claimed: usize,
+    /// Entries acknowledged without effect because they can never have one.
+    pub refused: usize,
 }
 
 pub struct Consumer<H> {
@@ -115,6 +142,9 @@ pub struct Consumer<H> {
     retry_at: Option<Instant>,
     consecutive_failures: u32,
     last_claim: Option<Instant>,
+    /// Where the next XAUTOCLAIM scan starts: the cursor the last one returned, so idle
+    /// entries beyond its first page are reached too.
+    claim_cursor: String,
     last_errors: HashMap<String, String>,
 }
 
@@ -140,6 +170,7 @@ impl<H: Handler> Consumer<H> {
             retry_at: None,
             consecutive_failures: 0,
             last_claim: None,
+            claim_cursor: "0-0".into(),
             last_errors: HashMap::new(),
         }
     }
@@ -158,11 +189,24 @@ impl<H: Handler> Consumer<H> {
     /// new ones, handle them, acknowledge what succeeded.
     pub async fn process_once(&mut self) -> Result<Outcome, DbError> {
         let mut outcome = Outcome::default();
-        if !self.controls.may_proceed() {
-            // Paused, or the breaker is open: read nothing, so nothing is delivered in vain.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            return Ok(outcome);
+        let trial = match self.controls.admit(&self.name) {
+            Admission::Go => false,
+            Admission::Trial => true,
+            Admission::Wait => {
+                // Paused, or the breaker is open: read nothing, so nothing is delivered in vain.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Ok(outcome);
+            }
+        };
+        let step = self.step(&mut outcome).await;
+        if trial {
+            // A trial batch that had nothing to try leaves the breaker half-open for the next.
+            self.controls.end_trial();
         }
+        step.map(|()| outcome)
+    }
+
+    async fn step(&mut self, outcome: &mut Outcome) -> Result<(), DbError> {
         if self
             .last_claim
             .is_none_or(|t| t.elapsed() >= self.config.claim_idle / 2)
@@ -193,13 +237,23 @@ impl<H: Handler> Consumer<H> {
         for (entry, deliveries) in batch {
             outcome.delivered += 1;
             match self.handle(&entry).await {
-                Ok(()) => {
+                Ok(handled) => {
+                    if let Handled::Refused(reason) = handled {
+                        tracing::warn!(group = self.group, id = %entry.id, %reason, "refused for good; acknowledged");
+                        outcome.refused += 1;
+                        self.controls
+                            .refused
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     self.last_errors.remove(&entry.id);
                     done.push(entry.id);
                 }
                 Err(error) => {
                     outcome.failed += 1;
-                    self.controls.record_failure();
+                    if let HandlerError::Dependency(_) = error {
+                        self.controls.record_failure();
+                    }
+                    let error = error.to_string();
                     if deliveries >= self.config.max_deliveries {
                         dead_letter::send(
                             &self.db,
@@ -237,7 +291,7 @@ impl<H: Handler> Consumer<H> {
             self.consecutive_failures = 0;
             self.retry_at = None;
         }
-        Ok(outcome)
+        Ok(())
     }
 
     /// Runs steps until `stop`, waiting out Redis outages with backoff. `stop` ends it at
@@ -251,6 +305,7 @@ impl<H: Handler> Consumer<H> {
             };
             if let Err(e) = step {
                 tracing::warn!(group = self.group, consumer = %self.name, error = %e, "consumer step failed");
+                self.controls.record_failure();
                 self.conn = None;
                 tokio::select! {
                     () = tokio::time::sleep(outage) => {}
@@ -263,7 +318,7 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
-    async fn handle(&self, entry: &StreamEntry) -> Result<(), String> {
+    async fn handle(&self, entry: &StreamEntry) -> Result<Handled, HandlerError> {
         let injection = self.injection.read().await.clone();
         if let Some(failure) = injection.failure_for(entry) {
             return Err(failure);
@@ -273,7 +328,9 @@ impl<H: Handler> Consumer<H> {
 
     fn backoff(&self) -> Duration {
         let exp = self.consecutive_failures.saturating_sub(1).min(6);
-        let base = self.config.retry_base * 2u32.pow(exp);
+        // Below the claim-idle time, so a live consumer retries its own entries before
+        // another takes them over as abandoned.
+        let base = (self.config.retry_base * 2u32.pow(exp)).min(self.config.claim_idle / 4);
         // Full jitter, so consumers that failed together do not retry together.
         base.mul_f64(rand::rng().random_range(0.5..=1.0))
     }
@@ -352,8 +409,9 @@ impl<H: Handler> Consumer<H> {
         Ok(())
     }
 
-    /// Takes over entries other consumers left pending longer than `claim_idle`.
-    async fn autoclaim(&self) -> Result<usize, DbError> {
+    /// Takes over entries other consumers left pending longer than `claim_idle`, one page per
+    /// call, going on from where the previous page ended.
+    async fn autoclaim(&mut self) -> Result<usize, DbError> {
         let idle = self.config.claim_idle.as_millis().to_string();
         let count = self.config.batch.to_string();
         let reply: Value = self
@@ -366,24 +424,34 @@ impl<H: Handler> Consumer<H> {
                     self.group,
                     &self.name,
                     &idle,
-                    "0-0",
+                    &self.claim_cursor,
                     "COUNT",
                     &count,
                     "JUSTID",
                 ],
             )
             .await?;
-        let claimed = match &reply {
-            Value::Array(parts) => match parts.get(1) {
-                Some(Value::Array(ids)) => ids.len(),
-                _ => 0,
-            },
-            _ => 0,
-        };
+        let (cursor, claimed) = autoclaim_reply(&reply);
+        // "0-0" when the scan reached the end: the next one starts over.
+        self.claim_cursor = cursor.unwrap_or_else(|| "0-0".into());
         if claimed > 0 {
             tracing::info!(group = self.group, consumer = %self.name, claimed, "took over idle entries");
         }
         Ok(claimed)
+    }
+}
+
+/// XAUTOCLAIM's answer: the cursor to go on from, and how many entries moved.
+pub fn autoclaim_reply(reply: &Value) -> (Option<String>, usize) {
+    match reply {
+        Value::Array(parts) => (
+            parts.first().and_then(db::text),
+            match parts.get(1) {
+                Some(Value::Array(ids)) => ids.len(),
+                _ => 0,
+            },
+        ),
+        _ => (None, 0),
     }
 }
 

@@ -1,6 +1,7 @@
 //! What a group's consumers share and the API can change at run time: failure injection,
 //! pause, the circuit breaker, and an acknowledgement counter for throughput.
 
+use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -12,9 +13,15 @@ const COOL_DOWN: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Default)]
 pub struct GroupControls {
-    pub paused: AtomicBool,
+    paused: AtomicBool,
     pub acked: AtomicU64,
+    /// Entries acknowledged without effect because they could never have one.
+    pub refused: AtomicU64,
     breaker: Mutex<Breaker>,
+    /// Whether a consumer holds the one trial batch of a half-open breaker.
+    trial: AtomicBool,
+    /// Consumers that saw the pause and read nothing since.
+    parked: Mutex<HashSet<String>>,
     /// (when, acked then, rate) of the last throughput reading.
     rate: Mutex<Option<(Instant, u64, f64)>>,
 }
@@ -45,9 +52,59 @@ struct Breaker {
     opened_at: Option<Instant>,
 }
 
+/// Whether a consumer may read now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Go,
+    /// The breaker is half-open and this consumer carries its one trial batch.
+    Trial,
+    /// Paused, or the breaker is open (or another consumer has the trial).
+    Wait,
+}
+
 impl GroupControls {
     pub fn is_paused(&self) -> bool {
-        self.paused.load(Ordering::Relaxed)
+        self.paused.load(Ordering::SeqCst)
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::SeqCst);
+    }
+
+    /// Consumers parked by the pause.
+    pub fn parked(&self) -> HashSet<String> {
+        self.parked.lock().expect("parked lock").clone()
+    }
+
+    /// Called by `consumer` before each read.
+    pub fn admit(&self, consumer: &str) -> Admission {
+        let mut parked = self.parked.lock().expect("parked lock");
+        if self.is_paused() {
+            parked.insert(consumer.to_owned());
+            return Admission::Wait;
+        }
+        parked.remove(consumer);
+        drop(parked);
+        match self.breaker_state() {
+            BreakerState::Closed => Admission::Go,
+            BreakerState::Open => Admission::Wait,
+            BreakerState::HalfOpen => {
+                if self
+                    .trial
+                    .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    Admission::Trial
+                } else {
+                    Admission::Wait
+                }
+            }
+        }
+    }
+
+    /// The trial batch is over, whatever it did.
+    pub fn end_trial(&self) {
+        self.trial.store(false, Ordering::SeqCst);
     }
 
     pub fn breaker_state(&self) -> BreakerState {
@@ -57,11 +114,6 @@ impl GroupControls {
             Some(t) if t.elapsed() < COOL_DOWN => BreakerState::Open,
             Some(_) => BreakerState::HalfOpen,
         }
-    }
-
-    /// Whether a consumer may read now.
-    pub fn may_proceed(&self) -> bool {
-        !self.is_paused() && self.breaker_state() != BreakerState::Open
     }
 
     pub fn record_success(&self, acked: usize) {
@@ -115,6 +167,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_pause_parks_each_consumer_at_its_next_admission() {
+        let c = GroupControls::default();
+        assert_eq!(c.admit("a"), Admission::Go);
+        c.set_paused(true);
+        assert!(
+            c.parked().is_empty(),
+            "a consumer mid-step is not parked yet"
+        );
+        assert_eq!(c.admit("a"), Admission::Wait);
+        assert_eq!(c.parked(), HashSet::from(["a".to_owned()]));
+        c.set_paused(false);
+        assert_eq!(c.admit("a"), Admission::Go);
+        assert!(c.parked().is_empty());
+    }
+
+    #[test]
     fn the_breaker_opens_after_five_failures_and_half_opens_after_the_cool_down() {
         let c = GroupControls::default();
         for _ in 0..4 {
@@ -123,10 +191,14 @@ mod tests {
         assert_eq!(c.breaker_state(), BreakerState::Closed);
         c.record_failure();
         assert_eq!(c.breaker_state(), BreakerState::Open);
-        assert!(!c.may_proceed());
+        assert_eq!(c.admit("a"), Admission::Wait);
         c.expire_cool_down();
         assert_eq!(c.breaker_state(), BreakerState::HalfOpen);
-        assert!(c.may_proceed());
+        // Exactly one trial batch while half-open.
+        assert_eq!(c.admit("a"), Admission::Trial);
+        assert_eq!(c.admit("b"), Admission::Wait);
+        c.end_trial();
+        assert_eq!(c.admit("b"), Admission::Trial);
         // One failure while half-open opens it again at once.
         c.record_failure();
         assert_eq!(c.breaker_state(), BreakerState::Open);

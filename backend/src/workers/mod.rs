@@ -14,5 +14,5 @@ pub mod standalone;
 pub mod stats;
 pub mod supervisor;
 
-pub use consumer::{Consumer, ConsumerConfig, Handler, Outcome};
+pub use consumer::{Consumer, ConsumerConfig, Handled, Handler, HandlerError, Outcome};
 pub use supervisor::{WorkerError, WorkerSettings, Workers};

@@ -7,7 +7,7 @@ use redis::Script;
 use shared::api::StreamEntry;
 use shared::{ClaimStatus, EventPayload};
 
-use super::Handler;
+use super::{Handled, Handler, HandlerError};
 use crate::db::Db;
 use crate::keys;
 
@@ -38,9 +38,9 @@ return 1
 });
 
 impl Handler for Notify {
-    async fn handle(&self, db: &Db, entry: &StreamEntry) -> Result<(), String> {
+    async fn handle(&self, db: &Db, entry: &StreamEntry) -> Result<Handled, HandlerError> {
         let Some(event) = &entry.event else {
-            return Ok(());
+            return Ok(Handled::Applied);
         };
         let message = match &event.payload {
             EventPayload::ClaimSubmitted { amount, .. } => {
@@ -60,7 +60,7 @@ impl Handler for Notify {
             EventPayload::ClaimRejected { reason } => {
                 format!("Your claim {} was rejected: {reason}", event.claim_id)
             }
-            EventPayload::ClaimStatusUpdated { .. } => return Ok(()),
+            EventPayload::ClaimStatusUpdated { .. } => return Ok(Handled::Applied),
         };
         let sent_at = crate::commands::now().to_string();
         let mut invocation = NOTIFY_ONCE.prepare_invoke();
@@ -82,7 +82,7 @@ impl Handler for Notify {
         }
         db.script::<i64>(&invocation)
             .await
-            .map(drop)
-            .map_err(|e| e.to_string())
+            .map(|_| Handled::Applied)
+            .map_err(|e| HandlerError::Dependency(e.to_string()))
     }
 }

@@ -4,11 +4,14 @@
 use shared::api::StreamEntry;
 use shared::{Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, EventPayload};
 
-use super::Handler;
+use super::{Handled, Handler, HandlerError};
 use crate::claim_store;
 use crate::commands::{self, CommandError};
 use crate::db::Db;
 use crate::redis_cli::Trace;
+
+/// Attempts at one entry within one delivery, each after a version conflict.
+const ATTEMPTS: usize = 4;
 
 pub struct AutoReview {
     pub approve_up_to: Amount,
@@ -17,43 +20,53 @@ pub struct AutoReview {
 impl Handler for AutoReview {
     /// Idempotent by construction: it looks at the claim's current status and only takes the
     /// steps still missing, so a redelivered entry changes nothing.
-    async fn handle(&self, db: &Db, entry: &StreamEntry) -> Result<(), String> {
+    async fn handle(&self, db: &Db, entry: &StreamEntry) -> Result<Handled, HandlerError> {
         let Some(event) = &entry.event else {
-            return Ok(());
+            return Ok(Handled::Applied);
         };
         let EventPayload::ClaimSubmitted { .. } = event.payload else {
-            return Ok(());
+            return Ok(Handled::Applied);
         };
         // Review, then approve: at most two steps. A conflict means a person acted
         // meanwhile: read the claim again and see what is left.
-        for _ in 0..4 {
+        for _ in 0..ATTEMPTS {
             match self.finish(db, &event.claim_id).await {
-                Ok(()) => return Ok(()),
+                Ok(handled) => return Ok(handled),
                 Err(CommandError::VersionConflict(_) | CommandError::Domain(_)) => continue,
-                Err(e) => return Err(e.to_string()),
+                Err(CommandError::Db(e)) => return Err(HandlerError::Dependency(e.to_string())),
+                Err(e) => return Err(HandlerError::Entry(e.to_string())),
             }
         }
-        Ok(())
+        // Not done: never acknowledged as if it were. Retried later, dead-lettered at last.
+        Err(HandlerError::Entry(format!(
+            "claim {} changed under {ATTEMPTS} attempts in a row",
+            event.claim_id
+        )))
     }
 }
 
 impl AutoReview {
     /// Takes the steps still missing for the claim, going on from each append's result.
-    async fn finish(&self, db: &Db, claim_id: &ClaimId) -> Result<(), CommandError> {
+    async fn finish(&self, db: &Db, claim_id: &ClaimId) -> Result<Handled, CommandError> {
         let mut trace = Trace::off();
         let mut claim = claim_store::load(db, &mut trace, claim_id.as_str())
             .await?
             .claim;
+        if claim.details.is_none() {
+            // Appended by hand, bypassing the index: no command can ever apply to it.
+            return Ok(Handled::Refused(format!(
+                "claim {claim_id} is not in the claim index (appended without the relay)"
+            )));
+        }
         while let Some(command) = self.next_command(&claim) {
             claim = commands::execute(db, &mut trace, &claim, &command, None)
                 .await?
                 .state;
         }
-        Ok(())
+        Ok(Handled::Applied)
     }
 
     fn next_command(&self, claim: &Claim) -> Option<ClaimCommand> {
-        // An event for a claim the index does not know (e.g. added by hand): nothing to do.
         let details = claim.details.as_ref()?;
         let at = commands::now();
         match details.status {

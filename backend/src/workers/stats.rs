@@ -123,7 +123,7 @@ pub async fn read(
             })
             .collect();
         let local = workers.and_then(|w| w.group(&name).ok());
-        let (breaker, paused, poison_claim, fail_ratio, throughput) = match local {
+        let (breaker, paused, poison_claim, fail_ratio, throughput, refused) = match local {
             Some(g) => {
                 let injection = g.injection.read().await.clone();
                 (
@@ -132,9 +132,12 @@ pub async fn read(
                     injection.poison_claim,
                     injection.fail_ratio,
                     g.controls.throughput(),
+                    g.controls
+                        .refused
+                        .load(std::sync::atomic::Ordering::Relaxed),
                 )
             }
-            None => ("closed".to_owned(), false, None, 0.0, 0.0),
+            None => ("closed".to_owned(), false, None, 0.0, 0.0, 0),
         };
         groups.push(GroupView {
             consumers: int(get(&group, "consumers")).unwrap_or(0) as u64,
@@ -150,6 +153,7 @@ pub async fn read(
             poison_claim,
             fail_ratio,
             throughput,
+            refused,
             members,
             pending_entries,
             name,

@@ -89,10 +89,20 @@ impl Group {
     /// Runs the group's handler on one entry, as a consumer would (injected failures too).
     pub async fn process(&self, db: &Db, entry: StreamEntry) -> Result<(), String> {
         if let Some(failure) = self.injection.read().await.failure_for(&entry) {
-            return Err(failure);
+            return Err(failure.to_string());
         }
         (self.handle)(db.clone(), entry).await
     }
+}
+
+/// The groups `settings` runs.
+pub fn group_names(settings: &WorkerSettings) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if settings.auto_review {
+        names.push(keys::PROCESSORS);
+    }
+    names.extend([keys::ANALYTICS_GROUP, keys::NOTIFICATIONS_GROUP]);
+    names
 }
 
 impl Workers {
@@ -313,7 +323,13 @@ fn group<H: Handler>(
         let handler = handler.clone();
         Arc::new(move |db, entry| {
             let handler = handler.clone();
-            Box::pin(async move { handler.handle(&db, &entry).await })
+            Box::pin(async move {
+                match handler.handle(&db, &entry).await {
+                    Ok(super::Handled::Applied) => Ok(()),
+                    Ok(super::Handled::Refused(reason)) => Err(reason),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
         })
     };
     let start: Start = {
