@@ -306,3 +306,146 @@ async fn group_controls_refuse_what_does_not_exist_and_say_so() {
     assert_eq!(status, 503);
     assert!(message.contains("--workers false"), "{message}");
 }
+
+#[tokio::test]
+async fn a_poisoned_claim_is_dead_lettered_without_opening_the_breaker() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+        c.max_deliveries = 7;
+    })
+    .await;
+    started(&app).await;
+    let poisoned = "CLM-POISON0001";
+    inject(
+        &app,
+        "claims-notifications",
+        json!({"poison_claim": poisoned}),
+    )
+    .await;
+    app.raw_xadd(&[
+        ("type", "claim_submitted"),
+        ("v", "1"),
+        ("claim_id", poisoned),
+        ("customer_id", "CUST-9"),
+        ("timestamp", "2026-11-23T10:00:00.000Z"),
+        ("amount", "42.00"),
+        ("description", "poisoned"),
+    ])
+    .await;
+    // Redelivered 7 times, past the breaker's 5 failures in a row, yet it stays closed.
+    until("the poisoned entry in claims:failed", async || {
+        app.stream("claims:failed").await.len() == 1
+    })
+    .await;
+    let g = groups(&app).await;
+    assert_eq!(group(&g, "claims-notifications")["breaker"], "closed");
+    app.submit("6.00").await;
+    until("the next claim notified", async || {
+        notifications(&app).await == 1
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_entry_for_a_claim_outside_the_index_is_refused_for_good_and_counted() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.consumers = 1;
+    })
+    .await;
+    started(&app).await;
+    // A submit written straight to the stream, as another program would: not in the index.
+    app.raw_xadd(&[
+        ("type", "claim_submitted"),
+        ("v", "1"),
+        ("claim_id", "CLM-BYHAND0001"),
+        ("customer_id", "CUST-9"),
+        ("timestamp", "2026-11-23T10:00:00.000Z"),
+        ("amount", "42.00"),
+        ("description", "typed in redis-cli"),
+    ])
+    .await;
+    until("the processors to refuse it", async || {
+        let g = groups(&app).await;
+        let p = group(&g, "claims-processors");
+        p["refused"] == 1 && p["pending"] == 0
+    })
+    .await;
+    assert!(app.stream("claims:failed").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_paused_group_is_handed_nothing_after_the_pause_answered() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 3;
+    })
+    .await;
+    started(&app).await;
+    let path = "/api/groups/claims-notifications";
+    let paused = app
+        .post(&format!("{path}/pause"), &json!({"paused": true}))
+        .await;
+    assert_eq!(paused.status(), 200);
+    for _ in 0..20 {
+        app.submit("1.00").await;
+    }
+    // Every one of the 20 waits in the stream: the group's lag counts them.
+    let g = groups(&app).await;
+    let n = group(&g, "claims-notifications");
+    assert_eq!(
+        (n["lag"].as_u64(), n["pending"].as_u64()),
+        (Some(20), Some(0))
+    );
+    assert_eq!(notifications(&app).await, 0);
+
+    let resumed = app
+        .post(&format!("{path}/pause"), &json!({"paused": false}))
+        .await;
+    assert_eq!(resumed.status(), 200);
+    until("the 20 notified", async || notifications(&app).await == 20).await;
+}
+
+#[tokio::test]
+async fn claim_now_moves_every_idle_entry_past_the_first_page() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+    })
+    .await;
+    started(&app).await;
+    let path = "/api/groups/claims-notifications";
+    let paused = app
+        .post(&format!("{path}/pause"), &json!({"paused": true}))
+        .await;
+    assert_eq!(paused.status(), 200);
+    for _ in 0..250 {
+        app.raw_xadd(&[("note", "for a consumer that vanishes")])
+            .await;
+    }
+    // A consumer elsewhere reads all 250 and is never heard of again.
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg(&["GROUP", "claims-notifications", "vanished", "COUNT", "250"])
+        .arg(&["STREAMS", "claims:events", ">"])
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    let claimed: Value = app
+        .post(&format!("{path}/claim"), &json!({"min_idle_ms": 0}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(claimed["done"], "250 idle entries moved to notifier-1");
+    let xautoclaims = claimed["redis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c.as_str().unwrap().starts_with("XAUTOCLAIM"))
+        .count();
+    assert_eq!(xautoclaims, 3, "pages of 100");
+}
