@@ -7,6 +7,7 @@ mod claims;
 mod dead_letters;
 mod embedded;
 mod faults;
+mod fuzz;
 mod groups;
 mod helpers;
 mod idempotency;
