@@ -298,6 +298,36 @@ mod tests {
             prop_assert_eq!(serde_json::from_str::<ClaimEvent>(&json).unwrap(), event);
         }
 
+        /// Valid encodings with a field dropped, doubled, renamed or given another value
+        /// reach the decoder's error paths, not just its first check. Whatever decodes must
+        /// survive another round trip unchanged.
+        #[test]
+        fn mutated_encodings_decode_to_an_error_or_a_stable_event(
+            event in event(),
+            mutations in proptest::collection::vec((0u8..5, any::<prop::sample::Index>(), ".{0,12}"), 1..4)
+        ) {
+            let mut fields: Vec<(String, String)> = encode(&event)
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+            for (kind, at, text) in mutations {
+                if fields.is_empty() {
+                    break;
+                }
+                let i = at.index(fields.len());
+                match kind {
+                    0 => { fields.remove(i); }
+                    1 => { let f = fields[i].clone(); fields.push(f); }
+                    2 => fields[i].1 = text,
+                    3 => { let cut = fields[i].1.len() / 2; let v = fields[i].1.chars().take(cut).collect(); fields[i].1 = v; }
+                    _ => fields[i].0 = text,
+                }
+            }
+            if let Ok(decoded) = decode(&fields) {
+                prop_assert_eq!(decode(&encode(&decoded)), Ok(decoded));
+            }
+        }
+
         #[test]
         fn decode_never_panics_on_arbitrary_fields(
             fields in proptest::collection::vec(("[a-z_]{1,12}", ".{0,20}"), 0..10)
