@@ -337,3 +337,197 @@ async fn redis_out_of_memory_answers_503_and_the_relay_recovers_once_memory_is_f
         .unwrap();
     assert_eq!(app.post("/api/claims", &body).await.status(), 201);
 }
+
+/// A TCP proxy on loopback between the relay and Redis that a test can cut or slow down.
+struct Link {
+    port: u16,
+    cut: Arc<AtomicBool>,
+    delay_ms: Arc<AtomicUsize>,
+    /// Bumped on every cut, so connections opened before it close.
+    generation: Arc<AtomicUsize>,
+}
+
+impl Link {
+    async fn to(target: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let link = Link {
+            port,
+            cut: Arc::default(),
+            delay_ms: Arc::default(),
+            generation: Arc::default(),
+        };
+        let (cut, delay, generation) = (
+            link.cut.clone(),
+            link.delay_ms.clone(),
+            link.generation.clone(),
+        );
+        tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                if cut.load(Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused as good as
+                }
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
+                    continue;
+                };
+                let born = generation.load(Ordering::SeqCst);
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                for (mut from, mut to) in [(cr, sw), (sr, cw)] {
+                    let (delay, generation) = (delay.clone(), generation.clone());
+                    tokio::spawn(async move {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            let read = tokio::time::timeout(
+                                Duration::from_millis(50),
+                                from.read(&mut buf),
+                            )
+                            .await;
+                            if generation.load(Ordering::SeqCst) != born {
+                                return; // cut: both halves drop
+                            }
+                            let n = match read {
+                                Err(_) => continue,
+                                Ok(Ok(0) | Err(_)) => return,
+                                Ok(Ok(n)) => n,
+                            };
+                            let ms = delay.load(Ordering::SeqCst) as u64;
+                            if ms > 0 {
+                                tokio::time::sleep(Duration::from_millis(ms)).await;
+                            }
+                            if to.write_all(&buf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                    });
+                }
+            }
+        });
+        link
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+
+    fn delay(&self, ms: usize) {
+        self.delay_ms.store(ms, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_cut_and_a_slow_link_to_redis_lose_and_duplicate_nothing() {
+    let redis_dir = tempfile::tempdir().unwrap();
+    let redis = backend::embedded_redis::EmbeddedRedis::start(
+        redis_dir.path(),
+        backend::embedded_redis::Persistence::None,
+    )
+    .await
+    .unwrap();
+    let link = Link::to(redis.port()).await;
+    let mut relay_config = config(Some(format!("redis://127.0.0.1:{}", link.port)), None);
+    relay_config.workers = true;
+    relay_config.auto_review = false;
+    relay_config.claim_idle_ms = 1_000;
+    relay_config.write_rate_per_second = 1_000_000;
+    relay_config.write_burst = 1_000_000;
+    let app = Application::build(relay_config).await.unwrap();
+    let (address, stop, relay) = run(app);
+    let base = format!("http://{address}");
+
+    let (load, mut writers) = write_load(base.clone(), 4, 20_000);
+    load.acked_at_least(100, Duration::from_secs(20)).await;
+
+    // Cut: requests fail with 503 (or time out), none with 500.
+    link.cut();
+    let refused_before = load.refused.load(Ordering::Relaxed);
+    let cut_at = Instant::now();
+    while load.refused.load(Ordering::Relaxed) < refused_before + 20 {
+        assert!(
+            cut_at.elapsed() < Duration::from_secs(20),
+            "no request failed while cut"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    link.restore();
+    let acked = load.acked.lock().await.len();
+    load.acked_at_least(acked + 100, Duration::from_secs(20))
+        .await;
+    let recovered = cut_at.elapsed();
+
+    // Slow: 100 ms each way, still answered.
+    link.delay(100);
+    let acked = load.acked.lock().await.len();
+    load.acked_at_least(acked + 20, Duration::from_secs(30))
+        .await;
+    link.delay(0);
+    load.stop.store(true, Ordering::Relaxed);
+    while writers.join_next().await.is_some() {}
+
+    let mut direct = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let acked = load.acked.lock().await.clone();
+    let found = verify(&mut direct, &acked).await;
+    assert_eq!(found, acked.len());
+
+    // Every entry notified exactly once, through the cut.
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let events: u64 = loop {
+        let groups: Value = http
+            .get(format!("{base}/api/groups"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let n = groups["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == "claims-notifications")
+            .cloned()
+            .unwrap();
+        if n["lag"] == 0 && n["pending"] == 0 {
+            break groups["length"].as_u64().unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "notifications did not settle: {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let notes: redis::Value = redis::cmd("XRANGE")
+        .arg("claims:notifications")
+        .arg("-")
+        .arg("+")
+        .query_async(&mut direct)
+        .await
+        .unwrap();
+    let notes = backend::db::entries(&notes);
+    let distinct: HashSet<&str> = notes.iter().map(|(_, f)| field(f, "entry_id")).collect();
+    assert_eq!(distinct.len(), notes.len(), "an entry was notified twice");
+    assert_eq!(notes.len() as u64, events, "every submit notified");
+    println!(
+        "link cut and slowed: {} acknowledged, {found} found, {} refused, recovered {} ms after the cut",
+        acked.len(),
+        load.refused.load(Ordering::Relaxed),
+        recovered.as_millis()
+    );
+    stop.send(()).unwrap();
+    relay.await.unwrap().unwrap();
+    redis.stop().await.unwrap();
+}
