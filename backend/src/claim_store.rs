@@ -56,9 +56,7 @@ pub enum Appended {
 
 /// Appends `event` to `claims:events` and updates the claim's index and read model, all in
 /// one Lua script, only if the claim is still at `before.version`.
-static APPEND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+const APPEND_SOURCE: &str = r"
 -- KEYS: events stream, claim history, all claims, snapshots, old status set, new status set
 -- ARGV: expected version, claim id, score, snapshot json, event field/value pairs...
 local version = redis.call('LLEN', KEYS[2])
@@ -74,9 +72,9 @@ end
 redis.call('ZADD', KEYS[6], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
 return {'ok', id}
-",
-    )
-});
+";
+
+static APPEND: LazyLock<Script> = LazyLock::new(|| Script::new(APPEND_SOURCE));
 
 pub async fn append(
     db: &Db,
@@ -100,34 +98,33 @@ pub async fn append(
     let snapshot = serde_json::to_string(&view).expect("views serialize");
     let fields = stream_codec::encode(event);
 
+    let version = before.version.to_string();
+    let script_keys = [keys::EVENTS, &history, &all, &snapshots, &old_set, &new_set];
+    let mut script_args = vec![version.as_str(), claim_id, &score, &snapshot];
+    script_args.extend(fields.iter().flat_map(|(k, v)| [*k, v.as_str()]));
     let mut invocation = APPEND.prepare_invoke();
-    for key in [keys::EVENTS, &history, &all, &snapshots, &old_set, &new_set] {
+    for key in script_keys {
         invocation.key(key);
     }
-    invocation
-        .arg(before.version)
-        .arg(claim_id)
-        .arg(&score)
-        .arg(&snapshot);
-    for (name, value) in &fields {
-        invocation.arg(*name).arg(value);
+    for arg in &script_args {
+        invocation.arg(*arg);
     }
 
-    let version = before.version.to_string();
-    trace.record(&["LLEN", &history]);
     let reply: Vec<String> = db.script(&invocation).await?;
-    match reply.as_slice() {
+    // What the script did inside, for the learner: one atomic step.
+    let mut inside = vec![vec!["LLEN", history.as_str()]];
+    let appended = match reply.as_slice() {
         [ok, entry_id] if ok == "ok" => {
             let mut xadd = vec!["XADD", keys::EVENTS, "*"];
             xadd.extend(fields.iter().flat_map(|(k, v)| [*k, v.as_str()]));
-            trace.record(&xadd);
-            trace.record(&["RPUSH", &history, entry_id]);
-            trace.record(&["ZADD", &all, &score, claim_id]);
+            inside.push(xadd);
+            inside.push(vec!["RPUSH", &history, entry_id]);
+            inside.push(vec!["ZADD", &all, &score, claim_id]);
             if old_set != new_set {
-                trace.record(&["ZREM", &old_set, claim_id]);
+                inside.push(vec!["ZREM", &old_set, claim_id]);
             }
-            trace.record(&["ZADD", &new_set, &score, claim_id]);
-            trace.record(&["HSET", &snapshots, claim_id, &snapshot]);
+            inside.push(vec!["ZADD", &new_set, &score, claim_id]);
+            inside.push(vec!["HSET", &snapshots, claim_id, &snapshot]);
             Ok(Appended::Ok {
                 entry_id: entry_id.clone(),
             })
@@ -140,7 +137,9 @@ pub async fn append(
             "unexpected reply from the append script",
             format!("{other:?} (expected version {version})"),
         )))),
-    }
+    };
+    trace.record_script(&APPEND, APPEND_SOURCE, &script_keys, &script_args, &inside);
+    appended
 }
 
 pub struct ClaimPage {

@@ -1,6 +1,8 @@
 //! Commands written the way a learner would type them into `redis-cli`, so every response can
 //! show what Redis did.
 
+use shared::api::ScriptRun;
+
 /// Quotes an argument only when `redis-cli` needs it to read it back as one argument.
 fn quote(arg: &str) -> String {
     let plain = !arg.is_empty()
@@ -34,13 +36,19 @@ pub fn render<S: AsRef<str>>(args: &[S]) -> String {
         .join(" ")
 }
 
-/// The commands one request ran, in order.
+/// The commands one request ran, in order, and what its scripts did inside.
 #[derive(Debug)]
-pub struct Trace(Option<Vec<String>>);
+pub struct Trace {
+    commands: Option<Vec<String>>,
+    scripts: Vec<ScriptRun>,
+}
 
 impl Default for Trace {
     fn default() -> Self {
-        Self(Some(Vec::new()))
+        Self {
+            commands: Some(Vec::new()),
+            scripts: Vec::new(),
+        }
     }
 }
 
@@ -48,17 +56,51 @@ impl Trace {
     /// A trace that records nothing: for work nobody will show (workers, the live feed),
     /// where rendering and quoting every command would be spent on a hot path for nothing.
     pub fn off() -> Self {
-        Self(None)
+        Self {
+            commands: None,
+            scripts: Vec::new(),
+        }
     }
 
     pub fn record<S: AsRef<str>>(&mut self, args: &[S]) {
-        if let Some(commands) = &mut self.0 {
+        if let Some(commands) = &mut self.commands {
             commands.push(render(args));
         }
     }
 
+    /// Records a script as what was sent, `EVALSHA sha numkeys keys... args...`, with the
+    /// commands it ran inside kept apart: they were one atomic step, not commands of their own.
+    pub fn record_script<S: AsRef<str>>(
+        &mut self,
+        script: &redis::Script,
+        source: &str,
+        keys: &[S],
+        args: &[S],
+        inside: &[Vec<&str>],
+    ) {
+        let Some(commands) = &mut self.commands else {
+            return;
+        };
+        let sha = script.get_hash().to_owned();
+        let count = keys.len().to_string();
+        let mut evalsha = vec!["EVALSHA", sha.as_str(), count.as_str()];
+        evalsha.extend(keys.iter().map(AsRef::as_ref));
+        evalsha.extend(args.iter().map(AsRef::as_ref));
+        commands.push(render(&evalsha));
+        self.scripts.push(ScriptRun {
+            sha,
+            source: source.trim().to_owned(),
+            inside: inside.iter().map(|c| render(c)).collect(),
+        });
+    }
+
     pub fn into_commands(self) -> Vec<String> {
-        self.0.unwrap_or_default()
+        self.commands.unwrap_or_default()
+    }
+
+    /// The commands and the scripts' insides.
+    pub fn into_parts(self) -> (Vec<String>, Vec<ScriptRun>) {
+        (self.commands.unwrap_or_default(), self.scripts)
     }
 }
 

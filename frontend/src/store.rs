@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use leptos::prelude::*;
-use shared::api::{GroupsResponse, Role, StreamEntry};
+use shared::api::{GroupsResponse, Role, ScriptRun, StreamEntry};
 
 use crate::api::Connection;
 
@@ -16,6 +16,8 @@ pub struct RedisAction {
     pub seq: u64,
     pub title: String,
     pub commands: Vec<String>,
+    /// What the scripts among the commands did inside.
+    pub scripts: Vec<ScriptRun>,
 }
 
 #[derive(Clone, Copy)]
@@ -120,6 +122,16 @@ impl Store {
     }
 
     pub fn record(&self, title: impl Into<String>, commands: Vec<String>) {
+        self.record_scripts(title, commands, Vec::new());
+    }
+
+    /// Like [`Store::record`], for an answer whose commands include scripts.
+    pub fn record_scripts(
+        &self,
+        title: impl Into<String>,
+        commands: Vec<String>,
+        scripts: Vec<ScriptRun>,
+    ) {
         let title = title.into();
         self.redis_log.update(|log| {
             let seq = log.last().map_or(1, |a| a.seq + 1);
@@ -127,6 +139,7 @@ impl Store {
                 seq,
                 title,
                 commands,
+                scripts,
             });
             if log.len() > 50 {
                 log.remove(0);

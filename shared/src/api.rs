@@ -113,7 +113,22 @@ pub struct CommandResponse {
     /// The id `XADD` gave the new entry in `claims:events`.
     pub entry_id: String,
     pub claim: ClaimView,
+    /// The commands sent to Redis, in redis-cli form; a script shows as its `EVALSHA`.
     pub redis: Vec<String>,
+    /// What each script among them did inside, as one atomic step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scripts: Vec<ScriptRun>,
+}
+
+/// One Lua script run: nothing else ran in Redis between its first and last command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptRun {
+    /// The SHA-1 its `EVALSHA` names.
+    pub sha: String,
+    /// The script's text.
+    pub source: String,
+    /// The commands it ran, in redis-cli form: not separate commands to paste.
+    pub inside: Vec<String>,
 }
 
 /// `GET /api/claims/{id}`.

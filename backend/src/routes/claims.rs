@@ -64,11 +64,13 @@ async fn submit(
 }
 
 fn respond(executed: Executed, trace: Trace) -> CommandResponse {
+    let (redis, scripts) = trace.into_parts();
     CommandResponse {
         claim_id: executed.claim_id,
         entry_id: executed.entry_id,
         claim: executed.claim,
-        redis: trace.into_commands(),
+        redis,
+        scripts,
     }
 }
 

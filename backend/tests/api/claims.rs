@@ -35,14 +35,29 @@ async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
     assert!(value("timestamp").ends_with('Z') && value("timestamp").len() == 24);
     assert!(created.claim_id.starts_with("CLM-"));
     assert_eq!(created.claim.version, 1);
+    // The append is one script: sent as EVALSHA, its commands shown as what ran inside it.
+    let [script] = created.scripts.as_slice() else {
+        panic!("one script: {:?}", created.scripts)
+    };
     assert!(
         created
             .redis
             .iter()
-            .any(|c| c.starts_with("XADD claims:events * type claim_submitted")),
+            .any(|c| c.starts_with(&format!("EVALSHA {} 6 claims:events ", script.sha))),
         "{:?}",
         created.redis
     );
+    assert!(
+        !created.redis.iter().any(|c| c.starts_with("XADD")),
+        "the script's XADD is not a command of its own: {:?}",
+        created.redis
+    );
+    assert!(
+        script.inside[1].starts_with("XADD claims:events * type claim_submitted"),
+        "{:?}",
+        script.inside
+    );
+    assert!(script.source.contains("redis.call('XADD'"));
 }
 
 #[tokio::test]

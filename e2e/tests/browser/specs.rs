@@ -18,11 +18,17 @@ async fn a_submitted_claim_appears_in_the_timeline_within_2_s_and_in_redis() {
 
     assert!(claim_id.starts_with("CLM-"));
     assert_eq!(stack.stream_ids().await, vec![entry_id.clone()]);
-    let commands = page.text("redis-panel").await;
+    // The append shows as the EVALSHA that was sent, its XADD inside it as one atomic step.
+    let sent = page.text("redis-command").await;
+    assert!(sent.starts_with("EVALSHA "), "{sent}");
+    let inside = page.text("redis-atomic").await;
+    assert!(inside.contains("one atomic step"), "{inside}");
     assert!(
-        commands.contains("XADD claims:events * type claim_submitted"),
-        "{commands}"
+        inside.contains("XADD claims:events * type claim_submitted"),
+        "{inside}"
     );
+    page.screenshot_at("redis-panel", "01-submitted-redis")
+        .await;
     page.screenshot("01-submitted").await;
     page.assert_no_console_errors().await;
     browser.close().await;

@@ -133,7 +133,7 @@ fn Actions(claim: ClaimView) -> impl IntoView {
         spawn_local(async move {
             let path = format!("/api/claims/{id}/{action}");
             match api::post::<_, CommandResponse>(&path, &body).await {
-                Ok(done) => store.record(format!("POST {path}"), done.redis),
+                Ok(done) => store.record_scripts(format!("POST {path}"), done.redis, done.scripts),
                 Err(e) => failure.set(Some(e.message)),
             }
             busy.set(false);

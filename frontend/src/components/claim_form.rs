@@ -37,7 +37,11 @@ pub fn ClaimForm() -> impl IntoView {
         spawn_local(async move {
             match api::post::<_, CommandResponse>("/api/claims", &request).await {
                 Ok(created) => {
-                    store.record("POST /api/claims", created.redis.clone());
+                    store.record_scripts(
+                        "POST /api/claims",
+                        created.redis.clone(),
+                        created.scripts.clone(),
+                    );
                     amount.set(String::new());
                     description.set(String::new());
                     result.set(Some(created));

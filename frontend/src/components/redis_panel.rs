@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use shared::api::ScriptRun;
 
 use crate::store::Store;
 
@@ -18,20 +19,23 @@ pub fn RedisPanel() -> impl IntoView {
                 fallback=|| view! { <p class="muted">"Submit or change a claim to see the commands here."</p> }
             >
                 <For each=actions key=|a| a.seq let:action>
-                    <RedisAction title=action.title commands=action.commands />
+                    <RedisAction title=action.title commands=action.commands scripts=action.scripts />
                 </For>
             </Show>
         </div>
     }
 }
 
-/// One action's commands, with a button that copies them for a terminal.
+/// One action's commands, with a button that copies them for a terminal. A script shows as
+/// the `EVALSHA` that was sent, with what it did inside set apart as one atomic step.
 #[component]
 fn RedisAction(
     /// What the learner did, e.g. `POST /api/claims`.
     title: String,
     /// The commands, in redis-cli form.
     commands: Vec<String>,
+    /// What the scripts among them did inside.
+    scripts: Vec<ScriptRun>,
 ) -> impl IntoView {
     let text = commands.join("\n");
     let copied = RwSignal::new(false);
@@ -41,6 +45,19 @@ fn RedisAction(
             copied.set(true);
         }
     };
+    let lines = commands
+        .into_iter()
+        .map(|c| {
+            let script = scripts
+                .iter()
+                .find(|s| c.starts_with(&format!("EVALSHA {} ", s.sha)))
+                .cloned();
+            view! {
+                <code data-testid="redis-command">{c}</code>
+                {script.map(|s| view! { <ScriptInside script=s /> })}
+            }
+        })
+        .collect_view();
     view! {
         <article class="redis-action">
             <header>
@@ -49,12 +66,29 @@ fn RedisAction(
                     {move || if copied.get() { "Copied" } else { "Copy" }}
                 </button>
             </header>
-            <pre data-testid="redis-commands">
-                {commands
-                    .into_iter()
-                    .map(|c| view! { <code data-testid="redis-command">{c}</code> })
-                    .collect_view()}
-            </pre>
+            <pre data-testid="redis-commands">{lines}</pre>
         </article>
+    }
+}
+
+/// The commands one script ran, marked as a single atomic step, and its text on request.
+#[component]
+fn ScriptInside(
+    /// The script run.
+    script: ScriptRun,
+) -> impl IntoView {
+    view! {
+        <div class="atomic" data-testid="redis-atomic">
+            <span class="atomic-label">"inside the script, as one atomic step (nothing else runs in between):"</span>
+            {script
+                .inside
+                .into_iter()
+                .map(|c| view! { <code class="inside">{c}</code> })
+                .collect_view()}
+            <details>
+                <summary>"the script"</summary>
+                <code class="script-source" data-testid="redis-script-source">{script.source}</code>
+            </details>
+        </div>
     }
 }
