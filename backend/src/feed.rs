@@ -44,6 +44,25 @@ pub struct Feed {
     /// The id the feed first read after, once it has one. A client subscribing before that
     /// could catch up past entries the feed then starts after, and never see them.
     started: Arc<tokio::sync::watch::Sender<Option<EntryId>>>,
+    /// A test's hold on the next subscriber, between subscribing and catching up.
+    seam: Arc<std::sync::Mutex<Option<SeamGate>>>,
+}
+
+/// Holds one subscriber at the seam: subscribed to the live feed, not yet caught up. Tests
+/// append entries there, so they reach the client both ways and must be sent once.
+#[derive(Debug)]
+pub struct SeamGate {
+    subscribed: tokio::sync::oneshot::Sender<()>,
+    proceed: tokio::sync::oneshot::Receiver<()>,
+}
+
+/// The test's side of a [`SeamGate`].
+#[derive(Debug)]
+pub struct SeamHold {
+    /// Resolves once the subscriber is at the seam.
+    pub subscribed: tokio::sync::oneshot::Receiver<()>,
+    /// Send to let it catch up.
+    pub proceed: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Feed {
@@ -54,6 +73,21 @@ impl Feed {
         Self {
             tx,
             started: Arc::new(tokio::sync::watch::Sender::new(None)),
+            seam: Arc::default(),
+        }
+    }
+
+    /// Stops the next subscriber right after it subscribed, until the test lets it go.
+    pub fn hold_next_subscriber(&self) -> SeamHold {
+        let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
+        let (proceed, proceed_rx) = tokio::sync::oneshot::channel();
+        *self.seam.lock().expect("seam lock") = Some(SeamGate {
+            subscribed: subscribed_tx,
+            proceed: proceed_rx,
+        });
+        SeamHold {
+            subscribed,
+            proceed,
         }
     }
 
@@ -66,7 +100,13 @@ impl Feed {
             .await
             .ok()?
             .ok()?;
-        Some(self.tx.subscribe())
+        let receiver = self.tx.subscribe();
+        let gate = self.seam.lock().expect("seam lock").take();
+        if let Some(gate) = gate {
+            let _ = gate.subscribed.send(());
+            let _ = gate.proceed.await;
+        }
+        Some(receiver)
     }
 
     /// Where the feed started reading, once it has.

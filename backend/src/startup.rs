@@ -92,6 +92,11 @@ impl Application {
         })
     }
 
+    /// The live feed, for tests that hold a subscriber at the seam.
+    pub fn feed(&self) -> Feed {
+        self.state.feed.clone()
+    }
+
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }

@@ -14,6 +14,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub struct TestApp {
     pub address: String,
+    /// The relay's live feed (for holding a WebSocket client at its seam).
+    pub feed: backend::feed::Feed,
     config: Config,
     pub http: reqwest::Client,
     redis: Option<EmbeddedRedis>,
@@ -49,9 +51,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = config(Some(redis.url()), None);
     adjust(&mut config);
     let app = Application::build(config.clone()).await.unwrap();
+    let feed = app.feed();
     let (address, stop, relay) = run(app);
     TestApp {
         address,
+        feed,
         config,
         http: reqwest::Client::new(),
         redis_port: redis.port(),
@@ -213,6 +217,7 @@ impl TestApp {
         let _ = self.stop.take().unwrap().send(());
         self.relay.take().unwrap().await.unwrap().unwrap();
         let app = Application::build(self.config.clone()).await.unwrap();
+        self.feed = app.feed();
         let (address, stop, relay) = run(app);
         self.address = address;
         self.stop = Some(stop);
@@ -227,6 +232,12 @@ impl TestApp {
 
 pub struct WsClient {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl From<WebSocketStream<MaybeTlsStream<TcpStream>>> for WsClient {
+    fn from(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
+        Self { stream }
+    }
 }
 
 impl WsClient {

@@ -122,8 +122,11 @@ async fn invalid_form_input_shows_the_error_and_appends_nothing() {
     );
     assert_eq!(page.text("error-description").await, "must not be empty");
     page.screenshot("05-invalid-form").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(stack.stream_ids().await.is_empty());
+    // Corrected and sent again: the valid claim is the first and only entry, so the invalid
+    // one never reached the stream before it.
+    page.submit_claim("CUST-001", "12.34", "Hail").await;
+    let (_, entry_id) = page.submitted().await;
+    assert_eq!(stack.stream_ids().await, vec![entry_id]);
     page.assert_no_console_errors().await;
     browser.close().await;
 }
