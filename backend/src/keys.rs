@@ -50,6 +50,23 @@ pub fn idempotency(key_hash: &str) -> String {
     format!("claims:idempotency:{key_hash}")
 }
 
+/// A group's pause, injected failures and breaker, shared by every process with consumers of
+/// it: a hash of fixed fields, one per group.
+pub fn controls(group: &str) -> String {
+    format!("claims:{TAG}:controls:{group}")
+}
+
+/// The one trial batch of a half-open breaker: which consumer holds it, for 30 s at most (`PX`).
+pub fn breaker_trial(group: &str) -> String {
+    format!("claims:{TAG}:controls:{group}:trial")
+}
+
+/// Consumer -> the pause (epoch) it parked for: one field per consumer of the group, removed
+/// with the consumer.
+pub fn parked(group: &str) -> String {
+    format!("claims:{TAG}:controls:{group}:parked")
+}
+
 /// Only keys under this prefix may be read through the API.
 pub const READABLE_PREFIX: &str = "claims:";
 

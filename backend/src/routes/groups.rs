@@ -16,7 +16,7 @@ use crate::keys;
 use crate::redis_cli::Trace;
 use crate::state::AppState;
 use crate::workers::consumer::Injection;
-use crate::workers::{WorkerError, Workers, stats};
+use crate::workers::{WorkerError, Workers, shared_state, stats};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/groups", get(list))
@@ -113,26 +113,39 @@ async fn pause(
     Path(group): Path<String>,
     JsonBody(body): JsonBody<PauseRequest>,
 ) -> Result<Json<GroupActionResponse>, ApiError> {
-    let workers = workers(&state)?;
-    let g = workers.group(&group)?;
-    g.controls.set_paused(body.paused);
-    if !body.paused {
-        return Ok(done(&group, "resumed".into(), Trace::default()));
+    // In Redis, so consumers of every process (other relays, `backend worker`) obey it.
+    let mut trace = Trace::default();
+    let consumers = alive_consumers(&state, &mut trace, &group).await?;
+    let epoch = shared_state::set_paused(&state.db, &mut trace, &group, body.paused).await?;
+    let local = state.workers.get().cloned();
+    if let Some(g) = local.as_ref().and_then(|w| w.group(&group).ok()) {
+        g.controls.set_paused(body.paused);
     }
-    // Answer only once every consumer has finished its batch and parked, so nothing is
+    if !body.paused {
+        return Ok(done(&group, "resumed".into(), trace));
+    }
+    // Answer only once every live consumer has finished its batch and parked, so nothing is
     // handed out after the answer.
+    let mut expected = consumers;
+    if let Some(w) = &local {
+        expected.extend(w.running(&group));
+        let departed = w.departed(&group);
+        expected.retain(|c| !departed.contains(c));
+    }
+    expected.sort();
+    expected.dedup();
     let deadline = tokio::time::Instant::now() + PARK_WAIT;
     loop {
-        let parked = g.controls.parked();
-        let busy: Vec<String> = workers
-            .running(&group)
-            .into_iter()
+        let parked = shared_state::parked_since(&state.db, &group, epoch).await?;
+        let busy: Vec<String> = expected
+            .iter()
             .filter(|c| !parked.contains(c))
+            .cloned()
             .collect();
         if busy.is_empty() {
             let message =
                 "paused: every consumer has parked; new entries wait in the stream (lag grows)";
-            return Ok(done(&group, message.into(), Trace::default()));
+            return Ok(done(&group, message.into(), trace));
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(ApiError::Unavailable(format!(
@@ -162,12 +175,16 @@ async fn inject(
         shared::ClaimId::parse(c)
             .map_err(|m| ApiError::bad_request("invalid_claim_id", format!("poison_claim: {m}")))?;
     }
-    let workers = workers(&state)?;
-    let g = workers.group(&group)?;
-    *g.injection.write().await = Injection {
+    let mut trace = Trace::default();
+    alive_consumers(&state, &mut trace, &group).await?;
+    let injection = Injection {
         poison_claim: poison_claim.clone(),
         fail_ratio: body.fail_ratio,
     };
+    shared_state::set_injection(&state.db, &mut trace, &group, &injection).await?;
+    if let Some(g) = state.workers.get().and_then(|w| w.group(&group).ok()) {
+        *g.injection.write().await = injection;
+    }
     let message = match (&poison_claim, body.fail_ratio) {
         (None, 0.0) => "no failures injected".to_owned(),
         (Some(c), r) => format!(
@@ -176,7 +193,43 @@ async fn inject(
         ),
         (None, r) => format!("{:.0}% of entries fail", r * 100.0),
     };
-    Ok(done(&group, message, Trace::default()))
+    Ok(done(&group, message, trace))
+}
+
+/// The consumers of `group` that talked to Redis lately, in any process; 404 for a group
+/// that does not exist.
+async fn alive_consumers(
+    state: &AppState,
+    trace: &mut Trace,
+    group: &str,
+) -> Result<Vec<String>, ApiError> {
+    if ![
+        keys::PROCESSORS,
+        keys::ANALYTICS_GROUP,
+        keys::NOTIFICATIONS_GROUP,
+    ]
+    .contains(&group)
+    {
+        return Err(ApiError::NotFound(format!("no consumer group {group}")));
+    }
+    let reply = state
+        .db
+        .run::<redis::Value, _>(trace, &["XINFO", "CONSUMERS", keys::EVENTS, group])
+        .await;
+    let reply = match reply {
+        Err(crate::db::DbError::Redis(e)) if e.code() == Some("NOGROUP") => {
+            return Err(ApiError::NotFound(format!(
+                "no consumer group {group} on {}",
+                keys::EVENTS
+            )));
+        }
+        other => other?,
+    };
+    Ok(stats::consumers(&reply)
+        .into_iter()
+        .filter(|(_, idle_ms)| *idle_ms < shared_state::ALIVE.as_millis() as u64)
+        .map(|(name, _)| name)
+        .collect())
 }
 
 /// Pages of 100 one claim-now takes at most.

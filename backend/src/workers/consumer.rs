@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::controls::{Admission, GroupControls};
 use super::dead_letter::{self, DeadLetter};
+use super::shared_state;
 use crate::db::{self, Db, DbError};
 use crate::keys;
 use crate::redis_cli::Trace;
@@ -78,7 +79,7 @@ impl Default for ConsumerConfig {
 }
 
 /// Failures injected for teaching: every entry of a claim, or a share of all entries.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Injection {
     pub poison_claim: Option<String>,
     /// 0.0 to 1.0.
@@ -142,6 +143,10 @@ pub struct Consumer<H> {
     retry_at: Option<Instant>,
     consecutive_failures: u32,
     last_claim: Option<Instant>,
+    /// When the shared controls were last read from Redis.
+    synced: Option<Instant>,
+    /// The pause this consumer has said it parked for.
+    parked_for: Option<u64>,
     /// Where the next XAUTOCLAIM scan starts: the cursor the last one returned, so idle
     /// entries beyond its first page are reached too.
     claim_cursor: String,
@@ -170,6 +175,8 @@ impl<H: Handler> Consumer<H> {
             retry_at: None,
             consecutive_failures: 0,
             last_claim: None,
+            synced: None,
+            parked_for: None,
             claim_cursor: "0-0".into(),
             last_errors: HashMap::new(),
         }
@@ -189,19 +196,50 @@ impl<H: Handler> Consumer<H> {
     /// new ones, handle them, acknowledge what succeeded.
     pub async fn process_once(&mut self) -> Result<Outcome, DbError> {
         let mut outcome = Outcome::default();
-        let trial = match self.controls.admit(&self.name) {
+        if self
+            .synced
+            .is_none_or(|t| t.elapsed() >= shared_state::SYNC_EVERY)
+        {
+            let shared = shared_state::load(&self.db, self.group).await?;
+            self.controls.apply(&shared);
+            let mut injection = self.injection.write().await;
+            if *injection != shared.injection {
+                *injection = shared.injection;
+            }
+            self.synced = Some(Instant::now());
+        }
+        let mut trial = match self.controls.admit(&self.name) {
             Admission::Go => false,
             Admission::Trial => true,
             Admission::Wait => {
+                if self.controls.is_paused() {
+                    // Say so once per pause: the pause answers when every consumer has.
+                    let epoch = self.controls.epoch();
+                    if self.parked_for != Some(epoch) {
+                        shared_state::park(&self.db, self.group, &self.name, epoch).await?;
+                        self.parked_for = Some(epoch);
+                    }
+                }
                 // Paused, or the breaker is open: read nothing, so nothing is delivered in vain.
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 return Ok(outcome);
             }
         };
+        self.parked_for = None;
+        if trial && !shared_state::try_trial(&self.db, self.group, &self.name).await? {
+            // A consumer of another process has the trial.
+            self.controls.end_trial();
+            trial = false;
+            if self.controls.breaker_state() != super::controls::BreakerState::Closed {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Ok(outcome);
+            }
+        }
         let step = self.step(&mut outcome).await;
         if trial {
             // A trial batch that had nothing to try leaves the breaker half-open for the next.
             self.controls.end_trial();
+            shared_state::end_trial(&self.db, self.group).await?;
         }
         step.map(|()| outcome)
     }
@@ -251,7 +289,16 @@ impl<H: Handler> Consumer<H> {
                 Err(error) => {
                     outcome.failed += 1;
                     if let HandlerError::Dependency(_) = error {
+                        let reopen = self.controls.breaker_state()
+                            == super::controls::BreakerState::HalfOpen;
                         self.controls.record_failure();
+                        shared_state::record_failure(
+                            &self.db,
+                            self.group,
+                            super::controls::OPEN_AFTER,
+                            reopen,
+                        )
+                        .await?;
                     }
                     let error = error.to_string();
                     if deliveries >= self.config.max_deliveries {
@@ -282,6 +329,9 @@ impl<H: Handler> Consumer<H> {
         if !done.is_empty() {
             self.ack(&done).await?;
             outcome.acked = done.len();
+            if self.controls.has_failures() {
+                shared_state::reset_breaker(&self.db, self.group).await?;
+            }
             self.controls.record_success(done.len());
         }
         if outcome.failed > outcome.dead_lettered {

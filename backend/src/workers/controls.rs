@@ -7,13 +7,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Consecutive failures that open the breaker.
-const OPEN_AFTER: u32 = 5;
+pub const OPEN_AFTER: u32 = 5;
 /// How long an open breaker waits before letting one batch through.
 const COOL_DOWN: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Default)]
 pub struct GroupControls {
     paused: AtomicBool,
+    /// The pause the cached state belongs to (see `shared_state`).
+    epoch: AtomicU64,
     pub acked: AtomicU64,
     /// Entries acknowledged without effect because they could never have one.
     pub refused: AtomicU64,
@@ -69,6 +71,29 @@ impl GroupControls {
 
     pub fn set_paused(&self, paused: bool) {
         self.paused.store(paused, Ordering::SeqCst);
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Takes on the state every process shares (pause, breaker) from Redis.
+    pub fn apply(&self, shared: &super::shared_state::Shared) {
+        self.paused.store(shared.paused, Ordering::SeqCst);
+        self.epoch.store(shared.epoch, Ordering::SeqCst);
+        let mut breaker = self.breaker.lock().expect("breaker lock");
+        breaker.failures = u32::try_from(shared.failures).unwrap_or(u32::MAX);
+        breaker.opened_at = shared.opened_ms.map(|opened| {
+            let ago = crate::commands::now().unix_millis() - opened;
+            let ago = Duration::from_millis(u64::try_from(ago).unwrap_or(0));
+            Instant::now().checked_sub(ago).unwrap_or_else(Instant::now)
+        });
+    }
+
+    /// Whether failures were counted since the last success (so a success must reset them).
+    pub fn has_failures(&self) -> bool {
+        let breaker = self.breaker.lock().expect("breaker lock");
+        breaker.failures > 0 || breaker.opened_at.is_some()
     }
 
     /// Consumers parked by the pause.

@@ -28,10 +28,12 @@ pub async fn ensure(db: &Db, group: &str) -> Result<(), DbError> {
 static FORGET_IF_IDLE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
         r"
--- KEYS: stream; ARGV: group, consumer. -1: it still owns entries; else DELCONSUMER's answer.
+-- KEYS: stream, the group's parked hash; ARGV: group, consumer.
+-- -1: it still owns entries; else DELCONSUMER's answer.
 if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then
   return -1
 end
+redis.call('HDEL', KEYS[2], ARGV[2])
 return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 ",
     )
@@ -41,6 +43,7 @@ return redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 /// still owns pending entries stays until the others have claimed them.
 pub async fn forget_if_idle(db: &Db, group: &str, consumer: &str) -> Result<bool, DbError> {
     let mut invocation = FORGET_IF_IDLE.key(keys::EVENTS);
+    invocation.key(keys::parked(group));
     invocation.arg(group).arg(consumer);
     let answer: i64 = db.script(&invocation).await?;
     if answer >= 0 {

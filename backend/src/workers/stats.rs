@@ -45,6 +45,17 @@ fn rows(v: &Value) -> Vec<Vec<(String, Value)>> {
     }
 }
 
+/// (name, idle ms) of each consumer in an XINFO CONSUMERS reply.
+pub fn consumers(reply: &Value) -> Vec<(String, u64)> {
+    rows(reply)
+        .into_iter()
+        .filter_map(|c| {
+            let name = get(&c, "name").and_then(db::text)?;
+            Some((name, int(get(&c, "idle")).unwrap_or(0) as u64))
+        })
+        .collect()
+}
+
 pub async fn read(
     db: &Db,
     workers: Option<&Workers>,
@@ -123,21 +134,24 @@ pub async fn read(
             })
             .collect();
         let local = workers.and_then(|w| w.group(&name).ok());
-        let (breaker, paused, poison_claim, fail_ratio, throughput, refused) = match local {
-            Some(g) => {
-                let injection = g.injection.read().await.clone();
-                (
-                    g.controls.breaker_state().as_str().to_owned(),
-                    g.controls.is_paused(),
-                    injection.poison_claim,
-                    injection.fail_ratio,
-                    g.controls.throughput(),
-                    g.controls
-                        .refused
-                        .load(std::sync::atomic::Ordering::Relaxed),
-                )
-            }
-            None => ("closed".to_owned(), false, None, 0.0, 0.0, 0),
+        // Pause, injection and breaker as every process sees them; rates from this relay.
+        let shared = super::shared_state::load(db, &name).await?;
+        let view = super::controls::GroupControls::default();
+        view.apply(&shared);
+        let (breaker, paused, poison_claim, fail_ratio) = (
+            view.breaker_state().as_str().to_owned(),
+            shared.paused,
+            shared.injection.poison_claim,
+            shared.injection.fail_ratio,
+        );
+        let (throughput, refused) = match local {
+            Some(g) => (
+                g.controls.throughput(),
+                g.controls
+                    .refused
+                    .load(std::sync::atomic::Ordering::Relaxed),
+            ),
+            None => (0.0, 0),
         };
         groups.push(GroupView {
             consumers: int(get(&group, "consumers")).unwrap_or(0) as u64,

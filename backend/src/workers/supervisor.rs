@@ -276,6 +276,20 @@ impl Workers {
         }
     }
 
+    /// Names of the consumers this relay stopped in `group` that are still in Redis.
+    pub fn departed(&self, group: &str) -> Vec<String> {
+        self.group(group)
+            .map(|g| {
+                g.departed
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .map(|r| r.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Names of the consumers running in `group`.
     pub fn running(&self, group: &str) -> Vec<String> {
         self.group(group)

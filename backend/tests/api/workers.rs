@@ -5,7 +5,7 @@ use backend::db::Db;
 use backend::workers::consumer::Injection;
 use backend::workers::notifications::Notify;
 use backend::workers::{Consumer, ConsumerConfig, Handler, groups};
-use serde_json::Value;
+use serde_json::{Value, json};
 use shared::api::StreamEntry;
 use tokio::sync::RwLock;
 
@@ -168,15 +168,25 @@ async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while
     groups::ensure(&db, "claims-notifications").await.unwrap();
     let poisoned = app.submit("1.00").await;
     let healthy = app.submit("2.00").await;
+    // Injected failures live in Redis, where every process's consumers read them.
+    let injection = Injection {
+        poison_claim: Some(poisoned.claim_id.clone()),
+        fail_ratio: 0.0,
+    };
+    backend::workers::shared_state::set_injection(
+        &db,
+        &mut backend::redis_cli::Trace::off(),
+        "claims-notifications",
+        &injection,
+    )
+    .await
+    .unwrap();
     let mut worker = consumer(
         &db,
         "claims-notifications",
         "notifier-1",
         Notify::default(),
-        Injection {
-            poison_claim: Some(poisoned.claim_id.clone()),
-            fail_ratio: 0.0,
-        },
+        Injection::default(),
     );
 
     let mut dead = 0;
@@ -415,4 +425,89 @@ async fn a_worker_without_a_redis_url_says_what_it_needs() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("a worker needs --redis-url"), "{stderr}");
+}
+
+/// The state of one group as `GET /api/groups` reports it.
+async fn group_view(app: &TestApp, name: &str) -> Value {
+    let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+    groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == name)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+async fn until_view(app: &TestApp, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let view = group_view(app, "claims-notifications").await;
+        if check(&view) {
+            return view;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_worker_process_obeys_the_pause_and_failures_set_through_a_relay_and_shares_its_breaker()
+{
+    // The relay runs no consumers: everything the worker does, it learns from Redis.
+    let app = spawn_app().await;
+    let mut worker = tokio::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .args(["worker", "--group", "claims-notifications"])
+        .args(["--consumer", "elsewhere-1", "--redis-url", &app.redis_url()])
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    until_view(&app, "the worker to join", |g| {
+        g["members"][0]["name"] == "elsewhere-1"
+    })
+    .await;
+    let path = "/api/groups/claims-notifications";
+
+    // The pause answers once the worker has parked, and nothing reaches it after.
+    let paused = app
+        .post(&format!("{path}/pause"), &json!({"paused": true}))
+        .await;
+    assert_eq!(paused.status(), 200, "{}", paused.text().await.unwrap());
+    for _ in 0..5 {
+        app.submit("1.00").await;
+    }
+    let view = group_view(&app, "claims-notifications").await;
+    assert_eq!(
+        (view["paused"].clone(), view["lag"].clone()),
+        (json!(true), json!(5))
+    );
+    assert_eq!(app.stream("claims:notifications").await.len(), 0);
+
+    // Failures injected through the relay make the worker fail; its breaker opens for all.
+    let inject = app
+        .post(&format!("{path}/inject"), &json!({"fail_ratio": 1.0}))
+        .await;
+    assert_eq!(inject.status(), 200);
+    let resumed = app
+        .post(&format!("{path}/pause"), &json!({"paused": false}))
+        .await;
+    assert_eq!(resumed.status(), 200);
+    until_view(&app, "the shared breaker to open", |g| {
+        g["breaker"] == "open"
+    })
+    .await;
+
+    // Cleared: the worker drains the backlog and the breaker closes.
+    let clear = app.post(&format!("{path}/inject"), &json!({})).await;
+    assert_eq!(clear.status(), 200);
+    until_view(&app, "the backlog drained", |g| {
+        g["breaker"] == "closed" && g["pending"] == 0 && g["lag"] == 0
+    })
+    .await;
+    assert_eq!(app.stream("claims:notifications").await.len(), 5);
+    worker.kill().await.unwrap();
 }
