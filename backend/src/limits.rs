@@ -34,7 +34,8 @@ impl WriteLimit {
     ) -> axum::Router<S> {
         let per_second = u64::from(self.per_second.max(1));
         let config = GovernorConfigBuilder::default()
-            .period(Duration::from_nanos(1_000_000_000 / per_second))
+            // At most one request per nanosecond: above that, the rate is "no limit" anyway.
+            .period(Duration::from_nanos((1_000_000_000 / per_second).max(1)))
             .burst_size(self.burst.max(1))
             .methods(vec![
                 Method::POST,
@@ -158,6 +159,15 @@ impl Drop for ConnectionPermit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn any_rate_the_flags_accept_makes_a_limiter() {
+        for (per_second, burst) in [(0, 0), (1, 1), (50, 200), (u32::MAX, u32::MAX)] {
+            let limit = WriteLimit { per_second, burst };
+            let router: axum::Router = axum::Router::new();
+            let _ = limit.apply(router, CancellationToken::new());
+        }
+    }
 
     #[test]
     fn places_are_counted_per_client_and_in_all_and_freed_on_drop() {
