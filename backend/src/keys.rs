@@ -67,6 +67,11 @@ pub fn parked(group: &str) -> String {
     format!("claims:{TAG}:controls:{group}:parked")
 }
 
+/// Relay number `n`'s lease: its owner, `EX` 30 s, renewed every 10 s.
+pub fn relay_slot(n: u32) -> String {
+    format!("claims:{TAG}:relay:{n}")
+}
+
 /// Only keys under this prefix may be read through the API.
 pub const READABLE_PREFIX: &str = "claims:";
 

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod markers;
 pub mod notifications;
 pub mod processors;
+pub mod relay_slot;
 pub mod shared_state;
 pub mod standalone;
 pub mod stats;

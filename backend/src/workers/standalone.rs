@@ -72,6 +72,25 @@ async fn consume<H: Handler>(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     groups::ensure(&db, group).await?;
+    // Two processes reading as one consumer would take each other's pending entries.
+    let members: redis::Value = db
+        .run(
+            &mut crate::redis_cli::Trace::off(),
+            &["XINFO", "CONSUMERS", keys::EVENTS, group],
+        )
+        .await?;
+    if let Some((_, idle_ms)) =
+        super::stats::consumers(&members)
+            .into_iter()
+            .find(|(name, idle)| {
+                name == consumer && *idle < super::shared_state::ALIVE.as_millis() as u64
+            })
+    {
+        anyhow::bail!(
+            "consumer {consumer} of {group} is in use by another process (it read {idle_ms} ms \
+             ago); pick another --consumer"
+        );
+    }
     tracing::info!(group, consumer, "consuming claims:events");
     // The relay trims too; trimming is idempotent, and a relay may run without workers.
     tokio::spawn(super::markers::trim_every(

@@ -83,6 +83,10 @@ pub struct Workers {
     groups: Vec<Group>,
     stop: CancellationToken,
     max_consumers: usize,
+    /// Added to every consumer name, so relays sharing a Redis never share a name.
+    suffix: String,
+    /// Keeps the relay's number; given back on stop, before `join` returns.
+    lease: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Group {
@@ -138,10 +142,20 @@ impl Workers {
         for g in &groups_started {
             groups::ensure(db, g.name).await?;
         }
+        let slot = super::relay_slot::RelaySlot::lease(db).await?;
+        if slot.number > 1 {
+            tracing::info!(
+                relay = slot.number,
+                "other relays run consumers on this Redis; this one's end in {}",
+                slot.suffix()
+            );
+        }
         let workers = Self {
             groups: groups_started,
             stop: stop.clone(),
             max_consumers: settings.max_consumers,
+            suffix: slot.suffix(),
+            lease: Mutex::new(Some(tokio::spawn(slot.keep(db.clone(), stop.clone())))),
         };
         tokio::spawn(super::analytics::summarize(
             db.clone(),
@@ -196,9 +210,10 @@ impl Workers {
             });
         }
         let name = format!(
-            "{}-{}",
+            "{}-{}{}",
             g.prefix,
-            g.numbered.fetch_add(1, Ordering::Relaxed) + 1
+            g.numbered.fetch_add(1, Ordering::Relaxed) + 1,
+            self.suffix
         );
         let crash = self.stop.child_token();
         let retire = CancellationToken::new();
@@ -307,6 +322,10 @@ impl Workers {
 
     /// Waits for every consumer to stop (after `stop` was cancelled).
     pub async fn join(&self) {
+        let lease = self.lease.lock().expect("lock").take();
+        if let Some(lease) = lease {
+            let _ = lease.await;
+        }
         for g in &self.groups {
             let mut tasks: Vec<JoinHandle<()>> = g
                 .running

@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -510,4 +511,76 @@ async fn a_worker_process_obeys_the_pause_and_failures_set_through_a_relay_and_s
     .await;
     assert_eq!(app.stream("claims:notifications").await.len(), 5);
     worker.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_relays_on_one_redis_run_consumers_of_their_own_names() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+    })
+    .await;
+    let mut second = crate::helpers::config(Some(app.redis_url()), None);
+    second.workers = true;
+    second.auto_review = false;
+    let relay = backend::Application::build(second).await.unwrap();
+    let (_, stop, task) = crate::helpers::run(relay);
+    let view = until_view(&app, "both relays' notifiers", |g| {
+        g["members"].as_array().is_some_and(|m| m.len() == 4)
+    })
+    .await;
+    let mut names: Vec<&str> = view["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "notifier-1",
+            "notifier-1@relay2",
+            "notifier-2",
+            "notifier-2@relay2"
+        ]
+    );
+    for _ in 0..20 {
+        app.submit("1.00").await;
+    }
+    until_view(&app, "the 20 notified", |g| {
+        g["lag"] == 0 && g["pending"] == 0
+    })
+    .await;
+    let notes = app.stream("claims:notifications").await;
+    let entries: HashSet<&str> = notes.iter().map(|(_, f)| field(f, "entry_id")).collect();
+    assert_eq!(
+        (notes.len(), entries.len()),
+        (20, 20),
+        "each once, by either relay"
+    );
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_worker_process_refuses_a_consumer_name_in_use() {
+    let app = spawn_app_with(|c| c.workers = true).await;
+    until_view(&app, "the relay's notifiers", |g| {
+        g["members"].as_array().is_some_and(|m| m.len() == 2)
+    })
+    .await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+        .args(["worker", "--group", "claims-notifications"])
+        .args(["--consumer", "notifier-1", "--redis-url", &app.redis_url()])
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("consumer notifier-1 of claims-notifications is in use by another process"),
+        "{stderr}"
+    );
 }
