@@ -257,7 +257,7 @@ async fn preload(db: &Db, admin: &mut MultiplexedConnection, n: u64) -> anyhow::
                         at: commands::now(),
                     };
                     let mut trace = Trace::default();
-                    let submit = commands::execute(&db, &mut trace, &blank, &command, None);
+                    let submit = commands::execute(&db, &mut trace, &blank, &command, None, None);
                     timeout(STEP_TIMEOUT, submit)
                         .await
                         .context("a submit timed out")??;

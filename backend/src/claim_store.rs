@@ -9,6 +9,7 @@ use shared::stream_codec;
 use shared::{Claim, ClaimEvent, ClaimStatus};
 
 use crate::db::{self, Db, DbError};
+use crate::idempotency::IdempotencyMark;
 use crate::keys;
 use crate::redis_cli::Trace;
 
@@ -57,13 +58,15 @@ pub enum Appended {
 /// Appends `event` to `claims:events` and updates the claim's index and read model, all in
 /// one Lua script, only if the claim is still at `before.version`.
 const APPEND_SOURCE: &str = r"
--- KEYS: events stream, claim history, all claims, snapshots, old status set, new status set
--- ARGV: expected version, claim id, score, snapshot json, event field/value pairs...
+-- KEYS: events stream, claim history, all claims, snapshots, old status set, new status set,
+--       and the idempotency key of the request, if it has one
+-- ARGV: expected version, claim id, score, snapshot json, the request's fingerprint (or ''),
+--       event field/value pairs...
 local version = redis.call('LLEN', KEYS[2])
 if version ~= tonumber(ARGV[1]) then
   return {'conflict', tostring(version)}
 end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 5))
+local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 6))
 redis.call('RPUSH', KEYS[2], id)
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 if KEYS[5] ~= KEYS[6] then
@@ -71,6 +74,11 @@ if KEYS[5] ~= KEYS[6] then
 end
 redis.call('ZADD', KEYS[6], ARGV[3], ARGV[2])
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
+if KEYS[7] then
+  -- Applied, in the same step: a retry after a crash before the answer is not applied again.
+  local mark = cjson.encode({state = 'applied', fingerprint = ARGV[5], claim_id = ARGV[2], entry_id = id})
+  redis.call('SET', KEYS[7], mark, 'EX', 86400)
+end
 return {'ok', id}
 ";
 
@@ -82,6 +90,7 @@ pub async fn append(
     before: &Claim,
     event: &ClaimEvent,
     after: &Claim,
+    mark: Option<&IdempotencyMark>,
 ) -> Result<Appended, DbError> {
     let view = ClaimView::of(after).expect("an appended event leaves a claim that exists");
     let claim_id = event.claim_id.as_str();
@@ -99,12 +108,14 @@ pub async fn append(
     let fields = stream_codec::encode(event);
 
     let version = before.version.to_string();
-    let script_keys = [keys::EVENTS, &history, &all, &snapshots, &old_set, &new_set];
-    let mut script_args = vec![version.as_str(), claim_id, &score, &snapshot];
+    let mut script_keys = vec![keys::EVENTS, &history, &all, &snapshots, &old_set, &new_set];
+    script_keys.extend(mark.map(|m| m.key.as_str()));
+    let fingerprint = mark.map_or("", |m| m.fingerprint.as_str());
+    let mut script_args = vec![version.as_str(), claim_id, &score, &snapshot, fingerprint];
     script_args.extend(fields.iter().flat_map(|(k, v)| [*k, v.as_str()]));
     let mut invocation = APPEND.prepare_invoke();
-    for key in script_keys {
-        invocation.key(key);
+    for key in &script_keys {
+        invocation.key(*key);
     }
     for arg in &script_args {
         invocation.arg(*arg);
@@ -125,6 +136,9 @@ pub async fn append(
             }
             inside.push(vec!["ZADD", &new_set, &score, claim_id]);
             inside.push(vec!["HSET", &snapshots, claim_id, &snapshot]);
+            if let Some(m) = mark {
+                inside.push(vec!["SET", m.key.as_str(), "<applied>", "EX", "86400"]);
+            }
             Ok(Appended::Ok {
                 entry_id: entry_id.clone(),
             })

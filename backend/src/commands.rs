@@ -7,6 +7,7 @@ use shared::{Claim, ClaimCommand, ClaimId, DomainError, Timestamp};
 
 use crate::claim_store::{self, Appended};
 use crate::db::{Db, DbError};
+use crate::idempotency::IdempotencyMark;
 use crate::redis_cli::Trace;
 
 /// What an executed command appended and left behind.
@@ -53,6 +54,7 @@ pub async fn execute(
     before: &Claim,
     command: &ClaimCommand,
     expected_version: Option<u64>,
+    mark: Option<&IdempotencyMark>,
 ) -> Result<Executed, CommandError> {
     if let Some(expected) = expected_version.filter(|v| *v != before.version) {
         return Err(CommandError::VersionConflict(format!(
@@ -70,7 +72,7 @@ pub async fn execute(
     };
     let mut after = before.clone();
     shared::apply(&mut after, event);
-    match claim_store::append(db, trace, before, event, &after).await? {
+    match claim_store::append(db, trace, before, event, &after, mark).await? {
         Appended::Ok { entry_id } => Ok(Executed {
             claim_id: event.claim_id.to_string(),
             entry_id,
@@ -89,11 +91,20 @@ pub async fn transition(
     trace: &mut Trace,
     claim_id: &ClaimId,
     expected_version: Option<u64>,
+    mark: Option<&IdempotencyMark>,
     command: impl FnOnce(Timestamp) -> ClaimCommand,
 ) -> Result<Executed, CommandError> {
     let loaded = claim_store::load(db, trace, claim_id.as_str()).await?;
     if loaded.claim.details.is_none() {
         return Err(CommandError::NotFound(claim_id.clone()));
     }
-    execute(db, trace, &loaded.claim, &command(now()), expected_version).await
+    execute(
+        db,
+        trace,
+        &loaded.claim,
+        &command(now()),
+        expected_version,
+        mark,
+    )
+    .await
 }

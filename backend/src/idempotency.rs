@@ -31,11 +31,27 @@ pub const KEEP: Duration = Duration::from_secs(24 * 60 * 60);
 const RESERVE: Duration = Duration::from_secs(60);
 const MAX_KEY_LEN: usize = 255;
 
+/// Handed to the command (request extension), so the append script marks the key applied in
+/// the same atomic step as the append.
+#[derive(Debug, Clone)]
+pub struct IdempotencyMark {
+    /// The Redis key.
+    pub key: String,
+    /// The request's fingerprint.
+    pub fingerprint: String,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 enum Record {
     /// The first request with this key is running.
     Running { fingerprint: String },
+    /// Its command was appended (written by the append script), its answer not yet recorded.
+    Applied {
+        fingerprint: String,
+        claim_id: String,
+        entry_id: String,
+    },
     /// Its answer.
     Done {
         fingerprint: String,
@@ -47,10 +63,24 @@ enum Record {
 impl Record {
     fn fingerprint(&self) -> &str {
         match self {
-            Self::Running { fingerprint } | Self::Done { fingerprint, .. } => fingerprint,
+            Self::Running { fingerprint }
+            | Self::Applied { fingerprint, .. }
+            | Self::Done { fingerprint, .. } => fingerprint,
         }
     }
 }
+
+static FREE_IF_RUNNING: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        r"
+-- KEYS: the key; ARGV: its reservation
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+",
+    )
+});
 
 /// The middleware: see the module docs.
 pub async fn once(State(state): State<AppState>, request: Request, next: Next) -> Response<Body> {
@@ -84,8 +114,14 @@ async fn run_once(
     let body = axum::body::to_bytes(body, BODY_LIMIT)
         .await
         .map_err(|_| ApiError::PayloadTooLarge(BODY_LIMIT).into_response())?;
-    let fingerprint = fingerprint(parts.method.as_str(), parts.uri.path(), &body);
-    let redis_key = keys::idempotency(&hex(&Sha256::digest(key.as_bytes())));
+    // The path as the client sent it (the router strips `/api` before the middleware).
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(parts.uri.path(), |u| u.path())
+        .to_owned();
+    let fingerprint = fingerprint(parts.method.as_str(), &path, &body);
+    let redis_key = redis_key(&key);
     let mut trace = Trace::off();
     let running = serde_json::to_string(&Record::Running {
         fingerprint: fingerprint.clone(),
@@ -104,13 +140,21 @@ async fn run_once(
         return Err(earlier_answer(state, &redis_key, &fingerprint).await);
     }
 
-    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let mut request = Request::from_parts(parts, Body::from(body));
+    request.extensions_mut().insert(IdempotencyMark {
+        key: redis_key.clone(),
+        fingerprint: fingerprint.clone(),
+    });
+    let response = next.run(request).await;
     let (parts, body) = response.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
     if parts.status.is_server_error() {
-        let _: Result<i64, _> = state.db.run(&mut trace, &["DEL", &redis_key]).await;
+        // Free the key for a retry, unless the append script marked it applied meanwhile.
+        let mut free = FREE_IF_RUNNING.key(&redis_key);
+        free.arg(&running);
+        let _: Result<i64, _> = state.db.script(&free).await;
     } else {
         let done = serde_json::to_string(&Record::Done {
             fingerprint,
@@ -152,6 +196,17 @@ async fn earlier_answer(state: &AppState, redis_key: &str, fingerprint: &str) ->
     }
     match record {
         Record::Running { .. } => busy(),
+        // The relay that ran it stopped between the append and its answer.
+        Record::Applied {
+            claim_id, entry_id, ..
+        } => ApiError::Conflict {
+            code: "idempotency_key_applied",
+            message: format!(
+                "this request was applied as entry {entry_id} of claim {claim_id}, but its \
+                 answer was lost; read the claim with GET /api/claims/{claim_id}"
+            ),
+        }
+        .into_response(),
         Record::Done { status, body, .. } => {
             let mut response = Response::new(Body::from(body));
             *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
@@ -175,7 +230,13 @@ fn busy() -> Response<Body> {
     .into_response()
 }
 
-fn fingerprint(method: &str, path: &str, body: &Bytes) -> String {
+/// Where the answer for `key` is kept: by its hash, so any key has a short, safe name.
+pub fn redis_key(key: &str) -> String {
+    keys::idempotency(&hex(&Sha256::digest(key.as_bytes())))
+}
+
+/// What makes two requests "the same" for a key: method, path and body.
+pub fn fingerprint(method: &str, path: &str, body: &Bytes) -> String {
     let mut hash = Sha256::new();
     hash.update(method.as_bytes());
     hash.update([0]);

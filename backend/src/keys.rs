@@ -45,9 +45,9 @@ pub fn notified() -> String {
 }
 
 /// The answer to a command sent with an `Idempotency-Key` (by its SHA-256), kept 24 h
-/// (`EX`), or 60 s while the command runs.
+/// (`EX`), or 60 s while the command runs. In the events' slot: the append script marks it.
 pub fn idempotency(key_hash: &str) -> String {
-    format!("claims:idempotency:{key_hash}")
+    format!("claims:{TAG}:idempotency:{key_hash}")
 }
 
 /// A group's pause, injected failures and breaker, shared by every process with consumers of

@@ -1,6 +1,6 @@
 //! Claims: submit, read, list, and the transitions of the lifecycle.
 
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -17,6 +17,7 @@ use crate::claim_store;
 use crate::commands::{self, Executed, generate, now};
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody};
+use crate::idempotency::IdempotencyMark;
 use crate::redis_cli::Trace;
 use crate::state::AppState;
 
@@ -44,8 +45,12 @@ fn parse_claim_id(id: &str) -> Result<ClaimId, ApiError> {
         .map_err(|m| ApiError::bad_request("invalid_claim_id", format!("claim id: {m}")))
 }
 
+/// The request's idempotency key, if it came with one.
+type Mark = Option<Extension<IdempotencyMark>>;
+
 async fn submit(
     State(state): State<AppState>,
+    mark: Mark,
     JsonBody(request): JsonBody<SubmitClaimRequest>,
 ) -> Result<(StatusCode, Json<CommandResponse>), ApiError> {
     let valid = request.validate().map_err(ApiError::Validation)?;
@@ -58,8 +63,15 @@ async fn submit(
         at: now(),
     };
     let mut trace = Trace::default();
-    let executed =
-        commands::execute(&state.db, &mut trace, &Claim::default(), &command, None).await?;
+    let executed = commands::execute(
+        &state.db,
+        &mut trace,
+        &Claim::default(),
+        &command,
+        None,
+        mark.as_ref().map(|m| &m.0),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(respond(executed, trace))))
 }
 
@@ -78,21 +90,30 @@ async fn transition(
     state: AppState,
     id: &str,
     expected_version: Option<u64>,
+    mark: Mark,
     command: impl FnOnce(Timestamp) -> ClaimCommand,
 ) -> Result<Json<CommandResponse>, ApiError> {
     let claim_id = parse_claim_id(id)?;
     let mut trace = Trace::default();
-    let executed =
-        commands::transition(&state.db, &mut trace, &claim_id, expected_version, command).await?;
+    let executed = commands::transition(
+        &state.db,
+        &mut trace,
+        &claim_id,
+        expected_version,
+        mark.as_ref().map(|m| &m.0),
+        command,
+    )
+    .await?;
     Ok(Json(respond(executed, trace)))
 }
 
 async fn review(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    mark: Mark,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
-    transition(state, &id, body.expected_version, |at| {
+    transition(state, &id, body.expected_version, mark, |at| {
         ClaimCommand::ReviewClaim { at }
     })
     .await
@@ -101,9 +122,10 @@ async fn review(
 async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    mark: Mark,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
-    transition(state, &id, body.expected_version, |at| {
+    transition(state, &id, body.expected_version, mark, |at| {
         ClaimCommand::ApproveClaim { at }
     })
     .await
@@ -112,11 +134,12 @@ async fn approve(
 async fn reject(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    mark: Mark,
     JsonBody(body): JsonBody<RejectRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
     let reason = Reason::parse(&body.reason)
         .map_err(|m| ApiError::Validation(vec![FieldError::new("reason", m)]))?;
-    transition(state, &id, body.expected_version, |at| {
+    transition(state, &id, body.expected_version, mark, |at| {
         ClaimCommand::RejectClaim { reason, at }
     })
     .await
@@ -125,11 +148,12 @@ async fn reject(
 async fn pay(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    mark: Mark,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
     let payment_reference =
         PaymentReference::parse(&generate("PAY")).expect("generated ids are valid");
-    transition(state, &id, body.expected_version, |at| {
+    transition(state, &id, body.expected_version, mark, |at| {
         ClaimCommand::PayClaim {
             payment_reference,
             at,

@@ -59,7 +59,7 @@ impl AutoReview {
             )));
         }
         while let Some(command) = self.next_command(&claim) {
-            claim = commands::execute(db, &mut trace, &claim, &command, None)
+            claim = commands::execute(db, &mut trace, &claim, &command, None, None)
                 .await?
                 .state;
         }

@@ -43,7 +43,7 @@ async fn a_repeated_submit_returns_the_first_answer_and_appends_nothing() {
 
     // The answer is kept 24 h, not for ever.
     let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("claims:idempotency:*")
+        .arg("claims:*:idempotency:*")
         .query_async(&mut app.redis().await)
         .await
         .unwrap();
@@ -142,4 +142,55 @@ async fn a_bad_idempotency_key_is_refused_with_400() {
     let (status, code, _) = error_of(send(&app, "/api/claims", &long, &claim("1.00")).await).await;
     assert_eq!((status, code.as_str()), (400, "invalid_idempotency_key"));
     assert_eq!(app.xlen().await, 0);
+}
+
+#[tokio::test]
+async fn a_request_applied_by_a_relay_that_died_before_answering_is_not_applied_again() {
+    let app = spawn_app().await;
+    let body = claim("10.00");
+    let bytes = axum::body::Bytes::from(serde_json::to_vec(&body).unwrap());
+    // What a relay does up to the append, then dies: reserve the key, append with the mark.
+    let key = "k-lost";
+    let redis_key = backend::idempotency::redis_key(key);
+    let mark = backend::idempotency::IdempotencyMark {
+        key: redis_key,
+        fingerprint: backend::idempotency::fingerprint("POST", "/api/claims", &bytes),
+    };
+    let command = shared::ClaimCommand::SubmitClaim {
+        claim_id: shared::ClaimId::parse("CLM-LOSTANSWER").unwrap(),
+        customer_id: shared::CustomerId::parse("CUST-1").unwrap(),
+        amount: shared::Amount::from_cents(1_000),
+        description: shared::Description::parse("retried").unwrap(),
+        at: backend::commands::now(),
+    };
+    let db = backend::db::Db::new(&app.redis_url()).unwrap();
+    backend::commands::execute(
+        &db,
+        &mut backend::redis_cli::Trace::off(),
+        &shared::Claim::default(),
+        &command,
+        None,
+        Some(&mark),
+    )
+    .await
+    .unwrap();
+
+    let (status, code, message) = error_of(
+        app.http
+            .post(app.url("/api/claims"))
+            .header("idempotency-key", key)
+            .header("content-type", "application/json")
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (409, "idempotency_key_applied"),
+        "{message}"
+    );
+    assert!(message.contains("CLM-LOSTANSWER"), "{message}");
+    assert_eq!(app.xlen().await, 1);
 }
