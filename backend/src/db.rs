@@ -101,6 +101,7 @@ impl Db {
         let mut pipe = redis::pipe();
         if atomic {
             pipe.atomic();
+            trace.record(&["MULTI"]);
         }
         for args in commands {
             trace.record(args);
@@ -108,6 +109,9 @@ impl Db {
             for a in &args[1..] {
                 cmd.arg(a.as_ref());
             }
+        }
+        if atomic {
+            trace.record(&["EXEC"]);
         }
         pipe.query_async(&mut self.conn.clone())
             .await

@@ -305,10 +305,22 @@ pub struct GroupView {
     /// Entries acknowledged without effect because they could never have one (logged).
     #[serde(default)]
     pub refused: u64,
+    /// The commands of one recent step of one of this relay's consumers (sampled about once
+    /// a second, so the page is not flooded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampled: Option<SampledStep>,
     /// From XINFO CONSUMERS.
     pub members: Vec<ConsumerView>,
     /// The oldest pending entries, from the extended XPENDING form.
     pub pending_entries: Vec<PendingView>,
+}
+
+/// What a consumer sent to Redis in one step, in redis-cli form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampledStep {
+    pub consumer: String,
+    pub ago_ms: u64,
+    pub commands: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

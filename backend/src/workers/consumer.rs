@@ -145,6 +145,8 @@ pub struct Consumer<H> {
     last_claim: Option<Instant>,
     /// When the shared controls were last read from Redis.
     synced: Option<Instant>,
+    /// This step's commands, when it is sampled for the UI.
+    trace: Trace,
     /// The pause this consumer has said it parked for.
     parked_for: Option<u64>,
     /// Where the next XAUTOCLAIM scan starts: the cursor the last one returned, so idle
@@ -176,6 +178,7 @@ impl<H: Handler> Consumer<H> {
             consecutive_failures: 0,
             last_claim: None,
             synced: None,
+            trace: Trace::off(),
             parked_for: None,
             claim_cursor: "0-0".into(),
             last_errors: HashMap::new(),
@@ -245,6 +248,23 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn step(&mut self, outcome: &mut Outcome) -> Result<(), DbError> {
+        // A step's own commands (a few per batch, not per entry) are written down; about once
+        // a second, or when it dead-lettered or took over entries, they are kept for the UI,
+        // so a learner sees the workers' commands without a flood.
+        self.trace = Trace::default();
+        let result = self.step_traced(outcome).await;
+        let notable = outcome.dead_lettered > 0 || outcome.claimed > 0;
+        if notable || (outcome.delivered > 0 && self.controls.sample_due()) {
+            let trace = std::mem::replace(&mut self.trace, Trace::off());
+            let commands = trace.into_commands();
+            if !commands.is_empty() {
+                self.controls.store_sample(&self.name, commands);
+            }
+        }
+        result
+    }
+
+    async fn step_traced(&mut self, outcome: &mut Outcome) -> Result<(), DbError> {
         if self
             .last_claim
             .is_none_or(|t| t.elapsed() >= self.config.claim_idle / 2)
@@ -304,6 +324,7 @@ impl<H: Handler> Consumer<H> {
                     if deliveries >= self.config.max_deliveries {
                         dead_letter::send(
                             &self.db,
+                            &mut self.trace,
                             DeadLetter {
                                 entry: &entry,
                                 group: self.group,
@@ -402,17 +423,19 @@ impl<H: Handler> Consumer<H> {
     ) -> Result<Vec<(StreamEntry, u64)>, DbError> {
         let (group, name, batch) = (self.group, self.name.clone(), self.config.batch);
         let db = self.db.clone();
-        let conn = self.connection().await?;
-        let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP")
-            .arg(group)
-            .arg(&name)
-            .arg("COUNT")
-            .arg(batch);
-        if let Some(block) = block {
-            cmd.arg("BLOCK").arg(block.as_millis() as u64);
+        let batch = batch.to_string();
+        let mut args = vec!["XREADGROUP", "GROUP", group, &name, "COUNT", &batch];
+        let block = block.map(|b| b.as_millis().to_string());
+        if let Some(block) = &block {
+            args.extend(["BLOCK", block.as_str()]);
         }
-        cmd.arg("STREAMS").arg(keys::EVENTS).arg(id);
+        args.extend(["STREAMS", keys::EVENTS, id]);
+        self.trace.record(&args);
+        let mut cmd = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            cmd.arg(*arg);
+        }
+        let conn = self.connection().await?;
         let reply: Value = cmd.query_async(conn).await.map_err(|e| db.classify(e))?;
         let entries = crate::feed::xread_entries(&reply);
         if id == ">" {
@@ -429,12 +452,12 @@ impl<H: Handler> Consumer<H> {
             .collect())
     }
 
-    async fn delivery_counts(&self, count: usize) -> Result<HashMap<String, u64>, DbError> {
+    async fn delivery_counts(&mut self, count: usize) -> Result<HashMap<String, u64>, DbError> {
         let count = (count.max(1) + 100).to_string();
         let reply: Value = self
             .db
             .run(
-                &mut Trace::off(),
+                &mut self.trace,
                 &[
                     "XPENDING",
                     keys::EVENTS,
@@ -452,10 +475,10 @@ impl<H: Handler> Consumer<H> {
             .collect())
     }
 
-    async fn ack(&self, ids: &[String]) -> Result<(), DbError> {
+    async fn ack(&mut self, ids: &[String]) -> Result<(), DbError> {
         let mut xack = vec!["XACK", keys::EVENTS, self.group];
         xack.extend(ids.iter().map(String::as_str));
-        let _: u64 = self.db.run(&mut Trace::off(), &xack).await?;
+        let _: u64 = self.db.run(&mut self.trace, &xack).await?;
         Ok(())
     }
 
@@ -467,7 +490,7 @@ impl<H: Handler> Consumer<H> {
         let reply: Value = self
             .db
             .run(
-                &mut Trace::off(),
+                &mut self.trace,
                 &[
                     "XAUTOCLAIM",
                     keys::EVENTS,

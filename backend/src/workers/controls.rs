@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 /// Consecutive failures that open the breaker.
 pub const OPEN_AFTER: u32 = 5;
+/// How often a consumer's step is sampled for "What Redis did".
+const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 /// How long an open breaker waits before letting one batch through.
 const COOL_DOWN: Duration = Duration::from_secs(5);
 
@@ -24,6 +26,8 @@ pub struct GroupControls {
     trial: AtomicBool,
     /// Consumers that saw the pause and read nothing since.
     parked: Mutex<HashSet<String>>,
+    /// The latest sampled step of a consumer: (when, consumer, commands).
+    sample: Mutex<Option<(Instant, String, Vec<String>)>>,
     /// (when, acked then, rate) of the last throughput reading.
     rate: Mutex<Option<(Instant, u64, f64)>>,
 }
@@ -125,6 +129,29 @@ impl GroupControls {
                 }
             }
         }
+    }
+
+    /// Whether the next step should be written down for the UI (at most about once a second).
+    pub fn sample_due(&self) -> bool {
+        self.sample
+            .lock()
+            .expect("sample lock")
+            .as_ref()
+            .is_none_or(|(at, _, _)| at.elapsed() >= SAMPLE_EVERY)
+    }
+
+    pub fn store_sample(&self, consumer: &str, commands: Vec<String>) {
+        *self.sample.lock().expect("sample lock") =
+            Some((Instant::now(), consumer.to_owned(), commands));
+    }
+
+    /// The latest sampled step: (how long ago, consumer, commands).
+    pub fn sample(&self) -> Option<(Duration, String, Vec<String>)> {
+        self.sample
+            .lock()
+            .expect("sample lock")
+            .as_ref()
+            .map(|(at, c, cmds)| (at.elapsed(), c.clone(), cmds.clone()))
     }
 
     /// The trial batch is over, whatever it did.

@@ -16,7 +16,7 @@ pub struct DeadLetter<'a> {
 
 /// Records the entry in `claims:failed` and acknowledges it for the group, in one transaction,
 /// so it is neither lost nor left pending.
-pub async fn send(db: &Db, letter: DeadLetter<'_>) -> Result<String, DbError> {
+pub async fn send(db: &Db, trace: &mut Trace, letter: DeadLetter<'_>) -> Result<String, DbError> {
     let attempts = letter.attempts.to_string();
     let failed_at = crate::commands::now().to_string();
     let mut xadd = vec![
@@ -51,7 +51,7 @@ pub async fn send(db: &Db, letter: DeadLetter<'_>) -> Result<String, DbError> {
     }
     let replies = db
         .transaction(
-            &mut Trace::off(),
+            trace,
             &[
                 xadd,
                 vec!["XACK", keys::EVENTS, letter.group, letter.entry.id.as_str()],

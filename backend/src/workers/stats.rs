@@ -1,7 +1,7 @@
 //! The consumer groups as Redis reports them, joined with what this relay knows.
 
 use redis::Value;
-use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView};
+use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledStep};
 
 use super::Workers;
 use super::consumer::pending_rows;
@@ -144,14 +144,21 @@ pub async fn read(
             shared.injection.poison_claim,
             shared.injection.fail_ratio,
         );
-        let (throughput, refused) = match local {
+        let (throughput, refused, sampled) = match local {
             Some(g) => (
                 g.controls.throughput(),
                 g.controls
                     .refused
                     .load(std::sync::atomic::Ordering::Relaxed),
+                g.controls
+                    .sample()
+                    .map(|(ago, consumer, commands)| SampledStep {
+                        consumer,
+                        ago_ms: ago.as_millis() as u64,
+                        commands,
+                    }),
             ),
-            None => (0.0, 0),
+            None => (0.0, 0, None),
         };
         groups.push(GroupView {
             consumers: int(get(&group, "consumers")).unwrap_or(0) as u64,
@@ -168,6 +175,7 @@ pub async fn read(
             fail_ratio,
             throughput,
             refused,
+            sampled,
             members,
             pending_entries,
             name,

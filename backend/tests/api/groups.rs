@@ -449,3 +449,51 @@ async fn claim_now_moves_every_idle_entry_past_the_first_page() {
         .count();
     assert_eq!(xautoclaims, 3, "pages of 100");
 }
+
+#[tokio::test]
+async fn the_workers_own_commands_are_shown_sampled() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+        c.max_deliveries = 1;
+    })
+    .await;
+    started(&app).await;
+    app.submit("1.00").await;
+    until(
+        "a sampled step with the read and the acknowledgement",
+        async || {
+            let g = groups(&app).await;
+            let commands = &group(&g, "claims-notifications")["sampled"]["commands"];
+            let has = |prefix: &str| {
+                commands
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c.as_str().unwrap().starts_with(prefix)))
+            };
+            has("XREADGROUP GROUP claims-notifications notifier-1 COUNT 50")
+                && has("XACK claims:events claims-notifications ")
+        },
+    )
+    .await;
+    // A dead letter shows as the transaction it is.
+    inject(&app, "claims-notifications", json!({"fail_ratio": 1.0})).await;
+    app.submit("2.00").await;
+    until("the dead-lettering in a sample", async || {
+        let g = groups(&app).await;
+        let commands = group(&g, "claims-notifications")["sampled"]["commands"].clone();
+        let lines: Vec<String> = commands
+            .as_array()
+            .map(|c| c.iter().map(|c| c.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default();
+        let at = lines.iter().position(|c| c == "MULTI");
+        at.is_some_and(|i| {
+            lines
+                .get(i + 1)
+                .is_some_and(|c| c.starts_with("XADD claims:failed "))
+                && lines.get(i + 2).is_some_and(|c| c.starts_with("XACK "))
+                && lines.get(i + 3).is_some_and(|c| c == "EXEC")
+        })
+    })
+    .await;
+}

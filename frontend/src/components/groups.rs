@@ -278,5 +278,11 @@ fn GroupFigures(
                 </ul>
             </details>
         })}
+        {group.sampled.clone().map(|step| view! {
+            <details class="sampled" data-testid=testid("sampled")>
+                <summary>{format!("what {} sent to Redis {:.1} s ago (one step a second is shown)", step.consumer, step.ago_ms as f64 / 1000.0)}</summary>
+                <pre>{step.commands.into_iter().map(|c| view! { <code>{c}</code> }).collect_view()}</pre>
+            </details>
+        })}
     }
 }
