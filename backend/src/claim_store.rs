@@ -125,6 +125,9 @@ pub async fn append(
     // What the script did inside, for the learner: one atomic step.
     let mut inside = vec![vec!["LLEN", history.as_str()]];
     let appended = match reply.as_slice() {
+        [ok, entry_id] if ok == "ok" && !trace.is_on() => Ok(Appended::Ok {
+            entry_id: entry_id.clone(),
+        }),
         [ok, entry_id] if ok == "ok" => {
             let mut xadd = vec!["XADD", keys::EVENTS, "*"];
             xadd.extend(fields.iter().flat_map(|(k, v)| [*k, v.as_str()]));

@@ -62,6 +62,11 @@ impl Trace {
         }
     }
 
+    /// Whether anything is kept: callers skip building what would be thrown away.
+    pub fn is_on(&self) -> bool {
+        self.commands.is_some()
+    }
+
     pub fn record<S: AsRef<str>>(&mut self, args: &[S]) {
         if let Some(commands) = &mut self.commands {
             commands.push(render(args));
