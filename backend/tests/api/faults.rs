@@ -531,3 +531,58 @@ async fn a_cut_and_a_slow_link_to_redis_lose_and_duplicate_nothing() {
     relay.await.unwrap().unwrap();
     redis.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn redis_killed_and_restarted_from_its_append_only_file_under_load_loses_nothing() {
+    let mut app = spawn_app_with(|c| {
+        c.write_rate_per_second = 1_000_000;
+        c.write_burst = 1_000_000;
+    })
+    .await;
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    let pid = info
+        .lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let (load, mut writers) = write_load(app.url(""), 4, 20_000);
+    load.acked_at_least(200, Duration::from_secs(20)).await;
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let refused = load.refused.load(Ordering::Relaxed);
+    let killed = Instant::now();
+    while load.refused.load(Ordering::Relaxed) < refused + 10 {
+        assert!(
+            killed.elapsed() < Duration::from_secs(20),
+            "nothing failed while down"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    app.restart_redis().await;
+    let acked = load.acked.lock().await.len();
+    load.acked_at_least(acked + 100, Duration::from_secs(20))
+        .await;
+    let recovered = killed.elapsed();
+    load.stop.store(true, Ordering::Relaxed);
+    while writers.join_next().await.is_some() {}
+
+    let acked = load.acked.lock().await.clone();
+    let found = verify(&mut app.redis().await, &acked).await;
+    println!(
+        "Redis SIGKILLed and restarted from its AOF: {} acknowledged, {found} found, {} refused, writes again {} ms after the kill",
+        acked.len(),
+        load.refused.load(Ordering::Relaxed),
+        recovered.as_millis()
+    );
+    assert_eq!(found, acked.len());
+}
