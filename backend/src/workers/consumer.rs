@@ -211,7 +211,7 @@ impl<H: Handler> Consumer<H> {
             }
             self.synced = Some(Instant::now());
         }
-        let mut trial = match self.controls.admit(&self.name) {
+        let trial = match self.controls.admit() {
             Admission::Go => false,
             Admission::Trial => true,
             Admission::Wait => {
@@ -230,13 +230,10 @@ impl<H: Handler> Consumer<H> {
         };
         self.parked_for = None;
         if trial && !shared_state::try_trial(&self.db, self.group, &self.name).await? {
-            // A consumer of another process has the trial.
+            // A consumer of another process has the trial: wait like the rest of this one.
             self.controls.end_trial();
-            trial = false;
-            if self.controls.breaker_state() != super::controls::BreakerState::Closed {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                return Ok(outcome);
-            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            return Ok(outcome);
         }
         let step = self.step(&mut outcome).await;
         if trial {

@@ -1,7 +1,6 @@
 //! What a group's consumers share and the API can change at run time: failure injection,
 //! pause, the circuit breaker, and an acknowledgement counter for throughput.
 
-use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -24,8 +23,6 @@ pub struct GroupControls {
     breaker: Mutex<Breaker>,
     /// Whether a consumer holds the one trial batch of a half-open breaker.
     trial: AtomicBool,
-    /// Consumers that saw the pause and read nothing since.
-    parked: Mutex<HashSet<String>>,
     /// The latest sampled step of a consumer: (when, consumer, commands).
     sample: Mutex<Option<(Instant, String, Vec<String>)>>,
     /// (when, acked then, rate) of the last throughput reading.
@@ -100,20 +97,12 @@ impl GroupControls {
         breaker.failures > 0 || breaker.opened_at.is_some()
     }
 
-    /// Consumers parked by the pause.
-    pub fn parked(&self) -> HashSet<String> {
-        self.parked.lock().expect("parked lock").clone()
-    }
-
-    /// Called by `consumer` before each read.
-    pub fn admit(&self, consumer: &str) -> Admission {
-        let mut parked = self.parked.lock().expect("parked lock");
+    /// Called by a consumer before each read. (That it parked for a pause, it records in
+    /// Redis: `shared_state::park`.)
+    pub fn admit(&self) -> Admission {
         if self.is_paused() {
-            parked.insert(consumer.to_owned());
             return Admission::Wait;
         }
-        parked.remove(consumer);
-        drop(parked);
         match self.breaker_state() {
             BreakerState::Closed => Admission::Go,
             BreakerState::Open => Admission::Wait,
@@ -219,19 +208,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_pause_parks_each_consumer_at_its_next_admission() {
+    fn a_paused_group_admits_nothing_until_resumed() {
         let c = GroupControls::default();
-        assert_eq!(c.admit("a"), Admission::Go);
+        assert_eq!(c.admit(), Admission::Go);
         c.set_paused(true);
-        assert!(
-            c.parked().is_empty(),
-            "a consumer mid-step is not parked yet"
-        );
-        assert_eq!(c.admit("a"), Admission::Wait);
-        assert_eq!(c.parked(), HashSet::from(["a".to_owned()]));
+        assert_eq!(c.admit(), Admission::Wait);
         c.set_paused(false);
-        assert_eq!(c.admit("a"), Admission::Go);
-        assert!(c.parked().is_empty());
+        assert_eq!(c.admit(), Admission::Go);
     }
 
     #[test]
@@ -243,14 +226,14 @@ mod tests {
         assert_eq!(c.breaker_state(), BreakerState::Closed);
         c.record_failure();
         assert_eq!(c.breaker_state(), BreakerState::Open);
-        assert_eq!(c.admit("a"), Admission::Wait);
+        assert_eq!(c.admit(), Admission::Wait);
         c.expire_cool_down();
         assert_eq!(c.breaker_state(), BreakerState::HalfOpen);
         // Exactly one trial batch while half-open.
-        assert_eq!(c.admit("a"), Admission::Trial);
-        assert_eq!(c.admit("b"), Admission::Wait);
+        assert_eq!(c.admit(), Admission::Trial);
+        assert_eq!(c.admit(), Admission::Wait);
         c.end_trial();
-        assert_eq!(c.admit("b"), Admission::Trial);
+        assert_eq!(c.admit(), Admission::Trial);
         // One failure while half-open opens it again at once.
         c.record_failure();
         assert_eq!(c.breaker_state(), BreakerState::Open);

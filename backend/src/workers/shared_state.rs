@@ -38,30 +38,28 @@ pub async fn load(db: &Db, group: &str) -> Result<Shared, DbError> {
     let fields: HashMap<String, String> = db
         .run(&mut Trace::off(), &["HGETALL", &keys::controls(group)])
         .await?;
-    let get = |name: &str| fields.get(name).map(String::as_str);
-    Ok(Shared {
-        paused: get("paused") == Some("1"),
-        epoch: get("epoch").and_then(|v| v.parse().ok()).unwrap_or(0),
-        injection: Injection {
-            poison_claim: get("poison_claim")
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned),
-            fail_ratio: get("fail_ratio")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0.0),
-        },
-        failures: get("failures").and_then(|v| v.parse().ok()).unwrap_or(0),
-        opened_ms: get("opened_ms").and_then(|v| v.parse().ok()),
-    })
+    Ok(Shared::from_fields(&fields))
 }
 
-/// Every group's shared state, for the API.
-pub async fn load_all(db: &Db, groups: &[String]) -> Result<HashMap<String, Shared>, DbError> {
-    let mut all = HashMap::new();
-    for group in groups {
-        all.insert(group.clone(), load(db, group).await?);
+impl Shared {
+    /// From the hash's fields (`HGETALL`); missing fields are the defaults.
+    pub fn from_fields(fields: &HashMap<String, String>) -> Self {
+        let get = |name: &str| fields.get(name).map(String::as_str);
+        Self {
+            paused: get("paused") == Some("1"),
+            epoch: get("epoch").and_then(|v| v.parse().ok()).unwrap_or(0),
+            injection: Injection {
+                poison_claim: get("poison_claim")
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned),
+                fail_ratio: get("fail_ratio")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0.0),
+            },
+            failures: get("failures").and_then(|v| v.parse().ok()).unwrap_or(0),
+            opened_ms: get("opened_ms").and_then(|v| v.parse().ok()),
+        }
     }
-    Ok(all)
 }
 
 /// Pauses or resumes; a pause returns its epoch.

@@ -88,6 +88,7 @@ pub async fn read(
             continue;
         };
         let count = PENDING_SHOWN.to_string();
+        let controls = keys::controls(&name);
         let details = db
             .pipeline(
                 trace,
@@ -101,6 +102,7 @@ pub async fn read(
                         "+",
                         count.as_str(),
                     ],
+                    vec!["HGETALL", controls.as_str()],
                 ],
             )
             .await?;
@@ -135,7 +137,12 @@ pub async fn read(
             .collect();
         let local = workers.and_then(|w| w.group(&name).ok());
         // Pause, injection and breaker as every process sees them; rates from this relay.
-        let shared = super::shared_state::load(db, &name).await?;
+        let shared = super::shared_state::Shared::from_fields(
+            &details
+                .get(2)
+                .and_then(|v| redis::from_redis_value(v.clone()).ok())
+                .unwrap_or_default(),
+        );
         let view = super::controls::GroupControls::default();
         view.apply(&shared);
         let (breaker, paused, poison_claim, fail_ratio) = (
