@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, field, spawn_app_with};
+use crate::helpers::{assert_every_entry_indexed, spawn_app_with};
 
 const BODIES: usize = 10_000;
 
@@ -121,29 +121,7 @@ async fn ten_thousand_malformed_bodies_get_4xx_and_leave_nothing_half_written() 
     }
     println!("{BODIES} malformed bodies: {statuses:?}");
     assert_eq!(statuses.values().sum::<usize>(), BODIES);
-    every_entry_is_indexed(&app).await;
-}
-
-/// Each entry of `claims:events` written by the relay is in its claim's index, in order.
-async fn every_entry_is_indexed(app: &TestApp) {
-    let mut redis = app.redis().await;
-    let mut histories = std::collections::HashMap::<String, Vec<String>>::new();
-    for (id, fields) in app.xrange().await {
-        histories
-            .entry(field(&fields, "claim_id").to_owned())
-            .or_default()
-            .push(id);
-    }
-    for (claim, ids) in histories {
-        let index: Vec<String> = redis::cmd("LRANGE")
-            .arg(backend::keys::history(&claim))
-            .arg(0)
-            .arg(-1)
-            .query_async(&mut redis)
-            .await
-            .unwrap();
-        assert_eq!(index, ids, "{claim}");
-    }
+    assert_every_entry_indexed(&mut app.redis().await).await;
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -19,12 +19,8 @@ fn group<'a>(all: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no group {name} in {all}"))
 }
 
-async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+async fn until(what: &str, check: impl AsyncFnMut() -> bool) {
+    crate::helpers::until(Duration::from_secs(15), what, check).await;
 }
 
 /// Waits until the relay's consumers run, so controls reach them.
@@ -324,16 +320,7 @@ async fn a_poisoned_claim_is_dead_lettered_without_opening_the_breaker() {
         json!({"poison_claim": poisoned}),
     )
     .await;
-    app.raw_xadd(&[
-        ("type", "claim_submitted"),
-        ("v", "1"),
-        ("claim_id", poisoned),
-        ("customer_id", "CUST-9"),
-        ("timestamp", "2026-11-23T10:00:00.000Z"),
-        ("amount", "42.00"),
-        ("description", "poisoned"),
-    ])
-    .await;
+    app.raw_submitted(poisoned).await;
     // Redelivered 7 times, past the breaker's 5 failures in a row, yet it stays closed.
     until("the poisoned entry in claims:failed", async || {
         app.stream("claims:failed").await.len() == 1
@@ -357,16 +344,7 @@ async fn an_entry_for_a_claim_outside_the_index_is_refused_for_good_and_counted(
     .await;
     started(&app).await;
     // A submit written straight to the stream, as another program would: not in the index.
-    app.raw_xadd(&[
-        ("type", "claim_submitted"),
-        ("v", "1"),
-        ("claim_id", "CLM-BYHAND0001"),
-        ("customer_id", "CUST-9"),
-        ("timestamp", "2026-11-23T10:00:00.000Z"),
-        ("amount", "42.00"),
-        ("description", "typed in redis-cli"),
-    ])
-    .await;
+    app.raw_submitted("CLM-BYHAND0001").await;
     until("the processors to refuse it", async || {
         let g = groups(&app).await;
         let p = group(&g, "claims-processors");

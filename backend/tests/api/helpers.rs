@@ -182,6 +182,21 @@ impl TestApp {
         cmd.query_async(&mut self.redis().await).await.unwrap()
     }
 
+    /// A valid `claim_submitted` appended straight to the stream, as another program (or
+    /// `redis-cli`) would: not in the claim index. Returns its id.
+    pub async fn raw_submitted(&self, claim_id: &str) -> String {
+        self.raw_xadd(&[
+            ("type", "claim_submitted"),
+            ("v", "1"),
+            ("claim_id", claim_id),
+            ("customer_id", "CUST-9"),
+            ("timestamp", "2026-11-23T10:00:00.000Z"),
+            ("amount", "42.00"),
+            ("description", "typed in redis-cli"),
+        ])
+        .await
+    }
+
     pub async fn ws(&self, since: Option<&str>) -> WsClient {
         let query = since.map(|s| format!("?since={s}")).unwrap_or_default();
         let (stream, _) =
@@ -315,4 +330,48 @@ pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
         .iter()
         .find(|(k, _)| k == name)
         .map_or("", |(_, v)| v.as_str())
+}
+
+/// Polls `check` every 50 ms until it holds; panics with `what` after `limit`.
+pub async fn until(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Nothing half-written: each claim's index lists exactly its entries of `claims:events`, in
+/// stream order. Returns them, by claim id.
+pub async fn assert_every_entry_indexed(
+    redis: &mut MultiplexedConnection,
+) -> std::collections::HashMap<String, Vec<String>> {
+    let reply: redis::Value = redis::cmd("XRANGE")
+        .arg("claims:events")
+        .arg("-")
+        .arg("+")
+        .query_async(redis)
+        .await
+        .unwrap();
+    let mut by_claim = std::collections::HashMap::<String, Vec<String>>::new();
+    for (id, fields) in backend::db::entries(&reply) {
+        by_claim
+            .entry(field(&fields, "claim_id").to_owned())
+            .or_default()
+            .push(id);
+    }
+    for (claim, ids) in &by_claim {
+        let index: Vec<String> = redis::cmd("LRANGE")
+            .arg(backend::keys::history(claim))
+            .arg(0)
+            .arg(-1)
+            .query_async(redis)
+            .await
+            .unwrap();
+        assert_eq!(&index, ids, "index of {claim}");
+    }
+    by_claim
 }

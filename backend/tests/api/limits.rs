@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::helpers::{TestApp, error_of, spawn_app_with};
+use crate::helpers::{TestApp, error_of, spawn_app_with, until};
 
 const GROUP: &str = "claims-notifications";
 
@@ -31,19 +31,6 @@ async fn consumers_in_redis(app: &TestApp) -> Vec<(String, u64)> {
             (name, pending)
         })
         .collect()
-}
-
-/// Polls `check` every 50 ms until it holds; panics with `what` after `limit`.
-async fn until<F: std::future::Future<Output = bool>>(
-    limit: Duration,
-    what: &str,
-    mut check: impl FnMut() -> F,
-) {
-    let deadline = Instant::now() + limit;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]

@@ -113,17 +113,7 @@ async fn a_raw_xadd_from_redis_cli_appears_live_and_decoded() {
     let app = spawn_app().await;
     let mut ws = app.ws(None).await;
     ws.expect_caught_up().await;
-    let id = app
-        .raw_xadd(&[
-            ("type", "claim_submitted"),
-            ("v", "1"),
-            ("claim_id", "CLM-CLI"),
-            ("customer_id", "CUST-9"),
-            ("timestamp", "2026-11-23T10:00:00.000Z"),
-            ("amount", "42.00"),
-            ("description", "typed in redis-cli"),
-        ])
-        .await;
+    let id = app.raw_submitted("CLM-CLI").await;
     let got = ws.entries(1).await;
     assert_eq!(got[0].id, id);
     let event = got[0].event.as_ref().expect("decoded");
