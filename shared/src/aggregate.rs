@@ -2,31 +2,37 @@
 //! command produces; [`apply`] holds none and only folds an event into the state, so a claim
 //! is always `events.fold(Claim::default(), apply)`.
 
+use serde::{Deserialize, Serialize};
+
 use crate::event::{ClaimEvent, EventPayload, SCHEMA_VERSION};
 use crate::{
-    Action, Amount, ClaimId, ClaimStatus, CustomerId, Description, PaymentReference, Reason,
-    Timestamp,
+    Action, Adjuster, Amount, ClaimId, ClaimStatus, Currency, CustomerId, Description,
+    DocumentName, Note, PaymentReference, PolicyNumber, Reason, Timestamp,
 };
 
 /// A claim as its events left it. `version` counts the events folded so far; a claim with
-/// version 0 does not exist yet.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// version 0 does not exist yet. It serializes so a snapshot can hold it (`snapshot`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     pub version: u64,
     pub details: Option<ClaimDetails>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimDetails {
     pub claim_id: ClaimId,
     pub customer_id: CustomerId,
     pub amount: Amount,
+    pub currency: Currency,
+    pub policy_number: Option<PolicyNumber>,
     pub description: Description,
     pub status: ClaimStatus,
     pub submitted_at: Timestamp,
     pub updated_at: Timestamp,
     pub payment_reference: Option<PaymentReference>,
     pub rejection_reason: Option<Reason>,
+    /// Notes and documents added so far.
+    pub notes: u64,
 }
 
 impl Claim {
@@ -51,6 +57,8 @@ pub enum ClaimCommand {
         customer_id: CustomerId,
         amount: Amount,
         description: Description,
+        currency: Currency,
+        policy_number: Option<PolicyNumber>,
         at: Timestamp,
     },
     ReviewClaim {
@@ -67,13 +75,19 @@ pub enum ClaimCommand {
         payment_reference: PaymentReference,
         at: Timestamp,
     },
+    AddNote {
+        adjuster: Adjuster,
+        note: Note,
+        document: Option<DocumentName>,
+        at: Timestamp,
+    },
 }
 
 impl ClaimCommand {
-    /// The transition this command asks for; `None` for submitting a new claim.
+    /// The transition this command asks for; `None` for submitting a claim or adding a note.
     pub fn action(&self) -> Option<Action> {
         match self {
-            Self::SubmitClaim { .. } => None,
+            Self::SubmitClaim { .. } | Self::AddNote { .. } => None,
             Self::ReviewClaim { .. } => Some(Action::Review),
             Self::ApproveClaim { .. } => Some(Action::Approve),
             Self::RejectClaim { .. } => Some(Action::Reject),
@@ -93,6 +107,8 @@ pub enum DomainError {
     InvalidTransition { action: Action, status: ClaimStatus },
     #[error("the claim amount {0}")]
     AmountOutOfRange(String),
+    #[error("cannot add a note to a claim that is {0}; {0} is final")]
+    Closed(ClaimStatus),
 }
 
 fn transition_hint(action: Action, status: ClaimStatus) -> String {
@@ -124,6 +140,8 @@ pub fn handle(claim: &Claim, command: &ClaimCommand) -> Result<Vec<ClaimEvent>, 
                 customer_id,
                 amount,
                 description,
+                currency,
+                policy_number,
                 at,
             } => {
                 amount
@@ -137,20 +155,28 @@ pub fn handle(claim: &Claim, command: &ClaimCommand) -> Result<Vec<ClaimEvent>, 
                     payload: EventPayload::ClaimSubmitted {
                         amount: *amount,
                         description: description.clone(),
+                        currency: *currency,
+                        policy_number: policy_number.clone(),
                     },
                 }])
             }
             _ => Err(DomainError::NotFound),
         };
     };
-    let Some(action) = command.action() else {
-        return Err(DomainError::AlreadyExists(details.claim_id.clone()));
-    };
-    if !details.status.allowed_actions().contains(&action) {
-        return Err(DomainError::InvalidTransition {
-            action,
-            status: details.status,
-        });
+    match (command, command.action()) {
+        (ClaimCommand::SubmitClaim { .. }, _) => {
+            return Err(DomainError::AlreadyExists(details.claim_id.clone()));
+        }
+        (ClaimCommand::AddNote { .. }, _) if details.status.is_final() => {
+            return Err(DomainError::Closed(details.status));
+        }
+        (_, Some(action)) if !details.status.allowed_actions().contains(&action) => {
+            return Err(DomainError::InvalidTransition {
+                action,
+                status: details.status,
+            });
+        }
+        _ => {}
     }
     let event = |timestamp: Timestamp, payload| ClaimEvent {
         v: SCHEMA_VERSION,
@@ -160,12 +186,12 @@ pub fn handle(claim: &Claim, command: &ClaimCommand) -> Result<Vec<ClaimEvent>, 
         payload,
     };
     let status_update = |to| EventPayload::ClaimStatusUpdated {
-        from: details.status,
+        from: Some(details.status),
         to,
         reason: None,
     };
     let produced = match command {
-        ClaimCommand::SubmitClaim { .. } => unreachable!("action() is None only for submit"),
+        ClaimCommand::SubmitClaim { .. } => unreachable!("refused above for an existing claim"),
         ClaimCommand::ReviewClaim { at } => event(*at, status_update(ClaimStatus::UnderReview)),
         ClaimCommand::ApproveClaim { at } => event(*at, status_update(ClaimStatus::Approved)),
         ClaimCommand::RejectClaim { reason, at } => event(
@@ -184,6 +210,19 @@ pub fn handle(claim: &Claim, command: &ClaimCommand) -> Result<Vec<ClaimEvent>, 
                 payment_reference: payment_reference.clone(),
             },
         ),
+        ClaimCommand::AddNote {
+            adjuster,
+            note,
+            document,
+            at,
+        } => event(
+            *at,
+            EventPayload::ClaimNoteAdded {
+                adjuster: adjuster.clone(),
+                note: note.clone(),
+                document: document.clone(),
+            },
+        ),
     };
     Ok(vec![produced])
 }
@@ -197,18 +236,23 @@ pub fn apply(claim: &mut Claim, event: &ClaimEvent) {
             EventPayload::ClaimSubmitted {
                 amount,
                 description,
+                currency,
+                policy_number,
             },
         ) => {
             claim.details = Some(ClaimDetails {
                 claim_id: event.claim_id.clone(),
                 customer_id: event.customer_id.clone(),
                 amount: *amount,
+                currency: *currency,
+                policy_number: policy_number.clone(),
                 description: description.clone(),
                 status: ClaimStatus::Submitted,
                 submitted_at: event.timestamp,
                 updated_at: event.timestamp,
                 payment_reference: None,
                 rejection_reason: None,
+                notes: 0,
             });
         }
         (Some(d), EventPayload::ClaimStatusUpdated { to, .. }) => {
@@ -230,6 +274,10 @@ pub fn apply(claim: &mut Claim, event: &ClaimEvent) {
             d.rejection_reason = Some(reason.clone());
             d.updated_at = event.timestamp;
         }
+        (Some(d), EventPayload::ClaimNoteAdded { .. }) => {
+            d.notes += 1;
+            d.updated_at = event.timestamp;
+        }
         // A transition for a claim never submitted: the history is foreign; count it, keep none.
         (None, _) => {}
     }
@@ -249,6 +297,8 @@ mod tests {
             customer_id: CustomerId::parse("CUST-001").unwrap(),
             amount: Amount::from_cents(cents),
             description: Description::parse("Water damage").unwrap(),
+            currency: "EUR".parse().unwrap(),
+            policy_number: Some(PolicyNumber::parse("POL-1").unwrap()),
             at: at(0),
         }
     }
@@ -271,6 +321,14 @@ mod tests {
             at: at(4),
         }
     }
+    fn note(text: &str) -> ClaimCommand {
+        ClaimCommand::AddNote {
+            adjuster: Adjuster::parse("Ada").unwrap(),
+            note: Note::parse(text).unwrap(),
+            document: None,
+            at: at(5),
+        }
+    }
 
     /// Given the claim after these commands, when `command`, then the result.
     fn given(commands: &[ClaimCommand]) -> Claim {
@@ -291,7 +349,9 @@ mod tests {
             events[0].payload,
             EventPayload::ClaimSubmitted {
                 amount: Amount::from_cents(500_000),
-                description: Description::parse("Water damage").unwrap()
+                description: Description::parse("Water damage").unwrap(),
+                currency: "EUR".parse().unwrap(),
+                policy_number: Some(PolicyNumber::parse("POL-1").unwrap()),
             }
         );
         let claim = Claim::from_events(&events);
@@ -317,7 +377,7 @@ mod tests {
         assert_eq!(
             events[0].payload,
             EventPayload::ClaimStatusUpdated {
-                from: ClaimStatus::Submitted,
+                from: Some(ClaimStatus::Submitted),
                 to: ClaimStatus::UnderReview,
                 reason: None
             }
@@ -414,6 +474,34 @@ mod tests {
         assert_eq!(
             handle(&Claim::default(), &approve()),
             Err(DomainError::NotFound)
+        );
+    }
+
+    #[test]
+    fn notes_repeat_while_the_claim_is_open_and_count_as_versions() {
+        let claim = given(&[submit(1), note("called the garage"), review(), note("photos in")]);
+        assert_eq!(claim.version, 4);
+        assert_eq!(claim.status(), Some(ClaimStatus::UnderReview));
+        assert_eq!(claim.details.as_ref().unwrap().notes, 2);
+        for closed in [
+            given(&[submit(1), reject()]),
+            given(&[submit(1), review(), approve(), pay()]),
+        ] {
+            let status = closed.status().unwrap();
+            assert_eq!(
+                handle(&closed, &note("late")),
+                Err(DomainError::Closed(status))
+            );
+        }
+        assert_eq!(
+            handle(&Claim::default(), &note("x")),
+            Err(DomainError::NotFound)
+        );
+        assert_eq!(
+            handle(&given(&[submit(1), reject()]), &note("x"))
+                .unwrap_err()
+                .to_string(),
+            "cannot add a note to a claim that is rejected; rejected is final"
         );
     }
 

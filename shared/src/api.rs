@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::amount::AmountInput;
 use crate::{
-    Action, Amount, ClaimDetails, ClaimEvent, ClaimStatus, CustomerId, Description, FieldError,
+    Action, Adjuster, Amount, ClaimDetails, ClaimEvent, ClaimStatus, Currency, CustomerId,
+    Description, DocumentName, FieldError, Note, PolicyNumber,
 };
 use crate::{Claim, stream_codec};
 
@@ -16,6 +17,11 @@ pub struct SubmitClaimRequest {
     pub customer_id: String,
     pub amount: AmountInput,
     pub description: String,
+    /// ISO 4217 code; USD when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_number: Option<String>,
 }
 
 /// A submit request that passed every field rule.
@@ -24,6 +30,8 @@ pub struct ValidSubmission {
     pub customer_id: CustomerId,
     pub amount: Amount,
     pub description: Description,
+    pub currency: Currency,
+    pub policy_number: Option<PolicyNumber>,
 }
 
 impl SubmitClaimRequest {
@@ -38,13 +46,76 @@ impl SubmitClaimRequest {
             .map_err(|m| FieldError::new("amount", m));
         let description =
             Description::parse(&self.description).map_err(|m| FieldError::new("description", m));
-        match (customer_id, amount, description) {
-            (Ok(customer_id), Ok(amount), Ok(description)) => Ok(ValidSubmission {
-                customer_id,
-                amount,
-                description,
+        let currency = self
+            .currency
+            .as_deref()
+            .map_or(Ok(Currency::BEFORE_V2), str::parse)
+            .map_err(|m| FieldError::new("currency", m));
+        let policy_number = self
+            .policy_number
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(PolicyNumber::parse)
+            .transpose()
+            .map_err(|m| FieldError::new("policy_number", m));
+        match (customer_id, amount, description, currency, policy_number) {
+            (Ok(customer_id), Ok(amount), Ok(description), Ok(currency), Ok(policy_number)) => {
+                Ok(ValidSubmission {
+                    customer_id,
+                    amount,
+                    description,
+                    currency,
+                    policy_number,
+                })
+            }
+            (c, a, d, cur, p) => Err([c.err(), a.err(), d.err(), cur.err(), p.err()]
+                .into_iter()
+                .flatten()
+                .collect()),
+        }
+    }
+}
+
+/// `POST /api/claims/{id}/notes`: an adjuster's note, or a document's name with a line
+/// about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddNoteRequest {
+    pub adjuster: String,
+    pub note: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+}
+
+/// A note request that passed every field rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidNote {
+    pub adjuster: Adjuster,
+    pub note: Note,
+    pub document: Option<DocumentName>,
+}
+
+impl AddNoteRequest {
+    pub fn validate(&self) -> Result<ValidNote, Vec<FieldError>> {
+        let adjuster = Adjuster::parse(&self.adjuster).map_err(|m| FieldError::new("adjuster", m));
+        let note = Note::parse(&self.note).map_err(|m| FieldError::new("note", m));
+        let document = self
+            .document
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+            .map(DocumentName::parse)
+            .transpose()
+            .map_err(|m| FieldError::new("document", m));
+        match (adjuster, note, document) {
+            (Ok(adjuster), Ok(note), Ok(document)) => Ok(ValidNote {
+                adjuster,
+                note,
+                document,
             }),
-            (c, a, d) => Err([c.err(), a.err(), d.err()].into_iter().flatten().collect()),
+            (a, n, d) => Err([a.err(), n.err(), d.err()].into_iter().flatten().collect()),
         }
     }
 }
@@ -73,6 +144,9 @@ pub struct ClaimView {
     pub claim_id: String,
     pub customer_id: String,
     pub amount: String,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_number: Option<String>,
     pub description: String,
     pub status: ClaimStatus,
     pub version: u64,
@@ -82,6 +156,9 @@ pub struct ClaimView {
     pub payment_reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
+    /// Notes and documents added.
+    #[serde(default)]
+    pub notes: u64,
     /// The transitions the aggregate accepts now.
     pub allowed_actions: Vec<Action>,
 }
@@ -94,6 +171,8 @@ impl ClaimView {
             claim_id: d.claim_id.to_string(),
             customer_id: d.customer_id.to_string(),
             amount: d.amount.to_string(),
+            currency: d.currency.to_string(),
+            policy_number: d.policy_number.as_ref().map(ToString::to_string),
             description: d.description.to_string(),
             status: d.status,
             version: claim.version,
@@ -101,6 +180,7 @@ impl ClaimView {
             updated_at: d.updated_at.to_string(),
             payment_reference: d.payment_reference.as_ref().map(ToString::to_string),
             rejection_reason: d.rejection_reason.as_ref().map(ToString::to_string),
+            notes: d.notes,
             allowed_actions: d.status.allowed_actions().to_vec(),
         })
     }
@@ -131,10 +211,17 @@ pub struct ScriptRun {
     pub inside: Vec<String>,
 }
 
-/// `GET /api/claims/{id}`.
+/// `GET /api/claims/{id}` (`?at=` for the claim as it was then).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimResponse {
     pub claim: ClaimView,
+    /// How it was loaded: the version of the snapshot it started from (none: folded from its
+    /// first event), and how many events were folded after it.
+    pub snapshot_version: Option<u64>,
+    pub events_replayed: u64,
+    /// With `?at=`: the id of the last event folded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
     pub redis: Vec<String>,
 }
 
@@ -154,6 +241,9 @@ pub struct ClaimListResponse {
 pub struct ClaimEventsResponse {
     pub claim_id: String,
     pub events: Vec<StreamEntry>,
+    /// The claim after each of `events`, in the same order: state is the fold of events.
+    #[serde(default)]
+    pub states: Vec<Option<ClaimView>>,
     pub redis: Vec<String>,
 }
 
@@ -390,6 +480,24 @@ pub enum ServerMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn currency_defaults_and_a_bad_policy_number_is_named() {
+        let v = request("C", "1", "d").validate().unwrap();
+        assert_eq!(v.currency, Currency::BEFORE_V2);
+        assert_eq!(v.policy_number, None);
+        let r: SubmitClaimRequest = serde_json::from_str(
+            r#"{"customer_id":"C","amount":"1","description":"d","currency":"eur","policy_number":"POL 1"}"#,
+        )
+        .unwrap();
+        let fields: Vec<String> = r
+            .validate()
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["currency", "policy_number"]);
+    }
 
     fn request(customer: &str, amount: &str, description: &str) -> SubmitClaimRequest {
         serde_json::from_str(&format!(

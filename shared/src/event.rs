@@ -6,14 +6,18 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Amount, ClaimId, ClaimStatus, CustomerId, Description, PaymentReference, Reason, Timestamp,
+    Adjuster, Amount, ClaimId, ClaimStatus, Currency, CustomerId, Description, DocumentName, Note,
+    PaymentReference, PolicyNumber, Reason, Timestamp,
 };
 
-/// The schema version every event written today carries in its `v` field.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version every event written today carries in its `v` field. Older entries are
+/// upcast when read (`stream_codec`): v1 had no currency nor policy number, and entries with no
+/// `v` at all (v0) are what other programs write.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimEvent {
+    /// The version the entry was written with; the event itself is always in today's shape.
     pub v: u32,
     pub claim_id: ClaimId,
     pub customer_id: CustomerId,
@@ -35,9 +39,15 @@ pub enum EventPayload {
     ClaimSubmitted {
         amount: Amount,
         description: Description,
+        currency: Currency,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        policy_number: Option<PolicyNumber>,
     },
     ClaimStatusUpdated {
-        from: ClaimStatus,
+        /// `None` only in a v0 entry that recorded just the new status; the claim's state
+        /// before it says what it was (`upcast::complete`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<ClaimStatus>,
         to: ClaimStatus,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<Reason>,
@@ -49,6 +59,13 @@ pub enum EventPayload {
     ClaimRejected {
         reason: Reason,
     },
+    /// An adjuster's note or an attached document's name; may repeat while the claim is open.
+    ClaimNoteAdded {
+        adjuster: Adjuster,
+        note: Note,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        document: Option<DocumentName>,
+    },
 }
 
 impl EventPayload {
@@ -58,6 +75,7 @@ impl EventPayload {
             Self::ClaimStatusUpdated { .. } => EventType::ClaimStatusUpdated,
             Self::ClaimPaid { .. } => EventType::ClaimPaid,
             Self::ClaimRejected { .. } => EventType::ClaimRejected,
+            Self::ClaimNoteAdded { .. } => EventType::ClaimNoteAdded,
         }
     }
 }
@@ -70,14 +88,16 @@ pub enum EventType {
     ClaimStatusUpdated,
     ClaimPaid,
     ClaimRejected,
+    ClaimNoteAdded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 4] = [
+    pub const ALL: [EventType; 5] = [
         Self::ClaimSubmitted,
         Self::ClaimStatusUpdated,
         Self::ClaimPaid,
         Self::ClaimRejected,
+        Self::ClaimNoteAdded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +106,7 @@ impl EventType {
             Self::ClaimStatusUpdated => "claim_status_updated",
             Self::ClaimPaid => "claim_paid",
             Self::ClaimRejected => "claim_rejected",
+            Self::ClaimNoteAdded => "claim_note_added",
         }
     }
 

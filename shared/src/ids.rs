@@ -78,6 +78,10 @@ id_type!(
     /// The reference of the payment that settled a claim, `PAY-...` when generated.
     PaymentReference
 );
+id_type!(
+    /// The insurance policy a claim is made under, e.g. `POL-2024-001` (schema v2).
+    PolicyNumber
+);
 
 #[cfg(test)]
 mod tests {

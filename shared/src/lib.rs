@@ -7,19 +7,23 @@
 pub mod aggregate;
 pub mod amount;
 pub mod api;
+pub mod currency;
 pub mod event;
 pub mod ids;
+pub mod snapshot;
 pub mod status;
 pub mod stream_codec;
 pub mod text;
 pub mod timestamp;
+pub mod upcast;
 
 pub use aggregate::{Claim, ClaimCommand, ClaimDetails, DomainError, apply, handle};
 pub use amount::Amount;
+pub use currency::Currency;
 pub use event::{ClaimEvent, EventPayload, EventType, SCHEMA_VERSION};
-pub use ids::{ClaimId, CustomerId, PaymentReference};
+pub use ids::{ClaimId, CustomerId, PaymentReference, PolicyNumber};
 pub use status::{Action, ClaimStatus};
-pub use text::{Description, Reason};
+pub use text::{Adjuster, Description, DocumentName, Note, Reason};
 pub use timestamp::Timestamp;
 
 /// A rule an input broke, naming the input so a form can show it beside the field.

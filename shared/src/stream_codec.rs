@@ -1,9 +1,11 @@
 //! One event is one stream entry of flat field/value pairs, readable in `redis-cli`:
-//! `type claim_submitted v 1 claim_id CLM-1 customer_id CUST-001 timestamp 2026-...Z
-//! amount 5000.00 description "..."`. Decoding never panics: anything foreign or malformed
-//! becomes a [`DecodeError`] that names the problem.
+//! `type claim_submitted v 2 claim_id CLM-1 customer_id CUST-001 timestamp 2026-...Z
+//! amount 5000.00 description "..." currency USD`. Decoding never panics: anything foreign or
+//! malformed becomes a [`DecodeError`] that names the problem. Entries of older schemas are
+//! upcast to today's shape as they are read (`upcast`); they are never rewritten.
 
 use crate::event::{ClaimEvent, EventPayload, EventType, SCHEMA_VERSION};
+use crate::{Currency, upcast};
 
 /// An entry that is not a claim event this version understands.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -14,7 +16,7 @@ pub enum DecodeError {
     DuplicateField(String),
     #[error("unknown event type {0:?}")]
     UnknownType(String),
-    #[error("unsupported schema version {0:?} (this relay reads v{SCHEMA_VERSION})")]
+    #[error("unsupported schema version {0:?} (this relay reads v0 to v{SCHEMA_VERSION})")]
     UnsupportedVersion(String),
     #[error("field `{field}`: {message}")]
     InvalidField {
@@ -23,11 +25,11 @@ pub enum DecodeError {
     },
 }
 
-/// The field/value pairs of `event`, in the order `XADD` writes them.
+/// The field/value pairs of `event`, in the order `XADD` writes them, in today's schema.
 pub fn encode(event: &ClaimEvent) -> Vec<(&'static str, String)> {
     let mut fields = vec![
         ("type", event.event_type().as_str().to_owned()),
-        ("v", event.v.to_string()),
+        ("v", SCHEMA_VERSION.to_string()),
         ("claim_id", event.claim_id.to_string()),
         ("customer_id", event.customer_id.to_string()),
         ("timestamp", event.timestamp.to_string()),
@@ -36,12 +38,20 @@ pub fn encode(event: &ClaimEvent) -> Vec<(&'static str, String)> {
         EventPayload::ClaimSubmitted {
             amount,
             description,
+            currency,
+            policy_number,
         } => {
             fields.push(("amount", amount.to_string()));
             fields.push(("description", description.to_string()));
+            fields.push(("currency", currency.to_string()));
+            if let Some(policy) = policy_number {
+                fields.push(("policy_number", policy.to_string()));
+            }
         }
         EventPayload::ClaimStatusUpdated { from, to, reason } => {
-            fields.push(("from", from.to_string()));
+            if let Some(from) = from {
+                fields.push(("from", from.to_string()));
+            }
             fields.push(("to", to.to_string()));
             if let Some(reason) = reason {
                 fields.push(("reason", reason.to_string()));
@@ -57,29 +67,61 @@ pub fn encode(event: &ClaimEvent) -> Vec<(&'static str, String)> {
         EventPayload::ClaimRejected { reason } => {
             fields.push(("reason", reason.to_string()));
         }
+        EventPayload::ClaimNoteAdded {
+            adjuster,
+            note,
+            document,
+        } => {
+            fields.push(("adjuster", adjuster.to_string()));
+            fields.push(("note", note.to_string()));
+            if let Some(document) = document {
+                fields.push(("document", document.to_string()));
+            }
+        }
     }
     fields
 }
 
-/// Reads an entry's fields back into an event. Fields this version does not know are ignored,
-/// so a newer writer adding a field does not break older readers.
+/// Reads an entry's fields back into an event of today's schema, whichever version wrote it.
+/// Fields this version does not know are ignored, so a newer writer adding a field does not
+/// break older readers.
 pub fn decode<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> Result<ClaimEvent, DecodeError> {
     let entry = Fields(fields);
     entry.check_no_duplicates()?;
     let event_type = entry.required("type")?;
     let event_type = EventType::parse(event_type)
         .ok_or_else(|| DecodeError::UnknownType(event_type.to_owned()))?;
-    let v = entry.required("v")?;
-    if v != SCHEMA_VERSION.to_string() {
-        return Err(DecodeError::UnsupportedVersion(v.to_owned()));
+    match entry.get("v") {
+        None => upcast::read_v0(&entry, event_type),
+        Some("1") => read(&entry, event_type, 1),
+        Some("2") => read(&entry, event_type, 2),
+        Some(other) => Err(DecodeError::UnsupportedVersion(other.to_owned())),
     }
+}
+
+/// v1 and v2 differ only in `claim_submitted`: v2 added `currency` and `policy_number`.
+fn read<K: AsRef<str>, V: AsRef<str>>(
+    entry: &Fields<'_, K, V>,
+    event_type: EventType,
+    v: u32,
+) -> Result<ClaimEvent, DecodeError> {
     let payload = match event_type {
         EventType::ClaimSubmitted => EventPayload::ClaimSubmitted {
             amount: entry.parse("amount", |s| s.parse())?,
             description: entry.parse("description", crate::Description::parse)?,
+            currency: if v >= 2 {
+                entry.parse("currency", |s| s.parse())?
+            } else {
+                Currency::BEFORE_V2
+            },
+            policy_number: if v >= 2 {
+                entry.optional("policy_number", crate::PolicyNumber::parse)?
+            } else {
+                None
+            },
         },
         EventType::ClaimStatusUpdated => EventPayload::ClaimStatusUpdated {
-            from: entry.parse("from", |s| s.parse())?,
+            from: Some(entry.parse("from", |s| s.parse())?),
             to: entry.parse("to", |s| s.parse())?,
             reason: entry.optional("reason", crate::Reason::parse)?,
         },
@@ -90,9 +132,14 @@ pub fn decode<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> Result<ClaimEv
         EventType::ClaimRejected => EventPayload::ClaimRejected {
             reason: entry.parse("reason", crate::Reason::parse)?,
         },
+        EventType::ClaimNoteAdded => EventPayload::ClaimNoteAdded {
+            adjuster: entry.parse("adjuster", crate::Adjuster::parse)?,
+            note: entry.parse("note", crate::Note::parse)?,
+            document: entry.optional("document", crate::DocumentName::parse)?,
+        },
     };
     Ok(ClaimEvent {
-        v: SCHEMA_VERSION,
+        v,
         claim_id: entry.parse("claim_id", crate::ClaimId::parse)?,
         customer_id: entry.parse("customer_id", crate::CustomerId::parse)?,
         timestamp: entry.parse("timestamp", |s| s.parse())?,
@@ -100,7 +147,8 @@ pub fn decode<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> Result<ClaimEv
     })
 }
 
-struct Fields<'a, K, V>(&'a [(K, V)]);
+/// An entry's field/value pairs, looked up by name.
+pub(crate) struct Fields<'a, K, V>(pub(crate) &'a [(K, V)]);
 
 impl<K: AsRef<str>, V: AsRef<str>> Fields<'_, K, V> {
     fn check_no_duplicates(&self) -> Result<(), DecodeError> {
@@ -115,18 +163,18 @@ impl<K: AsRef<str>, V: AsRef<str>> Fields<'_, K, V> {
         Ok(())
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k.as_ref() == name)
             .map(|(_, v)| v.as_ref())
     }
 
-    fn required(&self, name: &'static str) -> Result<&str, DecodeError> {
+    pub(crate) fn required(&self, name: &'static str) -> Result<&str, DecodeError> {
         self.get(name).ok_or(DecodeError::MissingField(name))
     }
 
-    fn parse<T>(
+    pub(crate) fn parse<T>(
         &self,
         name: &'static str,
         parse: impl FnOnce(&str) -> Result<T, String>,
@@ -137,7 +185,7 @@ impl<K: AsRef<str>, V: AsRef<str>> Fields<'_, K, V> {
         })
     }
 
-    fn optional<T>(
+    pub(crate) fn optional<T>(
         &self,
         name: &'static str,
         parse: impl FnOnce(&str) -> Result<T, String>,
@@ -157,19 +205,22 @@ impl<K: AsRef<str>, V: AsRef<str>> Fields<'_, K, V> {
 mod tests {
     use super::*;
     use crate::{
-        Amount, ClaimId, ClaimStatus, CustomerId, Description, PaymentReference, Reason, Timestamp,
+        Adjuster, Amount, ClaimId, ClaimStatus, Currency, CustomerId, Description, DocumentName,
+        Note, PaymentReference, PolicyNumber, Reason, Timestamp,
     };
     use proptest::prelude::*;
 
     fn submitted() -> ClaimEvent {
         ClaimEvent {
-            v: 1,
+            v: 2,
             claim_id: ClaimId::parse("CLM-1").unwrap(),
             customer_id: CustomerId::parse("CUST-001").unwrap(),
             timestamp: "2026-11-23T08:34:53.123Z".parse().unwrap(),
             payload: EventPayload::ClaimSubmitted {
                 amount: Amount::from_cents(500_000),
                 description: Description::parse("Water damage").unwrap(),
+                currency: "EUR".parse().unwrap(),
+                policy_number: None,
             },
         }
     }
@@ -191,7 +242,7 @@ mod tests {
                 "type",
                 "claim_submitted",
                 "v",
-                "1",
+                "2",
                 "claim_id",
                 "CLM-1",
                 "customer_id",
@@ -201,9 +252,32 @@ mod tests {
                 "amount",
                 "5000.00",
                 "description",
-                "Water damage"
+                "Water damage",
+                "currency",
+                "EUR"
             ]
         );
+    }
+
+    #[test]
+    fn a_v1_submission_is_upcast_with_the_currency_before_v2() {
+        let mut fields = owned(&[("v", "1")]);
+        fields.extend(
+            encode(&submitted())
+                .into_iter()
+                .filter(|(k, _)| !["v", "currency"].contains(k))
+                .map(|(k, v)| (k.to_owned(), v)),
+        );
+        let e = decode(&fields).unwrap();
+        assert_eq!(e.v, 1);
+        assert!(matches!(
+            e.payload,
+            EventPayload::ClaimSubmitted { currency, policy_number: None, .. } if currency == Currency::BEFORE_V2
+        ));
+        // v2 requires the currency.
+        let mut v2 = fields.clone();
+        v2[0].1 = "2".into();
+        assert_eq!(decode(&v2), Err(DecodeError::MissingField("currency")));
     }
 
     #[test]
@@ -216,9 +290,11 @@ mod tests {
             decode(&owned(&[("type", "claim_exploded"), ("v", "1")])),
             Err(DecodeError::UnknownType("claim_exploded".into()))
         );
+        let future = decode(&owned(&[("type", "claim_paid"), ("v", "3")]));
+        assert_eq!(future, Err(DecodeError::UnsupportedVersion("3".into())));
         assert_eq!(
-            decode(&owned(&[("type", "claim_paid"), ("v", "2")])),
-            Err(DecodeError::UnsupportedVersion("2".into()))
+            future.unwrap_err().to_string(),
+            "unsupported schema version \"3\" (this relay reads v0 to v2)"
         );
         let mut bad_amount = encode(&submitted())
             .into_iter()
@@ -255,13 +331,15 @@ mod tests {
 
     fn payload() -> impl Strategy<Value = EventPayload> {
         prop_oneof![
-            (0i64..=100_000_000, text(499)).prop_map(|(c, d)| EventPayload::ClaimSubmitted {
+            (0i64..=100_000_000, text(499), "[A-Z]{3}", proptest::option::of(id())).prop_map(|(c, d, cur, p)| EventPayload::ClaimSubmitted {
                 amount: Amount::from_cents(c),
                 description: Description::parse(&d).unwrap(),
+                currency: cur.parse::<Currency>().unwrap(),
+                policy_number: p.map(|p| PolicyNumber::parse(&p).unwrap()),
             }),
             (status(), status(), proptest::option::of(text(299))).prop_map(|(from, to, r)| {
                 EventPayload::ClaimStatusUpdated {
-                    from,
+                    from: Some(from),
                     to,
                     reason: r.map(|r| Reason::parse(&r).unwrap()),
                 }
@@ -272,6 +350,11 @@ mod tests {
             }),
             text(299).prop_map(|r| EventPayload::ClaimRejected {
                 reason: Reason::parse(&r).unwrap()
+            }),
+            (text(99), text(999), proptest::option::of("[a-z0-9 ._-]{0,40}[a-z]")).prop_map(|(a, n, d)| EventPayload::ClaimNoteAdded {
+                adjuster: Adjuster::parse(&a).unwrap(),
+                note: Note::parse(&n).unwrap(),
+                document: d.map(|d| DocumentName::parse(&d).unwrap()),
             }),
         ]
     }
@@ -323,8 +406,12 @@ mod tests {
                     _ => fields[i].0 = text,
                 }
             }
-            if let Ok(decoded) = decode(&fields) {
-                prop_assert_eq!(decode(&encode(&decoded)), Ok(decoded));
+            // Older versions are upcast and written back as today's; compare those in today's.
+            if let Ok(decoded) = decode(&fields).map(|e| ClaimEvent { v: SCHEMA_VERSION, ..e }) {
+                let complete = !matches!(decoded.payload, EventPayload::ClaimStatusUpdated { from: None, .. });
+                if complete {
+                    prop_assert_eq!(decode(&encode(&decoded)), Ok(decoded));
+                }
             }
         }
 
