@@ -254,6 +254,8 @@ async fn preload(db: &Db, admin: &mut MultiplexedConnection, n: u64) -> anyhow::
                             .map_err(anyhow::Error::msg)?,
                         amount: if i % 2 == 0 { SMALL } else { LARGE },
                         description: description.clone(),
+                        currency: shared::Currency::BEFORE_V2,
+                        policy_number: None,
                         at: commands::now(),
                     };
                     let mut trace = Trace::default();
@@ -299,7 +301,7 @@ async fn preload(db: &Db, admin: &mut MultiplexedConnection, n: u64) -> anyhow::
         .arg("REPLACE")
         .ignore()
         .cmd("COPY")
-        .arg(keys::snapshots())
+        .arg(keys::views())
         .arg(BACKUP_SNAPSHOTS)
         .arg("REPLACE")
         .ignore();
@@ -342,7 +344,7 @@ async fn reset_claims(admin: &mut MultiplexedConnection, n: u64) -> anyhow::Resu
         .ignore()
         .cmd("COPY")
         .arg(BACKUP_SNAPSHOTS)
-        .arg(keys::snapshots())
+        .arg(keys::views())
         .arg("REPLACE")
         .ignore();
     let () = pipe.query_async(admin).await?;

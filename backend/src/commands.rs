@@ -72,16 +72,32 @@ pub async fn execute(
     };
     let mut after = before.clone();
     shared::apply(&mut after, event);
-    match claim_store::append(db, trace, before, event, &after, mark).await? {
-        Appended::Ok { entry_id } => Ok(Executed {
-            claim_id: event.claim_id.to_string(),
-            entry_id,
-            claim: ClaimView::of(&after).expect("the claim exists after an event"),
-            state: after,
-        }),
+    let mut appended = claim_store::append(db, trace, before, event, &after, mark).await?;
+    if let Appended::IndexBehind = appended {
+        // Other programs appended more than one script run indexes: index them all, then
+        // check the version again (the claim may be among them).
+        claim_store::catch_up(db).await?;
+        appended = claim_store::append(db, trace, before, event, &after, mark).await?;
+    }
+    match appended {
+        Appended::Ok { entry_id } => {
+            if db.snapshot_every > 0 && after.version % db.snapshot_every == 0 {
+                claim_store::save_snapshot(db, trace, event.claim_id.as_str(), &after, &entry_id)
+                    .await?;
+            }
+            Ok(Executed {
+                claim_id: event.claim_id.to_string(),
+                entry_id,
+                claim: ClaimView::of(&after).expect("the claim exists after an event"),
+                state: after,
+            })
+        }
         Appended::Conflict { version } => Err(CommandError::VersionConflict(format!(
             "the claim changed while this request ran (now version {version}); reload it and try again"
         ))),
+        Appended::IndexBehind => Err(CommandError::VersionConflict(
+            "other programs are appending faster than the relay indexes them; try again".into(),
+        )),
     }
 }
 

@@ -97,6 +97,11 @@ pub struct Config {
     /// `claims:notifications` and `claims:analytics`.
     #[arg(long, env = "SIDE_STREAM_MAXLEN", default_value_t = 10_000)]
     pub side_stream_maxlen: u64,
+
+    /// Write a claim's snapshot every this many events (0: never); loading a claim folds
+    /// only the events after its newest snapshot.
+    #[arg(long, env = "SNAPSHOT_EVERY", default_value_t = crate::db::DEFAULT_SNAPSHOT_EVERY)]
+    pub snapshot_every: u64,
 }
 
 impl Config {
@@ -122,6 +127,7 @@ impl Config {
             },
             max_consumers: self.max_consumers_per_group,
             side_stream_maxlen: self.side_stream_maxlen,
+            snapshot_every: self.snapshot_every,
         }
     }
 

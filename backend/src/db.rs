@@ -24,7 +24,12 @@ pub struct Db {
     client: redis::Client,
     /// Where Redis is, with any password removed: safe for logs and error bodies.
     pub location: String,
+    /// A claim's snapshot is rewritten every this many events (0: never).
+    pub snapshot_every: u64,
 }
+
+/// `--snapshot-every`'s default.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 50;
 
 impl Db {
     /// Does not connect yet, so the relay starts (and answers 503) while Redis is down.
@@ -41,7 +46,15 @@ impl Db {
             conn,
             client,
             location: redact(url),
+            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
         })
+    }
+
+    pub fn with_snapshot_every(self, snapshot_every: u64) -> Self {
+        Self {
+            snapshot_every,
+            ..self
+        }
     }
 
     /// A connection of its own, for blocking reads that must not hold up other requests.

@@ -11,6 +11,23 @@ pub struct EntryId {
 
 impl EntryId {
     pub const ZERO: EntryId = EntryId { ms: 0, seq: 0 };
+
+    /// The newest id a point in time covers: an entry id as it is, or an RFC 3339 time (or a
+    /// bare millisecond, as `XRANGE` reads an end) as every entry appended up to that
+    /// millisecond: a stream id starts with its append time.
+    pub fn point_in_time(at: &str) -> Result<Self, String> {
+        if let Ok(id) = at.parse::<Self>() {
+            let seq = if at.contains('-') { id.seq } else { u64::MAX };
+            return Ok(Self { seq, ..id });
+        }
+        let time: shared::Timestamp = at.parse().map_err(|_| {
+            format!("{at:?} is neither a stream id like 1700000000000-0 nor an RFC 3339 time")
+        })?;
+        Ok(Self {
+            ms: time.unix_millis() as u64,
+            seq: u64::MAX,
+        })
+    }
 }
 
 impl FromStr for EntryId {
@@ -62,5 +79,17 @@ mod tests {
         ] {
             assert!(bad.parse::<EntryId>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_point_in_time_is_an_id_or_every_entry_up_to_a_millisecond() {
+        let at = |s: &str| EntryId::point_in_time(s).unwrap().to_string();
+        assert_eq!(at("1700000000000-2"), "1700000000000-2");
+        assert_eq!(at("1700000000000"), format!("1700000000000-{}", u64::MAX));
+        assert_eq!(
+            at("2023-11-14T22:13:20.000Z"),
+            format!("1700000000000-{}", u64::MAX)
+        );
+        assert!(EntryId::point_in_time("yesterday").is_err());
     }
 }

@@ -96,6 +96,7 @@ impl ApiError {
             Self::Domain(DomainError::InvalidTransition { .. }) => {
                 (StatusCode::CONFLICT, "invalid_transition")
             }
+            Self::Domain(DomainError::Closed(_)) => (StatusCode::CONFLICT, "claim_closed"),
             Self::VersionConflict(_) => (StatusCode::CONFLICT, "version_conflict"),
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),

@@ -93,8 +93,30 @@ pub fn by_status(status: shared::ClaimStatus) -> String {
     format!("claims:{TAG}:status:{status}")
 }
 
+/// The prefix of [`history`], for scripts that index claims they learn of from the stream.
+pub fn history_prefix() -> String {
+    format!("claims:{TAG}:history:")
+}
+
+/// The last `claims:events` entry whose claim is in its claim's [`history`]: entries after it
+/// were appended by other programs and are indexed next (`claim_store::index`).
+pub fn indexed() -> String {
+    format!("claims:{TAG}:indexed")
+}
+
+/// A claim's snapshot: its folded state with the version and entry id it covers, rewritten
+/// every `--snapshot-every` events.
+pub fn snapshot(claim_id: &str) -> String {
+    format!("claims:{TAG}:snapshot:{claim_id}")
+}
+
 /// Hash of claim id to the JSON of its latest state: the read model behind the claim list.
-pub fn snapshots() -> String {
+pub fn views() -> String {
+    format!("claims:{TAG}:views")
+}
+
+/// What [`views`] was called before snapshots of the aggregate existed; renamed at start.
+pub fn views_before_v2() -> String {
     format!("claims:{TAG}:snapshots")
 }
 
@@ -132,7 +154,9 @@ mod tests {
             history("CLM-1"),
             all_claims(),
             by_status(shared::ClaimStatus::Paid),
-            snapshots(),
+            views(),
+            indexed(),
+            snapshot("CLM-1"),
         ] {
             assert_eq!(slot(&key), expected, "{key}");
         }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod feed;
 pub mod idempotency;
+pub mod indexer;
 pub mod keys;
 pub mod limits;
 pub mod redis_cli;

@@ -43,7 +43,9 @@ impl Application {
                 (server.url(), Some(server.supervise()))
             }
         };
-        let db = Db::new(&url).with_context(|| format!("bad Redis URL {url:?}"))?;
+        let db = Db::new(&url)
+            .with_context(|| format!("bad Redis URL {url:?}"))?
+            .with_snapshot_every(config.snapshot_every);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -59,6 +61,27 @@ impl Application {
                 Ok::<(), crate::db::DbError>(())
             };
             let _ = tokio::time::timeout(std::time::Duration::from_secs(3), ensure).await;
+        }
+        // The read model under its name from before snapshots existed is renamed; then claims
+        // that other programs appended while no relay ran are indexed, so they load from the
+        // first request on.
+        let prepare = async {
+            let mut trace = crate::redis_cli::Trace::off();
+            let old = crate::keys::views_before_v2();
+            let _: i64 = db
+                .run(&mut trace, &["RENAMENX", &old, &crate::keys::views()])
+                .await
+                .or_else(|e| match e {
+                    // No such key: nothing to rename.
+                    crate::db::DbError::Redis(_) => Ok(0),
+                    other => Err(other),
+                })?;
+            crate::indexer::index_new_entries(&db).await?;
+            Ok::<(), crate::db::DbError>(())
+        };
+        if let Ok(Err(e)) = tokio::time::timeout(std::time::Duration::from_secs(10), prepare).await
+        {
+            tracing::warn!(error = %e, "claims appended by other programs are indexed once Redis answers");
         }
         let (access, generated_token) = Access::new(
             config.listen,
@@ -127,6 +150,7 @@ impl Application {
         } = self;
         let stop = state.shutdown.clone();
         let feed = tokio::spawn(state.feed.clone().run(state.db.clone(), stop.clone()));
+        let indexer = tokio::spawn(crate::indexer::run(state.db.clone(), stop.clone()));
         let groups_feed = tokio::spawn(push_groups(state.clone()));
         let workers = workers.map(|settings| tokio::spawn(run_workers(state.clone(), settings)));
         let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -141,6 +165,7 @@ impl Application {
             .await;
         stop.cancel();
         let _ = feed.await;
+        let _ = indexer.await;
         let _ = groups_feed.await;
         if let Some(workers) = workers {
             let _ = workers.await;

@@ -1,4 +1,5 @@
-//! Claims: submit, read, list, and the transitions of the lifecycle.
+//! Claims: submit, read (now or as of a point in time), list, the transitions of the
+//! lifecycle, and notes.
 
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
@@ -6,15 +7,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{
-    ClaimEventsResponse, ClaimListResponse, ClaimResponse, ClaimView, CommandResponse,
-    RejectRequest, SubmitClaimRequest, TransitionRequest,
+    AddNoteRequest, ClaimEventsResponse, ClaimListResponse, ClaimResponse, ClaimView,
+    CommandResponse, RejectRequest, SubmitClaimRequest, TransitionRequest,
 };
 use shared::{
     Claim, ClaimCommand, ClaimId, ClaimStatus, FieldError, PaymentReference, Reason, Timestamp,
 };
 
-use crate::claim_store;
+use crate::claim_store::{self, Replay};
 use crate::commands::{self, Executed, generate, now};
+use crate::entry_id::EntryId;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody};
 use crate::idempotency::IdempotencyMark;
@@ -29,6 +31,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/claims/{id}/approve", post(approve))
         .route("/claims/{id}/reject", post(reject))
         .route("/claims/{id}/pay", post(pay))
+        .route("/claims/{id}/notes", post(add_note))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::idempotency::once,
@@ -60,6 +63,8 @@ async fn submit(
         customer_id: valid.customer_id,
         amount: valid.amount,
         description: valid.description,
+        currency: valid.currency,
+        policy_number: valid.policy_number,
         at: now(),
     };
     let mut trace = Trace::default();
@@ -162,17 +167,68 @@ async fn pay(
     .await
 }
 
+async fn add_note(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    mark: Mark,
+    JsonBody(body): JsonBody<AddNoteRequest>,
+) -> Result<Json<CommandResponse>, ApiError> {
+    let valid = body.validate().map_err(ApiError::Validation)?;
+    transition(state, &id, body.expected_version, mark, |at| {
+        ClaimCommand::AddNote {
+            adjuster: valid.adjuster,
+            note: valid.note,
+            document: valid.document,
+            at,
+        }
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtQuery {
+    /// A stream id or an RFC 3339 time: the claim as it was then.
+    at: Option<String>,
+}
+
+/// `?at=` as the newest entry id it covers.
+pub fn point_in_time(at: Option<&str>) -> Result<Option<EntryId>, ApiError> {
+    at.filter(|a| !a.is_empty())
+        .map(EntryId::point_in_time)
+        .transpose()
+        .map_err(|m| ApiError::bad_request("invalid_query", format!("at: {m}")))
+}
+
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<AtQuery>,
 ) -> Result<Json<ClaimResponse>, ApiError> {
     let claim_id = parse_claim_id(&id)?;
+    let until = point_in_time(q.at.as_deref())?;
     let mut trace = Trace::default();
-    let loaded = claim_store::load(&state.db, &mut trace, claim_id.as_str()).await?;
-    let claim = ClaimView::of(&loaded.claim)
-        .ok_or_else(|| ApiError::NotFound(format!("claim {claim_id} does not exist")))?;
+    let loaded = claim_store::load_until(
+        &state.db,
+        &mut trace,
+        claim_id.as_str(),
+        Replay::FromSnapshot,
+        until,
+    )
+    .await?;
+    let claim = ClaimView::of(&loaded.claim).ok_or_else(|| {
+        ApiError::NotFound(match &q.at {
+            Some(at) if loaded.claim.version == 0 => {
+                format!("claim {claim_id} did not exist yet at {at}")
+            }
+            _ => format!("claim {claim_id} does not exist"),
+        })
+    })?;
     Ok(Json(ClaimResponse {
         claim,
+        snapshot_version: loaded.snapshot_version,
+        events_replayed: loaded.entries.len() as u64,
+        as_of: until.and(loaded.last_entry_id),
         redis: trace.into_commands(),
     }))
 }
@@ -183,7 +239,9 @@ async fn events(
 ) -> Result<Json<ClaimEventsResponse>, ApiError> {
     let claim_id = parse_claim_id(&id)?;
     let mut trace = Trace::default();
-    let loaded = claim_store::load(&state.db, &mut trace, claim_id.as_str()).await?;
+    let loaded =
+        claim_store::load_until(&state.db, &mut trace, claim_id.as_str(), Replay::Full, None)
+            .await?;
     if loaded.claim.version == 0 {
         return Err(ApiError::NotFound(format!(
             "claim {claim_id} does not exist"
@@ -192,6 +250,7 @@ async fn events(
     Ok(Json(ClaimEventsResponse {
         claim_id: claim_id.to_string(),
         events: loaded.entries,
+        states: loaded.states.iter().map(ClaimView::of).collect(),
         redis: trace.into_commands(),
     }))
 }

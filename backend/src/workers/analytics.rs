@@ -48,6 +48,7 @@ impl Handler for Analytics {
                     }
                     EventPayload::ClaimStatusUpdated { to, .. } => (Some(*to), 0),
                     EventPayload::ClaimRejected { .. } => (Some(ClaimStatus::Rejected), 0),
+                    EventPayload::ClaimNoteAdded { .. } => (None, 0),
                 };
                 if let Some(status) = status {
                     increments.push((format!("claims:{status}"), 1));

@@ -60,7 +60,10 @@ impl Handler for Notify {
             EventPayload::ClaimRejected { reason } => {
                 format!("Your claim {} was rejected: {reason}", event.claim_id)
             }
-            EventPayload::ClaimStatusUpdated { .. } => return Ok(Handled::Applied),
+            // Internal steps: the customer hears of the outcome, not of each note.
+            EventPayload::ClaimStatusUpdated { .. } | EventPayload::ClaimNoteAdded { .. } => {
+                return Ok(Handled::Applied);
+            }
         };
         let sent_at = crate::commands::now().to_string();
         let mut invocation = NOTIFY_ONCE.prepare_invoke();

@@ -22,7 +22,7 @@ pub async fn run(
     settings: &WorkerSettings,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let db = Db::new(redis_url)?;
+    let db = Db::new(redis_url)?.with_snapshot_every(settings.snapshot_every);
     match group {
         keys::PROCESSORS => {
             let review = AutoReview {

@@ -33,6 +33,8 @@ pub struct WorkerSettings {
     pub max_consumers: usize,
     /// `MAXLEN ~` of the streams the workers append to.
     pub side_stream_maxlen: u64,
+    /// `--snapshot-every`, for the Redis handle of a `backend worker`.
+    pub snapshot_every: u64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -22,12 +22,14 @@ async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
             "customer_id",
             "timestamp",
             "amount",
-            "description"
+            "description",
+            "currency"
         ]
     );
     let value = |name: &str| fields.iter().find(|(k, _)| k == name).unwrap().1.clone();
     assert_eq!(value("type"), "claim_submitted");
-    assert_eq!(value("v"), "1");
+    assert_eq!(value("v"), "2");
+    assert_eq!(value("currency"), "USD");
     assert_eq!(value("claim_id"), created.claim_id);
     assert_eq!(value("customer_id"), "CUST-001");
     assert_eq!(value("amount"), "5000.50");
@@ -43,7 +45,7 @@ async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
         created
             .redis
             .iter()
-            .any(|c| c.starts_with(&format!("EVALSHA {} 6 claims:events ", script.sha))),
+            .any(|c| c.starts_with(&format!("EVALSHA {} 7 claims:events ", script.sha))),
         "{:?}",
         created.redis
     );
@@ -53,7 +55,7 @@ async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
         created.redis
     );
     assert!(
-        script.inside[1].starts_with("XADD claims:events * type claim_submitted"),
+        script.inside[3].starts_with("XADD claims:events * type claim_submitted"),
         "{:?}",
         script.inside
     );

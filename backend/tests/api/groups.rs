@@ -87,10 +87,11 @@ async fn the_group_figures_match_what_xinfo_and_xpending_say() {
     )
     .await;
     app.submit("6.00").await;
-    until("the processors to finish", async || {
+    until("the processors to finish and the poisoned entry to wait", async || {
         let g = groups(&app).await;
         let p = group(&g, "claims-processors");
-        p["lag"] == 0 && p["pending"] == 0
+        let n = group(&g, "claims-notifications");
+        p["lag"] == 0 && p["pending"] == 0 && n["pending"].as_u64() >= Some(1)
     })
     .await;
     for name in [

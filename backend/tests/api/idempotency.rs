@@ -161,6 +161,8 @@ async fn a_request_applied_by_a_relay_that_died_before_answering_is_not_applied_
         customer_id: shared::CustomerId::parse("CUST-1").unwrap(),
         amount: shared::Amount::from_cents(1_000),
         description: shared::Description::parse("retried").unwrap(),
+        currency: shared::Currency::BEFORE_V2,
+        policy_number: None,
         at: backend::commands::now(),
     };
     let db = backend::db::Db::new(&app.redis_url()).unwrap();
