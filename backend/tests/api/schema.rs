@@ -1,0 +1,269 @@
+//! Schema evolution: entries of every version, and of other programs, read as today's events.
+
+use std::time::Duration;
+
+use serde_json::json;
+use shared::api::{ClaimEventsResponse, ClaimListResponse, ClaimResponse, CommandResponse};
+
+use crate::helpers::{TestApp, assert_every_entry_indexed, error_of, spawn_app, until};
+
+/// What the lab's own Node.js code appends: no `v`, `submitted_at`, whole units, extra fields.
+async fn lab_submitted(app: &TestApp, claim_id: &str, amount: &str) -> String {
+    app.raw_xadd(&[
+        ("type", "claim_submitted"),
+        ("claim_id", claim_id),
+        ("customer_id", "CUST-LAB"),
+        ("amount", amount),
+        ("description", "Bumper"),
+        ("policy_number", "POL-2024-7"),
+        ("incident_date", "2026-11-20"),
+        ("submitted_at", "2026-11-21T09:00:00.000Z"),
+    ])
+    .await
+}
+
+async fn lab_status(app: &TestApp, claim_id: &str, status: &str) -> String {
+    app.raw_xadd(&[
+        ("type", "claim_status_updated"),
+        ("claim_id", claim_id),
+        ("customer_id", "CUST-LAB"),
+        ("status", status),
+        ("updated_at", "2026-11-21T09:05:00.000Z"),
+    ])
+    .await
+}
+
+async fn history_len(app: &TestApp, claim_id: &str) -> usize {
+    let ids: Vec<String> = redis::cmd("LRANGE")
+        .arg(backend::keys::history(claim_id))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    ids.len()
+}
+
+async fn claim(app: &TestApp, claim_id: &str) -> ClaimResponse {
+    let r = app.get(&format!("/api/claims/{claim_id}")).await;
+    assert_eq!(r.status(), 200, "{claim_id}");
+    r.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_stream_mixing_v0_v1_and_v2_loads_folds_lists_and_moves_on() {
+    let app = spawn_app().await;
+    // v0 from the lab's code, v1 as relays before v2 wrote it, v2 through the API.
+    lab_submitted(&app, "claim_lab_1", "1500").await;
+    lab_status(&app, "claim_lab_1", "under_review").await;
+    app.raw_submitted("CLM-V1").await;
+    let v2: CommandResponse = app
+        .post(
+            "/api/claims",
+            &json!({"customer_id": "CUST-2", "amount": "10.00", "description": "Hail",
+                    "currency": "EUR", "policy_number": "POL-9"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    // The indexer picks the foreign entries up as they arrive: no request needed.
+    until(Duration::from_secs(5), "the lab's entries indexed", async || {
+        history_len(&app, "claim_lab_1").await == 2 && history_len(&app, "CLM-V1").await == 1
+    })
+    .await;
+    let lab = claim(&app, "claim_lab_1").await.claim;
+    assert_eq!(lab.amount, "1500.00", "whole units");
+    assert_eq!(lab.currency, "USD");
+    assert_eq!(lab.policy_number.as_deref(), Some("POL-2024-7"));
+    assert_eq!(lab.status, shared::ClaimStatus::UnderReview);
+    assert_eq!(lab.version, 2);
+    assert_eq!(lab.submitted_at, "2026-11-21T09:00:00.000Z");
+    let v1 = claim(&app, "CLM-V1").await.claim;
+    assert_eq!((v1.currency.as_str(), v1.policy_number), ("USD", None));
+    let shown = claim(&app, &v2.claim_id).await.claim;
+    assert_eq!(shown.currency, "EUR");
+    assert_eq!(shown.policy_number.as_deref(), Some("POL-9"));
+
+    // Each event in today's shape with the version it was written in; the v0 status update
+    // takes `from` from the state before it; the state after each event comes along.
+    let events: ClaimEventsResponse = app
+        .get("/api/claims/claim_lab_1/events")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let written: Vec<u32> = events
+        .events
+        .iter()
+        .map(|e| e.event.as_ref().unwrap().v)
+        .collect();
+    assert_eq!(written, [0, 0]);
+    assert!(matches!(
+        events.events[1].event.as_ref().unwrap().payload,
+        shared::EventPayload::ClaimStatusUpdated {
+            from: Some(shared::ClaimStatus::Submitted),
+            to: shared::ClaimStatus::UnderReview,
+            ..
+        }
+    ));
+    let statuses: Vec<_> = events
+        .states
+        .iter()
+        .map(|s| s.as_ref().map(|s| (s.status, s.version)))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            Some((shared::ClaimStatus::Submitted, 1)),
+            Some((shared::ClaimStatus::UnderReview, 2))
+        ]
+    );
+
+    // The board lists all three, whoever wrote them.
+    until(Duration::from_secs(5), "the board to list all three", async || {
+        let list: ClaimListResponse = app.get("/api/claims").await.json().await.unwrap();
+        list.total == 3
+            && list
+                .claims
+                .iter()
+                .any(|c| c.claim_id == "claim_lab_1" && c.status == shared::ClaimStatus::UnderReview)
+    })
+    .await;
+
+    // And the lab's claim moves on through the API like any other, without a second copy of
+    // any event in its index.
+    let approved = app.act("claim_lab_1", "approve").await;
+    assert_eq!(approved.status(), 200);
+    let approved: CommandResponse = approved.json().await.unwrap();
+    assert_eq!(approved.claim.version, 3);
+    assert_eq!(approved.claim.amount, "1500.00");
+    let by_claim = assert_every_entry_indexed(&mut app.redis().await).await;
+    assert_eq!(by_claim["claim_lab_1"].len(), 3);
+}
+
+#[tokio::test]
+async fn a_status_update_appended_by_hand_is_counted_before_the_next_command_decides() {
+    let app = spawn_app().await;
+    let created = app.submit("20.00").await;
+    lab_status(&app, &created.claim_id, "under_review").await;
+    until(Duration::from_secs(5), "the hand-written update indexed", async || {
+        history_len(&app, &created.claim_id).await == 2
+    })
+    .await;
+    // Reviewing again is refused: the claim is under review, as the other program said.
+    let (status, code, _) = error_of(app.act(&created.claim_id, "review").await).await;
+    assert_eq!((status, code.as_str()), (409, "invalid_transition"));
+    let approved: CommandResponse = app
+        .act(&created.claim_id, "approve")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(approved.claim.version, 3);
+}
+
+/// Without any indexer running, the append script indexes the backlog itself before it checks
+/// the version: a command decided on a claim whose foreign events were not counted conflicts.
+#[tokio::test]
+async fn the_append_script_indexes_foreign_entries_before_its_version_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = backend::embedded_redis::EmbeddedRedis::start(
+        dir.path(),
+        backend::embedded_redis::Persistence::None,
+    )
+    .await
+    .unwrap();
+    let db = backend::db::Db::new(&redis.url()).unwrap();
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let foreign: String = redis::cmd("XADD")
+        .arg("claims:events")
+        .arg("*")
+        .arg(&[
+            "type",
+            "claim_submitted",
+            "claim_id",
+            "CLM-TWICE",
+            "customer_id",
+            "C",
+            "amount",
+            "5",
+            "submitted_at",
+            "2026-11-21T09:00:00.000Z",
+        ])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let command = shared::ClaimCommand::SubmitClaim {
+        claim_id: shared::ClaimId::parse("CLM-TWICE").unwrap(),
+        customer_id: shared::CustomerId::parse("C").unwrap(),
+        amount: shared::Amount::from_cents(500),
+        description: shared::Description::parse("again").unwrap(),
+        currency: shared::Currency::BEFORE_V2,
+        policy_number: None,
+        at: backend::commands::now(),
+    };
+    let result = backend::commands::execute(
+        &db,
+        &mut backend::redis_cli::Trace::off(),
+        &shared::Claim::default(),
+        &command,
+        None,
+        None,
+    )
+    .await;
+    assert!(
+        matches!(result, Err(backend::commands::CommandError::VersionConflict(_))),
+        "the claim already existed in the stream"
+    );
+    let index: Vec<String> = redis::cmd("LRANGE")
+        .arg(backend::keys::history("CLM-TWICE"))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(index, [foreign]);
+    let len: u64 = redis::cmd("XLEN")
+        .arg("claims:events")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(len, 1, "nothing appended");
+}
+
+#[tokio::test]
+async fn an_unknown_future_version_is_a_clear_decode_error_never_a_crash() {
+    let app = spawn_app().await;
+    let mut ws = app.ws(None).await;
+    ws.expect_caught_up().await;
+    app.raw_xadd(&[
+        ("type", "claim_submitted"),
+        ("v", "3"),
+        ("claim_id", "CLM-FUTURE"),
+        ("customer_id", "C"),
+        ("timestamp", "2026-11-21T09:00:00.000Z"),
+        ("amount", "1.00"),
+        ("description", "from tomorrow"),
+    ])
+    .await;
+    let pushed = ws.entries(1).await;
+    assert_eq!(
+        pushed[0].error.as_deref(),
+        Some("unsupported schema version \"3\" (this relay reads v0 to v2)")
+    );
+    assert_eq!(pushed[0].fields.len(), 7, "the raw fields come along");
+    // Indexed (it names its claim), but no claim comes of it; the events page shows it raw.
+    until(Duration::from_secs(5), "the entry indexed", async || {
+        history_len(&app, "CLM-FUTURE").await == 1
+    })
+    .await;
+    assert_eq!(app.get("/api/claims/CLM-FUTURE").await.status(), 404);
+    let submitted = app.submit("3.00").await;
+    assert_eq!(claim(&app, &submitted.claim_id).await.claim.version, 1);
+}
