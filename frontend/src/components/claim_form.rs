@@ -27,6 +27,8 @@ pub fn ClaimForm() -> impl IntoView {
             customer_id: customer.get_untracked(),
             amount: AmountInput::Text(amount.get_untracked()),
             description: description.get_untracked(),
+            currency: None,
+            policy_number: None,
         };
         if let Err(problems) = request.validate() {
             errors.set(problems);
