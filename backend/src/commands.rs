@@ -72,12 +72,12 @@ pub async fn execute(
     };
     let mut after = before.clone();
     shared::apply(&mut after, event);
-    let mut appended = claim_store::append(db, trace, before, event, &after, mark).await?;
+    let mut appended = claim_store::append(db, trace, before, event, mark).await?;
     if let Appended::IndexBehind = appended {
         // Other programs appended more than one script run indexes: index them all, then
         // check the version again (the claim may be among them).
         claim_store::catch_up(db).await?;
-        appended = claim_store::append(db, trace, before, event, &after, mark).await?;
+        appended = claim_store::append(db, trace, before, event, mark).await?;
     }
     match appended {
         Appended::Ok { entry_id } => {

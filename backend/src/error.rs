@@ -61,6 +61,15 @@ pub enum ApiError {
     /// 503
     #[error("{0}")]
     Unavailable(String),
+    /// 503: the read model has not yet caught up with the entry the caller waits for.
+    #[error(
+        "the projection has not reached {after} yet (it is at {}); try again shortly",
+        position.as_deref().unwrap_or("the start")
+    )]
+    ProjectionBehind {
+        after: String,
+        position: Option<String>,
+    },
     /// 503: Redis refuses writes at its memory limit (`maxmemory` with `noeviction`).
     #[error(
         "Redis is at its memory limit (maxmemory) and refuses writes; nothing was written. \
@@ -106,6 +115,7 @@ impl ApiError {
             }
             Self::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "redis_unavailable"),
+            Self::ProjectionBehind { .. } => (StatusCode::SERVICE_UNAVAILABLE, "projection_behind"),
             Self::OutOfMemory => (StatusCode::SERVICE_UNAVAILABLE, "redis_out_of_memory"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -160,6 +170,12 @@ impl IntoResponse for ApiError {
                 ..
             } => {
                 headers.insert(axum::http::header::RETRY_AFTER, (*secs).into());
+            }
+            Self::ProjectionBehind { position, .. } => {
+                headers.insert(axum::http::header::RETRY_AFTER, 1.into());
+                if let Some(Ok(value)) = position.as_deref().map(axum::http::HeaderValue::from_str) {
+                    headers.insert("x-projection-position", value);
+                }
             }
             _ => {}
         }

@@ -24,6 +24,8 @@ pub const KNOWN_STREAMS: [&str; 4] = [EVENTS, FAILED, ANALYTICS, NOTIFICATIONS];
 pub const PROCESSORS: &str = "claims-processors";
 pub const ANALYTICS_GROUP: &str = "claims-analytics";
 pub const NOTIFICATIONS_GROUP: &str = "claims-notifications";
+/// The group whose one consumer keeps the read model (`projection`).
+pub const PROJECTIONS_GROUP: &str = "claims-projections";
 
 /// Running counters of `claims-analytics`.
 pub fn metrics() -> String {
@@ -83,14 +85,88 @@ pub fn history(claim_id: &str) -> String {
     format!("claims:{TAG}:history:{claim_id}")
 }
 
-/// Every claim id, scored by submission time (ms).
-pub fn all_claims() -> String {
-    format!("claims:{TAG}:all")
+/// The read model's keys live under `claims:{claims:events}:<model>`; a rebuild writes a
+/// fresh set under `claims:{claims:events}:rebuild:<model>` and renames it over the live one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    Live,
+    Rebuild,
 }
 
-/// Claim ids in one status, scored by submission time (ms).
+impl Model {
+    fn prefix(self) -> String {
+        match self {
+            Self::Live => format!("claims:{TAG}:"),
+            Self::Rebuild => format!("claims:{TAG}:rebuild:"),
+        }
+    }
+
+    /// Every claim id, scored by submission time (ms).
+    pub fn all_claims(self) -> String {
+        format!("{}all", self.prefix())
+    }
+
+    /// The prefix of [`Model::by_status`], for the projection script.
+    pub fn status_prefix(self) -> String {
+        format!("{}status:", self.prefix())
+    }
+
+    /// Claim ids in one status, scored by submission time (ms).
+    pub fn by_status(self, status: shared::ClaimStatus) -> String {
+        format!("{}{status}", self.status_prefix())
+    }
+
+    /// Hash of claim id to the JSON of its latest state (`ClaimView`).
+    pub fn views(self) -> String {
+        format!("{}views", self.prefix())
+    }
+
+    /// Hash of customer id to the JSON of their totals: one field per customer.
+    pub fn customers(self) -> String {
+        format!("{}customers", self.prefix())
+    }
+
+    /// The newest events, as JSON, newest first: `LTRIM` to [`ACTIVITY_KEPT`].
+    pub fn activity(self) -> String {
+        format!("{}activity", self.prefix())
+    }
+
+    /// Every key of the model, for renaming a rebuilt one over the live one.
+    pub fn all_keys(self) -> Vec<String> {
+        let mut keys = vec![
+            self.all_claims(),
+            self.views(),
+            self.customers(),
+            self.activity(),
+        ];
+        keys.extend(shared::ClaimStatus::ALL.map(|s| self.by_status(s)));
+        keys
+    }
+}
+
+/// Recent activity items the read model keeps.
+pub const ACTIVITY_KEPT: usize = 100;
+
+/// Every claim id, scored by submission time (ms), in the live read model.
+pub fn all_claims() -> String {
+    Model::Live.all_claims()
+}
+
+/// Claim ids in one status, in the live read model.
 pub fn by_status(status: shared::ClaimStatus) -> String {
-    format!("claims:{TAG}:status:{status}")
+    Model::Live.by_status(status)
+}
+
+/// The projection's state: `position` (the last entry applied) and the rebuild's progress,
+/// a hash of fixed fields.
+pub fn projection() -> String {
+    format!("claims:{TAG}:projection")
+}
+
+/// Which relay's projector reads: one at a time, so the read model is written in stream
+/// order. `PX` 10 s, renewed while it runs.
+pub fn projector_lease() -> String {
+    format!("claims:{TAG}:projector")
 }
 
 /// The prefix of [`history`], for scripts that index claims they learn of from the stream.
@@ -110,12 +186,13 @@ pub fn snapshot(claim_id: &str) -> String {
     format!("claims:{TAG}:snapshot:{claim_id}")
 }
 
-/// Hash of claim id to the JSON of its latest state: the read model behind the claim list.
+/// Hash of claim id to the JSON of its latest state: the live read model behind the list.
 pub fn views() -> String {
-    format!("claims:{TAG}:views")
+    Model::Live.views()
 }
 
-/// What [`views`] was called before snapshots of the aggregate existed; renamed at start.
+/// What [`views`] was called before the projection kept it (the append script did); removed
+/// when the first projector of this version rebuilds the model.
 pub fn views_before_v2() -> String {
     format!("claims:{TAG}:snapshots")
 }
@@ -157,6 +234,9 @@ mod tests {
             views(),
             indexed(),
             snapshot("CLM-1"),
+            projection(),
+            projector_lease(),
+            Model::Rebuild.activity(),
         ] {
             assert_eq!(slot(&key), expected, "{key}");
         }

@@ -62,25 +62,10 @@ impl Application {
             };
             let _ = tokio::time::timeout(std::time::Duration::from_secs(3), ensure).await;
         }
-        // The read model under its name from before snapshots existed is renamed; then claims
-        // that other programs appended while no relay ran are indexed, so they load from the
-        // first request on.
-        let prepare = async {
-            let mut trace = crate::redis_cli::Trace::off();
-            let old = crate::keys::views_before_v2();
-            let _: i64 = db
-                .run(&mut trace, &["RENAMENX", &old, &crate::keys::views()])
-                .await
-                .or_else(|e| match e {
-                    // No such key: nothing to rename.
-                    crate::db::DbError::Redis(_) => Ok(0),
-                    other => Err(other),
-                })?;
-            crate::indexer::index_new_entries(&db).await?;
-            Ok::<(), crate::db::DbError>(())
-        };
-        if let Ok(Err(e)) = tokio::time::timeout(std::time::Duration::from_secs(10), prepare).await
-        {
+        // Claims that other programs appended while no relay ran load from the first request
+        // on; later ones are indexed as the projector meets them (or by the next append).
+        let index = crate::claim_store::catch_up(&db);
+        if let Ok(Err(e)) = tokio::time::timeout(std::time::Duration::from_secs(10), index).await {
             tracing::warn!(error = %e, "claims appended by other programs are indexed once Redis answers");
         }
         let (access, generated_token) = Access::new(
@@ -94,6 +79,7 @@ impl Application {
             shutdown: CancellationToken::new(),
             workers: Arc::default(),
             groups_feed: Arc::new(tokio::sync::watch::Sender::new(None)),
+            projection_feed: Arc::new(tokio::sync::watch::Sender::new(None)),
             access,
             ws_limits: ConnectionLimits::new(config.ws_max_per_client, config.ws_max_connections),
             ws_max_message_bytes: config.ws_max_message_bytes,
@@ -150,7 +136,8 @@ impl Application {
         } = self;
         let stop = state.shutdown.clone();
         let feed = tokio::spawn(state.feed.clone().run(state.db.clone(), stop.clone()));
-        let indexer = tokio::spawn(crate::indexer::run(state.db.clone(), stop.clone()));
+        let projector = tokio::spawn(crate::projection::run(state.db.clone(), stop.clone()));
+        let projection_feed = tokio::spawn(push_projection(state.clone()));
         let groups_feed = tokio::spawn(push_groups(state.clone()));
         let workers = workers.map(|settings| tokio::spawn(run_workers(state.clone(), settings)));
         let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -165,7 +152,8 @@ impl Application {
             .await;
         stop.cancel();
         let _ = feed.await;
-        let _ = indexer.await;
+        let _ = projector.await;
+        let _ = projection_feed.await;
         let _ = groups_feed.await;
         if let Some(workers) = workers {
             let _ = workers.await;
@@ -196,6 +184,38 @@ async fn run_workers(state: AppState, settings: WorkerSettings) {
                     () = stop.cancelled() => return,
                 }
             }
+        }
+    }
+}
+
+/// Publishes the projection's state when it changes (checked twice a second) while a
+/// WebSocket client listens: a rebuild's progress moves the bar in every browser.
+async fn push_projection(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = state.shutdown.cancelled() => return,
+        }
+        if state.projection_feed.receiver_count() == 0 {
+            continue;
+        }
+        let mut trace = crate::redis_cli::Trace::off();
+        match crate::projection::read_status(&state.db, &mut trace).await {
+            Ok(projection) => {
+                let message = shared::api::ServerMessage::Projection { projection };
+                let json: axum::extract::ws::Utf8Bytes =
+                    serde_json::to_string(&message).expect("messages serialize").into();
+                state.projection_feed.send_if_modified(|latest| {
+                    let changed = latest.as_ref() != Some(&json);
+                    if changed {
+                        *latest = Some(json);
+                    }
+                    changed
+                });
+            }
+            Err(e) => tracing::debug!(error = %e, "projection state not read"),
         }
     }
 }

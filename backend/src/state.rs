@@ -20,6 +20,8 @@ pub struct AppState {
     pub workers: Arc<OnceLock<Arc<Workers>>>,
     /// The latest `ServerMessage::Groups` JSON, for WebSocket clients.
     pub groups_feed: Arc<tokio::sync::watch::Sender<Option<axum::extract::ws::Utf8Bytes>>>,
+    /// The latest `ServerMessage::Projection` JSON, sent again only when it changes.
+    pub projection_feed: Arc<tokio::sync::watch::Sender<Option<axum::extract::ws::Utf8Bytes>>>,
     /// Who is the instructor, and which sites may act.
     pub access: Access,
     /// Open WebSockets, per client address and in all.

@@ -46,7 +46,8 @@ pub fn App() -> impl IntoView {
                 ServerMessage::Groups { groups } => store.groups.set(Some(groups)),
                 ServerMessage::CaughtUp { .. }
                 | ServerMessage::Lagged { .. }
-                | ServerMessage::Unavailable { .. } => {}
+                | ServerMessage::Unavailable { .. }
+                | ServerMessage::Projection { .. } => {}
             },
             move |c| store.connection.set(c),
         )

@@ -225,7 +225,7 @@ pub struct ClaimResponse {
     pub redis: Vec<String>,
 }
 
-/// `GET /api/claims`.
+/// `GET /api/claims`: read from the projection, not from the events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimListResponse {
     pub claims: Vec<ClaimView>,
@@ -233,7 +233,108 @@ pub struct ClaimListResponse {
     pub total: u64,
     pub offset: u64,
     pub limit: u64,
+    /// How far the projection the list was read from has come.
+    #[serde(default)]
+    pub projection: ProjectionPosition,
     pub redis: Vec<String>,
+}
+
+/// Where the `claims-projections` projection is in `claims:events`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectionPosition {
+    /// The last entry applied to the read model; none before the first.
+    pub position: Option<String>,
+    /// Entries of the stream not applied yet (from XINFO GROUPS; none on Redis before 7).
+    pub behind: Option<u64>,
+}
+
+/// `GET /api/projections`, and pushed on the WebSocket while a rebuild runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectionsResponse {
+    /// The consumer group that keeps the read model: `claims-projections`.
+    pub group: String,
+    #[serde(flatten)]
+    pub at: ProjectionPosition,
+    /// The newest entry of `claims:events`.
+    pub stream_last_id: Option<String>,
+    /// Claims in the read model.
+    pub claims: u64,
+    pub rebuild: RebuildProgress,
+    /// The customers with the most claims, most first (at most 20).
+    pub customers: Vec<CustomerTotals>,
+    /// What happened lately, newest first (at most 20).
+    pub recent: Vec<ActivityItem>,
+    #[serde(default)]
+    pub redis: Vec<String>,
+}
+
+/// A rebuild of the read model from the first event.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebuildProgress {
+    /// "idle", "requested", "running", "done" or "failed".
+    pub state: String,
+    /// Entries replayed so far, of `total` (the stream's length when it started).
+    pub replayed: u64,
+    pub total: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One customer's claims, from the projection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerTotals {
+    pub customer_id: String,
+    pub claims: u64,
+    /// Claimed and paid amounts, per currency.
+    pub claimed: Vec<MoneyTotal>,
+    pub paid: Vec<MoneyTotal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoneyTotal {
+    pub currency: String,
+    pub amount: String,
+}
+
+/// One event in the projection's recent activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityItem {
+    pub entry_id: String,
+    pub claim_id: String,
+    pub event_type: String,
+    /// The claim's status after it.
+    pub status: Option<ClaimStatus>,
+    pub at: String,
+}
+
+/// `GET /api/state?at=`: every claim as it was at a point in time, rebuilt from the stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateResponse {
+    /// The newest entry id the point in time covers.
+    pub at: String,
+    /// The last entry replayed; none when the stream had nothing yet.
+    pub as_of: Option<String>,
+    pub events_replayed: u64,
+    pub counts: Vec<StatusCount>,
+    /// Claims that existed then (matching `status`, if given).
+    pub total: u64,
+    pub offset: u64,
+    pub limit: u64,
+    /// Newest submission first, as the board shows them.
+    pub claims: Vec<ClaimView>,
+    /// The last events replayed, oldest first (at most 20).
+    pub last_events: Vec<StreamEntry>,
+    pub redis: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCount {
+    pub status: ClaimStatus,
+    pub count: u64,
 }
 
 /// `GET /api/claims/{id}/events`.
@@ -475,6 +576,8 @@ pub enum ServerMessage {
     Unavailable { message: String },
     /// The consumer groups' state, about once a second.
     Groups { groups: GroupsResponse },
+    /// The read model's projection, about once a second while it changes.
+    Projection { projection: ProjectionsResponse },
 }
 
 #[cfg(test)]

@@ -45,13 +45,85 @@ pub async fn load_until(
     replay: Replay,
     until: Option<EntryId>,
 ) -> Result<LoadedClaim, DbError> {
-    let history = keys::history(claim_id);
-    let snapshot_key = keys::snapshot(claim_id);
-    let mut reads = vec![vec!["LRANGE", history.as_str(), "0", "-1"]];
-    if replay == Replay::FromSnapshot {
-        reads.push(vec!["GET", snapshot_key.as_str()]);
+    let mut loaded = load_all(db, trace, &[claim_id], replay, until).await?;
+    Ok(loaded.pop().expect("one claim asked, one loaded"))
+}
+
+/// Several claims, with three round trips whatever their number: their indexes and
+/// snapshots, then the events after the snapshots, then the snapshots that are due.
+pub async fn load_many(
+    db: &Db,
+    trace: &mut Trace,
+    claim_ids: &[&str],
+) -> Result<Vec<LoadedClaim>, DbError> {
+    load_all(db, trace, claim_ids, Replay::FromSnapshot, None).await
+}
+
+/// Where one claim's fold starts: its index (within the bound) and a trusted snapshot.
+struct Plan {
+    ids: Vec<String>,
+    start: usize,
+    claim: Claim,
+    snapshot_version: Option<u64>,
+}
+
+async fn load_all(
+    db: &Db,
+    trace: &mut Trace,
+    claim_ids: &[&str],
+    replay: Replay,
+    until: Option<EntryId>,
+) -> Result<Vec<LoadedClaim>, DbError> {
+    if claim_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let from_snapshot = replay == Replay::FromSnapshot;
+    let histories: Vec<String> = claim_ids.iter().map(|c| keys::history(c)).collect();
+    let snapshot_keys: Vec<String> = claim_ids.iter().map(|c| keys::snapshot(c)).collect();
+    let mut reads = Vec::with_capacity(claim_ids.len() * 2);
+    for (history, snapshot) in histories.iter().zip(&snapshot_keys) {
+        reads.push(vec!["LRANGE", history.as_str(), "0", "-1"]);
+        if from_snapshot {
+            reads.push(vec!["GET", snapshot.as_str()]);
+        }
     }
     let replies = db.pipeline(trace, &reads).await?;
+    let per_claim = if from_snapshot { 2 } else { 1 };
+    let plans: Vec<Plan> = claim_ids
+        .iter()
+        .zip(replies.chunks(per_claim))
+        .map(|(claim_id, replies)| plan(claim_id, replies, until))
+        .collect();
+
+    let reads: Vec<Vec<&str>> = plans
+        .iter()
+        .flat_map(|p| &p.ids[p.start..])
+        .map(|id| vec!["XRANGE", keys::EVENTS, id, id])
+        .collect();
+    let mut replies = if reads.is_empty() {
+        Vec::new()
+    } else {
+        db.pipeline(trace, &reads).await?
+    }
+    .into_iter();
+
+    let mut loaded = Vec::with_capacity(plans.len());
+    for (claim_id, plan) in claim_ids.iter().zip(plans) {
+        let tail: Vec<Value> = replies.by_ref().take(plan.ids.len() - plan.start).collect();
+        let claim = fold(plan, &tail, replay);
+        // Rebuild a missing, stale or untrusted snapshot once enough events are folded past it.
+        let every = db.snapshot_every;
+        if from_snapshot && until.is_none() && every > 0 && claim.entries.len() as u64 >= every {
+            if let Some(last) = &claim.last_entry_id {
+                save_snapshot(db, trace, claim_id, &claim.claim, last).await?;
+            }
+        }
+        loaded.push(claim);
+    }
+    Ok(loaded)
+}
+
+fn plan(claim_id: &str, replies: &[Value], until: Option<EntryId>) -> Plan {
     let mut ids: Vec<String> = match replies.first() {
         Some(Value::Array(ids)) => ids.iter().filter_map(db::text).collect(),
         _ => Vec::new(),
@@ -69,24 +141,33 @@ pub async fn load_until(
                 None
             }
         });
-    let (start, mut claim, snapshot_version) = match snapshot {
-        Some(s) => (s.version as usize, s.claim, Some(s.version)),
-        None => (0, Claim::default(), None),
-    };
+    match snapshot {
+        Some(s) => Plan {
+            ids,
+            start: s.version as usize,
+            claim: s.claim,
+            snapshot_version: Some(s.version),
+        },
+        None => Plan {
+            ids,
+            start: 0,
+            claim: Claim::default(),
+            snapshot_version: None,
+        },
+    }
+}
 
-    let tail = &ids[start..];
-    let reads: Vec<Vec<&str>> = tail
-        .iter()
-        .map(|id| vec!["XRANGE", keys::EVENTS, id, id])
-        .collect();
-    let replies = if reads.is_empty() {
-        Vec::new()
-    } else {
-        db.pipeline(trace, &reads).await?
-    };
+/// Folds the events after the plan's start into its claim.
+fn fold(plan: Plan, tail: &[Value], replay: Replay) -> LoadedClaim {
+    let Plan {
+        ids,
+        start,
+        mut claim,
+        snapshot_version,
+    } = plan;
     let mut entries = Vec::with_capacity(tail.len());
     let mut states = Vec::new();
-    for (n, reply) in replies.iter().enumerate() {
+    for (n, reply) in tail.iter().enumerate() {
         // An entry trimmed from the stream still counts: the index is what versions count.
         let version = (start + n + 1) as u64;
         for (id, fields) in db::entries(reply) {
@@ -104,22 +185,13 @@ pub async fn load_until(
         claim.version = version;
     }
     claim.version = ids.len() as u64;
-
-    // Rebuild a missing, stale or untrusted snapshot once enough events are folded past it.
-    let every = db.snapshot_every;
-    if replay == Replay::FromSnapshot && until.is_none() && every > 0 && tail.len() as u64 >= every
-    {
-        if let Some(last) = ids.last() {
-            save_snapshot(db, trace, claim_id, &claim, last).await?;
-        }
-    }
-    Ok(LoadedClaim {
+    LoadedClaim {
         claim,
         entries,
         states,
         snapshot_version,
         last_entry_id: ids.last().cloned(),
-    })
+    }
 }
 
 /// Writes the snapshot of `claim`, whose last event is `entry_id`. A snapshot only saves

@@ -261,9 +261,46 @@ struct ListQuery {
     status: Option<String>,
     offset: Option<u64>,
     limit: Option<u64>,
+    /// Read your writes: answer once the projection has applied this entry (a command's
+    /// `entry_id`), waiting up to `wait_ms`.
+    after: Option<String>,
+    wait_ms: Option<u64>,
 }
 
 const MAX_PAGE: u64 = 200;
+/// The longest `wait_ms` honoured.
+const MAX_WAIT_MS: u64 = 10_000;
+
+/// Waits until the projection has applied `after`; 503 with its position if it does not
+/// within `wait`.
+async fn wait_for_projection(
+    state: &AppState,
+    trace: &mut Trace,
+    after: EntryId,
+    wait: std::time::Duration,
+) -> Result<(), ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut quiet = Trace::off();
+    loop {
+        let position = crate::projection::position(&state.db, &mut quiet).await?;
+        if position
+            .as_deref()
+            .and_then(|p| p.parse::<EntryId>().ok())
+            .is_some_and(|p| p >= after)
+        {
+            // Shown once, as the check a learner could run.
+            trace.record(&["HGET", &crate::keys::projection(), "position"]);
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::ProjectionBehind {
+                after: after.to_string(),
+                position,
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
 
 async fn list(
     State(state): State<AppState>,
@@ -283,13 +320,32 @@ async fn list(
             format!("limit: must be between 1 and {MAX_PAGE}"),
         ));
     }
+    let after = q
+        .after
+        .filter(|a| !a.is_empty())
+        .map(|a| a.parse::<EntryId>())
+        .transpose()
+        .map_err(|m| ApiError::bad_request("invalid_query", format!("after: {m}")))?;
+    let wait_ms = q.wait_ms.unwrap_or(0);
+    if wait_ms > MAX_WAIT_MS {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("wait_ms: must be at most {MAX_WAIT_MS}"),
+        ));
+    }
     let mut trace = Trace::default();
-    let page = claim_store::list(&state.db, &mut trace, status, offset, limit).await?;
+    if let Some(after) = after {
+        let wait = std::time::Duration::from_millis(wait_ms);
+        wait_for_projection(&state, &mut trace, after, wait).await?;
+    }
+    let page = crate::projection::list(&state.db, &mut trace, status, offset, limit).await?;
+    let projection = crate::projection::behind(&state.db, &mut Trace::off()).await?;
     Ok(Json(ClaimListResponse {
         claims: page.claims,
         total: page.total,
         offset,
         limit,
+        projection,
         redis: trace.into_commands(),
     }))
 }

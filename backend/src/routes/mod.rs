@@ -4,6 +4,7 @@ mod claims;
 mod dead_letters;
 mod groups;
 mod health;
+mod projections;
 mod session;
 mod streams;
 mod ws;
@@ -27,6 +28,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
     let instructor = Router::new()
         .merge(groups::controls())
         .merge(dead_letters::router())
+        .merge(projections::controls())
         .route_layer(from_fn_with_state(
             state.access.clone(),
             access::require_instructor,
@@ -36,6 +38,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(streams::router())
         .merge(groups::router())
         .merge(health::router())
+        .merge(projections::router())
         .merge(session::router())
         .merge(ws::router())
         .merge(instructor)

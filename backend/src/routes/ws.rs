@@ -144,6 +144,7 @@ async fn send_entries(
         return Err(Stop::Redis(DbError::Unavailable(state.db.location.clone())));
     };
     let mut groups = state.groups_feed.subscribe();
+    let mut projection = state.projection_feed.subscribe();
     let mut last = match since {
         Some(id) => id,
         None => feed::last_id(&state.db).await?,
@@ -161,6 +162,13 @@ async fn send_entries(
             r = live.recv() => r,
             changed = groups.changed() => {
                 let latest = groups.borrow_and_update().clone();
+                if let (Ok(()), Some(json)) = (changed, latest) {
+                    sink.send(Message::Text(json)).await?;
+                }
+                continue;
+            }
+            changed = projection.changed() => {
+                let latest = projection.borrow_and_update().clone();
                 if let (Ok(()), Some(json)) = (changed, latest) {
                     sink.send(Message::Text(json)).await?;
                 }

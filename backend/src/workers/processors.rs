@@ -53,9 +53,16 @@ impl AutoReview {
             .await?
             .claim;
         if claim.details.is_none() {
-            // Appended by hand, bypassing the index: no command can ever apply to it.
+            // Appended by another program and not indexed yet: index, then look again.
+            claim_store::catch_up(db).await?;
+            claim = claim_store::load(db, &mut trace, claim_id.as_str())
+                .await?
+                .claim;
+        }
+        if claim.details.is_none() {
+            // Its index is gone (removed by hand): no command can ever apply to it.
             return Ok(Handled::Refused(format!(
-                "claim {claim_id} is not in the claim index (appended without the relay)"
+                "claim {claim_id} is not in the claim index"
             )));
         }
         while let Some(command) = self.next_command(&claim) {

@@ -2,10 +2,8 @@
 //! each relay have names of their own (`notifier-1` in the first, `notifier-1@relay2` in the
 //! second). Two processes reading as one consumer name would share its pending entries.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::Script;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::{Db, DbError};
@@ -16,37 +14,6 @@ use crate::redis_cli::Trace;
 const LEASE: Duration = Duration::from_secs(30);
 /// Relays one Redis serves at most.
 const MAX_RELAYS: u32 = 64;
-
-/// Renews the lease if it is still ours (1), or takes it again if it lapsed (1), else 0.
-static RENEW: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
--- KEYS: slot; ARGV: owner, seconds
-local owner = redis.call('GET', KEYS[1])
-if owner == ARGV[1] then
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-if not owner then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-  return 1
-end
-return 0
-",
-    )
-});
-
-static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
--- KEYS: slot; ARGV: owner
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-",
-    )
-});
 
 #[derive(Debug, Clone)]
 pub struct RelaySlot {
@@ -93,19 +60,16 @@ impl RelaySlot {
                 _ = tick.tick() => {}
                 () = stop.cancelled() => break,
             }
-            let mut renew = RENEW.key(keys::relay_slot(self.number));
-            renew.arg(&self.owner).arg(LEASE.as_secs());
-            match db.script::<i64>(&renew).await {
-                Ok(1) => {}
-                Ok(_) => tracing::warn!(
+            match crate::lease::renew(&db, &keys::relay_slot(self.number), &self.owner, LEASE).await
+            {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!(
                     number = self.number,
                     "another relay took this relay's number while it could not renew it"
                 ),
                 Err(e) => tracing::debug!(error = %e, "relay number not renewed"),
             }
         }
-        let mut release = RELEASE.key(keys::relay_slot(self.number));
-        release.arg(&self.owner);
-        let _ = db.script::<i64>(&release).await;
+        let _ = crate::lease::release(&db, &keys::relay_slot(self.number), &self.owner).await;
     }
 }

@@ -13,7 +13,7 @@ use crate::redis_cli::Trace;
 const PENDING_SHOWN: usize = 50;
 
 /// A flat `field value field value` reply (RESP2) or a map (RESP3), as pairs.
-fn fields(v: &Value) -> Vec<(String, Value)> {
+pub(crate) fn fields(v: &Value) -> Vec<(String, Value)> {
     match v {
         Value::Array(flat) => flat
             .chunks(2)
@@ -27,18 +27,18 @@ fn fields(v: &Value) -> Vec<(String, Value)> {
     }
 }
 
-fn get<'a>(fields: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
+pub(crate) fn get<'a>(fields: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
     fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
-fn int(v: Option<&Value>) -> Option<i64> {
+pub(crate) fn int(v: Option<&Value>) -> Option<i64> {
     match v? {
         Value::Int(n) => Some(*n),
         other => db::text(other)?.parse().ok(),
     }
 }
 
-fn rows(v: &Value) -> Vec<Vec<(String, Value)>> {
+pub(crate) fn rows(v: &Value) -> Vec<Vec<(String, Value)>> {
     match v {
         Value::Array(items) => items.iter().map(fields).collect(),
         _ => Vec::new(),

@@ -180,7 +180,7 @@ async fn foreign_entries_are_read_by_every_group_without_a_panic_or_a_dead_lette
             .unwrap()
             .iter()
             .all(|g| g["lag"] == 0 && g["pending"] == 0);
-        if settled && groups["groups"].as_array().unwrap().len() == 3 {
+        if settled && groups["groups"].as_array().unwrap().len() == 4 {
             break;
         }
         assert!(Instant::now() < deadline, "groups did not settle: {groups}");

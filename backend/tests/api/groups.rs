@@ -91,7 +91,12 @@ async fn the_group_figures_match_what_xinfo_and_xpending_say() {
         let g = groups(&app).await;
         let p = group(&g, "claims-processors");
         let n = group(&g, "claims-notifications");
-        p["lag"] == 0 && p["pending"] == 0 && n["pending"].as_u64() >= Some(1)
+        let projections = group(&g, "claims-projections");
+        p["lag"] == 0
+            && p["pending"] == 0
+            && n["pending"].as_u64() >= Some(1)
+            && projections["lag"] == 0
+            && projections["pending"] == 0
     })
     .await;
     for name in [
@@ -133,7 +138,8 @@ async fn the_group_figures_match_what_xinfo_and_xpending_say() {
         );
         assert_eq!(shown["entries_read"], info["entries-read"], "{name}");
         assert_eq!(shown["lag"], info["lag"], "{name}");
-        assert_eq!(shown["paused"], true);
+        // The projection has no pause of its own (it is not a worker group).
+        assert_eq!(shown["paused"], name != "claims-projections", "{name}");
 
         let pending: redis::Value = redis::cmd("XPENDING")
             .arg("claims:events")
@@ -337,15 +343,53 @@ async fn a_poisoned_claim_is_dead_lettered_without_opening_the_breaker() {
 }
 
 #[tokio::test]
-async fn an_entry_for_a_claim_outside_the_index_is_refused_for_good_and_counted() {
+async fn a_claim_another_program_submitted_is_reviewed_like_any_other() {
     let app = spawn_app_with(|c| {
         c.workers = true;
         c.consumers = 1;
     })
     .await;
     started(&app).await;
-    // A submit written straight to the stream, as another program would: not in the index.
     app.raw_submitted("CLM-BYHAND0001").await;
+    until("the processors to approve it", async || {
+        let r = app.get("/api/claims/CLM-BYHAND0001").await;
+        r.status() == 200 && r.json::<Value>().await.unwrap()["claim"]["status"] == "approved"
+    })
+    .await;
+    let g = groups(&app).await;
+    assert_eq!(group(&g, "claims-processors")["refused"], 0);
+}
+
+#[tokio::test]
+async fn an_entry_whose_claim_is_gone_from_the_index_is_refused_for_good_and_counted() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.consumers = 1;
+    })
+    .await;
+    started(&app).await;
+    let path = "/api/groups/claims-processors/pause";
+    let paused = app.post(path, &json!({"paused": true})).await;
+    assert_eq!(paused.status(), 200);
+    app.raw_submitted("CLM-BYHAND0002").await;
+    let history = backend::keys::history("CLM-BYHAND0002");
+    until("the submission indexed", async || {
+        let n: u64 = redis::cmd("LLEN")
+            .arg(&history)
+            .query_async(&mut app.redis().await)
+            .await
+            .unwrap();
+        n == 1
+    })
+    .await;
+    // Someone removes the claim's index by hand: no command can apply to it any more.
+    let () = redis::cmd("DEL")
+        .arg(&history)
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    let resumed = app.post(path, &json!({"paused": false})).await;
+    assert_eq!(resumed.status(), 200);
     until("the processors to refuse it", async || {
         let g = groups(&app).await;
         let p = group(&g, "claims-processors");

@@ -267,3 +267,4 @@ async fn an_unknown_future_version_is_a_clear_decode_error_never_a_crash() {
     let submitted = app.submit("3.00").await;
     assert_eq!(claim(&app, &submitted.claim_id).await.claim.version, 1);
 }
+

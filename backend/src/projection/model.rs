@@ -1,0 +1,239 @@
+//! The read model the projection keeps: claim views by status and by submission time, totals
+//! per customer, recent activity, and where the projection has come to. The projector is its
+//! only writer; the API only reads it.
+
+use std::sync::LazyLock;
+
+use redis::{Script, Value};
+use shared::ClaimStatus;
+use shared::api::{ActivityItem, ClaimView, CustomerTotals, MoneyTotal};
+
+use crate::db::{self, Db, DbError};
+use crate::keys::{self, ACTIVITY_KEPT, Model};
+use crate::redis_cli::Trace;
+
+/// Applies one batch: each claim's new view (unless the model has that version already, so a
+/// batch applied twice changes nothing), its customer's totals, the batch's activity, and the
+/// position, in one atomic step.
+const APPLY_SOURCE: &str = r"
+-- KEYS: views, all claims, customers, activity, projection state
+-- ARGV: status set prefix, activity kept, last entry id, view count,
+--       then per view: claim id, version, score, status, customer, view json,
+--       then activity count, then per item: entry id, item json
+local function newer(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  return tonumber(am) > tonumber(bm) or (tonumber(am) == tonumber(bm) and tonumber(as) > tonumber(bs))
+end
+local function cents(amount)
+  return tonumber((string.gsub(amount, '%.', '')))
+end
+local statuses = {'submitted', 'under_review', 'approved', 'paid', 'rejected'}
+local i = 5
+for _ = 1, tonumber(ARGV[4]) do
+  local claim, version, score, status, customer, json =
+    ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  i = i + 6
+  local old_json = redis.call('HGET', KEYS[1], claim)
+  local old = old_json and cjson.decode(old_json)
+  if not old or old.version < version then
+    redis.call('HSET', KEYS[1], claim, json)
+    redis.call('ZADD', KEYS[2], score, claim)
+    for _, s in ipairs(statuses) do
+      if s == status then
+        redis.call('ZADD', ARGV[1] .. s, score, claim)
+      else
+        redis.call('ZREM', ARGV[1] .. s, claim)
+      end
+    end
+    local new = cjson.decode(json)
+    local totals_json = redis.call('HGET', KEYS[3], customer)
+    local t = totals_json and cjson.decode(totals_json) or {claims = 0, claimed = {}, paid = {}}
+    if not old then
+      t.claims = t.claims + 1
+      t.claimed[new.currency] = (t.claimed[new.currency] or 0) + cents(new.amount)
+    end
+    if new.status == 'paid' and (not old or old.status ~= 'paid') then
+      t.paid[new.currency] = (t.paid[new.currency] or 0) + cents(new.amount)
+    end
+    redis.call('HSET', KEYS[3], customer, cjson.encode(t))
+  end
+end
+local position = redis.call('HGET', KEYS[5], 'position') or '0-0'
+for _ = 1, tonumber(ARGV[i]) do
+  if newer(ARGV[i + 1], position) then
+    redis.call('LPUSH', KEYS[4], ARGV[i + 2])
+  end
+  i = i + 2
+end
+redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[2]) - 1)
+if newer(ARGV[3], position) then
+  redis.call('HSET', KEYS[5], 'position', ARGV[3])
+end
+return 1
+";
+
+static APPLY: LazyLock<Script> = LazyLock::new(|| Script::new(APPLY_SOURCE));
+
+/// What one batch changes in the model.
+#[derive(Default)]
+pub struct Batch {
+    pub views: Vec<ClaimView>,
+    pub activity: Vec<ActivityItem>,
+    /// The last entry of the batch: the projection's position once it is applied.
+    pub last_id: String,
+}
+
+pub async fn apply(db: &Db, batch: &Batch) -> Result<(), DbError> {
+    let model = Model::Live;
+    let mut invocation = APPLY.prepare_invoke();
+    invocation
+        .key(model.views())
+        .key(model.all_claims())
+        .key(model.customers())
+        .key(model.activity())
+        .key(keys::projection())
+        .arg(model.status_prefix())
+        .arg(ACTIVITY_KEPT)
+        .arg(&batch.last_id)
+        .arg(batch.views.len());
+    for view in &batch.views {
+        let score = view
+            .submitted_at
+            .parse::<shared::Timestamp>()
+            .map_or(0, |t| t.unix_millis());
+        invocation
+            .arg(&view.claim_id)
+            .arg(view.version)
+            .arg(score)
+            .arg(view.status.as_str())
+            .arg(&view.customer_id)
+            .arg(serde_json::to_string(view).expect("views serialize"));
+    }
+    invocation.arg(batch.activity.len());
+    for item in &batch.activity {
+        invocation
+            .arg(&item.entry_id)
+            .arg(serde_json::to_string(item).expect("items serialize"));
+    }
+    db.script::<i64>(&invocation).await.map(|_| ())
+}
+
+pub struct ClaimPage {
+    pub claims: Vec<ClaimView>,
+    pub total: u64,
+}
+
+/// Newest first.
+pub async fn list(
+    db: &Db,
+    trace: &mut Trace,
+    status: Option<ClaimStatus>,
+    offset: u64,
+    limit: u64,
+) -> Result<ClaimPage, DbError> {
+    let set = status.map_or_else(keys::all_claims, keys::by_status);
+    let stop = (offset + limit).saturating_sub(1).to_string();
+    let offset_s = offset.to_string();
+    let replies = db
+        .pipeline(
+            trace,
+            &[
+                vec!["ZCARD", set.as_str()],
+                vec!["ZREVRANGE", set.as_str(), offset_s.as_str(), stop.as_str()],
+            ],
+        )
+        .await?;
+    let total = match replies.first() {
+        Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+        _ => 0,
+    };
+    let ids: Vec<String> = match replies.get(1) {
+        Some(Value::Array(ids)) => ids.iter().filter_map(db::text).collect(),
+        _ => Vec::new(),
+    };
+    if ids.is_empty() || limit == 0 {
+        return Ok(ClaimPage {
+            claims: Vec::new(),
+            total,
+        });
+    }
+    let views = keys::views();
+    let mut hmget = vec!["HMGET", views.as_str()];
+    hmget.extend(ids.iter().map(String::as_str));
+    let json: Vec<Option<String>> = db.run(trace, &hmget).await?;
+    let claims = json
+        .iter()
+        .flatten()
+        .filter_map(|j| serde_json::from_str(j).ok())
+        .collect();
+    Ok(ClaimPage { claims, total })
+}
+
+/// The last entry applied, if any.
+pub async fn position(db: &Db, trace: &mut Trace) -> Result<Option<String>, DbError> {
+    db.run(trace, &["HGET", &keys::projection(), "position"])
+        .await
+}
+
+/// The customers with the most claims, most first.
+pub async fn top_customers(
+    db: &Db,
+    trace: &mut Trace,
+    n: usize,
+) -> Result<Vec<CustomerTotals>, DbError> {
+    let all: Vec<(String, String)> = db
+        .run(trace, &["HGETALL", &keys::Model::Live.customers()])
+        .await?;
+    let mut totals: Vec<CustomerTotals> = all
+        .iter()
+        .filter_map(|(customer, json)| customer_totals(customer, json))
+        .collect();
+    totals.sort_by(|a, b| {
+        b.claims
+            .cmp(&a.claims)
+            .then_with(|| a.customer_id.cmp(&b.customer_id))
+    });
+    totals.truncate(n);
+    Ok(totals)
+}
+
+fn customer_totals(customer: &str, json: &str) -> Option<CustomerTotals> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    let money = |field: &str| -> Vec<MoneyTotal> {
+        let mut totals: Vec<MoneyTotal> = value[field]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter_map(|(currency, cents)| {
+                Some(MoneyTotal {
+                    currency: currency.clone(),
+                    amount: shared::Amount::from_cents(cents.as_i64()?).to_string(),
+                })
+            })
+            .collect();
+        totals.sort_by(|a, b| a.currency.cmp(&b.currency));
+        totals
+    };
+    Some(CustomerTotals {
+        customer_id: customer.to_owned(),
+        claims: value["claims"].as_u64()?,
+        claimed: money("claimed"),
+        paid: money("paid"),
+    })
+}
+
+/// The newest activity, newest first.
+pub async fn recent(db: &Db, trace: &mut Trace, n: usize) -> Result<Vec<ActivityItem>, DbError> {
+    let stop = n.saturating_sub(1).to_string();
+    let items: Vec<String> = db
+        .run(
+            trace,
+            &["LRANGE", &keys::Model::Live.activity(), "0", &stop],
+        )
+        .await?;
+    Ok(items
+        .iter()
+        .filter_map(|j| serde_json::from_str(j).ok())
+        .collect())
+}

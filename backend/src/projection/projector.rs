@@ -1,0 +1,218 @@
+//! The projector: reads `claims:events` in the group `claims-projections` as the single
+//! consumer `projector`, folds each batch's claims from their index and snapshots, and
+//! applies the batch to the read model in one script before acknowledging it.
+
+use std::time::{Duration, Instant};
+
+use redis::Value;
+use shared::api::{ActivityItem, ClaimView, StreamEntry};
+use shared::{ClaimStatus, EventPayload};
+use tokio_util::sync::CancellationToken;
+
+use super::model::{self, Batch};
+use super::rebuild;
+use crate::claim_store;
+use crate::db::{Db, DbError};
+use crate::keys;
+use crate::redis_cli::Trace;
+use crate::lease::{release, renew};
+
+/// The one consumer name: whichever relay holds the lease reads as it, so it also takes over
+/// the entries its predecessor read but did not acknowledge.
+const CONSUMER: &str = "projector";
+/// Entries per batch.
+const BATCH: usize = 500;
+/// How long one read blocks: also how often the lease is renewed and a rebuild noticed.
+const BLOCK: Duration = Duration::from_millis(500);
+const LEASE: Duration = Duration::from_secs(10);
+
+/// Takes the projector's lease whenever it is free and projects until `stop`.
+pub async fn run(db: Db, stop: CancellationToken) {
+    let owner = format!("{:032x}", rand::random::<u128>());
+    let mut backoff = Duration::from_millis(100);
+    while !stop.is_cancelled() {
+        let result = match renew(&db, &keys::projector_lease(), &owner, LEASE).await {
+            Ok(true) => {
+                tokio::select! {
+                    r = serve(&db, &owner) => r,
+                    () = stop.cancelled() => Ok(()),
+                }
+            }
+            Ok(false) => {
+                // Another relay projects; be ready to take over when its lease lapses.
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    () = stop.cancelled() => {}
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => backoff = Duration::from_millis(100),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "projector lost Redis");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = stop.cancelled() => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    let _ = release(&db, &keys::projector_lease(), &owner).await;
+}
+
+/// Projects while this relay holds the lease; returns when it is lost.
+async fn serve(db: &Db, owner: &str) -> Result<(), DbError> {
+    let mut conn = db.dedicated_connection(BLOCK + Duration::from_secs(3)).await?;
+    if create_group(db).await? {
+        // A new group: build the model from the first event rather than trust what an older
+        // version left under its keys.
+        db.run::<(), _>(&mut Trace::off(), &["UNLINK", &keys::views_before_v2()])
+            .await?;
+        rebuild::request(db).await?;
+    }
+    // Entries read but not acknowledged (by this relay before a restart, or by another relay
+    // that held the lease) come first.
+    let mut from = "0";
+    let mut renewed = Instant::now();
+    loop {
+        if renewed.elapsed() > LEASE / 4 {
+            if !renew(db, &keys::projector_lease(), owner, LEASE).await? {
+                return Ok(());
+            }
+            renewed = Instant::now();
+        }
+        if rebuild::requested(db).await? {
+            rebuild::run(db).await?;
+            from = "0";
+            continue;
+        }
+        let reply: Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(keys::PROJECTIONS_GROUP)
+            .arg(CONSUMER)
+            .arg("COUNT")
+            .arg(BATCH)
+            .arg("BLOCK")
+            .arg(BLOCK.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(keys::EVENTS)
+            .arg(from)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| db.classify(e))?;
+        let entries: Vec<StreamEntry> = crate::feed::xread_entries(&reply)
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        if entries.is_empty() {
+            from = ">";
+            continue;
+        }
+        match project(db, &entries).await {
+            Ok(()) => {}
+            Err(DbError::Redis(e)) => skip_what_fails(db, &entries, &e).await?,
+            Err(e) => return Err(e),
+        }
+        let mut ack = vec!["XACK", keys::EVENTS, keys::PROJECTIONS_GROUP];
+        ack.extend(entries.iter().map(|e| e.id.as_str()));
+        db.run::<i64, _>(&mut Trace::off(), &ack).await?;
+    }
+}
+
+/// Creates the group at the start of the stream; `true` if it did not exist.
+async fn create_group(db: &Db) -> Result<bool, DbError> {
+    let created = db
+        .run::<(), _>(
+            &mut Trace::off(),
+            &[
+                "XGROUP",
+                "CREATE",
+                keys::EVENTS,
+                keys::PROJECTIONS_GROUP,
+                "0",
+                "MKSTREAM",
+            ],
+        )
+        .await;
+    match created {
+        Ok(()) => Ok(true),
+        Err(DbError::Redis(e)) if e.code() == Some("BUSYGROUP") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Redis refused the batch (not for being away): projects its entries one at a time and
+/// leaves out, with a log line and a count, any that fails on its own, so one bad entry
+/// cannot hold the read model up for good.
+async fn skip_what_fails(
+    db: &Db,
+    entries: &[StreamEntry],
+    error: &redis::RedisError,
+) -> Result<(), DbError> {
+    tracing::warn!(%error, "a projection batch failed; projecting its entries one by one");
+    for entry in entries {
+        match project(db, std::slice::from_ref(entry)).await {
+            Ok(()) => {}
+            Err(DbError::Redis(e)) => {
+                tracing::error!(entry = %entry.id, error = %e, "entry left out of the read model");
+                db.run::<i64, _>(
+                    &mut Trace::off(),
+                    &["HINCRBY", &keys::projection(), "skipped", "1"],
+                )
+                .await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Applies one batch: the claims it touches, loaded whole, and its events as activity.
+pub(super) async fn project(db: &Db, entries: &[StreamEntry]) -> Result<(), DbError> {
+    // Entries other programs appended are indexed first, so their claims load with them.
+    claim_store::catch_up(db).await?;
+    let mut claim_ids: Vec<&str> = entries.iter().filter_map(claim_of).collect();
+    claim_ids.sort_unstable();
+    claim_ids.dedup();
+    let loaded = claim_store::load_many(db, &mut Trace::off(), &claim_ids).await?;
+    let batch = Batch {
+        views: loaded.iter().filter_map(|l| ClaimView::of(&l.claim)).collect(),
+        activity: entries.iter().filter_map(activity).collect(),
+        last_id: entries.last().map(|e| e.id.clone()).unwrap_or_default(),
+    };
+    model::apply(db, &batch).await
+}
+
+/// The claim an entry names, by the rule the index uses: its first `claim_id` field, if that
+/// is a valid claim id.
+pub(super) fn claim_of(entry: &StreamEntry) -> Option<&str> {
+    entry
+        .fields
+        .iter()
+        .find(|(k, _)| k == "claim_id")
+        .map(|(_, v)| v.as_str())
+        .filter(|v| shared::ClaimId::parse(v).is_ok())
+}
+
+/// What an event shows in the recent activity; the status is the one the event itself
+/// names, so a replay from the first event gives the same items.
+pub(super) fn activity(entry: &StreamEntry) -> Option<ActivityItem> {
+    let event = entry.event.as_ref()?;
+    let status = match &event.payload {
+        EventPayload::ClaimSubmitted { .. } => Some(ClaimStatus::Submitted),
+        EventPayload::ClaimStatusUpdated { to, .. } => Some(*to),
+        EventPayload::ClaimPaid { .. } => Some(ClaimStatus::Paid),
+        EventPayload::ClaimRejected { .. } => Some(ClaimStatus::Rejected),
+        EventPayload::ClaimNoteAdded { .. } => None,
+    };
+    Some(ActivityItem {
+        entry_id: entry.id.clone(),
+        claim_id: event.claim_id.to_string(),
+        event_type: event.event_type().to_string(),
+        status,
+        at: event.timestamp.to_string(),
+    })
+}
