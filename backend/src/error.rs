@@ -173,7 +173,8 @@ impl IntoResponse for ApiError {
             }
             Self::ProjectionBehind { position, .. } => {
                 headers.insert(axum::http::header::RETRY_AFTER, 1.into());
-                if let Some(Ok(value)) = position.as_deref().map(axum::http::HeaderValue::from_str) {
+                if let Some(Ok(value)) = position.as_deref().map(axum::http::HeaderValue::from_str)
+                {
                     headers.insert("x-projection-position", value);
                 }
             }

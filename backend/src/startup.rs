@@ -205,8 +205,9 @@ async fn push_projection(state: AppState) {
         match crate::projection::read_status(&state.db, &mut trace).await {
             Ok(projection) => {
                 let message = shared::api::ServerMessage::Projection { projection };
-                let json: axum::extract::ws::Utf8Bytes =
-                    serde_json::to_string(&message).expect("messages serialize").into();
+                let json: axum::extract::ws::Utf8Bytes = serde_json::to_string(&message)
+                    .expect("messages serialize")
+                    .into();
                 state.projection_feed.send_if_modified(|latest| {
                     let changed = latest.as_ref() != Some(&json);
                     if changed {

@@ -479,7 +479,12 @@ mod tests {
 
     #[test]
     fn notes_repeat_while_the_claim_is_open_and_count_as_versions() {
-        let claim = given(&[submit(1), note("called the garage"), review(), note("photos in")]);
+        let claim = given(&[
+            submit(1),
+            note("called the garage"),
+            review(),
+            note("photos in"),
+        ]);
         assert_eq!(claim.version, 4);
         assert_eq!(claim.status(), Some(ClaimStatus::UnderReview));
         assert_eq!(claim.details.as_ref().unwrap().notes, 2);

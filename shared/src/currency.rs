@@ -25,9 +25,7 @@ impl FromStr for Currency {
 
     fn from_str(s: &str) -> Result<Self, String> {
         match s.as_bytes() {
-            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => {
-                Ok(Self([*a, *b, *c]))
-            }
+            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => Ok(Self([*a, *b, *c])),
             _ => Err(format!(
                 "{s:?} is not a currency code: three capital letters such as USD or EUR"
             )),

@@ -331,12 +331,18 @@ mod tests {
 
     fn payload() -> impl Strategy<Value = EventPayload> {
         prop_oneof![
-            (0i64..=100_000_000, text(499), "[A-Z]{3}", proptest::option::of(id())).prop_map(|(c, d, cur, p)| EventPayload::ClaimSubmitted {
-                amount: Amount::from_cents(c),
-                description: Description::parse(&d).unwrap(),
-                currency: cur.parse::<Currency>().unwrap(),
-                policy_number: p.map(|p| PolicyNumber::parse(&p).unwrap()),
-            }),
+            (
+                0i64..=100_000_000,
+                text(499),
+                "[A-Z]{3}",
+                proptest::option::of(id())
+            )
+                .prop_map(|(c, d, cur, p)| EventPayload::ClaimSubmitted {
+                    amount: Amount::from_cents(c),
+                    description: Description::parse(&d).unwrap(),
+                    currency: cur.parse::<Currency>().unwrap(),
+                    policy_number: p.map(|p| PolicyNumber::parse(&p).unwrap()),
+                }),
             (status(), status(), proptest::option::of(text(299))).prop_map(|(from, to, r)| {
                 EventPayload::ClaimStatusUpdated {
                     from: Some(from),
@@ -351,11 +357,16 @@ mod tests {
             text(299).prop_map(|r| EventPayload::ClaimRejected {
                 reason: Reason::parse(&r).unwrap()
             }),
-            (text(99), text(999), proptest::option::of("[a-z0-9 ._-]{0,40}[a-z]")).prop_map(|(a, n, d)| EventPayload::ClaimNoteAdded {
-                adjuster: Adjuster::parse(&a).unwrap(),
-                note: Note::parse(&n).unwrap(),
-                document: d.map(|d| DocumentName::parse(&d).unwrap()),
-            }),
+            (
+                text(99),
+                text(999),
+                proptest::option::of("[a-z0-9 ._-]{0,40}[a-z]")
+            )
+                .prop_map(|(a, n, d)| EventPayload::ClaimNoteAdded {
+                    adjuster: Adjuster::parse(&a).unwrap(),
+                    note: Note::parse(&n).unwrap(),
+                    document: d.map(|d| DocumentName::parse(&d).unwrap()),
+                }),
         ]
     }
 

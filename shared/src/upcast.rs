@@ -84,7 +84,10 @@ pub(crate) fn read_v0<K: AsRef<str>, V: AsRef<str>>(
 
 /// `Approved`, `under-review` and ` paid ` are the statuses they look like.
 fn lenient_status(s: &str) -> Result<ClaimStatus, String> {
-    s.trim().to_ascii_lowercase().replace(['-', ' '], "_").parse()
+    s.trim()
+        .to_ascii_lowercase()
+        .replace(['-', ' '], "_")
+        .parse()
 }
 
 /// RFC 3339, or milliseconds since the epoch as JavaScript's `Date.now()` writes them.
@@ -103,7 +106,10 @@ fn v0_time(s: &str) -> Result<Timestamp, String> {
 /// Fills in what an old entry left to its claim's history: a status update that recorded only
 /// the new status came from the status the claim had before it.
 pub fn complete(before: &Claim, event: &mut ClaimEvent) {
-    if let EventPayload::ClaimStatusUpdated { from: from @ None, .. } = &mut event.payload {
+    if let EventPayload::ClaimStatusUpdated {
+        from: from @ None, ..
+    } = &mut event.payload
+    {
         *from = before.status();
     }
 }
@@ -193,7 +199,10 @@ mod tests {
         bad_amount[3].1 = "1,500";
         assert!(matches!(
             entry(&bad_amount),
-            Err(DecodeError::InvalidField { field: "amount", .. })
+            Err(DecodeError::InvalidField {
+                field: "amount",
+                ..
+            })
         ));
     }
 }

@@ -121,4 +121,3 @@ pub async fn append(
     trace.record_script(&APPEND, &SOURCE, &script_keys, &script_args, &inside);
     appended
 }
-

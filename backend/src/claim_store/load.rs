@@ -113,10 +113,10 @@ async fn load_all(
         let claim = fold(plan, &tail, replay);
         // Rebuild a missing, stale or untrusted snapshot once enough events are folded past it.
         let every = db.snapshot_every;
-        if from_snapshot && until.is_none() && every > 0 && claim.entries.len() as u64 >= every {
-            if let Some(last) = &claim.last_entry_id {
-                save_snapshot(db, trace, claim_id, &claim.claim, last).await?;
-            }
+        if let Some(last) = claim.last_entry_id.as_ref().filter(|_| {
+            from_snapshot && until.is_none() && every > 0 && claim.entries.len() as u64 >= every
+        }) {
+            save_snapshot(db, trace, claim_id, &claim.claim, last).await?;
         }
         loaded.push(claim);
     }
@@ -131,16 +131,17 @@ fn plan(claim_id: &str, replies: &[Value], until: Option<EntryId>) -> Plan {
     if let Some(until) = until {
         ids.retain(|id| id.parse::<EntryId>().is_ok_and(|id| id <= until));
     }
-    let snapshot = replies
-        .get(1)
-        .and_then(db::text)
-        .and_then(|json| match Snapshot::trusted(&json, &ids) {
-            Ok(s) => Some(s),
-            Err(why) => {
-                tracing::debug!(claim_id, %why, "snapshot not used");
-                None
-            }
-        });
+    let snapshot =
+        replies
+            .get(1)
+            .and_then(db::text)
+            .and_then(|json| match Snapshot::trusted(&json, &ids) {
+                Ok(s) => Some(s),
+                Err(why) => {
+                    tracing::debug!(claim_id, %why, "snapshot not used");
+                    None
+                }
+            });
     match snapshot {
         Some(s) => Plan {
             ids,

@@ -14,8 +14,8 @@ use super::rebuild;
 use crate::claim_store;
 use crate::db::{Db, DbError};
 use crate::keys;
-use crate::redis_cli::Trace;
 use crate::lease::{release, renew};
+use crate::redis_cli::Trace;
 
 /// The one consumer name: whichever relay holds the lease reads as it, so it also takes over
 /// the entries its predecessor read but did not acknowledge.
@@ -65,7 +65,9 @@ pub async fn run(db: Db, stop: CancellationToken) {
 
 /// Projects while this relay holds the lease; returns when it is lost.
 async fn serve(db: &Db, owner: &str) -> Result<(), DbError> {
-    let mut conn = db.dedicated_connection(BLOCK + Duration::from_secs(3)).await?;
+    let mut conn = db
+        .dedicated_connection(BLOCK + Duration::from_secs(3))
+        .await?;
     if create_group(db).await? {
         // A new group: build the model from the first event rather than trust what an older
         // version left under its keys.
@@ -179,7 +181,10 @@ pub(super) async fn project(db: &Db, entries: &[StreamEntry]) -> Result<(), DbEr
     claim_ids.dedup();
     let loaded = claim_store::load_many(db, &mut Trace::off(), &claim_ids).await?;
     let batch = Batch {
-        views: loaded.iter().filter_map(|l| ClaimView::of(&l.claim)).collect(),
+        views: loaded
+            .iter()
+            .filter_map(|l| ClaimView::of(&l.claim))
+            .collect(),
         activity: entries.iter().filter_map(activity).collect(),
         last_id: entries.last().map(|e| e.id.clone()).unwrap_or_default(),
     };

@@ -54,13 +54,21 @@ pub(super) async fn requested(db: &Db) -> Result<bool, DbError> {
 
 pub(super) async fn run(db: &Db) -> Result<(), DbError> {
     let now = crate::commands::now().to_string();
-    set(db, &[("rebuild_state", "running"), ("rebuild_started_at", &now)]).await?;
+    set(
+        db,
+        &[("rebuild_state", "running"), ("rebuild_started_at", &now)],
+    )
+    .await?;
     let started = std::time::Instant::now();
     match replay_and_swap(db).await {
         Ok(replayed) => {
             tracing::info!(replayed, took = ?started.elapsed(), "read model rebuilt");
             let now = crate::commands::now().to_string();
-            set(db, &[("rebuild_state", "done"), ("rebuild_finished_at", &now)]).await
+            set(
+                db,
+                &[("rebuild_state", "done"), ("rebuild_finished_at", &now)],
+            )
+            .await
         }
         // Redis went away: ask again, so the next projector to hold the lease starts over.
         Err(e @ DbError::Unavailable(_)) => {
@@ -70,7 +78,11 @@ pub(super) async fn run(db: &Db) -> Result<(), DbError> {
         Err(e) => {
             tracing::error!(error = %e, "read model rebuild failed");
             let message = e.to_string();
-            set(db, &[("rebuild_state", "failed"), ("rebuild_error", &message)]).await
+            set(
+                db,
+                &[("rebuild_state", "failed"), ("rebuild_error", &message)],
+            )
+            .await
         }
     }
 }
@@ -88,7 +100,10 @@ async fn end_of_stream(db: &Db) -> Result<(Option<String>, Option<i64>, u64), Db
     let reply = db
         .pipeline(
             &mut Trace::off(),
-            &[vec!["XINFO", "STREAM", keys::EVENTS], vec!["XLEN", keys::EVENTS]],
+            &[
+                vec!["XINFO", "STREAM", keys::EVENTS],
+                vec!["XLEN", keys::EVENTS],
+            ],
         )
         .await;
     let replies = match reply {
@@ -112,7 +127,11 @@ async fn replay_and_swap(db: &Db) -> Result<u64, DbError> {
     // group moves past them, so the projector would not meet them to index them later.
     crate::claim_store::catch_up(db).await?;
     let total_s = total.to_string();
-    set(db, &[("rebuild_total", &total_s), ("rebuild_replayed", "0")]).await?;
+    set(
+        db,
+        &[("rebuild_total", &total_s), ("rebuild_replayed", "0")],
+    )
+    .await?;
     let mut unlink = vec!["UNLINK".to_owned()];
     unlink.extend(Model::Rebuild.all_keys());
     db.run::<i64, _>(&mut Trace::off(), &unlink).await?;
@@ -188,7 +207,10 @@ async fn write(
     let mut customers: HashMap<&str, Totals> = HashMap::new();
     for view in &views {
         let totals = customers.entry(&view.customer_id).or_default();
-        let cents = view.amount.parse::<shared::Amount>().map_or(0, |a| a.cents());
+        let cents = view
+            .amount
+            .parse::<shared::Amount>()
+            .map_or(0, |a| a.cents());
         totals.claims += 1;
         *totals.claimed.entry(view.currency.clone()).or_default() += cents;
         if view.status == shared::ClaimStatus::Paid {

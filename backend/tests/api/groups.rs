@@ -87,17 +87,20 @@ async fn the_group_figures_match_what_xinfo_and_xpending_say() {
     )
     .await;
     app.submit("6.00").await;
-    until("the processors to finish and the poisoned entry to wait", async || {
-        let g = groups(&app).await;
-        let p = group(&g, "claims-processors");
-        let n = group(&g, "claims-notifications");
-        let projections = group(&g, "claims-projections");
-        p["lag"] == 0
-            && p["pending"] == 0
-            && n["pending"].as_u64() >= Some(1)
-            && projections["lag"] == 0
-            && projections["pending"] == 0
-    })
+    until(
+        "the processors to finish and the poisoned entry to wait",
+        async || {
+            let g = groups(&app).await;
+            let p = group(&g, "claims-processors");
+            let n = group(&g, "claims-notifications");
+            let projections = group(&g, "claims-projections");
+            p["lag"] == 0
+                && p["pending"] == 0
+                && n["pending"].as_u64() >= Some(1)
+                && projections["lag"] == 0
+                && projections["pending"] == 0
+        },
+    )
     .await;
     for name in [
         "claims-processors",

@@ -46,7 +46,10 @@ async fn notes_are_events_that_repeat_until_the_claim_is_final() {
         .await;
     let (status, code, message) = error_of(r).await;
     assert_eq!((status, code.as_str()), (422, "validation_failed"));
-    assert!(message.contains("adjuster") && message.contains("document"), "{message}");
+    assert!(
+        message.contains("adjuster") && message.contains("document"),
+        "{message}"
+    );
 
     let rejected = app
         .post(
@@ -76,9 +79,15 @@ async fn a_claim_loads_from_its_newest_snapshot_and_an_untrusted_one_is_rebuilt(
     let loaded = show(&app, &format!("/api/claims/{id}")).await;
     assert_eq!(loaded.claim.version, 12);
     assert_eq!(loaded.claim.notes, 11);
-    assert_eq!((loaded.snapshot_version, loaded.events_replayed), (Some(10), 2));
+    assert_eq!(
+        (loaded.snapshot_version, loaded.events_replayed),
+        (Some(10), 2)
+    );
     assert!(
-        loaded.redis.iter().any(|c| c.starts_with("GET claims:{claims:events}:snapshot:")),
+        loaded
+            .redis
+            .iter()
+            .any(|c| c.starts_with("GET claims:{claims:events}:snapshot:")),
         "{:?}",
         loaded.redis
     );
@@ -97,7 +106,11 @@ async fn a_claim_loads_from_its_newest_snapshot_and_an_untrusted_one_is_rebuilt(
     // snapshot written anew.
     let key = backend::keys::snapshot(id);
     let mut conn = app.redis().await;
-    let stored: String = redis::cmd("GET").arg(&key).query_async(&mut conn).await.unwrap();
+    let stored: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     let mut old: serde_json::Value = serde_json::from_str(&stored).unwrap();
     old["schema"] = json!(0);
     old["claim"]["details"]["status"] = json!("paid");
@@ -108,10 +121,19 @@ async fn a_claim_loads_from_its_newest_snapshot_and_an_untrusted_one_is_rebuilt(
         .await
         .unwrap();
     let refolded = show(&app, &format!("/api/claims/{id}")).await;
-    assert_eq!((refolded.snapshot_version, refolded.events_replayed), (None, 12));
-    assert_eq!(refolded.claim, loaded.claim, "the tampered status was not trusted");
+    assert_eq!(
+        (refolded.snapshot_version, refolded.events_replayed),
+        (None, 12)
+    );
+    assert_eq!(
+        refolded.claim, loaded.claim,
+        "the tampered status was not trusted"
+    );
     let again = show(&app, &format!("/api/claims/{id}")).await;
-    assert_eq!((again.snapshot_version, again.events_replayed), (Some(12), 0));
+    assert_eq!(
+        (again.snapshot_version, again.events_replayed),
+        (Some(12), 0)
+    );
     assert_eq!(again.claim, loaded.claim);
 }
 
@@ -142,6 +164,7 @@ async fn a_claim_as_it_was_at_an_entry_or_a_time() {
         error_of(app.get(&format!("/api/claims/{id}?at={before}")).await).await;
     assert_eq!((status, code.as_str()), (404, "not_found"));
     assert!(message.contains("did not exist yet"), "{message}");
-    let (status, code, _) = error_of(app.get(&format!("/api/claims/{id}?at=yesterday")).await).await;
+    let (status, code, _) =
+        error_of(app.get(&format!("/api/claims/{id}?at=yesterday")).await).await;
     assert_eq!((status, code.as_str()), (400, "invalid_query"));
 }

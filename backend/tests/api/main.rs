@@ -14,6 +14,7 @@ mod history;
 mod idempotency;
 mod limits;
 mod outage;
+mod projection;
 mod schema;
 mod soak;
 mod websocket;

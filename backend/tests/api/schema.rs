@@ -69,9 +69,13 @@ async fn a_stream_mixing_v0_v1_and_v2_loads_folds_lists_and_moves_on() {
         .unwrap();
 
     // The indexer picks the foreign entries up as they arrive: no request needed.
-    until(Duration::from_secs(5), "the lab's entries indexed", async || {
-        history_len(&app, "claim_lab_1").await == 2 && history_len(&app, "CLM-V1").await == 1
-    })
+    until(
+        Duration::from_secs(5),
+        "the lab's entries indexed",
+        async || {
+            history_len(&app, "claim_lab_1").await == 2 && history_len(&app, "CLM-V1").await == 1
+        },
+    )
     .await;
     let lab = claim(&app, "claim_lab_1").await.claim;
     assert_eq!(lab.amount, "1500.00", "whole units");
@@ -122,14 +126,17 @@ async fn a_stream_mixing_v0_v1_and_v2_loads_folds_lists_and_moves_on() {
     );
 
     // The board lists all three, whoever wrote them.
-    until(Duration::from_secs(5), "the board to list all three", async || {
-        let list: ClaimListResponse = app.get("/api/claims").await.json().await.unwrap();
-        list.total == 3
-            && list
-                .claims
-                .iter()
-                .any(|c| c.claim_id == "claim_lab_1" && c.status == shared::ClaimStatus::UnderReview)
-    })
+    until(
+        Duration::from_secs(5),
+        "the board to list all three",
+        async || {
+            let list: ClaimListResponse = app.get("/api/claims").await.json().await.unwrap();
+            list.total == 3
+                && list.claims.iter().any(|c| {
+                    c.claim_id == "claim_lab_1" && c.status == shared::ClaimStatus::UnderReview
+                })
+        },
+    )
     .await;
 
     // And the lab's claim moves on through the API like any other, without a second copy of
@@ -148,9 +155,11 @@ async fn a_status_update_appended_by_hand_is_counted_before_the_next_command_dec
     let app = spawn_app().await;
     let created = app.submit("20.00").await;
     lab_status(&app, &created.claim_id, "under_review").await;
-    until(Duration::from_secs(5), "the hand-written update indexed", async || {
-        history_len(&app, &created.claim_id).await == 2
-    })
+    until(
+        Duration::from_secs(5),
+        "the hand-written update indexed",
+        async || history_len(&app, &created.claim_id).await == 2,
+    )
     .await;
     // Reviewing again is refused: the claim is under review, as the other program said.
     let (status, code, _) = error_of(app.act(&created.claim_id, "review").await).await;
@@ -218,7 +227,10 @@ async fn the_append_script_indexes_foreign_entries_before_its_version_check() {
     )
     .await;
     assert!(
-        matches!(result, Err(backend::commands::CommandError::VersionConflict(_))),
+        matches!(
+            result,
+            Err(backend::commands::CommandError::VersionConflict(_))
+        ),
         "the claim already existed in the stream"
     );
     let index: Vec<String> = redis::cmd("LRANGE")
@@ -267,4 +279,3 @@ async fn an_unknown_future_version_is_a_clear_decode_error_never_a_crash() {
     let submitted = app.submit("3.00").await;
     assert_eq!(claim(&app, &submitted.claim_id).await.claim.version, 1);
 }
-
