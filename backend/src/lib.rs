@@ -16,6 +16,7 @@ pub mod lease;
 pub mod limits;
 pub mod projection;
 pub mod redis_cli;
+pub mod replay;
 pub mod routes;
 pub mod startup;
 pub mod state;

@@ -176,7 +176,7 @@ async fn skip_what_fails(
 pub(super) async fn project(db: &Db, entries: &[StreamEntry]) -> Result<(), DbError> {
     // Entries other programs appended are indexed first, so their claims load with them.
     claim_store::catch_up(db).await?;
-    let mut claim_ids: Vec<&str> = entries.iter().filter_map(claim_of).collect();
+    let mut claim_ids: Vec<&str> = entries.iter().filter_map(crate::replay::claim_of).collect();
     claim_ids.sort_unstable();
     claim_ids.dedup();
     let loaded = claim_store::load_many(db, &mut Trace::off(), &claim_ids).await?;
@@ -189,17 +189,6 @@ pub(super) async fn project(db: &Db, entries: &[StreamEntry]) -> Result<(), DbEr
         last_id: entries.last().map(|e| e.id.clone()).unwrap_or_default(),
     };
     model::apply(db, &batch).await
-}
-
-/// The claim an entry names, by the rule the index uses: its first `claim_id` field, if that
-/// is a valid claim id.
-pub(super) fn claim_of(entry: &StreamEntry) -> Option<&str> {
-    entry
-        .fields
-        .iter()
-        .find(|(k, _)| k == "claim_id")
-        .map(|(_, v)| v.as_str())
-        .filter(|v| shared::ClaimId::parse(v).is_ok())
 }
 
 /// What an event shows in the recent activity; the status is the one the event itself

@@ -7,17 +7,18 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::LazyLock;
 
-use redis::{Script, Value};
-use shared::api::{ActivityItem, ClaimView, StreamEntry};
-use shared::{Claim, upcast};
+use redis::Script;
+use shared::Claim;
+use shared::api::{ActivityItem, ClaimView};
 
-use super::projector::{activity, claim_of};
+use super::projector::activity;
 use crate::db::{self, Db, DbError};
 use crate::keys::{self, ACTIVITY_KEPT, Model};
 use crate::redis_cli::Trace;
+use crate::replay::{self, Replayed};
 use crate::workers::stats;
 
-/// Entries read per page, and claims written per command.
+/// Claims written per command.
 const PAGE: usize = 1000;
 
 /// Asks the projector to rebuild; `false` if a rebuild is already asked for or running.
@@ -136,58 +137,33 @@ async fn replay_and_swap(db: &Db) -> Result<u64, DbError> {
     unlink.extend(Model::Rebuild.all_keys());
     db.run::<i64, _>(&mut Trace::off(), &unlink).await?;
 
-    let mut claims: HashMap<String, Claim> = HashMap::new();
     let mut recent: VecDeque<ActivityItem> = VecDeque::with_capacity(ACTIVITY_KEPT);
-    let mut replayed = 0u64;
-    if let Some(last) = &last {
-        let mut start = "-".to_owned();
-        loop {
-            let count = PAGE.to_string();
-            let reply: Value = db
-                .run(
-                    &mut Trace::off(),
-                    &["XRANGE", keys::EVENTS, &start, last, "COUNT", &count],
-                )
-                .await?;
-            let page = db::entries(&reply);
-            let full = page.len() == PAGE;
-            for (id, fields) in page {
-                let mut entry = StreamEntry::decode(id, fields);
-                replay(&mut claims, &mut entry);
-                if let Some(item) = activity(&entry) {
-                    if recent.len() == ACTIVITY_KEPT {
-                        recent.pop_front();
+    let replayed = match &last {
+        None => Replayed::default(),
+        Some(last) => {
+            replay::replay(
+                db,
+                &mut Trace::off(),
+                last,
+                0,
+                Some((&keys::projection(), "rebuild_replayed")),
+                |entry| {
+                    if let Some(item) = activity(entry) {
+                        if recent.len() == ACTIVITY_KEPT {
+                            recent.pop_front();
+                        }
+                        recent.push_back(item);
                     }
-                    recent.push_back(item);
-                }
-                replayed += 1;
-                start = format!("({}", entry.id);
-            }
-            let replayed_s = replayed.to_string();
-            set(db, &[("rebuild_replayed", &replayed_s)]).await?;
-            if !full {
-                break;
-            }
+                },
+            )
+            .await?
         }
-    }
+    };
+    let claims = replayed.claims;
+    let replayed = replayed.entries;
     write(db, &claims, &recent).await?;
     swap(db, last.as_deref(), added).await?;
     Ok(replayed)
-}
-
-/// Folds one entry into its claim as loading the claim would: every entry naming a claim
-/// counts as a version, decodable or not.
-fn replay(claims: &mut HashMap<String, Claim>, entry: &mut StreamEntry) {
-    let Some(claim_id) = claim_of(entry) else {
-        return;
-    };
-    let claim = claims.entry(claim_id.to_owned()).or_default();
-    let version = claim.version + 1;
-    if let Some(event) = &mut entry.event {
-        upcast::complete(claim, event);
-        shared::apply(claim, event);
-    }
-    claim.version = version;
 }
 
 #[derive(Default, serde::Serialize)]

@@ -6,6 +6,7 @@ mod groups;
 mod health;
 mod projections;
 mod session;
+mod state;
 mod streams;
 mod ws;
 
@@ -40,6 +41,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(health::router())
         .merge(projections::router())
         .merge(session::router())
+        .merge(state::router())
         .merge(ws::router())
         .merge(instructor)
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })

@@ -168,3 +168,59 @@ async fn a_claim_as_it_was_at_an_entry_or_a_time() {
         error_of(app.get(&format!("/api/claims/{id}?at=yesterday")).await).await;
     assert_eq!((status, code.as_str()), (400, "invalid_query"));
 }
+
+#[tokio::test]
+async fn the_whole_board_as_it_was_at_a_point_in_time() {
+    let app = spawn_app().await;
+    let first = app.submit("1.00").await;
+    let second = app.submit("2.00").await;
+    let reviewed: CommandResponse = app
+        .act(&first.claim_id, "review")
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.submit("3.00").await;
+    app.raw_submitted("CLM-BYHAND").await;
+
+    let state = |at: String| {
+        let app = &app;
+        async move {
+            let r = app.get(&format!("/api/state?{at}")).await;
+            assert_eq!(r.status(), 200, "{at}");
+            r.json::<shared::api::StateResponse>().await.unwrap()
+        }
+    };
+    let count = |s: &shared::api::StateResponse, status: shared::ClaimStatus| {
+        s.counts.iter().find(|c| c.status == status).unwrap().count
+    };
+
+    let then = state(format!("at={}", second.entry_id)).await;
+    assert_eq!((then.total, then.events_replayed), (2, 2));
+    assert_eq!(count(&then, shared::ClaimStatus::Submitted), 2);
+    assert_eq!(then.as_of.as_deref(), Some(second.entry_id.as_str()));
+    let ids: Vec<&str> = then.last_events.iter().map(|e| e.id.as_str()).collect();
+    assert_eq!(ids, [first.entry_id.as_str(), second.entry_id.as_str()]);
+    assert_eq!(then.claims[0].claim_id, second.claim_id, "newest first");
+
+    let later = state(format!("at={}&status=under_review", reviewed.entry_id)).await;
+    assert_eq!(count(&later, shared::ClaimStatus::UnderReview), 1);
+    assert_eq!(later.total, 1);
+    assert_eq!(later.claims[0].claim_id, first.claim_id);
+
+    // Now, with the claim another program wrote.
+    let now = state(String::new()).await;
+    assert_eq!((now.total, now.events_replayed), (4, 5));
+    assert!(now.claims.iter().any(|c| c.claim_id == "CLM-BYHAND"));
+
+    let ms: i64 = first.entry_id.split('-').next().unwrap().parse().unwrap();
+    let before = shared::Timestamp::from_unix_millis(ms - 1).unwrap();
+    let empty = state(format!("at={before}")).await;
+    assert_eq!(
+        (empty.total, empty.events_replayed, empty.as_of),
+        (0, 0, None)
+    );
+
+    let (status, code, _) = error_of(app.get("/api/state?at=later").await).await;
+    assert_eq!((status, code.as_str()), (400, "invalid_query"));
+}

@@ -1,0 +1,110 @@
+//! Time travel over the whole stream: every claim as it was at a point in time, replayed
+//! from the first event (`GET /api/state?at=`).
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::Deserialize;
+use shared::ClaimStatus;
+use shared::api::{ClaimView, StateResponse, StatusCount};
+
+use crate::entry_id::EntryId;
+use crate::error::ApiError;
+use crate::extract::ApiQuery;
+use crate::redis_cli::Trace;
+use crate::replay;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/state", get(state_at))
+}
+
+/// Longer streams are refused: a replay reads every entry up to the point asked for.
+const MAX_REPLAYED: u64 = 250_000;
+const MAX_PAGE: u64 = 200;
+/// The last events replayed that the answer shows.
+const TAIL: usize = 20;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateQuery {
+    /// A stream id or an RFC 3339 time; now when left out.
+    at: Option<String>,
+    status: Option<String>,
+    offset: Option<u64>,
+    limit: Option<u64>,
+}
+
+async fn state_at(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<StateQuery>,
+) -> Result<Json<StateResponse>, ApiError> {
+    let until = super::claims::point_in_time(q.at.as_deref())?;
+    let status = q
+        .status
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<ClaimStatus>())
+        .transpose()
+        .map_err(|m| ApiError::bad_request("invalid_query", format!("status: {m}")))?;
+    let offset = q.offset.unwrap_or(0);
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit: must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let mut trace = Trace::default();
+    let length: u64 = state
+        .db
+        .run(&mut trace, &["XLEN", crate::keys::EVENTS])
+        .await?;
+    if length > MAX_REPLAYED {
+        return Err(ApiError::Unprocessable {
+            code: "history_too_long",
+            message: format!(
+                "claims:events holds {length} entries; replaying more than {MAX_REPLAYED} per request is refused. Trim the stream, or look at one claim with GET /api/claims/{{id}}?at="
+            ),
+        });
+    }
+    let end = until.map_or_else(|| "+".to_owned(), |u| u.to_string());
+    let replayed = replay::replay(&state.db, &mut trace, &end, TAIL, None, |_| {}).await?;
+
+    let views: Vec<ClaimView> = replayed.claims.values().filter_map(ClaimView::of).collect();
+    let counts = ClaimStatus::ALL
+        .into_iter()
+        .map(|s| StatusCount {
+            status: s,
+            count: views.iter().filter(|v| v.status == s).count() as u64,
+        })
+        .collect();
+    let mut shown: Vec<ClaimView> = views
+        .into_iter()
+        .filter(|v| status.is_none_or(|s| v.status == s))
+        .collect();
+    // Newest submission first, as the board lists them.
+    shown.sort_by(|a, b| {
+        b.submitted_at
+            .cmp(&a.submitted_at)
+            .then_with(|| b.claim_id.cmp(&a.claim_id))
+    });
+    let total = shown.len() as u64;
+    let claims = shown
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
+    Ok(Json(StateResponse {
+        at: until.map_or_else(|| "+".to_owned(), |u: EntryId| u.to_string()),
+        as_of: replayed.last_id,
+        events_replayed: replayed.entries,
+        counts,
+        total,
+        offset,
+        limit,
+        claims,
+        last_events: replayed.tail.into(),
+        redis: trace.into_commands(),
+    }))
+}
