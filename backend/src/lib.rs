@@ -17,9 +17,11 @@ pub mod limits;
 pub mod projection;
 pub mod redis_cli;
 pub mod replay;
+pub mod retention;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod trends;
 pub mod workers;
 
 pub use config::Config;

@@ -80,6 +80,7 @@ impl Application {
             workers: Arc::default(),
             groups_feed: Arc::new(tokio::sync::watch::Sender::new(None)),
             projection_feed: Arc::new(tokio::sync::watch::Sender::new(None)),
+            trends: crate::trends::Trends::default(),
             access,
             ws_limits: ConnectionLimits::new(config.ws_max_per_client, config.ws_max_connections),
             ws_max_message_bytes: config.ws_max_message_bytes,
@@ -138,6 +139,11 @@ impl Application {
         let feed = tokio::spawn(state.feed.clone().run(state.db.clone(), stop.clone()));
         let projector = tokio::spawn(crate::projection::run(state.db.clone(), stop.clone()));
         let projection_feed = tokio::spawn(push_projection(state.clone()));
+        let trends = tokio::spawn(state.trends.clone().run(
+            state.db.clone(),
+            state.workers.clone(),
+            stop.clone(),
+        ));
         let groups_feed = tokio::spawn(push_groups(state.clone()));
         let workers = workers.map(|settings| tokio::spawn(run_workers(state.clone(), settings)));
         let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
@@ -154,6 +160,7 @@ impl Application {
         let _ = feed.await;
         let _ = projector.await;
         let _ = projection_feed.await;
+        let _ = trends.await;
         let _ = groups_feed.await;
         if let Some(workers) = workers {
             let _ = workers.await;
@@ -236,7 +243,8 @@ async fn push_groups(state: AppState) {
         let workers = state.workers.get().cloned();
         let mut trace = crate::redis_cli::Trace::off();
         match crate::workers::stats::read(&state.db, workers.as_deref(), &mut trace).await {
-            Ok(groups) => {
+            Ok(mut groups) => {
+                state.trends.annotate(&mut groups);
                 let message = shared::api::ServerMessage::Groups { groups };
                 let json = serde_json::to_string(&message).expect("messages serialize");
                 state.groups_feed.send_replace(Some(json.into()));

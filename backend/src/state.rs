@@ -29,6 +29,8 @@ pub struct AppState {
     pub ws_max_message_bytes: usize,
     /// `MAXLEN ~` of the side streams the relay appends to (`claims:failed:log`).
     pub side_stream_maxlen: u64,
+    /// Lengths, lags and rates sampled once a second.
+    pub trends: crate::trends::Trends,
     /// The supervisor's report on the relay's own redis-server, if it runs one.
     pub embedded: Option<EmbeddedStatus>,
 }

@@ -331,6 +331,86 @@ pub struct StateResponse {
     pub redis: Vec<String>,
 }
 
+/// `POST /api/streams/{key}/trim` (instructor): `maxlen` or `minid`, as `XTRIM` takes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrimRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxlen: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minid: Option<String>,
+    /// `~`: Redis may keep a few more entries, trimming whole nodes only (cheaper).
+    #[serde(default)]
+    pub approximate: bool,
+    /// Trim even though a group or a claim still needs what goes.
+    #[serde(default)]
+    pub force: bool,
+    /// Only say what the trim would remove.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What a trim removes (or would), and what stands against it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrimResponse {
+    pub stream: String,
+    pub dry_run: bool,
+    /// Entries the exact trim removes; an approximate one may remove fewer.
+    pub would_remove: u64,
+    pub first_removed: Option<String>,
+    pub last_removed: Option<String>,
+    /// The oldest entry that stays.
+    pub first_kept: Option<String>,
+    /// Why the trim is unsafe: groups that have not read or acknowledged what goes, claims
+    /// whose events go without a snapshot covering them.
+    pub blockers: Vec<String>,
+    /// Entries removed; none on a dry run.
+    pub removed: Option<u64>,
+    pub length_after: u64,
+    pub redis: Vec<String>,
+}
+
+/// `GET /api/memory`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryResponse {
+    /// From `INFO memory`.
+    pub used_bytes: u64,
+    pub peak_bytes: u64,
+    /// 0: no limit.
+    pub maxmemory_bytes: u64,
+    pub maxmemory_policy: String,
+    /// `MEMORY USAGE` of each stream and of the read model's keys.
+    pub keys: Vec<KeyMemory>,
+    /// The claims' indexes (one list per claim), estimated from a sample.
+    pub indexes: IndexMemory,
+    /// Stream lengths, sampled by this relay every few seconds, oldest first.
+    pub lengths: Vec<LengthSample>,
+    pub redis: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyMemory {
+    pub key: String,
+    /// None when the key does not exist.
+    pub bytes: Option<u64>,
+    /// Entries, fields or members, by the key's type.
+    pub length: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexMemory {
+    pub lists: u64,
+    pub sampled: u64,
+    pub estimated_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LengthSample {
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    pub lengths: Vec<StreamLength>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusCount {
     pub status: ClaimStatus,
@@ -500,10 +580,85 @@ pub struct GroupView {
     /// a second, so the page is not flooded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampled: Option<SampledStep>,
+    /// The group's lag, sampled by this relay once a second, oldest first (two minutes).
+    #[serde(default)]
+    pub lag_trend: Vec<LagPoint>,
+    /// At the rate the lag fell over the last ten seconds, how long until it is 0; none while
+    /// it is not falling (0 when there is no lag).
+    #[serde(default)]
+    pub catch_up_seconds: Option<f64>,
+    /// How long this relay's consumers took per entry, lately (none before any entry).
+    #[serde(default)]
+    pub processing_ms: Option<Percentiles>,
+    /// Share of this relay's handler runs that failed in the last minute, 0.0 to 1.0.
+    #[serde(default)]
+    pub error_rate: f64,
     /// From XINFO CONSUMERS.
     pub members: Vec<ConsumerView>,
     /// The oldest pending entries, from the extended XPENDING form.
     pub pending_entries: Vec<PendingView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LagPoint {
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    pub lag: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+    /// Runs measured.
+    pub samples: u64,
+}
+
+/// `GET /api/analytics`: what the dashboard draws, from `claims:analytics`' counters and
+/// XINFO, sampled by this relay once a second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsResponse {
+    /// Events per second by type, over the last ten seconds.
+    pub events_per_second: Vec<TypeRate>,
+    /// The same, second by second, oldest first (two minutes).
+    pub rate_series: Vec<RatePoint>,
+    /// `claims:events`' length, second by second.
+    pub stream_length: Vec<LengthPoint>,
+    /// Claims and their amounts by status, as `claims-analytics` counted them.
+    pub by_status: Vec<StatusAmount>,
+    /// Every group's lag trend, catch-up time, processing time and error rate.
+    pub groups: Vec<GroupView>,
+    /// A group's error rate above this raises the alert.
+    pub error_rate_threshold: f64,
+    /// Groups over the threshold now.
+    pub alerts: Vec<String>,
+    pub dead_letters: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TypeRate {
+    pub event_type: String,
+    pub per_second: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RatePoint {
+    pub at_ms: i64,
+    pub rates: Vec<TypeRate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LengthPoint {
+    pub at_ms: i64,
+    pub length: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusAmount {
+    pub status: ClaimStatus,
+    /// Claims that reached the status.
+    pub claims: u64,
+    pub amount: String,
 }
 
 /// What a consumer sent to Redis in one step, in redis-cli form.

@@ -75,6 +75,7 @@ async fn list(State(state): State<AppState>) -> Result<Json<GroupsResponse>, Api
     let mut trace = Trace::default();
     let workers = state.workers.get().cloned();
     let mut groups = stats::read(&state.db, workers.as_deref(), &mut trace).await?;
+    state.trends.annotate(&mut groups);
     groups.redis = trace.into_commands();
     Ok(Json(groups))
 }

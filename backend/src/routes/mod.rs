@@ -1,9 +1,11 @@
 //! The HTTP API: one module per resource, merged here.
 
+mod analytics;
 mod claims;
 mod dead_letters;
 mod groups;
 mod health;
+mod memory;
 mod projections;
 mod session;
 mod state;
@@ -30,6 +32,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(groups::controls())
         .merge(dead_letters::router())
         .merge(projections::controls())
+        .merge(streams::controls())
         .route_layer(from_fn_with_state(
             state.access.clone(),
             access::require_instructor,
@@ -39,6 +42,8 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(streams::router())
         .merge(groups::router())
         .merge(health::router())
+        .merge(analytics::router())
+        .merge(memory::router())
         .merge(projections::router())
         .merge(session::router())
         .merge(state::router())

@@ -108,3 +108,79 @@ async fn entries(
         redis: trace.into_commands(),
     }))
 }
+
+/// Instructor-only: trimming removes history for the whole class.
+pub fn controls() -> Router<AppState> {
+    Router::new().route("/streams/{key}/trim", axum::routing::post(trim))
+}
+
+/// The streams a trim may touch: the relay's own.
+const TRIMMABLE: [&str; 5] = [
+    keys::EVENTS,
+    keys::FAILED,
+    keys::FAILED_LOG,
+    keys::ANALYTICS,
+    keys::NOTIFICATIONS,
+];
+
+async fn trim(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    crate::extract::JsonBody(request): crate::extract::JsonBody<shared::api::TrimRequest>,
+) -> Result<Json<shared::api::TrimResponse>, ApiError> {
+    use crate::retention::{self, Cut};
+    if !TRIMMABLE.contains(&key.as_str()) {
+        return Err(ApiError::bad_request(
+            "key_not_allowed",
+            format!("only {} can be trimmed", TRIMMABLE.join(", ")),
+        ));
+    }
+    let cut = match (request.maxlen, request.minid.as_deref()) {
+        (Some(n), None) => Cut::MaxLen(n),
+        (None, Some(id)) => Cut::MinId(
+            id.parse()
+                .map_err(|m| ApiError::Validation(vec![shared::FieldError::new("minid", m)]))?,
+        ),
+        _ => {
+            return Err(ApiError::Validation(vec![shared::FieldError::new(
+                "maxlen",
+                "give exactly one of maxlen and minid",
+            )]));
+        }
+    };
+    let mut trace = Trace::default();
+    let plan = retention::plan(&state.db, &mut trace, &key, &cut).await?;
+    let blockers = match &plan.last_removed {
+        Some(last) => retention::blockers(&state.db, &mut trace, &key, last).await?,
+        None => Vec::new(),
+    };
+    if !blockers.is_empty() && !request.force && !request.dry_run {
+        return Err(ApiError::Conflict {
+            code: "trim_unsafe",
+            message: format!(
+                "trimming {key} would remove {} entries that are still needed: {}. Send \"force\": true to trim anyway",
+                plan.would_remove,
+                blockers.join("; ")
+            ),
+        });
+    }
+    let (removed, length_after) = if request.dry_run || plan.would_remove == 0 {
+        (None, plan.length)
+    } else {
+        let after =
+            retention::trim(&state.db, &mut trace, &key, &plan, request.approximate).await?;
+        (Some(plan.length.saturating_sub(after)), after)
+    };
+    Ok(Json(shared::api::TrimResponse {
+        stream: key,
+        dry_run: request.dry_run,
+        would_remove: plan.would_remove,
+        first_removed: plan.first_removed,
+        last_removed: plan.last_removed,
+        first_kept: plan.first_kept,
+        blockers,
+        removed,
+        length_after,
+        redis: trace.into_commands(),
+    }))
+}

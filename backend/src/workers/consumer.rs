@@ -291,7 +291,11 @@ impl<H: Handler> Consumer<H> {
         let mut done = Vec::new();
         for (entry, deliveries) in batch {
             outcome.delivered += 1;
-            match self.handle(&entry).await {
+            let started = Instant::now();
+            let handled = self.handle(&entry).await;
+            self.controls
+                .record_timing(started.elapsed().as_secs_f64() * 1000.0);
+            match handled {
                 Ok(handled) => {
                     if let Handled::Refused(reason) = handled {
                         tracing::warn!(group = self.group, id = %entry.id, %reason, "refused for good; acknowledged");
@@ -305,6 +309,9 @@ impl<H: Handler> Consumer<H> {
                 }
                 Err(error) => {
                     outcome.failed += 1;
+                    self.controls
+                        .failed
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     if let HandlerError::Dependency(_) = error {
                         let reopen = self.controls.breaker_state()
                             == super::controls::BreakerState::HalfOpen;

@@ -5,6 +5,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+/// Handler timings kept for the percentiles.
+pub const TIMINGS_KEPT: usize = 1024;
+
 /// Consecutive failures that open the breaker.
 pub const OPEN_AFTER: u32 = 5;
 /// How often a consumer's step is sampled for "What Redis did".
@@ -20,6 +23,10 @@ pub struct GroupControls {
     pub acked: AtomicU64,
     /// Entries acknowledged without effect because they could never have one.
     pub refused: AtomicU64,
+    /// Handler runs that failed (the entry stays pending, or is dead-lettered at last).
+    pub failed: AtomicU64,
+    /// How long the latest handler runs took, in ms: the newest [`TIMINGS_KEPT`].
+    timings: Mutex<std::collections::VecDeque<f64>>,
     breaker: Mutex<Breaker>,
     /// Whether a consumer holds the one trial batch of a half-open breaker.
     trial: AtomicBool,
@@ -155,6 +162,36 @@ impl GroupControls {
             Some(t) if t.elapsed() < COOL_DOWN => BreakerState::Open,
             Some(_) => BreakerState::HalfOpen,
         }
+    }
+
+    /// One handler run took `ms`.
+    pub fn record_timing(&self, ms: f64) {
+        let mut timings = self.timings.lock().expect("timings lock");
+        if timings.len() == TIMINGS_KEPT {
+            timings.pop_front();
+        }
+        timings.push_back(ms);
+    }
+
+    /// The median and 99th percentile of the latest handler runs.
+    pub fn processing_ms(&self) -> Option<shared::api::Percentiles> {
+        let mut sorted: Vec<f64> = self
+            .timings
+            .lock()
+            .expect("timings lock")
+            .iter()
+            .copied()
+            .collect();
+        if sorted.is_empty() {
+            return None;
+        }
+        sorted.sort_by(f64::total_cmp);
+        let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
+        Some(shared::api::Percentiles {
+            p50: at(0.5),
+            p99: at(0.99),
+            samples: sorted.len() as u64,
+        })
     }
 
     pub fn record_success(&self, acked: usize) {

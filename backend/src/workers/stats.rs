@@ -183,6 +183,11 @@ pub async fn read(
             throughput,
             refused,
             sampled,
+            // Filled in from this relay's samples (`trends`).
+            lag_trend: Vec::new(),
+            catch_up_seconds: None,
+            processing_ms: local.and_then(|g| g.controls.processing_ms()),
+            error_rate: 0.0,
             members,
             pending_entries,
             name,

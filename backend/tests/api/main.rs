@@ -4,6 +4,7 @@
 mod access;
 mod bad_input;
 mod claims;
+mod dashboard;
 mod dead_letters;
 mod embedded;
 mod faults;
@@ -15,6 +16,7 @@ mod idempotency;
 mod limits;
 mod outage;
 mod projection;
+mod retention;
 mod schema;
 mod soak;
 mod websocket;
