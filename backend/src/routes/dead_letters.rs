@@ -1,12 +1,15 @@
-//! Dead letters in `claims:failed`: replay one for its group, or discard it. Either way the
-//! letter leaves `claims:failed` and a record of what happened goes to `claims:failed:log`.
+//! Dead letters in `claims:failed`: replay one for its group (or many: the ones named, or
+//! every letter of a group), or discard it. Either way the letter leaves `claims:failed` and
+//! a record of what happened goes to `claims:failed:log`.
 //! Listing is `GET /api/streams/claims:failed/entries`.
 
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use redis::Value;
-use shared::api::{GroupActionResponse, StreamEntry};
+use shared::api::{
+    BulkReplayRequest, BulkReplayResponse, GroupActionResponse, LetterFailure, StreamEntry,
+};
 
 use crate::db;
 use crate::entry_id::EntryId;
@@ -17,6 +20,7 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/dead-letters/replay", post(replay_many))
         .route("/dead-letters/{id}/replay", post(replay))
         .route("/dead-letters/{id}/discard", post(discard))
 }
@@ -93,15 +97,116 @@ async fn replay(
 ) -> Result<Json<GroupActionResponse>, ApiError> {
     let mut trace = Trace::default();
     let fields = letter(&state, &mut trace, &id).await?;
-    let group = field(&fields, "group").to_owned();
-    let original = field(&fields, "original_id").to_owned();
+    let (group, done) = replay_letter(&state, &mut trace, &id, &fields).await?;
+    Ok(Json(GroupActionResponse {
+        group,
+        done,
+        redis: trace.into_commands(),
+    }))
+}
+
+/// Letters replayed by one request at most.
+const MAX_BULK: usize = 1000;
+
+/// Replays the letters named, or all of a group's, one after another; a letter whose entry
+/// fails again stays, and the answer says why.
+async fn replay_many(
+    State(state): State<AppState>,
+    crate::extract::JsonBody(request): crate::extract::JsonBody<BulkReplayRequest>,
+) -> Result<Json<BulkReplayResponse>, ApiError> {
+    let mut trace = Trace::default();
+    let letters = match (&request.group, request.ids.is_empty()) {
+        (Some(group), true) => letters_of(&state, &mut trace, group).await?,
+        (None, false) if request.ids.len() <= MAX_BULK => {
+            let mut letters = Vec::new();
+            for id in &request.ids {
+                letters.push((id.clone(), letter(&state, &mut trace, id).await?));
+            }
+            letters
+        }
+        (None, false) => {
+            return Err(ApiError::Validation(vec![shared::FieldError::new(
+                "ids",
+                format!("at most {MAX_BULK} letters at a time"),
+            )]));
+        }
+        _ => {
+            return Err(ApiError::Validation(vec![shared::FieldError::new(
+                "ids",
+                "give the letters' ids, or a group (not both)",
+            )]));
+        }
+    };
+    let mut response = BulkReplayResponse {
+        matched: letters.len() as u64,
+        dry_run: request.dry_run,
+        replayed: Vec::new(),
+        failed: Vec::new(),
+        redis: Vec::new(),
+    };
+    if !request.dry_run {
+        for (id, fields) in &letters {
+            match replay_letter(&state, &mut trace, id, fields).await {
+                Ok(_) => response.replayed.push(id.clone()),
+                Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => return Err(e),
+                Err(e) => response.failed.push(LetterFailure {
+                    id: id.clone(),
+                    error: e.to_string(),
+                }),
+            }
+        }
+    }
+    response.redis = trace.into_commands();
+    Ok(Json(response))
+}
+
+/// Every letter of `group`, oldest first, up to [`MAX_BULK`].
+async fn letters_of(
+    state: &AppState,
+    trace: &mut Trace,
+    group: &str,
+) -> Result<Vec<(String, Vec<(String, String)>)>, ApiError> {
+    let mut letters = Vec::new();
+    let mut start = "-".to_owned();
+    loop {
+        let reply: Value = state
+            .db
+            .run(
+                trace,
+                &["XRANGE", keys::FAILED, &start, "+", "COUNT", "500"],
+            )
+            .await?;
+        let page = db::entries(&reply);
+        let full = page.len() == 500;
+        for (id, fields) in page {
+            start = format!("({id}");
+            if field(&fields, "group") == group && letters.len() < MAX_BULK {
+                letters.push((id, fields));
+            }
+        }
+        if !full || letters.len() >= MAX_BULK {
+            return Ok(letters);
+        }
+    }
+}
+
+/// Processes the letter's entry again for its group, then removes the letter: (group, what
+/// was done).
+async fn replay_letter(
+    state: &AppState,
+    trace: &mut Trace,
+    id: &str,
+    fields: &[(String, String)],
+) -> Result<(String, String), ApiError> {
+    let group = field(fields, "group").to_owned();
+    let original = field(fields, "original_id").to_owned();
     let workers = state.workers.get().cloned().ok_or_else(|| {
         ApiError::Unavailable("the consumer groups are not running in this relay".into())
     })?;
     let handler = workers.group(&group)?;
     let reply: Value = state
         .db
-        .run(&mut trace, &["XRANGE", keys::EVENTS, &original, &original])
+        .run(trace, &["XRANGE", keys::EVENTS, &original, &original])
         .await?;
     let Some((entry_id, entry_fields)) = db::entries(&reply).into_iter().next() else {
         return Err(ApiError::VersionConflict(format!(
@@ -113,12 +218,11 @@ async fn replay(
         .process(&state.db, StreamEntry::decode(entry_id, entry_fields))
         .await
         .map_err(|e| ApiError::VersionConflict(format!("the replay failed again: {e}")))?;
-    close(&state, &mut trace, &id, &fields, "replayed").await?;
-    Ok(Json(GroupActionResponse {
+    close(state, trace, id, fields, "replayed").await?;
+    Ok((
         group,
-        done: format!("entry {original} processed again; letter {id} removed"),
-        redis: trace.into_commands(),
-    }))
+        format!("entry {original} processed again; letter {id} removed"),
+    ))
 }
 
 async fn discard(

@@ -140,3 +140,73 @@ async fn a_dead_letter_can_be_discarded_and_unknown_ones_are_404() {
         error_of(app.post("/api/dead-letters/nope/discard", &json!({})).await).await;
     assert_eq!((status, code.as_str()), (400, "invalid_stream_id"));
 }
+
+#[tokio::test]
+async fn a_groups_letters_replay_in_bulk_after_a_count_for_the_confirmation() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+        c.max_deliveries = 1;
+    })
+    .await;
+    crate::helpers::until(Duration::from_secs(10), "the workers", async || {
+        app.post(
+            "/api/groups/claims-notifications/inject",
+            &json!({"fail_ratio": 1.0}),
+        )
+        .await
+        .status()
+            == 200
+    })
+    .await;
+    for _ in 0..3 {
+        app.submit("4.00").await;
+    }
+    crate::helpers::until(Duration::from_secs(10), "three letters", async || {
+        entries(&app, "claims:failed").await.len() == 3
+    })
+    .await;
+    let replay = async |body: Value| app.post("/api/dead-letters/replay", &body).await;
+    let counted: shared::api::BulkReplayResponse =
+        replay(json!({"group": "claims-notifications", "dry_run": true}))
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert_eq!((counted.matched, counted.replayed.len()), (3, 0));
+    assert_eq!(entries(&app, "claims:failed").await.len(), 3);
+
+    // Still failing: every letter stays, each with the reason.
+    let again: shared::api::BulkReplayResponse = replay(json!({"group": "claims-notifications"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((again.replayed.len(), again.failed.len()), (0, 3));
+    assert!(
+        again.failed[0].error.contains("failed again"),
+        "{:?}",
+        again.failed
+    );
+
+    let healed = app
+        .post(
+            "/api/groups/claims-notifications/inject",
+            &json!({"fail_ratio": 0.0}),
+        )
+        .await;
+    assert_eq!(healed.status(), 200);
+    let done: shared::api::BulkReplayResponse = replay(json!({"group": "claims-notifications"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((done.matched, done.replayed.len()), (3, 3));
+    assert!(entries(&app, "claims:failed").await.is_empty());
+    assert_eq!(entries(&app, "claims:notifications").await.len(), 3);
+
+    let (status, code, _) =
+        error_of(replay(json!({"group": "claims-notifications", "ids": ["1-0"]})).await).await;
+    assert_eq!((status, code.as_str()), (422, "validation_failed"));
+}
