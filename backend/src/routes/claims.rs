@@ -265,6 +265,10 @@ struct ListQuery {
     /// `entry_id`), waiting up to `wait_ms`.
     after: Option<String>,
     wait_ms: Option<u64>,
+    /// With `after`: when the wait runs out, answer with what the projection has (its
+    /// `projection.behind` says how far behind) instead of 503.
+    #[serde(default)]
+    stale_ok: bool,
 }
 
 const MAX_PAGE: u64 = 200;
@@ -336,7 +340,10 @@ async fn list(
     let mut trace = Trace::default();
     if let Some(after) = after {
         let wait = std::time::Duration::from_millis(wait_ms);
-        wait_for_projection(&state, &mut trace, after, wait).await?;
+        match wait_for_projection(&state, &mut trace, after, wait).await {
+            Err(ApiError::ProjectionBehind { .. }) if q.stale_ok => {}
+            other => other?,
+        }
     }
     let page = crate::projection::list(&state.db, &mut trace, status, offset, limit).await?;
     let projection = crate::projection::behind(&state.db, &mut Trace::off()).await?;

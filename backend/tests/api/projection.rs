@@ -41,6 +41,19 @@ async fn the_list_answers_once_the_projection_has_applied_the_entry_asked_for() 
     assert_eq!((status, code.as_str()), (503, "projection_behind"));
     assert!(message.contains(&created.entry_id), "{message}");
 
+    // Or, asked to, what the projection has, saying how far behind it is.
+    let stale: ClaimListResponse = app
+        .get(&format!("/api/claims?after={far}&wait_ms=50&stale_ok=true"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stale.total, 1);
+    assert_eq!(
+        stale.projection.position.as_deref(),
+        Some(created.entry_id.as_str())
+    );
+
     for bad in ["after=soon", "after=1-0&wait_ms=60000"] {
         let (status, code, _) = error_of(app.get(&format!("/api/claims?{bad}")).await).await;
         assert_eq!((status, code.as_str()), (400, "invalid_query"), "{bad}");

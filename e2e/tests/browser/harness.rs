@@ -129,6 +129,13 @@ impl Stack {
         response.json().await.unwrap()
     }
 
+    /// GETs JSON from the relay, with the status it answered.
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = reqwest::get(format!("{}{path}", self.url())).await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or_default())
+    }
+
     pub async fn redis(&self) -> MultiplexedConnection {
         redis::Client::open(self.redis.url())
             .unwrap()

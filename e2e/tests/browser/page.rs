@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 
 use crate::harness::{Browser, eventually, screenshot_dir};
 
@@ -219,6 +220,124 @@ impl<'a> Playground<'a> {
             }
         }
         offered
+    }
+
+    /// Opens a claim by its id in a timeline row, as a learner following someone else's claim.
+    pub async fn open_claim_from_timeline(&self, entry_id: &str, claim_id: &str) {
+        let link = format!(r#"[data-entry-id="{entry_id}"] button.claim"#);
+        self.browser
+            .client
+            .find(Locator::Css(&link))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        eventually(Duration::from_secs(5), "the claim detail", || async {
+            (self.text("claim-id").await == claim_id).then_some(())
+        })
+        .await;
+    }
+
+    /// How many events the claim's history lists.
+    pub async fn history_len(&self) -> usize {
+        self.browser
+            .client
+            .find_all(Locator::Css(&testid("history-event")))
+            .await
+            .unwrap()
+            .len()
+    }
+
+    /// Waits until the history lists `n` events.
+    pub async fn wait_history_len(&self, n: usize) {
+        eventually(
+            Duration::from_secs(5),
+            &format!("{n} events in the history"),
+            || async { (self.history_len().await == n).then_some(()) },
+        )
+        .await;
+    }
+
+    /// Moves the history slider to `step` with the arrow keys, as a keyboard user would, and
+    /// waits until the page says it is there.
+    pub async fn slide_history_to(&self, step: usize) {
+        let slider = self.find("history-slider").await;
+        let now: usize = slider
+            .prop("value")
+            .await
+            .unwrap()
+            .and_then(|v| v.parse().ok())
+            .expect("the slider has a value");
+        let key = if step < now { Key::Left } else { Key::Right };
+        let presses: String = std::iter::repeat_n(char::from(key), now.abs_diff(step)).collect();
+        slider.send_keys(&presses).await.unwrap();
+        eventually(
+            Duration::from_secs(5),
+            &format!("the history at step {step}"),
+            || async { (self.text("history-step").await == step.to_string()).then_some(()) },
+        )
+        .await;
+    }
+
+    /// The state the history shows for its step: status, version and notes.
+    pub async fn history_state(&self) -> (String, String, String) {
+        (
+            self.text("history-status").await,
+            self.text("history-version").await,
+            self.text("history-notes").await,
+        )
+    }
+
+    /// The step the history list marks as the one shown.
+    pub async fn highlighted_step(&self) -> Option<String> {
+        let current = r#"[data-testid="history-event"][aria-current="step"]"#;
+        let el = self.browser.client.find(Locator::Css(current)).await.ok()?;
+        el.attr("data-step").await.ok().flatten()
+    }
+
+    /// Opens the note form (folded at first) if it is not, fills it in and sends it.
+    pub async fn add_note(&self, adjuster: &str, note: &str, document: &str) {
+        if self.attribute("note-form", "open").await.is_none() {
+            self.click("note-form-toggle").await;
+        }
+        self.fill("adjuster", adjuster).await;
+        self.fill("note", note).await;
+        self.fill("document", document).await;
+        self.click("add-note").await;
+    }
+
+    /// Resizes the window to `width` px and lists whatever sticks out of its panel or makes
+    /// the page scroll sideways: nothing should at a laptop's 1280 px.
+    pub async fn overflow_at_width(&self, width: u32) -> Vec<String> {
+        self.browser
+            .client
+            .set_window_size(width, 1000)
+            .await
+            .unwrap();
+        let script = r#"
+            const out = [];
+            if (window.innerWidth > arguments[0]) out.push(`window is ${window.innerWidth} px`);
+            for (const panel of document.querySelectorAll('.panel')) {
+                const right = panel.getBoundingClientRect().right + 1;
+                for (const el of panel.querySelectorAll('*')) {
+                    const r = el.getBoundingClientRect();
+                    if (r.width > 0 && r.right > right) {
+                        out.push(`${el.tagName.toLowerCase()}.${el.className} in ${panel.className}: ${Math.round(r.right)} > ${Math.round(right)}`);
+                    }
+                }
+            }
+            const page = document.documentElement;
+            if (page.scrollWidth > page.clientWidth) out.push(`the page is ${page.scrollWidth} px wide`);
+            return out;
+        "#;
+        let found = self
+            .browser
+            .client
+            .execute(script, vec![width.into()])
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
     }
 
     /// Scrolls the element with this test id into view, then takes the screenshot.

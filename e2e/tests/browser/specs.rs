@@ -482,3 +482,182 @@ async fn instructor_controls_show_only_in_a_browser_given_the_token() {
     page.assert_no_console_errors().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_history_slider_shows_the_claim_as_it_was_after_each_event() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+
+    page.fill("currency", "EUR").await;
+    page.fill("policy_number", "POL-2026-12").await;
+    page.submit_claim("CUST-005", "120.50", "Storm damage to the roof")
+        .await;
+    let (claim_id, _) = page.submitted().await;
+    // Two notes and a review from colleagues, through the API.
+    for note in [
+        r#"{"adjuster":"Ana","note":"Photos received","document":"roof.jpg"}"#,
+        r#"{"adjuster":"Ana","note":"Called the roofer"}"#,
+    ] {
+        stack
+            .post(&format!("api/claims/{claim_id}/notes"), note)
+            .await;
+    }
+    stack
+        .post(&format!("api/claims/{claim_id}/review"), "{}")
+        .await;
+
+    page.open_claim(&claim_id).await;
+    page.wait_status("under_review").await;
+    page.wait_history_len(4).await;
+    assert_eq!(page.text("claim-amount").await, "120.50 EUR");
+    assert_eq!(page.text("claim-policy").await, "POL-2026-12");
+    assert_eq!(page.text("claim-notes").await, "2");
+    assert_eq!(
+        page.text("claim-loaded-from").await,
+        "folded from all 4 events"
+    );
+    // It opens on the newest event, the state the claim is in now.
+    assert_eq!(page.text("history-step").await, "4");
+    assert_eq!(page.highlighted_step().await.as_deref(), Some("4"));
+
+    page.slide_history_to(2).await;
+    assert_eq!(
+        page.history_state().await,
+        ("submitted".into(), "2".into(), "1 note".into())
+    );
+    assert_eq!(page.highlighted_step().await.as_deref(), Some("2"));
+    let state = page.text("history-state").await;
+    assert!(state.contains("120.50 EUR"), "{state}");
+    page.screenshot_at("claim-history", "14-history-step-2")
+        .await;
+
+    page.slide_history_to(4).await;
+    assert_eq!(
+        page.history_state().await,
+        ("under_review".into(), "4".into(), "2 notes".into())
+    );
+    assert_eq!(page.highlighted_step().await.as_deref(), Some("4"));
+    let history = page.text("claim-history").await;
+    assert!(
+        history.contains("Ana") && history.contains("roof.jpg"),
+        "{history}"
+    );
+    let board = page.text("board").await;
+    assert!(board.contains("120.50 EUR"), "{board}");
+
+    let sticking_out = page.overflow_at_width(1280).await;
+    assert!(sticking_out.is_empty(), "{sticking_out:#?}");
+    page.screenshot_at("role", "15-claim-page-1280").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_note_added_through_the_form_appears_in_the_history_until_the_claim_is_closed() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    page.submit_claim("CUST-006", "75.00", "Broken phone screen")
+        .await;
+    let (claim_id, _) = page.submitted().await;
+    page.open_claim(&claim_id).await;
+    page.wait_history_len(1).await;
+
+    // Checked in the browser first: nothing is sent.
+    page.add_note("", "", "../etc/passwd").await;
+    eventually(Duration::from_secs(2), "the adjuster error", || async {
+        let text = page.text("error-adjuster").await;
+        (!text.is_empty()).then_some(text)
+    })
+    .await;
+    assert_eq!(page.text("error-note").await, "must not be empty");
+    assert!(
+        page.text("error-document").await.contains("file name"),
+        "a path is not a document name"
+    );
+    assert_eq!(stack.stream_ids().await.len(), 1);
+
+    page.add_note("Ben", "Repair estimate received", "estimate.pdf")
+        .await;
+    page.wait_history_len(2).await;
+    let history = page.text("claim-history").await;
+    assert!(
+        history.contains("claim_note_added")
+            && history.contains("Repair estimate received")
+            && history.contains("estimate.pdf"),
+        "{history}"
+    );
+    assert_eq!(page.text("claim-notes").await, "1");
+    assert_eq!(
+        page.history_state().await,
+        ("submitted".into(), "2".into(), "1 note".into())
+    );
+    assert_eq!(page.value("note").await.as_deref(), Some(""));
+    let redis = page.text("redis-panel").await;
+    assert!(
+        redis.contains(&format!("POST /api/claims/{claim_id}/notes")),
+        "{redis}"
+    );
+    page.screenshot_at("claim-detail", "16-note-added").await;
+
+    // A closed claim takes no more notes, so the form goes.
+    page.fill("reject-reason", "not covered").await;
+    page.click("action-reject").await;
+    page.wait_status("rejected").await;
+    assert!(!page.exists("note-form").await);
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn entries_another_program_wrote_show_upcast_and_a_status_without_from() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+
+    // What the lab's own scripts append: no `v`, and an update naming only the new status.
+    stack
+        .raw_xadd(&[
+            ("type", "claim_submitted"),
+            ("claim_id", "claim_lab_1"),
+            ("customer_id", "CUST-LAB"),
+            ("amount", "1500"),
+            ("description", "Bumper"),
+            ("submitted_at", "2026-11-21T09:00:00.000Z"),
+        ])
+        .await;
+    let update = stack
+        .raw_xadd(&[
+            ("type", "claim_status_updated"),
+            ("claim_id", "claim_lab_1"),
+            ("customer_id", "CUST-LAB"),
+            ("status", "under_review"),
+            ("updated_at", "2026-11-21T09:05:00.000Z"),
+        ])
+        .await;
+    page.wait_for_entry(&update, Duration::from_secs(2)).await;
+    let row = page.text("timeline").await;
+    assert!(row.contains("→ under_review"), "{row}");
+    assert!(!row.contains("None"), "{row}");
+
+    eventually(
+        Duration::from_secs(5),
+        "the relay to index both",
+        || async {
+            let (_, events) = stack.get("api/claims/claim_lab_1/events").await;
+            (events["events"].as_array()?.len() == 2).then_some(())
+        },
+    )
+    .await;
+    page.open_claim_from_timeline(&update, "claim_lab_1").await;
+    page.wait_history_len(2).await;
+    assert_eq!(page.text("claim-amount").await, "1500.00 USD");
+    let history = page.text("claim-history").await;
+    assert_eq!(history.matches("v0 → v2 upcast").count(), 2, "{history}");
+    // With its claim's history, the update knows where it came from.
+    assert!(history.contains("submitted → under_review"), "{history}");
+    page.screenshot_at("claim-history", "17-upcast").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}

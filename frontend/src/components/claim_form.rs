@@ -5,16 +5,19 @@ use shared::amount::AmountInput;
 use shared::api::{CommandResponse, SubmitClaimRequest};
 
 use crate::api;
+use crate::components::field::{Field, error_for};
 use crate::store::Store;
 
-/// Customer id, amount and description, checked in the browser by the same rules the relay
-/// applies (the `shared` crate), then submitted.
+/// Customer id, amount, currency, description and policy number, checked in the browser by the
+/// same rules the relay applies (the `shared` crate), then submitted.
 #[component]
 pub fn ClaimForm() -> impl IntoView {
     let store = expect_context::<Store>();
     let customer = RwSignal::new("CUST-001".to_owned());
     let amount = RwSignal::new(String::new());
+    let currency = RwSignal::new("USD".to_owned());
     let description = RwSignal::new(String::new());
+    let policy = RwSignal::new(String::new());
     let errors = RwSignal::new(Vec::<FieldError>::new());
     let failure = RwSignal::new(None::<String>);
     let result = RwSignal::new(None::<CommandResponse>);
@@ -27,8 +30,8 @@ pub fn ClaimForm() -> impl IntoView {
             customer_id: customer.get_untracked(),
             amount: AmountInput::Text(amount.get_untracked()),
             description: description.get_untracked(),
-            currency: None,
-            policy_number: None,
+            currency: Some(currency.get_untracked()),
+            policy_number: Some(policy.get_untracked()).filter(|p| !p.trim().is_empty()),
         };
         if let Err(problems) = request.validate() {
             errors.set(problems);
@@ -46,6 +49,7 @@ pub fn ClaimForm() -> impl IntoView {
                     );
                     amount.set(String::new());
                     description.set(String::new());
+                    policy.set(String::new());
                     result.set(Some(created));
                 }
                 Err(e) if !e.fields.is_empty() => errors.set(e.fields),
@@ -55,21 +59,15 @@ pub fn ClaimForm() -> impl IntoView {
         });
     };
 
-    let error_for = move |name: &'static str| {
-        move || {
-            errors.with(|all| {
-                all.iter()
-                    .find(|e| e.field == name)
-                    .map(|e| e.message.clone())
-            })
-        }
-    };
-
     view! {
         <form class="claim-form" data-testid="claim-form" on:submit=submit novalidate>
-            <Field label="Customer id" name="customer_id" value=customer error=Signal::derive(error_for("customer_id")) />
-            <Field label="Amount" name="amount" value=amount error=Signal::derive(error_for("amount")) placeholder="5000.00" inputmode="decimal" />
-            <Field label="Description" name="description" value=description error=Signal::derive(error_for("description")) placeholder="Water damage in the kitchen" />
+            <Field label="Customer id" name="customer_id" value=customer error=error_for(errors, "customer_id") />
+            <div class="field-row">
+                <Field label="Amount" name="amount" value=amount error=error_for(errors, "amount") placeholder="5000.00" inputmode="decimal" />
+                <Field label="Currency" name="currency" value=currency error=error_for(errors, "currency") placeholder="USD" />
+            </div>
+            <Field label="Description" name="description" value=description error=error_for(errors, "description") placeholder="Water damage in the kitchen" />
+            <Field label="Policy number (optional)" name="policy_number" value=policy error=error_for(errors, "policy_number") placeholder="POL-2024-001" />
             <button type="submit" data-testid="submit-claim" disabled=move || busy.get()>"Submit claim"</button>
             {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="form-failure">{m}</p> })}
             {move || result.get().map(|r| {
@@ -91,45 +89,5 @@ pub fn ClaimForm() -> impl IntoView {
                 }
             })}
         </form>
-    }
-}
-
-/// A labelled input with its error shown beside it.
-#[component]
-fn Field(
-    /// The visible label.
-    label: &'static str,
-    /// The request field this input fills; also its id and test id.
-    name: &'static str,
-    /// The input's text.
-    value: RwSignal<String>,
-    /// The rule it broke, if any.
-    error: Signal<Option<String>>,
-    /// Example text shown while empty.
-    #[prop(optional)]
-    placeholder: &'static str,
-    /// Keyboard hint for phones and tablets.
-    #[prop(optional)]
-    inputmode: &'static str,
-) -> impl IntoView {
-    let error_id = format!("{name}-error");
-    view! {
-        <div class="field">
-            <label for=name>{label}</label>
-            <input
-                id=name
-                name=name
-                data-testid=name
-                placeholder=placeholder
-                inputmode=inputmode
-                aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
-                aria-describedby=error_id.clone()
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
-            />
-            <span class="field-error" id=error_id data-testid=format!("error-{name}")>
-                {move || error.get().unwrap_or_default()}
-            </span>
-        </div>
     }
 }

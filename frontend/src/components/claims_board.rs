@@ -1,20 +1,24 @@
-//! Claims per status, refreshed whenever an entry arrives.
+//! Claims per status, read from the projection (the read model, not the events) and
+//! refreshed whenever an entry arrives, once the projection has applied it.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::ClaimStatus;
-use shared::api::{ClaimListResponse, ClaimView};
+use shared::api::{ClaimListResponse, ClaimView, ProjectionPosition};
 
 use crate::api;
 use crate::store::Store;
 
 /// Claims listed per status column.
 const PER_COLUMN: usize = 8;
+/// How long a refresh waits for the projection to catch up with the newest entry.
+const WAIT_MS: u32 = 2000;
 
 #[component]
 pub fn ClaimsBoard() -> impl IntoView {
     let store = expect_context::<Store>();
     let columns = RwSignal::new(Vec::<(ClaimStatus, u64, Vec<ClaimView>)>::new());
+    let projection = RwSignal::new(None::<ProjectionPosition>);
     let in_flight = RwSignal::new(false);
     let stale = RwSignal::new(false);
 
@@ -29,9 +33,20 @@ pub fn ClaimsBoard() -> impl IntoView {
             loop {
                 stale.set(false);
                 let mut fresh = Vec::new();
+                // Read your writes: the first read waits (briefly) for the projection to
+                // apply the newest entry this page has seen.
+                let mut after = store
+                    .last_id()
+                    .map(|id| format!("&after={id}&wait_ms={WAIT_MS}&stale_ok=true"))
+                    .unwrap_or_default();
                 for status in ClaimStatus::ALL {
                     let path = format!("/api/claims?status={status}&limit={PER_COLUMN}");
-                    if let Ok(page) = api::get::<ClaimListResponse>(&path).await {
+                    // Still behind after the wait, the relay answers with what it has; the
+                    // label says how far behind.
+                    let page = api::get::<ClaimListResponse>(&format!("{path}{after}")).await;
+                    after.clear();
+                    if let Ok(page) = page {
+                        projection.set(Some(page.projection.clone()));
                         fresh.push((status, page.total, page.claims));
                     }
                 }
@@ -49,6 +64,18 @@ pub fn ClaimsBoard() -> impl IntoView {
     });
 
     view! {
+        <p class="board-source muted" data-testid="board-projection">
+            "Projection (read model, group claims-projections): "
+            {move || match projection.get() {
+                None => "…".to_owned(),
+                Some(p) => match (p.behind, p.position) {
+                    (Some(0), _) => "up to date with the stream".to_owned(),
+                    (Some(n), _) => format!("{n} entries behind the stream"),
+                    (None, Some(at)) => format!("at {at}"),
+                    (None, None) => "nothing projected yet".to_owned(),
+                },
+            }}
+        </p>
         <div class="board" data-testid="board">
             {move || {
                 columns
@@ -71,7 +98,7 @@ pub fn ClaimsBoard() -> impl IntoView {
                                                     <button type="button" class="link" on:click=move |_| store.selected.set(Some(id.clone()))>
                                                         {c.claim_id.clone()}
                                                     </button>
-                                                    " " <span class="amount">{c.amount}</span>
+                                                    " " <span class="amount">{c.amount.clone()} " " <span class="currency">{c.currency.clone()}</span></span>
                                                 </li>
                                             }
                                         })

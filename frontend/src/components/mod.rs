@@ -1,10 +1,14 @@
-//! One module per panel.
+//! One module per panel, and the pieces panels share.
 
+pub mod claim_actions;
 pub mod claim_detail;
 pub mod claim_form;
+pub mod claim_history;
 pub mod claims_board;
 pub mod connection;
 pub mod dead_letters;
+pub mod field;
 pub mod groups;
+pub mod note_form;
 pub mod redis_panel;
 pub mod timeline;

@@ -3,10 +3,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::EventType;
 use shared::api::{EntriesPage, StreamEntry};
+use shared::{EventPayload, EventType};
 
 use crate::api;
+use crate::describe;
 use crate::store::{Store, field, id_less, id_time};
 
 const ROW_PX: f64 = 44.0;
@@ -194,13 +195,27 @@ fn Row(
     let store = expect_context::<Store>();
     let kind = type_of(&entry);
     let claim = claim_of(&entry);
-    let amount = field(&entry, "amount").unwrap_or_default();
-    let customer = field(&entry, "customer_id").unwrap_or_default();
-    let detail = match &entry.event {
-        Some(_) => field(&entry, "to")
-            .map(|to| format!("→ {to}"))
-            .unwrap_or_default(),
-        None => entry.error.clone().unwrap_or_default(),
+    // From the decoded event: an older entry's raw fields may name things differently.
+    let (customer, amount, currency, detail) = match &entry.event {
+        Some(e) => (
+            e.customer_id.to_string(),
+            match &e.payload {
+                EventPayload::ClaimSubmitted { amount, .. }
+                | EventPayload::ClaimPaid { amount, .. } => amount.to_string(),
+                _ => String::new(),
+            },
+            match &e.payload {
+                EventPayload::ClaimSubmitted { currency, .. } => currency.to_string(),
+                _ => String::new(),
+            },
+            describe::summary(e),
+        ),
+        None => (
+            field(&entry, "customer_id").unwrap_or_default(),
+            field(&entry, "amount").unwrap_or_default(),
+            String::new(),
+            entry.error.clone().unwrap_or_default(),
+        ),
     };
     let select_claim = {
         let claim = claim.clone();
@@ -221,13 +236,17 @@ fn Row(
                 <span class="time">{id_time(&entry.id)}</span>
                 <code class="entry-id">{entry.id.clone()}</code>
             </span>
-            <span class="badge">{kind.clone()}</span>
-            <button type="button" class="link claim" on:click=select_claim disabled=claim.is_empty()>
-                {claim.clone()}
-            </button>
-            <span class="customer">{customer}</span>
-            <span class="amount">{amount}</span>
-            <span class="detail">{detail}</span>
+            <span class="what">
+                <span class="badge">{kind.clone()}</span>
+                <span class="detail" title=detail.clone()>{detail.clone()}</span>
+            </span>
+            <span class="who">
+                <button type="button" class="link claim" on:click=select_claim disabled=claim.is_empty()>
+                    {claim.clone()}
+                </button>
+                <span class="customer">{customer}</span>
+            </span>
+            <span class="amount">{amount} " " <span class="currency">{currency}</span></span>
             <button type="button" class="small" data-testid="inspect-entry" on:click=inspect aria-label=format!("raw fields of {}", entry.id)>
                 "raw"
             </button>
