@@ -25,13 +25,14 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
 /// and after it).
 pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     let (examples, args): (&[&str], &[String]) = match strip_separator(args).split_first() {
-        None => (&["bench", "bench_groups"], &[]),
+        None => (&["bench", "bench_groups", "bench_history"], &[]),
         Some((which, rest)) => match which.as_str() {
             "relay" => (&["bench"], strip_separator(rest)),
             "groups" => (&["bench_groups"], strip_separator(rest)),
+            "history" => (&["bench_history"], strip_separator(rest)),
             other => bail!(
-                "unknown bench {other:?}: use `cargo xtask bench` (both), \
-                 `cargo xtask bench relay [args]` or `cargo xtask bench groups [args]`"
+                "unknown bench {other:?}: use `cargo xtask bench` (all), \
+                 `cargo xtask bench relay|groups|history [args]`"
             ),
         },
     };

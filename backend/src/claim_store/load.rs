@@ -95,22 +95,13 @@ async fn load_all(
         .map(|(claim_id, replies)| plan(claim_id, replies, until))
         .collect();
 
-    let reads: Vec<Vec<&str>> = plans
-        .iter()
-        .flat_map(|p| &p.ids[p.start..])
-        .map(|id| vec!["XRANGE", keys::EVENTS, id, id])
-        .collect();
-    let mut replies = if reads.is_empty() {
-        Vec::new()
-    } else {
-        db.pipeline(trace, &reads).await?
-    }
-    .into_iter();
-
+    let tails: Vec<&[String]> = plans.iter().map(|p| &p.ids[p.start..]).collect();
+    let mut found = read_entries(db, trace, &tails).await?.into_iter();
     let mut loaded = Vec::with_capacity(plans.len());
     for (claim_id, plan) in claim_ids.iter().zip(plans) {
-        let tail: Vec<Value> = replies.by_ref().take(plan.ids.len() - plan.start).collect();
-        let claim = fold(plan, &tail, replay);
+        let tail: Vec<Option<RawEntry>> =
+            found.by_ref().take(plan.ids.len() - plan.start).collect();
+        let claim = fold(plan, tail, replay);
         // Rebuild a missing, stale or untrusted snapshot once enough events are folded past it.
         let every = db.snapshot_every;
         if let Some(last) = claim.last_entry_id.as_ref().filter(|_| {
@@ -158,8 +149,94 @@ fn plan(claim_id: &str, replies: &[Value], until: Option<EntryId>) -> Plan {
     }
 }
 
+type RawEntry = (String, Vec<(String, String)>);
+
+/// Tails at least this long are read in spans, not entry by entry.
+const SPAN_FROM: usize = 64;
+/// Ids of a tail one span read covers.
+const SPAN: usize = 100;
+
+/// The entries with these ids, in order (`None` for one trimmed from the stream). Each id
+/// is one `XRANGE id id`, except in long tails: an `XRANGE` from the first to the last of
+/// [`SPAN`] ids reads them in one go when few other claims' entries lie between (a point
+/// read costs Redis about as much as reading a hundred neighbours); ids a span did not
+/// reach within its `COUNT` are read one by one after it.
+async fn read_entries(
+    db: &Db,
+    trace: &mut Trace,
+    tails: &[&[String]],
+) -> Result<Vec<Option<RawEntry>>, DbError> {
+    let span_count = (SPAN * 2).to_string();
+    let mut reads: Vec<Vec<&str>> = Vec::new();
+    // Per read: the ids it is for.
+    let mut covers: Vec<&[String]> = Vec::new();
+    for tail in tails {
+        if tail.len() >= SPAN_FROM {
+            for run in tail.chunks(SPAN) {
+                let (first, last) = (&run[0], &run[run.len() - 1]);
+                reads.push(vec![
+                    "XRANGE",
+                    keys::EVENTS,
+                    first,
+                    last,
+                    "COUNT",
+                    &span_count,
+                ]);
+                covers.push(run);
+            }
+        } else {
+            for id in tail.iter() {
+                reads.push(vec!["XRANGE", keys::EVENTS, id, id]);
+                covers.push(std::slice::from_ref(id));
+            }
+        }
+    }
+    if reads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let replies = db.pipeline(trace, &reads).await?;
+    let mut by_id: std::collections::HashMap<String, Vec<(String, String)>> =
+        std::collections::HashMap::new();
+    let mut missing: Vec<&String> = Vec::new();
+    for (run, reply) in covers.iter().zip(&replies) {
+        let got = db::entries(reply);
+        let reached = got.last().map(|(id, _)| id.clone());
+        let complete = run.len() == 1 || got.len() < SPAN * 2;
+        let wanted: std::collections::HashSet<&String> = run.iter().collect();
+        for (id, fields) in got {
+            if wanted.contains(&id) {
+                by_id.insert(id, fields);
+            }
+        }
+        if !complete {
+            // The span's COUNT ran out before its last id: read the rest one by one.
+            let reached = reached.and_then(|r| r.parse::<EntryId>().ok());
+            missing.extend(run.iter().filter(|id| {
+                id.parse::<EntryId>()
+                    .ok()
+                    .zip(reached)
+                    .is_some_and(|(id, reached)| id > reached)
+            }));
+        }
+    }
+    if !missing.is_empty() {
+        let reads: Vec<Vec<&str>> = missing
+            .iter()
+            .map(|id| vec!["XRANGE", keys::EVENTS, id.as_str(), id.as_str()])
+            .collect();
+        for reply in db.pipeline(trace, &reads).await? {
+            by_id.extend(db::entries(&reply));
+        }
+    }
+    Ok(tails
+        .iter()
+        .flat_map(|t| t.iter())
+        .map(|id| by_id.remove(id).map(|fields| (id.clone(), fields)))
+        .collect())
+}
+
 /// Folds the events after the plan's start into its claim.
-fn fold(plan: Plan, tail: &[Value], replay: Replay) -> LoadedClaim {
+fn fold(plan: Plan, tail: Vec<Option<RawEntry>>, replay: Replay) -> LoadedClaim {
     let Plan {
         ids,
         start,
@@ -168,10 +245,10 @@ fn fold(plan: Plan, tail: &[Value], replay: Replay) -> LoadedClaim {
     } = plan;
     let mut entries = Vec::with_capacity(tail.len());
     let mut states = Vec::new();
-    for (n, reply) in tail.iter().enumerate() {
+    for (n, found) in tail.into_iter().enumerate() {
         // An entry trimmed from the stream still counts: the index is what versions count.
         let version = (start + n + 1) as u64;
-        for (id, fields) in db::entries(reply) {
+        if let Some((id, fields)) = found {
             let mut entry = StreamEntry::decode(id, fields);
             if let Some(event) = &mut entry.event {
                 upcast::complete(&claim, event);

@@ -224,3 +224,48 @@ async fn the_whole_board_as_it_was_at_a_point_in_time() {
     let (status, code, _) = error_of(app.get("/api/state?at=later").await).await;
     assert_eq!((status, code.as_str()), (400, "invalid_query"));
 }
+
+/// A long history is read in spans; where other claims' entries lie between, what a span
+/// did not reach is read entry by entry. Either way every event comes back, in order.
+#[tokio::test]
+async fn a_long_history_among_other_claims_events_loads_whole_and_in_order() {
+    let app = spawn_app_with(|c| c.snapshot_every = 0).await;
+    let long = app.submit("1.00").await.claim_id;
+    let others = [
+        app.submit("2.00").await.claim_id,
+        app.submit("3.00").await.claim_id,
+    ];
+    for n in 0..80 {
+        assert_eq!(note(&app, &long, &format!("n{n}")).await.status(), 200);
+        for other in &others {
+            assert_eq!(note(&app, other, "between").await.status(), 200);
+        }
+    }
+    let loaded = show(&app, &format!("/api/claims/{long}")).await;
+    assert_eq!((loaded.claim.version, loaded.claim.notes), (81, 80));
+    assert_eq!(
+        (loaded.snapshot_version, loaded.events_replayed),
+        (None, 81)
+    );
+    let events: ClaimEventsResponse = app
+        .get(&format!("/api/claims/{long}/events"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let notes: Vec<String> = events
+        .events
+        .iter()
+        .filter_map(|e| match &e.event.as_ref()?.payload {
+            shared::EventPayload::ClaimNoteAdded { note, .. } => Some(note.to_string()),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<String> = (0..80).map(|n| format!("n{n}")).collect();
+    assert_eq!(notes, expected);
+    assert!(
+        events.redis.iter().any(|c| c.ends_with("COUNT 200")),
+        "read in spans: {:?}",
+        &events.redis[..3]
+    );
+}
