@@ -143,6 +143,33 @@ impl Db {
             .map_err(|e| self.classify(e))
     }
 
+    /// Runs several invocations of one script in one round trip (EVALSHA each), loading the
+    /// script first if Redis does not know it yet. Each reply stands alone: one failing does
+    /// not undo the others.
+    pub async fn scripts(
+        &self,
+        script: &redis::Script,
+        invocations: &[redis::ScriptInvocation<'_>],
+    ) -> Result<Vec<Value>, DbError> {
+        let mut pipe = redis::pipe();
+        for invocation in invocations {
+            pipe.invoke_script(invocation);
+        }
+        let mut conn = self.conn.clone();
+        match pipe.query_async(&mut conn).await {
+            Err(e) if e.code() == Some("NOSCRIPT") => {
+                script
+                    .prepare_invoke()
+                    .load_async(&mut conn)
+                    .await
+                    .map_err(|e| self.classify(e))?;
+                pipe.query_async(&mut conn).await
+            }
+            other => other,
+        }
+        .map_err(|e| self.classify(e))
+    }
+
     pub fn classify(&self, e: RedisError) -> DbError {
         if e.is_io_error()
             || e.is_connection_refusal()

@@ -121,3 +121,61 @@ pub async fn append(
     trace.record_script(&APPEND, &SOURCE, &script_keys, &script_args, &inside);
     appended
 }
+
+/// The script's answer, for a caller that records nothing.
+fn parse(reply: &[String]) -> Result<Appended, DbError> {
+    match reply {
+        [ok, entry_id] if ok == "ok" => Ok(Appended::Ok {
+            entry_id: entry_id.clone(),
+        }),
+        [conflict, actual] if conflict == "conflict" => Ok(Appended::Conflict {
+            version: actual.parse().unwrap_or_default(),
+        }),
+        [behind, _] if behind == "index_behind" => Ok(Appended::IndexBehind),
+        other => Err(DbError::Redis(redis::RedisError::from((
+            redis::ErrorKind::Client,
+            "unexpected reply from the append script",
+            format!("{other:?}"),
+        )))),
+    }
+}
+
+/// Appends one event to each of several claims in one round trip: the same script, each run
+/// on its own (one claim's conflict does not hold up the others).
+pub async fn append_many(
+    db: &Db,
+    appends: &[(&Claim, &ClaimEvent)],
+) -> Result<Vec<Appended>, DbError> {
+    if appends.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cursor = keys::indexed();
+    let prefix = keys::history_prefix();
+    let invocations: Vec<redis::ScriptInvocation<'_>> = appends
+        .iter()
+        .map(|(before, event)| {
+            let mut invocation = APPEND.prepare_invoke();
+            invocation
+                .key(keys::EVENTS)
+                .key(keys::history(event.claim_id.as_str()))
+                .key(&cursor)
+                .arg(before.version)
+                .arg(event.claim_id.as_str())
+                .arg("")
+                .arg(&prefix)
+                .arg(PAGE);
+            for (k, v) in stream_codec::encode(event) {
+                invocation.arg(k).arg(v);
+            }
+            invocation
+        })
+        .collect();
+    db.scripts(&APPEND, &invocations)
+        .await?
+        .into_iter()
+        .map(|reply| {
+            let reply: Vec<String> = redis::from_redis_value(reply).unwrap_or_default();
+            parse(&reply)
+        })
+        .collect()
+}

@@ -5,6 +5,6 @@ mod append;
 mod index;
 mod load;
 
-pub use append::{Appended, append};
+pub use append::{Appended, append, append_many};
 pub use index::{Indexed, catch_up};
 pub use load::{LoadedClaim, Replay, load, load_many, load_until, save_snapshot};

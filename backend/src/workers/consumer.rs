@@ -28,6 +28,23 @@ pub trait Handler: Send + Sync + 'static {
         db: &Db,
         entry: &StreamEntry,
     ) -> impl Future<Output = Result<Handled, HandlerError>> + Send;
+
+    /// Handles a batch, one result per entry in order. By default one entry after another;
+    /// a handler that reads or writes the same things for many entries does it for the
+    /// whole batch at once.
+    fn handle_batch(
+        &self,
+        db: &Db,
+        entries: &[&StreamEntry],
+    ) -> impl Future<Output = Vec<Result<Handled, HandlerError>>> + Send {
+        async move {
+            let mut results = Vec::with_capacity(entries.len());
+            for entry in entries {
+                results.push(self.handle(db, entry).await);
+            }
+            results
+        }
+    }
 }
 
 /// An entry the handler is done with: acknowledged either way.
@@ -289,12 +306,10 @@ impl<H: Handler> Consumer<H> {
         // Acknowledged together after the batch: one XACK, not one per entry. A crash before
         // it means redelivery, which the handlers' idempotence makes harmless.
         let mut done = Vec::new();
+        let mut results = self.handle_all(&batch).await.into_iter();
         for (entry, deliveries) in batch {
             outcome.delivered += 1;
-            let started = Instant::now();
-            let handled = self.handle(&entry).await;
-            self.controls
-                .record_timing(started.elapsed().as_secs_f64() * 1000.0);
+            let handled = results.next().expect("one result per entry of the batch");
             match handled {
                 Ok(handled) => {
                     if let Handled::Refused(reason) = handled {
@@ -393,12 +408,36 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
-    async fn handle(&self, entry: &StreamEntry) -> Result<Handled, HandlerError> {
+    /// Runs the handler on the batch's entries that no injected failure stops, all at once,
+    /// and records the time per entry.
+    async fn handle_all(&self, batch: &[(StreamEntry, u64)]) -> Vec<Result<Handled, HandlerError>> {
         let injection = self.injection.read().await.clone();
-        if let Some(failure) = injection.failure_for(entry) {
-            return Err(failure);
+        let mut results: Vec<Option<Result<Handled, HandlerError>>> = batch
+            .iter()
+            .map(|(entry, _)| injection.failure_for(entry).map(Err))
+            .collect();
+        let handled: Vec<&StreamEntry> = batch
+            .iter()
+            .zip(&results)
+            .filter(|(_, injected)| injected.is_none())
+            .map(|((entry, _), _)| entry)
+            .collect();
+        if !handled.is_empty() {
+            let started = Instant::now();
+            let outcomes = self.handler.handle_batch(&self.db, &handled).await;
+            let each = started.elapsed().as_secs_f64() * 1000.0 / handled.len() as f64;
+            let mut outcomes = outcomes.into_iter();
+            for slot in results.iter_mut().filter(|r| r.is_none()) {
+                self.controls.record_timing(each);
+                *slot = outcomes.next();
+            }
         }
-        self.handler.handle(&self.db, entry).await
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| Err(HandlerError::Entry("no result from the handler".into())))
+            })
+            .collect()
     }
 
     fn backoff(&self) -> Duration {

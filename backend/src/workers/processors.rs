@@ -1,5 +1,12 @@
 //! `claims-processors`: auto-review. A submitted claim is moved to `under_review`, and approved
 //! too when its amount is at most the threshold; larger claims wait for a person.
+//!
+//! A batch is worked on together: its claims are loaded in one go (`load_many`), and each
+//! step (review, then approve) is appended for all of them in one round trip
+//! (`append_many`). A claim that conflicts there (a person acted meanwhile) or is not in the
+//! index yet goes the one-by-one way, which reads it again.
+
+use std::collections::{HashMap, HashSet};
 
 use shared::api::StreamEntry;
 use shared::{Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, EventPayload};
@@ -17,7 +24,28 @@ pub struct AutoReview {
     pub approve_up_to: Amount,
 }
 
+/// The claim a `claim_submitted` entry submits.
+fn submitted(entry: &StreamEntry) -> Option<&str> {
+    entry
+        .event
+        .as_ref()
+        .filter(|e| matches!(e.payload, EventPayload::ClaimSubmitted { .. }))
+        .map(|e| e.claim_id.as_str())
+}
+
 impl Handler for AutoReview {
+    async fn handle_batch(
+        &self,
+        db: &Db,
+        entries: &[&StreamEntry],
+    ) -> Vec<Result<Handled, HandlerError>> {
+        match self.batch(db, entries).await {
+            Ok(results) => results,
+            // Redis failed: every entry is retried (the status check keeps that harmless).
+            Err(e) => entries.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+
     /// Idempotent by construction: it looks at the claim's current status and only takes the
     /// steps still missing, so a redelivered entry changes nothing.
     async fn handle(&self, db: &Db, entry: &StreamEntry) -> Result<Handled, HandlerError> {
@@ -46,6 +74,81 @@ impl Handler for AutoReview {
 }
 
 impl AutoReview {
+    async fn batch(
+        &self,
+        db: &Db,
+        entries: &[&StreamEntry],
+    ) -> Result<Vec<Result<Handled, HandlerError>>, HandlerError> {
+        let mut ids: Vec<&str> = entries.iter().filter_map(|e| submitted(e)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let dependency = |e: crate::db::DbError| HandlerError::Dependency(e.to_string());
+        let loaded = claim_store::load_many(db, &mut Trace::off(), &ids)
+            .await
+            .map_err(dependency)?;
+        let mut claims: HashMap<&str, Claim> = ids
+            .iter()
+            .zip(loaded)
+            .map(|(id, l)| (*id, l.claim))
+            .collect();
+        // Not in the index yet, or changed under a step: the one-by-one way.
+        let mut one_by_one: HashSet<&str> = claims
+            .iter()
+            .filter(|(_, c)| c.details.is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        for _step in 0..2 {
+            let mut steps = Vec::new();
+            for (id, claim) in &claims {
+                if one_by_one.contains(id) {
+                    continue;
+                }
+                let Some(command) = self.next_command(claim) else {
+                    continue;
+                };
+                match shared::handle(claim, &command).as_deref() {
+                    Ok([event]) => steps.push((*id, claim.clone(), event.clone())),
+                    _ => {
+                        one_by_one.insert(id);
+                    }
+                }
+            }
+            if steps.is_empty() {
+                break;
+            }
+            let appends: Vec<(&Claim, &shared::ClaimEvent)> =
+                steps.iter().map(|(_, before, e)| (before, e)).collect();
+            let appended = claim_store::append_many(db, &appends)
+                .await
+                .map_err(dependency)?;
+            for ((id, _, event), result) in steps.iter().zip(appended) {
+                match result {
+                    claim_store::Appended::Ok { entry_id } => {
+                        let claim = claims.get_mut(id).expect("stepped claims are loaded");
+                        shared::apply(claim, event);
+                        if db.snapshot_every > 0 && claim.version.is_multiple_of(db.snapshot_every)
+                        {
+                            claim_store::save_snapshot(db, &mut Trace::off(), id, claim, &entry_id)
+                                .await
+                                .map_err(dependency)?;
+                        }
+                    }
+                    _ => {
+                        one_by_one.insert(id);
+                    }
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(entries.len());
+        for entry in entries {
+            results.push(match submitted(entry) {
+                Some(id) if one_by_one.contains(id) => self.handle(db, entry).await,
+                _ => Ok(Handled::Applied),
+            });
+        }
+        Ok(results)
+    }
+
     /// Takes the steps still missing for the claim, going on from each append's result.
     async fn finish(&self, db: &Db, claim_id: &ClaimId) -> Result<Handled, CommandError> {
         let mut trace = Trace::off();

@@ -592,3 +592,110 @@ async fn a_worker_process_refuses_a_consumer_name_in_use() {
         "{stderr}"
     );
 }
+
+/// A batch's claims are loaded together and each step appended for all of them at once; a
+/// claim the index does not know yet goes the one-by-one way, which indexes it first.
+#[tokio::test]
+async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = backend::embedded_redis::EmbeddedRedis::start(
+        dir.path(),
+        backend::embedded_redis::Persistence::None,
+    )
+    .await
+    .unwrap();
+    let db = Db::new(&redis.url()).unwrap();
+    let mut submitted = Vec::new();
+    for (n, cents) in [(1, 500_i64), (2, 5_000_000)] {
+        let command = shared::ClaimCommand::SubmitClaim {
+            claim_id: shared::ClaimId::parse(&format!("CLM-B{n}")).unwrap(),
+            customer_id: shared::CustomerId::parse("C").unwrap(),
+            amount: shared::Amount::from_cents(cents),
+            description: shared::Description::parse("batch").unwrap(),
+            currency: shared::Currency::BEFORE_V2,
+            policy_number: None,
+            at: backend::commands::now(),
+        };
+        backend::commands::execute(
+            &db,
+            &mut backend::redis_cli::Trace::off(),
+            &shared::Claim::default(),
+            &command,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        submitted.push(format!("CLM-B{n}"));
+    }
+    // Another program's submission: not in the index, and no projector here to index it.
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: String = redis::cmd("XADD")
+        .arg("claims:events")
+        .arg("*")
+        .arg(&[
+            "type",
+            "claim_submitted",
+            "claim_id",
+            "CLM-FOREIGN",
+            "customer_id",
+            "C",
+            "amount",
+            "7",
+            "submitted_at",
+            "2026-11-21T09:00:00.000Z",
+        ])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let reply: redis::Value = redis::cmd("XRANGE")
+        .arg(&["claims:events", "-", "+"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let entries: Vec<shared::api::StreamEntry> = backend::db::entries(&reply)
+        .into_iter()
+        .map(|(id, fields)| shared::api::StreamEntry::decode(id, fields))
+        .collect();
+    let handler = backend::workers::processors::AutoReview {
+        approve_up_to: shared::Amount::from_cents(100_000),
+    };
+    let batch: Vec<&shared::api::StreamEntry> = entries.iter().collect();
+    let results = handler.handle_batch(&db, &batch).await;
+    assert_eq!(results, vec![Ok(backend::workers::Handled::Applied); 3]);
+    let status = async |id: &str| {
+        backend::claim_store::load(&db, &mut backend::redis_cli::Trace::off(), id)
+            .await
+            .unwrap()
+            .claim
+            .status()
+    };
+    assert_eq!(status("CLM-B1").await, Some(shared::ClaimStatus::Approved));
+    assert_eq!(
+        status("CLM-B2").await,
+        Some(shared::ClaimStatus::UnderReview),
+        "over the threshold"
+    );
+    assert_eq!(
+        status("CLM-FOREIGN").await,
+        Some(shared::ClaimStatus::Approved)
+    );
+    // Once more, as a redelivery: nothing left to do, nothing appended.
+    let len_before: u64 = redis::cmd("XLEN")
+        .arg("claims:events")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let again = handler.handle_batch(&db, &batch).await;
+    assert_eq!(again, vec![Ok(backend::workers::Handled::Applied); 3]);
+    let len_after: u64 = redis::cmd("XLEN")
+        .arg("claims:events")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(len_before, len_after);
+}
