@@ -6,5 +6,6 @@ pub mod claims_board;
 pub mod connection;
 pub mod dead_letters;
 pub mod groups;
+pub mod projection;
 pub mod redis_panel;
 pub mod timeline;
