@@ -184,6 +184,11 @@ fn parse_id(id: &str) -> (u64, u64) {
     (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
 }
 
+/// The millisecond part of an entry id: when it was appended.
+pub fn id_millis(id: &str) -> u64 {
+    parse_id(id).0
+}
+
 /// Stream order of two entry ids.
 pub fn id_less(a: &str, b: &str) -> bool {
     parse_id(a) < parse_id(b)

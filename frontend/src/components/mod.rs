@@ -8,4 +8,5 @@ pub mod dead_letters;
 pub mod groups;
 pub mod projection;
 pub mod redis_panel;
+pub mod time_travel;
 pub mod timeline;
