@@ -8,7 +8,7 @@ use crate::api;
 use crate::components::{
     claim_detail::ClaimDetail, claim_form::ClaimForm, claims_board::ClaimsBoard,
     connection::ConnectionIndicator, dead_letters::DeadLetters, groups::Groups,
-    redis_panel::RedisPanel, timeline::Timeline,
+    projection::Projection, redis_panel::RedisPanel, time_travel::TimeTravel, timeline::Timeline,
 };
 use crate::store::Store;
 
@@ -44,10 +44,10 @@ pub fn App() -> impl IntoView {
             move |message| match message {
                 ServerMessage::Entry { entry } => store.push_live(entry),
                 ServerMessage::Groups { groups } => store.groups.set(Some(groups)),
+                ServerMessage::Projection { projection } => store.set_projection(projection),
                 ServerMessage::CaughtUp { .. }
                 | ServerMessage::Lagged { .. }
-                | ServerMessage::Unavailable { .. }
-                | ServerMessage::Projection { .. } => {}
+                | ServerMessage::Unavailable { .. } => {}
             },
             move |c| store.connection.set(c),
         )
@@ -82,6 +82,14 @@ pub fn App() -> impl IntoView {
             <section class="panel board-panel" aria-labelledby="board-title">
                 <h2 id="board-title">"Claims by status"</h2>
                 <ClaimsBoard />
+            </section>
+            <section class="panel travel-panel" aria-labelledby="travel-title" data-testid="travel-panel">
+                <h2 id="travel-title">"Time travel: the board replayed from claims:events"</h2>
+                <TimeTravel />
+            </section>
+            <section class="panel projection-panel" aria-labelledby="projection-title" data-testid="projection-panel">
+                <h2 id="projection-title">"Projection: the board's read model"</h2>
+                <Projection />
             </section>
             <section class="panel redis-panel" aria-labelledby="redis-title">
                 <h2 id="redis-title">"What Redis did"</h2>

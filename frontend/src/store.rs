@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use leptos::prelude::*;
-use shared::api::{GroupsResponse, Role, ScriptRun, StreamEntry};
+use shared::api::{GroupsResponse, ProjectionsResponse, Role, ScriptRun, StreamEntry};
 
 use crate::api::Connection;
 
@@ -29,11 +29,14 @@ pub struct Store {
     pub connection: RwSignal<Connection>,
     /// The claim the detail panel shows.
     pub selected: RwSignal<Option<String>>,
-    /// Bumped for every live entry, with the claim it touched, so panels can refresh.
+    /// Bumped for every live entry, with the claim it touched, and (with no claim) when a
+    /// rebuilt read model is swapped in, so panels can refresh.
     pub changed: RwSignal<(u64, Option<String>)>,
     pub redis_log: RwSignal<Vec<RedisAction>>,
     /// The consumer groups as last pushed by the relay.
     pub groups: RwSignal<Option<GroupsResponse>>,
+    /// The read model's projection as last read or pushed by the relay.
+    pub projection: RwSignal<Option<ProjectionsResponse>>,
     /// Who the relay says this browser is; instructor controls show only to the instructor.
     pub role: RwSignal<Role>,
     /// The latest entries that arrived live, to highlight when their rows appear.
@@ -53,6 +56,7 @@ impl Store {
             changed: RwSignal::new((0, None)),
             redis_log: RwSignal::new(Vec::new()),
             groups: RwSignal::new(None),
+            projection: RwSignal::new(None),
             role: RwSignal::new(Role::Learner),
             fresh: StoredValue::new(VecDeque::new()),
         }
@@ -99,6 +103,24 @@ impl Store {
             self.changed.update(|(n, c)| {
                 *n += 1;
                 *c = claim;
+            });
+        }
+    }
+
+    /// Takes the projection's state; a rebuild that finished since the last one held means
+    /// a new read model, so whatever reads it refreshes.
+    pub fn set_projection(&self, projection: ProjectionsResponse) {
+        let swapped = self.projection.with_untracked(|old| {
+            old.as_ref().is_some_and(|old| {
+                projection.rebuild.state == "done"
+                    && old.rebuild.finished_at != projection.rebuild.finished_at
+            })
+        });
+        self.projection.set(Some(projection));
+        if swapped {
+            self.changed.update(|(n, c)| {
+                *n += 1;
+                *c = None;
             });
         }
     }
@@ -160,6 +182,11 @@ pub fn field(entry: &StreamEntry, name: &str) -> Option<String> {
 fn parse_id(id: &str) -> (u64, u64) {
     let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
     (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
+
+/// The millisecond part of an entry id: when it was appended.
+pub fn id_millis(id: &str) -> u64 {
+    parse_id(id).0
 }
 
 /// Stream order of two entry ids.

@@ -112,6 +112,26 @@ impl Stack {
         created["claim_id"].as_str().unwrap().to_owned()
     }
 
+    /// Submits a claim for `customer` through the API; returns its id and its entry's id.
+    pub async fn submit_for(&self, customer: &str, amount: &str) -> (String, String) {
+        let body = format!(
+            r#"{{"customer_id":"{customer}","amount":"{amount}","description":"from the test"}}"#
+        );
+        let created = self.post("api/claims", &body).await;
+        (
+            created["claim_id"].as_str().unwrap().to_owned(),
+            created["entry_id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Moves a claim (`review`, `approve`, `pay`) through the API; returns the entry's id.
+    pub async fn transition(&self, claim_id: &str, action: &str) -> String {
+        let moved = self
+            .post(&format!("api/claims/{claim_id}/{action}"), "{}")
+            .await;
+        moved["entry_id"].as_str().unwrap().to_owned()
+    }
+
     /// POSTs JSON to the relay and returns the JSON answer; panics unless it is a 2xx.
     pub async fn post(&self, path: &str, body: &str) -> serde_json::Value {
         let response = reqwest::Client::new()
@@ -181,6 +201,28 @@ impl Stack {
             last = ids.last().cloned().unwrap_or_default();
         }
         last
+    }
+
+    /// Appends `n` claim submissions with ids of our choosing, one millisecond apart from
+    /// `first_ms`, as a long-lived stream would have them.
+    pub async fn xadd_spread(&self, first_ms: u64, n: u64) {
+        let mut pipe = redis::pipe();
+        for i in 0..n {
+            let claim = format!("CLM-OLD{i}");
+            pipe.cmd("XADD")
+                .arg("claims:events")
+                .arg(format!("{}-0", first_ms + i))
+                .arg(&[
+                    ("type", "claim_submitted"),
+                    ("v", "1"),
+                    ("claim_id", claim.as_str()),
+                    ("customer_id", "CUST-OLD"),
+                    ("timestamp", "2026-11-23T10:00:00.000Z"),
+                    ("amount", "1.00"),
+                    ("description", "long ago"),
+                ]);
+        }
+        let _: Vec<String> = pipe.query_async(&mut self.redis().await).await.unwrap();
     }
 
     pub async fn raw_xadd(&self, fields: &[(&str, &str)]) -> String {

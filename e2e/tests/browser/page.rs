@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use fantoccini::Locator;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
+use fantoccini::key::Key;
 use fantoccini::key::Key;
 
 use crate::harness::{Browser, eventually, screenshot_dir};
@@ -220,6 +222,80 @@ impl<'a> Playground<'a> {
             }
         }
         offered
+    }
+
+    /// Moves the time-travel slider with the keyboard, as a person would: each key lets go
+    /// of the thumb at its new place.
+    pub async fn press_on_slider(&self, keys: &[Key]) {
+        let script = format!(
+            "document.querySelector('{}').focus()",
+            testid("travel-slider")
+        );
+        self.browser.client.execute(&script, vec![]).await.unwrap();
+        let mut actions = KeyActions::new("keyboard".into());
+        for key in keys {
+            let value = char::from(*key);
+            actions = actions
+                .then(KeyAction::Down { value })
+                .then(KeyAction::Up { value });
+        }
+        self.browser.client.perform_actions(actions).await.unwrap();
+    }
+
+    /// Waits until the time-travel panel shows the board replayed up to this entry.
+    pub async fn wait_travelled_to(&self, entry_id: &str) {
+        eventually(
+            Duration::from_secs(10),
+            &format!("the board replayed up to {entry_id}"),
+            || async {
+                let as_of = self.attr("travel-replayed", "data-as-of").await;
+                (as_of.as_deref() == Some(entry_id)).then_some(())
+            },
+        )
+        .await;
+    }
+
+    /// How many elements with this test id are on the page now.
+    pub async fn count(&self, id: &str) -> usize {
+        self.browser
+            .client
+            .find_all(Locator::Css(&testid(id)))
+            .await
+            .map_or(0, |found| found.len())
+    }
+
+    /// What sticks out sideways: the page past the window, any panel past its box, and
+    /// anything inside the given panels past its own box (hidden, spilled or scrolled), as
+    /// `what (scroll width > width)`. Empty when everything fits.
+    pub async fn overflowing(&self, panels: &[&str]) -> Vec<String> {
+        let inside: Vec<String> = panels.iter().map(|p| format!("{} *", testid(p))).collect();
+        let found = self
+            .browser
+            .client
+            .execute(
+                r"
+                const out = [];
+                const page = document.documentElement;
+                if (page.scrollWidth > window.innerWidth) {
+                    out.push(`page (${page.scrollWidth} > ${window.innerWidth})`);
+                }
+                for (const panel of document.querySelectorAll('main > .panel')) {
+                    if (panel.scrollWidth > panel.clientWidth + 1) {
+                        out.push(`panel ${panel.className} (${panel.scrollWidth} > ${panel.clientWidth})`);
+                    }
+                }
+                for (const el of document.querySelectorAll(arguments[0])) {
+                    if (el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) {
+                        out.push(`${el.tagName.toLowerCase()}.${el.className} (${el.scrollWidth} > ${el.clientWidth})`);
+                    }
+                }
+                return out;
+                ",
+                vec![serde_json::Value::String(inside.join(", "))],
+            )
+            .await
+            .unwrap();
+        serde_json::from_value(found).unwrap()
     }
 
     /// Opens a claim by its id in a timeline row, as a learner following someone else's claim.

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use fantoccini::key::Key;
+
 use crate::harness::{Browser, Stack, eventually};
 use crate::page::Playground;
 
@@ -459,6 +461,7 @@ async fn instructor_controls_show_only_in_a_browser_given_the_token() {
     .await;
     assert!(!page.exists(&format!("add-consumer-{group}")).await);
     assert!(!page.exists(&format!("crash-{group}-notifier-1")).await);
+    assert!(!page.exists("projection-rebuild").await);
     page.screenshot("12-learner").await;
 
     browser.client.goto("about:blank").await.unwrap();
@@ -471,6 +474,7 @@ async fn instructor_controls_show_only_in_a_browser_given_the_token() {
         !page.current_url().await.contains("token"),
         "the token stays in the address bar"
     );
+    assert!(page.exists("projection-rebuild").await);
     page.click(&format!("add-consumer-{group}")).await;
     eventually(Duration::from_secs(10), "the added consumer", || async {
         page.exists(&format!("consumer-{group}-notifier-3"))
@@ -660,4 +664,156 @@ async fn entries_another_program_wrote_show_upcast_and_a_status_without_from() {
     page.screenshot_at("claim-history", "17-upcast").await;
     page.assert_no_console_errors().await;
     browser.close().await;
+}
+
+#[tokio::test]
+async fn the_time_slider_shows_the_board_as_it_was_after_an_entry_and_now_returns_to_live() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+
+    let (first, _) = stack.submit_for("CUST-T1", "10.00").await;
+    let (_, second) = stack.submit_for("CUST-T2", "20.00").await;
+    stack.submit_for("CUST-T3", "30.00").await;
+    let reviewed = stack.transition(&first, "review").await;
+    page.wait_for_entry(&reviewed, Duration::from_secs(5)).await;
+
+    // The first entry, then one step on: just after the second submission.
+    page.press_on_slider(&[Key::Home, Key::Right]).await;
+    page.wait_travelled_to(&second).await;
+    let replayed = page.text("travel-replayed").await;
+    assert!(replayed.starts_with("Replayed 2 events"), "{replayed}");
+    assert_eq!(page.text("travel-count-submitted").await, "2");
+    assert_eq!(page.text("travel-count-under_review").await, "0");
+    assert_eq!(page.text("travel-total").await, "2");
+    assert_eq!(page.count("travel-claim").await, 2);
+    assert!(page.text("travel-point").await.starts_with(&second));
+    page.screenshot_at("travel-panel", "14-time-travel").await;
+
+    page.click("travel-now").await;
+    page.wait_travelled_to(&reviewed).await;
+    assert_eq!(page.text("travel-total").await, "3");
+    assert_eq!(page.text("travel-count-submitted").await, "2");
+    assert_eq!(page.text("travel-count-under_review").await, "1");
+    assert_eq!(page.count("travel-claim").await, 3);
+    let panel = page.text("redis-panel").await;
+    assert!(panel.contains("XRANGE claims:events"), "{panel}");
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_time_slider_reaches_entries_older_than_the_page_holds() {
+    let stack = Stack::start().await;
+    // 1,000 entries a millisecond apart; the page loads the newest 100.
+    stack.xadd_spread(1_000, 1_000).await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    assert_eq!(page.text("timeline-count").await, "100 entries");
+    // One step per older entry (900 of them, a millisecond each), then one per entry held.
+    eventually(
+        Duration::from_secs(10),
+        "the slider over the whole stream",
+        || async {
+            (page.attribute("travel-slider", "max").await.as_deref() == Some("999")).then_some(())
+        },
+    )
+    .await;
+
+    page.press_on_slider(&[Key::Home]).await;
+    page.wait_travelled_to("1000-0").await;
+    assert!(page.text("travel-point").await.starts_with('≈'));
+    assert_eq!(page.text("travel-total").await, "1");
+    page.press_on_slider(&[Key::Right]).await;
+    page.wait_travelled_to("1001-0").await;
+    assert_eq!(page.text("travel-total").await, "2");
+    page.press_on_slider(&[Key::End, Key::Left]).await;
+    page.wait_travelled_to("1998-0").await;
+    assert_eq!(
+        page.attribute("travel-replayed", "data-events")
+            .await
+            .as_deref(),
+        Some("999")
+    );
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn rebuilding_the_projection_fills_the_progress_bar_to_done_and_keeps_the_counts() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    browser.client.set_window_size(1280, 900).await.unwrap();
+    let page = Playground::open(&browser, &stack.url()).await;
+
+    let (first, _) = stack.submit_for("CUST-R1", "10.00").await;
+    stack.submit_for("CUST-R1", "20.00").await;
+    stack.submit_for("CUST-R2", "30.00").await;
+    stack.transition(&first, "review").await;
+    eventually(
+        Duration::from_secs(10),
+        "the projection to apply all 4 entries",
+        || async {
+            let claims = page.text("projection-claims").await;
+            let behind = page.text("projection-behind").await;
+            (claims == "3" && behind == "up to date").then_some(())
+        },
+    )
+    .await;
+    eventually(Duration::from_secs(10), "the board's counts", || async {
+        (board_counts(&page).await == ["2", "1", "0", "0", "0"]).then_some(())
+    })
+    .await;
+    let customers = page.text("projection-customers").await;
+    // A new group was built from the first event when the relay started, on an empty stream.
+    let before = page.text("rebuild-state").await;
+    assert!(
+        before.starts_with("done: 0 / 0 entries replayed"),
+        "{before}"
+    );
+
+    page.click("projection-rebuild").await;
+    let state = eventually(Duration::from_secs(15), "the rebuild to finish", || async {
+        let done = page
+            .attribute("rebuild-state", "data-state")
+            .await
+            .as_deref()
+            == Some("done");
+        let text = page.text("rebuild-state").await;
+        (done && text != before).then_some(text)
+    })
+    .await;
+    assert!(state.starts_with("done: 4 / 4 entries replayed"), "{state}");
+    assert_eq!(
+        page.attribute("rebuild-progress", "value").await.as_deref(),
+        Some("4")
+    );
+    assert_eq!(
+        page.attribute("rebuild-progress", "max").await.as_deref(),
+        Some("4")
+    );
+    assert_eq!(page.text("projection-claims").await, "3");
+    assert_eq!(page.text("projection-customers").await, customers);
+    assert_eq!(board_counts(&page).await, ["2", "1", "0", "0", "0"]);
+    let panel = page.text("redis-panel").await;
+    assert!(panel.contains("POST /api/projections/rebuild"), "{panel}");
+
+    // Everything fits a 1280-px window.
+    let overflowing = page
+        .overflowing(&["travel-panel", "projection-panel"])
+        .await;
+    assert!(overflowing.is_empty(), "{overflowing:#?}");
+    page.screenshot_at("projection-panel", "15-projection-rebuilt")
+        .await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+/// The board's count per status, in the order the statuses go.
+async fn board_counts(page: &Playground<'_>) -> Vec<String> {
+    let mut counts = Vec::new();
+    for status in ["submitted", "under_review", "approved", "paid", "rejected"] {
+        counts.push(page.text(&format!("board-count-{status}")).await);
+    }
+    counts
 }

@@ -10,5 +10,7 @@ pub mod dead_letters;
 pub mod field;
 pub mod groups;
 pub mod note_form;
+pub mod projection;
 pub mod redis_panel;
+pub mod time_travel;
 pub mod timeline;
