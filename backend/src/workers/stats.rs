@@ -114,8 +114,12 @@ pub async fn read(
             .into_iter()
             .filter_map(|c| {
                 let consumer = get(&c, "name").and_then(db::text)?;
+                let idle_ms = int(get(&c, "idle")).unwrap_or(0) as u64;
                 Some(ConsumerView {
-                    running: running.contains(&consumer),
+                    // The projector is no worker of this relay's: it runs if it read lately
+                    // (it reads at least twice a second).
+                    running: running.contains(&consumer)
+                        || (name == keys::PROJECTIONS_GROUP && idle_ms < 5_000),
                     name: consumer,
                     pending: int(get(&c, "pending")).unwrap_or(0) as u64,
                     idle_ms: int(get(&c, "idle")).unwrap_or(0) as u64,
