@@ -6,7 +6,6 @@ use fantoccini::Locator;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
-use fantoccini::key::Key;
 
 use crate::harness::{Browser, eventually, screenshot_dir};
 
