@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use redis::Script;
+use redis::{Script, ScriptInvocation};
 use shared::stream_codec;
 use shared::{Claim, ClaimEvent};
 
@@ -55,6 +55,45 @@ return {'ok', id}
 static SOURCE: LazyLock<String> = LazyLock::new(|| format!("{INDEX_BACKLOG_LUA}{APPEND_SOURCE}"));
 static APPEND: LazyLock<Script> = LazyLock::new(|| Script::new(&SOURCE));
 
+/// The append script's keys and arguments for one event.
+fn call(
+    before: &Claim,
+    event: &ClaimEvent,
+    mark: Option<&IdempotencyMark>,
+) -> (Vec<String>, Vec<String>) {
+    let claim_id = event.claim_id.as_str();
+    let mut script_keys = vec![
+        keys::EVENTS.to_owned(),
+        keys::history(claim_id),
+        keys::indexed(),
+    ];
+    script_keys.extend(mark.map(|m| m.key.clone()));
+    let mut script_args = vec![
+        before.version.to_string(),
+        claim_id.to_owned(),
+        mark.map(|m| m.fingerprint.clone()).unwrap_or_default(),
+        keys::history_prefix(),
+        PAGE.to_string(),
+    ];
+    script_args.extend(
+        stream_codec::encode(event)
+            .into_iter()
+            .flat_map(|(k, v)| [k.to_owned(), v]),
+    );
+    (script_keys, script_args)
+}
+
+fn invocation<'a>(script_keys: &'a [String], script_args: &'a [String]) -> ScriptInvocation<'a> {
+    let mut invocation = APPEND.prepare_invoke();
+    for key in script_keys {
+        invocation.key(key);
+    }
+    for arg in script_args {
+        invocation.arg(arg);
+    }
+    invocation
+}
+
 pub async fn append(
     db: &Db,
     trace: &mut Trace,
@@ -62,62 +101,29 @@ pub async fn append(
     event: &ClaimEvent,
     mark: Option<&IdempotencyMark>,
 ) -> Result<Appended, DbError> {
-    let claim_id = event.claim_id.as_str();
-    let history = keys::history(claim_id);
-    let cursor = keys::indexed();
-    let prefix = keys::history_prefix();
-    let page = PAGE.to_string();
-    let fields = stream_codec::encode(event);
+    let (script_keys, script_args) = call(before, event, mark);
+    let (history, cursor, page) = (&script_keys[1], &script_keys[2], &script_args[4]);
+    let fields = &script_args[5..];
 
-    let version = before.version.to_string();
-    let mut script_keys = vec![keys::EVENTS, &history, &cursor];
-    script_keys.extend(mark.map(|m| m.key.as_str()));
-    let fingerprint = mark.map_or("", |m| m.fingerprint.as_str());
-    let mut script_args = vec![version.as_str(), claim_id, fingerprint, &prefix, &page];
-    script_args.extend(fields.iter().flat_map(|(k, v)| [*k, v.as_str()]));
-    let mut invocation = APPEND.prepare_invoke();
-    for key in &script_keys {
-        invocation.key(*key);
-    }
-    for arg in &script_args {
-        invocation.arg(*arg);
-    }
-
-    let reply: Vec<String> = db.script(&invocation).await?;
-    // What the script did inside, for the learner: one atomic step.
-    // Entries other programs appended since the cursor, indexed first (usually none).
+    let reply: Vec<String> = db.script(&invocation(&script_keys, &script_args)).await?;
+    let appended = parse(&reply);
+    // What the script did inside, for the learner: one atomic step. Entries other programs
+    // appended since the cursor are indexed first (usually none).
     let mut inside = vec![
         vec!["GET", cursor.as_str()],
-        vec!["XRANGE", keys::EVENTS, "(<indexed>", "+", "COUNT", &page],
+        vec!["XRANGE", keys::EVENTS, "(<indexed>", "+", "COUNT", page],
         vec!["LLEN", history.as_str()],
     ];
-    let appended = match reply.as_slice() {
-        [ok, entry_id] if ok == "ok" && !trace.is_on() => Ok(Appended::Ok {
-            entry_id: entry_id.clone(),
-        }),
-        [ok, entry_id] if ok == "ok" => {
-            let mut xadd = vec!["XADD", keys::EVENTS, "*"];
-            xadd.extend(fields.iter().flat_map(|(k, v)| [*k, v.as_str()]));
-            inside.push(xadd);
-            inside.push(vec!["RPUSH", &history, entry_id]);
-            inside.push(vec!["SET", &cursor, entry_id]);
-            if let Some(m) = mark {
-                inside.push(vec!["SET", m.key.as_str(), "<applied>", "EX", "86400"]);
-            }
-            Ok(Appended::Ok {
-                entry_id: entry_id.clone(),
-            })
+    if let (true, Ok(Appended::Ok { entry_id })) = (trace.is_on(), &appended) {
+        let mut xadd = vec!["XADD", keys::EVENTS, "*"];
+        xadd.extend(fields.iter().map(String::as_str));
+        inside.push(xadd);
+        inside.push(vec!["RPUSH", history, entry_id]);
+        inside.push(vec!["SET", cursor, entry_id]);
+        if let Some(m) = mark {
+            inside.push(vec!["SET", m.key.as_str(), "<applied>", "EX", "86400"]);
         }
-        [conflict, actual] if conflict == "conflict" => Ok(Appended::Conflict {
-            version: actual.parse().unwrap_or_default(),
-        }),
-        [behind, _] if behind == "index_behind" => Ok(Appended::IndexBehind),
-        other => Err(DbError::Redis(redis::RedisError::from((
-            redis::ErrorKind::Client,
-            "unexpected reply from the append script",
-            format!("{other:?} (expected version {version})"),
-        )))),
-    };
+    }
     trace.record_script(&APPEND, &SOURCE, &script_keys, &script_args, &inside);
     appended
 }
@@ -149,26 +155,13 @@ pub async fn append_many(
     if appends.is_empty() {
         return Ok(Vec::new());
     }
-    let cursor = keys::indexed();
-    let prefix = keys::history_prefix();
-    let invocations: Vec<redis::ScriptInvocation<'_>> = appends
+    let calls: Vec<(Vec<String>, Vec<String>)> = appends
         .iter()
-        .map(|(before, event)| {
-            let mut invocation = APPEND.prepare_invoke();
-            invocation
-                .key(keys::EVENTS)
-                .key(keys::history(event.claim_id.as_str()))
-                .key(&cursor)
-                .arg(before.version)
-                .arg(event.claim_id.as_str())
-                .arg("")
-                .arg(&prefix)
-                .arg(PAGE);
-            for (k, v) in stream_codec::encode(event) {
-                invocation.arg(k).arg(v);
-            }
-            invocation
-        })
+        .map(|(before, event)| call(before, event, None))
+        .collect();
+    let invocations: Vec<ScriptInvocation<'_>> = calls
+        .iter()
+        .map(|(script_keys, script_args)| invocation(script_keys, script_args))
         .collect();
     db.scripts(&APPEND, &invocations)
         .await?

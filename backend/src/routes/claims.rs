@@ -272,6 +272,27 @@ struct ListQuery {
 }
 
 const MAX_PAGE: u64 = 200;
+
+/// A page of claims: the status filter, where it starts, how many (50 unless asked).
+pub fn page(
+    status: Option<String>,
+    offset: Option<u64>,
+    limit: Option<u64>,
+) -> Result<(Option<ClaimStatus>, u64, u64), ApiError> {
+    let status = status
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<ClaimStatus>())
+        .transpose()
+        .map_err(|m| ApiError::bad_request("invalid_query", format!("status: {m}")))?;
+    let limit = limit.unwrap_or(50);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit: must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    Ok((status, offset.unwrap_or(0), limit))
+}
 /// The longest `wait_ms` honoured.
 const MAX_WAIT_MS: u64 = 10_000;
 
@@ -310,20 +331,7 @@ async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<ClaimListResponse>, ApiError> {
-    let status = q
-        .status
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<ClaimStatus>())
-        .transpose()
-        .map_err(|m| ApiError::bad_request("invalid_query", format!("status: {m}")))?;
-    let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit: must be between 1 and {MAX_PAGE}"),
-        ));
-    }
+    let (status, offset, limit) = page(q.status, q.offset, q.limit)?;
     let after = q
         .after
         .filter(|a| !a.is_empty())

@@ -22,7 +22,6 @@ pub fn router() -> Router<AppState> {
 
 /// Longer streams are refused: a replay reads every entry up to the point asked for.
 const MAX_REPLAYED: u64 = 250_000;
-const MAX_PAGE: u64 = 200;
 /// The last events replayed that the answer shows.
 const TAIL: usize = 20;
 
@@ -41,20 +40,7 @@ async fn state_at(
     ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Result<Json<StateResponse>, ApiError> {
     let until = super::claims::point_in_time(q.at.as_deref())?;
-    let status = q
-        .status
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<ClaimStatus>())
-        .transpose()
-        .map_err(|m| ApiError::bad_request("invalid_query", format!("status: {m}")))?;
-    let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit: must be between 1 and {MAX_PAGE}"),
-        ));
-    }
+    let (status, offset, limit) = super::claims::page(q.status, q.offset, q.limit)?;
     let mut trace = Trace::default();
     let length: u64 = state
         .db

@@ -375,3 +375,51 @@ pub async fn assert_every_entry_indexed(
     }
     by_claim
 }
+
+/// A redis-server of the test's own with no relay in front, so nothing indexes or projects
+/// behind the test's back; a relay's handle on it and a plain connection.
+pub async fn bare_redis() -> (
+    EmbeddedRedis,
+    TempDir,
+    backend::db::Db,
+    MultiplexedConnection,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = EmbeddedRedis::start(dir.path(), Persistence::None)
+        .await
+        .unwrap();
+    let db = backend::db::Db::new(&redis.url()).unwrap();
+    let conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    (redis, dir, db, conn)
+}
+
+/// A `claim_submitted` as the lab's own scripts append it (v0: no `v`, `submitted_at`,
+/// whole units), with a plain `XADD`. Returns its id.
+pub async fn xadd_v0_submitted(
+    conn: &mut MultiplexedConnection,
+    claim_id: &str,
+    amount: &str,
+) -> String {
+    redis::cmd("XADD")
+        .arg("claims:events")
+        .arg("*")
+        .arg(&[
+            "type",
+            "claim_submitted",
+            "claim_id",
+            claim_id,
+            "customer_id",
+            "C",
+            "amount",
+            amount,
+            "submitted_at",
+            "2026-11-21T09:00:00.000Z",
+        ])
+        .query_async(conn)
+        .await
+        .unwrap()
+}

@@ -177,37 +177,8 @@ async fn a_status_update_appended_by_hand_is_counted_before_the_next_command_dec
 /// the version: a command decided on a claim whose foreign events were not counted conflicts.
 #[tokio::test]
 async fn the_append_script_indexes_foreign_entries_before_its_version_check() {
-    let dir = tempfile::tempdir().unwrap();
-    let redis = backend::embedded_redis::EmbeddedRedis::start(
-        dir.path(),
-        backend::embedded_redis::Persistence::None,
-    )
-    .await
-    .unwrap();
-    let db = backend::db::Db::new(&redis.url()).unwrap();
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let foreign: String = redis::cmd("XADD")
-        .arg("claims:events")
-        .arg("*")
-        .arg(&[
-            "type",
-            "claim_submitted",
-            "claim_id",
-            "CLM-TWICE",
-            "customer_id",
-            "C",
-            "amount",
-            "5",
-            "submitted_at",
-            "2026-11-21T09:00:00.000Z",
-        ])
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let (_redis, _dir, db, mut conn) = crate::helpers::bare_redis().await;
+    let foreign = crate::helpers::xadd_v0_submitted(&mut conn, "CLM-TWICE", "5").await;
     let command = shared::ClaimCommand::SubmitClaim {
         claim_id: shared::ClaimId::parse("CLM-TWICE").unwrap(),
         customer_id: shared::CustomerId::parse("C").unwrap(),

@@ -597,14 +597,7 @@ async fn a_worker_process_refuses_a_consumer_name_in_use() {
 /// claim the index does not know yet goes the one-by-one way, which indexes it first.
 #[tokio::test]
 async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let redis = backend::embedded_redis::EmbeddedRedis::start(
-        dir.path(),
-        backend::embedded_redis::Persistence::None,
-    )
-    .await
-    .unwrap();
-    let db = Db::new(&redis.url()).unwrap();
+    let (_redis, _dir, db, mut conn) = crate::helpers::bare_redis().await;
     let mut submitted = Vec::new();
     for (n, cents) in [(1, 500_i64), (2, 5_000_000)] {
         let command = shared::ClaimCommand::SubmitClaim {
@@ -629,29 +622,7 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
         submitted.push(format!("CLM-B{n}"));
     }
     // Another program's submission: not in the index, and no projector here to index it.
-    let mut conn = redis::Client::open(redis.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let _: String = redis::cmd("XADD")
-        .arg("claims:events")
-        .arg("*")
-        .arg(&[
-            "type",
-            "claim_submitted",
-            "claim_id",
-            "CLM-FOREIGN",
-            "customer_id",
-            "C",
-            "amount",
-            "7",
-            "submitted_at",
-            "2026-11-21T09:00:00.000Z",
-        ])
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    crate::helpers::xadd_v0_submitted(&mut conn, "CLM-FOREIGN", "7").await;
     let reply: redis::Value = redis::cmd("XRANGE")
         .arg(&["claims:events", "-", "+"])
         .query_async(&mut conn)
