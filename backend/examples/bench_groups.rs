@@ -283,7 +283,7 @@ async fn preload(db: &Db, admin: &mut MultiplexedConnection, n: u64) -> anyhow::
         .arg(1)
         .query_async(admin)
         .await?;
-    let end = db::entries(&last)
+    let end = db::entries(last)
         .first()
         .context("claims:events is empty after the pre-load")?
         .0

@@ -21,6 +21,9 @@ pub enum DbError {
 #[derive(Clone)]
 pub struct Db {
     conn: ConnectionManager,
+    /// A second connection for [`Db::pipeline_spread`]: each connection decodes its replies
+    /// on its own task, so two decode a large read on two cores.
+    spare: ConnectionManager,
     client: redis::Client,
     /// Where Redis is, with any password removed: safe for logs and error bodies.
     pub location: String,
@@ -41,9 +44,11 @@ impl Db {
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
+        let spare = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         Ok(Self {
             conn,
+            spare,
             client,
             location: redact(url),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
@@ -96,6 +101,53 @@ impl Db {
         self.send_all(trace, commands, false).await
     }
 
+    /// Like [`Db::pipeline`], for reads with large replies, each turned into a `T` by
+    /// `convert`: the commands are split over two connections, and each half is decoded and
+    /// converted on a task of its own. Decoding replies, not Redis, is what bounds a read of
+    /// thousands of entries (about 4 µs an entry against Redis's 0.7 µs), so two cores
+    /// halve it.
+    pub async fn pipeline_spread<S: AsRef<str>, T: Send + 'static>(
+        &self,
+        trace: &mut Trace,
+        commands: &[Vec<S>],
+        convert: fn(Value) -> T,
+    ) -> Result<Vec<T>, DbError> {
+        for args in commands {
+            trace.record(args);
+        }
+        // A few short reads are not worth a second connection.
+        let half = if commands.len() < 8 {
+            commands.len()
+        } else {
+            commands.len().div_ceil(2)
+        };
+        let halves = [
+            (&commands[..half], &self.conn),
+            (&commands[half..], &self.spare),
+        ];
+        let tasks = halves
+            .into_iter()
+            .filter(|(commands, _)| !commands.is_empty())
+            .map(|(commands, conn)| {
+                let mut pipe = redis::pipe();
+                for args in commands {
+                    push_command(&mut pipe, args);
+                }
+                let mut conn = conn.clone();
+                tokio::spawn(async move {
+                    let replies: Vec<Value> = pipe.query_async(&mut conn).await?;
+                    Ok::<_, RedisError>(replies.into_iter().map(convert).collect::<Vec<T>>())
+                })
+            });
+        let tasks: Vec<_> = tasks.collect();
+        let mut all = Vec::with_capacity(commands.len());
+        for task in tasks {
+            let converted = task.await.expect("a conversion does not panic");
+            all.extend(converted.map_err(|e| self.classify(e))?);
+        }
+        Ok(all)
+    }
+
     /// Like [`Db::pipeline`], wrapped in MULTI/EXEC: all or nothing.
     pub async fn transaction<S: AsRef<str>>(
         &self,
@@ -118,10 +170,7 @@ impl Db {
         }
         for args in commands {
             trace.record(args);
-            let cmd = pipe.cmd(args[0].as_ref());
-            for a in &args[1..] {
-                cmd.arg(a.as_ref());
-            }
+            push_command(&mut pipe, args);
         }
         if atomic {
             trace.record(&["EXEC"]);
@@ -183,6 +232,14 @@ impl Db {
     }
 }
 
+/// Adds one command to a pipeline.
+fn push_command<S: AsRef<str>>(pipe: &mut redis::Pipeline, args: &[S]) {
+    let cmd = pipe.cmd(args[0].as_ref());
+    for a in &args[1..] {
+        cmd.arg(a.as_ref());
+    }
+}
+
 /// `redis://user:secret@host:6379/0` -> `redis://host:6379/0`.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -206,32 +263,47 @@ pub fn text(v: &Value) -> Option<String> {
 }
 
 /// Parses an XRANGE/XREVRANGE reply (and one stream of an XREAD reply) keeping field order,
-/// which the typed reply in `redis::streams` (a HashMap) loses.
-pub fn entries(v: &Value) -> Vec<(String, Vec<(String, String)>)> {
+/// which the typed reply in `redis::streams` (a HashMap) loses. Takes the reply to move its
+/// bytes into the strings rather than copy them: a long history is megabytes.
+pub fn entries(v: Value) -> Vec<(String, Vec<(String, String)>)> {
     let Value::Array(items) = v else {
         return Vec::new();
     };
     items
-        .iter()
+        .into_iter()
         .filter_map(|item| {
             let Value::Array(parts) = item else {
                 return None;
             };
-            let id = text(parts.first()?)?;
-            let fields = match parts.get(1) {
-                Some(Value::Array(flat)) => flat
-                    .chunks(2)
-                    .filter_map(|kv| Some((text(kv.first()?)?, text(kv.get(1)?)?)))
-                    .collect(),
+            let mut parts = parts.into_iter();
+            let id = into_text(parts.next()?)?;
+            let fields = match parts.next() {
+                Some(Value::Array(flat)) => {
+                    let mut flat = flat.into_iter();
+                    std::iter::from_fn(|| Some((flat.next()?, flat.next()?)))
+                        .filter_map(|(k, v)| Some((into_text(k)?, into_text(v)?)))
+                        .collect()
+                }
                 Some(Value::Map(pairs)) => pairs
-                    .iter()
-                    .filter_map(|(k, v)| Some((text(k)?, text(v)?)))
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((into_text(k)?, into_text(v)?)))
                     .collect(),
                 _ => Vec::new(),
             };
             Some((id, fields))
         })
         .collect()
+}
+
+/// [`text`] of a reply the caller gives up.
+fn into_text(v: Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => Some(
+            String::from_utf8(b)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        ),
+        other => text(&other),
+    }
 }
 
 #[cfg(test)]

@@ -161,7 +161,7 @@ impl Feed {
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| db.classify(e))?;
-            for (id, entry) in xread_entries(&reply) {
+            for (id, entry) in xread_entries(reply) {
                 after = id;
                 *last = Some(id);
                 // With nobody watching, skip the serializing too.
@@ -181,7 +181,7 @@ pub async fn last_id(db: &Db) -> Result<EntryId, DbError> {
             &["XREVRANGE", keys::EVENTS, "+", "-", "COUNT", "1"],
         )
         .await?;
-    Ok(db::entries(&reply)
+    Ok(db::entries(reply)
         .first()
         .and_then(|(id, _)| id.parse().ok())
         .unwrap_or(EntryId::ZERO))
@@ -197,10 +197,10 @@ pub async fn page_after(db: &Db, after: EntryId) -> Result<Vec<(EntryId, StreamE
             &["XRANGE", keys::EVENTS, &start, "+", "COUNT", &count],
         )
         .await?;
-    Ok(decode_entries(&reply))
+    Ok(decode_entries(reply))
 }
 
-fn decode_entries(reply: &Value) -> Vec<(EntryId, StreamEntry)> {
+fn decode_entries(reply: Value) -> Vec<(EntryId, StreamEntry)> {
     db::entries(reply)
         .into_iter()
         .filter_map(|(id, fields)| {
@@ -211,18 +211,18 @@ fn decode_entries(reply: &Value) -> Vec<(EntryId, StreamEntry)> {
 }
 
 /// XREAD answers `[[key, [entries...]]]` (RESP2) or `{key: [entries...]}` (RESP3).
-pub fn xread_entries(reply: &Value) -> Vec<(EntryId, StreamEntry)> {
+pub fn xread_entries(reply: Value) -> Vec<(EntryId, StreamEntry)> {
     match reply {
         Value::Array(streams) => streams
-            .iter()
+            .into_iter()
             .filter_map(|s| match s {
-                Value::Array(kv) => kv.get(1),
+                Value::Array(kv) => kv.into_iter().nth(1),
                 _ => None,
             })
             .flat_map(decode_entries)
             .collect(),
         Value::Map(streams) => streams
-            .iter()
+            .into_iter()
             .flat_map(|(_, v)| decode_entries(v))
             .collect(),
         _ => Vec::new(),

@@ -46,7 +46,7 @@ pub async fn replay(
                 &["XRANGE", keys::EVENTS, &start, until, "COUNT", &count],
             )
             .await?;
-        let page = db::entries(&reply);
+        let page = db::entries(reply);
         let full = page.len() == PAGE;
         for (id, fields) in page {
             let mut entry = StreamEntry::decode(id, fields);

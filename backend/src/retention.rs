@@ -180,7 +180,7 @@ async fn claims_uncovered(
                 ],
             )
             .await?;
-        let page = db::entries(&reply);
+        let page = db::entries(reply);
         let full = page.len() == 1000;
         for (id, fields) in page {
             checked += 1;

@@ -99,7 +99,7 @@ async fn load_all(
     let mut found = read_entries(db, trace, &tails).await?.into_iter();
     let mut loaded = Vec::with_capacity(plans.len());
     for (claim_id, plan) in claim_ids.iter().zip(plans) {
-        let tail: Vec<Option<RawEntry>> =
+        let tail: Vec<Option<StreamEntry>> =
             found.by_ref().take(plan.ids.len() - plan.start).collect();
         let claim = fold(plan, tail, replay);
         // Rebuild a missing, stale or untrusted snapshot once enough events are folded past it.
@@ -149,8 +149,6 @@ fn plan(claim_id: &str, replies: &[Value], until: Option<EntryId>) -> Plan {
     }
 }
 
-type RawEntry = (String, Vec<(String, String)>);
-
 /// Tails at least this long are read in spans, not entry by entry.
 const SPAN_FROM: usize = 64;
 /// Ids of a tail one span read covers.
@@ -165,11 +163,12 @@ async fn read_entries(
     db: &Db,
     trace: &mut Trace,
     tails: &[&[String]],
-) -> Result<Vec<Option<RawEntry>>, DbError> {
+) -> Result<Vec<Option<StreamEntry>>, DbError> {
     let span_count = (SPAN * 2).to_string();
     let mut reads: Vec<Vec<&str>> = Vec::new();
-    // Per read: the ids it is for.
-    let mut covers: Vec<&[String]> = Vec::new();
+    // Per read: where its ids start in the answer, and the ids.
+    let mut covers: Vec<(usize, &[String])> = Vec::new();
+    let mut at = 0;
     for tail in tails {
         if tail.len() >= SPAN_FROM {
             for run in tail.chunks(SPAN) {
@@ -182,61 +181,70 @@ async fn read_entries(
                     "COUNT",
                     &span_count,
                 ]);
-                covers.push(run);
+                covers.push((at, run));
+                at += run.len();
             }
         } else {
             for id in tail.iter() {
                 reads.push(vec!["XRANGE", keys::EVENTS, id, id]);
-                covers.push(std::slice::from_ref(id));
+                covers.push((at, std::slice::from_ref(id)));
+                at += 1;
             }
         }
     }
+    let mut found: Vec<Option<StreamEntry>> = vec![None; at];
     if reads.is_empty() {
-        return Ok(Vec::new());
+        return Ok(found);
     }
-    let replies = db.pipeline(trace, &reads).await?;
-    let mut by_id: std::collections::HashMap<String, Vec<(String, String)>> =
-        std::collections::HashMap::new();
-    let mut missing: Vec<&String> = Vec::new();
-    for (run, reply) in covers.iter().zip(&replies) {
-        let got = db::entries(reply);
-        let reached = got.last().map(|(id, _)| id.clone());
-        let complete = run.len() == 1 || got.len() < SPAN * 2;
-        let wanted: std::collections::HashSet<&String> = run.iter().collect();
-        for (id, fields) in got {
-            if wanted.contains(&id) {
-                by_id.insert(id, fields);
+    let replies = db.pipeline_spread(trace, &reads, decoded).await?;
+    let id_of = |id: &str| id.parse::<EntryId>().unwrap_or_default();
+    let mut missing: Vec<usize> = Vec::new();
+    for ((start, run), got) in covers.iter().zip(replies) {
+        let ran_out = run.len() > 1 && got.len() == SPAN * 2;
+        let reached = got.last().map(|entry| id_of(&entry.id));
+        // Both in stream order: walk them together.
+        let mut k = 0;
+        for entry in got {
+            while k < run.len() && run[k] != entry.id && id_of(&run[k]) < id_of(&entry.id) {
+                k += 1;
+            }
+            if k < run.len() && run[k] == entry.id {
+                found[start + k] = Some(entry);
+                k += 1;
             }
         }
-        if !complete {
+        if let (true, Some(reached)) = (ran_out, reached) {
             // The span's COUNT ran out before its last id: read the rest one by one.
-            let reached = reached.and_then(|r| r.parse::<EntryId>().ok());
-            missing.extend(run.iter().filter(|id| {
-                id.parse::<EntryId>()
-                    .ok()
-                    .zip(reached)
-                    .is_some_and(|(id, reached)| id > reached)
-            }));
+            missing.extend(
+                (0..run.len())
+                    .filter(|&j| found[start + j].is_none() && id_of(&run[j]) > reached)
+                    .map(|j| start + j),
+            );
         }
     }
     if !missing.is_empty() {
+        let ids: Vec<&String> = tails.iter().flat_map(|t| t.iter()).collect();
         let reads: Vec<Vec<&str>> = missing
             .iter()
-            .map(|id| vec!["XRANGE", keys::EVENTS, id.as_str(), id.as_str()])
+            .map(|&pos| vec!["XRANGE", keys::EVENTS, ids[pos].as_str(), ids[pos].as_str()])
             .collect();
-        for reply in db.pipeline(trace, &reads).await? {
-            by_id.extend(db::entries(&reply));
+        for (pos, reply) in missing.iter().zip(db.pipeline(trace, &reads).await?) {
+            found[*pos] = decoded(reply).into_iter().next();
         }
     }
-    Ok(tails
-        .iter()
-        .flat_map(|t| t.iter())
-        .map(|id| by_id.remove(id).map(|fields| (id.clone(), fields)))
-        .collect())
+    Ok(found)
+}
+
+/// An XRANGE reply's entries, decoded (on the task that read them).
+fn decoded(reply: Value) -> Vec<StreamEntry> {
+    db::entries(reply)
+        .into_iter()
+        .map(|(id, fields)| StreamEntry::decode(id, fields))
+        .collect()
 }
 
 /// Folds the events after the plan's start into its claim.
-fn fold(plan: Plan, tail: Vec<Option<RawEntry>>, replay: Replay) -> LoadedClaim {
+fn fold(plan: Plan, tail: Vec<Option<StreamEntry>>, replay: Replay) -> LoadedClaim {
     let Plan {
         ids,
         start,
@@ -248,8 +256,7 @@ fn fold(plan: Plan, tail: Vec<Option<RawEntry>>, replay: Replay) -> LoadedClaim 
     for (n, found) in tail.into_iter().enumerate() {
         // An entry trimmed from the stream still counts: the index is what versions count.
         let version = (start + n + 1) as u64;
-        if let Some((id, fields)) = found {
-            let mut entry = StreamEntry::decode(id, fields);
+        if let Some(mut entry) = found {
             if let Some(event) = &mut entry.event {
                 upcast::complete(&claim, event);
                 shared::apply(&mut claim, event);

@@ -105,7 +105,7 @@ async fn serve(db: &Db, owner: &str) -> Result<(), DbError> {
             .query_async(&mut conn)
             .await
             .map_err(|e| db.classify(e))?;
-        let entries: Vec<StreamEntry> = crate::feed::xread_entries(&reply)
+        let entries: Vec<StreamEntry> = crate::feed::xread_entries(reply)
             .into_iter()
             .map(|(_, e)| e)
             .collect();

@@ -84,7 +84,9 @@ pub async fn read(db: &Db, trace: &mut Trace) -> Result<ProjectionsResponse, DbE
     Ok(ProjectionsResponse {
         group: keys::PROJECTIONS_GROUP.to_owned(),
         at,
-        stream_last_id: db::entries(&replies[1]).first().map(|(id, _)| id.clone()),
+        stream_last_id: db::entries(replies[1].clone())
+            .first()
+            .map(|(id, _)| id.clone()),
         claims,
         rebuild,
         customers: model::top_customers(db, trace, SHOWN).await?,

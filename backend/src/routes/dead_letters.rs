@@ -37,7 +37,7 @@ async fn letter(
         .db
         .run(trace, &["XRANGE", keys::FAILED, id, id])
         .await?;
-    db::entries(&reply)
+    db::entries(reply)
         .into_iter()
         .next()
         .map(|(_, fields)| fields)
@@ -176,7 +176,7 @@ async fn letters_of(
                 &["XRANGE", keys::FAILED, &start, "+", "COUNT", "500"],
             )
             .await?;
-        let page = db::entries(&reply);
+        let page = db::entries(reply);
         let full = page.len() == 500;
         for (id, fields) in page {
             start = format!("({id}");
@@ -208,7 +208,7 @@ async fn replay_letter(
         .db
         .run(trace, &["XRANGE", keys::EVENTS, &original, &original])
         .await?;
-    let Some((entry_id, entry_fields)) = db::entries(&reply).into_iter().next() else {
+    let Some((entry_id, entry_fields)) = db::entries(reply).into_iter().next() else {
         return Err(ApiError::VersionConflict(format!(
             "entry {original} is no longer in {}; discard the letter instead",
             keys::EVENTS

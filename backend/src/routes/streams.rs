@@ -94,7 +94,7 @@ async fn entries(
         }
         e => e.into(),
     })?;
-    let entries: Vec<StreamEntry> = db::entries(&reply)
+    let entries: Vec<StreamEntry> = db::entries(reply)
         .into_iter()
         .map(|(id, fields)| StreamEntry::decode(id, fields))
         .collect();

@@ -480,7 +480,7 @@ impl<H: Handler> Consumer<H> {
         }
         let conn = self.connection().await?;
         let reply: Value = cmd.query_async(conn).await.map_err(|e| db.classify(e))?;
-        let entries = crate::feed::xread_entries(&reply);
+        let entries = crate::feed::xread_entries(reply);
         if id == ">" {
             return Ok(entries.into_iter().map(|(_, e)| (e, 1)).collect());
         }

@@ -75,7 +75,7 @@ pub async fn read(
     let dead_letters = int(head.get(2)).unwrap_or(0) as u64;
     let last_id = head
         .get(1)
-        .and_then(|v| db::entries(v).first().map(|(id, _)| id.clone()));
+        .and_then(|v| db::entries(v.clone()).first().map(|(id, _)| id.clone()));
     let info: Value = match db.run(trace, &["XINFO", "GROUPS", keys::EVENTS]).await {
         Ok(v) => v,
         // No stream yet, so no groups either.

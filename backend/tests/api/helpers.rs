@@ -169,7 +169,7 @@ impl TestApp {
             .query_async(&mut self.redis().await)
             .await
             .unwrap();
-        backend::db::entries(&reply)
+        backend::db::entries(reply)
     }
 
     /// Appends an entry as `redis-cli XADD claims:events * ...` would.
@@ -357,7 +357,7 @@ pub async fn assert_every_entry_indexed(
         .await
         .unwrap();
     let mut by_claim = std::collections::HashMap::<String, Vec<String>>::new();
-    for (id, fields) in backend::db::entries(&reply) {
+    for (id, fields) in backend::db::entries(reply) {
         by_claim
             .entry(field(&fields, "claim_id").to_owned())
             .or_default()

@@ -628,7 +628,7 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let entries: Vec<shared::api::StreamEntry> = backend::db::entries(&reply)
+    let entries: Vec<shared::api::StreamEntry> = backend::db::entries(reply)
         .into_iter()
         .map(|(id, fields)| shared::api::StreamEntry::decode(id, fields))
         .collect();
