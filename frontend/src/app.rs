@@ -92,6 +92,13 @@ pub fn App() -> impl IntoView {
                 <Groups />
                 <DeadLetters />
             </section>
+            <section class="panel analytics-panel" id="analytics" aria-labelledby="analytics-title">
+                <crate::components::analytics::Analytics />
+            </section>
+            <section class="panel retention-panel" aria-labelledby="retention-title" data-testid="retention-panel">
+                <h2 id="retention-title">"Retention and memory"</h2>
+                <crate::components::retention::Retention />
+            </section>
         </main>
     }
 }
