@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_net::http::{Request, RequestBuilder};
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
 use serde::Serialize;
@@ -31,12 +31,20 @@ impl ApiFailure {
     }
 }
 
-async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> {
-    if response.ok() {
-        return response.json().await.map_err(ApiFailure::network);
-    }
+/// Sends the request and reads the answer's body, or says why it did not succeed. Not generic,
+/// so each answer type adds only its own parsing to the app, not another copy of this.
+async fn fetch(request: Result<Request, gloo_net::Error>) -> Result<String, ApiFailure> {
+    let response = request
+        .map_err(ApiFailure::network)?
+        .send()
+        .await
+        .map_err(ApiFailure::network)?;
     let status = response.status();
-    match response.json::<ErrorBody>().await {
+    let text = response.text().await.map_err(ApiFailure::network)?;
+    if response.ok() {
+        return Ok(text);
+    }
+    match serde_json::from_str::<ErrorBody>(&text) {
         Ok(body) => Err(ApiFailure {
             status,
             code: body.error.code,
@@ -52,6 +60,10 @@ async fn read<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> 
     }
 }
 
+fn parse<T: DeserializeOwned>(body: Result<String, ApiFailure>) -> Result<T, ApiFailure> {
+    serde_json::from_str(&body?).map_err(ApiFailure::network)
+}
+
 /// Adds the instructor token, if this browser holds one.
 fn authorized(request: RequestBuilder) -> RequestBuilder {
     match crate::session::token() {
@@ -61,34 +73,20 @@ fn authorized(request: RequestBuilder) -> RequestBuilder {
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    let response = authorized(Request::get(path))
-        .send()
-        .await
-        .map_err(ApiFailure::network)?;
-    read(response).await
+    parse(fetch(authorized(Request::get(path)).build()).await)
 }
 
 pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
     // The relay takes state changes only as JSON, which other sites cannot send.
-    let response = authorized(Request::delete(path))
-        .header("Content-Type", "application/json")
-        .send()
-        .await
-        .map_err(ApiFailure::network)?;
-    read(response).await
+    let request = authorized(Request::delete(path)).header("Content-Type", "application/json");
+    parse(fetch(request.build()).await)
 }
 
 pub async fn post<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: &B,
 ) -> Result<T, ApiFailure> {
-    let response = authorized(Request::post(path))
-        .json(body)
-        .map_err(ApiFailure::network)?
-        .send()
-        .await
-        .map_err(ApiFailure::network)?;
-    read(response).await
+    parse(fetch(authorized(Request::post(path)).json(body)).await)
 }
 
 /// The state of the live feed, for the connection indicator.

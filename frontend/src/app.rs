@@ -6,9 +6,10 @@ use shared::api::{EntriesPage, GroupsResponse, Role, ServerMessage, SessionRespo
 
 use crate::api;
 use crate::components::{
-    claim_detail::ClaimDetail, claim_form::ClaimForm, claims_board::ClaimsBoard,
-    connection::ConnectionIndicator, dead_letters::DeadLetters, groups::Groups,
-    projection::Projection, redis_panel::RedisPanel, time_travel::TimeTravel, timeline::Timeline,
+    analytics::Analytics, claim_detail::ClaimDetail, claim_form::ClaimForm,
+    claims_board::ClaimsBoard, connection::ConnectionIndicator, dead_letters::DeadLetters,
+    groups::Groups, projection::Projection, redis_panel::RedisPanel, retention::Retention,
+    time_travel::TimeTravel, timeline::Timeline,
 };
 use crate::store::Store;
 
@@ -99,6 +100,13 @@ pub fn App() -> impl IntoView {
                 <h2 id="groups-title">"Consumer groups on claims:events"</h2>
                 <Groups />
                 <DeadLetters />
+            </section>
+            <section class="panel analytics-panel" id="analytics" aria-labelledby="analytics-title">
+                <Analytics />
+            </section>
+            <section class="panel retention-panel" aria-labelledby="retention-title" data-testid="retention-panel">
+                <h2 id="retention-title">"Retention and memory"</h2>
+                <Retention />
             </section>
         </main>
     }

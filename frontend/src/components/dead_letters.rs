@@ -5,6 +5,7 @@ use leptos::task::spawn_local;
 use shared::api::{EntriesPage, GroupActionResponse, StreamEntry};
 
 use crate::api;
+use crate::components::bulk_replay::BulkReplay;
 use crate::store::{Store, field};
 
 /// Letters listed, newest first.
@@ -15,12 +16,14 @@ pub fn DeadLetters() -> impl IntoView {
     let store = expect_context::<Store>();
     let letters = RwSignal::new(Vec::<StreamEntry>::new());
     let failure = RwSignal::new(None::<String>);
+    let selected = RwSignal::new(Vec::<String>::new());
     // The relay pushes the count each second; the list is fetched when the count moves.
     let count = Memo::new(move |_| store.groups.with(|g| g.as_ref().map(|g| g.dead_letters)));
     let reload = move || {
         spawn_local(async move {
             let path = format!("/api/streams/claims:failed/entries?rev=true&count={SHOWN}");
             if let Ok(page) = api::get::<EntriesPage>(&path).await {
+                selected.update(|s| s.retain(|id| page.entries.iter().any(|l| l.id == *id)));
                 letters.set(page.entries);
             }
         });
@@ -43,6 +46,16 @@ pub fn DeadLetters() -> impl IntoView {
         });
     };
 
+    // The groups among the letters listed, each offered a bulk replay.
+    let groups = Signal::derive(move || {
+        letters.with(|l| {
+            let mut groups: Vec<String> = l.iter().filter_map(|l| field(l, "group")).collect();
+            groups.sort();
+            groups.dedup();
+            groups
+        })
+    });
+
     view! {
         <div class="dead-letters" data-testid="dead-letters">
             <h3>
@@ -53,13 +66,37 @@ pub fn DeadLetters() -> impl IntoView {
                 when=move || letters.with(|l| !l.is_empty())
                 fallback=|| view! { <p class="muted">"None: every entry was handled."</p> }
             >
+                <Show when=move || store.is_instructor()>
+                    <BulkReplay groups=groups selected=selected />
+                </Show>
                 <ul>
                     <For each=move || letters.get() key=|l| l.id.clone() let:letter>
                         {
                             let id = letter.id.clone();
                             let (replay_id, discard_id) = (id.clone(), id.clone());
+                            let ticked = {
+                                let id = id.clone();
+                                move || selected.with(|s| s.contains(&id))
+                            };
+                            let tick = {
+                                let id = id.clone();
+                                move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    selected.update(|s| {
+                                        s.retain(|x| *x != id);
+                                        if on {
+                                            s.push(id.clone());
+                                        }
+                                    });
+                                }
+                            };
                             view! {
                                 <li data-testid="dead-letter" data-original=field(&letter, "original_id").unwrap_or_default()>
+                                    <Show when=move || store.is_instructor()>
+                                        <input type="checkbox" data-testid="select-dead-letter" aria-label=format!("select letter {id}")
+                                            prop:checked=ticked.clone() on:change=tick.clone() />
+                                        " "
+                                    </Show>
                                     <code>{field(&letter, "original_id").unwrap_or_default()}</code>
                                     " " {field(&letter, "group").unwrap_or_default()}
                                     " · " {field(&letter, "attempts").unwrap_or_default()} " attempts · "

@@ -1,5 +1,8 @@
 //! One module per panel, and the pieces panels share.
 
+pub mod analytics;
+pub mod bar_chart;
+pub mod bulk_replay;
 pub mod claim_actions;
 pub mod claim_detail;
 pub mod claim_form;
@@ -9,8 +12,13 @@ pub mod connection;
 pub mod dead_letters;
 pub mod field;
 pub mod groups;
+pub mod line_chart;
+pub mod markup;
+pub mod memory;
 pub mod note_form;
 pub mod projection;
 pub mod redis_panel;
+pub mod retention;
 pub mod time_travel;
 pub mod timeline;
+pub mod trim_form;
