@@ -173,7 +173,7 @@ impl Stack {
             .query_async(&mut self.redis().await)
             .await
             .unwrap();
-        backend::db::entries(&reply)
+        backend::db::entries(reply)
             .into_iter()
             .map(|(id, _)| id)
             .collect()

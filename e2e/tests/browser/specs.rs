@@ -817,3 +817,206 @@ async fn board_counts(page: &Playground<'_>) -> Vec<String> {
     }
     counts
 }
+
+#[tokio::test]
+async fn the_dashboards_charts_move_as_events_arrive() {
+    let stack = Stack::start_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+    })
+    .await;
+    let browser = Browser::launch().await;
+    browser.client.set_window_size(1280, 900).await.unwrap();
+    let page = Playground::open(&browser, &stack.url()).await;
+    page.click("analytics-toggle").await;
+    let length = "analytics-length-value-claims:events";
+    eventually(Duration::from_secs(10), "the first samples", || async {
+        (page.attribute(length, "data-value").await.as_deref() == Some("0")).then_some(())
+    })
+    .await;
+    let line_before = page
+        .attribute("analytics-length-line-claims:events", "points")
+        .await;
+
+    for amount in ["10.00", "20.00", "30.00", "40.00", "50.00"] {
+        stack.submit(amount).await;
+    }
+    eventually(Duration::from_secs(10), "the length to reach 5", || async {
+        (page.attribute(length, "data-value").await.as_deref() == Some("5")).then_some(())
+    })
+    .await;
+    assert_ne!(
+        page.attribute("analytics-length-line-claims:events", "points")
+            .await,
+        line_before,
+        "the length's line was redrawn"
+    );
+    eventually(
+        Duration::from_secs(10),
+        "a rate of claims submitted",
+        || async {
+            let max = page
+                .attribute("analytics-rates-line-claim_submitted", "data-max")
+                .await?;
+            (max.parse::<f64>().ok()? > 0.0).then_some(())
+        },
+    )
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "the bars of claims and amounts",
+        || async {
+            let claims = page
+                .attribute("analytics-claims-bar-submitted", "data-value")
+                .await;
+            let amount = page
+                .attribute("analytics-amounts-bar-submitted", "data-value")
+                .await;
+            (claims.as_deref() == Some("5") && amount.as_deref() == Some("150")).then_some(())
+        },
+    )
+    .await;
+    assert!(page.exists("lag-chart-claims-notifications").await);
+
+    let overflowing = page.overflowing(&["analytics"]).await;
+    assert!(overflowing.is_empty(), "{overflowing:#?}");
+    page.screenshot_at("analytics", "16-analytics").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn dead_letters_replay_in_bulk_after_a_confirmation_that_says_how_many() {
+    let stack = Stack::start_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+        c.max_deliveries = 2;
+    })
+    .await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    let group = "api/groups/claims-notifications";
+    page.text("group-claims-notifications").await;
+    stack
+        .post(&format!("{group}/inject"), r#"{"fail_ratio":1.0}"#)
+        .await;
+    for amount in ["1.00", "2.00", "3.00"] {
+        stack.submit(amount).await;
+    }
+    eventually(Duration::from_secs(15), "three dead letters", || async {
+        (page.count("dead-letter").await == 3).then_some(())
+    })
+    .await;
+    stack.post(&format!("{group}/inject"), "{}").await;
+
+    // One ticked, then replayed after its confirmation.
+    page.click("select-dead-letter").await;
+    page.click("replay-selected").await;
+    let asked = page.text("replay-confirm").await;
+    assert!(asked.starts_with("Replay 1 letter selected?"), "{asked}");
+    page.click("confirm-replay").await;
+    eventually(Duration::from_secs(10), "two letters left", || async {
+        (page.count("dead-letter").await == 2).then_some(())
+    })
+    .await;
+
+    // The rest of the group, counted before anything moves.
+    page.click("replay-all-claims-notifications").await;
+    let asked = page.text("replay-confirm").await;
+    assert!(
+        asked.starts_with("Replay 2 letters of claims-notifications?"),
+        "{asked}"
+    );
+    assert_eq!(page.count("dead-letter").await, 2);
+    page.screenshot_at("dead-letters", "17-bulk-replay-confirm")
+        .await;
+    page.click("confirm-replay").await;
+    let result = page.text("replay-result").await;
+    assert!(
+        result.starts_with("Replayed 2 letters; 0 failed again"),
+        "{result}"
+    );
+    eventually(Duration::from_secs(10), "no letters left", || async {
+        (page.text("dead-letter-count").await == "0").then_some(())
+    })
+    .await;
+    let notified: u64 = redis::cmd("XLEN")
+        .arg("claims:notifications")
+        .query_async(&mut stack.redis().await)
+        .await
+        .unwrap();
+    assert_eq!(notified, 3);
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_trim_is_previewed_with_what_stands_against_it_and_runs_only_when_forced() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    browser.client.set_window_size(1280, 900).await.unwrap();
+    let page = Playground::open(&browser, &stack.url()).await;
+    for amount in ["1.00", "2.00", "3.00"] {
+        stack.submit(amount).await;
+    }
+    eventually(
+        Duration::from_secs(10),
+        "three entries in memory",
+        || async {
+            page.click("memory-refresh").await;
+            let length = page
+                .attribute("memory-key-claims:events", "data-length")
+                .await;
+            (length.as_deref() == Some("3")).then_some(())
+        },
+    )
+    .await;
+
+    page.fill("trim-value", "1").await;
+    page.click("trim-preview").await;
+    eventually(Duration::from_secs(5), "the preview", || async {
+        page.exists("trim-plan").await.then_some(())
+    })
+    .await;
+    assert_eq!(page.text("trim-count").await, "2");
+    let blockers = page.text("trim-blockers").await;
+    assert!(blockers.contains("no snapshot covers"), "{blockers}");
+    assert_eq!(
+        page.attribute("trim-run", "disabled").await.as_deref(),
+        Some("true"),
+        "an unsafe trim waits for force"
+    );
+    page.screenshot_at("retention", "18-trim-preview").await;
+    let before: u64 = redis::cmd("XLEN")
+        .arg("claims:events")
+        .query_async(&mut stack.redis().await)
+        .await
+        .unwrap();
+    assert_eq!(before, 3, "a preview removes nothing");
+
+    page.click("trim-force").await;
+    page.click("trim-run").await;
+    let result = page.text("trim-result").await;
+    assert_eq!(result, "Removed 2 entries; claims:events has 1 now.");
+    let after: u64 = redis::cmd("XLEN")
+        .arg("claims:events")
+        .query_async(&mut stack.redis().await)
+        .await
+        .unwrap();
+    assert_eq!(after, 1);
+    eventually(
+        Duration::from_secs(10),
+        "the memory figures read again",
+        || async {
+            let length = page
+                .attribute("memory-key-claims:events", "data-length")
+                .await;
+            (length.as_deref() == Some("1")).then_some(())
+        },
+    )
+    .await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}

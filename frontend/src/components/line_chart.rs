@@ -107,7 +107,15 @@ pub fn round_up(max: f64) -> f64 {
     if max.is_nan() || max <= 0.0 {
         return 1.0;
     }
-    let power = 10f64.powf(max.log10().floor());
+    // The power of ten at or below `max`, by steps rather than `log10` and `powf`, which
+    // would bring their own code into the app.
+    let mut power = 1.0;
+    while power * 10.0 <= max {
+        power *= 10.0;
+    }
+    while power > max {
+        power /= 10.0;
+    }
     [1.0, 2.0, 5.0]
         .into_iter()
         .map(|m| m * power)
