@@ -164,6 +164,15 @@ impl Stack {
             .unwrap()
     }
 
+    /// How many entries a stream holds, straight from Redis.
+    pub async fn xlen(&self, key: &str) -> u64 {
+        redis::cmd("XLEN")
+            .arg(key)
+            .query_async(&mut self.redis().await)
+            .await
+            .unwrap()
+    }
+
     /// Entry ids of `claims:events`, straight from Redis.
     pub async fn stream_ids(&self) -> Vec<String> {
         let reply: redis::Value = redis::cmd("XRANGE")

@@ -358,11 +358,7 @@ async fn a_crashed_consumers_pending_entries_show_then_move_when_claimed() {
         panel.contains("3 idle entries moved to notifier-2"),
         "{panel}"
     );
-    let notified: u64 = redis::cmd("XLEN")
-        .arg("claims:notifications")
-        .query_async(&mut stack.redis().await)
-        .await
-        .unwrap();
+    let notified = stack.xlen("claims:notifications").await;
     assert_eq!(notified, 3);
     page.screenshot_at("groups", "11-claimed-and-drained").await;
     page.assert_no_console_errors().await;
@@ -425,11 +421,7 @@ async fn a_poisoned_entry_reaches_the_dead_letters_and_replays_once_the_poison_i
     .await;
     let panel = page.text("redis-panel").await;
     assert!(panel.contains("XDEL claims:failed"), "{panel}");
-    let notified: u64 = redis::cmd("XLEN")
-        .arg("claims:notifications")
-        .query_async(&mut stack.redis().await)
-        .await
-        .unwrap();
+    let notified = stack.xlen("claims:notifications").await;
     assert_eq!(notified, 1);
     page.assert_console_errors_only(&[
         "/replay - Failed to load resource: the server responded with a status of 409",
@@ -942,11 +934,7 @@ async fn dead_letters_replay_in_bulk_after_a_confirmation_that_says_how_many() {
         (page.text("dead-letter-count").await == "0").then_some(())
     })
     .await;
-    let notified: u64 = redis::cmd("XLEN")
-        .arg("claims:notifications")
-        .query_async(&mut stack.redis().await)
-        .await
-        .unwrap();
+    let notified = stack.xlen("claims:notifications").await;
     assert_eq!(notified, 3);
     page.assert_no_console_errors().await;
     browser.close().await;
@@ -989,22 +977,14 @@ async fn a_trim_is_previewed_with_what_stands_against_it_and_runs_only_when_forc
         "an unsafe trim waits for force"
     );
     page.screenshot_at("retention", "18-trim-preview").await;
-    let before: u64 = redis::cmd("XLEN")
-        .arg("claims:events")
-        .query_async(&mut stack.redis().await)
-        .await
-        .unwrap();
+    let before = stack.xlen("claims:events").await;
     assert_eq!(before, 3, "a preview removes nothing");
 
     page.click("trim-force").await;
     page.click("trim-run").await;
     let result = page.text("trim-result").await;
     assert_eq!(result, "Removed 2 entries; claims:events has 1 now.");
-    let after: u64 = redis::cmd("XLEN")
-        .arg("claims:events")
-        .query_async(&mut stack.redis().await)
-        .await
-        .unwrap();
+    let after = stack.xlen("claims:events").await;
     assert_eq!(after, 1);
     eventually(
         Duration::from_secs(10),
