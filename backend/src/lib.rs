@@ -4,6 +4,7 @@ pub mod access;
 pub mod claim_store;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod embedded_redis;
 pub mod entry_id;

@@ -33,4 +33,6 @@ pub struct AppState {
     pub trends: crate::trends::Trends,
     /// The supervisor's report on the relay's own redis-server, if it runs one.
     pub embedded: Option<EmbeddedStatus>,
+    /// The learners' stream console.
+    pub console: crate::console::Console,
 }

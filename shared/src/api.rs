@@ -840,3 +840,31 @@ mod tests {
         );
     }
 }
+
+/// `POST /api/workspaces`: a learner's own place for console keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceResponse {
+    /// Unguessable; sent back as the `X-Workspace` header.
+    pub id: String,
+    /// The workspace and its keys go this long after their last use.
+    pub expires_after_secs: u64,
+}
+
+/// `POST /api/console` (header `X-Workspace`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleRequest {
+    pub line: String,
+}
+
+/// One console line's answer: what `redis-cli` would print, the error if it failed, what to
+/// do about it, and the commands the relay sent (with the workspace's real key names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleResponse {
+    pub reply: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    pub redis: Vec<String>,
+}

@@ -2,6 +2,7 @@
 
 mod analytics;
 mod claims;
+mod console;
 mod dead_letters;
 mod groups;
 mod health;
@@ -40,6 +41,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
     let api = Router::new()
         .merge(claims::router(&state))
         .merge(streams::router())
+        .merge(console::router())
         .merge(groups::router())
         .merge(health::router())
         .merge(analytics::router())

@@ -1,0 +1,285 @@
+//! A learner's workspace: the place their console keys live. The names they type are mapped
+//! under the workspace's own prefix, so no two learners ever see or change each other's keys;
+//! `demo:<stream>` names one of the class's shared streams, which the console only reads.
+//!
+//! Keys (all bounded):
+//! - `lab:{<id>}`: the workspace (a hash: when it was made, and the bytes each of its keys
+//!   takes); expires [`IDLE_EXPIRY`] after its last use.
+//! - `lab:{<id>}:<name>`: the learner's keys, each expiring [`IDLE_EXPIRY`] after the last
+//!   command that named it; at most [`MAX_KEYS`] of them, [`MAX_BYTES`] in all.
+//! - `lab:workspaces`: each workspace by its last use (a sorted set, at most [`MAX_WORKSPACES`];
+//!   expired ones are dropped whenever one is made).
+
+use std::time::Duration;
+
+use redis::Value;
+
+use crate::db::{self, Db, DbError};
+use crate::error::ApiError;
+use crate::keys;
+use crate::redis_cli::Trace;
+use crate::workers::stats;
+
+/// An unused workspace and its keys go after this long.
+pub const IDLE_EXPIRY: Duration = Duration::from_secs(24 * 3600);
+/// Workspaces the relay holds at once.
+pub const MAX_WORKSPACES: u64 = 2000;
+/// Keys one workspace may hold.
+pub const MAX_KEYS: usize = 32;
+/// Memory one workspace's keys may take.
+pub const MAX_BYTES: u64 = 1024 * 1024;
+
+const REGISTRY: &str = "lab:workspaces";
+/// The class's streams a console may read as `demo:<name>`.
+pub const DEMO_STREAMS: [&str; 4] = [
+    keys::EVENTS,
+    keys::FAILED,
+    keys::ANALYTICS,
+    keys::NOTIFICATIONS,
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    id: String,
+}
+
+/// Where a typed key name leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A key of the workspace, by its real name.
+    Own(String),
+    /// One of the class's shared streams: read only.
+    Demo(&'static str),
+}
+
+impl Place {
+    pub fn real(&self) -> &str {
+        match self {
+            Place::Own(real) => real,
+            Place::Demo(real) => real,
+        }
+    }
+}
+
+impl Workspace {
+    /// A new workspace, or 503 when the relay holds as many as it may.
+    pub async fn create(db: &Db, trace: &mut Trace) -> Result<Self, ApiError> {
+        let now = now_ms();
+        let expired = (now - IDLE_EXPIRY.as_millis() as i64).to_string();
+        let replies = db
+            .pipeline(
+                trace,
+                &[
+                    vec!["ZREMRANGEBYSCORE", REGISTRY, "-inf", &expired],
+                    vec!["ZCARD", REGISTRY],
+                ],
+            )
+            .await?;
+        if stats::int(Some(&replies[1])).unwrap_or(0) as u64 >= MAX_WORKSPACES {
+            return Err(ApiError::Unavailable(format!(
+                "the relay holds {MAX_WORKSPACES} workspaces, its most; one frees when it has \
+                 not been used for {} hours",
+                IDLE_EXPIRY.as_secs() / 3600
+            )));
+        }
+        let workspace = Self { id: random_id() };
+        let meta = workspace.meta();
+        let expiry = IDLE_EXPIRY.as_secs().to_string();
+        let now = now.to_string();
+        db.pipeline(
+            trace,
+            &[
+                vec!["HSET", meta.as_str(), "created_ms", &now],
+                vec!["EXPIRE", meta.as_str(), &expiry],
+                vec!["ZADD", REGISTRY, &now, &workspace.id],
+            ],
+        )
+        .await?;
+        Ok(workspace)
+    }
+
+    /// The workspace an `X-Workspace` header names: 400 when it cannot be one, 404 when there
+    /// is none (never made, or expired).
+    pub async fn open(db: &Db, id: Option<&str>) -> Result<Self, ApiError> {
+        let Some(id) = id else {
+            return Err(ApiError::bad_request(
+                "missing_workspace",
+                "send the header X-Workspace with the id POST /api/workspaces gave",
+            ));
+        };
+        if id.len() != 32
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return Err(ApiError::bad_request(
+                "invalid_workspace",
+                "X-Workspace is the 32-character id POST /api/workspaces gave",
+            ));
+        }
+        let workspace = Self { id: id.to_owned() };
+        let exists: bool = db
+            .run(&mut Trace::off(), &["EXISTS", &workspace.meta()])
+            .await?;
+        if !exists {
+            return Err(ApiError::NotFound(format!(
+                "no workspace {id}: it expired after {} hours unused, or never was; \
+                 POST /api/workspaces makes a new one",
+                IDLE_EXPIRY.as_secs() / 3600
+            )));
+        }
+        Ok(workspace)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn meta(&self) -> String {
+        format!("lab:{{{}}}", self.id)
+    }
+
+    fn prefix(&self) -> String {
+        format!("lab:{{{}}}:", self.id)
+    }
+
+    /// Where the name a learner typed leads, or why it leads nowhere.
+    pub fn place(&self, typed: &str) -> Result<Place, String> {
+        match typed.strip_prefix("demo:") {
+            Some(name) => DEMO_STREAMS
+                .iter()
+                .find(|s| **s == name)
+                .map(|s| Place::Demo(s))
+                .ok_or_else(|| {
+                    format!(
+                        "{typed} is not one of the class's streams; those are {}",
+                        DEMO_STREAMS.map(|s| format!("demo:{s}")).join(", ")
+                    )
+                }),
+            None => Ok(Place::Own(format!("{}{typed}", self.prefix()))),
+        }
+    }
+
+    /// The name a real key was typed as, if it is one of this workspace's or a demo stream.
+    pub fn typed(&self, real: &[u8]) -> Option<String> {
+        let real = std::str::from_utf8(real).ok()?;
+        if let Some(own) = real.strip_prefix(&self.prefix()) {
+            return Some(own.to_owned());
+        }
+        DEMO_STREAMS.contains(&real).then(|| format!("demo:{real}"))
+    }
+
+    /// The workspace's keys by the name they were typed as, with the bytes each took when last
+    /// written.
+    pub async fn usage(&self, db: &Db) -> Result<Vec<(String, u64)>, DbError> {
+        let meta: Value = db
+            .run(&mut Trace::off(), &["HGETALL", &self.meta()])
+            .await?;
+        let Value::Array(flat) = meta else {
+            return Ok(Vec::new());
+        };
+        Ok(flat
+            .chunks(2)
+            .filter_map(|kv| {
+                let name = db::text(kv.first()?)?.strip_prefix("bytes:")?.to_owned();
+                let bytes = db::text(kv.get(1)?)?.parse().ok()?;
+                Some((name, bytes))
+            })
+            .collect())
+    }
+
+    /// Keeps the workspace and the keys a command named from expiring, and records what the
+    /// written ones take now (forgetting those that are gone).
+    pub async fn touch(
+        &self,
+        db: &Db,
+        named: &[(String, String)],
+        written: bool,
+    ) -> Result<(), DbError> {
+        let expiry = IDLE_EXPIRY.as_secs().to_string();
+        let meta = self.meta();
+        let now = now_ms().to_string();
+        let mut commands: Vec<Vec<&str>> = vec![
+            vec!["EXPIRE", &meta, &expiry],
+            vec!["ZADD", REGISTRY, &now, &self.id],
+        ];
+        for (_, real) in named {
+            commands.push(vec!["EXPIRE", real, &expiry]);
+        }
+        if written {
+            for (_, real) in named {
+                commands.push(vec!["MEMORY", "USAGE", real]);
+            }
+        }
+        let replies = db.pipeline(&mut Trace::off(), &commands).await?;
+        if !written {
+            return Ok(());
+        }
+        let sizes = &replies[2 + named.len()..];
+        let mut set: Vec<String> = vec!["HSET".into(), meta.clone()];
+        let mut gone: Vec<String> = vec!["HDEL".into(), meta.clone()];
+        for ((typed, _), size) in named.iter().zip(sizes) {
+            match stats::int(Some(size)) {
+                Some(bytes) => set.extend([format!("bytes:{typed}"), bytes.to_string()]),
+                None => gone.push(format!("bytes:{typed}")),
+            }
+        }
+        let mut updates = Vec::new();
+        if set.len() > 2 {
+            updates.push(set);
+        }
+        if gone.len() > 2 {
+            updates.push(gone);
+        }
+        if !updates.is_empty() {
+            db.pipeline(&mut Trace::off(), &updates).await?;
+        }
+        Ok(())
+    }
+}
+
+fn random_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace() -> Workspace {
+        Workspace {
+            id: "0123456789abcdef0123456789abcdef".into(),
+        }
+    }
+
+    #[test]
+    fn typed_names_map_into_the_workspace_and_back() {
+        let w = workspace();
+        let Place::Own(real) = w.place("claims:events").unwrap() else {
+            panic!("an own key")
+        };
+        assert_eq!(real, "lab:{0123456789abcdef0123456789abcdef}:claims:events");
+        assert_eq!(w.typed(real.as_bytes()).as_deref(), Some("claims:events"));
+        assert_eq!(
+            w.place("demo:claims:events").unwrap(),
+            Place::Demo("claims:events")
+        );
+        assert_eq!(
+            w.typed(b"claims:events").as_deref(),
+            Some("demo:claims:events")
+        );
+        assert!(
+            w.place("demo:secret")
+                .unwrap_err()
+                .contains("demo:claims:events")
+        );
+        assert_eq!(w.typed(b"lab:{ffffffffffffffffffffffffffffffff}:x"), None);
+    }
+}
