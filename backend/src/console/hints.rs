@@ -17,6 +17,10 @@ pub fn for_error(code: &str, detail: &str) -> Option<String> {
             "a group of that name exists already on this key: read with it as it is, move it \
              with XGROUP SETID, or remove it with XGROUP DESTROY first"
         }
+        "OOM" => {
+            "Redis is at its memory limit (maxmemory) and refuses writes: free room with XTRIM \
+             or DEL"
+        }
         "WRONGTYPE" => {
             "the key holds another type than this command works on: TYPE <key> tells which; \
              stream commands need a stream"

@@ -91,7 +91,7 @@ pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) 
         match room(db, workspace, &parsed, &named).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Answer::refused(e),
-            Err(e) => return unreachable(e),
+            Err(e) => return unavailable(e.to_string()),
         }
     }
 
@@ -120,7 +120,7 @@ pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) 
                 unavailable: false,
             };
         }
-        Err(Fail::Db(e)) => return unreachable(e),
+        Err(Fail::Db(e)) => return unavailable(e.to_string()),
         Err(Fail::Busy(e)) => return Answer::refused(e),
     };
 
@@ -276,8 +276,8 @@ async fn missing(db: &Db, parsed: &Parsed, named: &[(String, Place)]) -> Option<
     (!exists).then(|| hints::for_missing_stream(typed))
 }
 
-fn unreachable(e: DbError) -> Answer {
-    let error = e.to_string();
+/// The answer when Redis cannot be reached.
+pub fn unavailable(error: String) -> Answer {
     Answer {
         response: ConsoleResponse {
             reply: format!("(error) {error}"),

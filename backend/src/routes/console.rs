@@ -39,8 +39,11 @@ async fn run(
     JsonBody(request): JsonBody<ConsoleRequest>,
 ) -> Result<Response, ApiError> {
     let id = headers.get("x-workspace").and_then(|v| v.to_str().ok());
-    let workspace = Workspace::open(&state.db, id).await?;
-    let answer = console::run(&state.db, &state.console, &workspace, &request.line).await;
+    let answer = match Workspace::open(&state.db, id).await {
+        Ok(workspace) => console::run(&state.db, &state.console, &workspace, &request.line).await,
+        Err(ApiError::Unavailable(message)) => console::unavailable(message),
+        Err(e) => return Err(e),
+    };
     let status = if answer.unavailable {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
