@@ -18,12 +18,12 @@ pub fn apply(parsed: &mut Parsed) -> Vec<String> {
         "XRANGE" | "XREVRANGE" | "XREAD" | "XREADGROUP" | "XAUTOCLAIM"
     );
     if reads {
-        match option(&parsed.argv, "COUNT", name) {
+        match option(parsed, "COUNT") {
             Some(at) => cap(&mut parsed.argv[at], MAX_COUNT, "COUNT", &mut notes),
             None => {
                 // XREAD and XREADGROUP take COUNT before STREAMS; the others at the end.
                 let at = match name {
-                    "XREAD" | "XREADGROUP" => stream_word(&parsed.argv).unwrap_or(1),
+                    "XREAD" | "XREADGROUP" => parsed.streams_at().unwrap_or(1),
                     _ => parsed.argv.len(),
                 };
                 let count = MAX_COUNT.to_string();
@@ -43,7 +43,7 @@ pub fn apply(parsed: &mut Parsed) -> Vec<String> {
         }
     }
     if name == "XINFO STREAM"
-        && let Some(at) = option(&parsed.argv, "COUNT", name)
+        && let Some(at) = option(parsed, "COUNT")
     {
         // COUNT 0 means every entry: capped like any other.
         if parsed.argv[at] == "0" {
@@ -76,24 +76,30 @@ pub fn block_ms(parsed: &Parsed) -> Option<u64> {
 
 fn block_at(parsed: &Parsed) -> Option<usize> {
     matches!(parsed.spec.name, "XREAD" | "XREADGROUP")
-        .then(|| option(&parsed.argv, "BLOCK", parsed.spec.name))
+        .then(|| option(parsed, "BLOCK"))
         .flatten()
 }
 
 /// The position of an option's value, looking only where options go (before STREAMS).
-fn option(argv: &[String], word: &str, name: &str) -> Option<usize> {
-    let end = match name {
-        "XREAD" | "XREADGROUP" => stream_word(argv).unwrap_or(argv.len()),
+fn option(parsed: &Parsed, word: &str) -> Option<usize> {
+    let argv = &parsed.argv;
+    let end = match parsed.spec.name {
+        "XREAD" | "XREADGROUP" => parsed.streams_at().unwrap_or(argv.len()),
         _ => argv.len(),
     };
-    let first = name.split(' ').count();
-    (first..end.saturating_sub(1))
-        .find(|&i| argv[i].eq_ignore_ascii_case(word))
-        .map(|i| i + 1)
-}
-
-fn stream_word(argv: &[String]) -> Option<usize> {
-    argv.iter().position(|a| a.eq_ignore_ascii_case("STREAMS"))
+    let mut at = parsed.name_words();
+    while at + 1 < end {
+        if argv[at].eq_ignore_ascii_case(word) {
+            return Some(at + 1);
+        }
+        // A group's name and consumer are values, never options.
+        at += if argv[at].eq_ignore_ascii_case("GROUP") {
+            3
+        } else {
+            1
+        };
+    }
+    None
 }
 
 /// Lowers a number past `max` to it; leaves what is not a number for Redis to refuse.

@@ -241,6 +241,12 @@ async fn two_workspaces_never_see_or_change_each_others_keys() {
     assert_eq!(ana.ok("DEL claims:events").await, "(integer) 1");
     assert_eq!(ben.ok("XLEN claims:events").await, "(integer) 1");
 
+    // A group and a consumer named STREAMS do not move where the keys are read from.
+    ana.ok("XADD s * who ana").await;
+    ana.ok("XGROUP CREATE s STREAMS 0").await;
+    let read = ana.ok("XREADGROUP GROUP STREAMS STREAMS STREAMS s >").await;
+    assert!(read.starts_with("1) 1) \"s\"") && read.contains("\"ana\""), "{read}");
+
     // Neither touched the class's stream, whose name they typed.
     assert_eq!(app.xlen().await, 0);
     let mut redis = app.redis().await;
@@ -486,4 +492,64 @@ async fn a_workspace_must_be_named_and_every_key_it_makes_expires() {
     assert_eq!(r.status(), 503);
     let answer: ConsoleResponse = r.json().await.unwrap();
     assert!(answer.hint.unwrap().starts_with("connection refused"));
+}
+
+#[tokio::test]
+async fn random_lines_get_an_answer_never_a_server_error() {
+    use rand::prelude::*;
+    let app = spawn_app().await;
+    let me = Learner::new(&app).await;
+    me.ok("XADD s * a 1").await;
+    let words = [
+        "XADD",
+        "XRANGE",
+        "XREAD",
+        "XREADGROUP",
+        "XGROUP",
+        "CREATE",
+        "SETID",
+        "XINFO",
+        "STREAM",
+        "XPENDING",
+        "XCLAIM",
+        "XAUTOCLAIM",
+        "XTRIM",
+        "MAXLEN",
+        "~",
+        "STREAMS",
+        "GROUP",
+        "COUNT",
+        "BLOCK",
+        "IDLE",
+        "s",
+        "demo:claims:events",
+        "g",
+        "c",
+        "*",
+        "$",
+        ">",
+        "0",
+        "-",
+        "+",
+        "1-1",
+        "-5",
+        "99999999999999999999",
+        "\"",
+        "'",
+        "\\x",
+        "\"a b\"",
+        "é",
+        "{}",
+        "",
+    ];
+    let mut rng = StdRng::seed_from_u64(9);
+    for _ in 0..150 {
+        let n = rng.random_range(1..8);
+        let line: Vec<&str> = (0..n).map(|_| *words.choose(&mut rng).unwrap()).collect();
+        let line = line.join(" ");
+        let r = me.send(&line).await;
+        assert_eq!(r.status(), 200, "{line}");
+        let answer: ConsoleResponse = r.json().await.unwrap();
+        assert!(!answer.reply.is_empty(), "{line}");
+    }
 }

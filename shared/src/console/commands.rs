@@ -371,7 +371,7 @@ impl Parsed {
             Keys::First => vec![first],
             Keys::All => (first..self.argv.len()).collect(),
             Keys::AfterStreams => {
-                let Some(streams) = self.streams_word() else {
+                let Some(streams) = self.streams_at() else {
                     return Vec::new();
                 };
                 let rest = self.argv.len() - streams - 1;
@@ -380,10 +380,22 @@ impl Parsed {
         }
     }
 
-    fn streams_word(&self) -> Option<usize> {
-        self.argv
-            .iter()
-            .position(|a| a.eq_ignore_ascii_case("STREAMS"))
+    /// Where `STREAMS` stands in an `XREAD` or `XREADGROUP`, found the way Redis finds it:
+    /// past the options (`COUNT n`, `BLOCK ms`, `GROUP g c`, `NOACK`), so a group or consumer
+    /// called `STREAMS` is not taken for it. `None` when the options do not lead to it.
+    pub fn streams_at(&self) -> Option<usize> {
+        let group = self.spec.name == "XREADGROUP";
+        let mut at = 1;
+        while let Some(word) = self.argv.get(at) {
+            at += match word.to_ascii_uppercase().as_str() {
+                "STREAMS" => return Some(at),
+                "COUNT" | "BLOCK" => 2,
+                "GROUP" if group => 3,
+                "NOACK" if group => 1,
+                _ => return None,
+            };
+        }
+        None
     }
 }
 
@@ -406,7 +418,8 @@ pub fn parse(argv: Vec<String>) -> Result<Parsed, ConsoleError> {
             "HELP lists what the console runs",
         ));
     }
-    let name = match PARENTS.iter().find(|(parent, _)| *parent == word) {
+    // The name is one word, or a parent and its subcommand: as many arguments as words.
+    let (name, words) = match PARENTS.iter().find(|(parent, _)| *parent == word) {
         Some((parent, subcommands)) => {
             let Some(sub) = argv.get(1) else {
                 return Err(ConsoleError::new(
@@ -414,11 +427,14 @@ pub fn parse(argv: Vec<String>) -> Result<Parsed, ConsoleError> {
                     format!("{parent} takes {subcommands}"),
                 ));
             };
-            format!("{parent} {}", sub.to_ascii_uppercase())
+            (format!("{parent} {}", sub.to_ascii_uppercase()), 2)
         }
-        None => word.clone(),
+        None => (word.clone(), 1),
     };
-    let Some(spec) = COMMANDS.iter().find(|c| c.name == name) else {
+    let found = COMMANDS
+        .iter()
+        .find(|c| c.name == name && c.name.split(' ').count() == words);
+    let Some(spec) = found else {
         let hint = match closest(&name) {
             Some(near) => format!(
                 "did you mean {}? HELP lists what the console runs",
@@ -427,10 +443,7 @@ pub fn parse(argv: Vec<String>) -> Result<Parsed, ConsoleError> {
             None => "HELP lists what the console runs".to_owned(),
         };
         return Err(ConsoleError::new(
-            format!(
-                "unknown command '{}'",
-                argv[..name.split(' ').count()].join(" ")
-            ),
+            format!("unknown command '{}'", argv[..words].join(" ")),
             hint,
         ));
     };
@@ -439,7 +452,7 @@ pub fn parse(argv: Vec<String>) -> Result<Parsed, ConsoleError> {
     let too_few = given < spec.min_args;
     let too_many = spec.max_args.is_some_and(|max| given > max);
     let streams_uneven = spec.keys == Keys::AfterStreams
-        && parsed.streams_word().is_none_or(|at| {
+        && parsed.streams_at().is_none_or(|at| {
             let rest = parsed.argv.len() - at - 1;
             rest == 0 || rest % 2 == 1
         });
@@ -515,6 +528,13 @@ mod tests {
         assert_eq!(keys("XREAD COUNT 2 STREAMS a b 0 0"), ["a", "b"]);
         assert_eq!(keys("XREADGROUP GROUP g c BLOCK 10 streams s >"), ["s"]);
         assert_eq!(keys("DEL a b c"), ["a", "b", "c"]);
+        // A group and a consumer named STREAMS are not the keyword.
+        assert_eq!(
+            keys("XREADGROUP GROUP STREAMS STREAMS COUNT 1 STREAMS s >"),
+            ["s"]
+        );
+        assert_eq!(keys("XREAD BLOCK 5 COUNT 1 STREAMS STREAMS 0"), ["STREAMS"]);
+        assert!(parse_line("XREAD COUNT STREAMS s 0").is_err());
         assert!(keys("PING").is_empty());
         assert!(keys("INFO memory").is_empty());
     }
@@ -556,6 +576,15 @@ mod tests {
                 .hint
                 .starts_with("HELP")
         );
+    }
+
+    #[test]
+    fn a_name_quoted_with_spaces_is_no_command() {
+        let e = parse_line(r#""XGROUP CREATE" s g $"#).unwrap_err();
+        assert_eq!(e.message, "unknown command 'XGROUP CREATE'");
+        let e = parse_line(r#"XGROUP "CREATE s" g $"#).unwrap_err();
+        assert_eq!(e.message, "unknown command 'XGROUP CREATE s'");
+        assert!(parse_line(r#""a b""#).is_err());
     }
 
     #[test]

@@ -56,6 +56,22 @@ mod tests {
         }
 
         #[test]
+        fn no_line_of_console_words_makes_parsing_panic(
+            words in proptest::collection::vec(
+                prop::sample::select(vec![
+                    "XADD", "XGROUP", "CREATE", "XINFO", "STREAM", "XREADGROUP", "GROUP",
+                    "STREAMS", "COUNT", "s", "*", "0", "\"XGROUP CREATE\"", "\"a b\"", "'x y'",
+                    "\"", "INFO", "MEMORY", "USAGE", "",
+                ]),
+                0..8,
+            ),
+        ) {
+            if let Ok(parsed) = parse_line(&words.join(" ")) {
+                prop_assert!(parsed.key_positions().iter().all(|&at| at < parsed.argv.len()));
+            }
+        }
+
+        #[test]
         fn no_stream_read_makes_it_panic(
             head in prop::sample::select(vec!["XREAD", "XREADGROUP GROUP g c", "XREAD COUNT 1 BLOCK 5"]),
             rest in proptest::collection::vec(
