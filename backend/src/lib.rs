@@ -23,6 +23,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod trends;
+pub mod validate;
 pub mod workers;
 
 pub use config::Config;

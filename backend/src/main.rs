@@ -16,6 +16,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check the environment (Redis reachable, version, persistence, memory policy) and exit
+    /// non-zero if a check fails; one line per check, for setup scripts.
+    Validate {
+        /// The Redis to check; without it, the redis-server the relay would start itself.
+        #[arg(long, env = "REDIS_URL")]
+        redis_url: Option<String>,
+    },
     /// Run one consumer of one group in this process, against the relay's Redis (--redis-url).
     Worker {
         /// claims-processors, claims-analytics or claims-notifications.
@@ -38,6 +45,17 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let Cli { config, command } = Cli::parse();
+    if let Some(Command::Validate { redis_url }) = &command {
+        let result = match redis_url.clone().or(config.redis_url.clone()) {
+            Some(url) => {
+                let db = backend::db::Db::new(&url)?;
+                backend::validate::run(backend::validate::Target::Redis(&db)).await
+            }
+            None => backend::validate::run(backend::validate::Target::Embedded).await,
+        };
+        println!("{}", backend::validate::report(&result));
+        std::process::exit(if result.ok { 0 } else { 1 });
+    }
     if let Some(Command::Worker {
         group,
         consumer,

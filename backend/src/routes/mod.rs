@@ -11,6 +11,7 @@ mod projections;
 mod session;
 mod state;
 mod streams;
+mod validate;
 mod ws;
 
 use std::path::Path;
@@ -49,6 +50,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(projections::router())
         .merge(session::router())
         .merge(state::router())
+        .merge(validate::router())
         .merge(ws::router())
         .merge(instructor)
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })

@@ -245,7 +245,10 @@ async fn two_workspaces_never_see_or_change_each_others_keys() {
     ana.ok("XADD s * who ana").await;
     ana.ok("XGROUP CREATE s STREAMS 0").await;
     let read = ana.ok("XREADGROUP GROUP STREAMS STREAMS STREAMS s >").await;
-    assert!(read.starts_with("1) 1) \"s\"") && read.contains("\"ana\""), "{read}");
+    assert!(
+        read.starts_with("1) 1) \"s\"") && read.contains("\"ana\""),
+        "{read}"
+    );
 
     // Neither touched the class's stream, whose name they typed.
     assert_eq!(app.xlen().await, 0);

@@ -20,5 +20,6 @@ mod projection;
 mod retention;
 mod schema;
 mod soak;
+mod validate;
 mod websocket;
 mod workers;
