@@ -13,6 +13,7 @@ pub mod extract;
 pub mod feed;
 pub mod idempotency;
 pub mod keys;
+pub mod lab;
 pub mod lease;
 pub mod limits;
 pub mod projection;

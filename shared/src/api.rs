@@ -899,3 +899,34 @@ pub struct ValidationResponse {
     pub ok: bool,
     pub checks: Vec<EnvironmentCheck>,
 }
+
+/// `GET /api/lab` (header `X-Workspace`): the lab's five steps, each task checked against the
+/// real state of the learner's workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabResponse {
+    pub steps: Vec<LabStep>,
+    pub done: usize,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabStep {
+    /// `setup`, `streams`, `implementation`, `advanced`, `validation`.
+    pub id: String,
+    pub title: String,
+    pub explanation: String,
+    pub tasks: Vec<LabTask>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabTask {
+    /// Stable, e.g. `append_three`.
+    pub id: String,
+    pub title: String,
+    /// A command that does it, to type in the console.
+    pub example: String,
+    /// Holds now, in Redis.
+    pub done: bool,
+    /// What in Redis shows it (or what is missing).
+    pub evidence: String,
+}

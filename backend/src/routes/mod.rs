@@ -6,6 +6,7 @@ mod console;
 mod dead_letters;
 mod groups;
 mod health;
+mod lab;
 mod memory;
 mod projections;
 mod session;
@@ -45,6 +46,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(console::router())
         .merge(groups::router())
         .merge(health::router())
+        .merge(lab::router())
         .merge(analytics::router())
         .merge(memory::router())
         .merge(projections::router())

@@ -7,13 +7,13 @@ use shared::api::{ConsoleResponse, WorkspaceResponse};
 use crate::helpers::{TestApp, spawn_app};
 
 /// A learner with a workspace of their own.
-struct Learner<'a> {
+pub struct Learner<'a> {
     app: &'a TestApp,
-    id: String,
+    pub id: String,
 }
 
 impl<'a> Learner<'a> {
-    async fn new(app: &'a TestApp) -> Self {
+    pub async fn new(app: &'a TestApp) -> Self {
         let r = app.post("/api/workspaces", &json!({})).await;
         assert_eq!(r.status(), 201);
         let w: WorkspaceResponse = r.json().await.unwrap();
@@ -21,7 +21,7 @@ impl<'a> Learner<'a> {
         Self { app, id: w.id }
     }
 
-    async fn send(&self, line: &str) -> reqwest::Response {
+    pub async fn send(&self, line: &str) -> reqwest::Response {
         self.app
             .http
             .post(self.app.url("/api/console"))
@@ -33,14 +33,14 @@ impl<'a> Learner<'a> {
     }
 
     /// Runs a line; the console answers 200 whatever the command's outcome.
-    async fn run(&self, line: &str) -> ConsoleResponse {
+    pub async fn run(&self, line: &str) -> ConsoleResponse {
         let r = self.send(line).await;
         assert_eq!(r.status(), 200, "{line}");
         r.json().await.unwrap()
     }
 
     /// Runs a line that must succeed, and gives its reply.
-    async fn ok(&self, line: &str) -> String {
+    pub async fn ok(&self, line: &str) -> String {
         let answer = self.run(line).await;
         assert_eq!(answer.error, None, "{line}: {answer:?}");
         answer.reply
@@ -61,7 +61,7 @@ impl<'a> Learner<'a> {
 }
 
 /// The id in an XADD's reply (`"1700000000000-0"`).
-fn id_of(reply: &str) -> String {
+pub fn id_of(reply: &str) -> String {
     reply.trim_matches('"').to_owned()
 }
 

@@ -14,6 +14,7 @@ mod groups;
 mod helpers;
 mod history;
 mod idempotency;
+mod lab;
 mod limits;
 mod outage;
 mod projection;

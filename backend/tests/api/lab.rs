@@ -1,0 +1,125 @@
+//! The guided lab: each task turns done only when the workspace's Redis state holds it, and
+//! undone again when that state goes.
+
+use shared::api::LabResponse;
+
+use crate::console::{Learner, id_of};
+use crate::helpers::spawn_app;
+
+async fn lab(me: &Learner<'_>, app: &crate::helpers::TestApp) -> LabResponse {
+    let r = app
+        .http
+        .get(app.url("/api/lab"))
+        .header("X-Workspace", &me.id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// The ids of the tasks done, in the lab's order.
+fn done(lab: &LabResponse) -> Vec<&str> {
+    lab.steps
+        .iter()
+        .flat_map(|s| &s.tasks)
+        .filter(|t| t.done)
+        .map(|t| t.id.as_str())
+        .collect()
+}
+
+fn evidence<'a>(lab: &'a LabResponse, id: &str) -> &'a str {
+    let task = lab.steps.iter().flat_map(|s| &s.tasks).find(|t| t.id == id);
+    &task.unwrap().evidence
+}
+
+#[tokio::test]
+async fn each_task_turns_done_from_the_workspaces_state_and_back_when_it_goes() {
+    let app = spawn_app().await;
+    let me = Learner::new(&app).await;
+    let start = lab(&me, &app).await;
+    assert_eq!(start.steps.len(), 5);
+    assert_eq!(start.total, 11);
+    assert_eq!(done(&start), ["environment"]);
+
+    let first = id_of(
+        &me.ok("XADD claims:events * type claim_submitted claim_id c-1 amount 120.00")
+            .await,
+    );
+    let now = lab(&me, &app).await;
+    assert_eq!(done(&now), ["environment", "event_fields"]);
+    assert_eq!(
+        evidence(&now, "append_three"),
+        "claims:events has had 1 of 3"
+    );
+    me.ok("XADD claims:events * type claim_status_updated claim_id c-1 from submitted to approved")
+        .await;
+    let third = id_of(
+        &me.ok("XADD claims:events * type claim_paid claim_id c-1")
+            .await,
+    );
+    assert_eq!(
+        done(&lab(&me, &app).await),
+        ["environment", "append_three", "event_fields", "lifecycle"]
+    );
+
+    // Created with $, the group misses what is there; SETID 0 puts it at the start.
+    me.ok("XGROUP CREATE claims:events claims-processors $")
+        .await;
+    let late = lab(&me, &app).await;
+    assert!(!done(&late).contains(&"group_created"));
+    assert!(evidence(&late, "group_created").contains("XGROUP SETID"));
+    me.ok("XGROUP SETID claims:events claims-processors 0")
+        .await;
+    assert!(done(&lab(&me, &app).await).contains(&"group_created"));
+
+    me.ok("XREADGROUP GROUP claims-processors c1 COUNT 2 STREAMS claims:events >")
+        .await;
+    let read = lab(&me, &app).await;
+    assert!(done(&read).contains(&"read_as_c1"));
+    assert!(!done(&read).contains(&"acknowledge"));
+    me.ok(&format!("XACK claims:events claims-processors {first}"))
+        .await;
+    let acked = lab(&me, &app).await;
+    assert!(done(&acked).contains(&"acknowledge"));
+    assert_eq!(evidence(&acked, "acknowledge"), "1 acknowledged, 1 pending");
+    assert!(!done(&acked).contains(&"claim_idle"));
+    me.ok("XAUTOCLAIM claims:events claims-processors c2 0 0")
+        .await;
+    assert!(done(&lab(&me, &app).await).contains(&"claim_idle"));
+
+    // Trimming the acknowledged entry is safe; trimming the pending one is not.
+    let second_id = {
+        let pending = me
+            .ok("XPENDING claims:events claims-processors - + 10")
+            .await;
+        pending.split('"').nth(1).unwrap().to_owned()
+    };
+    me.ok(&format!("XTRIM claims:events MINID {second_id}"))
+        .await;
+    assert!(done(&lab(&me, &app).await).contains(&"trim_safely"));
+    me.ok(&format!("XTRIM claims:events MINID {third}")).await;
+    let unsafe_trim = lab(&me, &app).await;
+    assert!(!done(&unsafe_trim).contains(&"trim_safely"));
+    assert!(evidence(&unsafe_trim, "trim_safely").contains("pending entries were trimmed away"));
+    // The claim's first events are gone with it: its lifecycle no longer shows.
+    assert!(!done(&unsafe_trim).contains(&"lifecycle"));
+
+    me.ok("XGROUP CREATE claims:events claims-analytics 0")
+        .await;
+    me.ok("XGROUP CREATE claims:events claims-notifications 0")
+        .await;
+    me.ok(&format!(
+        "XADD claims:failed * original_id {first} group claims-processors error \"amount missing\""
+    ))
+    .await;
+    let later = lab(&me, &app).await;
+    assert!(done(&later).contains(&"three_groups"));
+    assert!(done(&later).contains(&"dead_letter"));
+    me.ok("DEL claims:failed").await;
+    assert!(!done(&lab(&me, &app).await).contains(&"dead_letter"));
+
+    // Another learner's lab starts from nothing: the checks read only their own workspace.
+    let other = Learner::new(&app).await;
+    assert_eq!(done(&lab(&other, &app).await), ["environment"]);
+}
