@@ -23,6 +23,7 @@ pub mod retention;
 pub mod routes;
 pub mod startup;
 pub mod state;
+pub mod traffic;
 pub mod trends;
 pub mod validate;
 pub mod workers;

@@ -16,6 +16,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate traffic: realistic claims submitted and moved through their lifecycle, at
+    /// --rate events per second, until Ctrl-C (or --seconds), against the relay's Redis.
+    Traffic {
+        /// Events per second, 1 to 200.
+        #[arg(long, default_value_t = 5)]
+        rate: u32,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        seconds: Option<u64>,
+        /// The relay's Redis, which it logs at start.
+        #[arg(long, env = "REDIS_URL")]
+        redis_url: Option<String>,
+    },
     /// Check the environment (Redis reachable, version, persistence, memory policy) and exit
     /// non-zero if a check fails; one line per check, for setup scripts.
     Validate {
@@ -45,6 +58,50 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let Cli { config, command } = Cli::parse();
+    if let Some(Command::Traffic {
+        rate,
+        seconds,
+        redis_url,
+    }) = &command
+    {
+        let Some(url) = redis_url.clone().or(config.redis_url.clone()) else {
+            anyhow::bail!(
+                "traffic needs --redis-url (or REDIS_URL): the Redis the relay uses, which it logs at start"
+            );
+        };
+        if !(1..=backend::traffic::MAX_RATE).contains(rate) {
+            anyhow::bail!(
+                "--rate is events per second, from 1 to {}",
+                backend::traffic::MAX_RATE
+            );
+        }
+        let db = backend::db::Db::new(&url)?;
+        let stop = CancellationToken::new();
+        tokio::spawn({
+            let (stop, seconds) = (stop.clone(), *seconds);
+            async move {
+                match seconds {
+                    Some(s) => tokio::time::sleep(std::time::Duration::from_secs(s)).await,
+                    None => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+                stop.cancel();
+            }
+        });
+        let counts = backend::traffic::Counts::default();
+        println!(
+            "traffic: {rate} events/s into {} (Ctrl-C stops)",
+            db.location
+        );
+        backend::traffic::run(&db, *rate, stop, &counts).await;
+        println!(
+            "traffic: {} events, {} claims submitted",
+            counts.events.load(std::sync::atomic::Ordering::Relaxed),
+            counts.claims.load(std::sync::atomic::Ordering::Relaxed)
+        );
+        return Ok(());
+    }
     if let Some(Command::Validate { redis_url }) = &command {
         let result = match redis_url.clone().or(config.redis_url.clone()) {
             Some(url) => {

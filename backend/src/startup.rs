@@ -87,6 +87,7 @@ impl Application {
             side_stream_maxlen: config.side_stream_maxlen,
             embedded: embedded.as_ref().map(Supervised::status),
             console: crate::console::Console::default(),
+            traffic: crate::traffic::Traffic::default(),
         };
         let router = routes::router(
             state.clone(),

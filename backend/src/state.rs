@@ -35,4 +35,6 @@ pub struct AppState {
     pub embedded: Option<EmbeddedStatus>,
     /// The learners' stream console.
     pub console: crate::console::Console,
+    /// The traffic generator (one per relay).
+    pub traffic: crate::traffic::Traffic,
 }

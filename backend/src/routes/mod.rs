@@ -12,6 +12,7 @@ mod projections;
 mod session;
 mod state;
 mod streams;
+mod traffic;
 mod validate;
 mod ws;
 
@@ -36,6 +37,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(dead_letters::router())
         .merge(projections::controls())
         .merge(streams::controls())
+        .merge(traffic::controls())
         .route_layer(from_fn_with_state(
             state.access.clone(),
             access::require_instructor,
@@ -53,6 +55,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(session::router())
         .merge(state::router())
         .merge(validate::router())
+        .merge(traffic::router())
         .merge(ws::router())
         .merge(instructor)
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })

@@ -21,6 +21,7 @@ mod projection;
 mod retention;
 mod schema;
 mod soak;
+mod traffic;
 mod validate;
 mod websocket;
 mod workers;
