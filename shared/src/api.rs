@@ -956,3 +956,23 @@ pub struct TrafficStatus {
     /// Steps a worker took first (the claim was read again).
     pub conflicts: u64,
 }
+
+/// `GET /api/lab/report`: the lab's six success criteria, each with the evidence that
+/// satisfied it (or what is missing), for the learner to download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletionReport {
+    pub generated_at: String,
+    pub met: usize,
+    pub total: usize,
+    pub criteria: Vec<Criterion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Criterion {
+    /// Stable, e.g. `full_lifecycle`.
+    pub id: String,
+    pub title: String,
+    pub met: bool,
+    /// One line per lab task behind it: what Redis shows, or what is missing.
+    pub evidence: Vec<String>,
+}

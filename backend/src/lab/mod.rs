@@ -3,6 +3,7 @@
 //! reload, and a task turns back to undone when its state no longer holds.
 
 pub mod observed;
+pub mod report;
 
 use shared::api::{LabResponse, LabStep, LabTask, ValidationResponse};
 

@@ -1,7 +1,7 @@
 //! The guided lab: each task turns done only when the workspace's Redis state holds it, and
 //! undone again when that state goes.
 
-use shared::api::LabResponse;
+use shared::api::{CompletionReport, LabResponse};
 
 use crate::console::{Learner, id_of};
 use crate::helpers::spawn_app;
@@ -118,6 +118,66 @@ async fn each_task_turns_done_from_the_workspaces_state_and_back_when_it_goes() 
     assert!(done(&later).contains(&"dead_letter"));
     me.ok("DEL claims:failed").await;
     assert!(!done(&lab(&me, &app).await).contains(&"dead_letter"));
+
+    // The completion report: each criterion with the evidence behind it.
+    let get = |query: &'static str| {
+        app.http
+            .get(app.url(&format!("/api/lab/report{query}")))
+            .header("X-Workspace", &me.id)
+            .send()
+    };
+    let json = get("").await.unwrap();
+    assert_eq!(json.status(), 200);
+    assert!(
+        json.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("claimstream-lab-report.json")
+    );
+    let report: CompletionReport = json.json().await.unwrap();
+    let met: Vec<&str> = report
+        .criteria
+        .iter()
+        .filter(|c| c.met)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(
+        met,
+        [
+            "environment",
+            "claims_tracked",
+            "groups_process",
+            "analytics"
+        ]
+    );
+    let handling = report
+        .criteria
+        .iter()
+        .find(|c| c.id == "error_handling")
+        .unwrap();
+    assert!(
+        handling
+            .evidence
+            .iter()
+            .any(|e| e.contains("claims:failed is empty"))
+    );
+    let md = get("?format=md").await.unwrap();
+    assert!(
+        md.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/markdown")
+    );
+    let md = md.text().await.unwrap();
+    assert!(
+        md.starts_with("# claimstream lab: completion report\n\n4 of 6 success criteria met"),
+        "{md}"
+    );
+    assert!(
+        md.contains("## [ ] Event sourcing captures the full lifecycle"),
+        "{md}"
+    );
+    assert_eq!(get("?format=pdf").await.unwrap().status(), 400);
 
     // Another learner's lab starts from nothing: the checks read only their own workspace.
     let other = Learner::new(&app).await;

@@ -54,7 +54,11 @@ async fn generated_claims_go_through_their_lifecycle_and_stop_when_told() {
     assert_eq!(app.xlen().await, stopped.events);
     assert!(stopped.claims > 0 && stopped.events > stopped.claims);
     let again = app.post("/api/traffic", &json!({"running": false})).await;
-    assert_eq!(again.status(), 200, "stopping a stopped generator is no error");
+    assert_eq!(
+        again.status(),
+        200,
+        "stopping a stopped generator is no error"
+    );
     let now: TrafficStatus = app.get("/api/traffic").await.json().await.unwrap();
     assert!(!now.running);
     assert_eq!(now.events, stopped.events);
