@@ -163,6 +163,10 @@ impl Db {
         commands: &[Vec<S>],
         atomic: bool,
     ) -> Result<Vec<Value>, DbError> {
+        // redis-rs refuses an empty pipeline; nothing to send answers nothing.
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut pipe = redis::pipe();
         if atomic {
             pipe.atomic();

@@ -976,3 +976,22 @@ pub struct Criterion {
     /// One line per lab task behind it: what Redis shows, or what is missing.
     pub evidence: Vec<String>,
 }
+
+/// `GET /api/class`: how many learners are at which step of the lab (counts only: no names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassView {
+    /// Workspaces used within the window.
+    pub learners: usize,
+    pub window_minutes: u64,
+    /// Per step, in the lab's order: learners whose first unfinished task is in it.
+    pub at_step: Vec<StepCount>,
+    /// Learners with every task done.
+    pub finished: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepCount {
+    pub step: String,
+    pub title: String,
+    pub learners: usize,
+}

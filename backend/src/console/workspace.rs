@@ -131,6 +131,38 @@ impl Workspace {
         Ok(workspace)
     }
 
+    /// Workspaces used within `within`, most recent first, at most `limit` of them. Only
+    /// those that still exist: the registry may name one that has just expired.
+    pub async fn recent(db: &Db, within: Duration, limit: usize) -> Result<Vec<Self>, DbError> {
+        let since = (now_ms() - within.as_millis() as i64).to_string();
+        let ids: Vec<String> = db
+            .run(
+                &mut Trace::off(),
+                &[
+                    "ZREVRANGEBYSCORE",
+                    REGISTRY,
+                    "+inf",
+                    &since,
+                    "LIMIT",
+                    "0",
+                    &limit.to_string(),
+                ],
+            )
+            .await?;
+        let workspaces: Vec<Self> = ids.into_iter().map(|id| Self { id }).collect();
+        let checks: Vec<Vec<String>> = workspaces
+            .iter()
+            .map(|w| vec!["EXISTS".to_owned(), w.meta()])
+            .collect();
+        let exist = db.pipeline(&mut Trace::off(), &checks).await?;
+        Ok(workspaces
+            .into_iter()
+            .zip(exist)
+            .filter(|(_, e)| stats::int(Some(e)) == Some(1))
+            .map(|(w, _)| w)
+            .collect())
+    }
+
     pub fn id(&self) -> &str {
         &self.id
     }

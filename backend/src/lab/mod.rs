@@ -2,6 +2,7 @@
 //! learner's workspace, never against a button. Progress is that state, so it survives a
 //! reload, and a task turns back to undone when its state no longer holds.
 
+pub mod class;
 pub mod observed;
 pub mod report;
 

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use shared::api::LabResponse;
+use shared::api::{ClassView, LabResponse};
 
 use crate::commands;
 use crate::extract::ApiQuery;
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/lab", get(progress))
         .route("/lab/report", get(report))
+        .route("/class", get(class))
 }
 
 async fn progress(
@@ -42,6 +43,12 @@ async fn checked(state: &AppState, headers: &HeaderMap) -> Result<LabResponse, A
         workspace: &observed?,
         environment: &environment,
     }))
+}
+
+/// How many learners are at which step.
+async fn class(State(state): State<AppState>) -> Result<Json<ClassView>, ApiError> {
+    let environment = validate::run(Target::Redis(&state.db)).await;
+    Ok(Json(lab::class::view(&state.db, &environment).await?))
 }
 
 #[derive(Debug, Default, Deserialize)]

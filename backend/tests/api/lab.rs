@@ -1,7 +1,7 @@
 //! The guided lab: each task turns done only when the workspace's Redis state holds it, and
 //! undone again when that state goes.
 
-use shared::api::{CompletionReport, LabResponse};
+use shared::api::{ClassView, CompletionReport, LabResponse};
 
 use crate::console::{Learner, id_of};
 use crate::helpers::spawn_app;
@@ -182,4 +182,38 @@ async fn each_task_turns_done_from_the_workspaces_state_and_back_when_it_goes() 
     // Another learner's lab starts from nothing: the checks read only their own workspace.
     let other = Learner::new(&app).await;
     assert_eq!(done(&lab(&other, &app).await), ["environment"]);
+}
+
+#[tokio::test]
+async fn the_class_view_counts_learners_at_each_step_without_names() {
+    let app = spawn_app().await;
+    let empty = class(&app).await;
+    assert_eq!(empty.learners, 0);
+    assert_eq!(empty.at_step.len(), 5);
+
+    let new = Learner::new(&app).await;
+    let busy = Learner::new(&app).await;
+    for n in 0..3 {
+        busy.ok(&format!(
+            "XADD claims:events * type claim_submitted claim_id c-{n}"
+        ))
+        .await;
+    }
+    let view = class(&app).await;
+    assert_eq!(view.learners, 2);
+    let at = |v: &ClassView| v.at_step.iter().map(|s| s.learners).collect::<Vec<_>>();
+    // Both passed setup; the busy one finished the streams basics too.
+    assert_eq!(at(&view), [0, 1, 1, 0, 0]);
+    assert_eq!(view.finished, 0);
+    let text = serde_json::to_string(&view).unwrap();
+    assert!(
+        !text.contains(&new.id) && !text.contains(&busy.id),
+        "{text}"
+    );
+}
+
+async fn class(app: &crate::helpers::TestApp) -> ClassView {
+    let r = app.get("/api/class").await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
 }
