@@ -995,3 +995,19 @@ pub struct StepCount {
     pub title: String,
     pub learners: usize,
 }
+
+/// `GET /api/console/help` (header `X-Workspace`): what the console runs and the keys the
+/// workspace has, for completion and the one-line help.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleHelp {
+    pub commands: Vec<CommandHelp>,
+    /// The workspace's keys, then the class's streams as `demo:<name>`.
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandHelp {
+    pub name: String,
+    pub usage: String,
+    pub summary: String,
+}

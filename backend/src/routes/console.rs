@@ -4,9 +4,9 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use shared::api::{ConsoleRequest, WorkspaceResponse};
+use shared::api::{CommandHelp, ConsoleHelp, ConsoleRequest, WorkspaceResponse};
 
 use crate::console::{self, Workspace, workspace};
 use crate::error::ApiError;
@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/workspaces", post(create))
         .route("/console", post(run))
+        .route("/console/help", get(help))
 }
 
 async fn create(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
@@ -50,4 +51,30 @@ async fn run(
         StatusCode::OK
     };
     Ok((status, Json(answer.response)).into_response())
+}
+
+/// The commands with their usage, and the workspace's keys, for completion.
+async fn help(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ConsoleHelp>, ApiError> {
+    let id = headers.get("x-workspace").and_then(|v| v.to_str().ok());
+    let workspace = Workspace::open(&state.db, id).await?;
+    let mut keys: Vec<String> = workspace
+        .usage(&state.db)
+        .await?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    keys.sort();
+    keys.extend(workspace::DEMO_STREAMS.iter().map(|s| format!("demo:{s}")));
+    let commands = shared::console::COMMANDS
+        .iter()
+        .map(|c| CommandHelp {
+            name: c.name.to_owned(),
+            usage: c.usage.to_owned(),
+            summary: c.summary.to_owned(),
+        })
+        .collect();
+    Ok(Json(ConsoleHelp { commands, keys }))
 }

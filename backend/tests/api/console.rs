@@ -206,6 +206,19 @@ async fn refused_commands_say_why_and_send_nothing() {
         .fails(&format!("XADD mine * a {}", "x".repeat(5000)))
         .await;
     assert!(long.error.unwrap().contains("4096"));
+    let listed: shared::api::ConsoleHelp = app
+        .http
+        .get(app.url("/api/console/help"))
+        .header("X-Workspace", &me.id)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.keys[0], "mine", "{:?}", listed.keys);
+    assert!(listed.keys.contains(&"demo:claims:events".to_owned()));
+    assert_eq!(listed.commands.len(), shared::console::COMMANDS.len());
     let help = me.ok("HELP XAUTOCLAIM").await;
     assert!(
         help.starts_with("XAUTOCLAIM key group consumer min-idle-ms start"),
