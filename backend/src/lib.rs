@@ -21,6 +21,7 @@ pub mod redis_cli;
 pub mod replay;
 pub mod retention;
 pub mod routes;
+pub mod scenarios;
 pub mod startup;
 pub mod state;
 pub mod traffic;

@@ -88,6 +88,7 @@ impl Application {
             embedded: embedded.as_ref().map(Supervised::status),
             console: crate::console::Console::default(),
             traffic: crate::traffic::Traffic::default(),
+            scenarios: crate::scenarios::Scenarios::default(),
         };
         let router = routes::router(
             state.clone(),

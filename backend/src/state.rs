@@ -37,4 +37,6 @@ pub struct AppState {
     pub console: crate::console::Console,
     /// The traffic generator (one per relay).
     pub traffic: crate::traffic::Traffic,
+    /// The guided failure scenarios (one at a time).
+    pub scenarios: crate::scenarios::Scenarios,
 }

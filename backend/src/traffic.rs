@@ -241,7 +241,8 @@ fn next_command(claim: &Claim) -> Option<ClaimCommand> {
     })
 }
 
-fn new_claim() -> ClaimCommand {
+/// A realistic new claim.
+pub(crate) fn new_claim() -> ClaimCommand {
     let mut rng = rand::rng();
     // Most claims are small; some are large enough for a person to review.
     let cents = if rng.random_bool(0.7) {

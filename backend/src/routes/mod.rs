@@ -9,6 +9,7 @@ mod health;
 mod lab;
 mod memory;
 mod projections;
+mod scenarios;
 mod session;
 mod state;
 mod streams;
@@ -38,6 +39,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(projections::controls())
         .merge(streams::controls())
         .merge(traffic::controls())
+        .merge(scenarios::controls())
         .route_layer(from_fn_with_state(
             state.access.clone(),
             access::require_instructor,
@@ -56,6 +58,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(state::router())
         .merge(validate::router())
         .merge(traffic::router())
+        .merge(scenarios::router())
         .merge(ws::router())
         .merge(instructor)
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })

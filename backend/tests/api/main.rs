@@ -19,6 +19,7 @@ mod limits;
 mod outage;
 mod projection;
 mod retention;
+mod scenarios;
 mod schema;
 mod soak;
 mod traffic;

@@ -1,0 +1,169 @@
+//! Guided failure scenarios: each sets its failure up, narrates what happens as Redis shows
+//! it, and leaves the groups as they were.
+
+use std::time::Duration;
+
+use backend::Application;
+use serde_json::json;
+use shared::api::{ScenarioRun, ScenariosResponse};
+
+use crate::helpers::{TestApp, config, run, spawn_app_with, until};
+
+async fn app_with_workers(max_deliveries: u64) -> TestApp {
+    let app = spawn_app_with(move |c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 2;
+        c.claim_idle_ms = 300;
+        c.max_deliveries = max_deliveries;
+    })
+    .await;
+    until(Duration::from_secs(10), "the groups to start", async || {
+        let groups: shared::api::GroupsResponse =
+            app.get("/api/groups").await.json().await.unwrap();
+        groups.groups.iter().filter(|g| g.in_relay).count() == 2
+    })
+    .await;
+    app
+}
+
+/// Starts a scenario and waits for its end; its narration.
+async fn play(http: &reqwest::Client, base: &str, id: &str) -> ScenarioRun {
+    let r = http
+        .post(format!("{base}/api/scenarios/{id}"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let mut last = None;
+    until(
+        Duration::from_secs(60),
+        "the scenario to finish",
+        async || {
+            let list: ScenariosResponse = http
+                .get(format!("{base}/api/scenarios"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let run = list.run.unwrap();
+            let finished = run.finished;
+            last = Some(run);
+            finished
+        },
+    )
+    .await;
+    let run = last.unwrap();
+    assert_eq!(run.id, id);
+    assert_eq!(run.failed, None, "{:#?}", run.lines);
+    run
+}
+
+fn said(run: &ScenarioRun) -> String {
+    run.lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn a_crashed_consumers_entries_wait_then_move_to_another() {
+    let app = app_with_workers(5).await;
+    let crash = play(&app.http, &app.url(""), "crash-consumer").await;
+    let text = said(&crash);
+    assert!(text.contains(" pending (XPENDING)."), "{text}");
+    assert!(text.contains("took them with XAUTOCLAIM"), "{text}");
+    let pending: redis::Value = redis::cmd("XPENDING")
+        .arg("claims:events")
+        .arg("claims-notifications")
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    let redis::Value::Array(summary) = pending else {
+        panic!("{pending:?}")
+    };
+    assert_eq!(summary[0], redis::Value::Int(0), "nothing left pending");
+    assert!(
+        app.stream("claims:failed").await.is_empty(),
+        "nothing failed for good"
+    );
+}
+
+#[tokio::test]
+async fn a_poisoned_entry_becomes_a_dead_letter() {
+    let app = app_with_workers(2).await;
+    let poison = play(&app.http, &app.url(""), "poison-message").await;
+    let text = said(&poison);
+    assert!(text.contains("went to claims:failed as letter"), "{text}");
+    assert_eq!(app.stream("claims:failed").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_stopped_groups_lag_grows_then_drains() {
+    let app = app_with_workers(5).await;
+    let base = app.url("");
+    let stop = play(&app.http, &base, "stop-group").await;
+    let text = said(&stop);
+    assert!(text.contains("the lag is 1"), "{text}");
+    assert!(text.contains("Drained in "), "{text}");
+    // Running again while it runs is refused; an unknown one is not found.
+    let r = app.post("/api/scenarios/stop-group", &json!({})).await;
+    assert_eq!(r.status(), 202);
+    let again = app.post("/api/scenarios/stop-group", &json!({})).await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(
+        app.post("/api/scenarios/nope", &json!({})).await.status(),
+        404
+    );
+    // Only the relay's own Redis may be stopped.
+    let r = app
+        .post("/api/scenarios/redis-unavailable", &json!({}))
+        .await;
+    assert_eq!(r.status(), 409);
+}
+
+#[tokio::test]
+async fn the_relays_own_redis_stops_and_comes_back_with_every_entry() {
+    let data = tempfile::tempdir().unwrap();
+    let app = Application::build(config(None, Some(data.path().to_owned())))
+        .await
+        .unwrap();
+    let (address, stop, relay) = run(app);
+    let base = format!("http://{address}");
+    let http = reqwest::Client::new();
+    for n in 1..=3 {
+        let r = http
+            .post(format!("{base}/api/claims"))
+            .json(&json!({"customer_id": "CUST-1", "amount": format!("{n}.00"), "description": "kept"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let down = play(&http, &base, "redis-unavailable").await;
+    let text = said(&down);
+    assert!(text.contains("holds 3 entries"), "{text}");
+    assert!(text.contains("Redis is down"), "{text}");
+    assert!(
+        text.contains("claims:events holds 3 entries, as before"),
+        "{text}"
+    );
+    let health = http.get(format!("{base}/api/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    stop.send(()).unwrap();
+    relay.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn scenarios_are_listed_for_everyone_and_run_by_the_instructor() {
+    let app = spawn_app_with(|c| c.instructor_token = Some("tok".into())).await;
+    let list: ScenariosResponse = app.get("/api/scenarios").await.json().await.unwrap();
+    assert_eq!(list.scenarios.len(), 4);
+    assert!(list.run.is_none());
+    let r = app.post("/api/scenarios/stop-group", &json!({})).await;
+    assert_eq!(r.status(), 401);
+}
