@@ -180,6 +180,13 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        let hint = match &self {
+            Self::Unavailable(_) => Some(crate::console::hints::for_unavailable()),
+            Self::OutOfMemory => {
+                Some(crate::console::hints::for_error("OOM", "").unwrap_or_default())
+            }
+            _ => None,
+        };
         let fields = match self {
             Self::Validation(fields) => fields,
             _ => Vec::new(),
@@ -189,6 +196,7 @@ impl IntoResponse for ApiError {
                 code: code.to_owned(),
                 message,
                 fields,
+                hint,
             },
         };
         (status, headers, Json(body)).into_response()

@@ -540,6 +540,9 @@ pub struct ErrorDetail {
     /// Per-field problems, so a form can show each beside its input.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldError>,
+    /// For the lab's common issues (Redis out of reach, out of memory): what to do about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// `GET /api/groups`: every consumer group on `claims:events`, as Redis reports it (XINFO,

@@ -4,7 +4,7 @@
 //! command runs, and common issues get their explanation.
 
 mod caps;
-mod hints;
+pub mod hints;
 mod reply;
 pub mod workspace;
 

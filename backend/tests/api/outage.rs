@@ -24,6 +24,11 @@ async fn redis_down_gives_503_and_the_relay_recovers_when_it_returns() {
         message.starts_with("cannot reach Redis at redis://127.0.0.1:"),
         "{message}"
     );
+    // The common issue is explained with its fix.
+    let r = app.get(&format!("/api/claims/{kept}")).await;
+    let body: Value = r.json().await.unwrap();
+    let hint = body["error"]["hint"].as_str().unwrap_or_default();
+    assert!(hint.starts_with("connection refused: "), "{body}");
     let health = app.get("/api/health").await;
     assert_eq!(health.status(), 503);
     let body: Value = health.json().await.unwrap();
