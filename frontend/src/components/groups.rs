@@ -4,10 +4,9 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{GroupActionResponse, GroupView, StreamEntry};
-use wasm_bindgen::JsCast;
 
 use crate::api;
-use crate::components::markup::escape;
+use crate::components::markup::{clicked, escape};
 use crate::store::{Store, id_less};
 
 /// Stream entries drawn in the strip.
@@ -143,11 +142,7 @@ fn GroupCard(
     };
     // The figures are markup text: their buttons say what to send, and are answered here.
     let on_figures_click = move |ev: leptos::ev::MouseEvent| {
-        let button = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|t| t.closest("button[data-path]").ok().flatten());
-        let Some(button) = button else {
+        let Some(button) = clicked(&ev, "button[data-path]") else {
             return;
         };
         let path = button.get_attribute("data-path").unwrap_or_default();
