@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use shared::api::{ClaimView, StreamEntry};
 use wasm_bindgen::JsCast;
 
+use crate::components::markup::{clicked, escape};
 use crate::describe;
 
 /// One event of the claim and the state folding it in gave.
@@ -101,89 +102,80 @@ pub fn ClaimHistory(
                     None => view! { <p class="step-claim muted">"no claim yet"</p> }.into_any(),
                 }}
             </div>
-            <ol class="history" data-testid="claim-history" node_ref=list>
-                {move || {
-                    steps
-                        .get()
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, step)| view! { <Event n=i + 1 step=step at=at pick=pick /> })
-                        .collect_view()
-                }}
-            </ol>
+            // Markup text, redrawn whole as the slider moves; a click on an event's number
+            // moves the slider there.
+            <ol
+                class="history"
+                data-testid="claim-history"
+                node_ref=list
+                on:click=move |ev| {
+                    let n = clicked(&ev, "button[data-pick]")
+                        .and_then(|b| b.get_attribute("data-pick")?.parse().ok());
+                    if let Some(n) = n {
+                        pick(n);
+                    }
+                }
+                inner_html=move || {
+                    let at = at.get();
+                    steps.with(|s| s.iter().enumerate().map(|(i, step)| event(i + 1, step, at)).collect::<String>())
+                }
+            ></ol>
         </section>
     }
 }
 
-/// One event: what it says, and the claim after it.
-#[component]
-fn Event(
-    /// Its place in the claim's history, from 1.
-    n: usize,
-    /// The event and the claim after it.
-    step: Step,
-    /// The step the slider is on.
-    at: Memo<usize>,
-    /// Moves the slider here.
-    pick: impl Fn(usize) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+/// One event as markup: what it says, and the claim after it; `at` is the step shown.
+fn event(n: usize, step: &Step, at: usize) -> String {
     let Step { entry, after } = step;
-    let currency = after
-        .as_ref()
-        .map(|c| c.currency.clone())
-        .unwrap_or_default();
-    let current = move || at.get() == n;
+    let currency = after.as_ref().map_or("", |c| c.currency.as_str());
     let (kind, upcast, body) = match &entry.event {
-        Some(e) => (
-            e.event_type().as_str(),
-            describe::upcast(e),
-            view! {
-                <dl class="event-data">
-                    {describe::payload_fields(e, &currency)
-                        .into_iter()
-                        .map(|(k, v)| view! { <dt>{k}</dt> <dd>{v}</dd> })
-                        .collect_view()}
-                    <dt>"at"</dt> <dd>{e.timestamp.to_string()}</dd>
-                </dl>
-            }
-            .into_any(),
-        ),
+        Some(e) => {
+            let fields: String = describe::payload_fields(e, currency)
+                .into_iter()
+                .map(|(k, v)| format!("<dt>{k}</dt><dd>{}</dd>", escape(&v)))
+                .collect();
+            (
+                e.event_type().as_str(),
+                describe::upcast(e),
+                format!(
+                    r#"<dl class="event-data">{fields}<dt>at</dt><dd>{}</dd></dl>"#,
+                    e.timestamp
+                ),
+            )
+        }
         None => (
             "undecoded",
             None,
-            view! { <p class="error">{entry.error.clone().unwrap_or_default()}</p> }.into_any(),
+            format!(
+                r#"<p class="error">{}</p>"#,
+                escape(entry.error.as_deref().unwrap_or_default())
+            ),
         ),
     };
-    view! {
-        <li
-            class=move || format!("type-{kind}{}", if current() { " current" } else { "" })
-            data-testid="history-event"
-            data-step=n
-            aria-current=move || current().then_some("step")
-        >
-            <div class="event-head">
-                <button type="button" class="small" on:click=move |_| pick(n) aria-label=format!("show the claim after event {n}")>
-                    {n}
-                </button>
-                <span class="badge">{kind}</span>
-                {upcast.map(|u| view! {
-                    <span class="badge upcast" data-testid="upcast-badge" title="written with an older schema, read in today's shape">{u}</span>
-                })}
-                <code class="entry-id">{entry.id.clone()}</code>
-            </div>
-            {body}
-            <p class="after" data-testid="history-after">
-                {match after {
-                    Some(c) => format!(
-                        "then: {}, version {}, {}, {}",
-                        c.status,
-                        c.version,
-                        describe::money(&c),
-                        describe::count(c.notes, "note")
-                    ),
-                    None => "then: no claim yet".to_owned(),
-                }}
-            </p>
-        </li>
-    }
+    let upcast = upcast.map_or(String::new(), |u| {
+        format!(
+            r#"<span class="badge upcast" data-testid="upcast-badge" title="written with an older schema, read in today's shape">{}</span>"#,
+            escape(&u)
+        )
+    });
+    let (current, aria) = if n == at {
+        (" current", r#" aria-current="step""#)
+    } else {
+        ("", "")
+    };
+    let then = match after {
+        Some(c) => format!(
+            "then: {}, version {}, {}, {}",
+            c.status,
+            c.version,
+            describe::money(c),
+            describe::count(c.notes, "note")
+        ),
+        None => "then: no claim yet".to_owned(),
+    };
+    format!(
+        r#"<li class="type-{kind}{current}" data-testid="history-event" data-step="{n}"{aria}><div class="event-head"><button type="button" class="small" data-pick="{n}" aria-label="show the claim after event {n}">{n}</button><span class="badge">{kind}</span>{upcast}<code class="entry-id">{}</code></div>{body}<p class="after" data-testid="history-after">{}</p></li>"#,
+        escape(&entry.id),
+        escape(&then)
+    )
 }
