@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use shared::api::{BulkReplayRequest, BulkReplayResponse};
 
 use crate::api;
+use crate::components::failure::Failure;
 use crate::store::Store;
 
 const PATH: &str = "/api/dead-letters/replay";
@@ -142,7 +143,7 @@ pub fn BulkReplay(
                     <ul>{failed.into_iter().map(|f| view! { <li class="error">{f}</li> }).collect_view()}</ul>
                 </div>
             })}
-            {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="bulk-replay-error">{m}</p> })}
+            <Failure failure=failure testid="bulk-replay-error" />
         </div>
     }
 }

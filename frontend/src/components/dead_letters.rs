@@ -6,6 +6,7 @@ use shared::api::{EntriesPage, GroupActionResponse, StreamEntry};
 
 use crate::api;
 use crate::components::bulk_replay::BulkReplay;
+use crate::components::failure::Failure;
 use crate::store::{Store, field};
 
 /// Letters listed, newest first.
@@ -118,7 +119,7 @@ pub fn DeadLetters() -> impl IntoView {
                     </For>
                 </ul>
             </Show>
-            {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="dead-letter-error">{m}</p> })}
+            <Failure failure=failure testid="dead-letter-error" />
         </div>
     }
 }

@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use shared::api::{GroupActionResponse, GroupView, StreamEntry};
 
 use crate::api;
+use crate::components::failure::Failure;
 use crate::components::markup::{clicked, escape};
 use crate::store::{Store, id_less};
 
@@ -189,7 +190,7 @@ fn GroupCard(
                     </form>
                 </div>
             </Show>
-            {move || failure.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <Failure failure=failure />
         </article>
     }
 }

@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use shared::api::{MoneyTotal, ProjectionsResponse, RebuildProgress};
 
 use crate::api;
+use crate::components::failure::Failure;
 use crate::components::markup::escape;
 use crate::store::{Store, id_time};
 
@@ -88,7 +89,7 @@ pub fn Projection() -> impl IntoView {
                     .with(|p| p.as_ref().map(|p| &p.rebuild).filter(|r| r.state != "idle").map(progress))
                     .map(|markup| view! { <div class="rebuild-progress" inner_html=markup></div> })
             }}
-            {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="rebuild-error">{m}</p> })}
+            <Failure failure=failure testid="rebuild-error" />
         </div>
         <div inner_html=move || store.projection.with(|p| p.as_ref().map(contents).unwrap_or_default())></div>
     }

@@ -11,6 +11,7 @@ use leptos::task::spawn_local;
 use shared::api::{ClaimView, EntriesPage, StateResponse, StreamEntry};
 
 use crate::api;
+use crate::components::failure::Failure;
 use crate::components::markup::escape;
 use crate::store::{Store, field, id_less, id_millis, id_time};
 
@@ -296,7 +297,7 @@ pub fn TimeTravel() -> impl IntoView {
             </button>
         </div>
         <p class="travel-point" data-testid="travel-point">{preview}</p>
-        {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="travel-error">{m}</p> })}
+        <Failure failure=failure testid="travel-error" />
         <div inner_html=move || {
             let live = at.get().is_none();
             answer.with(|a| match a {

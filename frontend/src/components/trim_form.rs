@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use shared::api::{TrimRequest, TrimResponse};
 
 use crate::api::{self, ApiFailure};
+use crate::components::failure::Failure;
 use crate::components::markup::escape;
 use crate::store::Store;
 
@@ -193,7 +194,7 @@ pub fn TrimForm(
                     {format!("Removed {} entries; {} has {} now.", r.removed.unwrap_or(0), r.stream, r.length_after)}
                 </p>
             })}
-            {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="trim-error">{m}</p> })}
+            <Failure failure=failure testid="trim-error" />
         </form>
     }
 }
