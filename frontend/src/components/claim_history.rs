@@ -83,25 +83,7 @@ pub fn ClaimHistory(
                     />
                 }
             }}
-            <div class="step-state" data-testid="history-state" aria-live="polite">
-                <p>
-                    "After event " <b data-testid="history-step">{move || at.get()}</b>
-                    " of " {move || total.get()} ":"
-                </p>
-                {move || match state() {
-                    Some(c) => view! {
-                        <p class="step-claim">
-                            <span class=format!("status status-{}", c.status) data-testid="history-status">{c.status.to_string()}</span>
-                            ", version " <span data-testid="history-version">{c.version}</span>
-                        </p>
-                        <p class="muted">
-                            {describe::money(&c)} " · "
-                            <span data-testid="history-notes">{describe::count(c.notes, "note")}</span>
-                        </p>
-                    }.into_any(),
-                    None => view! { <p class="step-claim muted">"no claim yet"</p> }.into_any(),
-                }}
-            </div>
+            <div class="step-state" data-testid="history-state" aria-live="polite" inner_html=move || step_state(at.get(), total.get(), state())></div>
             // Markup text, redrawn whole as the slider moves; a click on an event's number
             // moves the slider there.
             <ol
@@ -122,6 +104,21 @@ pub fn ClaimHistory(
             ></ol>
         </section>
     }
+}
+
+/// The claim after the step shown, as markup.
+fn step_state(at: usize, total: usize, claim: Option<ClaimView>) -> String {
+    let claim = match claim {
+        Some(c) => format!(
+            r#"<p class="step-claim"><span class="status status-{s}" data-testid="history-status">{s}</span>, version <span data-testid="history-version">{}</span></p><p class="muted">{} · <span data-testid="history-notes">{}</span></p>"#,
+            c.version,
+            escape(&describe::money(&c)),
+            describe::count(c.notes, "note"),
+            s = c.status
+        ),
+        None => r#"<p class="step-claim muted">no claim yet</p>"#.to_owned(),
+    };
+    format!(r#"<p>After event <b data-testid="history-step">{at}</b> of {total}:</p>{claim}"#)
 }
 
 /// One event as markup: what it says, and the claim after it; `at` is the step shown.
