@@ -81,6 +81,19 @@ fn plan_markup(r: &TrimResponse) -> String {
     )
 }
 
+/// What a trim removed.
+fn done_markup(r: &TrimResponse) -> String {
+    let removed = r
+        .removed
+        .map_or(String::new(), |n| format!(r#" data-removed="{n}""#));
+    format!(
+        r#"<p class="trim-done" role="status" data-testid="trim-result"{removed}>Removed {} entries; {} has {} now.</p>"#,
+        r.removed.unwrap_or(0),
+        escape(&r.stream),
+        r.length_after
+    )
+}
+
 #[component]
 pub fn TrimForm(
     /// Bumped after a trim, so the memory view reads the figures again.
@@ -189,11 +202,7 @@ pub fn TrimForm(
             </div>
             <p class="muted">"Preview first: trim runs the cut previewed, and is refused while something needs what goes unless forced."</p>
             <div inner_html=preview_view></div>
-            {move || done.get().map(|r| view! {
-                <p class="trim-done" role="status" data-testid="trim-result" data-removed=r.removed>
-                    {format!("Removed {} entries; {} has {} now.", r.removed.unwrap_or(0), r.stream, r.length_after)}
-                </p>
-            })}
+            <div inner_html=move || done.with(|r| r.as_ref().map(done_markup).unwrap_or_default())></div>
             <Failure failure=failure testid="trim-error" />
         </form>
     }
