@@ -23,8 +23,8 @@ pub fn Groups() -> impl IntoView {
                 .unwrap_or_default()
         })
     };
-    // Only whether there is anything to show decides the outer view, so the cards (and what
-    // is typed in them) survive each refresh.
+    // Whether there is anything to show; the cards (and what is typed in them) are keyed by
+    // name, so they survive each refresh.
     let state = Memo::new(move |_| {
         store
             .groups
@@ -32,17 +32,17 @@ pub fn Groups() -> impl IntoView {
     });
     view! {
         <div class="groups" data-testid="groups">
-            {move || match state.get() {
-                None => view! { <p class="muted">"Waiting for the relay to report its consumer groups…"</p> }.into_any(),
-                Some(true) => view! {
-                    <p class="muted">"No consumer groups on claims:events yet (the relay starts them unless run with --workers false)."</p>
-                }.into_any(),
-                Some(false) => view! {
-                    <For each=names key=|n| n.clone() let:name>
-                        <GroupCard name=name />
-                    </For>
-                }.into_any(),
+            {move || {
+                let waiting = match state.get() {
+                    None => "Waiting for the relay to report its consumer groups…",
+                    Some(true) => "No consumer groups on claims:events yet (the relay starts them unless run with --workers false).",
+                    Some(false) => return None,
+                };
+                Some(view! { <p class="muted">{waiting}</p> })
             }}
+            <For each=names key=|n| n.clone() let:name>
+                <GroupCard name=name />
+            </For>
         </div>
     }
 }
