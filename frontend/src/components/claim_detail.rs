@@ -104,10 +104,17 @@ pub fn ClaimDetail() -> impl IntoView {
 
     view! {
         <div data-testid="claim-detail">
-            {move || match (store.selected.get(), loaded.get()) {
-                (None, _) => view! { <p class="muted">"Pick a claim in the timeline or submit one."</p> }.into_any(),
-                (Some(_), None) => view! { <p class="muted">{move || failure.get().unwrap_or_else(|| "Loading…".into())}</p> }.into_any(),
-                (Some(_), Some(l)) => view! { <ClaimCard loaded=l.response reload=reload /> }.into_any(),
+            {move || {
+                let waiting = match (store.selected.with(Option::is_some), loaded.with(Option::is_some)) {
+                    (false, _) => "Pick a claim in the timeline or submit one.".to_owned(),
+                    (true, false) => failure.get().unwrap_or_else(|| "Loading…".into()),
+                    (true, true) => return None,
+                };
+                Some(view! { <p class="muted">{waiting}</p> })
+            }}
+            {move || {
+                let loaded = store.selected.with(Option::is_some).then(|| loaded.get()).flatten();
+                loaded.map(|l| view! { <ClaimCard loaded=l.response reload=reload /> })
             }}
             {move || open.get().map(|id| view! { <NoteForm claim_id=id on_added=reload /> })}
             {move || shown.get().map(|_| view! { <ClaimHistory steps=steps /> })}
