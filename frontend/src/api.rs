@@ -3,13 +3,14 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use gloo_net::http::{Request, RequestBuilder};
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::FieldError;
 use shared::api::{ErrorBody, ServerMessage};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 /// Why a request did not succeed, in words a learner can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +22,14 @@ pub struct ApiFailure {
 }
 
 impl ApiFailure {
+    /// A failure JavaScript reported (e.g. `TypeError: Failed to fetch`).
+    fn js(e: JsValue) -> Self {
+        match e.dyn_into::<js_sys::Error>() {
+            Ok(e) => Self::network(String::from(e.to_string())),
+            Err(e) => Self::network(format!("{e:?}")),
+        }
+    }
+
     fn network(e: impl std::fmt::Display) -> Self {
         Self {
             status: 0,
@@ -32,15 +41,39 @@ impl ApiFailure {
 }
 
 /// Sends the request and reads the answer's body, or says why it did not succeed. Not generic,
-/// so each answer type adds only its own parsing to the app, not another copy of this.
-async fn fetch(request: Result<Request, gloo_net::Error>) -> Result<String, ApiFailure> {
-    let response = request
-        .map_err(ApiFailure::network)?
-        .send()
+/// so each answer type adds only its own parsing to the app, not another copy of this. Calls
+/// `fetch` through `web-sys`: gloo-net's request builder (and the `http` crate under it) cost
+/// the app more code than these few calls.
+async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<String, ApiFailure> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    let headers = web_sys::Headers::new().map_err(ApiFailure::js)?;
+    if let Some(token) = crate::session::token() {
+        headers
+            .set("Authorization", &format!("Bearer {token}"))
+            .map_err(ApiFailure::js)?;
+    }
+    if method != "GET" {
+        // The relay takes state changes only as JSON, which other sites cannot send.
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(ApiFailure::js)?;
+    }
+    init.set_headers(&headers);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let window = web_sys::window().expect("a browser window");
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
         .await
-        .map_err(ApiFailure::network)?;
+        .map_err(ApiFailure::js)?
+        .unchecked_into();
     let status = response.status();
-    let text = response.text().await.map_err(ApiFailure::network)?;
+    let text = JsFuture::from(response.text().map_err(ApiFailure::js)?)
+        .await
+        .map_err(ApiFailure::js)?
+        .as_string()
+        .unwrap_or_default();
     if response.ok() {
         return Ok(text);
     }
@@ -64,29 +97,20 @@ fn parse<T: DeserializeOwned>(body: Result<String, ApiFailure>) -> Result<T, Api
     serde_json::from_str(&body?).map_err(ApiFailure::network)
 }
 
-/// Adds the instructor token, if this browser holds one.
-fn authorized(request: RequestBuilder) -> RequestBuilder {
-    match crate::session::token() {
-        Some(token) => request.header("Authorization", &format!("Bearer {token}")),
-        None => request,
-    }
-}
-
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    parse(fetch(authorized(Request::get(path)).build()).await)
+    parse(fetch("GET", path, None).await)
 }
 
 pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    // The relay takes state changes only as JSON, which other sites cannot send.
-    let request = authorized(Request::delete(path)).header("Content-Type", "application/json");
-    parse(fetch(request.build()).await)
+    parse(fetch("DELETE", path, None).await)
 }
 
 pub async fn post<B: Serialize, T: DeserializeOwned>(
     path: &str,
     body: &B,
 ) -> Result<T, ApiFailure> {
-    parse(fetch(authorized(Request::post(path)).json(body)).await)
+    let body = serde_json::to_string(body).map_err(ApiFailure::network)?;
+    parse(fetch("POST", path, Some(body)).await)
 }
 
 /// The state of the live feed, for the connection indicator.

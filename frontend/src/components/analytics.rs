@@ -10,6 +10,7 @@ use shared::api::{AnalyticsResponse, GroupView};
 
 use crate::api;
 use crate::components::bar_chart::{Bar, BarChart};
+use crate::components::failure::Failure;
 use crate::components::line_chart::{LineChart, Look, Series, draw, number};
 use crate::components::markup::escape;
 
@@ -165,7 +166,7 @@ pub fn Analytics() -> impl IntoView {
         </header>
         <Show when=move || open.get()>
             <div id="analytics-body" class="analytics" data-testid="analytics">
-                {move || failure.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                <Failure failure=failure />
                 <div class="alert" role="alert" data-testid="analytics-alerts" inner_html=alerts></div>
                 <div class="charts">
                     <section class="chart-card">

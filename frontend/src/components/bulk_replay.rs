@@ -6,6 +6,8 @@ use leptos::task::spawn_local;
 use shared::api::{BulkReplayRequest, BulkReplayResponse};
 
 use crate::api;
+use crate::components::failure::Failure;
+use crate::components::markup::escape;
 use crate::store::Store;
 
 const PATH: &str = "/api/dead-letters/replay";
@@ -136,13 +138,12 @@ pub fn BulkReplay(
                     <button type="button" class="small" data-testid="cancel-replay" on:click=move |_| asked.set(None)>"cancel"</button>
                 </div>
             })}
-            {move || outcome.get().map(|(summary, failed)| view! {
-                <div class="replay-result" role="status" data-testid="replay-result">
-                    <p>{summary}</p>
-                    <ul>{failed.into_iter().map(|f| view! { <li class="error">{f}</li> }).collect_view()}</ul>
-                </div>
-            })}
-            {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="bulk-replay-error">{m}</p> })}
+            {move || outcome.with(|o| o.as_ref().map(|(summary, failed)| {
+                let failed: String = failed.iter().map(|f| format!(r#"<li class="error">{}</li>"#, escape(f))).collect();
+                let markup = format!("<p>{}</p><ul>{failed}</ul>", escape(summary));
+                view! { <div class="replay-result" role="status" data-testid="replay-result" inner_html=markup></div> }
+            }))}
+            <Failure failure=failure testid="bulk-replay-error" />
         </div>
     }
 }

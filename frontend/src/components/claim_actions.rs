@@ -6,6 +6,7 @@ use shared::Action;
 use shared::api::{ClaimView, CommandResponse};
 
 use crate::api;
+use crate::components::failure::Failure;
 use crate::store::Store;
 
 /// Buttons for the transitions allowed now; a refusal or conflict is shown in words.
@@ -82,7 +83,7 @@ pub fn Actions(
                 </label>
             })}
             {claim.status.is_final().then(|| view! { <p class="muted">{format!("{} is final.", claim.status)}</p> })}
-            {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="action-error">{m}</p> })}
+            <Failure failure=failure testid="action-error" />
         </div>
     }
 }

@@ -8,6 +8,7 @@ use shared::api::{ClaimEventsResponse, ClaimResponse};
 use crate::api;
 use crate::components::claim_actions::Actions;
 use crate::components::claim_history::{ClaimHistory, Step};
+use crate::components::markup::escape;
 use crate::components::note_form::NoteForm;
 use crate::describe;
 use crate::store::Store;
@@ -103,10 +104,17 @@ pub fn ClaimDetail() -> impl IntoView {
 
     view! {
         <div data-testid="claim-detail">
-            {move || match (store.selected.get(), loaded.get()) {
-                (None, _) => view! { <p class="muted">"Pick a claim in the timeline or submit one."</p> }.into_any(),
-                (Some(_), None) => view! { <p class="muted">{move || failure.get().unwrap_or_else(|| "Loading…".into())}</p> }.into_any(),
-                (Some(_), Some(l)) => view! { <ClaimCard loaded=l.response reload=reload /> }.into_any(),
+            {move || {
+                let waiting = match (store.selected.with(Option::is_some), loaded.with(Option::is_some)) {
+                    (false, _) => "Pick a claim in the timeline or submit one.".to_owned(),
+                    (true, false) => failure.get().unwrap_or_else(|| "Loading…".into()),
+                    (true, true) => return None,
+                };
+                Some(view! { <p class="muted">{waiting}</p> })
+            }}
+            {move || {
+                let loaded = store.selected.with(Option::is_some).then(|| loaded.get()).flatten();
+                loaded.map(|l| view! { <ClaimCard loaded=l.response reload=reload /> })
             }}
             {move || open.get().map(|id| view! { <NoteForm claim_id=id on_added=reload /> })}
             {move || shown.get().map(|_| view! { <ClaimHistory steps=steps /> })}
@@ -122,25 +130,42 @@ fn ClaimCard(
     /// Reloads the claim after a command.
     reload: Callback<()>,
 ) -> impl IntoView {
-    let how = describe::loaded_from(loaded.snapshot_version, loaded.events_replayed);
-    let claim = loaded.claim;
+    let facts = facts(&loaded);
     view! {
         <div class="claim-card">
-            <p class="loaded-from muted" data-testid="claim-loaded-from">{how}</p>
-            <dl class="claim-facts">
-                <dt>"Claim"</dt><dd data-testid="claim-id">{claim.claim_id.clone()}</dd>
-                <dt>"Status"</dt>
-                <dd><span class=format!("status status-{}", claim.status) data-testid="claim-status">{claim.status.to_string()}</span></dd>
-                <dt>"Version"</dt><dd data-testid="claim-version">{claim.version}</dd>
-                <dt>"Customer"</dt><dd>{claim.customer_id.clone()}</dd>
-                <dt>"Amount"</dt><dd data-testid="claim-amount">{describe::money(&claim)}</dd>
-                {claim.policy_number.clone().map(|p| view! { <dt>"Policy"</dt><dd data-testid="claim-policy">{p}</dd> })}
-                <dt>"Description"</dt><dd>{claim.description.clone()}</dd>
-                <dt>"Notes"</dt><dd data-testid="claim-notes">{claim.notes}</dd>
-                {claim.payment_reference.clone().map(|p| view! { <dt>"Payment"</dt><dd>{p}</dd> })}
-                {claim.rejection_reason.clone().map(|r| view! { <dt>"Rejected because"</dt><dd>{r}</dd> })}
-            </dl>
-            <Actions claim=claim on_done=reload />
+            <div inner_html=facts></div>
+            <Actions claim=loaded.claim on_done=reload />
         </div>
     }
+}
+
+/// How the claim was loaded and its facts, as markup (read-only, redrawn with each load).
+fn facts(loaded: &ClaimResponse) -> String {
+    let claim = &loaded.claim;
+    let optional = |label: &str, testid: &str, value: &Option<String>| {
+        value.as_ref().map_or(String::new(), |v| {
+            format!("<dt>{label}</dt><dd{testid}>{}</dd>", escape(v))
+        })
+    };
+    let status = claim.status;
+    format!(
+        r#"<p class="loaded-from muted" data-testid="claim-loaded-from">{}</p><dl class="claim-facts"><dt>Claim</dt><dd data-testid="claim-id">{}</dd><dt>Status</dt><dd><span class="status status-{status}" data-testid="claim-status">{status}</span></dd><dt>Version</dt><dd data-testid="claim-version">{}</dd><dt>Customer</dt><dd>{}</dd><dt>Amount</dt><dd data-testid="claim-amount">{}</dd>{}<dt>Description</dt><dd>{}</dd><dt>Notes</dt><dd data-testid="claim-notes">{}</dd>{}{}</dl>"#,
+        escape(&describe::loaded_from(
+            loaded.snapshot_version,
+            loaded.events_replayed
+        )),
+        escape(&claim.claim_id),
+        claim.version,
+        escape(&claim.customer_id),
+        escape(&describe::money(claim)),
+        optional(
+            "Policy",
+            r#" data-testid="claim-policy""#,
+            &claim.policy_number
+        ),
+        escape(&claim.description),
+        claim.notes,
+        optional("Payment", "", &claim.payment_reference),
+        optional("Rejected because", "", &claim.rejection_reason),
+    )
 }

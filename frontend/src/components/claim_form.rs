@@ -5,6 +5,7 @@ use shared::amount::AmountInput;
 use shared::api::{CommandResponse, SubmitClaimRequest};
 
 use crate::api;
+use crate::components::failure::Failure;
 use crate::components::field::{Field, error_for};
 use crate::store::Store;
 
@@ -69,7 +70,7 @@ pub fn ClaimForm() -> impl IntoView {
             <Field label="Description" name="description" value=description error=error_for(errors, "description") placeholder="Water damage in the kitchen" />
             <Field label="Policy number (optional)" name="policy_number" value=policy error=error_for(errors, "policy_number") placeholder="POL-2024-001" />
             <button type="submit" data-testid="submit-claim" disabled=move || busy.get()>"Submit claim"</button>
-            {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="form-failure">{m}</p> })}
+            <Failure failure=failure testid="form-failure" />
             {move || result.get().map(|r| {
                 let id = r.claim_id.clone();
                 view! {

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use shared::api::{ClaimView, StreamEntry};
 use wasm_bindgen::JsCast;
 
+use crate::components::markup::{clicked, escape};
 use crate::describe;
 
 /// One event of the claim and the state folding it in gave.
@@ -82,108 +83,96 @@ pub fn ClaimHistory(
                     />
                 }
             }}
-            <div class="step-state" data-testid="history-state" aria-live="polite">
-                <p>
-                    "After event " <b data-testid="history-step">{move || at.get()}</b>
-                    " of " {move || total.get()} ":"
-                </p>
-                {move || match state() {
-                    Some(c) => view! {
-                        <p class="step-claim">
-                            <span class=format!("status status-{}", c.status) data-testid="history-status">{c.status.to_string()}</span>
-                            ", version " <span data-testid="history-version">{c.version}</span>
-                        </p>
-                        <p class="muted">
-                            {describe::money(&c)} " · "
-                            <span data-testid="history-notes">{describe::count(c.notes, "note")}</span>
-                        </p>
-                    }.into_any(),
-                    None => view! { <p class="step-claim muted">"no claim yet"</p> }.into_any(),
-                }}
-            </div>
-            <ol class="history" data-testid="claim-history" node_ref=list>
-                {move || {
-                    steps
-                        .get()
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, step)| view! { <Event n=i + 1 step=step at=at pick=pick /> })
-                        .collect_view()
-                }}
-            </ol>
+            <div class="step-state" data-testid="history-state" aria-live="polite" inner_html=move || step_state(at.get(), total.get(), state())></div>
+            // Markup text, redrawn whole as the slider moves; a click on an event's number
+            // moves the slider there.
+            <ol
+                class="history"
+                data-testid="claim-history"
+                node_ref=list
+                on:click=move |ev| {
+                    let n = clicked(&ev, "button[data-pick]")
+                        .and_then(|b| b.get_attribute("data-pick")?.parse().ok());
+                    if let Some(n) = n {
+                        pick(n);
+                    }
+                }
+                inner_html=move || {
+                    let at = at.get();
+                    steps.with(|s| s.iter().enumerate().map(|(i, step)| event(i + 1, step, at)).collect::<String>())
+                }
+            ></ol>
         </section>
     }
 }
 
-/// One event: what it says, and the claim after it.
-#[component]
-fn Event(
-    /// Its place in the claim's history, from 1.
-    n: usize,
-    /// The event and the claim after it.
-    step: Step,
-    /// The step the slider is on.
-    at: Memo<usize>,
-    /// Moves the slider here.
-    pick: impl Fn(usize) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let Step { entry, after } = step;
-    let currency = after
-        .as_ref()
-        .map(|c| c.currency.clone())
-        .unwrap_or_default();
-    let current = move || at.get() == n;
-    let (kind, upcast, body) = match &entry.event {
-        Some(e) => (
-            e.event_type().as_str(),
-            describe::upcast(e),
-            view! {
-                <dl class="event-data">
-                    {describe::payload_fields(e, &currency)
-                        .into_iter()
-                        .map(|(k, v)| view! { <dt>{k}</dt> <dd>{v}</dd> })
-                        .collect_view()}
-                    <dt>"at"</dt> <dd>{e.timestamp.to_string()}</dd>
-                </dl>
-            }
-            .into_any(),
+/// The claim after the step shown, as markup.
+fn step_state(at: usize, total: usize, claim: Option<ClaimView>) -> String {
+    let claim = match claim {
+        Some(c) => format!(
+            r#"<p class="step-claim"><span class="status status-{s}" data-testid="history-status">{s}</span>, version <span data-testid="history-version">{}</span></p><p class="muted">{} · <span data-testid="history-notes">{}</span></p>"#,
+            c.version,
+            escape(&describe::money(&c)),
+            describe::count(c.notes, "note"),
+            s = c.status
         ),
+        None => r#"<p class="step-claim muted">no claim yet</p>"#.to_owned(),
+    };
+    format!(r#"<p>After event <b data-testid="history-step">{at}</b> of {total}:</p>{claim}"#)
+}
+
+/// One event as markup: what it says, and the claim after it; `at` is the step shown.
+fn event(n: usize, step: &Step, at: usize) -> String {
+    let Step { entry, after } = step;
+    let currency = after.as_ref().map_or("", |c| c.currency.as_str());
+    let (kind, upcast, body) = match &entry.event {
+        Some(e) => {
+            let fields: String = describe::payload_fields(e, currency)
+                .into_iter()
+                .map(|(k, v)| format!("<dt>{k}</dt><dd>{}</dd>", escape(&v)))
+                .collect();
+            (
+                e.event_type().as_str(),
+                describe::upcast(e),
+                format!(
+                    r#"<dl class="event-data">{fields}<dt>at</dt><dd>{}</dd></dl>"#,
+                    e.timestamp
+                ),
+            )
+        }
         None => (
             "undecoded",
             None,
-            view! { <p class="error">{entry.error.clone().unwrap_or_default()}</p> }.into_any(),
+            format!(
+                r#"<p class="error">{}</p>"#,
+                escape(entry.error.as_deref().unwrap_or_default())
+            ),
         ),
     };
-    view! {
-        <li
-            class=move || format!("type-{kind}{}", if current() { " current" } else { "" })
-            data-testid="history-event"
-            data-step=n
-            aria-current=move || current().then_some("step")
-        >
-            <div class="event-head">
-                <button type="button" class="small" on:click=move |_| pick(n) aria-label=format!("show the claim after event {n}")>
-                    {n}
-                </button>
-                <span class="badge">{kind}</span>
-                {upcast.map(|u| view! {
-                    <span class="badge upcast" data-testid="upcast-badge" title="written with an older schema, read in today's shape">{u}</span>
-                })}
-                <code class="entry-id">{entry.id.clone()}</code>
-            </div>
-            {body}
-            <p class="after" data-testid="history-after">
-                {match after {
-                    Some(c) => format!(
-                        "then: {}, version {}, {}, {}",
-                        c.status,
-                        c.version,
-                        describe::money(&c),
-                        describe::count(c.notes, "note")
-                    ),
-                    None => "then: no claim yet".to_owned(),
-                }}
-            </p>
-        </li>
-    }
+    let upcast = upcast.map_or(String::new(), |u| {
+        format!(
+            r#"<span class="badge upcast" data-testid="upcast-badge" title="written with an older schema, read in today's shape">{}</span>"#,
+            escape(&u)
+        )
+    });
+    let (current, aria) = if n == at {
+        (" current", r#" aria-current="step""#)
+    } else {
+        ("", "")
+    };
+    let then = match after {
+        Some(c) => format!(
+            "then: {}, version {}, {}, {}",
+            c.status,
+            c.version,
+            describe::money(c),
+            describe::count(c.notes, "note")
+        ),
+        None => "then: no claim yet".to_owned(),
+    };
+    format!(
+        r#"<li class="type-{kind}{current}" data-testid="history-event" data-step="{n}"{aria}><div class="event-head"><button type="button" class="small" data-pick="{n}" aria-label="show the claim after event {n}">{n}</button><span class="badge">{kind}</span>{upcast}<code class="entry-id">{}</code></div>{body}<p class="after" data-testid="history-after">{}</p></li>"#,
+        escape(&entry.id),
+        escape(&then)
+    )
 }

@@ -7,6 +7,7 @@ use shared::ClaimStatus;
 use shared::api::{ClaimListResponse, ClaimView, ProjectionPosition};
 
 use crate::api;
+use crate::components::markup::{clicked, escape};
 use crate::store::Store;
 
 /// Claims listed per status column.
@@ -63,6 +64,14 @@ pub fn ClaimsBoard() -> impl IntoView {
         refresh();
     });
 
+    // The columns are markup text; a click on a claim's button there picks it.
+    let pick = move |ev: leptos::ev::MouseEvent| {
+        let claim = clicked(&ev, "button[data-claim]").and_then(|b| b.get_attribute("data-claim"));
+        if claim.is_some() {
+            store.selected.set(claim);
+        }
+    };
+
     view! {
         <p class="board-source muted" data-testid="board-projection">
             "Projection (read model, group claims-projections): "
@@ -76,39 +85,30 @@ pub fn ClaimsBoard() -> impl IntoView {
                 },
             }}
         </p>
-        <div class="board" data-testid="board">
-            {move || {
-                columns
-                    .get()
-                    .into_iter()
-                    .map(|(status, total, claims)| {
-                        view! {
-                            <div class=format!("column status-{status}")>
-                                <h3>
-                                    {status.to_string()} " "
-                                    <span class="count" data-testid=format!("board-count-{status}")>{total}</span>
-                                </h3>
-                                <ul>
-                                    {claims
-                                        .into_iter()
-                                        .map(|c| {
-                                            let id = c.claim_id.clone();
-                                            view! {
-                                                <li>
-                                                    <button type="button" class="link" on:click=move |_| store.selected.set(Some(id.clone()))>
-                                                        {c.claim_id.clone()}
-                                                    </button>
-                                                    " " <span class="amount">{c.amount.clone()} " " <span class="currency">{c.currency.clone()}</span></span>
-                                                </li>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </ul>
-                            </div>
-                        }
-                    })
-                    .collect_view()
-            }}
-        </div>
+        <div class="board" data-testid="board" on:click=pick inner_html=move || columns.with(|c| board(c))></div>
     }
+}
+
+/// The columns as markup: each status's count and its newest claims, each a button that picks
+/// the claim (`data-claim`, for the board's click handler).
+fn board(columns: &[(ClaimStatus, u64, Vec<ClaimView>)]) -> String {
+    columns
+        .iter()
+        .map(|(status, total, claims)| {
+            let items: String = claims
+                .iter()
+                .map(|c| {
+                    let id = escape(&c.claim_id);
+                    format!(
+                        r#"<li><button type="button" class="link" data-claim="{id}">{id}</button> <span class="amount">{} <span class="currency">{}</span></span></li>"#,
+                        escape(&c.amount),
+                        escape(&c.currency)
+                    )
+                })
+                .collect();
+            format!(
+                r#"<div class="column status-{status}"><h3>{status} <span class="count" data-testid="board-count-{status}">{total}</span></h3><ul>{items}</ul></div>"#
+            )
+        })
+        .collect()
 }

@@ -6,6 +6,8 @@ use shared::api::{EntriesPage, GroupActionResponse, StreamEntry};
 
 use crate::api;
 use crate::components::bulk_replay::BulkReplay;
+use crate::components::failure::Failure;
+use crate::components::markup::escape;
 use crate::store::{Store, field};
 
 /// Letters listed, newest first.
@@ -97,10 +99,7 @@ pub fn DeadLetters() -> impl IntoView {
                                             prop:checked=ticked.clone() on:change=tick.clone() />
                                         " "
                                     </Show>
-                                    <code>{field(&letter, "original_id").unwrap_or_default()}</code>
-                                    " " {field(&letter, "group").unwrap_or_default()}
-                                    " · " {field(&letter, "attempts").unwrap_or_default()} " attempts · "
-                                    <span class="error">{field(&letter, "error").unwrap_or_default()}</span>
+                                    <span inner_html=describe(&letter)></span>
                                     " "
                                     <Show when=move || store.is_instructor()>
                                         <button type="button" class="small" data-testid="replay-dead-letter" on:click={
@@ -118,7 +117,19 @@ pub fn DeadLetters() -> impl IntoView {
                     </For>
                 </ul>
             </Show>
-            {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="dead-letter-error">{m}</p> })}
+            <Failure failure=failure testid="dead-letter-error" />
         </div>
     }
+}
+
+/// A letter's original entry, group, attempts and error, as markup (read-only).
+fn describe(letter: &StreamEntry) -> String {
+    let field = |name| escape(&field(letter, name).unwrap_or_default());
+    format!(
+        r#"<code>{}</code> {} · {} attempts · <span class="error">{}</span>"#,
+        field("original_id"),
+        field("group"),
+        field("attempts"),
+        field("error")
+    )
 }

@@ -3,9 +3,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{GroupActionResponse, GroupView};
+use shared::api::{GroupActionResponse, GroupView, StreamEntry};
 
 use crate::api;
+use crate::components::failure::Failure;
+use crate::components::markup::{clicked, escape};
 use crate::store::{Store, id_less};
 
 /// Stream entries drawn in the strip.
@@ -21,8 +23,8 @@ pub fn Groups() -> impl IntoView {
                 .unwrap_or_default()
         })
     };
-    // Only whether there is anything to show decides the outer view, so the cards (and what
-    // is typed in them) survive each refresh.
+    // Whether there is anything to show; the cards (and what is typed in them) are keyed by
+    // name, so they survive each refresh.
     let state = Memo::new(move |_| {
         store
             .groups
@@ -30,17 +32,17 @@ pub fn Groups() -> impl IntoView {
     });
     view! {
         <div class="groups" data-testid="groups">
-            {move || match state.get() {
-                None => view! { <p class="muted">"Waiting for the relay to report its consumer groups…"</p> }.into_any(),
-                Some(true) => view! {
-                    <p class="muted">"No consumer groups on claims:events yet (the relay starts them unless run with --workers false)."</p>
-                }.into_any(),
-                Some(false) => view! {
-                    <For each=names key=|n| n.clone() let:name>
-                        <GroupCard name=name />
-                    </For>
-                }.into_any(),
+            {move || {
+                let waiting = match state.get() {
+                    None => "Waiting for the relay to report its consumer groups…",
+                    Some(true) => "No consumer groups on claims:events yet (the relay starts them unless run with --workers false).",
+                    Some(false) => return None,
+                };
+                Some(view! { <p class="muted">{waiting}</p> })
             }}
+            <For each=names key=|n| n.clone() let:name>
+                <GroupCard name=name />
+            </For>
         </div>
     }
 }
@@ -58,7 +60,6 @@ fn act(store: Store, path: String, body: serde_json::Value, failure: RwSignal<Op
     });
 }
 
-/// One group. The card stays while the figures in it refresh, so the inputs keep their text.
 /// Stops a consumer after its current batch (DELETE), recording what happened.
 fn retire(store: Store, path: String, failure: RwSignal<Option<String>>) {
     spawn_local(async move {
@@ -72,6 +73,7 @@ fn retire(store: Store, path: String, failure: RwSignal<Option<String>>) {
     });
 }
 
+/// One group. The card stays while the figures in it refresh, so the inputs keep their text.
 #[component]
 fn GroupCard(
     /// The group's name, e.g. `claims-processors`.
@@ -139,6 +141,18 @@ fn GroupCard(
             act(store, format!("{base}/inject"), body, failure);
         }
     };
+    // The figures are markup text: their buttons say what to send, and are answered here.
+    let on_figures_click = move |ev: leptos::ev::MouseEvent| {
+        let Some(button) = clicked(&ev, "button[data-path]") else {
+            return;
+        };
+        let path = button.get_attribute("data-path").unwrap_or_default();
+        if button.get_attribute("data-method").as_deref() == Some("DELETE") {
+            retire(store, path, failure);
+        } else {
+            act(store, path, serde_json::json!({}), failure);
+        }
+    };
     // Learners see the figures; only the instructor gets the controls (the relay refuses
     // them to anyone else anyway).
     let in_relay =
@@ -156,7 +170,14 @@ fn GroupCard(
 
     view! {
         <article class="group-card" data-testid=card_id>
-            {move || group.get().map(|g| view! { <GroupFigures group=g base=base.clone() failure=failure /> })}
+            <div on:click=on_figures_click inner_html=move || {
+                let instructor = store.is_instructor();
+                group.with(|g| {
+                    g.as_ref().map_or(String::new(), |g| {
+                        store.entries.with(|entries| figures(g, entries, instructor))
+                    })
+                })
+            }></div>
             <Show when=in_relay>
                 <div class="group-actions">
                     <button type="button" class="small" data-testid=add_id.clone() on:click=add.clone()>"add consumer"</button>
@@ -169,120 +190,110 @@ fn GroupCard(
                     </form>
                 </div>
             </Show>
-            {move || failure.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <Failure failure=failure />
         </article>
     }
 }
 
-/// The figures of one group as last pushed: cursor, strip, consumers, pending entries.
-#[component]
-fn GroupFigures(
-    group: GroupView,
-    /// `/api/groups/{name}`.
-    base: String,
-    /// Where a failed action says why.
-    failure: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let store = expect_context::<Store>();
-    let name = group.name.clone();
-    let testid = |what: &str| format!("{what}-{name}");
-    let strip = {
-        let cursor = group.last_delivered_id.clone();
-        let pending: Vec<String> = group.pending_entries.iter().map(|p| p.id.clone()).collect();
-        move || {
-            store.entries.with(|entries| {
-                entries
-                    .iter()
-                    .rev()
-                    .take(STRIP)
-                    .rev()
-                    .map(|e| {
-                        let read = !id_less(&cursor, &e.id);
-                        let class = match (pending.contains(&e.id), read) {
-                            (true, _) => "cell pending",
-                            (false, true) => "cell done",
-                            (false, false) => "cell unread",
-                        };
-                        let at_cursor = e.id == cursor;
-                        view! {
-                            <span class=class title=e.id.clone() data-cursor=at_cursor.then_some("true")>
-                                {at_cursor.then_some("▲")}
-                            </span>
-                        }
-                    })
-                    .collect_view()
+/// The figures of one group as last pushed, as markup: cursor, strip, consumers, pending
+/// entries. Redrawn whole on each push; the crash and stop buttons carry their request
+/// (`data-method`, `data-path`) for the card's one click handler.
+fn figures(group: &GroupView, entries: &[StreamEntry], instructor: bool) -> String {
+    let name = escape(&group.name);
+    let base = format!("/api/groups/{}", group.name);
+    let cursor = &group.last_delivered_id;
+    let strip: String = entries
+        .iter()
+        .rev()
+        .take(STRIP)
+        .rev()
+        .map(|e| {
+            let read = !id_less(cursor, &e.id);
+            let pending = group.pending_entries.iter().any(|p| p.id == e.id);
+            let class = match (pending, read) {
+                (true, _) => "cell pending",
+                (false, true) => "cell done",
+                (false, false) => "cell unread",
+            };
+            let (mark, arrow) = if e.id == *cursor {
+                (r#" data-cursor="true""#, "▲")
+            } else {
+                ("", "")
+            };
+            format!(
+                r#"<span class="{class}" title="{}"{mark}>{arrow}</span>"#,
+                escape(&e.id)
+            )
+        })
+        .collect();
+    let consumers: String = group
+        .members
+        .iter()
+        .map(|c| {
+            let consumer = escape(&c.name);
+            let stopped = if c.running { "" } else { " (stopped)" };
+            let controls = if c.running && instructor {
+                let path = escape(&format!("{base}/consumers/{}", c.name));
+                format!(
+                    r#"<button type="button" class="small" data-testid="crash-{name}-{consumer}" data-method="POST" data-path="{path}/crash">crash</button> <button type="button" class="small" data-testid="retire-{name}-{consumer}" data-method="DELETE" data-path="{path}">stop</button>"#
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                r#"<tr data-testid="consumer-{name}-{consumer}" data-pending="{p}"><td>{consumer}{stopped}</td><td>{p}</td><td>{:.1} s</td><td>{controls}</td></tr>"#,
+                c.idle_ms as f64 / 1000.0,
+                p = c.pending
+            )
+        })
+        .collect();
+    let pending = if group.pending_entries.is_empty() {
+        String::new()
+    } else {
+        let items: String = group
+            .pending_entries
+            .iter()
+            .take(20)
+            .map(|p| {
+                format!(
+                    "<li><code>{}</code> {} · idle {:.1} s · delivered {}×</li>",
+                    escape(&p.id),
+                    escape(&p.consumer),
+                    p.idle_ms as f64 / 1000.0,
+                    p.deliveries
+                )
             })
-        }
+            .collect();
+        format!(
+            r#"<details class="pending-list"><summary>{} pending entries (oldest first)</summary><ul>{items}</ul></details>"#,
+            group.pending_entries.len()
+        )
     };
-    view! {
-        <header>
-            <h3>{name.clone()}</h3>
-            <span class=format!("breaker breaker-{}", group.breaker) data-testid=testid("breaker")>
-                "breaker " {group.breaker.clone()}
-            </span>
-            {group.paused.then(|| view! { <span class="badge">"paused"</span> })}
-        </header>
-        <dl class="group-facts">
-            <dt>"lag"</dt><dd data-testid=testid("lag")>{group.lag.map_or("?".to_owned(), |l| l.to_string())}</dd>
-            <dt>"pending"</dt><dd data-testid=testid("pending")>{group.pending}</dd>
-            <dt>"read"</dt><dd>{group.entries_read.map_or("?".to_owned(), |l| l.to_string())}</dd>
-            <dt>"cursor"</dt><dd><code>{group.last_delivered_id.clone()}</code></dd>
-            <dt>"done/s"</dt><dd>{format!("{:.1}", group.throughput)}</dd>
-        </dl>
-        <div class="strip" aria-label=format!("the last entries of claims:events, as {name} sees them")>{strip}</div>
-        <table class="consumers">
-            <thead><tr><th>"consumer"</th><th>"pending"</th><th>"idle"</th><th>""</th></tr></thead>
-            <tbody>
-                {group
-                    .members
-                    .iter()
-                    .map(|c| {
-                        let consumer = c.name.clone();
-                        let crash = {
-                            let path = format!("{base}/consumers/{consumer}/crash");
-                            move |_| act(store, path.clone(), serde_json::json!({}), failure)
-                        };
-                        let retire = {
-                            let path = format!("{base}/consumers/{consumer}");
-                            move |_| retire(store, path.clone(), failure)
-                        };
-                        view! {
-                            <tr data-testid=format!("consumer-{name}-{consumer}") data-pending=c.pending.to_string()>
-                                <td>{consumer.clone()} {(!c.running).then_some(" (stopped)")}</td>
-                                <td>{c.pending}</td>
-                                <td>{format!("{:.1} s", c.idle_ms as f64 / 1000.0)}</td>
-                                <td>
-                                    {(c.running && store.is_instructor()).then(|| view! {
-                                        <button type="button" class="small" data-testid=format!("crash-{name}-{consumer}") on:click=crash.clone()>
-                                            "crash"
-                                        </button>
-                                        " "
-                                        <button type="button" class="small" data-testid=format!("retire-{name}-{consumer}") on:click=retire.clone()>
-                                            "stop"
-                                        </button>
-                                    })}
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
-        {(!group.pending_entries.is_empty()).then(|| view! {
-            <details class="pending-list">
-                <summary>{format!("{} pending entries (oldest first)", group.pending_entries.len())}</summary>
-                <ul>
-                    {group.pending_entries.iter().take(20).map(|p| view! {
-                        <li><code>{p.id.clone()}</code> " " {p.consumer.clone()} " · idle " {format!("{:.1} s", p.idle_ms as f64 / 1000.0)} " · delivered " {p.deliveries} "×"</li>
-                    }).collect_view()}
-                </ul>
-            </details>
-        })}
-        {group.sampled.clone().map(|step| view! {
-            <details class="sampled" data-testid=testid("sampled")>
-                <summary>{format!("what {} sent to Redis {:.1} s ago (one step a second is shown)", step.consumer, step.ago_ms as f64 / 1000.0)}</summary>
-                <pre>{step.commands.into_iter().map(|c| view! { <code>{c}</code> }).collect_view()}</pre>
-            </details>
-        })}
-    }
+    let sampled = group.sampled.as_ref().map_or(String::new(), |step| {
+        let commands: String = step
+            .commands
+            .iter()
+            .map(|c| format!("<code>{}</code>", escape(c)))
+            .collect();
+        format!(
+            r#"<details class="sampled" data-testid="sampled-{name}"><summary>what {} sent to Redis {:.1} s ago (one step a second is shown)</summary><pre>{commands}</pre></details>"#,
+            escape(&step.consumer),
+            step.ago_ms as f64 / 1000.0
+        )
+    });
+    let breaker = escape(&group.breaker);
+    let paused = if group.paused {
+        r#"<span class="badge">paused</span>"#
+    } else {
+        ""
+    };
+    let unknown = |n: Option<u64>| n.map_or("?".to_owned(), |n| n.to_string());
+    format!(
+        r#"<header><h3>{name}</h3><span class="breaker breaker-{breaker}" data-testid="breaker-{name}">breaker {breaker}</span>{paused}</header><dl class="group-facts"><dt>lag</dt><dd data-testid="lag-{name}">{}</dd><dt>pending</dt><dd data-testid="pending-{name}">{}</dd><dt>read</dt><dd>{}</dd><dt>cursor</dt><dd><code>{}</code></dd><dt>done/s</dt><dd>{:.1}</dd></dl><div class="strip" aria-label="the last entries of claims:events, as {name} sees them">{strip}</div><table class="consumers"><thead><tr><th>consumer</th><th>pending</th><th>idle</th><th></th></tr></thead><tbody>{consumers}</tbody></table>{pending}{sampled}"#,
+        unknown(group.lag),
+        group.pending,
+        unknown(group.entries_read),
+        escape(cursor),
+        group.throughput
+    )
 }

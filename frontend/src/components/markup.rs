@@ -3,6 +3,8 @@
 //! element and closure is its own type), and the app has a size budget; what a person clicks or
 //! types in stays a view. Everything that comes from the relay goes through [`escape`].
 
+use wasm_bindgen::JsCast;
+
 /// Text made safe to put in markup (names and messages come from Redis, which anyone can write).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -17,6 +19,16 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// The element matching `selector` that a click landed in, for a click handler on an element
+/// whose content is markup text (its buttons say in `data-` attributes what they are for).
+pub fn clicked(ev: &leptos::ev::MouseEvent, selector: &str) -> Option<web_sys::Element> {
+    ev.target()?
+        .dyn_into::<web_sys::Element>()
+        .ok()?
+        .closest(selector)
+        .ok()?
 }
 
 #[cfg(test)]

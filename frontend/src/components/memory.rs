@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use shared::api::MemoryResponse;
 
 use crate::api;
+use crate::components::failure::Failure;
 use crate::components::line_chart::{LineChart, Series};
 use crate::components::markup::escape;
 
@@ -117,7 +118,7 @@ pub fn MemoryView(
                     "refresh"
                 </button>
             </header>
-            {move || failure.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            <Failure failure=failure />
             <div inner_html=figures></div>
             <h3>"Stream lengths"</h3>
             <LineChart title="entries in each stream over time" testid="memory-lengths" series=lengths unit=" entries" />

@@ -10,6 +10,7 @@ pub mod claim_history;
 pub mod claims_board;
 pub mod connection;
 pub mod dead_letters;
+pub mod failure;
 pub mod field;
 pub mod groups;
 pub mod line_chart;

@@ -6,6 +6,7 @@ use shared::FieldError;
 use shared::api::{AddNoteRequest, CommandResponse};
 
 use crate::api;
+use crate::components::failure::Failure;
 use crate::components::field::{Field, error_for};
 use crate::store::Store;
 
@@ -71,7 +72,7 @@ pub fn NoteForm(
                 </div>
                 <Field label="Note" name="note" value=note error=error_for(errors, "note") placeholder="Photos of the damage received" multiline=true />
                 <button type="submit" data-testid="add-note" disabled=move || busy.get()>"Add note"</button>
-                {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="note-failure">{m}</p> })}
+                <Failure failure=failure testid="note-failure" />
             </form>
         </details>
     }

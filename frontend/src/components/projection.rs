@@ -7,6 +7,8 @@ use leptos::task::spawn_local;
 use shared::api::{MoneyTotal, ProjectionsResponse, RebuildProgress};
 
 use crate::api;
+use crate::components::failure::Failure;
+use crate::components::markup::escape;
 use crate::store::{Store, id_time};
 
 /// Customers and activity items listed.
@@ -64,10 +66,12 @@ pub fn Projection() -> impl IntoView {
             <code>"claims-projections"</code>
             ". It is derived data, so it can be thrown away and rebuilt from the first event."
         </p>
-        {move || match store.projection.get() {
-            None => view! { <p class="muted">"Waiting for the relay…"</p> }.into_any(),
-            Some(p) => view! { <Facts projection=p /> }.into_any(),
-        }}
+        <div inner_html=move || {
+            store.projection.with(|p| match p {
+                None => r#"<p class="muted">Waiting for the relay…</p>"#.to_owned(),
+                Some(p) => facts(p),
+            })
+        }></div>
         <div class="rebuild">
             <Show when=move || store.is_instructor()>
                 <button
@@ -82,48 +86,33 @@ pub fn Projection() -> impl IntoView {
             {move || {
                 store
                     .projection
-                    .with(|p| p.as_ref().map(|p| p.rebuild.clone()))
-                    .filter(|r| r.state != "idle")
-                    .map(|r| view! { <Progress rebuild=r /> })
+                    .with(|p| p.as_ref().map(|p| &p.rebuild).filter(|r| r.state != "idle").map(progress))
+                    .map(|markup| view! { <div class="rebuild-progress" inner_html=markup></div> })
             }}
-            {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="rebuild-error">{m}</p> })}
+            <Failure failure=failure testid="rebuild-error" />
         </div>
-        {move || store.projection.get().map(|p| view! { <Contents projection=p /> })}
+        <div inner_html=move || store.projection.with(|p| p.as_ref().map(contents).unwrap_or_default())></div>
     }
 }
 
-/// Where the projection is.
-#[component]
-fn Facts(
-    /// The relay's latest report.
-    projection: ProjectionsResponse,
-) -> impl IntoView {
+/// Where the projection is, as markup (read-only, redrawn whole on each report).
+fn facts(projection: &ProjectionsResponse) -> String {
     let behind = match projection.at.behind {
         Some(0) => "up to date".to_owned(),
         Some(1) => "1 entry".to_owned(),
         Some(n) => format!("{n} entries"),
         None => "unknown (XINFO GROUPS reports the lag from Redis 7)".to_owned(),
     };
-    view! {
-        <dl class="projection-facts" data-testid="projection-facts">
-            <dt>"applied up to"</dt>
-            <dd><code data-testid="projection-position">{projection.at.position.unwrap_or_else(|| "nothing yet".into())}</code></dd>
-            <dt>"stream's newest"</dt>
-            <dd><code>{projection.stream_last_id.unwrap_or_else(|| "empty".into())}</code></dd>
-            <dt>"behind the stream"</dt>
-            <dd data-testid="projection-behind">{behind}</dd>
-            <dt>"claims in the model"</dt>
-            <dd data-testid="projection-claims">{projection.claims}</dd>
-        </dl>
-    }
+    format!(
+        r#"<dl class="projection-facts" data-testid="projection-facts"><dt>applied up to</dt><dd><code data-testid="projection-position">{}</code></dd><dt>stream's newest</dt><dd><code>{}</code></dd><dt>behind the stream</dt><dd data-testid="projection-behind">{behind}</dd><dt>claims in the model</dt><dd data-testid="projection-claims">{}</dd></dl>"#,
+        escape(projection.at.position.as_deref().unwrap_or("nothing yet")),
+        escape(projection.stream_last_id.as_deref().unwrap_or("empty")),
+        projection.claims
+    )
 }
 
-/// A rebuild's progress bar and state.
-#[component]
-fn Progress(
-    /// The rebuild as the relay last reported it.
-    rebuild: RebuildProgress,
-) -> impl IntoView {
+/// A rebuild's progress bar and state, inside its `.rebuild-progress` box.
+fn progress(rebuild: &RebuildProgress) -> String {
     let RebuildProgress {
         state,
         replayed,
@@ -137,100 +126,73 @@ fn Progress(
         "running" => format!("running: {replayed} / {total} entries replayed"),
         "done" => format!(
             "done: {replayed} / {total} entries replayed, swapped in{}",
-            finished_at.map(|t| format!(" at {t}")).unwrap_or_default()
+            finished_at
+                .as_ref()
+                .map(|t| format!(" at {t}"))
+                .unwrap_or_default()
         ),
-        "failed" => format!("failed: {}", error.unwrap_or_default()),
+        "failed" => format!("failed: {}", error.as_deref().unwrap_or_default()),
         other => other.to_owned(),
     };
     // Nothing known yet (just asked): an indeterminate bar; an empty stream rebuilt: a full one.
     let (max, value) = match (total, state.as_str()) {
-        (0, "done") => ("1".to_owned(), Some("1".to_owned())),
-        (0, _) => ("1".to_owned(), None),
-        _ => (total.to_string(), Some(replayed.min(total).to_string())),
+        (0, "done") => (1, r#" value="1""#.to_owned()),
+        (0, _) => (1, String::new()),
+        _ => (*total, format!(r#" value="{}""#, replayed.min(total))),
     };
-    view! {
-        <div class="rebuild-progress">
-            <progress
-                data-testid="rebuild-progress"
-                aria-label="Rebuild progress"
-                max=max
-                value=value
-            ></progress>
-            <span class=format!("rebuild-state state-{state}") data-testid="rebuild-state" data-state=state.clone()>
-                {text}
-            </span>
-        </div>
-    }
+    let state = escape(state);
+    format!(
+        r#"<progress data-testid="rebuild-progress" aria-label="Rebuild progress" max="{max}"{value}></progress><span class="rebuild-state state-{state}" data-testid="rebuild-state" data-state="{state}">{}</span>"#,
+        escape(&text)
+    )
 }
 
 /// What the read model holds: totals per customer and the latest activity.
-#[component]
-fn Contents(
-    /// The relay's latest report.
-    projection: ProjectionsResponse,
-) -> impl IntoView {
-    let ProjectionsResponse {
-        customers, recent, ..
-    } = projection;
-    let customers = if customers.is_empty() {
-        view! { <p class="muted">"No claims yet."</p> }.into_any()
+fn contents(projection: &ProjectionsResponse) -> String {
+    let customers = if projection.customers.is_empty() {
+        r#"<p class="muted">No claims yet.</p>"#.to_owned()
     } else {
-        view! {
-            <table class="customers" data-testid="projection-customers">
-                <thead>
-                    <tr><th>"customer"</th><th>"claims"</th><th>"claimed"</th><th>"paid"</th></tr>
-                </thead>
-                <tbody>
-                    {customers
-                        .into_iter()
-                        .take(CUSTOMERS)
-                        .map(|c| {
-                            let customer = c.customer_id.clone();
-                            view! {
-                                <tr data-testid="projection-customer" data-customer=customer>
-                                    <td><code>{c.customer_id}</code></td>
-                                    <td class="number">{c.claims}</td>
-                                    <td class="number">{money(&c.claimed)}</td>
-                                    <td class="number">{money(&c.paid)}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        }
-        .into_any()
+        let rows: String = projection
+            .customers
+            .iter()
+            .take(CUSTOMERS)
+            .map(|c| {
+                let customer = escape(&c.customer_id);
+                format!(
+                    r#"<tr data-testid="projection-customer" data-customer="{customer}"><td><code>{customer}</code></td><td class="number">{}</td><td class="number">{}</td><td class="number">{}</td></tr>"#,
+                    c.claims,
+                    escape(&money(&c.claimed)),
+                    escape(&money(&c.paid))
+                )
+            })
+            .collect();
+        format!(
+            r#"<table class="customers" data-testid="projection-customers"><thead><tr><th>customer</th><th>claims</th><th>claimed</th><th>paid</th></tr></thead><tbody>{rows}</tbody></table>"#
+        )
     };
-    let recent = if recent.is_empty() {
-        view! { <p class="muted">"Nothing yet."</p> }.into_any()
+    let recent = if projection.recent.is_empty() {
+        r#"<p class="muted">Nothing yet.</p>"#.to_owned()
     } else {
-        view! {
-            <ul class="activity" data-testid="projection-activity">
-                {recent
-                    .into_iter()
-                    .take(ACTIVITY)
-                    .map(|a| {
-                        let status = a.status.map(|s| s.to_string());
-                        view! {
-                            <li>
-                                <span class="time">{id_time(&a.entry_id)}</span>
-                                " " <code>{a.claim_id}</code>
-                                " " <span class="muted">{a.event_type}</span>
-                                {status.map(|s| view! { " → " <span class=format!("status status-{s}")>{s.clone()}</span> })}
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ul>
-        }
-        .into_any()
+        let items: String = projection
+            .recent
+            .iter()
+            .take(ACTIVITY)
+            .map(|a| {
+                let status = a
+                    .status
+                    .map(|s| format!(r#" → <span class="status status-{s}">{s}</span>"#))
+                    .unwrap_or_default();
+                format!(
+                    r#"<li><span class="time">{}</span> <code>{}</code> <span class="muted">{}</span>{status}</li>"#,
+                    id_time(&a.entry_id),
+                    escape(&a.claim_id),
+                    escape(&a.event_type)
+                )
+            })
+            .collect();
+        format!(r#"<ul class="activity" data-testid="projection-activity">{items}</ul>"#)
     };
-    view! {
-        <h3>"Top customers"</h3>
-        {customers}
-        <h3>"Recent activity"</h3>
-        {recent}
-    }
+    format!("<h3>Top customers</h3>{customers}<h3>Recent activity</h3>{recent}")
 }
 
 /// Amounts per currency, e.g. `120.00 USD, 40.00 EUR`; a dash for none.

@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use shared::api::ScriptRun;
 
+use crate::components::markup::escape;
 use crate::store::Store;
 
 /// The redis-cli commands behind each action, newest first, so a learner can repeat them.
@@ -45,19 +46,7 @@ fn RedisAction(
             copied.set(true);
         }
     };
-    let lines = commands
-        .into_iter()
-        .map(|c| {
-            let script = scripts
-                .iter()
-                .find(|s| c.starts_with(&format!("EVALSHA {} ", s.sha)))
-                .cloned();
-            view! {
-                <code data-testid="redis-command">{c}</code>
-                {script.map(|s| view! { <ScriptInside script=s /> })}
-            }
-        })
-        .collect_view();
+    let lines = lines(&commands, &scripts);
     view! {
         <article class="redis-action">
             <header>
@@ -66,29 +55,35 @@ fn RedisAction(
                     {move || if copied.get() { "Copied" } else { "Copy" }}
                 </button>
             </header>
-            <pre data-testid="redis-commands">{lines}</pre>
+            <pre data-testid="redis-commands" inner_html=lines></pre>
         </article>
     }
 }
 
-/// The commands one script ran, marked as a single atomic step, and its text on request.
-#[component]
-fn ScriptInside(
-    /// The script run.
-    script: ScriptRun,
-) -> impl IntoView {
-    view! {
-        <div class="atomic" data-testid="redis-atomic">
-            <span class="atomic-label">"inside the script, as one atomic step (nothing else runs in between):"</span>
-            {script
-                .inside
-                .into_iter()
-                .map(|c| view! { <code class="inside">{c}</code> })
-                .collect_view()}
-            <details>
-                <summary>"the script"</summary>
-                <code class="script-source" data-testid="redis-script-source">{script.source}</code>
-            </details>
-        </div>
-    }
+/// The commands as markup, each script's followed by the commands it ran, marked as a single
+/// atomic step, and its text on request.
+fn lines(commands: &[String], scripts: &[ScriptRun]) -> String {
+    commands
+        .iter()
+        .map(|c| {
+            let inside = scripts
+                .iter()
+                .find(|s| c.starts_with(&format!("EVALSHA {} ", s.sha)))
+                .map_or(String::new(), |script| {
+                    let inside: String = script
+                        .inside
+                        .iter()
+                        .map(|c| format!(r#"<code class="inside">{}</code>"#, escape(c)))
+                        .collect();
+                    format!(
+                        r#"<div class="atomic" data-testid="redis-atomic"><span class="atomic-label">inside the script, as one atomic step (nothing else runs in between):</span>{inside}<details><summary>the script</summary><code class="script-source" data-testid="redis-script-source">{}</code></details></div>"#,
+                        escape(&script.source)
+                    )
+                });
+            format!(
+                r#"<code data-testid="redis-command">{}</code>{inside}"#,
+                escape(c)
+            )
+        })
+        .collect()
 }

@@ -11,6 +11,8 @@ use leptos::task::spawn_local;
 use shared::api::{ClaimView, EntriesPage, StateResponse, StreamEntry};
 
 use crate::api;
+use crate::components::failure::Failure;
+use crate::components::markup::escape;
 use crate::store::{Store, field, id_less, id_millis, id_time};
 
 /// Steps for the part of the stream older than the entries held, while its length is unknown.
@@ -295,29 +297,19 @@ pub fn TimeTravel() -> impl IntoView {
             </button>
         </div>
         <p class="travel-point" data-testid="travel-point">{preview}</p>
-        {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="travel-error">{m}</p> })}
-        {move || {
-            match answer.get() {
-                Some(state) => view! { <Replayed state=state live=at.get().is_none() /> }.into_any(),
-                None => view! {
-                    <p class="muted" data-testid="travel-hint">
-                        "Move the slider, or press now, to replay the board from the stream."
-                    </p>
-                }
-                .into_any(),
-            }
-        }}
+        <Failure failure=failure testid="travel-error" />
+        <div inner_html=move || {
+            let live = at.get().is_none();
+            answer.with(|a| match a {
+                Some(state) => replayed(state, live),
+                None => r#"<p class="muted" data-testid="travel-hint">Move the slider, or press now, to replay the board from the stream.</p>"#.to_owned(),
+            })
+        }></div>
     }
 }
 
-/// The board as the replay found it.
-#[component]
-fn Replayed(
-    /// The relay's answer.
-    state: StateResponse,
-    /// Whether this is "now" rather than a point in the past.
-    live: bool,
-) -> impl IntoView {
+/// The board as the replay found it, as markup (read-only, redrawn whole on each answer).
+fn replayed(state: &StateResponse, live: bool) -> String {
     let StateResponse {
         as_of,
         events_replayed,
@@ -327,91 +319,75 @@ fn Replayed(
         last_events,
         ..
     } = state;
-    let summary = match &as_of {
+    let summary = match as_of {
         Some(id) => format!(
-            "Replayed {events_replayed} {} from the first entry up to {id} ({})",
-            if events_replayed == 1 {
+            "Replayed {events_replayed} {} from the first entry up to {} ({})",
+            if *events_replayed == 1 {
                 "event"
             } else {
                 "events"
             },
+            escape(id),
             id_time(id)
         ),
         None => "Nothing to replay: the stream had no entries then".to_owned(),
     };
+    let (class, mode) = if live {
+        ("live", "now")
+    } else {
+        ("past", "in the past")
+    };
+    let as_of = escape(as_of.as_deref().unwrap_or_default());
+    let claimed = if *total == 1 { "claim" } else { "claims" };
+    let counts: String = counts
+        .iter()
+        .map(|c| {
+            format!(
+                r#"<span class="chip status-{s}">{s} <b data-testid="travel-count-{s}">{}</b></span>"#,
+                c.count,
+                s = c.status
+            )
+        })
+        .collect();
+    let listed: String = claims.iter().map(claim_then).collect();
     let more = total.saturating_sub(claims.len() as u64);
-    let last = last_events.last().map(|e| e.id.clone());
-    view! {
-        <div class=if live { "travel-result live" } else { "travel-result past" } data-testid="travel-result">
-            <p class="travel-summary">
-                <span class="badge mode">{if live { "now" } else { "in the past" }}</span>
-                " "
-                <span data-testid="travel-replayed" data-events=events_replayed.to_string() data-as-of=as_of.clone().unwrap_or_default()>
-                    {summary}
-                </span>
-            </p>
-            <div class="travel-counts">
-                <span class="chip">
-                    <b data-testid="travel-total">{total}</b>
-                    {if total == 1 { " claim" } else { " claims" }}
-                </span>
-                {counts
-                    .into_iter()
-                    .map(|c| {
-                        view! {
-                            <span class=format!("chip status-{}", c.status)>
-                                {c.status.to_string()} " "
-                                <b data-testid=format!("travel-count-{}", c.status)>{c.count}</b>
-                            </span>
-                        }
-                    })
-                    .collect_view()}
-            </div>
-            <div class="travel-columns">
-                <div>
-                    <h3>"Claims then, newest first"</h3>
-                    <ul class="travel-claims" data-testid="travel-claims">
-                        {claims.into_iter().map(|c| view! { <ClaimThen claim=c /> }).collect_view()}
-                    </ul>
-                    {(more > 0).then(|| view! { <p class="muted">{format!("…and {more} more")}</p> })}
-                </div>
-                <div>
-                    <h3>"Last events replayed"</h3>
-                    <ol class="travel-events" data-testid="travel-events">
-                        {last_events
-                            .into_iter()
-                            .map(|e| {
-                                let point = last.as_deref() == Some(e.id.as_str());
-                                view! {
-                                    <li class:point=point data-testid="travel-event" data-entry-id=e.id.clone()>
-                                        <code>{e.id.clone()}</code> " " {describe(&e)}
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ol>
-                </div>
-            </div>
-        </div>
-    }
+    let more = if more > 0 {
+        format!(r#"<p class="muted">…and {more} more</p>"#)
+    } else {
+        String::new()
+    };
+    let last = last_events.last().map(|e| e.id.as_str());
+    let events: String = last_events
+        .iter()
+        .map(|e| {
+            let point = if last == Some(e.id.as_str()) {
+                r#" class="point""#
+            } else {
+                ""
+            };
+            let id = escape(&e.id);
+            format!(
+                r#"<li{point} data-testid="travel-event" data-entry-id="{id}"><code>{id}</code> {}</li>"#,
+                escape(&describe(e))
+            )
+        })
+        .collect();
+    format!(
+        r#"<div class="travel-result {class}" data-testid="travel-result"><p class="travel-summary"><span class="badge mode">{mode}</span> <span data-testid="travel-replayed" data-events="{events_replayed}" data-as-of="{as_of}">{summary}</span></p><div class="travel-counts"><span class="chip"><b data-testid="travel-total">{total}</b> {claimed}</span>{counts}</div><div class="travel-columns"><div><h3>Claims then, newest first</h3><ul class="travel-claims" data-testid="travel-claims">{listed}</ul>{more}</div><div><h3>Last events replayed</h3><ol class="travel-events" data-testid="travel-events">{events}</ol></div></div></div>"#
+    )
 }
 
 /// One claim as it was at the point.
-#[component]
-fn ClaimThen(
-    /// The claim's state then.
-    claim: ClaimView,
-) -> impl IntoView {
-    let id = claim.claim_id.clone();
-    view! {
-        <li data-testid="travel-claim" data-claim-id=id data-status=claim.status.to_string()>
-            <code>{claim.claim_id}</code>
-            " " <span class="customer">{claim.customer_id}</span>
-            " " <span class="amount">{claim.amount} " " {claim.currency}</span>
-            " " <span class=format!("status status-{}", claim.status)>{claim.status.to_string()}</span>
-            " " <span class="muted">"v" {claim.version}</span>
-        </li>
-    }
+fn claim_then(claim: &ClaimView) -> String {
+    let id = escape(&claim.claim_id);
+    let status = claim.status;
+    format!(
+        r#"<li data-testid="travel-claim" data-claim-id="{id}" data-status="{status}"><code>{id}</code> <span class="customer">{}</span> <span class="amount">{} {}</span> <span class="status status-{status}">{status}</span> <span class="muted">v{}</span></li>"#,
+        escape(&claim.customer_id),
+        escape(&claim.amount),
+        escape(&claim.currency),
+        claim.version
+    )
 }
 
 /// An entry in a few words: its type, claim and new status.

@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use shared::api::{TrimRequest, TrimResponse};
 
 use crate::api::{self, ApiFailure};
+use crate::components::failure::Failure;
 use crate::components::markup::escape;
 use crate::store::Store;
 
@@ -77,6 +78,19 @@ fn plan_markup(r: &TrimResponse) -> String {
         id(&r.last_removed),
         id(&r.first_kept),
         n = r.would_remove,
+    )
+}
+
+/// What a trim removed.
+fn done_markup(r: &TrimResponse) -> String {
+    let removed = r
+        .removed
+        .map_or(String::new(), |n| format!(r#" data-removed="{n}""#));
+    format!(
+        r#"<p class="trim-done" role="status" data-testid="trim-result"{removed}>Removed {} entries; {} has {} now.</p>"#,
+        r.removed.unwrap_or(0),
+        escape(&r.stream),
+        r.length_after
     )
 }
 
@@ -188,12 +202,8 @@ pub fn TrimForm(
             </div>
             <p class="muted">"Preview first: trim runs the cut previewed, and is refused while something needs what goes unless forced."</p>
             <div inner_html=preview_view></div>
-            {move || done.get().map(|r| view! {
-                <p class="trim-done" role="status" data-testid="trim-result" data-removed=r.removed>
-                    {format!("Removed {} entries; {} has {} now.", r.removed.unwrap_or(0), r.stream, r.length_after)}
-                </p>
-            })}
-            {move || failure.get().map(|m| view! { <p class="error" role="alert" data-testid="trim-error">{m}</p> })}
+            <div inner_html=move || done.with(|r| r.as_ref().map(done_markup).unwrap_or_default())></div>
+            <Failure failure=failure testid="trim-error" />
         </form>
     }
 }
