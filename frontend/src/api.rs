@@ -44,10 +44,18 @@ impl ApiFailure {
 /// so each answer type adds only its own parsing to the app, not another copy of this. Calls
 /// `fetch` through `web-sys`: gloo-net's request builder (and the `http` crate under it) cost
 /// the app more code than these few calls.
-async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<String, ApiFailure> {
+async fn fetch(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    workspace: Option<&str>,
+) -> Result<String, ApiFailure> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     let headers = web_sys::Headers::new().map_err(ApiFailure::js)?;
+    if let Some(id) = workspace {
+        headers.set("X-Workspace", id).map_err(ApiFailure::js)?;
+    }
     if let Some(token) = crate::session::token() {
         headers
             .set("Authorization", &format!("Bearer {token}"))
@@ -81,7 +89,11 @@ async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<String,
         Ok(body) => Err(ApiFailure {
             status,
             code: body.error.code,
-            message: body.error.message,
+            // The lab's common issues come with their fix, shown wherever the error is.
+            message: match body.error.hint {
+                Some(hint) => format!("{}. {hint}", body.error.message),
+                None => body.error.message,
+            },
             fields: body.error.fields,
         }),
         Err(_) => Err(ApiFailure {
@@ -93,16 +105,16 @@ async fn fetch(method: &str, path: &str, body: Option<String>) -> Result<String,
     }
 }
 
-fn parse<T: DeserializeOwned>(body: Result<String, ApiFailure>) -> Result<T, ApiFailure> {
+pub fn parse<T: DeserializeOwned>(body: Result<String, ApiFailure>) -> Result<T, ApiFailure> {
     serde_json::from_str(&body?).map_err(ApiFailure::network)
 }
 
 pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    parse(fetch("GET", path, None).await)
+    parse(fetch("GET", path, None, None).await)
 }
 
 pub async fn delete<T: DeserializeOwned>(path: &str) -> Result<T, ApiFailure> {
-    parse(fetch("DELETE", path, None).await)
+    parse(fetch("DELETE", path, None, None).await)
 }
 
 pub async fn post<B: Serialize, T: DeserializeOwned>(
@@ -110,7 +122,17 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(
     body: &B,
 ) -> Result<T, ApiFailure> {
     let body = serde_json::to_string(body).map_err(ApiFailure::network)?;
-    parse(fetch("POST", path, Some(body)).await)
+    parse(fetch("POST", path, Some(body), None).await)
+}
+
+/// A request in a learner's console workspace (header `X-Workspace`), its answer as text.
+pub async fn fetch_in(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    workspace: &str,
+) -> Result<String, ApiFailure> {
+    fetch(method, path, body, Some(workspace)).await
 }
 
 /// The state of the live feed, for the connection indicator.

@@ -6,12 +6,12 @@ use shared::api::{EntriesPage, GroupsResponse, Role, ServerMessage, SessionRespo
 
 use crate::api;
 use crate::components::{
-    analytics::Analytics, claim_detail::ClaimDetail, claim_form::ClaimForm,
-    claims_board::ClaimsBoard, connection::ConnectionIndicator, dead_letters::DeadLetters,
-    groups::Groups, projection::Projection, redis_panel::RedisPanel, retention::Retention,
-    time_travel::TimeTravel, timeline::Timeline,
+    analytics::Analytics, connection::ConnectionIndicator, console::Console,
+    instructor::Instructor, lab::Lab,
 };
+use crate::router::{self, View};
 use crate::store::Store;
+use crate::views::playground::Playground;
 
 /// Entries the timeline shows before the live feed takes over.
 const FIRST_PAGE: usize = 100;
@@ -20,6 +20,8 @@ const FIRST_PAGE: usize = 100;
 pub fn App() -> impl IntoView {
     let store = Store::new();
     provide_context(store);
+    let shown = router::current();
+    let is = move |v: View| Signal::derive(move || shown.get() == v);
     crate::session::take_token_from_url();
     spawn_local(async move {
         if let Ok(session) = api::get::<SessionResponse>("/api/session").await {
@@ -67,47 +69,37 @@ pub fn App() -> impl IntoView {
             </span>
             <ConnectionIndicator />
         </header>
-        <main class="layout">
-            <section class="panel form-panel" aria-labelledby="form-title">
-                <h2 id="form-title">"Submit a claim"</h2>
-                <ClaimForm />
+        <nav class="views" aria-label="views">
+            {View::ALL
+                .into_iter()
+                .map(|v| view! {
+                    <a href=v.path() data-testid=format!("nav-{}", v.title().to_ascii_lowercase())
+                        class:current=move || shown.get() == v
+                        on:click=move |ev| {
+                            ev.prevent_default();
+                            router::go(shown, v);
+                        }>{v.title()}</a>
+                })
+                .collect_view()}
+        </nav>
+        // Every view stays mounted and is hidden when not shown: switching keeps their state,
+        // and a static tree costs the app far less code than one rebuilt per view.
+        <Playground shown=is(View::Playground) />
+        <main class="lab-view" hidden=move || !matches!(shown.get(), View::Lab | View::Console)
+            class:console-only=move || shown.get() == View::Console>
+            <section class="panel lab-panel" data-testid="lab-panel" hidden=move || shown.get() != View::Lab>
+                <Lab shown=is(View::Lab) />
             </section>
-            <section class="panel timeline-panel" aria-labelledby="timeline-title">
-                <h2 id="timeline-title">"Live events: claims:events"</h2>
-                <Timeline />
+            <section class="panel console-panel">
+                <h2>"Console"</h2>
+                <Console />
             </section>
-            <section class="panel detail-panel" aria-labelledby="detail-title">
-                <h2 id="detail-title">"Claim"</h2>
-                <ClaimDetail />
-            </section>
-            <section class="panel board-panel" aria-labelledby="board-title">
-                <h2 id="board-title">"Claims by status"</h2>
-                <ClaimsBoard />
-            </section>
-            <section class="panel travel-panel" aria-labelledby="travel-title" data-testid="travel-panel">
-                <h2 id="travel-title">"Time travel: the board replayed from claims:events"</h2>
-                <TimeTravel />
-            </section>
-            <section class="panel projection-panel" aria-labelledby="projection-title" data-testid="projection-panel">
-                <h2 id="projection-title">"Projection: the board's read model"</h2>
-                <Projection />
-            </section>
-            <section class="panel redis-panel" aria-labelledby="redis-title">
-                <h2 id="redis-title">"What Redis did"</h2>
-                <RedisPanel />
-            </section>
-            <section class="panel groups-panel" aria-labelledby="groups-title" data-testid="groups-panel">
-                <h2 id="groups-title">"Consumer groups on claims:events"</h2>
-                <Groups />
-                <DeadLetters />
-            </section>
-            <section class="panel analytics-panel" id="analytics" aria-labelledby="analytics-title">
-                <Analytics />
-            </section>
-            <section class="panel retention-panel" aria-labelledby="retention-title" data-testid="retention-panel">
-                <h2 id="retention-title">"Retention and memory"</h2>
-                <Retention />
-            </section>
+        </main>
+        <main class="single" hidden=move || shown.get() != View::Analytics>
+            <section class="panel analytics-panel"><Analytics open_while=is(View::Analytics) /></section>
+        </main>
+        <main class="instructor-view" hidden=move || shown.get() != View::Instructor>
+            <Instructor shown=is(View::Instructor) />
         </main>
     }
 }

@@ -4,8 +4,11 @@ mod api;
 mod app;
 mod components;
 mod describe;
+mod router;
 mod session;
 mod store;
+mod views;
+mod workspace;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -248,7 +248,7 @@ impl Stack {
 pub struct Browser {
     pub client: Client,
     _driver: Child,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Browser {
@@ -270,7 +270,11 @@ impl Browser {
                     "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--window-size=1600,1000",
                     format!("--user-data-dir={}", profile.path().display()),
-                ]
+                ],
+                "prefs": {
+                    "download.default_directory": profile.path().join("downloads"),
+                    "download.prompt_for_download": false
+                }
             },
             "goog:loggingPrefs": { "browser": "ALL" }
         }))
@@ -291,8 +295,13 @@ impl Browser {
         Self {
             client,
             _driver: driver,
-            _profile: profile,
+            profile,
         }
+    }
+
+    /// Where files the page offers for download are saved.
+    pub fn downloads(&self) -> PathBuf {
+        self.profile.path().join("downloads")
     }
 
     /// The page's console messages at level SEVERE since the last call.

@@ -44,7 +44,7 @@ impl<'a> Playground<'a> {
         .await;
     }
 
-    async fn find(&self, id: &str) -> Element {
+    pub async fn find(&self, id: &str) -> Element {
         self.browser
             .client
             .wait()

@@ -909,7 +909,7 @@ async fn dead_letters_replay_in_bulk_after_a_confirmation_that_says_how_many() {
     let asked = page.text("replay-confirm").await;
     assert!(asked.starts_with("Replay 1 letter selected?"), "{asked}");
     page.click("confirm-replay").await;
-    eventually(Duration::from_secs(10), "two letters left", || async {
+    eventually(Duration::from_secs(20), "two letters left", || async {
         (page.count("dead-letter").await == 2).then_some(())
     })
     .await;
@@ -997,6 +997,210 @@ async fn a_trim_is_previewed_with_what_stands_against_it_and_runs_only_when_forc
         },
     )
     .await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+/// Types a line into the console and runs it.
+async fn console_line(page: &Playground<'_>, line: &str) {
+    page.fill("console-input", line).await;
+    page.find("console-input")
+        .await
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_console_runs_commands_with_history_completion_and_explained_refusals() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    browser.client.set_window_size(1280, 900).await.unwrap();
+    let page = Playground::open(&browser, &format!("{}console", stack.url())).await;
+
+    console_line(&page, "XADD orders * type demo").await;
+    eventually(Duration::from_secs(5), "the reply", || async {
+        (page.count("console-entry").await == 1).then_some(())
+    })
+    .await;
+    let added = page.text("console-output").await;
+    assert!(
+        added.starts_with("> XADD orders * type demo\n\""),
+        "{added}"
+    );
+
+    // Tab completes the key just made; the usage of the command shows while typing.
+    page.fill("console-input", "XLEN ord").await;
+    eventually(Duration::from_secs(5), "the usage of XLEN", || async {
+        page.text("console-usage")
+            .await
+            .starts_with("XLEN key")
+            .then_some(())
+    })
+    .await;
+    page.find("console-input")
+        .await
+        .send_keys(&Key::Tab.to_string())
+        .await
+        .unwrap();
+    assert_eq!(
+        page.value("console-input").await.as_deref(),
+        Some("XLEN orders ")
+    );
+    page.find("console-input")
+        .await
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .unwrap();
+    eventually(Duration::from_secs(5), "the length", || async {
+        page.text("console-output")
+            .await
+            .ends_with("(integer) 1")
+            .then_some(())
+    })
+    .await;
+
+    console_line(&page, "FLUSHALL").await;
+    eventually(Duration::from_secs(5), "the refusal", || async {
+        page.exists("console-hint").await.then_some(())
+    })
+    .await;
+    let output = page.text("console-output").await;
+    assert!(output.contains("FLUSHALL is not allowed here"), "{output}");
+    page.screenshot_at("console", "19-console").await;
+
+    // A reload keeps the history and the workspace.
+    browser.client.refresh().await.unwrap();
+    page.wait_connected().await;
+    page.find("console-input")
+        .await
+        .send_keys(&Key::Up.to_string())
+        .await
+        .unwrap();
+    assert_eq!(
+        page.value("console-input").await.as_deref(),
+        Some("FLUSHALL")
+    );
+    console_line(&page, "XLEN orders").await;
+    eventually(Duration::from_secs(5), "the same workspace", || async {
+        page.text("console-output")
+            .await
+            .ends_with("(integer) 1")
+            .then_some(())
+    })
+    .await;
+    let overflowing = page.overflow_at_width(1280).await;
+    assert!(overflowing.is_empty(), "{overflowing:#?}");
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_lab_step_turns_done_by_itself_and_the_report_downloads() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    browser.client.set_window_size(1280, 900).await.unwrap();
+    let page = Playground::open(&browser, &stack.url()).await;
+    page.click("nav-lab").await;
+    assert!(page.current_url().await.ends_with("/lab"));
+    eventually(Duration::from_secs(10), "the lab read", || async {
+        (page
+            .attribute("lab-task-environment", "data-done")
+            .await
+            .as_deref()
+            == Some("true"))
+        .then_some(())
+    })
+    .await;
+    assert_eq!(
+        page.attribute("lab-task-append_three", "data-done")
+            .await
+            .as_deref(),
+        Some("false")
+    );
+    for n in 1..=3 {
+        console_line(
+            &page,
+            &format!("XADD claims:events * type claim_submitted claim_id c-{n}"),
+        )
+        .await;
+        eventually(Duration::from_secs(5), "the reply", || async {
+            (page.count("console-entry").await == n).then_some(())
+        })
+        .await;
+    }
+    eventually(Duration::from_secs(10), "the step to turn done", || async {
+        let done = page.attribute("lab-task-append_three", "data-done").await;
+        (done.as_deref() == Some("true")).then_some(())
+    })
+    .await;
+    assert_eq!(page.text("lab-progress").await, "3 of 11 tasks done");
+    page.screenshot_at("lab", "20-lab-step-done").await;
+
+    page.click("report-md").await;
+    let report = browser.downloads().join("claimstream-lab-report.md");
+    let text = eventually(Duration::from_secs(10), "the report file", || async {
+        std::fs::read_to_string(&report)
+            .ok()
+            .filter(|t| !t.is_empty())
+    })
+    .await;
+    assert!(
+        text.starts_with("# claimstream lab: completion report"),
+        "{text}"
+    );
+    assert!(
+        text.contains("## [x] Claims can be submitted and tracked"),
+        "{text}"
+    );
+    assert!(
+        text.contains("## [ ] Consumer groups process events"),
+        "{text}"
+    );
+
+    for width in [1280, 1920] {
+        let overflowing = page.overflow_at_width(width).await;
+        assert!(overflowing.is_empty(), "at {width}: {overflowing:#?}");
+    }
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_instructor_starts_and_stops_traffic_and_reads_the_checklist() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &format!("{}instructor", stack.url())).await;
+    eventually(Duration::from_secs(10), "the checklist", || async {
+        page.exists("check-redis_reachable").await.then_some(())
+    })
+    .await;
+    page.fill("traffic-rate", "50").await;
+    page.click("traffic-start").await;
+    eventually(Duration::from_secs(10), "traffic running", || async {
+        let state = page.text("traffic-state").await;
+        (state.starts_with("running at 50/s") && !state.contains(": 0 events")).then_some(())
+    })
+    .await;
+    page.click("traffic-stop").await;
+    let stopped = eventually(Duration::from_secs(10), "traffic stopped", || async {
+        let state = page.text("traffic-state").await;
+        state.starts_with("stopped").then_some(state)
+    })
+    .await;
+    let events: u64 = stopped
+        .trim_start_matches("stopped (")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(stack.xlen("claims:events").await, events);
+    page.screenshot("21-instructor").await;
+    // Back to the playground: the timeline shows what the generator appended.
+    page.click("nav-playground").await;
+    let last = stack.stream_ids().await.pop().expect("generated entries");
+    page.wait_for_entry(&last, Duration::from_secs(10)).await;
     page.assert_no_console_errors().await;
     browser.close().await;
 }

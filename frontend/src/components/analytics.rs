@@ -116,8 +116,15 @@ fn catch_up(group: &GroupView) -> String {
 }
 
 #[component]
-pub fn Analytics() -> impl IntoView {
+pub fn Analytics(
+    /// Open while this holds (its own view), rather than behind its toggle.
+    #[prop(optional, into)]
+    open_while: Option<Signal<bool>>,
+) -> impl IntoView {
     let open = RwSignal::new(false);
+    if let Some(shown) = open_while {
+        Effect::new(move |_| open.set(shown.get()));
+    }
     let data = RwSignal::new(None::<AnalyticsResponse>);
     let failure = RwSignal::new(None::<String>);
     // Each opening starts one reader; a reader stops once the panel is closed or reopened.

@@ -1,0 +1,3 @@
+//! The app's views, one per path (see `router`).
+
+pub mod playground;
