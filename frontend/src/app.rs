@@ -6,8 +6,12 @@ use shared::api::{EntriesPage, GroupsResponse, Role, ServerMessage, SessionRespo
 
 use crate::api;
 use crate::components::{
-    analytics::Analytics, connection::ConnectionIndicator, console::Console,
-    instructor::Instructor, lab::Lab,
+    analytics::Analytics,
+    connection::ConnectionIndicator,
+    console::Console,
+    instructor::Instructor,
+    lab::Lab,
+    projector::{self, JoinBox, ProjectorToggle},
 };
 use crate::router::{self, View};
 use crate::store::Store;
@@ -21,6 +25,7 @@ pub fn App() -> impl IntoView {
     let store = Store::new();
     provide_context(store);
     let shown = router::current();
+    let projector_on = RwSignal::new(projector::asked());
     let is = move |v: View| Signal::derive(move || shown.get() == v);
     crate::session::take_token_from_url();
     spawn_local(async move {
@@ -67,8 +72,10 @@ pub fn App() -> impl IntoView {
                     Role::Learner => "learner",
                 }}
             </span>
+            <ProjectorToggle on=projector_on />
             <ConnectionIndicator />
         </header>
+        <JoinBox on=projector_on />
         <nav class="views" aria-label="views">
             {View::ALL
                 .into_iter()

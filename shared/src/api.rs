@@ -1050,3 +1050,11 @@ pub struct NarrationLine {
     pub at_ms: u64,
     pub text: String,
 }
+
+/// `GET /api/join`: the address learners open, and its QR code as SVG, for the projector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinResponse {
+    pub url: String,
+    /// A standalone `<svg>`, drawn by the relay (no service on the internet involved).
+    pub qr_svg: String,
+}

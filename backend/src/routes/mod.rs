@@ -6,6 +6,7 @@ mod console;
 mod dead_letters;
 mod groups;
 mod health;
+mod join;
 mod lab;
 mod memory;
 mod projections;
@@ -50,6 +51,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(console::router())
         .merge(groups::router())
         .merge(health::router())
+        .merge(join::router())
         .merge(lab::router())
         .merge(analytics::router())
         .merge(memory::router())

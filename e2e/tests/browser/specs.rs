@@ -1204,3 +1204,56 @@ async fn the_instructor_starts_and_stops_traffic_and_reads_the_checklist() {
     page.assert_no_console_errors().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn projector_mode_shows_the_join_address_and_the_live_panels_large() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    browser.client.set_window_size(1920, 1080).await.unwrap();
+    let page = Playground::open(&browser, &format!("{}?projector=1", stack.url())).await;
+    let url = eventually(Duration::from_secs(10), "the join address", || async {
+        let url = page.text("join-url").await;
+        (!url.is_empty()).then_some(url)
+    })
+    .await;
+    assert_eq!(url, stack.url());
+    let qr = browser
+        .client
+        .find(fantoccini::Locator::Css(r#"[data-testid="join"] svg path"#))
+        .await
+        .expect("the QR code is drawn");
+    assert!(qr.attr("d").await.unwrap().unwrap().len() > 100);
+    assert_eq!(
+        page.attribute("projector-toggle", "aria-pressed")
+            .await
+            .as_deref(),
+        Some("true")
+    );
+    let claim = stack.submit("42.00").await;
+    let id = stack.stream_ids().await.pop().unwrap();
+    page.wait_for_entry(&id, Duration::from_secs(5)).await;
+    // Only the live panels: the form is out of the way.
+    let form_shown = browser
+        .client
+        .find(fantoccini::Locator::Css(".form-panel"))
+        .await
+        .unwrap()
+        .is_displayed()
+        .await
+        .unwrap();
+    assert!(!form_shown, "{claim}");
+    let overflowing = page.overflow_at_width(1920).await;
+    assert!(overflowing.is_empty(), "{overflowing:#?}");
+    page.screenshot("22-projector").await;
+
+    page.click("projector-toggle").await;
+    eventually(Duration::from_secs(5), "the join box to go", || async {
+        page.attribute("join", "hidden")
+            .await
+            .is_some()
+            .then_some(())
+    })
+    .await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}

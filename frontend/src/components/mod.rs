@@ -21,6 +21,7 @@ pub mod markup;
 pub mod memory;
 pub mod note_form;
 pub mod projection;
+pub mod projector;
 pub mod redis_panel;
 pub mod retention;
 pub mod time_travel;
