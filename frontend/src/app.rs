@@ -12,6 +12,7 @@ use crate::components::{
     instructor::Instructor,
     lab::Lab,
     projector::{self, JoinBox, ProjectorToggle},
+    shortcut_help::ShortcutHelp,
 };
 use crate::router::{self, View};
 use crate::store::Store;
@@ -26,6 +27,8 @@ pub fn App() -> impl IntoView {
     provide_context(store);
     let shown = router::current();
     let projector_on = RwSignal::new(projector::asked());
+    let shortcut_help = RwSignal::new(false);
+    crate::shortcuts::listen(shown, projector_on, shortcut_help);
     let is = move |v: View| Signal::derive(move || shown.get() == v);
     crate::session::take_token_from_url();
     spawn_local(async move {
@@ -76,6 +79,7 @@ pub fn App() -> impl IntoView {
             <ConnectionIndicator />
         </header>
         <JoinBox on=projector_on />
+        <ShortcutHelp open=shortcut_help />
         <nav class="views" aria-label="views">
             {View::ALL
                 .into_iter()

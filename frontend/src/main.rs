@@ -6,6 +6,7 @@ mod components;
 mod describe;
 mod router;
 mod session;
+mod shortcuts;
 mod store;
 mod views;
 mod workspace;

@@ -1257,3 +1257,60 @@ async fn projector_mode_shows_the_join_address_and_the_live_panels_large() {
     page.assert_no_console_errors().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn keyboard_shortcuts_switch_views_and_modes_but_not_while_typing() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    let client = &browser.client;
+    let press = |key: String| async move {
+        let body = client.find(fantoccini::Locator::Css("body")).await.unwrap();
+        body.send_keys(&key).await.unwrap();
+    };
+    press("3".into()).await;
+    eventually(Duration::from_secs(5), "the console view", || async {
+        page.current_url().await.ends_with("/console").then_some(())
+    })
+    .await;
+    // Typed into the console, a digit is the line's.
+    page.fill("console-input", "XLEN 2").await;
+    assert_eq!(page.value("console-input").await.as_deref(), Some("XLEN 2"));
+    assert!(page.current_url().await.ends_with("/console"));
+
+    press("?".into()).await;
+    eventually(Duration::from_secs(5), "the shortcuts' list", || async {
+        page.attribute("shortcut-help", "hidden")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let list = page.text("shortcut-help").await;
+    assert!(list.contains("projector mode on or off"), "{list}");
+    press(Key::Escape.to_string()).await;
+    eventually(Duration::from_secs(5), "the list to close", || async {
+        page.attribute("shortcut-help", "hidden")
+            .await
+            .is_some()
+            .then_some(())
+    })
+    .await;
+    press("p".into()).await;
+    eventually(Duration::from_secs(5), "projector mode", || async {
+        (page
+            .attribute("projector-toggle", "aria-pressed")
+            .await
+            .as_deref()
+            == Some("true"))
+        .then_some(())
+    })
+    .await;
+    press("1".into()).await;
+    eventually(Duration::from_secs(5), "the playground", || async {
+        (page.current_url().await == stack.url()).then_some(())
+    })
+    .await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}

@@ -24,6 +24,7 @@ pub mod projection;
 pub mod projector;
 pub mod redis_panel;
 pub mod retention;
+pub mod shortcut_help;
 pub mod time_travel;
 pub mod timeline;
 pub mod trim_form;
