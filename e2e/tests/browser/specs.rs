@@ -1314,3 +1314,26 @@ async fn keyboard_shortcuts_switch_views_and_modes_but_not_while_typing() {
     page.assert_no_console_errors().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn every_view_fits_a_1366_px_laptop_and_a_1920_px_projector() {
+    let stack = Stack::start().await;
+    let (claim, _) = stack.submit_for("CUST-WIDTH", "1234.56").await;
+    stack.transition(&claim, "review").await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    let last = stack.stream_ids().await.pop().unwrap();
+    page.wait_for_entry(&last, Duration::from_secs(5)).await;
+    for view in ["playground", "lab", "console", "analytics", "instructor"] {
+        page.click(&format!("nav-{view}")).await;
+        for width in [1366, 1920] {
+            let overflowing = page.overflow_at_width(width).await;
+            assert!(
+                overflowing.is_empty(),
+                "{view} at {width}: {overflowing:#?}"
+            );
+        }
+    }
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
