@@ -3,35 +3,9 @@
 
 use shared::api::ScriptRun;
 
-/// Quotes an argument only when `redis-cli` needs it to read it back as one argument.
-fn quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\'' && c != '\\');
-    if plain {
-        return arg.to_owned();
-    }
-    let mut out = String::with_capacity(arg.len() + 2);
-    out.push('"');
-    for c in arg.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 pub fn render<S: AsRef<str>>(args: &[S]) -> String {
     args.iter()
-        .map(|a| quote(a.as_ref()))
+        .map(|a| shared::console::quote(a.as_ref()))
         .collect::<Vec<_>>()
         .join(" ")
 }

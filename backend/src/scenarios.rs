@@ -255,16 +255,7 @@ async fn poison_message(state: &AppState, say: &Say) -> Step {
     )
     .await
     .map_err(text)?;
-    commands::execute(
-        &state.db,
-        &mut Trace::off(),
-        &Claim::default(),
-        &command,
-        None,
-        None,
-    )
-    .await
-    .map_err(text)?;
+    submit_one(&state.db, &command).await?;
     say.line(format!(
         "Submitted claim {claim}, whose entries {group} fails on every delivery: watch its \
          delivery count rise with each retry, spaced by a growing backoff."
@@ -392,19 +383,24 @@ fn text(e: impl std::fmt::Display) -> String {
 
 async fn submit(db: &Db, n: usize) -> Step {
     for _ in 0..n {
-        let command = crate::traffic::new_claim();
-        commands::execute(
-            db,
-            &mut Trace::off(),
-            &Claim::default(),
-            &command,
-            None,
-            None,
-        )
-        .await
-        .map_err(text)?;
+        submit_one(db, &crate::traffic::new_claim()).await?;
     }
     Ok(())
+}
+
+/// Submits a new claim through the commands, as the API does.
+async fn submit_one(db: &Db, command: &ClaimCommand) -> Step {
+    commands::execute(
+        db,
+        &mut Trace::off(),
+        &Claim::default(),
+        command,
+        None,
+        None,
+    )
+    .await
+    .map(drop)
+    .map_err(text)
 }
 
 /// Sets a group's injected failures for every process, this relay's consumers at once.

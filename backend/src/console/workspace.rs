@@ -98,9 +98,10 @@ impl Workspace {
         Ok(workspace)
     }
 
-    /// The workspace an `X-Workspace` header names: 400 when it cannot be one, 404 when there
-    /// is none (never made, or expired).
-    pub async fn open(db: &Db, id: Option<&str>) -> Result<Self, ApiError> {
+    /// The workspace the request's `X-Workspace` header names: 400 when it cannot be one,
+    /// 404 when there is none (never made, or expired).
+    pub async fn open(db: &Db, headers: &axum::http::HeaderMap) -> Result<Self, ApiError> {
+        let id = headers.get("x-workspace").and_then(|v| v.to_str().ok());
         let Some(id) = id else {
             return Err(ApiError::bad_request(
                 "missing_workspace",

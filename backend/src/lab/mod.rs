@@ -140,6 +140,11 @@ const STEPS: &[Step] = &[
     },
 ];
 
+/// The steps' ids and titles, in order.
+pub fn steps() -> impl Iterator<Item = (&'static str, &'static str)> {
+    STEPS.iter().map(|s| (s.id, s.title))
+}
+
 /// Every step, each task checked.
 pub fn evaluate(seen: &Seen) -> LabResponse {
     let steps: Vec<LabStep> = STEPS

@@ -39,8 +39,7 @@ async fn run(
     headers: HeaderMap,
     JsonBody(request): JsonBody<ConsoleRequest>,
 ) -> Result<Response, ApiError> {
-    let id = headers.get("x-workspace").and_then(|v| v.to_str().ok());
-    let answer = match Workspace::open(&state.db, id).await {
+    let answer = match Workspace::open(&state.db, &headers).await {
         Ok(workspace) => console::run(&state.db, &state.console, &workspace, &request.line).await,
         Err(ApiError::Unavailable(message)) => console::unavailable(message),
         Err(e) => return Err(e),
@@ -58,8 +57,7 @@ async fn help(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<ConsoleHelp>, ApiError> {
-    let id = headers.get("x-workspace").and_then(|v| v.to_str().ok());
-    let workspace = Workspace::open(&state.db, id).await?;
+    let workspace = Workspace::open(&state.db, &headers).await?;
     let mut keys: Vec<String> = workspace
         .usage(&state.db)
         .await?

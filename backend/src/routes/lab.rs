@@ -33,8 +33,7 @@ async fn progress(
 
 /// The lab, each task checked against the workspace the `X-Workspace` header names.
 async fn checked(state: &AppState, headers: &HeaderMap) -> Result<LabResponse, ApiError> {
-    let id = headers.get("x-workspace").and_then(|v| v.to_str().ok());
-    let workspace = Workspace::open(&state.db, id).await?;
+    let workspace = Workspace::open(&state.db, headers).await?;
     let (environment, observed) = tokio::join!(
         validate::run(Target::Redis(&state.db)),
         observed::observe(&state.db, &workspace)
