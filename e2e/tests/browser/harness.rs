@@ -173,6 +173,24 @@ impl Stack {
             .unwrap()
     }
 
+    /// A group's lag on `claims:events` as XINFO GROUPS gives it (None when unknown).
+    pub async fn group_lag(&self, group: &str) -> Option<u64> {
+        let groups: Vec<std::collections::HashMap<String, redis::Value>> = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg("claims:events")
+            .query_async(&mut self.redis().await)
+            .await
+            .unwrap();
+        let found = groups
+            .into_iter()
+            .find(|g| g.get("name") == Some(&redis::Value::BulkString(group.into())))
+            .unwrap_or_else(|| panic!("no group {group}"));
+        match found.get("lag") {
+            Some(redis::Value::Int(n)) => Some(*n as u64),
+            _ => None,
+        }
+    }
+
     /// Entry ids of `claims:events`, straight from Redis.
     pub async fn stream_ids(&self) -> Vec<String> {
         let reply: redis::Value = redis::cmd("XRANGE")

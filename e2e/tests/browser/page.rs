@@ -383,7 +383,7 @@ impl<'a> Playground<'a> {
     }
 
     /// Resizes the window to `width` px and lists whatever sticks out of its panel or makes
-    /// the page scroll sideways: nothing should at a laptop's 1280 px.
+    /// the page scroll sideways (at either edge): nothing should at a laptop's 1280 px.
     pub async fn overflow_at_width(&self, width: u32) -> Vec<String> {
         self.browser
             .client
@@ -394,11 +394,15 @@ impl<'a> Playground<'a> {
             const out = [];
             if (window.innerWidth > arguments[0]) out.push(`window is ${window.innerWidth} px`);
             for (const panel of document.querySelectorAll('.panel')) {
-                const right = panel.getBoundingClientRect().right + 1;
+                const box = panel.getBoundingClientRect();
+                const left = box.left - 1, right = box.right + 1;
                 for (const el of panel.querySelectorAll('*')) {
                     const r = el.getBoundingClientRect();
                     if (r.width > 0 && r.right > right) {
                         out.push(`${el.tagName.toLowerCase()}.${el.className} in ${panel.className}: ${Math.round(r.right)} > ${Math.round(right)}`);
+                    }
+                    if (r.width > 0 && r.left < left) {
+                        out.push(`${el.tagName.toLowerCase()}.${el.className} in ${panel.className}: ${Math.round(r.left)} < ${Math.round(left)}`);
                     }
                 }
             }
@@ -423,6 +427,23 @@ impl<'a> Playground<'a> {
         );
         self.browser.client.execute(&script, vec![]).await.unwrap();
         self.screenshot(name).await;
+    }
+
+    /// Waits for every CSS animation to end, so a screenshot shows the page as it stays.
+    pub async fn settled(&self) {
+        eventually(Duration::from_secs(5), "animations to end", || async {
+            let running = self
+                .browser
+                .client
+                .execute(
+                    "return document.getAnimations().filter(a => a.playState === 'running').length",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            (running.as_u64() == Some(0)).then_some(())
+        })
+        .await;
     }
 
     pub async fn screenshot(&self, name: &str) {

@@ -1206,6 +1206,40 @@ async fn the_instructor_starts_and_stops_traffic_and_reads_the_checklist() {
 }
 
 #[tokio::test]
+async fn a_failure_scenario_narrates_each_effect_as_redis_shows_it() {
+    let stack = Stack::start_with(|c| c.workers = true).await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &format!("{}instructor", stack.url())).await;
+    page.click("scenario-stop-group").await;
+    let narration = eventually(
+        Duration::from_secs(40),
+        "the scenario to finish",
+        || async {
+            let done = page.attribute("scenario-state", "data-finished").await;
+            (done.as_deref() == Some("true")).then_some(())?;
+            Some(page.text("narration").await)
+        },
+    )
+    .await;
+    assert!(page.text("scenario-state").await.ends_with("done"));
+    // One line per effect, in order: paused, lag grown, resumed, drained.
+    let lines: Vec<&str> = narration.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 4, "{narration}");
+    for (line, says) in lines
+        .iter()
+        .zip(["Paused", "lag is", "Resumed", "Drained in"])
+    {
+        assert!(line.contains(says), "{line:?} should say {says:?}");
+    }
+    // What the narration claims is what Redis shows: the group has caught up.
+    let lag = stack.group_lag("claims-analytics").await;
+    assert_eq!(lag, Some(0));
+    page.screenshot("23-scenario-narrated").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn projector_mode_shows_the_join_address_and_the_live_panels_large() {
     let stack = Stack::start().await;
     let browser = Browser::launch().await;
@@ -1242,8 +1276,12 @@ async fn projector_mode_shows_the_join_address_and_the_live_panels_large() {
         .await
         .unwrap();
     assert!(!form_shown, "{claim}");
-    let overflowing = page.overflow_at_width(1920).await;
-    assert!(overflowing.is_empty(), "{overflowing:#?}");
+    page.settled().await;
+    // A 720p projector too, where the zoom leaves the least room.
+    for width in [1280, 1920] {
+        let overflowing = page.overflow_at_width(width).await;
+        assert!(overflowing.is_empty(), "{width}: {overflowing:#?}");
+    }
     page.screenshot("22-projector").await;
 
     page.click("projector-toggle").await;
@@ -1316,7 +1354,7 @@ async fn keyboard_shortcuts_switch_views_and_modes_but_not_while_typing() {
 }
 
 #[tokio::test]
-async fn every_view_fits_a_1366_px_laptop_and_a_1920_px_projector() {
+async fn every_view_fits_a_1280_px_laptop_and_a_1920_px_projector() {
     let stack = Stack::start().await;
     let (claim, _) = stack.submit_for("CUST-WIDTH", "1234.56").await;
     stack.transition(&claim, "review").await;
@@ -1326,7 +1364,7 @@ async fn every_view_fits_a_1366_px_laptop_and_a_1920_px_projector() {
     page.wait_for_entry(&last, Duration::from_secs(5)).await;
     for view in ["playground", "lab", "console", "analytics", "instructor"] {
         page.click(&format!("nav-{view}")).await;
-        for width in [1366, 1920] {
+        for width in [1280, 1366, 1920] {
             let overflowing = page.overflow_at_width(width).await;
             assert!(
                 overflowing.is_empty(),

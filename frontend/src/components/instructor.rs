@@ -37,8 +37,11 @@ fn class_markup(c: &ClassView) -> String {
         })
         .collect();
     format!(
-        r#"<p data-testid="class-learners">{} learners in the last {} minutes; {} finished.</p><table class="class"><tbody>{rows}</tbody></table>"#,
-        c.learners, c.window_minutes, c.finished
+        r#"<p data-testid="class-learners">{} learner{} in the last {} minutes; {} finished.</p><table class="class"><tbody>{rows}</tbody></table>"#,
+        c.learners,
+        if c.learners == 1 { "" } else { "s" },
+        c.window_minutes,
+        c.finished
     )
 }
 
@@ -93,9 +96,9 @@ fn narration_markup(s: &ScenariosResponse) -> String {
     )
 }
 
-/// The traffic and scenario sections as markup; their buttons (instructor only) say what
-/// they do in `data-` attributes, for the one click handler of the view.
-fn controls_markup(f: &Figures, instructor: bool) -> String {
+/// The traffic generator's state and, for instructors, its buttons, as markup; the buttons
+/// say what they do in `data-` attributes, for the one click handler of the view.
+fn traffic_markup(f: &Figures, instructor: bool) -> String {
     let traffic = match &f.traffic {
         Some(t) if t.running => format!(
             "running at {}/s: {} events, {} claims",
@@ -109,6 +112,11 @@ fn controls_markup(f: &Figures, instructor: bool) -> String {
     } else {
         ""
     };
+    format!(r#"<span data-testid="traffic-state">{traffic}</span>{traffic_buttons}"#)
+}
+
+/// The scenario, class and environment sections as markup (scenario buttons as above).
+fn sections_markup(f: &Figures, instructor: bool) -> String {
     let scenarios: String = f
         .scenarios
         .iter()
@@ -127,7 +135,7 @@ fn controls_markup(f: &Figures, instructor: bool) -> String {
         })
         .collect();
     format!(
-        r#"<section class="panel"><h2>Traffic</h2><p><span data-testid="traffic-state">{traffic}</span>{traffic_buttons}</p></section><section class="panel"><h2>Failure scenarios</h2><ul class="scenarios">{scenarios}</ul>{}</section><section class="panel"><h2>The class</h2>{}</section><section class="panel"><h2>Environment</h2><ul class="checks" data-testid="checks">{}</ul></section>"#,
+        r#"<section class="panel"><h2>Failure scenarios</h2><ul class="scenarios">{scenarios}</ul>{}</section><section class="panel"><h2>The class</h2>{}</section><section class="panel"><h2>Environment</h2><ul class="checks" data-testid="checks">{}</ul></section>"#,
         f.scenarios
             .as_ref()
             .map(narration_markup)
@@ -192,17 +200,26 @@ pub fn Instructor(
             failure.set(done.err().map(|e| e.message));
         });
     };
-    let controls = move || figures.with(|f| controls_markup(f, store.is_instructor()));
+    let traffic = move || figures.with(|f| traffic_markup(f, store.is_instructor()));
+    let sections = move || figures.with(|f| sections_markup(f, store.is_instructor()));
+    // The rate field is a view, not markup: rewriting the markup each second would wipe
+    // what the instructor is typing.
     view! {
         <div class="instructor" data-testid="instructor">
             <Failure failure=failure />
-            <Show when=move || store.is_instructor()>
-                <label class="rate">"traffic: events per second "
-                    <input size="4" data-testid="traffic-rate" prop:value=move || rate.get()
-                        on:input=move |ev| rate.set(event_target_value(&ev)) />
-                </label>
-            </Show>
-            <div class="instructor-sections" on:click=act inner_html=controls></div>
+            <div class="instructor-sections" on:click=act>
+                <section class="panel">
+                    <h2>"Traffic"</h2>
+                    <p inner_html=traffic></p>
+                    <Show when=move || store.is_instructor()>
+                        <label class="rate">"events per second "
+                            <input size="4" data-testid="traffic-rate" prop:value=move || rate.get()
+                                on:input=move |ev| rate.set(event_target_value(&ev)) />
+                        </label>
+                    </Show>
+                </section>
+                <div class="sections" inner_html=sections></div>
+            </div>
         </div>
     }
 }
