@@ -17,6 +17,16 @@ pub struct Config {
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
 
+    /// A Redis Cluster to use instead: some of its nodes as `host:port,host:port,...`; the
+    /// client learns the others and follows slots as they move.
+    #[arg(
+        long,
+        env = "REDIS_CLUSTER",
+        value_delimiter = ',',
+        conflicts_with = "redis_url"
+    )]
+    pub redis_cluster: Vec<String>,
+
     /// Where the embedded Redis keeps its data (default: the user's data directory).
     #[arg(long, env = "CLAIMSTREAM_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -110,6 +120,7 @@ impl Config {
     pub fn defaults() -> Self {
         let mut config = <Self as clap::Parser>::parse_from(["backend"]);
         config.redis_url = None;
+        config.redis_cluster.clear();
         config.instructor_token = None;
         config.allowed_origins.clear();
         config

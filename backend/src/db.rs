@@ -1,10 +1,14 @@
 //! The relay's one handle on Redis: a self-reconnecting connection plus helpers that record
-//! every command they send, in redis-cli form, for the response.
+//! every command they send, in redis-cli form, for the response. Redis is one server or a
+//! Redis Cluster (redis-rs's cluster client routes each command by its key's slot).
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{FromRedisValue, RedisError, Value};
+use futures_util::future::try_join_all;
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::{ClusterClient, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, Value};
 
 use crate::redis_cli::Trace;
 
@@ -20,39 +24,137 @@ pub enum DbError {
 
 #[derive(Clone)]
 pub struct Db {
-    conn: ConnectionManager,
+    conn: Connection,
     /// A second connection for [`Db::pipeline_spread`]: each connection decodes its replies
     /// on its own task, so two decode a large read on two cores.
-    spare: ConnectionManager,
-    client: redis::Client,
+    spare: Connection,
+    client: Client,
     /// Where Redis is, with any password removed: safe for logs and error bodies.
     pub location: String,
     /// A claim's snapshot is rewritten every this many events (0: never).
     pub snapshot_every: u64,
 }
 
+#[derive(Clone)]
+enum Client {
+    Single(redis::Client),
+    Cluster(Box<ClusterClient>),
+}
+
+/// A connection to one server or to a cluster. Both reconnect by themselves; the cluster one
+/// also follows slots as they move (MOVED, a failover).
+#[derive(Clone)]
+pub enum Connection {
+    Managed(ConnectionManager),
+    Multiplexed(redis::aio::MultiplexedConnection),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Self::Managed(c) => c.req_packed_command(cmd),
+            Self::Multiplexed(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Managed(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Multiplexed(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Managed(c) => c.get_db(),
+            Self::Multiplexed(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
 /// `--snapshot-every`'s default.
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 50;
+
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
+/// A cluster request's limit over all its retries: room for a failover (about 2 s with a
+/// 1 s node timeout) and the slot map's refresh after it.
+const OVERALL_CLUSTER_TIMEOUT: Duration = Duration::from_secs(8);
 
 impl Db {
     /// Does not connect yet, so the relay starts (and answers 503) while Redis is down.
     pub fn new(url: &str) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(3)))
+            .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_number_of_retries(1)
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
         let spare = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         Ok(Self {
-            conn,
-            spare,
-            client,
+            conn: Connection::Managed(conn),
+            spare: Connection::Managed(spare),
+            client: Client::Single(client),
             location: redact(url),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
         })
+    }
+
+    /// A Redis Cluster, from some of its nodes (`host:port` or `redis://` URLs): the client
+    /// learns the rest. Does not connect yet either.
+    pub fn cluster(nodes: &[String]) -> anyhow::Result<Self> {
+        anyhow::ensure!(!nodes.is_empty(), "--redis-cluster needs at least one node");
+        let urls: Vec<String> = nodes
+            .iter()
+            .map(|n| {
+                if n.contains("://") {
+                    n.clone()
+                } else {
+                    format!("redis://{n}")
+                }
+            })
+            .collect();
+        let client = ClusterClient::builder(urls.clone())
+            .connection_timeout(CONNECTION_TIMEOUT)
+            .response_timeout(RESPONSE_TIMEOUT)
+            .retries(4)
+            .min_retry_wait(50)
+            .max_retry_wait(1000)
+            // Without an overall limit, a request that timed out on one node is queued again
+            // and waits for some other command to wake the connection.
+            .overall_response_timeout(Some(OVERALL_CLUSTER_TIMEOUT))
+            .build()?;
+        let config = ClusterConfig::new()
+            .set_connection_timeout(CONNECTION_TIMEOUT)
+            .set_response_timeout(RESPONSE_TIMEOUT);
+        let conn = client.get_pending_async_connection_with_config(config.clone());
+        let spare = client.get_pending_async_connection_with_config(config);
+        Ok(Self {
+            conn: Connection::Cluster(conn),
+            spare: Connection::Cluster(spare),
+            client: Client::Cluster(Box::new(client)),
+            location: format!(
+                "cluster {}",
+                urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
+            ),
+            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+        })
+    }
+
+    /// Whether Redis is a cluster: a pipeline then holds keys of one slot only.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.client, Client::Cluster(_))
     }
 
     pub fn with_snapshot_every(self, snapshot_every: u64) -> Self {
@@ -66,14 +168,30 @@ impl Db {
     pub async fn dedicated_connection(
         &self,
         response_timeout: Duration,
-    ) -> Result<redis::aio::MultiplexedConnection, DbError> {
-        let config = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(response_timeout));
-        self.client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|e| self.classify(e))
+    ) -> Result<Connection, DbError> {
+        match &self.client {
+            Client::Single(client) => {
+                let config = redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+                    .set_response_timeout(Some(response_timeout));
+                client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map(Connection::Multiplexed)
+            }
+            Client::Cluster(client) => {
+                let config = ClusterConfig::new()
+                    .set_connection_timeout(CONNECTION_TIMEOUT)
+                    .set_response_timeout(response_timeout);
+                // Connecting to a cluster can hang when nodes are half up: bounded here.
+                let connecting = client.get_async_connection_with_config(config);
+                match tokio::time::timeout(CONNECTION_TIMEOUT * 3, connecting).await {
+                    Ok(connected) => connected.map(Connection::Cluster),
+                    Err(_) => return Err(DbError::Unavailable(self.location.clone())),
+                }
+            }
+        }
+        .map_err(|e| self.classify(e))
     }
 
     /// Runs one command and records it.
@@ -114,6 +232,10 @@ impl Db {
     ) -> Result<Vec<T>, DbError> {
         for args in commands {
             trace.record(args);
+        }
+        if self.is_cluster() {
+            let replies = self.each_alone(commands).await?;
+            return Ok(replies.into_iter().map(convert).collect());
         }
         // A few short reads are not worth a second connection.
         let half = if commands.len() < 8 {
@@ -178,10 +300,28 @@ impl Db {
         }
         if atomic {
             trace.record(&["EXEC"]);
+        } else if self.is_cluster() {
+            return self.each_alone(commands).await;
         }
         pipe.query_async(&mut self.conn.clone())
             .await
             .map_err(|e| self.classify(e))
+    }
+
+    /// A cluster takes a pipeline only when all its keys share a slot; a pipeline of reads
+    /// across slots is sent as separate commands instead, all at once on the multiplexed
+    /// connection, so it still costs about one round trip.
+    async fn each_alone<S: AsRef<str>>(&self, commands: &[Vec<S>]) -> Result<Vec<Value>, DbError> {
+        try_join_all(commands.iter().map(|args| {
+            let mut cmd = redis::cmd(args[0].as_ref());
+            for a in &args[1..] {
+                cmd.arg(a.as_ref());
+            }
+            let mut conn = self.conn.clone();
+            async move { cmd.query_async::<Value>(&mut conn).await }
+        }))
+        .await
+        .map_err(|e| self.classify(e))
     }
 
     /// Runs a Lua script (EVALSHA, loading it on first use). The caller records the stream
@@ -204,6 +344,15 @@ impl Db {
         script: &redis::Script,
         invocations: &[redis::ScriptInvocation<'_>],
     ) -> Result<Vec<Value>, DbError> {
+        if self.is_cluster() {
+            // Each invocation goes to its own keys' slot (EVALSHA, loading on NOSCRIPT).
+            return try_join_all(invocations.iter().map(|invocation| {
+                let mut conn = self.conn.clone();
+                async move { invocation.invoke_async::<Value>(&mut conn).await }
+            }))
+            .await
+            .map_err(|e| self.classify(e));
+        }
         let mut pipe = redis::pipe();
         for invocation in invocations {
             pipe.invoke_script(invocation);
@@ -223,8 +372,28 @@ impl Db {
         .map_err(|e| self.classify(e))
     }
 
+    /// `INFO [section]` of the one server, or of every primary of a cluster (which answers
+    /// it as a map of node to text).
+    pub async fn info(&self, trace: &mut Trace, section: Option<&str>) -> Result<Info, DbError> {
+        let mut args = vec!["INFO"];
+        args.extend(section);
+        let reply: Value = self.run(trace, &args).await?;
+        let nodes = match reply {
+            Value::Map(by_node) => by_node
+                .iter()
+                .filter_map(|(node, text)| Some((self::text(node)?, self::text(text)?)))
+                .collect(),
+            other => vec![(
+                self.location.clone(),
+                self::text(&other).unwrap_or_default(),
+            )],
+        };
+        Ok(Info { nodes })
+    }
+
     pub fn classify(&self, e: RedisError) -> DbError {
         if e.is_io_error()
+            || e.kind() == redis::ErrorKind::ClusterConnectionNotFound
             || e.is_connection_refusal()
             || e.is_timeout()
             || e.is_connection_dropped()
@@ -234,6 +403,35 @@ impl Db {
             DbError::Redis(e)
         }
     }
+}
+
+/// What `INFO` said, per server: one for a single Redis, one per primary of a cluster.
+pub struct Info {
+    pub nodes: Vec<(String, String)>,
+}
+
+impl Info {
+    /// A field's value on the first server that has it (`redis_version`, `maxmemory_policy`).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.nodes
+            .iter()
+            .find_map(|(_, text)| info_field(text, name))
+    }
+
+    /// A numeric field added up over the servers (`used_memory`).
+    pub fn sum(&self, name: &str) -> u64 {
+        self.nodes
+            .iter()
+            .filter_map(|(_, text)| info_field(text, name)?.parse::<u64>().ok())
+            .sum()
+    }
+}
+
+/// `name:value\r\n` lines of `INFO`.
+fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
 }
 
 /// Adds one command to a pipeline.

@@ -56,6 +56,16 @@ impl EmbeddedRedis {
 
     /// Starts a server on `port`: used to bring a stopped server back on the same address.
     pub async fn start_on(dir: &Path, port: u16, persistence: Persistence) -> anyhow::Result<Self> {
+        Self::start_with(dir, port, persistence, &[]).await
+    }
+
+    /// Like [`EmbeddedRedis::start_on`], with more `redis-server` arguments (a cluster node's).
+    pub async fn start_with(
+        dir: &Path,
+        port: u16,
+        persistence: Persistence,
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
         let mut cmd = Command::new("redis-server");
         cmd.current_dir(dir)
             .args([
@@ -73,6 +83,7 @@ impl EmbeddedRedis {
             }
             Persistence::None => cmd.args(["--appendonly", "no"]),
         };
+        cmd.args(extra);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -162,7 +173,7 @@ impl EmbeddedRedis {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("no free loopback port")?;
     Ok(listener.local_addr()?.port())
 }

@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod db;
+pub mod embedded_cluster;
 pub mod embedded_redis;
 pub mod entry_id;
 pub mod error;

@@ -29,8 +29,12 @@ pub struct Application {
 impl Application {
     /// Binds the listener and, without a Redis URL, starts the embedded Redis.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let (url, embedded) = match &config.redis_url {
-            Some(url) => (url.clone(), None),
+        let (db, embedded) = match &config.redis_url {
+            _ if !config.redis_cluster.is_empty() => (Db::cluster(&config.redis_cluster)?, None),
+            Some(url) => (
+                Db::new(url).with_context(|| format!("bad Redis URL {url:?}"))?,
+                None,
+            ),
             None => {
                 let dir = config.data_dir();
                 let server = EmbeddedRedis::start(&dir, Persistence::AppendOnly).await?;
@@ -40,12 +44,10 @@ impl Application {
                     "started embedded Redis; inspect it with `redis-cli -p {}`",
                     server.port()
                 );
-                (server.url(), Some(server.supervise()))
+                (Db::new(&server.url())?, Some(server.supervise()))
             }
         };
-        let db = Db::new(&url)
-            .with_context(|| format!("bad Redis URL {url:?}"))?
-            .with_snapshot_every(config.snapshot_every);
+        let db = db.with_snapshot_every(config.snapshot_every);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

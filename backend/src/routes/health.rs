@@ -24,13 +24,8 @@ async fn probe(
     let started = Instant::now();
     let _: String = db.run(trace, &["PING"]).await?;
     let latency_ms = started.elapsed().as_secs_f64() * 1_000.0;
-    let info: String = db.run(trace, &["INFO", "server"]).await?;
-    let version = info
-        .lines()
-        .find_map(|l| l.strip_prefix("redis_version:"))
-        .unwrap_or("unknown")
-        .trim()
-        .to_owned();
+    let info = db.info(trace, Some("server")).await?;
+    let version = info.field("redis_version").unwrap_or("unknown").to_owned();
     let lengths: Vec<Vec<&str>> = keys::KNOWN_STREAMS
         .iter()
         .map(|k| vec!["XLEN", *k])

@@ -24,21 +24,11 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/memory", get(memory))
 }
 
-/// `used_memory:123\r\n` lines of `INFO memory`.
-fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
-    info.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-        .map(str::trim)
-}
-
 async fn memory(State(state): State<AppState>) -> Result<Json<MemoryResponse>, ApiError> {
     let mut trace = Trace::default();
-    let info: String = state.db.run(&mut trace, &["INFO", "memory"]).await?;
-    let number = |name: &str| {
-        info_field(&info, name)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
+    // On a cluster, the figures add up over its primaries.
+    let info = state.db.info(&mut trace, Some("memory")).await?;
+    let number = |name: &str| info.sum(name);
 
     let mut watched: Vec<String> = keys::KNOWN_STREAMS
         .iter()
@@ -143,7 +133,8 @@ async fn memory(State(state): State<AppState>) -> Result<Json<MemoryResponse>, A
         used_bytes: number("used_memory"),
         peak_bytes: number("used_memory_peak"),
         maxmemory_bytes: number("maxmemory"),
-        maxmemory_policy: info_field(&info, "maxmemory_policy")
+        maxmemory_policy: info
+            .field("maxmemory_policy")
             .unwrap_or("unknown")
             .to_owned(),
         keys: keys_memory,

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use redis::Value;
-use redis::aio::MultiplexedConnection;
 use shared::api::StreamEntry;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
@@ -148,7 +147,7 @@ pub struct Outcome {
 
 pub struct Consumer<H> {
     db: Db,
-    conn: Option<MultiplexedConnection>,
+    conn: Option<db::Connection>,
     group: &'static str,
     name: String,
     handler: Arc<H>,
@@ -449,7 +448,7 @@ impl<H: Handler> Consumer<H> {
         base.mul_f64(rand::rng().random_range(0.5..=1.0))
     }
 
-    async fn connection(&mut self) -> Result<&mut MultiplexedConnection, DbError> {
+    async fn connection(&mut self) -> Result<&mut db::Connection, DbError> {
         if self.conn.is_none() {
             let timeout = self.config.block + Duration::from_secs(3);
             self.conn = Some(self.db.dedicated_connection(timeout).await?);

@@ -1,0 +1,164 @@
+use std::time::Duration;
+
+use backend::embedded_cluster::EmbeddedCluster;
+use backend::{Application, Config};
+use futures_util::StreamExt;
+use shared::api::{CommandResponse, ServerMessage, StreamEntry};
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A cluster of three primaries with a replica each, and the relays started on it.
+pub struct Stack {
+    pub cluster: EmbeddedCluster,
+    _dir: TempDir,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = EmbeddedCluster::start(dir.path(), 3, 1)
+            .await
+            .expect("a Redis Cluster starts (redis-server and redis-cli installed?)");
+        Self { cluster, _dir: dir }
+    }
+
+    /// A relay on the cluster, its config adjusted first.
+    pub async fn relay_with(&self, adjust: impl FnOnce(&mut Config)) -> Relay {
+        let mut config = Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            redis_cluster: self.cluster.addresses(),
+            static_dir: "does-not-exist".into(),
+            workers: false,
+            ..Config::defaults()
+        };
+        adjust(&mut config);
+        let app = Application::build(config).await.unwrap();
+        let address = format!("127.0.0.1:{}", app.port());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Relay {
+            address,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub async fn relay(&self) -> Relay {
+        self.relay_with(|_| {}).await
+    }
+}
+
+pub struct Relay {
+    pub address: String,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Relay {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Submits a valid claim; panics unless the relay accepts it.
+    pub async fn submit(&self, customer: &str) -> CommandResponse {
+        let response = self
+            .post(
+                "/api/claims",
+                &serde_json::json!({"customer_id": customer, "amount": "120.00", "description": "Hail"}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    pub async fn act(&self, claim_id: &str, action: &str) -> reqwest::Response {
+        self.post(
+            &format!("/api/claims/{claim_id}/{action}"),
+            &serde_json::json!({}),
+        )
+        .await
+    }
+
+    pub async fn ws(&self) -> WsClient {
+        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/ws", self.address))
+            .await
+            .expect("websocket connects");
+        WsClient { stream }
+    }
+
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap().unwrap();
+    }
+}
+
+pub struct WsClient {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl WsClient {
+    /// The next message, or `None` if none comes within `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<ServerMessage> {
+        loop {
+            let msg = tokio::time::timeout(wait, self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
+            match msg {
+                Message::Text(text) => {
+                    return Some(serde_json::from_str(&text).expect("server messages parse"));
+                }
+                Message::Close(_) => return None,
+                _ => continue,
+            }
+        }
+    }
+
+    /// Waits for the end of the backlog the relay sends first.
+    pub async fn caught_up(&mut self) {
+        loop {
+            match self.next(Duration::from_secs(10)).await {
+                Some(ServerMessage::CaughtUp { .. }) => return,
+                Some(_) => {}
+                None => panic!("no caught_up within 10 s"),
+            }
+        }
+    }
+
+    /// Collects entries until one satisfies `wanted`; panics if none does within `within`.
+    pub async fn entry_where(
+        &mut self,
+        within: Duration,
+        wanted: impl Fn(&StreamEntry) -> bool,
+    ) -> StreamEntry {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next(left).await {
+                Some(ServerMessage::Entry { entry }) if wanted(&entry) => return entry,
+                Some(_) => {}
+                None => panic!("no such entry within {within:?}"),
+            }
+        }
+    }
+}

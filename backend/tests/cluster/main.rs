@@ -1,0 +1,5 @@
+//! Tests against a Redis Cluster of the test's own (three primaries, one replica each) with
+//! several relays in front of it.
+
+mod harness;
+mod relays;
