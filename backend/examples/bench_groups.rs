@@ -307,7 +307,7 @@ async fn reset_claims(admin: &mut MultiplexedConnection, n: u64) -> anyhow::Resu
         let mut pipe = redis::pipe();
         for i in from..to {
             pipe.cmd("LTRIM")
-                .arg(keys::history(&claim_id(i)))
+                .arg(keys::Partition::ONLY.history(&claim_id(i)))
                 .arg(0)
                 .arg(0)
                 .ignore();
@@ -334,7 +334,8 @@ async fn statuses(
         let to = (from + 1_000).min(n);
         let mut pipe = redis::pipe();
         for i in from..to {
-            pipe.cmd("LLEN").arg(keys::history(&claim_id(i)));
+            pipe.cmd("LLEN")
+                .arg(keys::Partition::ONLY.history(&claim_id(i)));
         }
         let lengths: Vec<u64> = pipe.query_async(admin).await?;
         for len in lengths {

@@ -134,7 +134,10 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
     // Without a snapshot, and without writing one back.
     let bare = Db::new(url)?.with_snapshot_every(0);
     let _: i64 = bare
-        .run(&mut Trace::off(), &["DEL", &keys::snapshot(id.as_str())])
+        .run(
+            &mut Trace::off(),
+            &["DEL", &keys::Partition::ONLY.snapshot(id.as_str())],
+        )
         .await?;
     let full = median(20, async || {
         let loaded = claim_store::load(&bare, &mut Trace::off(), id.as_str()).await?;
@@ -244,7 +247,7 @@ async fn append_lifecycles(
 }
 
 async fn position(db: &Db) -> anyhow::Result<Option<String>> {
-    Ok(backend::projection::position(db, &mut Trace::off()).await?)
+    Ok(backend::projection::position(db, &mut Trace::off(), keys::Partition::ONLY).await?)
 }
 
 async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
@@ -273,7 +276,13 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
     }
     let took = started.elapsed().as_secs_f64();
     let claims: u64 = db
-        .run(&mut Trace::off(), &["ZCARD", &keys::all_claims()])
+        .run(
+            &mut Trace::off(),
+            &[
+                "ZCARD",
+                &keys::Partition::ONLY.model(keys::Model::Live).all_claims(),
+            ],
+        )
         .await?;
     println!(
         "rebuild : {events} events into the read model ({claims} claims) in {took:.2} s: {:.0} events/s (indexing them included)",

@@ -76,7 +76,7 @@ pub async fn execute(
     if let Appended::IndexBehind = appended {
         // Other programs appended more than one script run indexes: index them all, then
         // check the version again (the claim may be among them).
-        claim_store::catch_up(db).await?;
+        claim_store::catch_up(db, db.partition_of(event.claim_id.as_str())).await?;
         appended = claim_store::append(db, trace, before, event, mark).await?;
     }
     match appended {

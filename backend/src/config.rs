@@ -27,6 +27,11 @@ pub struct Config {
     )]
     pub redis_cluster: Vec<String>,
 
+    /// Spread the claims over this many events streams, `claims:events:{0}` ...; 1 keeps the
+    /// single `claims:events`. Every relay on one Redis must be given the same number.
+    #[arg(long, env = "PARTITIONS", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::keys::Partitions::MAX)))]
+    pub partitions: u32,
+
     /// Where the embedded Redis keeps its data (default: the user's data directory).
     #[arg(long, env = "CLAIMSTREAM_DATA_DIR")]
     pub data_dir: Option<PathBuf>,

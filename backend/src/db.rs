@@ -10,6 +10,7 @@ use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, Value};
 
+use crate::keys::{Partition, Partitions};
 use crate::redis_cli::Trace;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,8 @@ pub struct Db {
     pub location: String,
     /// A claim's snapshot is rewritten every this many events (0: never).
     pub snapshot_every: u64,
+    /// How the claims are spread over events streams (`--partitions`).
+    pub partitions: Partitions,
 }
 
 #[derive(Clone)]
@@ -108,6 +111,7 @@ impl Db {
             client: Client::Single(client),
             location: redact(url),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            partitions: Partitions::ONE,
         })
     }
 
@@ -149,7 +153,17 @@ impl Db {
                 urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
             ),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            partitions: Partitions::ONE,
         })
+    }
+
+    pub fn with_partitions(self, partitions: Partitions) -> Self {
+        Self { partitions, ..self }
+    }
+
+    /// The partition claim `claim_id` lives in.
+    pub fn partition_of(&self, claim_id: &str) -> Partition {
+        self.partitions.of(claim_id)
     }
 
     /// Whether Redis is a cluster: a pipeline then holds keys of one slot only.

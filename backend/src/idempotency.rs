@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::extract::BODY_LIMIT;
-use crate::keys;
+use crate::keys::Partition;
 use crate::redis_cli::Trace;
 use crate::state::AppState;
 
@@ -37,6 +37,9 @@ const MAX_KEY_LEN: usize = 255;
 pub struct IdempotencyMark {
     /// The Redis key.
     pub key: String,
+    /// The partition the key is kept in, which the command must append to: the claim's
+    /// for a command on a claim; a new claim's id is drawn until it falls in it.
+    pub partition: Partition,
     /// The request's fingerprint.
     pub fingerprint: String,
 }
@@ -121,7 +124,16 @@ async fn run_once(
         .map_or(parts.uri.path(), |u| u.path())
         .to_owned();
     let fingerprint = fingerprint(parts.method.as_str(), &path, &body);
-    let redis_key = redis_key(&key);
+    // `/api/claims/{id}/<command>` appends to the claim's partition; a submission, to the
+    // key's own.
+    let partition = match path
+        .strip_prefix("/api/claims/")
+        .and_then(|p| p.split_once('/'))
+    {
+        Some((claim_id, _)) => state.db.partition_of(claim_id),
+        None => state.db.partition_of(&hash(&key)),
+    };
+    let redis_key = redis_key(partition, &key);
     let mut trace = Trace::off();
     let running = serde_json::to_string(&Record::Running {
         fingerprint: fingerprint.clone(),
@@ -143,6 +155,7 @@ async fn run_once(
     let mut request = Request::from_parts(parts, Body::from(body));
     request.extensions_mut().insert(IdempotencyMark {
         key: redis_key.clone(),
+        partition,
         fingerprint: fingerprint.clone(),
     });
     let response = next.run(request).await;
@@ -231,8 +244,12 @@ fn busy() -> Response<Body> {
 }
 
 /// Where the answer for `key` is kept: by its hash, so any key has a short, safe name.
-pub fn redis_key(key: &str) -> String {
-    keys::idempotency(&hex(&Sha256::digest(key.as_bytes())))
+pub fn redis_key(partition: Partition, key: &str) -> String {
+    partition.idempotency(&hash(key))
+}
+
+fn hash(key: &str) -> String {
+    hex(&Sha256::digest(key.as_bytes()))
 }
 
 /// What makes two requests "the same" for a key: method, path and body.

@@ -8,7 +8,6 @@ use shared::api::StreamEntry;
 use shared::{Claim, upcast};
 
 use crate::db::{self, Db, DbError};
-use crate::keys;
 use crate::redis_cli::Trace;
 
 /// Entries read per page.
@@ -25,12 +24,13 @@ pub struct Replayed {
     pub tail: VecDeque<StreamEntry>,
 }
 
-/// Reads the stream from its start through `until` (inclusive), page by page, folding each
+/// Reads `stream` (one partition's) from its start through `until` (inclusive), page by page, folding each
 /// entry into its claim. With `progress` (a hash and a field), the count so far is written
 /// there after each page, for whoever follows a long replay.
 pub async fn replay(
     db: &Db,
     trace: &mut Trace,
+    stream: &str,
     until: &str,
     keep_tail: usize,
     progress: Option<(&str, &str)>,
@@ -41,10 +41,7 @@ pub async fn replay(
     let count = PAGE.to_string();
     loop {
         let reply = db
-            .run(
-                trace,
-                &["XRANGE", keys::EVENTS, &start, until, "COUNT", &count],
-            )
+            .run(trace, &["XRANGE", stream, &start, until, "COUNT", &count])
             .await?;
         let page = db::entries(reply);
         let full = page.len() == PAGE;

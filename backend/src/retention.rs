@@ -10,7 +10,7 @@ use shared::snapshot::{SNAPSHOT_SCHEMA, Snapshot};
 
 use crate::db::{self, Db, DbError};
 use crate::entry_id::EntryId;
-use crate::keys;
+use crate::keys::Partition;
 use crate::redis_cli::Trace;
 use crate::workers::stats;
 
@@ -110,8 +110,8 @@ pub async fn blockers(
         return Ok(Vec::new());
     };
     let mut blockers = groups_behind(db, trace, stream, last).await?;
-    if stream == keys::EVENTS {
-        blockers.extend(claims_uncovered(db, trace, last_removed).await?);
+    if let Some(partition) = db.partitions.by_stream(stream) {
+        blockers.extend(claims_uncovered(db, trace, partition, last_removed).await?);
     }
     Ok(blockers)
 }
@@ -160,8 +160,10 @@ async fn groups_behind(
 async fn claims_uncovered(
     db: &Db,
     trace: &mut Trace,
+    partition: Partition,
     last_removed: &str,
 ) -> Result<Vec<String>, DbError> {
+    let stream = partition.events();
     // The newest removed entry of each claim.
     let mut newest: HashMap<String, EntryId> = HashMap::new();
     let mut start = "-".to_owned();
@@ -170,14 +172,7 @@ async fn claims_uncovered(
         let reply: Value = db
             .run(
                 &mut Trace::off(),
-                &[
-                    "XRANGE",
-                    keys::EVENTS,
-                    &start,
-                    last_removed,
-                    "COUNT",
-                    "1000",
-                ],
+                &["XRANGE", &stream, &start, last_removed, "COUNT", "1000"],
             )
             .await?;
         let page = db::entries(reply);
@@ -203,11 +198,11 @@ async fn claims_uncovered(
             )]);
         }
     }
-    trace.record(&["XRANGE", keys::EVENTS, "-", last_removed]);
+    trace.record(&["XRANGE", &stream, "-", last_removed]);
     let claims: Vec<(String, EntryId)> = newest.into_iter().collect();
     let mut uncovered = Vec::new();
     for chunk in claims.chunks(1000) {
-        let snapshot_keys: Vec<String> = chunk.iter().map(|(c, _)| keys::snapshot(c)).collect();
+        let snapshot_keys: Vec<String> = chunk.iter().map(|(c, _)| partition.snapshot(c)).collect();
         let mut mget = vec!["MGET"];
         mget.extend(snapshot_keys.iter().map(String::as_str));
         let found: Vec<Option<String>> = db.run(&mut Trace::off(), &mget).await?;

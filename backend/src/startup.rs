@@ -47,7 +47,11 @@ impl Application {
                 (Db::new(&server.url())?, Some(server.supervise()))
             }
         };
-        let db = db.with_snapshot_every(config.snapshot_every);
+        let partitions =
+            crate::keys::Partitions::new(config.partitions).context("--partitions is 1 to 64")?;
+        let db = db
+            .with_snapshot_every(config.snapshot_every)
+            .with_partitions(partitions);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -66,7 +70,7 @@ impl Application {
         }
         // Claims that other programs appended while no relay ran load from the first request
         // on; later ones are indexed as the projector meets them (or by the next append).
-        let index = crate::claim_store::catch_up(&db);
+        let index = crate::claim_store::catch_up_all(&db);
         if let Ok(Err(e)) = tokio::time::timeout(std::time::Duration::from_secs(10), index).await {
             tracing::warn!(error = %e, "claims appended by other programs are indexed once Redis answers");
         }

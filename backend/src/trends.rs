@@ -117,16 +117,18 @@ impl Trends {
         (now, series)
     }
 
-    /// `claims:events`' length, second by second (two minutes).
+    /// The claims' events streams' length, second by second (two minutes).
     pub fn lengths(&self) -> Vec<LengthPoint> {
         let samples = self.samples();
         samples[samples.len().saturating_sub(TREND)..]
             .iter()
             .filter_map(|s| {
-                let len = s.lengths.iter().find(|l| l.key == keys::EVENTS)?;
+                // Every partition's events stream, added up.
+                let mut events = s.lengths.iter().filter(|l| l.key.starts_with(keys::EVENTS));
+                let first = events.next()?;
                 Some(LengthPoint {
                     at_ms: s.at_ms,
-                    length: len.length,
+                    length: first.length + events.map(|l| l.length).sum::<u64>(),
                 })
             })
             .collect()
@@ -192,37 +194,49 @@ fn type_rates(then: &Sample, now: &Sample) -> Vec<TypeRate> {
 }
 
 async fn sample(db: &Db, workers: Option<&Workers>) -> Result<Sample, crate::db::DbError> {
-    let mut commands: Vec<Vec<String>> = keys::KNOWN_STREAMS
+    let known = keys::known_streams(db.partitions);
+    let mut commands: Vec<Vec<String>> = known
         .iter()
-        .map(|k| vec!["XLEN".to_owned(), (*k).to_owned()])
+        .map(|k| vec!["XLEN".to_owned(), k.clone()])
         .collect();
     commands.push(vec!["HGETALL".into(), keys::metrics()]);
     let replies = db.pipeline(&mut Trace::off(), &commands).await?;
-    let lengths = keys::KNOWN_STREAMS
+    let lengths = known
         .iter()
         .zip(&replies)
         .map(|(k, v)| StreamLength {
-            key: (*k).to_owned(),
+            key: k.clone(),
             length: stats::int(Some(v)).unwrap_or(0) as u64,
         })
         .collect();
-    let metrics =
-        redis::from_redis_value(replies[keys::KNOWN_STREAMS.len()].clone()).unwrap_or_default();
-    let info: Value = match db
-        .run(&mut Trace::off(), &["XINFO", "GROUPS", keys::EVENTS])
-        .await
-    {
-        Ok(v) => v,
-        Err(crate::db::DbError::Redis(e)) if e.to_string().contains("no such key") => {
-            Value::Array(Vec::new())
-        }
-        Err(e) => return Err(e),
-    };
-    let groups = stats::rows(&info)
-        .into_iter()
-        .filter_map(|g| {
-            let name = stats::get(&g, "name").and_then(db::text)?;
+    let metrics = redis::from_redis_value(replies[known.len()].clone()).unwrap_or_default();
+    // Each group's lag over every partition, added up (unknown if unknown in one).
+    let mut lags: Vec<(String, Option<u64>)> = Vec::new();
+    for partition in db.partitions.all() {
+        let info: Value = match db
+            .run(&mut Trace::off(), &["XINFO", "GROUPS", &partition.events()])
+            .await
+        {
+            Ok(v) => v,
+            Err(crate::db::DbError::Redis(e)) if e.to_string().contains("no such key") => {
+                Value::Array(Vec::new())
+            }
+            Err(e) => return Err(e),
+        };
+        for g in stats::rows(&info) {
+            let Some(name) = stats::get(&g, "name").and_then(db::text) else {
+                continue;
+            };
             let lag = stats::int(stats::get(&g, "lag")).map(|n| n as u64);
+            match lags.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, sum)) => *sum = sum.zip(lag).map(|(a, b)| a + b),
+                None => lags.push((name, lag)),
+            }
+        }
+    }
+    let groups = lags
+        .into_iter()
+        .map(|(name, lag)| {
             let local = workers.and_then(|w| w.group(&name).ok());
             let (acked, failed) = local.map_or((0, 0), |g| {
                 use std::sync::atomic::Ordering::Relaxed;
@@ -231,7 +245,7 @@ async fn sample(db: &Db, workers: Option<&Workers>) -> Result<Sample, crate::db:
                     g.controls.failed.load(Relaxed),
                 )
             });
-            Some((name, lag, acked, failed))
+            (name, lag, acked, failed)
         })
         .collect();
     Ok(Sample {

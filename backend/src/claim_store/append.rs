@@ -9,7 +9,7 @@ use shared::{Claim, ClaimEvent};
 use super::index::{INDEX_BACKLOG_LUA, PAGE};
 use crate::db::{Db, DbError};
 use crate::idempotency::IdempotencyMark;
-use crate::keys;
+use crate::keys::Partitions;
 use crate::redis_cli::Trace;
 
 pub enum Appended {
@@ -57,22 +57,24 @@ static APPEND: LazyLock<Script> = LazyLock::new(|| Script::new(&SOURCE));
 
 /// The append script's keys and arguments for one event.
 fn call(
+    partitions: Partitions,
     before: &Claim,
     event: &ClaimEvent,
     mark: Option<&IdempotencyMark>,
 ) -> (Vec<String>, Vec<String>) {
     let claim_id = event.claim_id.as_str();
+    let partition = partitions.of(claim_id);
     let mut script_keys = vec![
-        keys::EVENTS.to_owned(),
-        keys::history(claim_id),
-        keys::indexed(),
+        partition.events(),
+        partition.history(claim_id),
+        partition.indexed(),
     ];
     script_keys.extend(mark.map(|m| m.key.clone()));
     let mut script_args = vec![
         before.version.to_string(),
         claim_id.to_owned(),
         mark.map(|m| m.fingerprint.clone()).unwrap_or_default(),
-        keys::history_prefix(),
+        partition.history_prefix(),
         PAGE.to_string(),
     ];
     script_args.extend(
@@ -101,8 +103,13 @@ pub async fn append(
     event: &ClaimEvent,
     mark: Option<&IdempotencyMark>,
 ) -> Result<Appended, DbError> {
-    let (script_keys, script_args) = call(before, event, mark);
-    let (history, cursor, page) = (&script_keys[1], &script_keys[2], &script_args[4]);
+    let (script_keys, script_args) = call(db.partitions, before, event, mark);
+    let (stream, history, cursor, page) = (
+        &script_keys[0],
+        &script_keys[1],
+        &script_keys[2],
+        &script_args[4],
+    );
     let fields = &script_args[5..];
 
     let reply: Vec<String> = db.script(&invocation(&script_keys, &script_args)).await?;
@@ -111,11 +118,11 @@ pub async fn append(
     // appended since the cursor are indexed first (usually none).
     let mut inside = vec![
         vec!["GET", cursor.as_str()],
-        vec!["XRANGE", keys::EVENTS, "(<indexed>", "+", "COUNT", page],
+        vec!["XRANGE", stream, "(<indexed>", "+", "COUNT", page],
         vec!["LLEN", history.as_str()],
     ];
     if let (true, Ok(Appended::Ok { entry_id })) = (trace.is_on(), &appended) {
-        let mut xadd = vec!["XADD", keys::EVENTS, "*"];
+        let mut xadd = vec!["XADD", stream.as_str(), "*"];
         xadd.extend(fields.iter().map(String::as_str));
         inside.push(xadd);
         inside.push(vec!["RPUSH", history, entry_id]);
@@ -157,7 +164,7 @@ pub async fn append_many(
     }
     let calls: Vec<(Vec<String>, Vec<String>)> = appends
         .iter()
-        .map(|(before, event)| call(before, event, None))
+        .map(|(before, event)| call(db.partitions, before, event, None))
         .collect();
     let invocations: Vec<ScriptInvocation<'_>> = calls
         .iter()

@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 use redis::{Script, Value};
 
 use crate::db::{self, Db, DbError};
-use crate::keys;
+use crate::keys::Partition;
 
 /// The Lua function both scripts share. Keys of other claims' histories are not declared, but
 /// they carry the same hash tag as the stream, so the script stays in one slot.
@@ -77,15 +77,28 @@ pub struct Indexed {
     pub claims: Vec<String>,
 }
 
-/// Indexes every entry appended since the cursor, a page per script run.
-pub async fn catch_up(db: &Db) -> Result<Indexed, DbError> {
+/// Indexes every entry appended since the cursor in every partition.
+pub async fn catch_up_all(db: &Db) -> Result<Indexed, DbError> {
+    let mut done = Indexed::default();
+    for partition in db.partitions.all() {
+        let indexed = catch_up(db, partition).await?;
+        done.read += indexed.read;
+        done.claims.extend(indexed.claims);
+    }
+    Ok(done)
+}
+
+/// Indexes every entry appended to `partition` since its cursor, a page per script run.
+/// Other programs must append claim `c` to the stream of its partition (`Partitions::of`):
+/// one found in another partition's stream is indexed there, where loading never looks.
+pub async fn catch_up(db: &Db, partition: Partition) -> Result<Indexed, DbError> {
     let mut done = Indexed::default();
     loop {
         let mut invocation = INDEX.prepare_invoke();
         invocation
-            .key(keys::EVENTS)
-            .key(keys::indexed())
-            .arg(keys::history_prefix())
+            .key(partition.events())
+            .key(partition.indexed())
+            .arg(partition.history_prefix())
             .arg(PAGE);
         let reply: Value = db.script(&invocation).await?;
         let Value::Array(parts) = reply else {

@@ -8,7 +8,7 @@ use shared::{Claim, upcast};
 
 use crate::db::{self, Db, DbError};
 use crate::entry_id::EntryId;
-use crate::keys;
+use crate::keys::Partition;
 use crate::redis_cli::Trace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,8 +78,17 @@ async fn load_all(
         return Ok(Vec::new());
     }
     let from_snapshot = replay == Replay::FromSnapshot;
-    let histories: Vec<String> = claim_ids.iter().map(|c| keys::history(c)).collect();
-    let snapshot_keys: Vec<String> = claim_ids.iter().map(|c| keys::snapshot(c)).collect();
+    let partitions: Vec<Partition> = claim_ids.iter().map(|c| db.partition_of(c)).collect();
+    let histories: Vec<String> = claim_ids
+        .iter()
+        .zip(&partitions)
+        .map(|(c, p)| p.history(c))
+        .collect();
+    let snapshot_keys: Vec<String> = claim_ids
+        .iter()
+        .zip(&partitions)
+        .map(|(c, p)| p.snapshot(c))
+        .collect();
     let mut reads = Vec::with_capacity(claim_ids.len() * 2);
     for (history, snapshot) in histories.iter().zip(&snapshot_keys) {
         reads.push(vec!["LRANGE", history.as_str(), "0", "-1"]);
@@ -95,7 +104,12 @@ async fn load_all(
         .map(|(claim_id, replies)| plan(claim_id, replies, until))
         .collect();
 
-    let tails: Vec<&[String]> = plans.iter().map(|p| &p.ids[p.start..]).collect();
+    let streams: Vec<String> = partitions.iter().map(|p| p.events()).collect();
+    let tails: Vec<(&str, &[String])> = plans
+        .iter()
+        .zip(&streams)
+        .map(|(p, stream)| (stream.as_str(), &p.ids[p.start..]))
+        .collect();
     let mut found = read_entries(db, trace, &tails).await?.into_iter();
     let mut loaded = Vec::with_capacity(plans.len());
     for (claim_id, plan) in claim_ids.iter().zip(plans) {
@@ -162,31 +176,24 @@ const SPAN: usize = 100;
 async fn read_entries(
     db: &Db,
     trace: &mut Trace,
-    tails: &[&[String]],
+    tails: &[(&str, &[String])],
 ) -> Result<Vec<Option<StreamEntry>>, DbError> {
     let span_count = (SPAN * 2).to_string();
     let mut reads: Vec<Vec<&str>> = Vec::new();
     // Per read: where its ids start in the answer, and the ids.
     let mut covers: Vec<(usize, &[String])> = Vec::new();
     let mut at = 0;
-    for tail in tails {
+    for &(stream, tail) in tails {
         if tail.len() >= SPAN_FROM {
             for run in tail.chunks(SPAN) {
                 let (first, last) = (&run[0], &run[run.len() - 1]);
-                reads.push(vec![
-                    "XRANGE",
-                    keys::EVENTS,
-                    first,
-                    last,
-                    "COUNT",
-                    &span_count,
-                ]);
+                reads.push(vec!["XRANGE", stream, first, last, "COUNT", &span_count]);
                 covers.push((at, run));
                 at += run.len();
             }
         } else {
             for id in tail.iter() {
-                reads.push(vec!["XRANGE", keys::EVENTS, id, id]);
+                reads.push(vec!["XRANGE", stream, id, id]);
                 covers.push((at, std::slice::from_ref(id)));
                 at += 1;
             }
@@ -223,10 +230,16 @@ async fn read_entries(
         }
     }
     if !missing.is_empty() {
-        let ids: Vec<&String> = tails.iter().flat_map(|t| t.iter()).collect();
+        let ids: Vec<(&str, &String)> = tails
+            .iter()
+            .flat_map(|&(stream, tail)| tail.iter().map(move |id| (stream, id)))
+            .collect();
         let reads: Vec<Vec<&str>> = missing
             .iter()
-            .map(|&pos| vec!["XRANGE", keys::EVENTS, ids[pos].as_str(), ids[pos].as_str()])
+            .map(|&pos| {
+                let (stream, id) = ids[pos];
+                vec!["XRANGE", stream, id.as_str(), id.as_str()]
+            })
             .collect();
         for (pos, reply) in missing.iter().zip(db.pipeline(trace, &reads).await?) {
             found[*pos] = decoded(reply).into_iter().next();
@@ -289,6 +302,6 @@ pub async fn save_snapshot(
     entry_id: &str,
 ) -> Result<(), DbError> {
     let json = Snapshot::of(claim, entry_id).to_json();
-    db.run::<(), _>(trace, &["SET", &keys::snapshot(claim_id), &json])
-        .await
+    let key = db.partition_of(claim_id).snapshot(claim_id);
+    db.run::<(), _>(trace, &["SET", &key, &json]).await
 }

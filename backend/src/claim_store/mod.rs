@@ -6,5 +6,5 @@ mod index;
 mod load;
 
 pub use append::{Appended, append, append_many};
-pub use index::{Indexed, catch_up};
+pub use index::{Indexed, catch_up, catch_up_all};
 pub use load::{LoadedClaim, Replay, load, load_many, load_until, save_snapshot};

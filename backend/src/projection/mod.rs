@@ -11,4 +11,4 @@ mod status;
 pub use model::{ClaimPage, list, position};
 pub use projector::run;
 pub use rebuild::request as request_rebuild;
-pub use status::{behind, read as read_status};
+pub use status::{behind, behind_in, read as read_status};

@@ -2,14 +2,16 @@
 //! per customer, recent activity, and where the projection has come to. The projector is its
 //! only writer; the API only reads it.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use redis::{Script, Value};
+use redis::Script;
 use shared::ClaimStatus;
 use shared::api::{ActivityItem, ClaimView, CustomerTotals, MoneyTotal};
 
 use crate::db::{self, Db, DbError};
-use crate::keys::{self, ACTIVITY_KEPT, Model};
+use crate::entry_id::EntryId;
+use crate::keys::{ACTIVITY_KEPT, Model, Partition};
 use crate::redis_cli::Trace;
 
 /// Applies one batch: each claim's new view (unless the model has that version already, so a
@@ -84,15 +86,15 @@ pub struct Batch {
     pub last_id: String,
 }
 
-pub async fn apply(db: &Db, batch: &Batch) -> Result<(), DbError> {
-    let model = Model::Live;
+pub async fn apply(db: &Db, partition: Partition, batch: &Batch) -> Result<(), DbError> {
+    let model = partition.model(Model::Live);
     let mut invocation = APPLY.prepare_invoke();
     invocation
         .key(model.views())
         .key(model.all_claims())
         .key(model.customers())
         .key(model.activity())
-        .key(keys::projection())
+        .key(partition.projection())
         .arg(model.status_prefix())
         .arg(ACTIVITY_KEPT)
         .arg(&batch.last_id)
@@ -124,7 +126,8 @@ pub struct ClaimPage {
     pub total: u64,
 }
 
-/// Newest first.
+/// Newest first, over every partition: each partition's newest `offset + limit` by
+/// submission time, merged. (Deep pages read more as they go; the API caps `limit`.)
 pub async fn list(
     db: &Db,
     trace: &mut Trace,
@@ -132,47 +135,81 @@ pub async fn list(
     offset: u64,
     limit: u64,
 ) -> Result<ClaimPage, DbError> {
-    let set = status.map_or_else(keys::all_claims, keys::by_status);
+    let models: Vec<(Partition, String)> = db
+        .partitions
+        .all()
+        .map(|p| {
+            let model = p.model(Model::Live);
+            (
+                p,
+                status.map_or_else(|| model.all_claims(), |s| model.by_status(s)),
+            )
+        })
+        .collect();
     let stop = (offset + limit).saturating_sub(1).to_string();
-    let offset_s = offset.to_string();
-    let replies = db
-        .pipeline(
-            trace,
-            &[
-                vec!["ZCARD", set.as_str()],
-                vec!["ZREVRANGE", set.as_str(), offset_s.as_str(), stop.as_str()],
-            ],
-        )
-        .await?;
-    let total = match replies.first() {
-        Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
-        _ => 0,
-    };
-    let ids: Vec<String> = match replies.get(1) {
-        Some(Value::Array(ids)) => ids.iter().filter_map(db::text).collect(),
-        _ => Vec::new(),
-    };
-    if ids.is_empty() || limit == 0 {
+    let mut reads: Vec<Vec<&str>> = Vec::new();
+    for (_, set) in &models {
+        reads.push(vec!["ZCARD", set.as_str()]);
+        reads.push(vec![
+            "ZREVRANGE",
+            set.as_str(),
+            "0",
+            stop.as_str(),
+            "WITHSCORES",
+        ]);
+    }
+    let replies = db.pipeline(trace, &reads).await?;
+    let mut total = 0;
+    let mut newest: Vec<(i64, String, Partition)> = Vec::new();
+    for ((partition, _), pair) in models.iter().zip(replies.chunks(2)) {
+        total += redis::from_redis_value::<u64>(pair[0].clone()).unwrap_or(0);
+        let scored: Vec<(String, f64)> =
+            redis::from_redis_value(pair[1].clone()).unwrap_or_default();
+        newest.extend(
+            scored
+                .into_iter()
+                .map(|(id, score)| (score as i64, id, *partition)),
+        );
+    }
+    // As ZREVRANGE orders one set: score, then member, both descending.
+    newest.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+    let page: Vec<(i64, String, Partition)> = newest
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
+    if page.is_empty() {
         return Ok(ClaimPage {
             claims: Vec::new(),
             total,
         });
     }
-    let views = keys::views();
-    let mut hmget = vec!["HMGET", views.as_str()];
-    hmget.extend(ids.iter().map(String::as_str));
-    let json: Vec<Option<String>> = db.run(trace, &hmget).await?;
-    let claims = json
+    let views: Vec<String> = page
         .iter()
-        .flatten()
-        .filter_map(|j| serde_json::from_str(j).ok())
+        .map(|(_, _, p)| p.model(Model::Live).views())
+        .collect();
+    let reads: Vec<Vec<&str>> = page
+        .iter()
+        .zip(&views)
+        .map(|((_, id, _), views)| vec!["HGET", views.as_str(), id.as_str()])
+        .collect();
+    let claims = db
+        .pipeline(trace, &reads)
+        .await?
+        .iter()
+        .filter_map(db::text)
+        .filter_map(|j| serde_json::from_str(&j).ok())
         .collect();
     Ok(ClaimPage { claims, total })
 }
 
-/// The last entry applied, if any.
-pub async fn position(db: &Db, trace: &mut Trace) -> Result<Option<String>, DbError> {
-    db.run(trace, &["HGET", &keys::projection(), "position"])
+/// The last entry applied in the partition, if any.
+pub async fn position(
+    db: &Db,
+    trace: &mut Trace,
+    partition: Partition,
+) -> Result<Option<String>, DbError> {
+    db.run(trace, &["HGET", &partition.projection(), "position"])
         .await
 }
 
@@ -182,13 +219,26 @@ pub async fn top_customers(
     trace: &mut Trace,
     n: usize,
 ) -> Result<Vec<CustomerTotals>, DbError> {
-    let all: Vec<(String, String)> = db
-        .run(trace, &["HGETALL", &keys::Model::Live.customers()])
-        .await?;
-    let mut totals: Vec<CustomerTotals> = all
-        .iter()
-        .filter_map(|(customer, json)| customer_totals(customer, json))
+    let hashes: Vec<String> = db
+        .partitions
+        .all()
+        .map(|p| p.model(Model::Live).customers())
         .collect();
+    let reads: Vec<Vec<&str>> = hashes.iter().map(|h| vec!["HGETALL", h.as_str()]).collect();
+    // A customer's claims may be in every partition: their totals add up.
+    let mut by_customer: BTreeMap<String, CustomerTotals> = BTreeMap::new();
+    for reply in db.pipeline(trace, &reads).await? {
+        let all: Vec<(String, String)> = redis::from_redis_value(reply).unwrap_or_default();
+        for totals in all.iter().filter_map(|(c, json)| customer_totals(c, json)) {
+            match by_customer.get_mut(&totals.customer_id) {
+                Some(sum) => add_totals(sum, totals),
+                None => {
+                    by_customer.insert(totals.customer_id.clone(), totals);
+                }
+            }
+        }
+    }
+    let mut totals: Vec<CustomerTotals> = by_customer.into_values().collect();
     totals.sort_by(|a, b| {
         b.claims
             .cmp(&a.claims)
@@ -223,17 +273,42 @@ fn customer_totals(customer: &str, json: &str) -> Option<CustomerTotals> {
     })
 }
 
-/// The newest activity, newest first.
+fn add_totals(sum: &mut CustomerTotals, more: CustomerTotals) {
+    sum.claims += more.claims;
+    for (into, from) in [(&mut sum.claimed, more.claimed), (&mut sum.paid, more.paid)] {
+        for money in from {
+            let cents =
+                |m: &MoneyTotal| m.amount.parse::<shared::Amount>().map_or(0, |a| a.cents());
+            match into.iter_mut().find(|m| m.currency == money.currency) {
+                Some(m) => {
+                    m.amount = shared::Amount::from_cents(cents(m) + cents(&money)).to_string();
+                }
+                None => into.push(money),
+            }
+        }
+        into.sort_by(|a, b| a.currency.cmp(&b.currency));
+    }
+}
+
+/// The newest activity over every partition, newest first.
 pub async fn recent(db: &Db, trace: &mut Trace, n: usize) -> Result<Vec<ActivityItem>, DbError> {
     let stop = n.saturating_sub(1).to_string();
-    let items: Vec<String> = db
-        .run(
-            trace,
-            &["LRANGE", &keys::Model::Live.activity(), "0", &stop],
-        )
-        .await?;
-    Ok(items
+    let lists: Vec<String> = db
+        .partitions
+        .all()
+        .map(|p| p.model(Model::Live).activity())
+        .collect();
+    let reads: Vec<Vec<&str>> = lists
         .iter()
-        .filter_map(|j| serde_json::from_str(j).ok())
-        .collect())
+        .map(|l| vec!["LRANGE", l.as_str(), "0", stop.as_str()])
+        .collect();
+    let mut items: Vec<ActivityItem> = Vec::new();
+    for reply in db.pipeline(trace, &reads).await? {
+        let json: Vec<String> = redis::from_redis_value(reply).unwrap_or_default();
+        items.extend(json.iter().filter_map(|j| serde_json::from_str(j).ok()));
+    }
+    // Entry ids start with their time in ms, so across partitions they order by time.
+    items.sort_by_key(|i| std::cmp::Reverse(i.entry_id.parse::<EntryId>().unwrap_or_default()));
+    items.truncate(n);
+    Ok(items)
 }

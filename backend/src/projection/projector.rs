@@ -1,5 +1,5 @@
-//! The projector: reads `claims:events` in the group `claims-projections` as the single
-//! consumer `projector`, folds each batch's claims from their index and snapshots, and
+//! The projector: reads each partition's events stream in the group `claims-projections` as
+//! the single consumer `projector`, folds each batch's claims from their index and snapshots, and
 //! applies the batch to the read model in one script before acknowledging it.
 
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use super::model::{self, Batch};
 use super::rebuild;
 use crate::claim_store;
 use crate::db::{Db, DbError};
-use crate::keys;
+use crate::keys::{self, Partition};
 use crate::lease::{release, renew};
 use crate::redis_cli::Trace;
 
@@ -26,15 +26,29 @@ const BATCH: usize = 500;
 const BLOCK: Duration = Duration::from_millis(500);
 const LEASE: Duration = Duration::from_secs(10);
 
-/// Takes the projector's lease whenever it is free and projects until `stop`.
+/// Projects every partition, each under a lease of its own, until `stop`: with several
+/// relays, the partitions' projectors spread over them as leases are taken.
 pub async fn run(db: Db, stop: CancellationToken) {
+    let projectors: Vec<_> = db
+        .partitions
+        .all()
+        .map(|partition| tokio::spawn(run_partition(db.clone(), partition, stop.clone())))
+        .collect();
+    for projector in projectors {
+        let _ = projector.await;
+    }
+}
+
+/// Takes the partition's projector lease whenever it is free and projects until `stop`.
+async fn run_partition(db: Db, partition: Partition, stop: CancellationToken) {
     let owner = format!("{:032x}", rand::random::<u128>());
+    let lease = partition.projector_lease();
     let mut backoff = Duration::from_millis(100);
     while !stop.is_cancelled() {
-        let result = match renew(&db, &keys::projector_lease(), &owner, LEASE).await {
+        let result = match renew(&db, &lease, &owner, LEASE).await {
             Ok(true) => {
                 tokio::select! {
-                    r = serve(&db, &owner) => r,
+                    r = serve(&db, partition, &owner) => r,
                     () = stop.cancelled() => Ok(()),
                 }
             }
@@ -51,7 +65,7 @@ pub async fn run(db: Db, stop: CancellationToken) {
         match result {
             Ok(()) => backoff = Duration::from_millis(100),
             Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?backoff, "projector lost Redis");
+                tracing::warn!(error = %e, partition = partition.index(), retry_in = ?backoff, "projector lost Redis");
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     () = stop.cancelled() => {}
@@ -60,20 +74,21 @@ pub async fn run(db: Db, stop: CancellationToken) {
             }
         }
     }
-    let _ = release(&db, &keys::projector_lease(), &owner).await;
+    let _ = release(&db, &lease, &owner).await;
 }
 
 /// Projects while this relay holds the lease; returns when it is lost.
-async fn serve(db: &Db, owner: &str) -> Result<(), DbError> {
+async fn serve(db: &Db, partition: Partition, owner: &str) -> Result<(), DbError> {
     let mut conn = db
         .dedicated_connection(BLOCK + Duration::from_secs(3))
         .await?;
-    if create_group(db).await? {
+    let stream = partition.events();
+    if create_group(db, &stream).await? {
         // A new group: build the model from the first event rather than trust what an older
         // version left under its keys.
-        db.run::<(), _>(&mut Trace::off(), &["UNLINK", &keys::views_before_v2()])
+        db.run::<(), _>(&mut Trace::off(), &["UNLINK", &partition.views_before_v2()])
             .await?;
-        rebuild::request(db).await?;
+        rebuild::request_one(db, partition).await?;
     }
     // Entries read but not acknowledged (by this relay before a restart, or by another relay
     // that held the lease) come first.
@@ -81,13 +96,13 @@ async fn serve(db: &Db, owner: &str) -> Result<(), DbError> {
     let mut renewed = Instant::now();
     loop {
         if renewed.elapsed() > LEASE / 4 {
-            if !renew(db, &keys::projector_lease(), owner, LEASE).await? {
+            if !renew(db, &partition.projector_lease(), owner, LEASE).await? {
                 return Ok(());
             }
             renewed = Instant::now();
         }
-        if rebuild::requested(db).await? {
-            rebuild::run(db).await?;
+        if rebuild::requested(db, partition).await? {
+            rebuild::run(db, partition).await?;
             from = "0";
             continue;
         }
@@ -100,7 +115,7 @@ async fn serve(db: &Db, owner: &str) -> Result<(), DbError> {
             .arg("BLOCK")
             .arg(BLOCK.as_millis() as u64)
             .arg("STREAMS")
-            .arg(keys::EVENTS)
+            .arg(&stream)
             .arg(from)
             .query_async(&mut conn)
             .await
@@ -113,26 +128,26 @@ async fn serve(db: &Db, owner: &str) -> Result<(), DbError> {
             from = ">";
             continue;
         }
-        match project(db, &entries).await {
+        match project(db, partition, &entries).await {
             Ok(()) => {}
-            Err(DbError::Redis(e)) => skip_what_fails(db, &entries, &e).await?,
+            Err(DbError::Redis(e)) => skip_what_fails(db, partition, &entries, &e).await?,
             Err(e) => return Err(e),
         }
-        let mut ack = vec!["XACK", keys::EVENTS, keys::PROJECTIONS_GROUP];
+        let mut ack = vec!["XACK", stream.as_str(), keys::PROJECTIONS_GROUP];
         ack.extend(entries.iter().map(|e| e.id.as_str()));
         db.run::<i64, _>(&mut Trace::off(), &ack).await?;
     }
 }
 
 /// Creates the group at the start of the stream; `true` if it did not exist.
-async fn create_group(db: &Db) -> Result<bool, DbError> {
+async fn create_group(db: &Db, stream: &str) -> Result<bool, DbError> {
     let created = db
         .run::<(), _>(
             &mut Trace::off(),
             &[
                 "XGROUP",
                 "CREATE",
-                keys::EVENTS,
+                stream,
                 keys::PROJECTIONS_GROUP,
                 "0",
                 "MKSTREAM",
@@ -151,18 +166,19 @@ async fn create_group(db: &Db) -> Result<bool, DbError> {
 /// cannot hold the read model up for good.
 async fn skip_what_fails(
     db: &Db,
+    partition: Partition,
     entries: &[StreamEntry],
     error: &redis::RedisError,
 ) -> Result<(), DbError> {
     tracing::warn!(%error, "a projection batch failed; projecting its entries one by one");
     for entry in entries {
-        match project(db, std::slice::from_ref(entry)).await {
+        match project(db, partition, std::slice::from_ref(entry)).await {
             Ok(()) => {}
             Err(DbError::Redis(e)) => {
                 tracing::error!(entry = %entry.id, error = %e, "entry left out of the read model");
                 db.run::<i64, _>(
                     &mut Trace::off(),
-                    &["HINCRBY", &keys::projection(), "skipped", "1"],
+                    &["HINCRBY", &partition.projection(), "skipped", "1"],
                 )
                 .await?;
             }
@@ -173,9 +189,13 @@ async fn skip_what_fails(
 }
 
 /// Applies one batch: the claims it touches, loaded whole, and its events as activity.
-pub(super) async fn project(db: &Db, entries: &[StreamEntry]) -> Result<(), DbError> {
+pub(super) async fn project(
+    db: &Db,
+    partition: Partition,
+    entries: &[StreamEntry],
+) -> Result<(), DbError> {
     // Entries other programs appended are indexed first, so their claims load with them.
-    claim_store::catch_up(db).await?;
+    claim_store::catch_up(db, partition).await?;
     let mut claim_ids: Vec<&str> = entries.iter().filter_map(crate::replay::claim_of).collect();
     claim_ids.sort_unstable();
     claim_ids.dedup();
@@ -188,7 +208,7 @@ pub(super) async fn project(db: &Db, entries: &[StreamEntry]) -> Result<(), DbEr
         activity: entries.iter().filter_map(activity).collect(),
         last_id: entries.last().map(|e| e.id.clone()).unwrap_or_default(),
     };
-    model::apply(db, &batch).await
+    model::apply(db, partition, &batch).await
 }
 
 /// What an event shows in the recent activity; the status is the one the event itself

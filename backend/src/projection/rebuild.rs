@@ -13,7 +13,7 @@ use shared::api::{ActivityItem, ClaimView};
 
 use super::projector::activity;
 use crate::db::{self, Db, DbError};
-use crate::keys::{self, ACTIVITY_KEPT, Model};
+use crate::keys::{self, ACTIVITY_KEPT, Model, Partition};
 use crate::redis_cli::Trace;
 use crate::replay::{self, Replayed};
 use crate::workers::stats;
@@ -21,8 +21,18 @@ use crate::workers::stats;
 /// Claims written per command.
 const PAGE: usize = 1000;
 
-/// Asks the projector to rebuild; `false` if a rebuild is already asked for or running.
+/// Asks every partition's projector to rebuild; `false` if a rebuild is already asked for or
+/// running in one of them.
 pub async fn request(db: &Db) -> Result<bool, DbError> {
+    let mut all = true;
+    for partition in db.partitions.all() {
+        all &= request_one(db, partition).await?;
+    }
+    Ok(all)
+}
+
+/// Asks the partition's projector to rebuild; `false` if already asked for or running.
+pub async fn request_one(db: &Db, partition: Partition) -> Result<bool, DbError> {
     static REQUEST: LazyLock<Script> = LazyLock::new(|| {
         Script::new(
             r"
@@ -38,42 +48,44 @@ return 1
 ",
         )
     });
-    let mut invocation = REQUEST.key(keys::projection());
+    let mut invocation = REQUEST.key(partition.projection());
     invocation.arg(crate::commands::now().to_string());
     Ok(db.script::<i64>(&invocation).await? == 1)
 }
 
-pub(super) async fn requested(db: &Db) -> Result<bool, DbError> {
+pub(super) async fn requested(db: &Db, partition: Partition) -> Result<bool, DbError> {
     let state: Option<String> = db
         .run(
             &mut Trace::off(),
-            &["HGET", &keys::projection(), "rebuild_state"],
+            &["HGET", &partition.projection(), "rebuild_state"],
         )
         .await?;
     Ok(matches!(state.as_deref(), Some("requested" | "running")))
 }
 
-pub(super) async fn run(db: &Db) -> Result<(), DbError> {
+pub(super) async fn run(db: &Db, partition: Partition) -> Result<(), DbError> {
     let now = crate::commands::now().to_string();
     set(
         db,
+        partition,
         &[("rebuild_state", "running"), ("rebuild_started_at", &now)],
     )
     .await?;
     let started = std::time::Instant::now();
-    match replay_and_swap(db).await {
+    match replay_and_swap(db, partition).await {
         Ok(replayed) => {
-            tracing::info!(replayed, took = ?started.elapsed(), "read model rebuilt");
+            tracing::info!(replayed, partition = partition.index(), took = ?started.elapsed(), "read model rebuilt");
             let now = crate::commands::now().to_string();
             set(
                 db,
+                partition,
                 &[("rebuild_state", "done"), ("rebuild_finished_at", &now)],
             )
             .await
         }
         // Redis went away: ask again, so the next projector to hold the lease starts over.
         Err(e @ DbError::Unavailable(_)) => {
-            let _ = set(db, &[("rebuild_state", "requested")]).await;
+            let _ = set(db, partition, &[("rebuild_state", "requested")]).await;
             Err(e)
         }
         Err(e) => {
@@ -81,6 +93,7 @@ pub(super) async fn run(db: &Db) -> Result<(), DbError> {
             let message = e.to_string();
             set(
                 db,
+                partition,
                 &[("rebuild_state", "failed"), ("rebuild_error", &message)],
             )
             .await
@@ -88,8 +101,8 @@ pub(super) async fn run(db: &Db) -> Result<(), DbError> {
     }
 }
 
-async fn set(db: &Db, fields: &[(&str, &str)]) -> Result<(), DbError> {
-    let key = keys::projection();
+async fn set(db: &Db, partition: Partition, fields: &[(&str, &str)]) -> Result<(), DbError> {
+    let key = partition.projection();
     let mut hset = vec!["HSET", key.as_str()];
     hset.extend(fields.iter().flat_map(|(k, v)| [*k, *v]));
     db.run::<i64, _>(&mut Trace::off(), &hset).await.map(|_| ())
@@ -97,14 +110,14 @@ async fn set(db: &Db, fields: &[(&str, &str)]) -> Result<(), DbError> {
 
 /// Where the rebuild stops: the stream's last id and how many entries were ever added up to
 /// it (Redis 7 and later), both read at once.
-async fn end_of_stream(db: &Db) -> Result<(Option<String>, Option<i64>, u64), DbError> {
+async fn end_of_stream(
+    db: &Db,
+    stream: &str,
+) -> Result<(Option<String>, Option<i64>, u64), DbError> {
     let reply = db
         .pipeline(
             &mut Trace::off(),
-            &[
-                vec!["XINFO", "STREAM", keys::EVENTS],
-                vec!["XLEN", keys::EVENTS],
-            ],
+            &[vec!["XINFO", "STREAM", stream], vec!["XLEN", stream]],
         )
         .await;
     let replies = match reply {
@@ -122,19 +135,21 @@ async fn end_of_stream(db: &Db) -> Result<(Option<String>, Option<i64>, u64), Db
     Ok((last.filter(|l| l != "0-0"), added, len))
 }
 
-async fn replay_and_swap(db: &Db) -> Result<u64, DbError> {
-    let (last, added, total) = end_of_stream(db).await?;
+async fn replay_and_swap(db: &Db, partition: Partition) -> Result<u64, DbError> {
+    let stream = partition.events();
+    let (last, added, total) = end_of_stream(db, &stream).await?;
     // Entries other programs appended are indexed first: they are replayed here, and the
     // group moves past them, so the projector would not meet them to index them later.
-    crate::claim_store::catch_up(db).await?;
+    crate::claim_store::catch_up(db, partition).await?;
     let total_s = total.to_string();
     set(
         db,
+        partition,
         &[("rebuild_total", &total_s), ("rebuild_replayed", "0")],
     )
     .await?;
     let mut unlink = vec!["UNLINK".to_owned()];
-    unlink.extend(Model::Rebuild.all_keys());
+    unlink.extend(partition.model(Model::Rebuild).all_keys());
     db.run::<i64, _>(&mut Trace::off(), &unlink).await?;
 
     let mut recent: VecDeque<ActivityItem> = VecDeque::with_capacity(ACTIVITY_KEPT);
@@ -144,9 +159,10 @@ async fn replay_and_swap(db: &Db) -> Result<u64, DbError> {
             replay::replay(
                 db,
                 &mut Trace::off(),
+                &stream,
                 last,
                 0,
-                Some((&keys::projection(), "rebuild_replayed")),
+                Some((&partition.projection(), "rebuild_replayed")),
                 |entry| {
                     if let Some(item) = activity(entry) {
                         if recent.len() == ACTIVITY_KEPT {
@@ -161,8 +177,8 @@ async fn replay_and_swap(db: &Db) -> Result<u64, DbError> {
     };
     let claims = replayed.claims;
     let replayed = replayed.entries;
-    write(db, &claims, &recent).await?;
-    swap(db, last.as_deref(), added).await?;
+    write(db, partition, &claims, &recent).await?;
+    swap(db, partition, last.as_deref(), added).await?;
     Ok(replayed)
 }
 
@@ -175,10 +191,11 @@ struct Totals {
 
 async fn write(
     db: &Db,
+    partition: Partition,
     claims: &HashMap<String, Claim>,
     recent: &VecDeque<ActivityItem>,
 ) -> Result<(), DbError> {
-    let model = Model::Rebuild;
+    let model = partition.model(Model::Rebuild);
     let views: Vec<ClaimView> = claims.values().filter_map(ClaimView::of).collect();
     let mut customers: HashMap<&str, Totals> = HashMap::new();
     for view in &views {
@@ -246,7 +263,12 @@ async fn write(
 
 /// Renames the rebuilt keys over the live ones (a key the rebuild left empty removes the live
 /// one), sets the position, and moves the group to where the replay stopped: one step.
-async fn swap(db: &Db, last: Option<&str>, added: Option<i64>) -> Result<(), DbError> {
+async fn swap(
+    db: &Db,
+    partition: Partition,
+    last: Option<&str>,
+    added: Option<i64>,
+) -> Result<(), DbError> {
     static SWAP: LazyLock<Script> = LazyLock::new(|| {
         Script::new(
             r"
@@ -273,12 +295,13 @@ return 1
 ",
         )
     });
-    let mut invocation = SWAP.key(keys::projection());
-    invocation.key(keys::EVENTS);
-    for (rebuilt, live) in Model::Rebuild
+    let mut invocation = SWAP.key(partition.projection());
+    invocation.key(partition.events());
+    for (rebuilt, live) in partition
+        .model(Model::Rebuild)
         .all_keys()
         .into_iter()
-        .zip(Model::Live.all_keys())
+        .zip(partition.model(Model::Live).all_keys())
     {
         invocation.key(rebuilt).key(live);
     }

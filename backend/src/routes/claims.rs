@@ -20,6 +20,7 @@ use crate::entry_id::EntryId;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody};
 use crate::idempotency::IdempotencyMark;
+use crate::keys::{Partition, Partitions};
 use crate::redis_cli::Trace;
 use crate::state::AppState;
 
@@ -57,7 +58,16 @@ async fn submit(
     JsonBody(request): JsonBody<SubmitClaimRequest>,
 ) -> Result<(StatusCode, Json<CommandResponse>), ApiError> {
     let valid = request.validate().map_err(ApiError::Validation)?;
-    let claim_id = ClaimId::parse(&generate("CLM")).expect("generated ids are valid");
+    let claim_id = loop {
+        let id = ClaimId::parse(&generate("CLM")).expect("generated ids are valid");
+        // With an idempotency key, the claim goes where the key is kept (one in N tries).
+        if mark
+            .as_ref()
+            .is_none_or(|m| state.db.partition_of(id.as_str()) == m.partition)
+        {
+            break id;
+        }
+    };
     let command = ClaimCommand::SubmitClaim {
         claim_id,
         customer_id: valid.customer_id,
@@ -293,6 +303,30 @@ pub fn page(
     }
     Ok((status, offset.unwrap_or(0), limit))
 }
+/// `after`: an entry id, or with several partitions `<partition>/<entry id>` (the command's
+/// answer gives both).
+fn parse_after(partitions: Partitions, after: &str) -> Result<(Partition, EntryId), String> {
+    let (partition, id) = match after.split_once('/') {
+        Some((p, id)) => {
+            let p = p
+                .parse::<u32>()
+                .ok()
+                .and_then(|p| partitions.all().find(|q| q.index() == p))
+                .ok_or_else(|| format!("no partition {p:?}: there are {}", partitions.count()))?;
+            (p, id)
+        }
+        None if partitions.count() == 1 => (partitions.of(""), after),
+        None => {
+            return Err(format!(
+                "the claims are in {} partitions: give <partition>/<entry id>, as the \
+                 command's answer says",
+                partitions.count()
+            ));
+        }
+    };
+    Ok((partition, id.parse::<EntryId>()?))
+}
+
 /// The longest `wait_ms` honoured.
 const MAX_WAIT_MS: u64 = 10_000;
 
@@ -301,26 +335,26 @@ const MAX_WAIT_MS: u64 = 10_000;
 async fn wait_for_projection(
     state: &AppState,
     trace: &mut Trace,
-    after: EntryId,
+    (partition, after): (Partition, EntryId),
     wait: std::time::Duration,
 ) -> Result<(), ApiError> {
     let deadline = tokio::time::Instant::now() + wait;
     let mut quiet = Trace::off();
     loop {
-        let position = crate::projection::position(&state.db, &mut quiet).await?;
+        let position = crate::projection::position(&state.db, &mut quiet, partition).await?;
         if position
             .as_deref()
             .and_then(|p| p.parse::<EntryId>().ok())
             .is_some_and(|p| p >= after)
         {
             // Shown once, as the check a learner could run.
-            trace.record(&["HGET", &crate::keys::projection(), "position"]);
+            trace.record(&["HGET", &partition.projection(), "position"]);
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(ApiError::ProjectionBehind {
-                after: after.to_string(),
-                position,
+                after: partition.marker(&after.to_string()),
+                position: position.map(|p| partition.marker(&p)),
             });
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -335,7 +369,7 @@ async fn list(
     let after = q
         .after
         .filter(|a| !a.is_empty())
-        .map(|a| a.parse::<EntryId>())
+        .map(|a| parse_after(state.db.partitions, &a))
         .transpose()
         .map_err(|m| ApiError::bad_request("invalid_query", format!("after: {m}")))?;
     let wait_ms = q.wait_ms.unwrap_or(0);

@@ -26,16 +26,14 @@ async fn probe(
     let latency_ms = started.elapsed().as_secs_f64() * 1_000.0;
     let info = db.info(trace, Some("server")).await?;
     let version = info.field("redis_version").unwrap_or("unknown").to_owned();
-    let lengths: Vec<Vec<&str>> = keys::KNOWN_STREAMS
-        .iter()
-        .map(|k| vec!["XLEN", *k])
-        .collect();
+    let known = keys::known_streams(db.partitions);
+    let lengths: Vec<Vec<&str>> = known.iter().map(|k| vec!["XLEN", k.as_str()]).collect();
     let replies = db.pipeline(trace, &lengths).await?;
-    let streams = keys::KNOWN_STREAMS
-        .iter()
+    let streams = known
+        .into_iter()
         .zip(replies)
         .map(|(key, len)| StreamLength {
-            key: (*key).to_owned(),
+            key,
             length: redis::from_redis_value(len).unwrap_or(0),
         })
         .collect();

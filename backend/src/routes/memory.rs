@@ -30,12 +30,11 @@ async fn memory(State(state): State<AppState>) -> Result<Json<MemoryResponse>, A
     let info = state.db.info(&mut trace, Some("memory")).await?;
     let number = |name: &str| info.sum(name);
 
-    let mut watched: Vec<String> = keys::KNOWN_STREAMS
-        .iter()
-        .map(|k| (*k).to_owned())
-        .collect();
+    let mut watched: Vec<String> = keys::known_streams(state.db.partitions);
     watched.push(keys::FAILED_LOG.to_owned());
-    watched.extend(keys::Model::Live.all_keys());
+    for partition in state.db.partitions.all() {
+        watched.extend(partition.model(keys::Model::Live).all_keys());
+    }
     let usage: Vec<Vec<String>> = watched
         .iter()
         .flat_map(|k| {
@@ -79,25 +78,35 @@ async fn memory(State(state): State<AppState>) -> Result<Json<MemoryResponse>, A
         })
         .collect();
 
-    // The indexes: one list per claim; measure a few, multiply.
-    let all = keys::all_claims();
-    let sample_n = SAMPLED.to_string();
-    let replies = state
-        .db
-        .pipeline(
-            &mut trace,
-            &[
+    // The indexes: one list per claim; measure a few of each partition, multiply.
+    let partitions: Vec<keys::Partition> = state.db.partitions.all().collect();
+    let sets: Vec<String> = partitions
+        .iter()
+        .map(|p| p.model(keys::Model::Live).all_claims())
+        .collect();
+    let sample_n = (SAMPLED / partitions.len()).max(1).to_string();
+    let reads: Vec<Vec<&str>> = sets
+        .iter()
+        .flat_map(|all| {
+            [
                 vec!["ZCARD", all.as_str()],
                 vec!["ZRANDMEMBER", all.as_str(), sample_n.as_str()],
-            ],
-        )
-        .await?;
-    let lists = stats::int(replies.first()).unwrap_or(0) as u64;
-    let sample: Vec<String> = match replies.get(1) {
-        Some(Value::Array(ids)) => ids.iter().filter_map(db::text).collect(),
-        _ => Vec::new(),
-    };
-    let histories: Vec<String> = sample.iter().map(|c| keys::history(c)).collect();
+            ]
+        })
+        .collect();
+    let replies = state.db.pipeline(&mut trace, &reads).await?;
+    let mut lists = 0;
+    let mut histories: Vec<String> = Vec::new();
+    for (partition, pair) in partitions.iter().zip(replies.chunks(2)) {
+        lists += stats::int(pair.first()).unwrap_or(0) as u64;
+        if let Some(Value::Array(ids)) = pair.get(1) {
+            histories.extend(
+                ids.iter()
+                    .filter_map(db::text)
+                    .map(|c| partition.history(&c)),
+            );
+        }
+    }
     let usage: Vec<Vec<&str>> = histories
         .iter()
         .map(|h| vec!["MEMORY", "USAGE", h.as_str()])

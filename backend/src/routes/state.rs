@@ -42,20 +42,36 @@ async fn state_at(
     let until = super::claims::point_in_time(q.at.as_deref())?;
     let (status, offset, limit) = super::claims::page(q.status, q.offset, q.limit)?;
     let mut trace = Trace::default();
+    let streams: Vec<String> = state.db.partitions.all().map(|p| p.events()).collect();
+    let lengths: Vec<Vec<&str>> = streams.iter().map(|s| vec!["XLEN", s.as_str()]).collect();
     let length: u64 = state
         .db
-        .run(&mut trace, &["XLEN", crate::keys::EVENTS])
-        .await?;
+        .pipeline(&mut trace, &lengths)
+        .await?
+        .into_iter()
+        .map(|n| redis::from_redis_value::<u64>(n).unwrap_or(0))
+        .sum();
     if length > MAX_REPLAYED {
         return Err(ApiError::Unprocessable {
             code: "history_too_long",
             message: format!(
-                "claims:events holds {length} entries; replaying more than {MAX_REPLAYED} per request is refused. Trim the stream, or look at one claim with GET /api/claims/{{id}}?at="
+                "the claims' streams hold {length} entries; replaying more than {MAX_REPLAYED} per request is refused. Trim the stream, or look at one claim with GET /api/claims/{{id}}?at="
             ),
         });
     }
     let end = until.map_or_else(|| "+".to_owned(), |u| u.to_string());
-    let replayed = replay::replay(&state.db, &mut trace, &end, TAIL, None, |_| {}).await?;
+    // Each partition folds its own claims; the board is all of them.
+    let mut replayed = replay::Replayed::default();
+    for stream in &streams {
+        let part = replay::replay(&state.db, &mut trace, stream, &end, TAIL, None, |_| {}).await?;
+        replayed.claims.extend(part.claims);
+        replayed.entries += part.entries;
+        replayed.last_id = replayed.last_id.max(part.last_id);
+        replayed.tail.extend(part.tail);
+    }
+    let mut tail: Vec<_> = replayed.tail.drain(..).collect();
+    tail.sort_by_key(|e| e.id.parse::<EntryId>().unwrap_or_default());
+    replayed.tail = tail.into_iter().rev().take(TAIL).rev().collect();
 
     let views: Vec<ClaimView> = replayed.claims.values().filter_map(ClaimView::of).collect();
     let counts = ClaimStatus::ALL

@@ -157,7 +157,7 @@ impl AutoReview {
             .claim;
         if claim.details.is_none() {
             // Appended by another program and not indexed yet: index, then look again.
-            claim_store::catch_up(db).await?;
+            claim_store::catch_up(db, db.partition_of(claim_id.as_str())).await?;
             claim = claim_store::load(db, &mut trace, claim_id.as_str())
                 .await?
                 .claim;

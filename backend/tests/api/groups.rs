@@ -375,7 +375,7 @@ async fn an_entry_whose_claim_is_gone_from_the_index_is_refused_for_good_and_cou
     let paused = app.post(path, &json!({"paused": true})).await;
     assert_eq!(paused.status(), 200);
     app.raw_submitted("CLM-BYHAND0002").await;
-    let history = backend::keys::history("CLM-BYHAND0002");
+    let history = backend::keys::Partition::ONLY.history("CLM-BYHAND0002");
     until("the submission indexed", async || {
         let n: u64 = redis::cmd("LLEN")
             .arg(&history)

@@ -365,7 +365,7 @@ pub async fn assert_every_entry_indexed(
     }
     for (claim, ids) in &by_claim {
         let index: Vec<String> = redis::cmd("LRANGE")
-            .arg(backend::keys::history(claim))
+            .arg(backend::keys::Partition::ONLY.history(claim))
             .arg(0)
             .arg(-1)
             .query_async(redis)

@@ -151,9 +151,11 @@ async fn a_request_applied_by_a_relay_that_died_before_answering_is_not_applied_
     let bytes = axum::body::Bytes::from(serde_json::to_vec(&body).unwrap());
     // What a relay does up to the append, then dies: reserve the key, append with the mark.
     let key = "k-lost";
-    let redis_key = backend::idempotency::redis_key(key);
+    let partition = backend::keys::Partition::ONLY;
+    let redis_key = backend::idempotency::redis_key(partition, key);
     let mark = backend::idempotency::IdempotencyMark {
         key: redis_key,
+        partition,
         fingerprint: backend::idempotency::fingerprint("POST", "/api/claims", &bytes),
     };
     let command = shared::ClaimCommand::SubmitClaim {

@@ -65,7 +65,10 @@ async fn the_list_answers_once_the_projection_has_applied_the_entry_asked_for() 
 async fn model(app: &TestApp) -> BTreeMap<String, Value> {
     let mut conn = app.redis().await;
     let mut out = BTreeMap::new();
-    for key in backend::keys::Model::Live.all_keys() {
+    for key in backend::keys::Partition::ONLY
+        .model(backend::keys::Model::Live)
+        .all_keys()
+    {
         let kind: String = redis::cmd("TYPE")
             .arg(&key)
             .query_async(&mut conn)
@@ -187,7 +190,12 @@ async fn a_rebuild_from_the_first_event_equals_the_live_model_after_a_random_wor
     )
     .await;
     let live = model(&app).await;
-    let views = live[&backend::keys::views()].as_object().unwrap().len();
+    let views = live[&backend::keys::Partition::ONLY
+        .model(backend::keys::Model::Live)
+        .views()]
+        .as_object()
+        .unwrap()
+        .len();
     assert!(views > 40, "only {views} claims in the model");
 
     let mut ws = app.ws(None).await;
@@ -254,7 +262,7 @@ async fn only_an_instructor_rebuilds_and_one_at_a_time() {
     .await;
     // While one runs (as another relay's projector may be doing), another is refused.
     let () = redis::cmd("HSET")
-        .arg(backend::keys::projection())
+        .arg(backend::keys::Partition::ONLY.projection())
         .arg("rebuild_state")
         .arg("running")
         .query_async(&mut app.redis().await)

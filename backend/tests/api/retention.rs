@@ -194,7 +194,12 @@ async fn memory_shows_each_stream_and_the_indexes_and_lengths_over_time() {
     let views = m
         .keys
         .iter()
-        .find(|k| k.key == backend::keys::views())
+        .find(|k| {
+            k.key
+                == backend::keys::Partition::ONLY
+                    .model(backend::keys::Model::Live)
+                    .views()
+        })
         .unwrap();
     assert_eq!(views.length, Some(4));
     assert_eq!((m.indexes.lists, m.indexes.sampled), (4, 4));

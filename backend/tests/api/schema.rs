@@ -35,7 +35,7 @@ async fn lab_status(app: &TestApp, claim_id: &str, status: &str) -> String {
 
 async fn history_len(app: &TestApp, claim_id: &str) -> usize {
     let ids: Vec<String> = redis::cmd("LRANGE")
-        .arg(backend::keys::history(claim_id))
+        .arg(backend::keys::Partition::ONLY.history(claim_id))
         .arg(0)
         .arg(-1)
         .query_async(&mut app.redis().await)
@@ -205,7 +205,7 @@ async fn the_append_script_indexes_foreign_entries_before_its_version_check() {
         "the claim already existed in the stream"
     );
     let index: Vec<String> = redis::cmd("LRANGE")
-        .arg(backend::keys::history("CLM-TWICE"))
+        .arg(backend::keys::Partition::ONLY.history("CLM-TWICE"))
         .arg(0)
         .arg(-1)
         .query_async(&mut conn)
