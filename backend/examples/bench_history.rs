@@ -262,7 +262,7 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
         "append  : {events} events in {:.2} s",
         started.elapsed().as_secs_f64()
     );
-    let last = backend::feed::last_id(&db).await?.to_string();
+    let last = backend::feed::last_ids(&db).await?.to_string();
 
     let stop = CancellationToken::new();
     let projector = tokio::spawn(backend::projection::run(db.clone(), stop.clone()));
@@ -292,7 +292,7 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
     let live = 20_000.min(events);
     let started = Instant::now();
     append_lifecycles(&mut conn, 10_000_000, live).await?;
-    let last = backend::feed::last_id(&db).await?.to_string();
+    let last = backend::feed::last_ids(&db).await?.to_string();
     while position(&db).await?.as_deref() != Some(last.as_str()) {
         anyhow::ensure!(
             started.elapsed() < Duration::from_secs(600),

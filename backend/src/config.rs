@@ -131,6 +131,25 @@ impl Config {
         config
     }
 
+    /// The Redis a subcommand (`traffic`, `worker`, `validate`) talks to: the cluster when
+    /// given, else `url` (its own flag) or `--redis-url`; none when neither is set.
+    pub fn subcommand_db(&self, url: Option<String>) -> anyhow::Result<Option<crate::db::Db>> {
+        let db = if !self.redis_cluster.is_empty() {
+            crate::db::Db::cluster(&self.redis_cluster)?
+        } else if let Some(url) = url.or(self.redis_url.clone()) {
+            crate::db::Db::new(&url)?
+        } else {
+            return Ok(None);
+        };
+        let partitions = crate::keys::Partitions::new(self.partitions).ok_or_else(|| {
+            anyhow::anyhow!("--partitions is 1 to {}", crate::keys::Partitions::MAX)
+        })?;
+        Ok(Some(
+            db.with_snapshot_every(self.snapshot_every)
+                .with_partitions(partitions),
+        ))
+    }
+
     pub fn worker_settings(&self) -> crate::workers::WorkerSettings {
         crate::workers::WorkerSettings {
             consumers: self.consumers,

@@ -293,6 +293,30 @@ impl Db {
         self.send_all(trace, commands, true).await
     }
 
+    /// Like [`Db::transaction`] where Redis can: one server, or every command's key (its
+    /// first argument) in one cluster slot. Otherwise the commands run one after another, in
+    /// order, each only after the one before succeeded; the caller orders them so that
+    /// stopping between two loses nothing (a record before the removal it records).
+    pub async fn together<S: AsRef<str>>(
+        &self,
+        trace: &mut Trace,
+        commands: &[Vec<S>],
+    ) -> Result<Vec<Value>, DbError> {
+        let slots: Vec<u16> = commands
+            .iter()
+            .filter_map(|c| c.get(1))
+            .map(|key| crate::keys::slot(key.as_ref()))
+            .collect();
+        if !self.is_cluster() || slots.windows(2).all(|w| w[0] == w[1]) {
+            return self.transaction(trace, commands).await;
+        }
+        let mut replies = Vec::with_capacity(commands.len());
+        for command in commands {
+            replies.push(self.run::<Value, _>(trace, command).await?);
+        }
+        Ok(replies)
+    }
+
     async fn send_all<S: AsRef<str>>(
         &self,
         trace: &mut Trace,

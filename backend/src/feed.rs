@@ -1,6 +1,8 @@
-//! The live feed of `claims:events`: one blocking `XREAD` loop per relay, fanned out to every
-//! WebSocket client through a bounded broadcast channel. Whoever appends (this relay, another
-//! relay, `redis-cli`), the entry reaches every client once.
+//! The live feed of the claims' events: one blocking `XREAD` loop per partition in each relay
+//! (one in all with one partition), fanned out to every WebSocket client through a bounded
+//! broadcast channel. Whoever appends (this relay, another relay, `redis-cli`), the entry
+//! reaches every client once, in order within its partition; across partitions there is no
+//! order to keep.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,9 +13,10 @@ use shared::api::{ServerMessage, StreamEntry};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
+use crate::cursor::Cursor;
 use crate::db::{self, Db, DbError};
 use crate::entry_id::EntryId;
-use crate::keys;
+use crate::keys::Partition;
 use crate::redis_cli::Trace;
 
 /// How long one `XREAD` blocks before it loops (and notices shutdown).
@@ -24,26 +27,32 @@ pub const PAGE: usize = 500;
 /// One entry, serialized once for all clients.
 #[derive(Debug)]
 pub struct FeedItem {
+    pub partition: Partition,
     pub id: EntryId,
     /// The `ServerMessage::Entry` JSON; cloning it shares the bytes.
     pub json: Utf8Bytes,
 }
 
 impl FeedItem {
-    pub fn new(id: EntryId, entry: StreamEntry) -> Self {
+    pub fn new(partition: Partition, id: EntryId, entry: StreamEntry) -> Self {
         let json = serde_json::to_string(&ServerMessage::Entry { entry })
             .expect("messages serialize")
             .into();
-        Self { id, json }
+        Self {
+            partition,
+            id,
+            json,
+        }
     }
 }
 
 #[derive(Clone)]
 pub struct Feed {
     tx: broadcast::Sender<Arc<FeedItem>>,
-    /// The id the feed first read after, once it has one. A client subscribing before that
-    /// could catch up past entries the feed then starts after, and never see them.
-    started: Arc<tokio::sync::watch::Sender<Option<EntryId>>>,
+    /// Where the feed first read after in every partition, once it has. A client
+    /// subscribing before that could catch up past entries the feed then starts after, and
+    /// never see them.
+    started: Arc<tokio::sync::watch::Sender<Option<Cursor>>>,
     /// A test's hold on the next subscriber, between subscribing and catching up.
     seam: Arc<std::sync::Mutex<Option<SeamGate>>>,
 }
@@ -110,22 +119,48 @@ impl Feed {
     }
 
     /// Where the feed started reading, once it has.
-    pub fn started_after(&self) -> Option<EntryId> {
-        *self.started.borrow()
+    pub fn started_after(&self) -> Option<Cursor> {
+        self.started.borrow().clone()
     }
 
-    /// Reads new entries until `stop` is cancelled, reconnecting with backoff while Redis is
-    /// away and resuming after the last entry it published.
+    /// Reads new entries of every partition until `stop` is cancelled.
     pub async fn run(self, db: Db, stop: CancellationToken) {
+        let starts = Arc::new(std::sync::Mutex::new(vec![
+            None;
+            db.partitions.count() as usize
+        ]));
+        let readers: Vec<_> = db
+            .partitions
+            .all()
+            .map(|partition| {
+                let (feed, db, stop, starts) =
+                    (self.clone(), db.clone(), stop.clone(), starts.clone());
+                tokio::spawn(async move { feed.follow(db, partition, stop, starts).await })
+            })
+            .collect();
+        for reader in readers {
+            let _ = reader.await;
+        }
+    }
+
+    /// Reads one partition's new entries until `stop` is cancelled, reconnecting with
+    /// backoff while Redis is away and resuming after the last entry it published.
+    async fn follow(
+        self,
+        db: Db,
+        partition: Partition,
+        stop: CancellationToken,
+        starts: Arc<std::sync::Mutex<Vec<Option<EntryId>>>>,
+    ) {
         let mut last: Option<EntryId> = None;
         let mut backoff = Duration::from_millis(100);
         while !stop.is_cancelled() {
             let result = tokio::select! {
-                r = self.read_until_error(&db, &mut last) => r,
+                r = self.read_until_error(&db, partition, &mut last, &starts) => r,
                 () = stop.cancelled() => return,
             };
             if let Err(e) = result {
-                tracing::warn!(error = %e, retry_in = ?backoff, "live feed lost Redis");
+                tracing::warn!(error = %e, partition = partition.index(), retry_in = ?backoff, "live feed lost Redis");
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     () = stop.cancelled() => return,
@@ -137,18 +172,34 @@ impl Feed {
         }
     }
 
-    async fn read_until_error(&self, db: &Db, last: &mut Option<EntryId>) -> Result<(), DbError> {
+    async fn read_until_error(
+        &self,
+        db: &Db,
+        partition: Partition,
+        last: &mut Option<EntryId>,
+        starts: &std::sync::Mutex<Vec<Option<EntryId>>>,
+    ) -> Result<(), DbError> {
         let mut conn = db
             .dedicated_connection(BLOCK + Duration::from_secs(3))
             .await?;
+        let stream = partition.events();
         let mut after = match *last {
             Some(id) => id,
-            None => last_id(db).await?,
+            None => last_id(db, partition).await?,
         };
         *last = Some(after);
-        self.started
-            .send_if_modified(|started| started.replace(after).is_none());
-        tracing::debug!(%after, "live feed reading");
+        // Started once every partition's reader knows where it starts.
+        let started: Option<Vec<EntryId>> = {
+            let mut starts = starts.lock().expect("starts lock");
+            starts[partition.index() as usize].get_or_insert(after);
+            starts.iter().copied().collect()
+        };
+        if let Some(at) = started {
+            let cursor = Cursor::from_ids(db.partitions, at);
+            self.started
+                .send_if_modified(|started| started.replace(cursor).is_none());
+        }
+        tracing::debug!(%after, partition = partition.index(), "live feed reading");
         loop {
             let reply: Value = redis::cmd("XREAD")
                 .arg("COUNT")
@@ -156,7 +207,7 @@ impl Feed {
                 .arg("BLOCK")
                 .arg(BLOCK.as_millis() as u64)
                 .arg("STREAMS")
-                .arg(keys::EVENTS)
+                .arg(&stream)
                 .arg(after.to_string())
                 .query_async(&mut conn)
                 .await
@@ -166,19 +217,28 @@ impl Feed {
                 *last = Some(id);
                 // With nobody watching, skip the serializing too.
                 if self.tx.receiver_count() > 0 {
-                    let _ = self.tx.send(Arc::new(FeedItem::new(id, entry)));
+                    let entry = tagged(db, partition, entry);
+                    let _ = self.tx.send(Arc::new(FeedItem::new(partition, id, entry)));
                 }
             }
         }
     }
 }
 
-/// The id of the newest entry, or 0-0 for an empty or missing stream.
-pub async fn last_id(db: &Db) -> Result<EntryId, DbError> {
+/// Says which partition an entry is in, when there are several.
+pub fn tagged(db: &Db, partition: Partition, mut entry: StreamEntry) -> StreamEntry {
+    if db.partitions.count() > 1 {
+        entry.partition = Some(partition.index());
+    }
+    entry
+}
+
+/// The id of the partition's newest entry, or 0-0 for an empty or missing stream.
+pub async fn last_id(db: &Db, partition: Partition) -> Result<EntryId, DbError> {
     let reply: Value = db
         .run(
             &mut Trace::off(),
-            &["XREVRANGE", keys::EVENTS, "+", "-", "COUNT", "1"],
+            &["XREVRANGE", &partition.events(), "+", "-", "COUNT", "1"],
         )
         .await?;
     Ok(db::entries(reply)
@@ -187,17 +247,33 @@ pub async fn last_id(db: &Db) -> Result<EntryId, DbError> {
         .unwrap_or(EntryId::ZERO))
 }
 
-/// One page of entries strictly after `after`, oldest first.
-pub async fn page_after(db: &Db, after: EntryId) -> Result<Vec<(EntryId, StreamEntry)>, DbError> {
+/// The newest entry of every partition.
+pub async fn last_ids(db: &Db) -> Result<Cursor, DbError> {
+    let mut at = Vec::new();
+    for partition in db.partitions.all() {
+        at.push(last_id(db, partition).await?);
+    }
+    Ok(Cursor::from_ids(db.partitions, at))
+}
+
+/// One page of the partition's entries strictly after `after`, oldest first.
+pub async fn page_after(
+    db: &Db,
+    partition: Partition,
+    after: EntryId,
+) -> Result<Vec<(EntryId, StreamEntry)>, DbError> {
     let start = format!("({after}");
     let count = PAGE.to_string();
     let reply: Value = db
         .run(
             &mut Trace::off(),
-            &["XRANGE", keys::EVENTS, &start, "+", "COUNT", &count],
+            &["XRANGE", &partition.events(), &start, "+", "COUNT", &count],
         )
         .await?;
-    Ok(decode_entries(reply))
+    Ok(decode_entries(reply)
+        .into_iter()
+        .map(|(id, entry)| (id, tagged(db, partition, entry)))
+        .collect())
 }
 
 fn decode_entries(reply: Value) -> Vec<(EntryId, StreamEntry)> {

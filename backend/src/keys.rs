@@ -41,6 +41,27 @@ impl Partitions {
         (0..self.0).map(move |index| Partition { index, of: self.0 })
     }
 
+    /// Reads what [`Partition::marker`] writes: `<partition>:<entry id>`, or with one
+    /// partition the id alone.
+    pub fn parse_marker(self, marker: &str) -> Result<(Partition, &str), String> {
+        match marker.split_once(':') {
+            Some((p, id)) => {
+                let partition = p
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|p| *p < self.0)
+                    .map(|index| Partition { index, of: self.0 })
+                    .ok_or_else(|| format!("no partition {p:?}: there are {}", self.0))?;
+                Ok((partition, id))
+            }
+            None if self.0 == 1 => Ok((Partition::ONLY, marker)),
+            None => Err(format!(
+                "the claims are in {} partitions: give <partition>:<entry id>",
+                self.0
+            )),
+        }
+    }
+
     /// The partition whose events stream is `key`.
     pub fn by_stream(self, key: &str) -> Option<Partition> {
         self.all().find(|p| p.events() == key)
@@ -149,14 +170,24 @@ impl Partition {
         format!("claims:{}:snapshots", self.tag())
     }
 
-    /// An entry id made unique over partitions, for markers that remember entries of all
-    /// of them (`counted-ids`, `notified-ids`): the id alone with one partition.
+    /// An entry id made unique over partitions, `<partition>:<id>` (the id alone with one
+    /// partition): for markers that remember entries of all of them (`counted-ids`,
+    /// `notified-ids`), and wherever the API names an entry of a partition.
     pub fn marker(self, entry_id: &str) -> String {
         if self.of == 1 {
             entry_id.to_owned()
         } else {
-            format!("{}/{entry_id}", self.index)
+            format!("{}:{entry_id}", self.index)
         }
+    }
+}
+
+/// An entry's id made unique over partitions, from the partition the entry says it is in
+/// (as [`Partition::marker`] makes it).
+pub fn entry_marker(entry: &shared::api::StreamEntry) -> String {
+    match entry.partition {
+        Some(p) => format!("{p}:{}", entry.id),
+        None => entry.id.clone(),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod claim_store;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod cursor;
 pub mod db;
 pub mod embedded_cluster;
 pub mod embedded_redis;

@@ -64,9 +64,9 @@ async fn main() -> anyhow::Result<()> {
         redis_url,
     }) = &command
     {
-        let Some(url) = redis_url.clone().or(config.redis_url.clone()) else {
+        let Some(db) = config.subcommand_db(redis_url.clone())? else {
             anyhow::bail!(
-                "traffic needs --redis-url (or REDIS_URL): the Redis the relay uses, which it logs at start"
+                "traffic needs --redis-url (or REDIS_URL, or --redis-cluster): the Redis the relay uses, which it logs at start"
             );
         };
         if !(1..=backend::traffic::MAX_RATE).contains(rate) {
@@ -75,7 +75,6 @@ async fn main() -> anyhow::Result<()> {
                 backend::traffic::MAX_RATE
             );
         }
-        let db = backend::db::Db::new(&url)?;
         let stop = CancellationToken::new();
         tokio::spawn({
             let (stop, seconds) = (stop.clone(), *seconds);
@@ -103,11 +102,8 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(Command::Validate { redis_url }) = &command {
-        let result = match redis_url.clone().or(config.redis_url.clone()) {
-            Some(url) => {
-                let db = backend::db::Db::new(&url)?;
-                backend::validate::run(backend::validate::Target::Redis(&db)).await
-            }
+        let result = match config.subcommand_db(redis_url.clone())? {
+            Some(db) => backend::validate::run(backend::validate::Target::Redis(&db)).await,
             None => backend::validate::run(backend::validate::Target::Embedded).await,
         };
         println!("{}", backend::validate::report(&result));
@@ -119,9 +115,9 @@ async fn main() -> anyhow::Result<()> {
         redis_url,
     }) = command
     {
-        let Some(url) = redis_url.or(config.redis_url.clone()) else {
+        let Some(db) = config.subcommand_db(redis_url)? else {
             anyhow::bail!(
-                "a worker needs --redis-url (or REDIS_URL): the Redis the relay uses, which it logs at start"
+                "a worker needs --redis-url (or REDIS_URL, or --redis-cluster): the Redis the relay uses, which it logs at start"
             );
         };
         let stop = CancellationToken::new();
@@ -133,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
             }
         });
         return backend::workers::standalone::run(
-            &url,
+            db,
             &group,
             &consumer,
             &config.worker_settings(),

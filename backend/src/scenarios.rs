@@ -260,12 +260,13 @@ async fn poison_message(state: &AppState, say: &Say) -> Step {
         "Submitted claim {claim}, whose entries {group} fails on every delivery: watch its \
          delivery count rise with each retry, spaced by a growing backoff."
     ));
+    let failed = state.db.partition_of(&claim).failed();
     let letter = wait(Duration::from_secs(50), "a dead letter", || async {
         let reply: Value = state
             .db
             .run(
                 &mut Trace::off(),
-                &["XREVRANGE", keys::FAILED, "+", "-", "COUNT", "20"],
+                &["XREVRANGE", &failed, "+", "-", "COUNT", "20"],
             )
             .await?;
         Ok(db::entries(reply).into_iter().find_map(|(id, fields)| {
@@ -278,9 +279,9 @@ async fn poison_message(state: &AppState, say: &Say) -> Step {
         .await
         .map_err(text)?;
     say.line(format!(
-        "Out of retries, the entry went to {} as letter {letter}, with its reason; the group \
-         went on with the rest. The poison is gone now: replay the letter from the dead letters.",
-        keys::FAILED
+        "Out of retries, the entry went to {failed} as letter {letter}, with its reason; the \
+         group went on with the rest. The poison is gone now: replay the letter from the dead \
+         letters."
     ));
     Ok(())
 }
@@ -320,8 +321,13 @@ async fn redis_unavailable(state: &AppState, say: &Say) -> Step {
     let length = |db: &Db| {
         let db = db.clone();
         async move {
-            db.run::<u64, _>(&mut Trace::off(), &["XLEN", keys::EVENTS])
-                .await
+            let mut total = 0;
+            for partition in db.partitions.all() {
+                total += db
+                    .run::<u64, _>(&mut Trace::off(), &["XLEN", &partition.events()])
+                    .await?;
+            }
+            Ok::<u64, DbError>(total)
         }
     };
     let before = length(&state.db).await.map_err(text)?;
@@ -432,34 +438,45 @@ async fn pause(state: &AppState, group: &str, paused: bool) -> Result<(), DbErro
     Ok(())
 }
 
-/// (consumer, pending entries) of a group, from the XPENDING summary.
+/// (consumer, pending entries) of a group over every partition, from the XPENDING summary.
 async fn pending_by_consumer(db: &Db, group: &str) -> Result<Vec<(String, u64)>, DbError> {
-    let summary: Value = db
-        .run(&mut Trace::off(), &["XPENDING", keys::EVENTS, group])
-        .await?;
-    let Value::Array(parts) = summary else {
-        return Ok(Vec::new());
-    };
-    let Some(Value::Array(consumers)) = parts.get(3) else {
-        return Ok(Vec::new());
-    };
-    Ok(consumers
-        .iter()
-        .filter_map(|c| match c {
+    let mut all: Vec<(String, u64)> = Vec::new();
+    for partition in db.partitions.all() {
+        let summary: Value = db
+            .run(&mut Trace::off(), &["XPENDING", &partition.events(), group])
+            .await?;
+        let Value::Array(parts) = summary else {
+            continue;
+        };
+        let Some(Value::Array(consumers)) = parts.get(3) else {
+            continue;
+        };
+        for (name, n) in consumers.iter().filter_map(|c| match c {
             Value::Array(pair) => Some((db::text(pair.first()?)?, stats::int(pair.get(1))? as u64)),
             _ => None,
-        })
-        .collect())
+        }) {
+            match all.iter_mut().find(|(c, _)| *c == name) {
+                Some((_, sum)) => *sum += n,
+                None => all.push((name, n)),
+            }
+        }
+    }
+    Ok(all)
 }
 
-/// A group's lag, from XINFO GROUPS.
+/// A group's lag over every partition, from XINFO GROUPS (unknown if unknown in one).
 async fn lag(db: &Db, group: &str) -> Result<Option<u64>, DbError> {
-    let info: Value = db
-        .run(&mut Trace::off(), &["XINFO", "GROUPS", keys::EVENTS])
-        .await?;
-    Ok(stats::rows(&info)
-        .iter()
-        .find(|g| stats::get(g, "name").and_then(db::text).as_deref() == Some(group))
-        .and_then(|g| stats::int(stats::get(g, "lag")))
-        .map(|l| l as u64))
+    let mut total = Some(0);
+    for partition in db.partitions.all() {
+        let info: Value = db
+            .run(&mut Trace::off(), &["XINFO", "GROUPS", &partition.events()])
+            .await?;
+        let here = stats::rows(&info)
+            .iter()
+            .find(|g| stats::get(g, "name").and_then(db::text).as_deref() == Some(group))
+            .and_then(|g| stats::int(stats::get(g, "lag")))
+            .map(|l| l as u64);
+        total = total.zip(here).map(|(a, b)| a + b);
+    }
+    Ok(total)
 }

@@ -438,6 +438,10 @@ pub struct StreamEntry {
     pub event: Option<ClaimEvent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The partition whose stream holds it, when the claims are partitioned: ids order
+    /// entries within a partition only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
 }
 
 impl StreamEntry {
@@ -451,6 +455,7 @@ impl StreamEntry {
             fields,
             event,
             error,
+            partition: None,
         }
     }
 }
@@ -555,7 +560,30 @@ pub struct GroupsResponse {
     /// Entries in `claims:failed`.
     pub dead_letters: u64,
     pub groups: Vec<GroupView>,
+    /// Each partition on its own, when the claims are partitioned (the figures above add
+    /// them up).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<PartitionView>,
     pub redis: Vec<String>,
+}
+
+/// One partition: its stream, and how far each group has come in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionView {
+    pub index: u32,
+    pub stream: String,
+    pub length: u64,
+    pub last_id: Option<String>,
+    pub dead_letters: u64,
+    pub groups: Vec<PartitionGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionGroup {
+    pub name: String,
+    pub consumers: u64,
+    pub pending: u64,
+    pub lag: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

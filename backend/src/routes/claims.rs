@@ -303,27 +303,10 @@ pub fn page(
     }
     Ok((status, offset.unwrap_or(0), limit))
 }
-/// `after`: an entry id, or with several partitions `<partition>/<entry id>` (the command's
+/// `after`: an entry id, or with several partitions `<partition>:<entry id>` (the command's
 /// answer gives both).
 fn parse_after(partitions: Partitions, after: &str) -> Result<(Partition, EntryId), String> {
-    let (partition, id) = match after.split_once('/') {
-        Some((p, id)) => {
-            let p = p
-                .parse::<u32>()
-                .ok()
-                .and_then(|p| partitions.all().find(|q| q.index() == p))
-                .ok_or_else(|| format!("no partition {p:?}: there are {}", partitions.count()))?;
-            (p, id)
-        }
-        None if partitions.count() == 1 => (partitions.of(""), after),
-        None => {
-            return Err(format!(
-                "the claims are in {} partitions: give <partition>/<entry id>, as the \
-                 command's answer says",
-                partitions.count()
-            ));
-        }
-    };
+    let (partition, id) = partitions.parse_marker(after)?;
     Ok((partition, id.parse::<EntryId>()?))
 }
 

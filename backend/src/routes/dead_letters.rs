@@ -1,7 +1,8 @@
-//! Dead letters in `claims:failed`: replay one for its group (or many: the ones named, or
-//! every letter of a group), or discard it. Either way the letter leaves `claims:failed` and
-//! a record of what happened goes to `claims:failed:log`.
-//! Listing is `GET /api/streams/claims:failed/entries`.
+//! Dead letters in `claims:failed` (one per partition, `claims:failed:{p}`): replay one for
+//! its group (or many: the ones named, or every letter of a group), or discard it. Either way
+//! the letter leaves its stream and a record of what happened goes to `claims:failed:log`.
+//! Listing is `GET /api/streams/claims:failed/entries`. With several partitions a letter is
+//! named `<partition>:<id>`.
 
 use axum::extract::{Path, State};
 use axum::routing::post;
@@ -14,7 +15,7 @@ use shared::api::{
 use crate::db;
 use crate::entry_id::EntryId;
 use crate::error::ApiError;
-use crate::keys;
+use crate::keys::{self, Partition};
 use crate::redis_cli::Trace;
 use crate::state::AppState;
 
@@ -29,19 +30,28 @@ pub fn router() -> Router<AppState> {
 async fn letter(
     state: &AppState,
     trace: &mut Trace,
-    id: &str,
+    name: &str,
 ) -> Result<Vec<(String, String)>, ApiError> {
-    id.parse::<EntryId>()
-        .map_err(|m| ApiError::bad_request("invalid_stream_id", m))?;
-    let reply: Value = state
-        .db
-        .run(trace, &["XRANGE", keys::FAILED, id, id])
-        .await?;
+    let (partition, id) = locate(state, name)?;
+    let failed = partition.failed();
+    let reply: Value = state.db.run(trace, &["XRANGE", &failed, id, id]).await?;
     db::entries(reply)
         .into_iter()
         .next()
         .map(|(_, fields)| fields)
-        .ok_or_else(|| ApiError::NotFound(format!("no dead letter {id} in {}", keys::FAILED)))
+        .ok_or_else(|| ApiError::NotFound(format!("no dead letter {id} in {failed}")))
+}
+
+/// The partition and id a letter's name says.
+fn locate<'a>(state: &AppState, name: &'a str) -> Result<(Partition, &'a str), ApiError> {
+    let (partition, id) = state
+        .db
+        .partitions
+        .parse_marker(name)
+        .map_err(|m| ApiError::bad_request("invalid_stream_id", m))?;
+    id.parse::<EntryId>()
+        .map_err(|m| ApiError::bad_request("invalid_stream_id", m))?;
+    Ok((partition, id))
 }
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
@@ -51,19 +61,21 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
-/// Removes the letter and records why, in one transaction.
+/// Removes the letter and records why, in one transaction (on a cluster: the record first).
 async fn close(
     state: &AppState,
     trace: &mut Trace,
-    id: &str,
+    name: &str,
     fields: &[(String, String)],
     action: &str,
 ) -> Result<(), ApiError> {
+    let (partition, id) = locate(state, name)?;
+    let failed = partition.failed();
     let at = crate::commands::now().to_string();
     let keep = state.side_stream_maxlen.to_string();
     state
         .db
-        .transaction(
+        .together(
             trace,
             &[
                 vec![
@@ -76,7 +88,7 @@ async fn close(
                     "action",
                     action,
                     "letter_id",
-                    id,
+                    name,
                     "original_id",
                     field(fields, "original_id"),
                     "group",
@@ -84,7 +96,7 @@ async fn close(
                     "at",
                     &at,
                 ],
-                vec!["XDEL", keys::FAILED, id],
+                vec!["XDEL", failed.as_str(), id],
             ],
         )
         .await?;
@@ -160,34 +172,35 @@ async fn replay_many(
     Ok(Json(response))
 }
 
-/// Every letter of `group`, oldest first, up to [`MAX_BULK`].
+/// Every letter of `group`, oldest first in each partition, up to [`MAX_BULK`], by name.
 async fn letters_of(
     state: &AppState,
     trace: &mut Trace,
     group: &str,
 ) -> Result<Vec<(String, Vec<(String, String)>)>, ApiError> {
     let mut letters = Vec::new();
-    let mut start = "-".to_owned();
-    loop {
-        let reply: Value = state
-            .db
-            .run(
-                trace,
-                &["XRANGE", keys::FAILED, &start, "+", "COUNT", "500"],
-            )
-            .await?;
-        let page = db::entries(reply);
-        let full = page.len() == 500;
-        for (id, fields) in page {
-            start = format!("({id}");
-            if field(&fields, "group") == group && letters.len() < MAX_BULK {
-                letters.push((id, fields));
+    for partition in state.db.partitions.all() {
+        let failed = partition.failed();
+        let mut start = "-".to_owned();
+        loop {
+            let reply: Value = state
+                .db
+                .run(trace, &["XRANGE", &failed, &start, "+", "COUNT", "500"])
+                .await?;
+            let page = db::entries(reply);
+            let full = page.len() == 500;
+            for (id, fields) in page {
+                start = format!("({id}");
+                if field(&fields, "group") == group && letters.len() < MAX_BULK {
+                    letters.push((partition.marker(&id), fields));
+                }
+            }
+            if !full || letters.len() >= MAX_BULK {
+                break;
             }
         }
-        if !full || letters.len() >= MAX_BULK {
-            return Ok(letters);
-        }
     }
+    Ok(letters)
 }
 
 /// Processes the letter's entry again for its group, then removes the letter: (group, what
@@ -204,18 +217,24 @@ async fn replay_letter(
         ApiError::Unavailable("the consumer groups are not running in this relay".into())
     })?;
     let handler = workers.group(&group)?;
+    let (partition, _) = locate(state, id)?;
+    let stream = partition.events();
     let reply: Value = state
         .db
-        .run(trace, &["XRANGE", keys::EVENTS, &original, &original])
+        .run(trace, &["XRANGE", &stream, &original, &original])
         .await?;
     let Some((entry_id, entry_fields)) = db::entries(reply).into_iter().next() else {
         return Err(ApiError::VersionConflict(format!(
-            "entry {original} is no longer in {}; discard the letter instead",
-            keys::EVENTS
+            "entry {original} is no longer in {stream}; discard the letter instead"
         )));
     };
+    let entry = crate::feed::tagged(
+        &state.db,
+        partition,
+        StreamEntry::decode(entry_id, entry_fields),
+    );
     handler
-        .process(&state.db, StreamEntry::decode(entry_id, entry_fields))
+        .process(&state.db, entry)
         .await
         .map_err(|e| ApiError::VersionConflict(format!("the replay failed again: {e}")))?;
     close(state, trace, id, fields, "replayed").await?;

@@ -213,15 +213,22 @@ async fn alive_consumers(
     {
         return Err(ApiError::NotFound(format!("no consumer group {group}")));
     }
+    // Every consumer reads every partition: the first partition's group lists them all.
+    let stream = state
+        .db
+        .partitions
+        .all()
+        .next()
+        .expect("a partition")
+        .events();
     let reply = state
         .db
-        .run::<redis::Value, _>(trace, &["XINFO", "CONSUMERS", keys::EVENTS, group])
+        .run::<redis::Value, _>(trace, &["XINFO", "CONSUMERS", &stream, group])
         .await;
     let reply = match reply {
         Err(crate::db::DbError::Redis(e)) if e.code() == Some("NOGROUP") => {
             return Err(ApiError::NotFound(format!(
-                "no consumer group {group} on {}",
-                keys::EVENTS
+                "no consumer group {group} on {stream}"
             )));
         }
         other => other?,
@@ -261,31 +268,36 @@ async fn claim_now(
     };
     let idle = body.min_idle_ms.unwrap_or(1_000).to_string();
     let mut trace = Trace::default();
-    // Page through the whole pending list, each page going on from the cursor of the last.
-    let (mut cursor, mut moved) = ("0-0".to_owned(), 0);
-    for _ in 0..CLAIM_PAGES {
-        let reply: redis::Value = state
-            .db
-            .run(
-                &mut trace,
-                &[
-                    "XAUTOCLAIM",
-                    keys::EVENTS,
-                    &group,
-                    &consumer,
-                    &idle,
-                    &cursor,
-                    "COUNT",
-                    "100",
-                    "JUSTID",
-                ],
-            )
-            .await?;
-        let (next, n) = crate::workers::consumer::autoclaim_reply(&reply);
-        moved += n;
-        match next {
-            Some(next) if next != "0-0" => cursor = next,
-            _ => break,
+    // Page through each partition's whole pending list, each page going on from the cursor
+    // of the last.
+    let mut moved = 0;
+    for partition in state.db.partitions.all() {
+        let stream = partition.events();
+        let mut cursor = "0-0".to_owned();
+        for _ in 0..CLAIM_PAGES {
+            let reply: redis::Value = state
+                .db
+                .run(
+                    &mut trace,
+                    &[
+                        "XAUTOCLAIM",
+                        &stream,
+                        &group,
+                        &consumer,
+                        &idle,
+                        &cursor,
+                        "COUNT",
+                        "100",
+                        "JUSTID",
+                    ],
+                )
+                .await?;
+            let (next, n) = crate::workers::consumer::autoclaim_reply(&reply);
+            moved += n;
+            match next {
+                Some(next) if next != "0-0" => cursor = next,
+                _ => break,
+            }
         }
     }
     let message = format!("{moved} idle entries moved to {consumer}");

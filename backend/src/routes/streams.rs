@@ -82,22 +82,64 @@ async fn entries(
         ));
     }
     let count_s = count.to_string();
-    let args = if q.rev {
-        ["XREVRANGE", &key, &end, &start, "COUNT", &count_s]
-    } else {
-        ["XRANGE", &key, &start, &end, "COUNT", &count_s]
+    // `claims:events` and `claims:failed` with several partitions read them all, merged by
+    // id (time), each entry saying its partition.
+    let partitions = state.db.partitions;
+    let read: Vec<(Option<keys::Partition>, String)> = match key.as_str() {
+        keys::EVENTS if partitions.count() > 1 => {
+            partitions.all().map(|p| (Some(p), p.events())).collect()
+        }
+        keys::FAILED if partitions.count() > 1 => {
+            partitions.all().map(|p| (Some(p), p.failed())).collect()
+        }
+        _ => vec![(
+            partitions
+                .all()
+                .find(|p| p.events() == key || p.failed() == key),
+            key.clone(),
+        )],
     };
+    let reads: Vec<[&str; 6]> = read
+        .iter()
+        .map(|(_, stream)| {
+            if q.rev {
+                ["XREVRANGE", stream, &end, &start, "COUNT", &count_s]
+            } else {
+                ["XRANGE", stream, &start, &end, "COUNT", &count_s]
+            }
+        })
+        .collect();
     let mut trace = Trace::default();
-    let reply: Value = state.db.run(&mut trace, &args).await.map_err(|e| match e {
+    let replies: Result<Vec<Value>, DbError> = match reads.as_slice() {
+        [one] => state.db.run(&mut trace, one).await.map(|r| vec![r]),
+        all => {
+            let all: Vec<Vec<&str>> = all.iter().map(|r| r.to_vec()).collect();
+            state.db.pipeline(&mut trace, &all).await
+        }
+    };
+    let replies = replies.map_err(|e| match e {
         DbError::Redis(e) if e.code() == Some("WRONGTYPE") => {
             ApiError::bad_request("not_a_stream", format!("{key} is not a stream"))
         }
         e => e.into(),
     })?;
-    let entries: Vec<StreamEntry> = db::entries(reply)
-        .into_iter()
-        .map(|(id, fields)| StreamEntry::decode(id, fields))
-        .collect();
+    let mut entries: Vec<StreamEntry> = Vec::new();
+    for ((partition, _), reply) in read.iter().zip(replies) {
+        entries.extend(db::entries(reply).into_iter().map(|(id, fields)| {
+            let entry = StreamEntry::decode(id, fields);
+            match partition {
+                Some(p) => crate::feed::tagged(&state.db, *p, entry),
+                None => entry,
+            }
+        }));
+    }
+    if read.len() > 1 {
+        entries.sort_by_key(|e| e.id.parse::<EntryId>().unwrap_or_default());
+        if q.rev {
+            entries.reverse();
+        }
+        entries.truncate(count);
+    }
     let next = (entries.len() == count)
         .then(|| entries.last().map(|e| format!("({}", e.id)))
         .flatten();
@@ -115,13 +157,11 @@ pub fn controls() -> Router<AppState> {
 }
 
 /// The streams a trim may touch: the relay's own.
-const TRIMMABLE: [&str; 5] = [
-    keys::EVENTS,
-    keys::FAILED,
-    keys::FAILED_LOG,
-    keys::ANALYTICS,
-    keys::NOTIFICATIONS,
-];
+fn trimmable(partitions: keys::Partitions) -> Vec<String> {
+    let mut streams = keys::known_streams(partitions);
+    streams.push(keys::FAILED_LOG.to_owned());
+    streams
+}
 
 async fn trim(
     State(state): State<AppState>,
@@ -129,10 +169,11 @@ async fn trim(
     crate::extract::JsonBody(request): crate::extract::JsonBody<shared::api::TrimRequest>,
 ) -> Result<Json<shared::api::TrimResponse>, ApiError> {
     use crate::retention::{self, Cut};
-    if !TRIMMABLE.contains(&key.as_str()) {
+    let trimmable = trimmable(state.db.partitions);
+    if !trimmable.contains(&key) {
         return Err(ApiError::bad_request(
             "key_not_allowed",
-            format!("only {} can be trimmed", TRIMMABLE.join(", ")),
+            format!("only {} can be trimmed", trimmable.join(", ")),
         ));
     }
     let cut = match (request.maxlen, request.minid.as_deref()) {

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use shared::api::ServerMessage;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::cursor::Cursor;
 use crate::db::DbError;
-use crate::entry_id::EntryId;
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
 use crate::feed;
@@ -41,7 +41,7 @@ async fn upgrade(
 ) -> Result<Response, ApiError> {
     let since = q
         .since
-        .map(|s| s.parse::<EntryId>())
+        .map(|s| Cursor::parse(&s, state.db.partitions))
         .transpose()
         .map_err(|m| ApiError::bad_request("invalid_stream_id", format!("since: {m}")))?;
     let ws = ws.map_err(|r| ApiError::bad_request("websocket_required", r.body_text()))?;
@@ -81,7 +81,7 @@ impl From<DbError> for Stop {
 async fn serve(
     socket: WebSocket,
     state: AppState,
-    since: Option<EntryId>,
+    since: Option<Cursor>,
     _permit: ConnectionPermit,
 ) {
     let (mut sink, mut incoming) = socket.split();
@@ -136,7 +136,7 @@ async fn send(sink: &mut Sink, message: &ServerMessage) -> Result<(), Stop> {
 async fn send_entries(
     sink: &mut Sink,
     state: &AppState,
-    since: Option<EntryId>,
+    since: Option<Cursor>,
 ) -> Result<(), Stop> {
     // Subscribe before reading the stream: whatever is appended after the read reaches the
     // receiver, and anything in both is skipped by id.
@@ -146,10 +146,10 @@ async fn send_entries(
     let mut groups = state.groups_feed.subscribe();
     let mut projection = state.projection_feed.subscribe();
     let mut last = match since {
-        Some(id) => id,
-        None => feed::last_id(&state.db).await?,
+        Some(cursor) => cursor,
+        None => feed::last_ids(&state.db).await?,
     };
-    last = catch_up(sink, state, last).await?;
+    catch_up(sink, state, &mut last).await?;
     send(
         sink,
         &ServerMessage::CaughtUp {
@@ -176,9 +176,9 @@ async fn send_entries(
             }
         };
         match received {
-            Ok(item) if item.id > last => {
+            Ok(item) if item.id > last.at(item.partition) => {
                 sink.send(Message::Text(item.json.clone())).await?;
-                last = item.id;
+                last.advance(item.partition, item.id);
             }
             Ok(_) => {}
             Err(RecvError::Lagged(_)) => {
@@ -194,24 +194,28 @@ async fn send_entries(
                     .subscribe(FEED_START_WAIT)
                     .await
                     .expect("the feed started before this client subscribed");
-                last = catch_up(sink, state, last).await?;
+                catch_up(sink, state, &mut last).await?;
             }
             Err(RecvError::Closed) => return Ok(()),
         }
     }
 }
 
-/// Sends every entry after `after` page by page; returns the id of the last one sent.
-async fn catch_up(sink: &mut Sink, state: &AppState, mut after: EntryId) -> Result<EntryId, Stop> {
-    loop {
-        let page = feed::page_after(&state.db, after).await?;
-        let full = page.len() == feed::PAGE;
-        for (id, entry) in page {
-            send(sink, &ServerMessage::Entry { entry }).await?;
-            after = id;
-        }
-        if !full {
-            return Ok(after);
+/// Sends every entry after the cursor, partition by partition, page by page, moving the
+/// cursor past each one sent.
+async fn catch_up(sink: &mut Sink, state: &AppState, cursor: &mut Cursor) -> Result<(), Stop> {
+    for partition in state.db.partitions.all() {
+        loop {
+            let page = feed::page_after(&state.db, partition, cursor.at(partition)).await?;
+            let full = page.len() == feed::PAGE;
+            for (id, entry) in page {
+                send(sink, &ServerMessage::Entry { entry }).await?;
+                cursor.advance(partition, id);
+            }
+            if !full {
+                break;
+            }
         }
     }
+    Ok(())
 }

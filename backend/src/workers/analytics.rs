@@ -73,7 +73,7 @@ impl Handler for Analytics {
         invocation
             .key(keys::counted())
             .key(keys::metrics())
-            .arg(&entry.id)
+            .arg(keys::entry_marker(entry))
             .arg(super::markers::score(&entry.id));
         for (field, by) in &increments {
             invocation.arg(field).arg(by);
@@ -113,8 +113,8 @@ async fn summary_once(
     let mut trace = Trace::off();
     let metrics = keys::metrics();
     let raw: Vec<(String, i64)> = db.run(&mut trace, &["HGETALL", metrics.as_str()]).await?;
-    let failed: u64 = db.run(&mut trace, &["XLEN", keys::FAILED]).await?;
     let groups = super::stats::read(db, None, &mut trace).await?;
+    let failed = groups.dead_letters;
     let mut fields: Vec<(String, String)> = vec![("at".into(), crate::commands::now().to_string())];
     let secs = previous.map(|(at, _)| at.elapsed().as_secs_f64());
     for (name, value) in &raw {

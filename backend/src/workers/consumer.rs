@@ -16,7 +16,7 @@ use super::controls::{Admission, GroupControls};
 use super::dead_letter::{self, DeadLetter};
 use super::shared_state;
 use crate::db::{self, Db, DbError};
-use crate::keys;
+use crate::keys::Partition;
 use crate::redis_cli::Trace;
 
 /// What a group does with one entry. It must be idempotent: an entry can be delivered again
@@ -147,6 +147,10 @@ pub struct Outcome {
 
 pub struct Consumer<H> {
     db: Db,
+    /// The partition it reads; a consumer of every partition is one of these per partition,
+    /// all with the same name.
+    partition: Partition,
+    stream: String,
     conn: Option<db::Connection>,
     group: &'static str,
     name: String,
@@ -180,8 +184,11 @@ impl<H: Handler> Consumer<H> {
         config: ConsumerConfig,
         injection: Arc<RwLock<Injection>>,
     ) -> Self {
+        let partition = db.partitions.all().next().expect("at least one partition");
         Self {
             db,
+            partition,
+            stream: partition.events(),
             conn: None,
             group,
             name: name.into(),
@@ -199,6 +206,13 @@ impl<H: Handler> Consumer<H> {
             claim_cursor: "0-0".into(),
             last_errors: HashMap::new(),
         }
+    }
+
+    /// Reads `partition` (the first one unless told).
+    pub fn in_partition(mut self, partition: Partition) -> Self {
+        self.partition = partition;
+        self.stream = partition.events();
+        self
     }
 
     /// Shares pause, breaker and counters with the group's other consumers.
@@ -344,6 +358,7 @@ impl<H: Handler> Consumer<H> {
                             &self.db,
                             &mut self.trace,
                             DeadLetter {
+                                partition: self.partition,
                                 entry: &entry,
                                 group: self.group,
                                 consumer: &self.name,
@@ -471,7 +486,8 @@ impl<H: Handler> Consumer<H> {
         if let Some(block) = &block {
             args.extend(["BLOCK", block.as_str()]);
         }
-        args.extend(["STREAMS", keys::EVENTS, id]);
+        let stream = self.stream.clone();
+        args.extend(["STREAMS", stream.as_str(), id]);
         self.trace.record(&args);
         let mut cmd = redis::cmd(args[0]);
         for arg in &args[1..] {
@@ -479,7 +495,12 @@ impl<H: Handler> Consumer<H> {
         }
         let conn = self.connection().await?;
         let reply: Value = cmd.query_async(conn).await.map_err(|e| db.classify(e))?;
-        let entries = crate::feed::xread_entries(reply);
+        let partition = self.partition;
+        let entries: Vec<(crate::entry_id::EntryId, StreamEntry)> =
+            crate::feed::xread_entries(reply)
+                .into_iter()
+                .map(|(id, e)| (id, crate::feed::tagged(&db, partition, e)))
+                .collect();
         if id == ">" {
             return Ok(entries.into_iter().map(|(_, e)| (e, 1)).collect());
         }
@@ -502,7 +523,7 @@ impl<H: Handler> Consumer<H> {
                 &mut self.trace,
                 &[
                     "XPENDING",
-                    keys::EVENTS,
+                    &self.stream,
                     self.group,
                     "-",
                     "+",
@@ -518,7 +539,7 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn ack(&mut self, ids: &[String]) -> Result<(), DbError> {
-        let mut xack = vec!["XACK", keys::EVENTS, self.group];
+        let mut xack = vec!["XACK", self.stream.as_str(), self.group];
         xack.extend(ids.iter().map(String::as_str));
         let _: u64 = self.db.run(&mut self.trace, &xack).await?;
         Ok(())
@@ -535,7 +556,7 @@ impl<H: Handler> Consumer<H> {
                 &mut self.trace,
                 &[
                     "XAUTOCLAIM",
-                    keys::EVENTS,
+                    &self.stream,
                     self.group,
                     &self.name,
                     &idle,

@@ -1,12 +1,13 @@
-//! `claims:failed`: entries a group gave up on, with what is needed to understand and replay them.
+//! `claims:failed` (per partition): entries a group gave up on, with what is needed to understand and replay them.
 
 use shared::api::StreamEntry;
 
 use crate::db::{Db, DbError};
-use crate::keys;
+use crate::keys::Partition;
 use crate::redis_cli::Trace;
 
 pub struct DeadLetter<'a> {
+    pub partition: Partition,
     pub entry: &'a StreamEntry,
     pub group: &'a str,
     pub consumer: &'a str,
@@ -14,19 +15,23 @@ pub struct DeadLetter<'a> {
     pub attempts: u64,
 }
 
-/// Records the entry in `claims:failed` and acknowledges it for the group, in one transaction,
-/// so it is neither lost nor left pending.
+/// Records the entry in its partition's dead letters and acknowledges it for the group, in
+/// one transaction, so it is neither lost nor left pending. One exception: on a cluster with
+/// one partition, `claims:failed` has a slot of its own, so the letter is written first and
+/// the entry acknowledged after; a crash between them delivers the entry again, and it may
+/// be lettered twice (its `original_id` tells).
 pub async fn send(db: &Db, trace: &mut Trace, letter: DeadLetter<'_>) -> Result<String, DbError> {
     let attempts = letter.attempts.to_string();
     let failed_at = crate::commands::now().to_string();
+    let (failed, stream) = (letter.partition.failed(), letter.partition.events());
     let mut xadd = vec![
         "XADD",
-        keys::FAILED,
+        failed.as_str(),
         "*",
         "original_id",
         letter.entry.id.as_str(),
         "stream",
-        keys::EVENTS,
+        stream.as_str(),
         "group",
         letter.group,
         "consumer",
@@ -49,15 +54,16 @@ pub async fn send(db: &Db, trace: &mut Trace, letter: DeadLetter<'_>) -> Result<
         xadd.push(k);
         xadd.push(v);
     }
-    let replies = db
-        .transaction(
-            trace,
-            &[
-                xadd,
-                vec!["XACK", keys::EVENTS, letter.group, letter.entry.id.as_str()],
-            ],
-        )
-        .await?;
+    let commands = [
+        xadd,
+        vec![
+            "XACK",
+            stream.as_str(),
+            letter.group,
+            letter.entry.id.as_str(),
+        ],
+    ];
+    let replies = db.together(trace, &commands).await?;
     Ok(replies
         .first()
         .and_then(crate::db::text)

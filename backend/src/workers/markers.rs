@@ -40,26 +40,28 @@ pub async fn trim(db: &Db, group: &str) -> Result<u64, DbError> {
         return Ok(0);
     };
     let mut trace = Trace::off();
-    // [count, smallest id, greatest id, consumers]
-    let pending: Value = db
-        .run(&mut trace, &["XPENDING", keys::EVENTS, group])
-        .await?;
-    let oldest_pending = match &pending {
-        Value::Array(parts) if parts.len() == 4 => parts.get(1).and_then(db::text),
-        _ => None,
-    };
-    let floor = match oldest_pending {
-        Some(id) => score(&id),
-        None => {
-            let groups: Value = db
-                .run(&mut trace, &["XINFO", "GROUPS", keys::EVENTS])
-                .await?;
-            match cursor_of(&groups, group) {
-                Some(id) => score(&id),
-                None => return Ok(0),
+    // The oldest entry the group may still be handed, over every partition.
+    let mut floor = u64::MAX;
+    for partition in db.partitions.all() {
+        let stream = partition.events();
+        // [count, smallest id, greatest id, consumers]
+        let pending: Value = db.run(&mut trace, &["XPENDING", &stream, group]).await?;
+        let oldest_pending = match &pending {
+            Value::Array(parts) if parts.len() == 4 => parts.get(1).and_then(db::text),
+            _ => None,
+        };
+        let here = match oldest_pending {
+            Some(id) => score(&id),
+            None => {
+                let groups: Value = db.run(&mut trace, &["XINFO", "GROUPS", &stream]).await?;
+                match cursor_of(&groups, group) {
+                    Some(id) => score(&id),
+                    None => return Ok(0),
+                }
             }
-        }
-    };
+        };
+        floor = floor.min(here);
+    }
     if floor == 0 {
         return Ok(0);
     }

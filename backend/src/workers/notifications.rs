@@ -70,7 +70,7 @@ impl Handler for Notify {
         invocation
             .key(keys::notified())
             .key(keys::NOTIFICATIONS)
-            .arg(&entry.id)
+            .arg(keys::entry_marker(entry))
             .arg(super::markers::score(&entry.id))
             .arg(self.keep);
         for (k, v) in [

@@ -16,13 +16,12 @@ use crate::keys;
 
 /// Runs `consumer` in `group` until `stop`.
 pub async fn run(
-    redis_url: &str,
+    db: Db,
     group: &str,
     consumer: &str,
     settings: &WorkerSettings,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
-    let db = Db::new(redis_url)?.with_snapshot_every(settings.snapshot_every);
     match group {
         keys::PROCESSORS => {
             let review = AutoReview {
@@ -76,7 +75,7 @@ async fn consume<H: Handler>(
     let members: redis::Value = db
         .run(
             &mut crate::redis_cli::Trace::off(),
-            &["XINFO", "CONSUMERS", keys::EVENTS, group],
+            &["XINFO", "CONSUMERS", &db.partition_of("").events(), group],
         )
         .await?;
     if let Some((_, idle_ms)) =
@@ -91,22 +90,43 @@ async fn consume<H: Handler>(
              ago); pick another --consumer"
         );
     }
-    tracing::info!(group, consumer, "consuming claims:events");
+    tracing::info!(
+        group,
+        consumer,
+        partitions = db.partitions.count(),
+        "consuming the claims' events"
+    );
     // The relay trims too; trimming is idempotent, and a relay may run without workers.
     tokio::spawn(super::markers::trim_every(
         db.clone(),
         vec![group],
         stop.clone(),
     ));
-    Consumer::new(
-        db,
-        group,
-        consumer,
+    // One reader per partition, under the one name, as in the relay.
+    let (handler, injection) = (
         Arc::new(handler),
-        settings.consumer.clone(),
         Arc::new(RwLock::new(Injection::default())),
-    )
-    .run(stop, CancellationToken::new())
-    .await;
+    );
+    let controls = Arc::new(super::controls::GroupControls::default());
+    let readers: Vec<_> = db
+        .partitions
+        .all()
+        .map(|partition| {
+            let consumer = Consumer::new(
+                db.clone(),
+                group,
+                consumer,
+                handler.clone(),
+                settings.consumer.clone(),
+                injection.clone(),
+            )
+            .in_partition(partition)
+            .with_controls(controls.clone());
+            tokio::spawn(consumer.run(stop.clone(), CancellationToken::new()))
+        })
+        .collect();
+    for reader in readers {
+        let _ = reader.await;
+    }
     Ok(())
 }

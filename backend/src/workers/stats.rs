@@ -1,12 +1,16 @@
 //! The consumer groups as Redis reports them, joined with what this relay knows.
 
 use redis::Value;
-use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledStep};
+use shared::api::{
+    ConsumerView, GroupView, GroupsResponse, PartitionGroup, PartitionView, PendingView,
+    SampledStep,
+};
 
 use super::Workers;
 use super::consumer::pending_rows;
 use crate::db::{self, Db, DbError};
-use crate::keys;
+use crate::entry_id::EntryId;
+use crate::keys::{self, Partition};
 use crate::redis_cli::Trace;
 
 /// Pending entries listed per group.
@@ -56,18 +60,112 @@ pub fn consumers(reply: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// Every group over every partition: the figures added up (a consumer reads every partition,
+/// so it counts once), with each partition's own alongside when there are several.
 pub async fn read(
     db: &Db,
     workers: Option<&Workers>,
     trace: &mut Trace,
 ) -> Result<GroupsResponse, DbError> {
+    let mut total: Option<GroupsResponse> = None;
+    let mut partitions = Vec::new();
+    for partition in db.partitions.all() {
+        let one = read_partition(db, workers, trace, partition).await?;
+        partitions.push(PartitionView {
+            index: partition.index(),
+            stream: one.stream.clone(),
+            length: one.length,
+            last_id: one.last_id.clone(),
+            dead_letters: one.dead_letters,
+            groups: one
+                .groups
+                .iter()
+                .map(|g| PartitionGroup {
+                    name: g.name.clone(),
+                    consumers: g.consumers,
+                    pending: g.pending,
+                    lag: g.lag,
+                })
+                .collect(),
+        });
+        total = Some(match total {
+            None => {
+                let mut one = one;
+                for g in &mut one.groups {
+                    g.last_delivered_id = partition.marker(&g.last_delivered_id);
+                }
+                one
+            }
+            Some(sum) => add_up(sum, one, partition),
+        });
+    }
+    let mut total = total.expect("at least one partition");
+    if partitions.len() > 1 {
+        total.stream = keys::EVENTS.to_owned();
+        total.partitions = partitions;
+    }
+    Ok(total)
+}
+
+/// Adds partition `p`'s figures to the sum of the ones before it.
+fn add_up(mut sum: GroupsResponse, one: GroupsResponse, p: Partition) -> GroupsResponse {
+    sum.length += one.length;
+    sum.dead_letters += one.dead_letters;
+    // Ids of different streams do not order; the newest by time stands for all.
+    let newer = |a: &Option<String>, b: &Option<String>| {
+        let id = |x: &Option<String>| x.as_deref().and_then(|i| i.parse::<EntryId>().ok());
+        id(b) > id(a)
+    };
+    if newer(&sum.last_id, &one.last_id) {
+        sum.last_id = one.last_id;
+    }
+    for group in one.groups {
+        let Some(into) = sum.groups.iter_mut().find(|g| g.name == group.name) else {
+            sum.groups.push(group);
+            continue;
+        };
+        into.consumers = into.consumers.max(group.consumers);
+        into.pending += group.pending;
+        into.last_delivered_id = format!(
+            "{},{}",
+            into.last_delivered_id,
+            p.marker(&group.last_delivered_id)
+        );
+        into.entries_read = into
+            .entries_read
+            .zip(group.entries_read)
+            .map(|(a, b)| a + b);
+        into.lag = into.lag.zip(group.lag).map(|(a, b)| a + b);
+        for member in group.members {
+            match into.members.iter_mut().find(|m| m.name == member.name) {
+                Some(m) => {
+                    m.pending += member.pending;
+                    m.idle_ms = m.idle_ms.min(member.idle_ms);
+                    m.running |= member.running;
+                }
+                None => into.members.push(member),
+            }
+        }
+        into.pending_entries.extend(group.pending_entries);
+        into.pending_entries.truncate(PENDING_SHOWN);
+    }
+    sum
+}
+
+async fn read_partition(
+    db: &Db,
+    workers: Option<&Workers>,
+    trace: &mut Trace,
+    partition: Partition,
+) -> Result<GroupsResponse, DbError> {
+    let (stream, failed) = (partition.events(), partition.failed());
     let head = db
         .pipeline(
             trace,
             &[
-                vec!["XLEN", keys::EVENTS],
-                vec!["XREVRANGE", keys::EVENTS, "+", "-", "COUNT", "1"],
-                vec!["XLEN", keys::FAILED],
+                vec!["XLEN", stream.as_str()],
+                vec!["XREVRANGE", stream.as_str(), "+", "-", "COUNT", "1"],
+                vec!["XLEN", failed.as_str()],
             ],
         )
         .await?;
@@ -76,7 +174,7 @@ pub async fn read(
     let last_id = head
         .get(1)
         .and_then(|v| db::entries(v.clone()).first().map(|(id, _)| id.clone()));
-    let info: Value = match db.run(trace, &["XINFO", "GROUPS", keys::EVENTS]).await {
+    let info: Value = match db.run(trace, &["XINFO", "GROUPS", &stream]).await {
         Ok(v) => v,
         // No stream yet, so no groups either.
         Err(DbError::Redis(e)) if e.to_string().contains("no such key") => Value::Array(Vec::new()),
@@ -93,10 +191,10 @@ pub async fn read(
             .pipeline(
                 trace,
                 &[
-                    vec!["XINFO", "CONSUMERS", keys::EVENTS, name.as_str()],
+                    vec!["XINFO", "CONSUMERS", stream.as_str(), name.as_str()],
                     vec![
                         "XPENDING",
-                        keys::EVENTS,
+                        stream.as_str(),
                         name.as_str(),
                         "-",
                         "+",
@@ -198,11 +296,12 @@ pub async fn read(
         });
     }
     Ok(GroupsResponse {
-        stream: keys::EVENTS.to_owned(),
+        stream,
         length,
         last_id,
         dead_letters,
         groups,
+        partitions: Vec::new(),
         redis: Vec::new(),
     })
 }

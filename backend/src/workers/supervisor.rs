@@ -370,17 +370,32 @@ fn group<H: Handler>(
     let start: Start = {
         let (db, config) = (db.clone(), settings.consumer.clone());
         let (injection, controls) = (injection.clone(), controls.clone());
-        Arc::new(move |consumer, crash, retire| {
-            let consumer = Consumer::new(
-                db.clone(),
-                name,
-                consumer,
-                handler.clone(),
-                config.clone(),
-                injection.clone(),
-            )
-            .with_controls(controls.clone());
-            tokio::spawn(consumer.run(crash, retire))
+        // A consumer reads every partition, one task each, all under its name: each
+        // partition's group shares its entries among whichever consumers read it, so
+        // consumers coming and going (here or in other relays) rebalance by themselves.
+        Arc::new(move |consumer: String, crash, retire| {
+            let partitions: Vec<JoinHandle<()>> = db
+                .partitions
+                .all()
+                .map(|partition| {
+                    let consumer = Consumer::new(
+                        db.clone(),
+                        name,
+                        consumer.clone(),
+                        handler.clone(),
+                        config.clone(),
+                        injection.clone(),
+                    )
+                    .in_partition(partition)
+                    .with_controls(controls.clone());
+                    tokio::spawn(consumer.run(crash.clone(), retire.clone()))
+                })
+                .collect();
+            tokio::spawn(async move {
+                for partition in partitions {
+                    let _ = partition.await;
+                }
+            })
         })
     };
     Group {

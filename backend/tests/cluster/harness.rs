@@ -10,6 +10,9 @@ use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// Partitions the relays spread the claims over: more than primaries, so some share one.
+pub const PARTITIONS: u32 = 4;
+
 /// A cluster of three primaries with a replica each, and the relays started on it.
 pub struct Stack {
     pub cluster: EmbeddedCluster,
@@ -25,11 +28,13 @@ impl Stack {
         Self { cluster, _dir: dir }
     }
 
-    /// A relay on the cluster, its config adjusted first.
+    /// A relay on the cluster with the claims in [`PARTITIONS`] partitions, its config
+    /// adjusted first.
     pub async fn relay_with(&self, adjust: impl FnOnce(&mut Config)) -> Relay {
         let mut config = Config {
             listen: "127.0.0.1:0".parse().unwrap(),
             redis_cluster: self.cluster.addresses(),
+            partitions: PARTITIONS,
             static_dir: "does-not-exist".into(),
             workers: false,
             ..Config::defaults()
@@ -51,6 +56,37 @@ impl Stack {
 
     pub async fn relay(&self) -> Relay {
         self.relay_with(|_| {}).await
+    }
+
+    /// A connection to the cluster of the test's own.
+    pub async fn redis(&self) -> redis::cluster_async::ClusterConnection {
+        redis::cluster::ClusterClient::new(self.cluster.urls())
+            .unwrap()
+            .get_async_connection()
+            .await
+            .unwrap()
+    }
+
+    /// `(entry id, claim id)` of every entry of one stream, in order.
+    pub async fn entries(&self, stream: &str) -> Vec<(String, String)> {
+        let reply: redis::Value = redis::cmd("XRANGE")
+            .arg(stream)
+            .arg("-")
+            .arg("+")
+            .query_async(&mut self.redis().await)
+            .await
+            .unwrap();
+        backend::db::entries(reply)
+            .into_iter()
+            .map(|(id, fields)| {
+                let claim = fields
+                    .into_iter()
+                    .find(|(k, _)| k == "claim_id")
+                    .map(|(_, v)| v)
+                    .unwrap_or_default();
+                (id, claim)
+            })
+            .collect()
     }
 }
 

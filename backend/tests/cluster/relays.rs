@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::harness::Stack;
+use backend::keys::Partitions;
+
+use crate::harness::{PARTITIONS, Stack};
 
 #[tokio::test]
 async fn a_claim_submitted_through_one_relay_appears_live_on_the_others_websocket() {
@@ -108,5 +110,63 @@ async fn every_read_of_the_api_answers_on_a_cluster() {
         assert_eq!(status, 200, "{path}: {}", r.text().await.unwrap());
     }
     relay.shutdown().await;
+    stack.cluster.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_event_of_a_claim_is_in_its_own_partition_and_the_partitions_share_the_load() {
+    let stack = Stack::start().await;
+    let (one, other) = (stack.relay().await, stack.relay().await);
+    let mut claims = Vec::new();
+    for n in 0..24 {
+        let relay = if n % 2 == 0 { &one } else { &other };
+        let submitted = relay.submit(&format!("CUST-P{n}")).await;
+        // The next step through the other relay, so both write to every claim.
+        let next = if n % 2 == 0 { &other } else { &one };
+        assert_eq!(next.act(&submitted.claim_id, "review").await.status(), 200);
+        claims.push(submitted.claim_id);
+    }
+    let partitions = Partitions::new(PARTITIONS).unwrap();
+    let mut used = 0;
+    for partition in partitions.all() {
+        let entries = stack.entries(&partition.events()).await;
+        used += usize::from(!entries.is_empty());
+        for (id, claim) in &entries {
+            assert_eq!(
+                partitions.of(claim),
+                partition,
+                "entry {id} of claim {claim} is in the wrong partition"
+            );
+        }
+        // Both events of each of its claims, submission first.
+        for claim in claims.iter().filter(|c| partitions.of(c) == partition) {
+            let own: Vec<&String> = entries
+                .iter()
+                .filter(|(_, c)| c == claim)
+                .map(|(id, _)| id)
+                .collect();
+            assert_eq!(own.len(), 2, "claim {claim}");
+        }
+    }
+    assert!(
+        used >= 3,
+        "24 claims landed in only {used} of {PARTITIONS} partitions"
+    );
+    // The list merges the partitions' read models: every claim, newest first.
+    let listed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let page: serde_json::Value =
+                one.get("/api/claims?limit=50").await.json().await.unwrap();
+            if page["total"] == 24 {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the projection lists every claim");
+    assert_eq!(listed["claims"].as_array().unwrap().len(), 24);
+    one.shutdown().await;
+    other.shutdown().await;
     stack.cluster.stop().await.unwrap();
 }
