@@ -192,6 +192,10 @@ pub struct CommandResponse {
     pub claim_id: String,
     /// The id `XADD` gave the new entry in `claims:events`.
     pub entry_id: String,
+    /// The claim's partition, when the claims are partitioned: the entry is in
+    /// `claims:events:{partition}`, and `GET /api/claims?after=` takes `<partition>:<entry id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
     pub claim: ClaimView,
     /// The commands sent to Redis, in redis-cli form; a script shows as its `EVALSHA`.
     pub redis: Vec<String>,
@@ -215,6 +219,9 @@ pub struct ScriptRun {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimResponse {
     pub claim: ClaimView,
+    /// The claim's partition, when the claims are partitioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
     /// How it was loaded: the version of the snapshot it started from (none: folded from its
     /// first event), and how many events were folded after it.
     pub snapshot_version: Option<u64>,

@@ -87,18 +87,24 @@ async fn submit(
         mark.as_ref().map(|m| &m.0),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(respond(executed, trace))))
+    Ok((StatusCode::CREATED, Json(respond(&state, executed, trace))))
 }
 
-fn respond(executed: Executed, trace: Trace) -> CommandResponse {
+fn respond(state: &AppState, executed: Executed, trace: Trace) -> CommandResponse {
     let (redis, scripts) = trace.into_parts();
     CommandResponse {
+        partition: partition_shown(state, &executed.claim_id),
         claim_id: executed.claim_id,
         entry_id: executed.entry_id,
         claim: executed.claim,
         redis,
         scripts,
     }
+}
+
+/// The claim's partition, said when there are several.
+fn partition_shown(state: &AppState, claim_id: &str) -> Option<u32> {
+    (state.db.partitions.count() > 1).then(|| state.db.partition_of(claim_id).index())
 }
 
 async fn transition(
@@ -119,7 +125,7 @@ async fn transition(
         command,
     )
     .await?;
-    Ok(Json(respond(executed, trace)))
+    Ok(Json(respond(&state, executed, trace)))
 }
 
 async fn review(
@@ -235,6 +241,7 @@ async fn show(
         })
     })?;
     Ok(Json(ClaimResponse {
+        partition: partition_shown(&state, claim_id.as_str()),
         claim,
         snapshot_version: loaded.snapshot_version,
         events_replayed: loaded.entries.len() as u64,
@@ -257,9 +264,14 @@ async fn events(
             "claim {claim_id} does not exist"
         )));
     }
+    let partition = state.db.partition_of(claim_id.as_str());
     Ok(Json(ClaimEventsResponse {
         claim_id: claim_id.to_string(),
-        events: loaded.entries,
+        events: loaded
+            .entries
+            .into_iter()
+            .map(|e| crate::feed::tagged(&state.db, partition, e))
+            .collect(),
         states: loaded.states.iter().map(ClaimView::of).collect(),
         redis: trace.into_commands(),
     }))

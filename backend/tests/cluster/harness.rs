@@ -58,6 +58,53 @@ impl Stack {
         self.relay_with(|_| {}).await
     }
 
+    /// A relay in a process of its own (the `backend` binary), with its consumer groups,
+    /// taking over idle entries after 1 s: one that can be killed.
+    pub async fn relay_process(&self) -> RelayProcess {
+        let port = free_port();
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_backend"))
+            .env_remove("REDIS_URL")
+            .env_remove("REDIS_CLUSTER")
+            .env("RUST_LOG", "warn")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--redis-cluster", &self.cluster.addresses().join(",")])
+            .args(["--partitions", &PARTITIONS.to_string()])
+            .args(["--claim-idle-ms", "1000", "--static-dir", "does-not-exist"])
+            .args([
+                "--write-rate-per-second",
+                "100000",
+                "--write-burst",
+                "100000",
+            ])
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the backend binary starts");
+        let relay = Relay {
+            address: format!("127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+            stop: None,
+            task: None,
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = relay.http.get(relay.url("/api/health")).send().await
+                && r.status() == 200
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the relay process did not answer within 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        RelayProcess {
+            relay: std::sync::Arc::new(relay),
+            child,
+        }
+    }
+
     /// A connection to the cluster of the test's own.
     pub async fn redis(&self) -> redis::cluster_async::ClusterConnection {
         redis::cluster::ClusterClient::new(self.cluster.urls())
@@ -146,6 +193,52 @@ impl Relay {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap().unwrap();
     }
+
+    /// Submits a claim; its id if the relay said it was accepted, `None` if the request
+    /// failed (the relay gone) or was refused.
+    pub async fn try_submit(&self, customer: &str) -> Option<String> {
+        let response = self
+            .http
+            .post(self.url("/api/claims"))
+            .json(&serde_json::json!({"customer_id": customer, "amount": "120.00", "description": "Hail"}))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .ok()?;
+        if response.status() != 201 {
+            return None;
+        }
+        let answer: CommandResponse = response.json().await.ok()?;
+        Some(answer.claim_id)
+    }
+
+    /// The claim's status as the relay loads it from its events.
+    pub async fn status_of(&self, claim_id: &str) -> Option<String> {
+        let response = self.get(&format!("/api/claims/{claim_id}")).await;
+        let claim: serde_json::Value = response.json().await.ok()?;
+        claim["claim"]["status"].as_str().map(str::to_owned)
+    }
+}
+
+/// A relay running as its own process.
+pub struct RelayProcess {
+    pub relay: std::sync::Arc<Relay>,
+    child: tokio::process::Child,
+}
+
+impl RelayProcess {
+    /// SIGKILL: no shutdown, consumers stop holding whatever they had read.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.unwrap();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub struct WsClient {
