@@ -12,6 +12,7 @@ mod views;
 mod workspace;
 
 fn main() {
-    console_error_panic_hook::set_once();
+    // No panic hook: console_error_panic_hook costs the app over a kilobyte, and a panic
+    // still shows in the console (as `unreachable`), with its place in a debug build.
     leptos::mount::mount_to_body(app::App);
 }

@@ -66,9 +66,25 @@ impl Store {
         self.role.get() == Role::Instructor
     }
 
+    /// Where the timeline is: the newest id, or with partitioned claims the newest id of
+    /// each partition in view, `<partition>:<id>,...` (ids order entries within a partition
+    /// only).
     pub fn last_id(&self) -> Option<String> {
-        self.entries
-            .with_untracked(|e| e.last().map(|e| e.id.clone()))
+        self.entries.with_untracked(|entries| {
+            let last = entries.last()?;
+            if last.partition.is_none() {
+                return Some(last.id.clone());
+            }
+            let mut seen: Vec<u32> = Vec::new();
+            let mut cursor: Vec<String> = Vec::new();
+            for e in entries.iter().rev().take(2000) {
+                if let Some(p) = e.partition.filter(|p| !seen.contains(p)) {
+                    seen.push(p);
+                    cursor.push(format!("{p}:{}", e.id));
+                }
+            }
+            Some(cursor.join(","))
+        })
     }
 
     /// Appends a live entry unless it is already held (ids only grow along the stream).
@@ -79,8 +95,12 @@ impl Store {
             .map(|e| e.claim_id.to_string())
             .or_else(|| field(&entry, "claim_id"));
         let added = self.entries.try_update(|entries| {
+            // Held already if not newer than the last one of its partition.
             if entries
-                .last()
+                .iter()
+                .rev()
+                .take(2000)
+                .find(|e| e.partition == entry.partition)
                 .is_some_and(|last| !id_less(&last.id, &entry.id))
             {
                 return false;

@@ -195,6 +195,8 @@ pub struct CommandResponse {
     /// The claim's partition, when the claims are partitioned: the entry is in
     /// `claims:events:{partition}`, and `GET /api/claims?after=` takes `<partition>:<entry id>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The browser app has no use for it, and every field it reads costs it code.
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub partition: Option<u32>,
     pub claim: ClaimView,
     /// The commands sent to Redis, in redis-cli form; a script shows as its `EVALSHA`.
@@ -219,8 +221,10 @@ pub struct ScriptRun {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimResponse {
     pub claim: ClaimView,
-    /// The claim's partition, when the claims are partitioned.
+    /// The claim's partition, when the claims are partitioned. (The browser app reads it
+    /// from the claim's events instead, which say it too: each field it reads costs code.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub partition: Option<u32>,
     /// How it was loaded: the version of the snapshot it started from (none: folded from its
     /// first event), and how many events were folded after it.
@@ -260,8 +264,11 @@ pub struct ProjectionPosition {
 pub struct ProjectionsResponse {
     /// The consumer group that keeps the read model: `claims-projections`.
     pub group: String,
-    #[serde(flatten)]
-    pub at: ProjectionPosition,
+    /// The last entry applied to the read model; none before the first. (The fields of
+    /// [`ProjectionPosition`], written out: `serde(flatten)` costs the browser app kilobytes.)
+    pub position: Option<String>,
+    /// Entries of the stream not applied yet (from XINFO GROUPS; none on Redis before 7).
+    pub behind: Option<u64>,
     /// The newest entry of `claims:events`.
     pub stream_last_id: Option<String>,
     /// Claims in the read model.
@@ -567,30 +574,15 @@ pub struct GroupsResponse {
     /// Entries in `claims:failed`.
     pub dead_letters: u64,
     pub groups: Vec<GroupView>,
-    /// Each partition on its own, when the claims are partitioned (the figures above add
-    /// them up).
+    /// With partitioned claims, each partition's length and dead letters, by partition
+    /// number (the figures above add them up); empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub partitions: Vec<PartitionView>,
+    pub partition_lengths: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // Not shown in the browser app, which pays in code for every field it reads.
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
+    pub partition_dead_letters: Vec<u64>,
     pub redis: Vec<String>,
-}
-
-/// One partition: its stream, and how far each group has come in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartitionView {
-    pub index: u32,
-    pub stream: String,
-    pub length: u64,
-    pub last_id: Option<String>,
-    pub dead_letters: u64,
-    pub groups: Vec<PartitionGroup>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartitionGroup {
-    pub name: String,
-    pub consumers: u64,
-    pub pending: u64,
-    pub lag: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -635,6 +627,14 @@ pub struct GroupView {
     pub members: Vec<ConsumerView>,
     /// The oldest pending entries, from the extended XPENDING form.
     pub pending_entries: Vec<PendingView>,
+    /// With partitioned claims, the group's lag and pending entries in each partition, by
+    /// partition number; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partition_lags: Vec<Option<u64>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    // Not shown in the browser app (see `partition_dead_letters`).
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
+    pub partition_pending: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -18,7 +18,7 @@ commands:
   test      install, then fmt check, clippy -D warnings, wasm build of shared, the browser app
             (trunk, size budget), cargo test [args]
   run       install, build the browser app, run the relay in release mode serving it [relay args]
-  bench     install, then run every bench in release mode; bench relay|groups|history [args] runs one";
+  bench     install, then run every bench in release mode; bench relay|groups|history|cluster [args] runs one";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -20,19 +20,22 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     cmd.args(args).run()
 }
 
-/// `cargo xtask bench`: both benches with their defaults; `bench relay [args]` or
-/// `bench groups [args]`: one of them, with `args` (a leading `--` is dropped, before the name
-/// and after it).
+/// `cargo xtask bench`: every bench with its defaults; `bench relay|groups|history|cluster
+/// [args]`: one of them, with `args` (a leading `--` is dropped, before the name and after it).
 pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     let (examples, args): (&[&str], &[String]) = match strip_separator(args).split_first() {
-        None => (&["bench", "bench_groups", "bench_history"], &[]),
+        None => (
+            &["bench", "bench_groups", "bench_history", "bench_cluster"],
+            &[],
+        ),
         Some((which, rest)) => match which.as_str() {
             "relay" => (&["bench"], strip_separator(rest)),
             "groups" => (&["bench_groups"], strip_separator(rest)),
             "history" => (&["bench_history"], strip_separator(rest)),
+            "cluster" => (&["bench_cluster"], strip_separator(rest)),
             other => bail!(
                 "unknown bench {other:?}: use `cargo xtask bench` (all), \
-                 `cargo xtask bench relay|groups|history [args]`"
+                 `cargo xtask bench relay|groups|history|cluster [args]`"
             ),
         },
     };

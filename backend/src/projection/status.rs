@@ -146,7 +146,8 @@ pub async fn read(db: &Db, trace: &mut Trace) -> Result<ProjectionsResponse, DbE
     };
     Ok(ProjectionsResponse {
         group: keys::PROJECTIONS_GROUP.to_owned(),
-        at,
+        position: at.position,
+        behind: at.behind,
         stream_last_id: newest,
         claims,
         rebuild,

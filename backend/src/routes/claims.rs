@@ -315,11 +315,17 @@ pub fn page(
     }
     Ok((status, offset.unwrap_or(0), limit))
 }
-/// `after`: an entry id, or with several partitions `<partition>:<entry id>` (the command's
-/// answer gives both).
-fn parse_after(partitions: Partitions, after: &str) -> Result<(Partition, EntryId), String> {
-    let (partition, id) = partitions.parse_marker(after)?;
-    Ok((partition, id.parse::<EntryId>()?))
+/// `after`: an entry id, or with several partitions `<partition>:<entry id>` (as the
+/// command's answer gives them), several separated by commas (as the live feed's cursor is
+/// written): the projection must have applied each.
+fn parse_after(partitions: Partitions, after: &str) -> Result<Vec<(Partition, EntryId)>, String> {
+    after
+        .split(',')
+        .map(|marker| {
+            let (partition, id) = partitions.parse_marker(marker)?;
+            Ok((partition, id.parse::<EntryId>()?))
+        })
+        .collect()
 }
 
 /// The longest `wait_ms` honoured.
@@ -377,9 +383,11 @@ async fn list(
     let mut trace = Trace::default();
     if let Some(after) = after {
         let wait = std::time::Duration::from_millis(wait_ms);
-        match wait_for_projection(&state, &mut trace, after, wait).await {
-            Err(ApiError::ProjectionBehind { .. }) if q.stale_ok => {}
-            other => other?,
+        for at in after {
+            match wait_for_projection(&state, &mut trace, at, wait).await {
+                Err(ApiError::ProjectionBehind { .. }) if q.stale_ok => {}
+                other => other?,
+            }
         }
     }
     let page = crate::projection::list(&state.db, &mut trace, status, offset, limit).await?;

@@ -1,10 +1,7 @@
 //! The consumer groups as Redis reports them, joined with what this relay knows.
 
 use redis::Value;
-use shared::api::{
-    ConsumerView, GroupView, GroupsResponse, PartitionGroup, PartitionView, PendingView,
-    SampledStep,
-};
+use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledStep};
 
 use super::Workers;
 use super::consumer::pending_rows;
@@ -68,29 +65,19 @@ pub async fn read(
     trace: &mut Trace,
 ) -> Result<GroupsResponse, DbError> {
     let mut total: Option<GroupsResponse> = None;
-    let mut partitions = Vec::new();
+    let partitioned = db.partitions.count() > 1;
     for partition in db.partitions.all() {
-        let one = read_partition(db, workers, trace, partition).await?;
-        partitions.push(PartitionView {
-            index: partition.index(),
-            stream: one.stream.clone(),
-            length: one.length,
-            last_id: one.last_id.clone(),
-            dead_letters: one.dead_letters,
-            groups: one
-                .groups
-                .iter()
-                .map(|g| PartitionGroup {
-                    name: g.name.clone(),
-                    consumers: g.consumers,
-                    pending: g.pending,
-                    lag: g.lag,
-                })
-                .collect(),
-        });
+        let mut one = read_partition(db, workers, trace, partition).await?;
+        if partitioned {
+            one.partition_lengths = vec![one.length];
+            one.partition_dead_letters = vec![one.dead_letters];
+            for g in &mut one.groups {
+                g.partition_lags = vec![g.lag];
+                g.partition_pending = vec![g.pending];
+            }
+        }
         total = Some(match total {
             None => {
-                let mut one = one;
                 for g in &mut one.groups {
                     g.last_delivered_id = partition.marker(&g.last_delivered_id);
                 }
@@ -100,9 +87,13 @@ pub async fn read(
         });
     }
     let mut total = total.expect("at least one partition");
-    if partitions.len() > 1 {
+    if partitioned {
         total.stream = keys::EVENTS.to_owned();
-        total.partitions = partitions;
+        let count = db.partitions.count() as usize;
+        for g in &mut total.groups {
+            g.partition_lags.resize(count, None);
+            g.partition_pending.resize(count, 0);
+        }
     }
     Ok(total)
 }
@@ -111,6 +102,9 @@ pub async fn read(
 fn add_up(mut sum: GroupsResponse, one: GroupsResponse, p: Partition) -> GroupsResponse {
     sum.length += one.length;
     sum.dead_letters += one.dead_letters;
+    sum.partition_lengths.extend(one.partition_lengths);
+    sum.partition_dead_letters
+        .extend(one.partition_dead_letters);
     // Ids of different streams do not order; the newest by time stands for all.
     let newer = |a: &Option<String>, b: &Option<String>| {
         let id = |x: &Option<String>| x.as_deref().and_then(|i| i.parse::<EntryId>().ok());
@@ -121,9 +115,16 @@ fn add_up(mut sum: GroupsResponse, one: GroupsResponse, p: Partition) -> GroupsR
     }
     for group in one.groups {
         let Some(into) = sum.groups.iter_mut().find(|g| g.name == group.name) else {
+            // A group missing in the partitions before this one (not created there yet).
+            let mut group = group;
+            let before = p.index() as usize;
+            group.partition_lags.splice(0..0, vec![None; before]);
+            group.partition_pending.splice(0..0, vec![0; before]);
             sum.groups.push(group);
             continue;
         };
+        into.partition_lags.extend(group.partition_lags);
+        into.partition_pending.extend(group.partition_pending);
         into.consumers = into.consumers.max(group.consumers);
         into.pending += group.pending;
         into.last_delivered_id = format!(
@@ -292,6 +293,8 @@ async fn read_partition(
             error_rate: 0.0,
             members,
             pending_entries,
+            partition_lags: Vec::new(),
+            partition_pending: Vec::new(),
             name,
         });
     }
@@ -301,7 +304,8 @@ async fn read_partition(
         last_id,
         dead_letters,
         groups,
-        partitions: Vec::new(),
+        partition_lengths: Vec::new(),
+        partition_dead_letters: Vec::new(),
         redis: Vec::new(),
     })
 }

@@ -186,7 +186,7 @@ async fn a_rebuild_from_the_first_event_equals_the_live_model_after_a_random_wor
     until(
         Duration::from_secs(10),
         "the projection to catch up",
-        async || projection(&app).await.at.position.as_deref() == Some(last.as_str()),
+        async || projection(&app).await.position.as_deref() == Some(last.as_str()),
     )
     .await;
     let live = model(&app).await;
@@ -213,7 +213,7 @@ async fn a_rebuild_from_the_first_event_equals_the_live_model_after_a_random_wor
     }
     let done = projection(&app).await;
     assert_eq!(done.rebuild.replayed, app.xlen().await);
-    assert_eq!(done.at.position.as_deref(), Some(last.as_str()));
+    assert_eq!(done.position.as_deref(), Some(last.as_str()));
     assert_eq!(
         model(&app).await,
         live,

@@ -44,7 +44,8 @@ pub fn ClaimDetail() -> impl IntoView {
                 return;
             }
             match (claim, events) {
-                (Ok(c), Ok(e)) => {
+                (Ok(mut c), Ok(e)) => {
+                    c.partition = e.events.first().and_then(|entry| entry.partition);
                     if record {
                         store.record(format!("GET /api/claims/{id}"), c.redis.clone());
                     }
@@ -149,7 +150,7 @@ fn facts(loaded: &ClaimResponse) -> String {
     };
     let status = claim.status;
     format!(
-        r#"<p class="loaded-from muted" data-testid="claim-loaded-from">{}</p><dl class="claim-facts"><dt>Claim</dt><dd data-testid="claim-id">{}</dd><dt>Status</dt><dd><span class="status status-{status}" data-testid="claim-status">{status}</span></dd><dt>Version</dt><dd data-testid="claim-version">{}</dd><dt>Customer</dt><dd>{}</dd><dt>Amount</dt><dd data-testid="claim-amount">{}</dd>{}<dt>Description</dt><dd>{}</dd><dt>Notes</dt><dd data-testid="claim-notes">{}</dd>{}{}</dl>"#,
+        r#"<p class="loaded-from muted" data-testid="claim-loaded-from">{}</p><dl class="claim-facts"><dt>Claim</dt><dd data-testid="claim-id">{}</dd><dt>Status</dt><dd><span class="status status-{status}" data-testid="claim-status">{status}</span></dd><dt>Version</dt><dd data-testid="claim-version">{}</dd><dt>Customer</dt><dd>{}</dd><dt>Amount</dt><dd data-testid="claim-amount">{}</dd>{}<dt>Description</dt><dd>{}</dd><dt>Notes</dt><dd data-testid="claim-notes">{}</dd>{}{}{}</dl>"#,
         escape(&describe::loaded_from(
             loaded.snapshot_version,
             loaded.events_replayed
@@ -167,5 +168,12 @@ fn facts(loaded: &ClaimResponse) -> String {
         claim.notes,
         optional("Payment", "", &claim.payment_reference),
         optional("Rejected because", "", &claim.rejection_reason),
+        optional(
+            "Partition",
+            r#" data-testid="claim-partition""#,
+            &loaded
+                .partition
+                .map(|p| format!("{p} (claims:events:{{{p}}})"))
+        ),
     )
 }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{GroupActionResponse, GroupView, StreamEntry};
+use shared::api::{GroupActionResponse, GroupView, GroupsResponse, StreamEntry};
 
 use crate::api;
 use crate::components::failure::Failure;
@@ -43,8 +43,43 @@ pub fn Groups() -> impl IntoView {
             <For each=names key=|n| n.clone() let:name>
                 <GroupCard name=name />
             </For>
+            <div inner_html=move || store.groups.with(|g| g.as_ref().map(partitions).unwrap_or_default())></div>
         </div>
     }
+}
+
+/// Each partition's stream, length and groups, when the claims are partitioned (markup).
+fn partitions(groups: &GroupsResponse) -> String {
+    if groups.partition_lengths.is_empty() {
+        return String::new();
+    }
+    let head: String = groups
+        .groups
+        .iter()
+        .map(|g| format!("<th>{}</th>", escape(&g.name)))
+        .collect();
+    let rows: String = groups
+        .partition_lengths
+        .iter()
+        .enumerate()
+        .map(|(p, length)| {
+            let cells: String = groups
+                .groups
+                .iter()
+                .map(|g| match g.partition_lags.get(p).copied().flatten() {
+                    Some(lag) => format!("<td>{lag}</td>"),
+                    None => "<td>?</td>".into(),
+                })
+                .collect();
+            format!(
+                r#"<tr data-testid="partition-{p}"><th scope="row"><code>claims:events:{{{p}}}</code></th><td>{length}</td>{cells}</tr>"#
+            )
+        })
+        .collect();
+    format!(
+        r#"<section class="partitions" data-testid="partitions"><h3>{} partitions</h3><p class="muted">A claim's events go to one partition, in order there; none holds across partitions.</p><div class="table-scroll"><table class="class"><thead><tr><th>stream</th><th>entries</th>{head}</tr></thead><tbody>{rows}</tbody></table></div></section>"#,
+        groups.partition_lengths.len()
+    )
 }
 
 /// Runs a group action and records what it did in the Redis panel.

@@ -97,7 +97,7 @@ pub fn Projection() -> impl IntoView {
 
 /// Where the projection is, as markup (read-only, redrawn whole on each report).
 fn facts(projection: &ProjectionsResponse) -> String {
-    let behind = match projection.at.behind {
+    let behind = match projection.behind {
         Some(0) => "up to date".to_owned(),
         Some(1) => "1 entry".to_owned(),
         Some(n) => format!("{n} entries"),
@@ -105,7 +105,7 @@ fn facts(projection: &ProjectionsResponse) -> String {
     };
     format!(
         r#"<dl class="projection-facts" data-testid="projection-facts"><dt>applied up to</dt><dd><code data-testid="projection-position">{}</code></dd><dt>stream's newest</dt><dd><code>{}</code></dd><dt>behind the stream</dt><dd data-testid="projection-behind">{behind}</dd><dt>claims in the model</dt><dd data-testid="projection-claims">{}</dd></dl>"#,
-        escape(projection.at.position.as_deref().unwrap_or("nothing yet")),
+        escape(projection.position.as_deref().unwrap_or("nothing yet")),
         escape(projection.stream_last_id.as_deref().unwrap_or("empty")),
         projection.claims
     )

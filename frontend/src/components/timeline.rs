@@ -234,7 +234,7 @@ fn Row(
             data-type=kind.clone()
         >
             // The read-only parts as markup text: less code than a view per element.
-            <span class="when" inner_html=format!(r#"<span class="time">{}</span><code class="entry-id">{}</code>"#, id_time(&entry.id), escape(&entry.id))></span>
+            <span class="when" inner_html=format!(r#"<span class="time">{}{}</span><code class="entry-id">{}</code>"#, id_time(&entry.id), partition_badge(entry.partition), escape(&entry.id))></span>
             <span class="what" inner_html=format!(r#"<span class="badge">{}</span><span class="detail" title="{detail}">{detail}</span>"#, escape(&kind), detail = escape(&detail))></span>
             <span class="who">
                 <button type="button" class="link claim" on:click=select_claim disabled=claim.is_empty()>
@@ -271,4 +271,13 @@ fn Inspector(entry: StreamEntry, inspected: RwSignal<Option<StreamEntry>>) -> im
             <div inner_html=format!("{error}<dl>{fields}</dl>")></div>
         </div>
     }
+}
+
+/// Which partition an entry is in, when the claims are partitioned.
+fn partition_badge(partition: Option<u32>) -> String {
+    partition.map_or(String::new(), |p| {
+        format!(
+            r#" <span class="part" title="partition {p}: in order within it, not across">p{p}</span>"#
+        )
+    })
 }
