@@ -1375,3 +1375,100 @@ async fn every_view_fits_a_1280_px_laptop_and_a_1920_px_projector() {
     page.assert_no_console_errors().await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn partitioned_claims_say_their_partition_and_every_entry_arrives() {
+    let stack = Stack::start_with(|c| c.partitions = 3).await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    let partitions = backend::keys::Partitions::new(3).unwrap();
+    let mut claims = Vec::new();
+    for n in 0..9 {
+        claims.push(stack.submit_for(&format!("CUST-PART{n}"), "42.00").await);
+    }
+    let used: std::collections::HashSet<u32> = claims
+        .iter()
+        .map(|(c, _)| partitions.of(c).index())
+        .collect();
+    assert!(
+        used.len() > 1,
+        "the claims all fell in one partition: {claims:?}"
+    );
+    // Every entry arrives live, though ids of different partitions do not order, and each
+    // row says its claim's partition.
+    for (claim, entry) in &claims {
+        page.wait_for_entry(entry, Duration::from_secs(10)).await;
+        let expected = format!("p{}", partitions.of(claim).index());
+        let badges = browser
+            .client
+            .find_all(fantoccini::Locator::Css(&format!(
+                r#"[data-entry-id="{entry}"] .part"#
+            )))
+            .await
+            .unwrap();
+        let mut said = Vec::new();
+        for badge in badges {
+            said.push(badge.text().await.unwrap());
+        }
+        assert!(
+            said.contains(&expected),
+            "{claim}: {said:?}, expected {expected}"
+        );
+    }
+    // An entry of one partition with an id older than another partition's newest, appended
+    // after it (as a busy partition's entries can be): it arrives too, ids order nothing
+    // across partitions.
+    let mut newest = Vec::new();
+    for p in partitions.all() {
+        let last: Vec<(String, Vec<(String, String)>)> = redis::cmd("XREVRANGE")
+            .arg(p.events())
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut stack.redis().await)
+            .await
+            .unwrap();
+        let ms: u64 = last
+            .first()
+            .and_then(|(id, _)| id.split('-').next()?.parse().ok())
+            .unwrap_or(0);
+        newest.push((ms, p));
+    }
+    newest.sort();
+    let ((behind_ms, behind), (ahead_ms, _)) = (newest[0], newest[2]);
+    assert!(ahead_ms > behind_ms + 1, "{newest:?}");
+    let late = format!("{}-0", behind_ms + 1);
+    let _: String = redis::cmd("XADD")
+        .arg(behind.events())
+        .arg(&late)
+        .arg("note")
+        .arg("appended late by hand")
+        .query_async(&mut stack.redis().await)
+        .await
+        .unwrap();
+    page.wait_for_entry(&late, Duration::from_secs(10)).await;
+    // The partition view: a row per partition, each with its length.
+    eventually(Duration::from_secs(10), "the partition view", || async {
+        let mut rows = 0;
+        for p in 0..3 {
+            rows += page.count(&format!("partition-{p}")).await;
+        }
+        (rows == 3).then_some(())
+    })
+    .await;
+    let (claim, entry) = &claims[0];
+    page.open_claim_from_timeline(entry, claim).await;
+    let shown = eventually(Duration::from_secs(10), "the claim's partition", || async {
+        page.exists("claim-partition").await.then_some(())?;
+        Some(page.text("claim-partition").await)
+    })
+    .await;
+    assert!(
+        shown.starts_with(&format!("{} ", partitions.of(claim).index())),
+        "{shown}"
+    );
+    page.screenshot("24-partitions").await;
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}

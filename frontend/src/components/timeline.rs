@@ -234,8 +234,8 @@ fn Row(
             data-type=kind.clone()
         >
             // The read-only parts as markup text: less code than a view per element.
-            <span class="when" inner_html=format!(r#"<span class="time">{}{}</span><code class="entry-id">{}</code>"#, id_time(&entry.id), partition_badge(entry.partition), escape(&entry.id))></span>
-            <span class="what" inner_html=format!(r#"<span class="badge">{}</span><span class="detail" title="{detail}">{detail}</span>"#, escape(&kind), detail = escape(&detail))></span>
+            <span class="when" inner_html=format!(r#"<span class="time">{}</span><code class="entry-id">{}</code>"#, id_time(&entry.id), escape(&entry.id))></span>
+            <span class="what" inner_html=format!(r#"<span><span class="badge">{}</span>{}</span><span class="detail" title="{detail}">{detail}</span>"#, escape(&kind), partition_badge(entry.partition), detail = escape(&detail))></span>
             <span class="who">
                 <button type="button" class="link claim" on:click=select_claim disabled=claim.is_empty()>
                     {claim.clone()}
