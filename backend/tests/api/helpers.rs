@@ -2,15 +2,13 @@ use std::time::Duration;
 
 use backend::embedded_redis::{EmbeddedRedis, Persistence};
 use backend::{Application, Config};
-use futures_util::StreamExt;
 use redis::aio::MultiplexedConnection;
 use serde_json::Value;
-use shared::api::{CommandResponse, ServerMessage, StreamEntry};
+use shared::api::CommandResponse;
 use tempfile::TempDir;
-use tokio::net::TcpStream;
+
+pub use crate::ws_client::WsClient;
 use tokio::sync::oneshot;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub struct TestApp {
     pub address: String,
@@ -203,7 +201,7 @@ impl TestApp {
             tokio_tungstenite::connect_async(format!("ws://{}/api/ws{query}", self.address))
                 .await
                 .expect("websocket connects");
-        WsClient { stream }
+        WsClient::from(stream)
     }
 
     pub async fn stop_redis(&mut self) {
@@ -242,70 +240,6 @@ impl TestApp {
     pub async fn shutdown(mut self) {
         let _ = self.stop.take().unwrap().send(());
         self.relay.take().unwrap().await.unwrap().unwrap();
-    }
-}
-
-pub struct WsClient {
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl From<WebSocketStream<MaybeTlsStream<TcpStream>>> for WsClient {
-    fn from(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
-        Self { stream }
-    }
-}
-
-impl WsClient {
-    /// The next message, or `None` if none comes within `wait`.
-    pub async fn next(&mut self, wait: Duration) -> Option<ServerMessage> {
-        loop {
-            let msg = tokio::time::timeout(wait, self.stream.next())
-                .await
-                .ok()??
-                .ok()?;
-            match msg {
-                Message::Text(text) => {
-                    return Some(serde_json::from_str(&text).expect("server messages parse"));
-                }
-                Message::Close(_) => return None,
-                _ => continue,
-            }
-        }
-    }
-
-    /// Whether the server closes the socket within `wait` (messages before that are skipped).
-    pub async fn closes_within(&mut self, wait: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            match tokio::time::timeout_at(deadline, self.stream.next()).await {
-                Err(_) => return false,
-                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
-                Ok(Some(Ok(_))) => continue,
-            }
-        }
-    }
-
-    /// Collects entries until `n` have arrived; panics if they do not within 10 s.
-    pub async fn entries(&mut self, n: usize) -> Vec<StreamEntry> {
-        let mut got = Vec::new();
-        while got.len() < n {
-            match self.next(Duration::from_secs(10)).await {
-                Some(ServerMessage::Entry { entry }) => got.push(entry),
-                Some(_) => {}
-                None => panic!("only {} of {n} entries arrived", got.len()),
-            }
-        }
-        got
-    }
-
-    pub async fn expect_caught_up(&mut self) -> String {
-        loop {
-            match self.next(Duration::from_secs(10)).await {
-                Some(ServerMessage::CaughtUp { last_id }) => return last_id,
-                Some(ServerMessage::Entry { .. }) => {}
-                other => panic!("expected caught_up, got {other:?}"),
-            }
-        }
     }
 }
 

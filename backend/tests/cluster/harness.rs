@@ -2,13 +2,11 @@ use std::time::Duration;
 
 use backend::embedded_cluster::EmbeddedCluster;
 use backend::{Application, Config};
-use futures_util::StreamExt;
-use shared::api::{CommandResponse, ServerMessage, StreamEntry};
+use shared::api::CommandResponse;
 use tempfile::TempDir;
-use tokio::net::TcpStream;
+
+pub use crate::ws_client::WsClient;
 use tokio::sync::oneshot;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Partitions the relays spread the claims over: more than primaries, so some share one.
 pub const PARTITIONS: u32 = 4;
@@ -186,7 +184,7 @@ impl Relay {
         let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{}/api/ws", self.address))
             .await
             .expect("websocket connects");
-        WsClient { stream }
+        WsClient::from(stream)
     }
 
     pub async fn shutdown(mut self) {
@@ -239,55 +237,4 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-pub struct WsClient {
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl WsClient {
-    /// The next message, or `None` if none comes within `wait`.
-    pub async fn next(&mut self, wait: Duration) -> Option<ServerMessage> {
-        loop {
-            let msg = tokio::time::timeout(wait, self.stream.next())
-                .await
-                .ok()??
-                .ok()?;
-            match msg {
-                Message::Text(text) => {
-                    return Some(serde_json::from_str(&text).expect("server messages parse"));
-                }
-                Message::Close(_) => return None,
-                _ => continue,
-            }
-        }
-    }
-
-    /// Waits for the end of the backlog the relay sends first.
-    pub async fn caught_up(&mut self) {
-        loop {
-            match self.next(Duration::from_secs(10)).await {
-                Some(ServerMessage::CaughtUp { .. }) => return,
-                Some(_) => {}
-                None => panic!("no caught_up within 10 s"),
-            }
-        }
-    }
-
-    /// Collects entries until one satisfies `wanted`; panics if none does within `within`.
-    pub async fn entry_where(
-        &mut self,
-        within: Duration,
-        wanted: impl Fn(&StreamEntry) -> bool,
-    ) -> StreamEntry {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match self.next(left).await {
-                Some(ServerMessage::Entry { entry }) if wanted(&entry) => return entry,
-                Some(_) => {}
-                None => panic!("no such entry within {within:?}"),
-            }
-        }
-    }
 }

@@ -4,3 +4,7 @@
 mod faults;
 mod harness;
 mod relays;
+// Shared with the other test binary, which uses other parts of it.
+#[allow(dead_code)]
+#[path = "../support/ws_client.rs"]
+mod ws_client;

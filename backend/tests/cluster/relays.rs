@@ -11,7 +11,7 @@ async fn a_claim_submitted_through_one_relay_appears_live_on_the_others_websocke
     let stack = Stack::start().await;
     let (one, other) = (stack.relay().await, stack.relay().await);
     let mut watching = other.ws().await;
-    watching.caught_up().await;
+    watching.expect_caught_up().await;
     let submitted = one.submit("CUST-CLUSTER").await;
     let entry = watching
         .entry_where(Duration::from_secs(10), |e| e.id == submitted.entry_id)
