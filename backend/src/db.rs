@@ -248,7 +248,7 @@ impl Db {
             trace.record(args);
         }
         if self.is_cluster() {
-            let replies = self.each_alone(commands).await?;
+            let replies = self.send_all(&mut Trace::off(), commands, false).await?;
             return Ok(replies.into_iter().map(convert).collect());
         }
         // A few short reads are not worth a second connection.
@@ -338,17 +338,17 @@ impl Db {
         }
         if atomic {
             trace.record(&["EXEC"]);
-        } else if self.is_cluster() {
-            return self.each_alone(commands).await;
         }
-        pipe.query_async(&mut self.conn.clone())
-            .await
-            .map_err(|e| self.classify(e))
+        match pipe.query_async(&mut self.conn.clone()).await {
+            // A cluster takes a pipeline only when its keys share a slot (the client checks
+            // before sending anything): reads across slots go as separate commands instead.
+            Err(e) if !atomic && e.code() == Some("CROSSSLOT") => self.each_alone(commands).await,
+            other => other.map_err(|e| self.classify(e)),
+        }
     }
 
-    /// A cluster takes a pipeline only when all its keys share a slot; a pipeline of reads
-    /// across slots is sent as separate commands instead, all at once on the multiplexed
-    /// connection, so it still costs about one round trip.
+    /// Separate commands, all at once on the multiplexed connection, so they still cost about
+    /// one round trip: how a cluster takes reads across slots.
     async fn each_alone<S: AsRef<str>>(&self, commands: &[Vec<S>]) -> Result<Vec<Value>, DbError> {
         try_join_all(commands.iter().map(|args| {
             let mut cmd = redis::cmd(args[0].as_ref());
