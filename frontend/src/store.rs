@@ -89,6 +89,7 @@ impl Store {
 
     /// Appends a live entry unless it is already held (ids only grow along the stream).
     pub fn push_live(&self, entry: StreamEntry) {
+        let id = entry.id.clone();
         let claim = entry
             .event
             .as_ref()
@@ -113,7 +114,6 @@ impl Store {
             true
         });
         if added == Some(true) {
-            let id = self.last_id().unwrap_or_default();
             self.fresh.update_value(|f| {
                 f.push_back(id);
                 if f.len() > FRESH {

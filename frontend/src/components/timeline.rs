@@ -134,7 +134,10 @@ pub fn Timeline() -> impl IntoView {
                     if paused_at.get_untracked().is_some() {
                         paused_at.set(None);
                     } else {
-                        paused_at.set(Some(store.last_id().unwrap_or_else(|| "0-0".into())));
+                        // The newest entry's own id, not the live feed's cursor: entries are
+                        // held back by id (by time, across partitions).
+                        let newest = store.entries.with_untracked(|e| e.last().map(|e| e.id.clone()));
+                        paused_at.set(Some(newest.unwrap_or_else(|| "0-0".into())));
                     }
                 }
             >
