@@ -22,11 +22,17 @@
 //! Flags: `--requests N` (submits to time, default 20000), `--ws-seconds N` (default 5),
 //! `--rss-events N` (default 100000).
 
+// Only the two helpers this bench uses, not all of `support/mod.rs`: see there.
+#[path = "support/cpu.rs"]
+mod cpu;
+#[path = "support/flags.rs"]
+mod flags;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use backend::embedded_redis::{EmbeddedRedis, Persistence};
 use backend::{Application, Config};
 use clap::Parser;
@@ -73,31 +79,15 @@ impl Args {
             ws_seconds: 5,
             rss_events: 100_000,
         };
-        let mut it = std::env::args().skip(1);
-        while let Some(flag) = it.next() {
-            let target = match flag.as_str() {
-                "--requests" => &mut args.requests,
-                "--ws-seconds" => &mut args.ws_seconds,
-                "--rss-events" => &mut args.rss_events,
-                "-h" | "--help" => {
-                    println!(
-                        "usage: bench [--requests N] [--ws-seconds N] [--rss-events N]\n\
-                         defaults: --requests 20000 --ws-seconds 5 --rss-events 100000"
-                    );
-                    std::process::exit(0);
-                }
-                other => bail!("unknown flag {other:?} (try --help)"),
-            };
-            let value = it
-                .next()
-                .with_context(|| format!("{flag} needs a number"))?;
-            *target = value
-                .parse()
-                .with_context(|| format!("{flag}: {value:?} is not a number"))?;
-            if *target == 0 {
-                bail!("{flag} must be at least 1");
-            }
-        }
+        flags::parse(
+            "usage: bench [--requests N] [--ws-seconds N] [--rss-events N]\n\
+             defaults: --requests 20000 --ws-seconds 5 --rss-events 100000",
+            &mut [
+                ("--requests", &mut args.requests),
+                ("--ws-seconds", &mut args.ws_seconds),
+                ("--rss-events", &mut args.rss_events),
+            ],
+        )?;
         Ok(args)
     }
 }
@@ -184,17 +174,12 @@ impl Harness {
             .arg("cpu")
             .query_async(&mut self.redis().await?)
             .await?;
-        let field = |name: &str| -> f64 {
-            info.lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
-                .unwrap_or(0.0)
-        };
         let (relay, load) = thread_cpu_seconds()?;
         Ok(CpuMark {
             at: Instant::now(),
             relay,
             load,
-            redis: field("used_cpu_user") + field("used_cpu_sys"),
+            redis: cpu::info_cpu_seconds(&info),
         })
     }
 
@@ -299,7 +284,7 @@ fn thread_cpu_seconds() -> anyhow::Result<(f64, f64)> {
         ) else {
             continue;
         };
-        let seconds = stat_cpu_seconds(&stat)?;
+        let seconds = cpu::stat_cpu_seconds(&stat)?;
         if comm.starts_with(LOAD_THREAD) {
             load += seconds;
         } else {
@@ -307,22 +292,6 @@ fn thread_cpu_seconds() -> anyhow::Result<(f64, f64)> {
         }
     }
     Ok((relay, load))
-}
-
-/// utime + stime of a /proc `stat` line, in seconds (USER_HZ = 100 ticks, which is what
-/// Linux reports there on every common configuration).
-fn stat_cpu_seconds(stat: &str) -> anyhow::Result<f64> {
-    // The command name may contain spaces; the fields after it do not. utime and stime are
-    // fields 14 and 15, i.e. the 12th and 13th after the closing parenthesis.
-    let after_name = stat.rsplit_once(')').context("odd /proc stat line")?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| -> anyhow::Result<f64> {
-        Ok(fields
-            .get(i)
-            .context("short /proc stat line")?
-            .parse::<f64>()?)
-    };
-    Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,31 +45,31 @@
 //!
 //! Flags: `--events N` (claims per partition count, default 200000: the whole run then takes
 //! about 2 minutes on a 2-core machine).
+//!
+//! [`Consumer`]: backend::workers::Consumer
+//! [`AutoReview`]: backend::workers::processors::AutoReview
 
-use std::collections::BTreeMap;
+#[path = "support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use backend::commands;
-use backend::db::{self, Db};
+use backend::db::Db;
 use backend::embedded_cluster::EmbeddedCluster;
 use backend::entry_id::EntryId;
 use backend::keys::{self, Partition, Partitions};
 use backend::redis_cli::Trace;
-use backend::workers::consumer::Injection;
 use backend::workers::controls::GroupControls;
-use backend::workers::processors::AutoReview;
-use backend::workers::{Consumer, ConsumerConfig, Outcome};
 use redis::Value;
-use redis::aio::MultiplexedConnection;
 use redis::cluster_async::ClusterConnection;
-use shared::{Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, CustomerId, Description};
-use tokio::sync::RwLock;
+use support::claims::{print_check, reset_claims, submit_all, submit_one};
+use support::drain::{Processors, create_group, drained, last_entry};
+use support::measure::{Mark, Node, Usage, load_average, mark, node, print_took};
+use support::{APPROVE_UP_TO, POLL, RUN_TIMEOUT, SMALL};
 use tokio::task::JoinHandle;
-use tokio::time::timeout;
-use tokio_util::sync::CancellationToken;
 
 const PARTITION_COUNTS: [u32; 3] = [1, 2, 4];
 /// Consumer names of the drains: 1 (N tasks for N partitions), then 2 (2N tasks).
@@ -77,58 +77,17 @@ const NAME_COUNTS: [usize; 2] = [1, 2];
 const PRIMARIES: usize = 3;
 /// Tasks submitting claims at once.
 const SUBMITTERS: usize = 64;
-/// The most any single command, submit or consumer step may take.
-const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 const SUBMIT_TIMEOUT: Duration = Duration::from_secs(180);
-/// The most one drain may take; a drain that hits it is reported as such.
-const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 /// Claims submitted per partition count unless `--events` says otherwise.
 const DEFAULT_EVENTS: u64 = 200_000;
-/// How often a drain's progress is checked.
-const POLL: Duration = Duration::from_millis(100);
-/// The relay's default `--auto-approve-up-to`.
-const APPROVE_UP_TO: Amount = Amount::from_cents(100_000);
-const SMALL: Amount = Amount::from_cents(50_000);
-const LARGE: Amount = Amount::from_cents(500_000);
-
-struct Args {
-    events: u64,
-}
-
-impl Args {
-    fn parse() -> anyhow::Result<Self> {
-        let mut args = Self {
-            events: DEFAULT_EVENTS,
-        };
-        let mut it = std::env::args().skip(1);
-        while let Some(flag) = it.next() {
-            let target = match flag.as_str() {
-                "--events" => &mut args.events,
-                "-h" | "--help" => {
-                    println!(
-                        "usage: bench_cluster [--events N]\ndefaults: --events {DEFAULT_EVENTS}"
-                    );
-                    std::process::exit(0);
-                }
-                other => bail!("unknown flag {other:?} (try --help)"),
-            };
-            let value = it
-                .next()
-                .with_context(|| format!("{flag} needs a number"))?;
-            *target = value
-                .parse()
-                .with_context(|| format!("{flag}: {value:?} is not a number"))?;
-            if *target == 0 {
-                bail!("{flag} must be at least 1");
-            }
-        }
-        Ok(args)
-    }
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse()?;
+    let mut events = DEFAULT_EVENTS;
+    support::flags::parse(
+        &format!("usage: bench_cluster [--events N]\ndefaults: --events {DEFAULT_EVENTS}"),
+        &mut [("--events", &mut events)],
+    )?;
     let start = Instant::now();
     println!(
         "Redis Cluster on 127.0.0.1: {PRIMARIES} primaries, no replicas, no persistence, a fresh \
@@ -150,31 +109,14 @@ async fn main() -> anyhow::Result<()> {
             load_average()
         );
         // On an error the servers are killed when `cluster` is dropped.
-        let result = run(&cluster, partitions, args.events).await;
+        let result = run(&cluster, partitions, events).await;
         cluster.stop().await?;
         results.push(result?);
     }
     println!();
-    print!("{}", summary(&results, args.events));
-    println!(
-        "(took {:.0} s; load average at the end {}: other processes on this machine share the \
-         cores)",
-        start.elapsed().as_secs_f64(),
-        load_average()
-    );
+    print!("{}", summary(&results, events));
+    print_took(start);
     Ok(())
-}
-
-/// The 1, 5 and 15 minute load averages, from /proc/loadavg.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").map_or_else(
-        |_| "unknown".into(),
-        |l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-    )
-}
-
-fn claim_id(n: u64) -> String {
-    format!("CLM-B{n:09}")
 }
 
 /// What one partition count measured.
@@ -185,13 +127,6 @@ struct CountResult {
     submit: Phase,
     /// One per entry of [`NAME_COUNTS`].
     drains: Vec<Phase>,
-}
-
-/// One cluster node: its port, a connection of its own (for INFO) and its process id.
-struct Node {
-    port: u16,
-    conn: MultiplexedConnection,
-    pid: String,
 }
 
 /// One partition's stream after the submit: where it lives and its last submitted entry.
@@ -211,9 +146,12 @@ async fn run(
     let mut admin = redis::cluster::ClusterClient::new(cluster.urls())?
         .get_async_connection()
         .await?;
-    let mut nodes = Vec::new();
+    // Every primary, and its port, in the same order.
+    let (mut nodes, mut node_ports) = (Vec::new(), Vec::new());
     for url in cluster.urls() {
-        nodes.push(node(&url).await?);
+        let (node, port) = node(&url).await?;
+        nodes.push(node);
+        node_ports.push(port);
     }
 
     let mut ports = Vec::new();
@@ -229,10 +167,10 @@ async fn run(
     }
     ports.sort_unstable();
     ports.dedup();
-    let idle: Vec<String> = nodes
+    let idle: Vec<String> = node_ports
         .iter()
-        .filter(|n| !ports.contains(&n.port))
-        .map(|n| format!(":{}", n.port))
+        .filter(|port| !ports.contains(port))
+        .map(|port| format!(":{port}"))
         .collect();
     if !idle.is_empty() {
         println!(
@@ -246,16 +184,24 @@ async fn run(
 
     println!("\n-- submit: {events} claims through commands::execute, {SUBMITTERS} tasks --");
     let before = mark(&mut nodes).await?;
-    submit(&db, events).await?;
+    submit_all(
+        &db,
+        events,
+        SUBMITTERS,
+        SUBMIT_TIMEOUT,
+        "the submit",
+        Trace::off,
+    )
+    .await?;
     let after = mark(&mut nodes).await?;
     let mut submit = Phase::new(events, &before, &after);
     submit.label = "submit".into();
     println!(
         "submit  : {events} claims in {:.2} s = {:.0} ev/s",
-        submit.elapsed.as_secs_f64(),
+        submit.used.elapsed.as_secs_f64(),
         submit.rate()
     );
-    submit.print_details(&nodes);
+    submit.print_details(&node_ports);
     let streams = streams(&mut admin, partitions).await?;
     let total: u64 = streams.iter().map(|s| s.len).sum();
     if total != events {
@@ -279,7 +225,18 @@ async fn run(
                 took.as_secs_f64()
             );
         }
-        drains.push(drain(&db, &mut admin, &mut nodes, &streams, names, events).await?);
+        drains.push(
+            drain(
+                &db,
+                &mut admin,
+                &mut nodes,
+                &node_ports,
+                &streams,
+                names,
+                events,
+            )
+            .await?,
+        );
     }
     Ok(CountResult {
         partitions: partitions.count(),
@@ -287,30 +244,6 @@ async fn run(
         submit,
         drains,
     })
-}
-
-async fn node(url: &str) -> anyhow::Result<Node> {
-    let config = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(STEP_TIMEOUT))
-        .set_response_timeout(Some(STEP_TIMEOUT));
-    let mut conn = redis::Client::open(url)?
-        .get_multiplexed_async_connection_with_config(&config)
-        .await?;
-    let server: String = redis::cmd("INFO")
-        .arg("server")
-        .query_async(&mut conn)
-        .await?;
-    let field = |name: &str| {
-        server
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
-            .map(|v| v.trim().to_owned())
-    };
-    let pid = field("process_id").context("no process_id in INFO server")?;
-    let port = field("tcp_port")
-        .and_then(|p| p.parse().ok())
-        .context("no tcp_port in INFO server")?;
-    Ok(Node { port, conn, pid })
 }
 
 /// One claim per partition, submitted and thrown away: the cluster connection's links to
@@ -326,7 +259,7 @@ async fn warm_up(db: &Db) -> anyhow::Result<()> {
             continue;
         }
         seen.push(partition);
-        submit_one(db, &id, SMALL, i).await?;
+        submit_one(db, &mut Trace::off(), &id, SMALL, i).await?;
         // Out of the stream and the index again, so the drains see only the bench's claims.
         let mut trace = Trace::off();
         let _: Value = db.run(&mut trace, &["DEL", &partition.events()]).await?;
@@ -334,54 +267,6 @@ async fn warm_up(db: &Db) -> anyhow::Result<()> {
             .run(&mut trace, &["DEL", &partition.history(&id)])
             .await?;
         let _: Value = db.run(&mut trace, &["DEL", &partition.indexed()]).await?;
-    }
-    Ok(())
-}
-
-async fn submit_one(db: &Db, claim_id: &str, amount: Amount, i: u64) -> anyhow::Result<()> {
-    let command = ClaimCommand::SubmitClaim {
-        claim_id: ClaimId::parse(claim_id).map_err(anyhow::Error::msg)?,
-        customer_id: CustomerId::parse(&format!("CUST-{:03}", i % 100 + 1))
-            .map_err(anyhow::Error::msg)?,
-        amount,
-        description: Description::parse("Hail damage to the roof and two windows, photos attached")
-            .map_err(anyhow::Error::msg)?,
-        currency: shared::Currency::BEFORE_V2,
-        policy_number: None,
-        at: commands::now(),
-    };
-    let (blank, mut trace) = (Claim::default(), Trace::off());
-    let submit = commands::execute(db, &mut trace, &blank, &command, None, None);
-    timeout(STEP_TIMEOUT, submit)
-        .await
-        .context("a submit timed out")??;
-    Ok(())
-}
-
-/// Submits `n` claims the way `POST /api/claims` does, minus HTTP.
-async fn submit(db: &Db, n: u64) -> anyhow::Result<()> {
-    let next = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + SUBMIT_TIMEOUT;
-    let tasks: Vec<JoinHandle<anyhow::Result<()>>> = (0..SUBMITTERS)
-        .map(|_| {
-            let (db, next) = (db.clone(), next.clone());
-            tokio::spawn(async move {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return Ok(());
-                    }
-                    if Instant::now() > deadline {
-                        bail!("the submit did not finish within {SUBMIT_TIMEOUT:?}");
-                    }
-                    let amount = if i % 2 == 0 { SMALL } else { LARGE };
-                    submit_one(&db, &claim_id(i), amount, i).await?;
-                }
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
     }
     Ok(())
 }
@@ -395,20 +280,7 @@ async fn streams(
     for partition in partitions.all() {
         let key = partition.events();
         let len: u64 = redis::cmd("XLEN").arg(&key).query_async(admin).await?;
-        let last: Value = redis::cmd("XREVRANGE")
-            .arg(&key)
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
-            .query_async(admin)
-            .await?;
-        let end = db::entries(last)
-            .first()
-            .with_context(|| format!("{key} is empty after the submit"))?
-            .0
-            .parse::<EntryId>()
-            .map_err(anyhow::Error::msg)?;
+        let end = last_entry(admin, &key).await?;
         streams.push(Stream {
             partition,
             key,
@@ -419,173 +291,8 @@ async fn streams(
     Ok(streams)
 }
 
-/// The claims' ids by partition, `CHUNK` at a time: a cluster pipeline holds one slot's keys.
-fn by_partition(partitions: Partitions, n: u64) -> BTreeMap<Partition, Vec<String>> {
-    let mut ids: BTreeMap<Partition, Vec<String>> = BTreeMap::new();
-    for i in 0..n {
-        let id = claim_id(i);
-        ids.entry(partitions.of(&id)).or_default().push(id);
-    }
-    ids
-}
-
-const CHUNK: usize = 1_000;
-
-/// Puts the `n` claims back as submitted: each history trimmed to its submit entry (claims of
-/// three events or fewer have no snapshot). The entries appended meanwhile stay in the
-/// streams, after the submitted ones; no claim refers to them any more.
-async fn reset_claims(
-    admin: &mut ClusterConnection,
-    partitions: Partitions,
-    n: u64,
-) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    for (partition, ids) in by_partition(partitions, n) {
-        for chunk in ids.chunks(CHUNK) {
-            let mut pipe = redis::pipe();
-            for id in chunk {
-                pipe.cmd("LTRIM")
-                    .arg(partition.history(id))
-                    .arg(0)
-                    .arg(0)
-                    .ignore();
-            }
-            let () = pipe.query_async(admin).await?;
-        }
-    }
-    let submitted = statuses(admin, partitions, n).await?[&ClaimStatus::Submitted];
-    if submitted != n {
-        bail!("after the reset {submitted} claims are submitted, not {n}");
-    }
-    Ok(started.elapsed())
-}
-
-/// How many of the `n` claims are in each status, by the length of their history (submitted
-/// 1, under review 2, approved 3): there is no projector here to keep a read model.
-async fn statuses(
-    admin: &mut ClusterConnection,
-    partitions: Partitions,
-    n: u64,
-) -> anyhow::Result<BTreeMap<ClaimStatus, u64>> {
-    let mut counts = BTreeMap::new();
-    for (partition, ids) in by_partition(partitions, n) {
-        for chunk in ids.chunks(CHUNK) {
-            let mut pipe = redis::pipe();
-            for id in chunk {
-                pipe.cmd("LLEN").arg(partition.history(id));
-            }
-            let lengths: Vec<u64> = pipe.query_async(admin).await?;
-            for len in lengths {
-                let status = match len {
-                    1 => ClaimStatus::Submitted,
-                    2 => ClaimStatus::UnderReview,
-                    _ => ClaimStatus::Approved,
-                };
-                *counts.entry(status).or_default() += 1;
-            }
-        }
-    }
-    for status in ClaimStatus::ALL {
-        counts.entry(status).or_default();
-    }
-    Ok(counts)
-}
-
 // ---------------------------------------------------------------------------------------------
 // measuring
-
-/// CPU used so far by this process and by each redis-server, and Redis's command counters
-/// summed over the nodes.
-struct Mark {
-    at: Instant,
-    bench_cpu: f64,
-    /// Seconds the threads of this process and of each redis-server were runnable but waited
-    /// for a core (/proc schedstat): what the other processes on the machine take away.
-    bench_wait: f64,
-    /// Per node, in the order of `nodes`: (CPU seconds, wait seconds).
-    redis: Vec<(f64, f64)>,
-    /// Command name -> (calls, µs), over all nodes.
-    commands: BTreeMap<String, (u64, u64)>,
-}
-
-async fn mark(nodes: &mut [Node]) -> anyhow::Result<Mark> {
-    let mut redis = Vec::with_capacity(nodes.len());
-    let mut commands: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for node in nodes.iter_mut() {
-        let cpu: String = redis::cmd("INFO")
-            .arg("cpu")
-            .query_async(&mut node.conn)
-            .await?;
-        let stats: String = redis::cmd("INFO")
-            .arg("commandstats")
-            .query_async(&mut node.conn)
-            .await?;
-        let field = |name: &str| -> f64 {
-            cpu.lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
-                .unwrap_or(0.0)
-        };
-        redis.push((
-            field("used_cpu_user") + field("used_cpu_sys"),
-            runqueue_wait_seconds(&node.pid),
-        ));
-        // cmdstat_xack:calls=10,usec=20,usec_per_call=2.00,rejected_calls=0,failed_calls=0
-        for line in stats.lines() {
-            let Some((name, rest)) = line
-                .strip_prefix("cmdstat_")
-                .and_then(|l| l.split_once(':'))
-            else {
-                continue;
-            };
-            let value = |key: &str| -> Option<u64> {
-                rest.split(',')
-                    .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))?
-                    .parse()
-                    .ok()
-            };
-            if let (Some(calls), Some(usec)) = (value("calls"), value("usec")) {
-                let sum = commands.entry(name.to_owned()).or_default();
-                sum.0 += calls;
-                sum.1 += usec;
-            }
-        }
-    }
-    Ok(Mark {
-        at: Instant::now(),
-        bench_cpu: process_cpu_seconds()?,
-        bench_wait: runqueue_wait_seconds("self"),
-        redis,
-        commands,
-    })
-}
-
-/// Seconds the live threads of process `pid` spent runnable but waiting for a core: the
-/// second field of each /proc/<pid>/task/*/schedstat, in ns. 0 where schedstat is missing.
-fn runqueue_wait_seconds(pid: &str) -> f64 {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return 0.0;
-    };
-    tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
-        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .sum::<f64>()
-        / 1e9
-}
-
-/// User + system CPU seconds of this whole process, from /proc/self/stat (USER_HZ = 100).
-fn process_cpu_seconds() -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").context("reading /proc/self/stat")?;
-    // utime and stime are the 12th and 13th fields after the command name's closing ')'.
-    let after_name = stat.rsplit_once(')').context("odd /proc stat line")?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| -> anyhow::Result<f64> {
-        Ok(fields
-            .get(i)
-            .context("short /proc stat line")?
-            .parse::<f64>()?)
-    };
-    Ok((ticks(11)? + ticks(12)?) / 100.0)
-}
 
 /// One timed phase: the submit, or one drain.
 struct Phase {
@@ -593,110 +300,58 @@ struct Phase {
     label: String,
     /// Events the phase got through (all of them unless it timed out).
     events: u64,
-    elapsed: Duration,
     timed_out: bool,
-    bench_cpu: f64,
-    bench_wait: f64,
-    /// Per node: (CPU seconds, wait seconds) over the phase.
-    redis: Vec<(f64, f64)>,
-    commands: BTreeMap<String, (u64, u64)>,
+    /// CPU, waits and Redis commands over the phase, per node in the order of `nodes`.
+    used: Usage,
 }
 
 impl Phase {
     fn new(events: u64, before: &Mark, after: &Mark) -> Self {
-        let commands = after
-            .commands
-            .iter()
-            .filter_map(|(name, (calls, usec))| {
-                let (c0, u0) = before.commands.get(name).copied().unwrap_or((0, 0));
-                (*calls > c0).then(|| (name.clone(), (calls - c0, usec.saturating_sub(u0))))
-            })
-            .collect();
         Self {
             label: String::new(),
             events,
-            elapsed: after.at - before.at,
             timed_out: false,
-            bench_cpu: after.bench_cpu - before.bench_cpu,
-            bench_wait: after.bench_wait - before.bench_wait,
-            redis: after
-                .redis
-                .iter()
-                .zip(&before.redis)
-                .map(|(a, b)| (a.0 - b.0, a.1 - b.1))
-                .collect(),
-            commands,
+            used: Usage::between(before, after),
         }
     }
 
     fn rate(&self) -> f64 {
-        self.events as f64 / self.elapsed.as_secs_f64()
+        self.events as f64 / self.used.elapsed.as_secs_f64()
     }
 
     fn per(&self) -> f64 {
         self.events.max(1) as f64
     }
 
-    fn redis_cpu(&self) -> f64 {
-        self.redis.iter().map(|(cpu, _)| cpu).sum()
-    }
-
-    fn redis_wait(&self) -> f64 {
-        self.redis.iter().map(|(_, wait)| wait).sum()
-    }
-
-    /// Cores busy on average: this process, all redis-servers together.
-    fn cores(&self) -> (f64, f64) {
-        let wall = self.elapsed.as_secs_f64();
-        (self.bench_cpu / wall, self.redis_cpu() / wall)
-    }
-
-    /// CPU, Redis commands and where the time of one event goes.
-    fn print_details(&self, nodes: &[Node]) {
-        let wall = self.elapsed.as_secs_f64();
+    /// CPU, Redis commands and where the time of one event goes; `ports` are the nodes'.
+    fn print_details(&self, ports: &[u16]) {
+        let used = &self.used;
+        let wall = used.elapsed.as_secs_f64();
         let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-        let (bench, redis) = self.cores();
+        let (bench, redis) = used.cores();
         println!(
             "CPU     : this process {bench:.2} cores, redis-servers {redis:.2} cores ({}) of \
              {cores}, over {wall:.1} s; runnable but waiting for a core: this process {:.2}, \
              redis-servers {:.2}",
-            nodes
+            ports
                 .iter()
-                .zip(&self.redis)
-                .map(|(n, (cpu, _))| format!(":{} {:.2}", n.port, cpu / wall))
+                .zip(&used.redis)
+                .map(|(port, (cpu, _))| format!(":{port} {:.2}", cpu / wall))
                 .collect::<Vec<_>>()
                 .join(", "),
-            self.bench_wait / wall,
-            self.redis_wait() / wall
+            used.bench_wait / wall,
+            used.redis_wait() / wall
         );
         let per = self.per();
         // The bench's own probes (INFO, XINFO, XPENDING, CLUSTER) are left out.
-        let mut rows: Vec<(&String, &(u64, u64))> = self
-            .commands
-            .iter()
-            .filter(|(name, (calls, _))| {
-                !name.starts_with("info")
-                    && !name.starts_with("xinfo")
-                    && !name.starts_with("cluster")
-                    && *calls as f64 / per >= 0.005
-            })
-            .collect();
-        rows.sort_by_key(|(_, (calls, _))| std::cmp::Reverse(*calls));
         println!(
             "redis   : per event, over all primaries (a script's own commands counted too): {}",
-            rows.iter()
-                .map(|(name, (calls, usec))| format!(
-                    "{name} {:.2} ({:.1} µs each)",
-                    *calls as f64 / per,
-                    *usec as f64 / *calls as f64
-                ))
-                .collect::<Vec<_>>()
-                .join(", ")
+            used.commands_per(per, &["info", "xinfo", "cluster"])
         );
         println!(
             "per ev  : {:.1} µs CPU in this process, {:.1} µs CPU in the redis-servers",
-            self.bench_cpu * 1e6 / per,
-            self.redis_cpu() * 1e6 / per
+            used.bench_cpu * 1e6 / per,
+            used.redis_cpu() * 1e6 / per
         );
     }
 }
@@ -704,27 +359,11 @@ impl Phase {
 // ---------------------------------------------------------------------------------------------
 // drain
 
-/// Sums of the consumers' outcomes.
-#[derive(Default)]
-struct Tally {
-    delivered: AtomicU64,
-    acked: AtomicU64,
-    failed: AtomicU64,
-}
-
-impl Tally {
-    fn add(&self, o: &Outcome) {
-        self.delivered
-            .fetch_add(o.delivered as u64, Ordering::Relaxed);
-        self.acked.fetch_add(o.acked as u64, Ordering::Relaxed);
-        self.failed.fetch_add(o.failed as u64, Ordering::Relaxed);
-    }
-}
-
 async fn drain(
     db: &Db,
     admin: &mut ClusterConnection,
     nodes: &mut [Node],
+    ports: &[u16],
     streams: &[Stream],
     names: usize,
     events: u64,
@@ -739,25 +378,10 @@ async fn drain(
         names * partitions
     );
     for stream in streams {
-        // From the start of the stream: `groups::ensure` creates at `$`, which would skip the
-        // submitted entries.
-        let _: String = redis::cmd("XGROUP")
-            .arg("CREATE")
-            .arg(&stream.key)
-            .arg(group)
-            .arg("0")
-            .arg("MKSTREAM")
-            .query_async(admin)
-            .await
-            .with_context(|| format!("creating group {group} on {}", stream.key))?;
+        create_group(admin, &stream.key, group).await?;
     }
-    let handler = Arc::new(AutoReview {
-        approve_up_to: APPROVE_UP_TO,
-    });
-    let injection = Arc::new(RwLock::new(Injection::default()));
+    let processors = Processors::new(group);
     let controls = Arc::new(GroupControls::default());
-    let tally = Arc::new(Tally::default());
-    let done = CancellationToken::new();
     let mut probe = admin.clone();
 
     let before = mark(nodes).await?;
@@ -765,27 +389,11 @@ async fn drain(
     let mut tasks: Vec<JoinHandle<anyhow::Result<()>>> = Vec::new();
     for n in 1..=names {
         for stream in streams {
-            let mut consumer = Consumer::new(
-                db.clone(),
-                group,
-                format!("processor-{n}"),
-                handler.clone(),
-                ConsumerConfig::default(),
-                injection.clone(),
-            )
-            .in_partition(stream.partition)
-            .with_controls(controls.clone());
-            let (tally, done) = (tally.clone(), done.clone());
-            tasks.push(tokio::spawn(async move {
-                // Steps are never cut short: a step that straddles the mark finishes.
-                while !done.is_cancelled() && Instant::now() < deadline {
-                    let outcome = timeout(STEP_TIMEOUT, consumer.process_once())
-                        .await
-                        .context("a consumer step timed out")??;
-                    tally.add(&outcome);
-                }
-                Ok(())
-            }));
+            let consumer = processors
+                .consumer(db, n)
+                .in_partition(stream.partition)
+                .with_controls(controls.clone());
+            tasks.push(processors.spawn(consumer, deadline));
         }
     }
 
@@ -800,7 +408,8 @@ async fn drain(
             if drained_at[i].is_some() {
                 continue;
             }
-            let (is_drained, entries_read) = drained(&mut probe, stream, group).await?;
+            let (is_drained, entries_read) =
+                drained(&mut probe, &stream.key, group, stream.end).await?;
             read[i] = entries_read;
             if is_drained {
                 drained_at[i] = Some(started.elapsed());
@@ -816,13 +425,9 @@ async fn drain(
         }
     }
     let after = mark(nodes).await?;
+    let tally = &processors.tally;
     let delivered_at_mark = tally.delivered.load(Ordering::Relaxed);
-    done.cancel();
-    for task in tasks {
-        timeout(STEP_TIMEOUT * 2, task)
-            .await
-            .context("a consumer did not stop")???;
-    }
+    processors.stop(tasks).await?;
 
     let got_through = streams
         .iter()
@@ -841,7 +446,7 @@ async fn drain(
     phase.timed_out = timed_out;
     println!(
         "drained : {got_through} submitted entries in {:.2} s = {:.0} ev/s{}",
-        phase.elapsed.as_secs_f64(),
+        phase.used.elapsed.as_secs_f64(),
         phase.rate(),
         if timed_out { "; TIMED OUT" } else { "" }
     );
@@ -866,81 +471,9 @@ async fn drain(
         tally.failed.load(Ordering::Relaxed),
         delivered.saturating_sub(got_through)
     );
-    let counts = statuses(admin, db.partitions, events).await?;
-    let (approved, under_review) = (
-        counts[&ClaimStatus::Approved],
-        counts[&ClaimStatus::UnderReview],
-    );
-    println!(
-        "check   : {approved} claims approved, {under_review} under review (expected {} and {})",
-        events.div_ceil(2),
-        events / 2
-    );
-    phase.print_details(nodes);
+    print_check(admin, db.partitions, events).await?;
+    phase.print_details(ports);
     Ok(phase)
-}
-
-/// Whether `group` has delivered past the stream's last submitted entry and has none of the
-/// entries up to it pending, and how many entries it has read so far.
-async fn drained(
-    probe: &mut ClusterConnection,
-    stream: &Stream,
-    group: &str,
-) -> anyhow::Result<(bool, u64)> {
-    let reply: Value = redis::cmd("XINFO")
-        .arg("GROUPS")
-        .arg(&stream.key)
-        .query_async(probe)
-        .await?;
-    let info = group_info(&reply, group).with_context(|| format!("no group {group}"))?;
-    let field = |name: &str| info.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
-    let last: EntryId = field("last-delivered-id")
-        .and_then(db::text)
-        .context("no last-delivered-id")?
-        .parse()
-        .map_err(anyhow::Error::msg)?;
-    let read = field("entries-read")
-        .and_then(db::text)
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
-    if last < stream.end {
-        return Ok((false, read));
-    }
-    let pending: Value = redis::cmd("XPENDING")
-        .arg(&stream.key)
-        .arg(group)
-        .arg("-")
-        .arg(stream.end.to_string())
-        .arg(1)
-        .query_async(probe)
-        .await?;
-    let none_pending = matches!(&pending, Value::Array(rows) if rows.is_empty());
-    Ok((none_pending, read))
-}
-
-/// The fields of one group in an XINFO GROUPS reply.
-fn group_info<'a>(reply: &'a Value, group: &str) -> Option<Vec<(String, &'a Value)>> {
-    let Value::Array(groups) = reply else {
-        return None;
-    };
-    groups.iter().find_map(|g| {
-        let fields: Vec<(String, &Value)> = match g {
-            Value::Array(flat) => flat
-                .chunks(2)
-                .filter_map(|kv| Some((db::text(kv.first()?)?, kv.get(1)?)))
-                .collect(),
-            Value::Map(pairs) => pairs
-                .iter()
-                .filter_map(|(k, v)| Some((db::text(k)?, v)))
-                .collect(),
-            _ => return None,
-        };
-        let name = fields
-            .iter()
-            .find(|(k, _)| k == "name")
-            .and_then(|(_, v)| db::text(v))?;
-        (name == group).then_some(fields)
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -962,7 +495,7 @@ fn summary(results: &[CountResult], events: u64) -> String {
         |rate: f64, of: &dyn Fn(&CountResult) -> f64| base.map_or(f64::NAN, |b| rate / of(b));
     let flag = |p: &Phase| if p.timed_out { " TIMED OUT" } else { "" };
     let cpu = |p: &Phase| {
-        let (bench, redis) = p.cores();
+        let (bench, redis) = p.used.cores();
         format!("{bench:.2} + {redis:.2}")
     };
     line(format!(
@@ -1018,9 +551,10 @@ fn summary(results: &[CountResult], events: u64) -> String {
         let phases = std::iter::once(&r.submit)
             .chain(&r.drains)
             .map(|p| {
-                let wall = p.elapsed.as_secs_f64();
-                let (bench, redis) = p.cores();
+                let wall = p.used.elapsed.as_secs_f64();
+                let (bench, redis) = p.used.cores();
                 let busiest = p
+                    .used
                     .redis
                     .iter()
                     .map(|(cpu, _)| cpu / wall)
@@ -1029,8 +563,8 @@ fn summary(results: &[CountResult], events: u64) -> String {
                     "{} {bench:.2} + {redis:.2} (busiest primary {busiest:.2}), waiting {:.2} + \
                      {:.2}",
                     p.label,
-                    p.bench_wait / wall,
-                    p.redis_wait() / wall
+                    p.used.bench_wait / wall,
+                    p.used.redis_wait() / wall
                 )
             })
             .collect::<Vec<_>>()
