@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use backend::keys::Partitions;
+use serde_json::json;
 
 use crate::harness::{PARTITIONS, Stack};
 
@@ -169,4 +170,97 @@ async fn every_event_of_a_claim_is_in_its_own_partition_and_the_partitions_share
     one.shutdown().await;
     other.shutdown().await;
     stack.cluster.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn dead_letters_stay_in_their_claims_partition_and_the_figures_add_up() {
+    let stack = Stack::start().await;
+    let relay = stack
+        .relay_with(|c| {
+            c.workers = true;
+            c.auto_review = false;
+            c.consumers = 1;
+            c.max_deliveries = 2;
+        })
+        .await;
+    let notifications = "/api/groups/claims-notifications";
+    // Paused while the poisoned claim is submitted, so its first delivery already fails.
+    let (pause, paused) = (format!("{notifications}/pause"), json!({"paused": true}));
+    eventually(Duration::from_secs(10), || async {
+        (relay.post(&pause, &paused).await.status() == 200).then_some(())
+    })
+    .await;
+    let mut claims = Vec::new();
+    for n in 0..12 {
+        claims.push(relay.submit(&format!("CUST-ADD{n}")).await.claim_id);
+    }
+    let poisoned = claims[5].clone();
+    for (action, body) in [
+        ("inject", json!({"poison_claim": poisoned})),
+        ("pause", json!({"paused": false})),
+    ] {
+        let r = relay
+            .post(&format!("{notifications}/{action}"), &body)
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let partition = Partitions::new(PARTITIONS).unwrap().of(&poisoned);
+    // The letter lands in the poisoned claim's partition, named `<partition>:<id>`.
+    let letter = eventually(Duration::from_secs(30), || async {
+        let page: serde_json::Value = relay
+            .get("/api/streams/claims:failed/entries")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let letter = page["entries"].as_array()?.first()?.clone();
+        Some(letter)
+    })
+    .await;
+    assert_eq!(letter["partition"], partition.index());
+    let in_partition = stack.entries(&partition.failed()).await;
+    assert_eq!(in_partition.len(), 1, "{in_partition:?}");
+    // Every claim counted once by the analytics, whichever partition it is in.
+    eventually(Duration::from_secs(20), || async {
+        let a: serde_json::Value = relay.get("/api/analytics").await.json().await.unwrap();
+        let submitted = a["by_status"]
+            .as_array()?
+            .iter()
+            .find(|s| s["status"] == "submitted")?["claims"]
+            .as_u64()?;
+        (submitted == 12 && a["dead_letters"] == 1).then_some(())
+    })
+    .await;
+    // Replayed by its name once the poison is gone: the letter leaves its partition.
+    let r = relay
+        .post(&format!("{notifications}/inject"), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let name = format!("{}:{}", partition.index(), letter["id"].as_str().unwrap());
+    let r = relay
+        .post(&format!("/api/dead-letters/{name}/replay"), &json!({}))
+        .await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    assert!(stack.entries(&partition.failed()).await.is_empty());
+    relay.shutdown().await;
+    stack.cluster.stop().await.unwrap();
+}
+
+/// Polls `check` every 100 ms until it gives a value; panics after `within`.
+async fn eventually<T, F, Fut>(within: Duration, check: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
