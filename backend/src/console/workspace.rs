@@ -16,7 +16,7 @@ use redis::Value;
 
 use crate::db::{self, Db, DbError};
 use crate::error::ApiError;
-use crate::keys;
+use crate::keys::{self, Partitions};
 use crate::redis_cli::Trace;
 use crate::workers::stats;
 
@@ -30,17 +30,17 @@ pub const MAX_KEYS: usize = 32;
 pub const MAX_BYTES: u64 = 1024 * 1024;
 
 const REGISTRY: &str = "lab:workspaces";
-/// The class's streams a console may read as `demo:<name>`.
-pub const DEMO_STREAMS: [&str; 4] = [
-    keys::EVENTS,
-    keys::FAILED,
-    keys::ANALYTICS,
-    keys::NOTIFICATIONS,
-];
+/// The class's streams a console may read as `demo:<name>`: the events and dead letters (each
+/// partition's, when there are several), the analytics and the notifications.
+pub fn demo_streams(partitions: Partitions) -> Vec<String> {
+    keys::known_streams(partitions)
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Workspace {
     id: String,
+    /// Which class streams there are to read.
+    partitions: Partitions,
 }
 
 /// Where a typed key name leads.
@@ -49,7 +49,7 @@ pub enum Place {
     /// A key of the workspace, by its real name.
     Own(String),
     /// One of the class's shared streams: read only.
-    Demo(&'static str),
+    Demo(String),
 }
 
 impl Place {
@@ -82,7 +82,10 @@ impl Workspace {
                 IDLE_EXPIRY.as_secs() / 3600
             )));
         }
-        let workspace = Self { id: random_id() };
+        let workspace = Self {
+            id: random_id(),
+            partitions: db.partitions,
+        };
         let meta = workspace.meta();
         let expiry = IDLE_EXPIRY.as_secs().to_string();
         let now = now.to_string();
@@ -118,7 +121,10 @@ impl Workspace {
                 "X-Workspace is the 32-character id POST /api/workspaces gave",
             ));
         }
-        let workspace = Self { id: id.to_owned() };
+        let workspace = Self {
+            id: id.to_owned(),
+            partitions: db.partitions,
+        };
         let exists: bool = db
             .run(&mut Trace::off(), &["EXISTS", &workspace.meta()])
             .await?;
@@ -150,7 +156,13 @@ impl Workspace {
                 ],
             )
             .await?;
-        let workspaces: Vec<Self> = ids.into_iter().map(|id| Self { id }).collect();
+        let workspaces: Vec<Self> = ids
+            .into_iter()
+            .map(|id| Self {
+                id,
+                partitions: db.partitions,
+            })
+            .collect();
         let checks: Vec<Vec<String>> = workspaces
             .iter()
             .map(|w| vec!["EXISTS".to_owned(), w.meta()])
@@ -179,16 +191,19 @@ impl Workspace {
     /// Where the name a learner typed leads, or why it leads nowhere.
     pub fn place(&self, typed: &str) -> Result<Place, String> {
         match typed.strip_prefix("demo:") {
-            Some(name) => DEMO_STREAMS
-                .iter()
-                .find(|s| **s == name)
-                .map(|s| Place::Demo(s))
-                .ok_or_else(|| {
-                    format!(
-                        "{typed} is not one of the class's streams; those are {}",
-                        DEMO_STREAMS.map(|s| format!("demo:{s}")).join(", ")
-                    )
-                }),
+            Some(name) => {
+                let demo = demo_streams(self.partitions);
+                if demo.iter().any(|s| s == name) {
+                    return Ok(Place::Demo(name.to_owned()));
+                }
+                Err(format!(
+                    "{typed} is not one of the class's streams; those are {}",
+                    demo.iter()
+                        .map(|s| format!("demo:{s}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            }
             None => Ok(Place::Own(format!("{}{typed}", self.prefix()))),
         }
     }
@@ -199,7 +214,10 @@ impl Workspace {
         if let Some(own) = real.strip_prefix(&self.prefix()) {
             return Some(own.to_owned());
         }
-        DEMO_STREAMS.contains(&real).then(|| format!("demo:{real}"))
+        demo_streams(self.partitions)
+            .iter()
+            .any(|s| s == real)
+            .then(|| format!("demo:{real}"))
     }
 
     /// The workspace's keys by the name they were typed as, with the bytes each took when last
@@ -289,6 +307,7 @@ mod tests {
     fn workspace() -> Workspace {
         Workspace {
             id: "0123456789abcdef0123456789abcdef".into(),
+            partitions: Partitions::ONE,
         }
     }
 
@@ -302,7 +321,7 @@ mod tests {
         assert_eq!(w.typed(real.as_bytes()).as_deref(), Some("claims:events"));
         assert_eq!(
             w.place("demo:claims:events").unwrap(),
-            Place::Demo("claims:events")
+            Place::Demo("claims:events".into())
         );
         assert_eq!(
             w.typed(b"claims:events").as_deref(),
@@ -314,5 +333,22 @@ mod tests {
                 .contains("demo:claims:events")
         );
         assert_eq!(w.typed(b"lab:{ffffffffffffffffffffffffffffffff}:x"), None);
+    }
+
+    #[test]
+    fn with_partitions_each_partitions_stream_is_a_demo_stream() {
+        let w = Workspace {
+            partitions: Partitions::new(2).unwrap(),
+            ..workspace()
+        };
+        assert_eq!(
+            w.place("demo:claims:events:{1}").unwrap(),
+            Place::Demo("claims:events:{1}".into())
+        );
+        assert_eq!(
+            w.typed(b"claims:failed:{0}").as_deref(),
+            Some("demo:claims:failed:{0}")
+        );
+        assert!(w.place("demo:claims:events").is_err());
     }
 }

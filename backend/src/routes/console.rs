@@ -65,7 +65,11 @@ async fn help(
         .map(|(key, _)| key)
         .collect();
     keys.sort();
-    keys.extend(workspace::DEMO_STREAMS.iter().map(|s| format!("demo:{s}")));
+    keys.extend(
+        workspace::demo_streams(state.db.partitions)
+            .iter()
+            .map(|s| format!("demo:{s}")),
+    );
     let commands = shared::console::COMMANDS
         .iter()
         .map(|c| CommandHelp {
