@@ -277,6 +277,9 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            // A group of its own, with the Chromium it starts: a test that panics before
+            // `close` still takes the browser down with it (see `Drop`).
+            .process_group(0)
             .spawn()
             .expect("chromedriver runs (`cargo xtask install` installs it)");
         let profile = tempfile::tempdir().unwrap();
@@ -338,7 +341,20 @@ impl Browser {
     }
 
     pub async fn close(self) {
-        let _ = self.client.close().await;
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    /// Kills chromedriver's process group: the Chromium of a test that failed before
+    /// `close` would otherwise outlive the test run.
+    fn drop(&mut self) {
+        if let Some(pid) = self._driver.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }
 
