@@ -104,13 +104,13 @@ pub fn quoted(bytes: &[u8]) -> String {
         // off; only control characters are escaped.
         Ok(text) => {
             for c in text.chars() {
-                escape_char(&mut out, c);
+                shared::console::escape_char(&mut out, c);
             }
         }
         Err(_) => {
             for &b in bytes {
                 if b.is_ascii() {
-                    escape_char(&mut out, char::from(b));
+                    shared::console::escape_char(&mut out, char::from(b));
                 } else {
                     out.push_str(&std::format!("\\x{b:02x}"));
                 }
@@ -119,20 +119,6 @@ pub fn quoted(bytes: &[u8]) -> String {
     }
     out.push('"');
     out
-}
-
-fn escape_char(out: &mut String, c: char) {
-    match c {
-        '"' => out.push_str("\\\""),
-        '\\' => out.push_str("\\\\"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\u{7}' => out.push_str("\\a"),
-        '\u{8}' => out.push_str("\\b"),
-        c if c.is_control() => out.push_str(&std::format!("\\x{:02x}", c as u32)),
-        c => out.push(c),
-    }
 }
 
 #[cfg(test)]

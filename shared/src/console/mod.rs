@@ -5,7 +5,7 @@ mod commands;
 mod tokenize;
 
 pub use commands::{COMMANDS, CommandSpec, Keys, Parsed, help, parse};
-pub use tokenize::{quote, tokenize};
+pub use tokenize::{escape_char, quote, tokenize};
 
 /// What is wrong with a line, and what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq)]

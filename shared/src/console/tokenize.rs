@@ -109,18 +109,32 @@ pub fn quote(arg: &str) -> String {
     }
     let mut out = String::from("\"");
     for c in arg.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u8)),
-            c => out.push(c),
-        }
+        escape_char(&mut out, c);
     }
     out.push('"');
     out
+}
+
+/// One character as `redis-cli` writes it inside double quotes, and as [`tokenize`] reads it
+/// back: `\"`, `\\`, `\n`, `\r`, `\t`, `\a`, `\b`, other control characters as the
+/// `\xHH` of their UTF-8 bytes.
+pub fn escape_char(out: &mut String, c: char) {
+    match c {
+        '"' => out.push_str("\\\""),
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{7}' => out.push_str("\\a"),
+        '\u{8}' => out.push_str("\\b"),
+        c if c.is_control() => {
+            let mut utf8 = [0; 4];
+            for b in c.encode_utf8(&mut utf8).bytes() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        c => out.push(c),
+    }
 }
 
 #[cfg(test)]
