@@ -30,6 +30,13 @@ impl EntryId {
     }
 }
 
+/// The newer of two entry ids by time, ids of different streams included (as text, `9-1`
+/// would pass `10-0`); one that does not parse counts as older.
+pub fn newest(a: Option<String>, b: Option<String>) -> Option<String> {
+    let id = |x: &Option<String>| x.as_deref().and_then(|i| i.parse::<EntryId>().ok());
+    if id(&b) > id(&a) { b } else { a.or(b) }
+}
+
 impl FromStr for EntryId {
     type Err = String;
 
@@ -60,6 +67,15 @@ impl fmt::Display for EntryId {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_newest_of_two_ids_is_by_number_not_by_text() {
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(super::newest(some("9-1"), some("10-0")), some("10-0"));
+        assert_eq!(super::newest(some("5-10"), some("5-9")), some("5-10"));
+        assert_eq!(super::newest(None, some("1-0")), some("1-0"));
+        assert_eq!(super::newest(some("1-0"), None), some("1-0"));
+    }
+
     use super::*;
 
     #[test]

@@ -217,7 +217,7 @@ impl Feed {
                 *last = Some(id);
                 // With nobody watching, skip the serializing too.
                 if self.tx.receiver_count() > 0 {
-                    let entry = tagged(db, partition, entry);
+                    let entry = tagged(partition, entry);
                     let _ = self.tx.send(Arc::new(FeedItem::new(partition, id, entry)));
                 }
             }
@@ -226,10 +226,8 @@ impl Feed {
 }
 
 /// Says which partition an entry is in, when there are several.
-pub fn tagged(db: &Db, partition: Partition, mut entry: StreamEntry) -> StreamEntry {
-    if db.partitions.count() > 1 {
-        entry.partition = Some(partition.index());
-    }
+pub fn tagged(partition: Partition, mut entry: StreamEntry) -> StreamEntry {
+    entry.partition = partition.shown();
     entry
 }
 
@@ -256,6 +254,18 @@ pub async fn last_ids(db: &Db) -> Result<Cursor, DbError> {
     Ok(Cursor::from_ids(db.partitions, at))
 }
 
+/// Entries in every partition's events stream together.
+pub async fn length(db: &Db, trace: &mut Trace) -> Result<u64, DbError> {
+    let streams: Vec<String> = db.partitions.all().map(Partition::events).collect();
+    let lengths: Vec<Vec<&str>> = streams.iter().map(|s| vec!["XLEN", s.as_str()]).collect();
+    Ok(db
+        .pipeline(trace, &lengths)
+        .await?
+        .into_iter()
+        .map(|n| redis::from_redis_value::<u64>(n).unwrap_or(0))
+        .sum())
+}
+
 /// One page of the partition's entries strictly after `after`, oldest first.
 pub async fn page_after(
     db: &Db,
@@ -272,7 +282,7 @@ pub async fn page_after(
         .await?;
     Ok(decode_entries(reply)
         .into_iter()
-        .map(|(id, entry)| (id, tagged(db, partition, entry)))
+        .map(|(id, entry)| (id, tagged(partition, entry)))
         .collect())
 }
 

@@ -83,6 +83,11 @@ impl Partition {
         self.index
     }
 
+    /// The number the API and the browser show: only when there are several partitions.
+    pub fn shown(self) -> Option<u32> {
+        (self.of > 1).then_some(self.index)
+    }
+
     /// The stream the partition's claim events are appended to.
     pub fn events(self) -> String {
         if self.of == 1 {

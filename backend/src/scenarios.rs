@@ -320,15 +320,7 @@ async fn stop_group(state: &AppState, say: &Say) -> Step {
 async fn redis_unavailable(state: &AppState, say: &Say) -> Step {
     let length = |db: &Db| {
         let db = db.clone();
-        async move {
-            let mut total = 0;
-            for partition in db.partitions.all() {
-                total += db
-                    .run::<u64, _>(&mut Trace::off(), &["XLEN", &partition.events()])
-                    .await?;
-            }
-            Ok::<u64, DbError>(total)
-        }
+        async move { crate::feed::length(&db, &mut Trace::off()).await }
     };
     let before = length(&state.db).await.map_err(text)?;
     say.line(format!(

@@ -101,7 +101,7 @@ pub async fn read(db: &Db, trace: &mut Trace) -> Result<ProjectionsResponse, DbE
         let last = db::entries(part[1].clone())
             .first()
             .map(|(id, _)| id.clone());
-        newest = newest.max(last);
+        newest = crate::entry_id::newest(newest, last);
         if let Value::Int(n) = &part[2] {
             claims += *n as u64;
         }

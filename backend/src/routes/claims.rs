@@ -93,18 +93,13 @@ async fn submit(
 fn respond(state: &AppState, executed: Executed, trace: Trace) -> CommandResponse {
     let (redis, scripts) = trace.into_parts();
     CommandResponse {
-        partition: partition_shown(state, &executed.claim_id),
+        partition: state.db.partition_of(&executed.claim_id).shown(),
         claim_id: executed.claim_id,
         entry_id: executed.entry_id,
         claim: executed.claim,
         redis,
         scripts,
     }
-}
-
-/// The claim's partition, said when there are several.
-fn partition_shown(state: &AppState, claim_id: &str) -> Option<u32> {
-    (state.db.partitions.count() > 1).then(|| state.db.partition_of(claim_id).index())
 }
 
 async fn transition(
@@ -241,7 +236,7 @@ async fn show(
         })
     })?;
     Ok(Json(ClaimResponse {
-        partition: partition_shown(&state, claim_id.as_str()),
+        partition: state.db.partition_of(claim_id.as_str()).shown(),
         claim,
         snapshot_version: loaded.snapshot_version,
         events_replayed: loaded.entries.len() as u64,
@@ -270,7 +265,7 @@ async fn events(
         events: loaded
             .entries
             .into_iter()
-            .map(|e| crate::feed::tagged(&state.db, partition, e))
+            .map(|e| crate::feed::tagged(partition, e))
             .collect(),
         states: loaded.states.iter().map(ClaimView::of).collect(),
         redis: trace.into_commands(),

@@ -228,11 +228,7 @@ async fn replay_letter(
             "entry {original} is no longer in {stream}; discard the letter instead"
         )));
     };
-    let entry = crate::feed::tagged(
-        &state.db,
-        partition,
-        StreamEntry::decode(entry_id, entry_fields),
-    );
+    let entry = crate::feed::tagged(partition, StreamEntry::decode(entry_id, entry_fields));
     handler
         .process(&state.db, entry)
         .await

@@ -42,15 +42,7 @@ async fn state_at(
     let until = super::claims::point_in_time(q.at.as_deref())?;
     let (status, offset, limit) = super::claims::page(q.status, q.offset, q.limit)?;
     let mut trace = Trace::default();
-    let streams: Vec<String> = state.db.partitions.all().map(|p| p.events()).collect();
-    let lengths: Vec<Vec<&str>> = streams.iter().map(|s| vec!["XLEN", s.as_str()]).collect();
-    let length: u64 = state
-        .db
-        .pipeline(&mut trace, &lengths)
-        .await?
-        .into_iter()
-        .map(|n| redis::from_redis_value::<u64>(n).unwrap_or(0))
-        .sum();
+    let length = crate::feed::length(&state.db, &mut trace).await?;
     if length > MAX_REPLAYED {
         return Err(ApiError::Unprocessable {
             code: "history_too_long",
@@ -62,11 +54,12 @@ async fn state_at(
     let end = until.map_or_else(|| "+".to_owned(), |u| u.to_string());
     // Each partition folds its own claims; the board is all of them.
     let mut replayed = replay::Replayed::default();
-    for stream in &streams {
-        let part = replay::replay(&state.db, &mut trace, stream, &end, TAIL, None, |_| {}).await?;
+    for partition in state.db.partitions.all() {
+        let stream = partition.events();
+        let part = replay::replay(&state.db, &mut trace, &stream, &end, TAIL, None, |_| {}).await?;
         replayed.claims.extend(part.claims);
         replayed.entries += part.entries;
-        replayed.last_id = replayed.last_id.max(part.last_id);
+        replayed.last_id = crate::entry_id::newest(replayed.last_id, part.last_id);
         replayed.tail.extend(part.tail);
     }
     let mut tail: Vec<_> = replayed.tail.drain(..).collect();

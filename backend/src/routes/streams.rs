@@ -128,7 +128,7 @@ async fn entries(
         entries.extend(db::entries(reply).into_iter().map(|(id, fields)| {
             let entry = StreamEntry::decode(id, fields);
             match partition {
-                Some(p) => crate::feed::tagged(&state.db, *p, entry),
+                Some(p) => crate::feed::tagged(*p, entry),
                 None => entry,
             }
         }));

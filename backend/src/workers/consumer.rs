@@ -499,7 +499,7 @@ impl<H: Handler> Consumer<H> {
         let entries: Vec<(crate::entry_id::EntryId, StreamEntry)> =
             crate::feed::xread_entries(reply)
                 .into_iter()
-                .map(|(id, e)| (id, crate::feed::tagged(&db, partition, e)))
+                .map(|(id, e)| (id, crate::feed::tagged(partition, e)))
                 .collect();
         if id == ">" {
             return Ok(entries.into_iter().map(|(_, e)| (e, 1)).collect());

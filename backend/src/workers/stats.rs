@@ -6,7 +6,6 @@ use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledS
 use super::Workers;
 use super::consumer::pending_rows;
 use crate::db::{self, Db, DbError};
-use crate::entry_id::EntryId;
 use crate::keys::{self, Partition};
 use crate::redis_cli::Trace;
 
@@ -106,13 +105,7 @@ fn add_up(mut sum: GroupsResponse, one: GroupsResponse, p: Partition) -> GroupsR
     sum.partition_dead_letters
         .extend(one.partition_dead_letters);
     // Ids of different streams do not order; the newest by time stands for all.
-    let newer = |a: &Option<String>, b: &Option<String>| {
-        let id = |x: &Option<String>| x.as_deref().and_then(|i| i.parse::<EntryId>().ok());
-        id(b) > id(a)
-    };
-    if newer(&sum.last_id, &one.last_id) {
-        sum.last_id = one.last_id;
-    }
+    sum.last_id = crate::entry_id::newest(sum.last_id, one.last_id);
     for group in one.groups {
         let Some(into) = sum.groups.iter_mut().find(|g| g.name == group.name) else {
             // A group missing in the partitions before this one (not created there yet).
