@@ -456,19 +456,11 @@ async fn pending_by_consumer(db: &Db, group: &str) -> Result<Vec<(String, u64)>,
     Ok(all)
 }
 
-/// A group's lag over every partition, from XINFO GROUPS (unknown if unknown in one).
+/// A group's lag over every partition (unknown if unknown in one).
 async fn lag(db: &Db, group: &str) -> Result<Option<u64>, DbError> {
-    let mut total = Some(0);
-    for partition in db.partitions.all() {
-        let info: Value = db
-            .run(&mut Trace::off(), &["XINFO", "GROUPS", &partition.events()])
-            .await?;
-        let here = stats::rows(&info)
-            .iter()
-            .find(|g| stats::get(g, "name").and_then(db::text).as_deref() == Some(group))
-            .and_then(|g| stats::int(stats::get(g, "lag")))
-            .map(|l| l as u64);
-        total = total.zip(here).map(|(a, b)| a + b);
-    }
-    Ok(total)
+    Ok(stats::lags(db)
+        .await?
+        .into_iter()
+        .find(|(name, _)| name == group)
+        .and_then(|(_, lag)| lag))
 }

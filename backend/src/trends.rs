@@ -8,11 +8,10 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis::Value;
 use shared::api::{GroupsResponse, LagPoint, LengthPoint, RatePoint, StreamLength, TypeRate};
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{self, Db};
+use crate::db::Db;
 use crate::keys;
 use crate::redis_cli::Trace;
 use crate::workers::{Workers, stats};
@@ -210,30 +209,7 @@ async fn sample(db: &Db, workers: Option<&Workers>) -> Result<Sample, crate::db:
         })
         .collect();
     let metrics = redis::from_redis_value(replies[known.len()].clone()).unwrap_or_default();
-    // Each group's lag over every partition, added up (unknown if unknown in one).
-    let mut lags: Vec<(String, Option<u64>)> = Vec::new();
-    for partition in db.partitions.all() {
-        let info: Value = match db
-            .run(&mut Trace::off(), &["XINFO", "GROUPS", &partition.events()])
-            .await
-        {
-            Ok(v) => v,
-            Err(crate::db::DbError::Redis(e)) if e.to_string().contains("no such key") => {
-                Value::Array(Vec::new())
-            }
-            Err(e) => return Err(e),
-        };
-        for g in stats::rows(&info) {
-            let Some(name) = stats::get(&g, "name").and_then(db::text) else {
-                continue;
-            };
-            let lag = stats::int(stats::get(&g, "lag")).map(|n| n as u64);
-            match lags.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, sum)) => *sum = sum.zip(lag).map(|(a, b)| a + b),
-                None => lags.push((name, lag)),
-            }
-        }
-    }
+    let lags = stats::lags(db).await?;
     let groups = lags
         .into_iter()
         .map(|(name, lag)| {

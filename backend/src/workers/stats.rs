@@ -56,6 +56,35 @@ pub fn consumers(reply: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// Each group's lag over every partition, added up (unknown if unknown in one), from
+/// XINFO GROUPS: one command per partition.
+pub async fn lags(db: &Db) -> Result<Vec<(String, Option<u64>)>, DbError> {
+    let mut lags: Vec<(String, Option<u64>)> = Vec::new();
+    for partition in db.partitions.all() {
+        let info: Value = match db
+            .run(&mut Trace::off(), &["XINFO", "GROUPS", &partition.events()])
+            .await
+        {
+            Ok(v) => v,
+            Err(DbError::Redis(e)) if e.to_string().contains("no such key") => {
+                Value::Array(Vec::new())
+            }
+            Err(e) => return Err(e),
+        };
+        for g in rows(&info) {
+            let Some(name) = get(&g, "name").and_then(db::text) else {
+                continue;
+            };
+            let lag = int(get(&g, "lag")).map(|n| n as u64);
+            match lags.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, sum)) => *sum = sum.zip(lag).map(|(a, b)| a + b),
+                None => lags.push((name, lag)),
+            }
+        }
+    }
+    Ok(lags)
+}
+
 /// Every group over every partition: the figures added up (a consumer reads every partition,
 /// so it counts once), with each partition's own alongside when there are several.
 pub async fn read(
