@@ -326,15 +326,14 @@ fn parse_after(partitions: Partitions, after: &str) -> Result<Vec<(Partition, En
 /// The longest `wait_ms` honoured.
 const MAX_WAIT_MS: u64 = 10_000;
 
-/// Waits until the projection has applied `after`; 503 with its position if it does not
-/// within `wait`.
+/// Waits until the projection has applied `after`; 503 with its position if it has not by
+/// `deadline`.
 async fn wait_for_projection(
     state: &AppState,
     trace: &mut Trace,
     (partition, after): (Partition, EntryId),
-    wait: std::time::Duration,
+    deadline: tokio::time::Instant,
 ) -> Result<(), ApiError> {
-    let deadline = tokio::time::Instant::now() + wait;
     let mut quiet = Trace::off();
     loop {
         let position = crate::projection::position(&state.db, &mut quiet, partition).await?;
@@ -377,9 +376,10 @@ async fn list(
     }
     let mut trace = Trace::default();
     if let Some(after) = after {
-        let wait = std::time::Duration::from_millis(wait_ms);
+        // One wait for all the partitions named, not one each.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(wait_ms);
         for at in after {
-            match wait_for_projection(&state, &mut trace, at, wait).await {
+            match wait_for_projection(&state, &mut trace, at, deadline).await {
                 Err(ApiError::ProjectionBehind { .. }) if q.stale_ok => {}
                 other => other?,
             }
