@@ -1457,6 +1457,37 @@ async fn partitioned_claims_say_their_partition_and_every_entry_arrives() {
         (rows == 3).then_some(())
     })
     .await;
+    page.screenshot_at("partitions", "25-partition-view").await;
+    // A trim names a partition's stream: `claims:events` is not one to trim any more.
+    let offered = eventually(
+        Duration::from_secs(5),
+        "the partitions' streams to trim",
+        || async {
+            let options = browser
+                .client
+                .find_all(fantoccini::Locator::Css(
+                    r#"[data-testid="trim-stream"] option"#,
+                ))
+                .await
+                .ok()?;
+            let mut values = Vec::new();
+            for option in options {
+                values.push(option.attr("value").await.ok()??);
+            }
+            values
+                .contains(&"claims:events:{2}".to_owned())
+                .then_some(values)
+        },
+    )
+    .await;
+    assert!(
+        !offered.contains(&"claims:events".to_owned()),
+        "{offered:?}"
+    );
+    assert_eq!(
+        page.value("trim-stream").await.as_deref(),
+        Some("claims:events:{0}")
+    );
     let (claim, entry) = &claims[0];
     page.open_claim_from_timeline(entry, claim).await;
     let shown = eventually(Duration::from_secs(10), "the claim's partition", || async {

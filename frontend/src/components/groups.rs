@@ -77,7 +77,7 @@ fn partitions(groups: &GroupsResponse) -> String {
         })
         .collect();
     format!(
-        r#"<section class="partitions" data-testid="partitions"><h3>{} partitions</h3><p class="muted">A claim's events go to one partition, in order there; none holds across partitions.</p><div class="table-scroll"><table class="class"><thead><tr><th>stream</th><th>entries</th>{head}</tr></thead><tbody>{rows}</tbody></table></div></section>"#,
+        r#"<section class="partitions" data-testid="partitions"><h3>{} partitions</h3><p class="muted">A claim's events go to one partition, in order there; none holds across partitions. Under each group: its lag there.</p><div class="table-scroll"><table class="class"><thead><tr><th>stream</th><th>entries</th>{head}</tr></thead><tbody>{rows}</tbody></table></div></section>"#,
         groups.partition_lengths.len()
     )
 }

@@ -10,14 +10,28 @@ use crate::components::failure::Failure;
 use crate::components::markup::escape;
 use crate::store::Store;
 
-/// The streams the relay lets a trim touch.
-const TRIMMABLE: [&str; 5] = [
-    "claims:events",
-    "claims:failed",
-    "claims:failed:log",
-    "claims:analytics",
-    "claims:notifications",
-];
+/// The streams the relay lets a trim touch, as `<option>`s: with several partitions, each
+/// one's events and dead letters in place of `claims:events` and `claims:failed`.
+fn options(partitions: usize) -> String {
+    let mut out = String::new();
+    for kind in ["events", "failed"] {
+        if partitions < 2 {
+            out += &format!(r#"<option value="claims:{kind}">claims:{kind}</option>"#);
+        }
+        for p in (0..partitions).filter(|_| partitions > 1) {
+            out +=
+                &format!(r#"<option value="claims:{kind}:{{{p}}}">claims:{kind}:{{{p}}}</option>"#);
+        }
+    }
+    for side in [
+        "claims:failed:log",
+        "claims:analytics",
+        "claims:notifications",
+    ] {
+        out += &format!(r#"<option value="{side}">{side}</option>"#);
+    }
+    out
+}
 
 /// The stream and the cut the inputs say, or what is wrong with them.
 fn cut(stream: &str, by: &str, value: &str) -> Result<(String, TrimRequest), String> {
@@ -100,7 +114,18 @@ pub fn TrimForm(
     trimmed: RwSignal<u64>,
 ) -> impl IntoView {
     let store = expect_context::<Store>();
-    let stream = RwSignal::new(TRIMMABLE[0].to_owned());
+    let stream = RwSignal::new("claims:events".to_owned());
+    let partitions = Memo::new(move |_| {
+        store
+            .groups
+            .with(|g| g.as_ref().map_or(0, |g| g.partition_lengths.len()))
+    });
+    // Partitioned after all: `claims:events` is no stream to trim, the first partition's is.
+    Effect::new(move |_| {
+        if partitions.get() > 1 && stream.get_untracked() == "claims:events" {
+            stream.set("claims:events:{0}".into());
+        }
+    });
     let by = RwSignal::new("maxlen".to_owned());
     let value = RwSignal::new(String::new());
     let approximate = RwSignal::new(false);
@@ -172,8 +197,7 @@ pub fn TrimForm(
             <h3>"Trim a stream"</h3>
             <div class="trim-inputs">
                 <label>"stream "
-                    <select data-testid="trim-stream" prop:value=move || stream.get() on:change=move |ev| stream.set(event_target_value(&ev))>
-                        {TRIMMABLE.into_iter().map(|k| view! { <option value=k>{k}</option> }).collect_view()}
+                    <select data-testid="trim-stream" inner_html=move || options(partitions.get()) prop:value=move || stream.get() on:change=move |ev| stream.set(event_target_value(&ev))>
                     </select>
                 </label>
                 <label>"keep "
