@@ -374,6 +374,25 @@ async fn a_poisoned_entry_reaches_the_dead_letters_and_replays_once_the_poison_i
         c.max_deliveries = 2;
     })
     .await;
+    poisoned_entry_replays_from_the_page(stack, 1).await;
+}
+
+#[tokio::test]
+async fn with_partitions_a_dead_letter_replays_from_the_page_by_its_partitions_name() {
+    let stack = Stack::start_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+        c.consumers = 1;
+        c.max_deliveries = 2;
+        c.partitions = 3;
+    })
+    .await;
+    poisoned_entry_replays_from_the_page(stack, 3).await;
+}
+
+/// Poisons one claim for claims-notifications, then replays its letter from the page: in
+/// vain while the poison stays, then for good.
+async fn poisoned_entry_replays_from_the_page(stack: Stack, partitions: u32) {
     let browser = Browser::launch().await;
     let page = Playground::open(&browser, &stack.url()).await;
     let group = "api/groups/claims-notifications";
@@ -420,7 +439,11 @@ async fn a_poisoned_entry_reaches_the_dead_letters_and_replays_once_the_poison_i
     })
     .await;
     let panel = page.text("redis-panel").await;
-    assert!(panel.contains("XDEL claims:failed"), "{panel}");
+    let failed = backend::keys::Partitions::new(partitions)
+        .unwrap()
+        .of(&claim)
+        .failed();
+    assert!(panel.contains(&format!("XDEL {failed} ")), "{panel}");
     let notified = stack.xlen("claims:notifications").await;
     assert_eq!(notified, 1);
     page.assert_console_errors_only(&[

@@ -24,7 +24,13 @@ pub fn DeadLetters() -> impl IntoView {
     let reload = move || {
         spawn_local(async move {
             let path = format!("/api/streams/claims:failed/entries?rev=true&count={SHOWN}");
-            if let Ok(page) = api::get::<EntriesPage>(&path).await {
+            if let Ok(mut page) = api::get::<EntriesPage>(&path).await {
+                // With partitions a letter goes by `<partition>:<id>`, for replay and discard.
+                for letter in &mut page.entries {
+                    if let Some(p) = letter.partition {
+                        letter.id = format!("{p}:{}", letter.id);
+                    }
+                }
                 selected.update(|s| s.retain(|id| page.entries.iter().any(|l| l.id == *id)));
                 letters.set(page.entries);
             }
