@@ -117,6 +117,31 @@ pub struct Config {
     /// only the events after its newest snapshot.
     #[arg(long, env = "SNAPSHOT_EVERY", default_value_t = crate::db::DEFAULT_SNAPSHOT_EVERY)]
     pub snapshot_every: u64,
+
+    /// Console workspaces the relay holds at once.
+    #[arg(long, env = "MAX_WORKSPACES", default_value_t = 2000)]
+    pub max_workspaces: u64,
+
+    /// When the relay holds --max-workspaces, the least recently used one makes room if it has
+    /// been idle this long.
+    #[arg(long, env = "WORKSPACE_EVICT_IDLE_SECS", default_value_t = 1800)]
+    pub workspace_evict_idle_secs: u64,
+
+    /// Workspaces one client address may make in a burst (a class behind one NAT address) ...
+    #[arg(long, env = "WORKSPACE_BURST", default_value_t = 100)]
+    pub workspace_burst: u32,
+
+    /// ... and then per minute.
+    #[arg(long, env = "WORKSPACES_PER_MINUTE", default_value_t = 10)]
+    pub workspaces_per_minute: u32,
+
+    /// Console reads with BLOCK at once in this relay (each holds a Redis connection).
+    #[arg(long, env = "CONSOLE_BLOCKING", default_value_t = 32)]
+    pub console_blocking: usize,
+
+    /// Console reads with BLOCK at once per workspace.
+    #[arg(long, env = "CONSOLE_BLOCKING_PER_WORKSPACE", default_value_t = 2)]
+    pub console_blocking_per_workspace: usize,
 }
 
 impl Config {
@@ -170,6 +195,17 @@ impl Config {
         crate::limits::WriteLimit {
             per_second: self.write_rate_per_second,
             burst: self.write_burst,
+        }
+    }
+
+    pub fn console_limits(&self) -> crate::console::ConsoleLimits {
+        crate::console::ConsoleLimits {
+            max_workspaces: self.max_workspaces.max(1),
+            evict_idle: std::time::Duration::from_secs(self.workspace_evict_idle_secs),
+            workspace_burst: self.workspace_burst,
+            workspaces_per_minute: self.workspaces_per_minute,
+            blocking: self.console_blocking,
+            blocking_per_workspace: self.console_blocking_per_workspace,
         }
     }
 

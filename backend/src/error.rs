@@ -58,9 +58,17 @@ pub enum ApiError {
         message: String,
         retry_after_secs: Option<u64>,
     },
-    /// 503
+    /// 503: Redis cannot be reached.
     #[error("{0}")]
     Unavailable(String),
+    /// 503: a capacity the relay shares among everyone is used up (e.g. workspaces); the
+    /// message names it and its size.
+    #[error("{message}")]
+    Full {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 503: the read model has not yet caught up with the entry the caller waits for.
     #[error(
         "the projection has not reached {after} yet (it is at {}); try again shortly",
@@ -115,6 +123,7 @@ impl ApiError {
             }
             Self::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "redis_unavailable"),
+            Self::Full { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             Self::ProjectionBehind { .. } => (StatusCode::SERVICE_UNAVAILABLE, "projection_behind"),
             Self::OutOfMemory => (StatusCode::SERVICE_UNAVAILABLE, "redis_out_of_memory"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -170,6 +179,11 @@ impl IntoResponse for ApiError {
                 ..
             } => {
                 headers.insert(axum::http::header::RETRY_AFTER, (*secs).into());
+            }
+            Self::Full {
+                retry_after_secs, ..
+            } => {
+                headers.insert(axum::http::header::RETRY_AFTER, (*retry_after_secs).into());
             }
             Self::ProjectionBehind { position, .. } => {
                 headers.insert(axum::http::header::RETRY_AFTER, 1.into());

@@ -92,7 +92,7 @@ impl Application {
             ws_max_message_bytes: config.ws_max_message_bytes,
             side_stream_maxlen: config.side_stream_maxlen,
             embedded: embedded.as_ref().map(Supervised::status),
-            console: crate::console::Console::default(),
+            console: crate::console::Console::new(config.console_limits()),
             traffic: crate::traffic::Traffic::default(),
             scenarios: crate::scenarios::Scenarios::default(),
         };

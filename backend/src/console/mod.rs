@@ -1,39 +1,162 @@
 //! The learners' stream console: one line in, the reply as `redis-cli` prints it out. Lines
-//! are read and checked by `shared::console` (which commands, which arguments are keys); here
-//! the keys are mapped into the learner's [`Workspace`], COUNT and BLOCK are capped, the
-//! command runs, and common issues get their explanation.
+//! are read, checked and capped by `shared::console` (which commands, which arguments are
+//! keys, COUNT, BLOCK and the reply's worst case); here the keys are mapped into the
+//! learner's [`Workspace`], its caps are reserved ([`accounting`]), blocking reads get their
+//! fair share of the relay's connections, the command runs, and common issues get their
+//! explanation. Knows nothing of HTTP beyond the error a workspace's creation answers.
 
-mod caps;
+mod accounting;
 pub mod hints;
 mod reply;
 pub mod workspace;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use redis::Value;
 use shared::api::ConsoleResponse;
+use shared::console::caps::{self, CLASS_ENTRY_BYTES, KeyBound};
 use shared::console::{COMMANDS, ConsoleError, Parsed, help, parse_line};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::db::{Db, DbError};
+use crate::error::ApiError;
 use crate::redis_cli::Trace;
 use workspace::Place;
 pub use workspace::Workspace;
 
-/// Blocking reads running at once in this relay: each holds a connection of its own.
-pub const MAX_BLOCKING: usize = 32;
+/// The console's limits: per learner (a workspace), per client address and in all (the
+/// defaults are the flags', `config.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleLimits {
+    /// Workspaces the relay holds at once.
+    pub max_workspaces: u64,
+    /// When the relay holds `max_workspaces`, the least recently used one goes if it has been
+    /// idle this long; otherwise a new one is refused.
+    pub evict_idle: Duration,
+    /// Workspaces one client address may make in a burst (a class behind one NAT address) ...
+    pub workspace_burst: u32,
+    /// ... and then per minute.
+    pub workspaces_per_minute: u32,
+    /// Blocking reads at once in this relay, each on a Redis connection of its own ...
+    pub blocking: usize,
+    /// ... and per workspace.
+    pub blocking_per_workspace: usize,
+}
 
 /// What the console shares between requests.
 #[derive(Debug, Clone)]
 pub struct Console {
+    limits: ConsoleLimits,
     blocking: Arc<Semaphore>,
+    /// Blocking reads running per workspace.
+    blocking_by_workspace: Arc<Mutex<HashMap<String, usize>>>,
+    /// Workspaces made per client address.
+    creations: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
-impl Default for Console {
-    fn default() -> Self {
+impl Console {
+    pub fn new(limits: ConsoleLimits) -> Self {
+        let per_minute =
+            std::num::NonZeroU32::new(limits.workspaces_per_minute.max(1)).expect("at least 1");
+        let burst = std::num::NonZeroU32::new(limits.workspace_burst.max(1)).expect("at least 1");
         Self {
-            blocking: Arc::new(Semaphore::new(MAX_BLOCKING)),
+            limits,
+            blocking: Arc::new(Semaphore::new(limits.blocking)),
+            blocking_by_workspace: Arc::default(),
+            creations: Arc::new(RateLimiter::keyed(
+                Quota::per_minute(per_minute).allow_burst(burst),
+            )),
+        }
+    }
+
+    pub fn limits(&self) -> ConsoleLimits {
+        self.limits
+    }
+
+    /// A new workspace for a learner at `client`: 429 past the address's share, 503 when the
+    /// relay holds as many as it may and none has been idle long enough to make room.
+    pub async fn create_workspace(
+        &self,
+        db: &Db,
+        client: IpAddr,
+        trace: &mut Trace,
+    ) -> Result<Workspace, ApiError> {
+        if let Err(wait) = self.creations.check_key(&client) {
+            let secs = wait
+                .wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ))
+                .as_secs()
+                .max(1);
+            let ConsoleLimits {
+                workspace_burst,
+                workspaces_per_minute,
+                ..
+            } = self.limits;
+            return Err(ApiError::TooManyRequests {
+                code: "too_many_workspaces",
+                message: format!(
+                    "your address made {workspace_burst} workspaces in a short while, its most \
+                     (then {workspaces_per_minute} a minute); a browser keeps its workspace, so \
+                     reload rather than clearing it; try again in {secs} s"
+                ),
+                retry_after_secs: Some(secs),
+            });
+        }
+        if self.creations.len() > 10_000 {
+            self.creations.retain_recent();
+        }
+        Workspace::create(db, &self.limits, trace).await
+    }
+
+    /// A place among the blocking reads, for this workspace: at most
+    /// [`ConsoleLimits::blocking_per_workspace`] of its own, and what the relay has left.
+    fn blocking_place(&self, workspace: &Workspace) -> Result<BlockingPlace, ConsoleError> {
+        let mut running = self.blocking_by_workspace.lock().expect("not poisoned");
+        let mine = running.entry(workspace.id().to_owned()).or_default();
+        if *mine >= self.limits.blocking_per_workspace {
+            return Err(ConsoleError::new(
+                format!("your workspace has {mine} blocking reads waiting already, its most",),
+                "wait for one to answer, or read without BLOCK",
+            ));
+        }
+        let Ok(permit) = self.blocking.clone().try_acquire_owned() else {
+            return Err(ConsoleError::new(
+                format!(
+                    "{} blocking reads are waiting in this relay already, its most",
+                    self.limits.blocking
+                ),
+                "try again in a moment, or read without BLOCK",
+            ));
+        };
+        *mine += 1;
+        Ok(BlockingPlace {
+            _permit: permit,
+            workspace: workspace.id().to_owned(),
+            running: self.blocking_by_workspace.clone(),
+        })
+    }
+}
+
+/// One blocking read's place; dropping it frees it.
+struct BlockingPlace {
+    _permit: OwnedSemaphorePermit,
+    workspace: String,
+    running: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Drop for BlockingPlace {
+    fn drop(&mut self) {
+        let mut running = self.running.lock().expect("not poisoned");
+        if let Some(n) = running.get_mut(&self.workspace) {
+            *n -= 1;
+            if *n == 0 {
+                running.remove(&self.workspace);
+            }
         }
     }
 }
@@ -58,14 +181,6 @@ impl Answer {
     }
 }
 
-/// Commands that make a workspace take more memory, refused once it is full.
-const GROWS: [&str; 4] = [
-    "XADD",
-    "XGROUP CREATE",
-    "XGROUP CREATECONSUMER",
-    "XREADGROUP",
-];
-
 pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) -> Answer {
     if let Some(text) = help_text(line) {
         return Answer {
@@ -82,23 +197,42 @@ pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) 
         Ok(parsed) => parsed,
         Err(e) => return Answer::refused(e),
     };
-    let notes = caps::apply(&mut parsed);
-    let named = match map_keys(&mut parsed, workspace) {
+    let mut notes = match caps::normalise(&mut parsed) {
+        Ok(notes) => notes,
+        Err(e) => return Answer::refused(e),
+    };
+    let named = match places(&parsed, workspace) {
         Ok(named) => named,
         Err(e) => return Answer::refused(e),
     };
-    if GROWS.contains(&parsed.spec.name) {
-        match room(db, workspace, &parsed, &named).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Answer::refused(e),
-            Err(e) => return unavailable(e.to_string()),
-        }
+    let bounds = match bounds(db, workspace, &named).await {
+        Ok(bounds) => bounds,
+        Err(e) => return unavailable(e.to_string()),
+    };
+    match caps::fit(&mut parsed, &bounds) {
+        Ok(note) => notes.extend(note),
+        Err(e) => return Answer::refused(e),
+    }
+    for (at, (_, place)) in parsed.key_positions().into_iter().zip(&named) {
+        parsed.argv[at] = place.real().to_owned();
+    }
+    match accounting::reserve(db, workspace, &parsed, &named, line.len()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Answer::refused(e),
+        Err(e) => return unavailable(e.to_string()),
     }
 
     let mut trace = Trace::default();
     let block = caps::block_ms(&parsed);
     let result = match block {
-        Some(ms) => blocking(db, console, &mut trace, &parsed.argv, ms).await,
+        Some(ms) => match console.blocking_place(workspace) {
+            Ok(place) => {
+                let result = blocking(db, &mut trace, &parsed.argv, ms).await;
+                drop(place);
+                result.map_err(Fail::Db)
+            }
+            Err(e) => Err(Fail::Busy(e)),
+        },
         None => db
             .run::<Value, _>(&mut trace, &parsed.argv)
             .await
@@ -141,7 +275,7 @@ pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) 
             hints.push(hints::for_timeout(ms));
         }
     }
-    let (reply, cut) = caps::cut(reply::format(&value, &|real| workspace.typed(real)));
+    let (reply, cut) = reply::cut(reply::format(&value, &|real| workspace.typed(real)));
     hints.extend(cut);
     Answer {
         response: ConsoleResponse {
@@ -159,11 +293,8 @@ enum Fail {
     Busy(ConsoleError),
 }
 
-/// Puts each key's real name in place of the typed one; the class's streams are read only.
-fn map_keys(
-    parsed: &mut Parsed,
-    workspace: &Workspace,
-) -> Result<Vec<(String, Place)>, ConsoleError> {
+/// Where each key the line names leads; the class's streams are read only.
+fn places(parsed: &Parsed, workspace: &Workspace) -> Result<Vec<(String, Place)>, ConsoleError> {
     let mut named = Vec::new();
     for at in parsed.key_positions() {
         let typed = parsed.argv[at].clone();
@@ -182,76 +313,46 @@ fn map_keys(
                 ),
             ));
         }
-        parsed.argv[at] = place.real().to_owned();
         named.push((typed, place));
     }
     Ok(named)
 }
 
-/// Whether the workspace may grow by this command.
-async fn room(
+/// How large each named key's entries can be: the class's streams' largest entry, or the
+/// largest entry the console has added to a key of the workspace (none: it holds none).
+async fn bounds(
     db: &Db,
     workspace: &Workspace,
-    parsed: &Parsed,
     named: &[(String, Place)],
-) -> Result<Result<(), ConsoleError>, DbError> {
-    let usage = workspace.usage(db).await?;
-    let total: u64 = usage.iter().map(|(_, b)| b).sum();
-    if total >= workspace::MAX_BYTES {
-        return Ok(Err(ConsoleError::new(
-            format!(
-                "your workspace holds {total} bytes, its most is {} KB",
-                workspace::MAX_BYTES / 1024
-            ),
-            "free room with XTRIM, XDEL or DEL, then try again",
-        )));
-    }
-    let new = named
+) -> Result<Vec<KeyBound>, DbError> {
+    let largest = workspace.largest_entries(db, named).await?;
+    Ok(named
         .iter()
-        .filter(|(typed, _)| !usage.iter().any(|(k, _)| k == typed))
-        .count();
-    if matches!(parsed.spec.name, "XADD" | "XGROUP CREATE")
-        && new > 0
-        && usage.len() + new > workspace::MAX_KEYS
-    {
-        return Ok(Err(ConsoleError::new(
-            format!(
-                "your workspace has {} keys, its most is {}",
-                usage.len(),
-                workspace::MAX_KEYS
-            ),
-            "DEL a key you no longer need",
-        )));
-    }
-    Ok(Ok(()))
+        .zip(largest)
+        .map(|((_, place), largest)| match place {
+            Place::Demo(_) => KeyBound {
+                entry_bytes: CLASS_ENTRY_BYTES,
+                class: true,
+            },
+            Place::Own(_) => KeyBound {
+                entry_bytes: largest,
+                class: false,
+            },
+        })
+        .collect())
 }
 
 /// A blocking read on a connection of its own, so it holds up no one else.
-async fn blocking(
-    db: &Db,
-    console: &Console,
-    trace: &mut Trace,
-    argv: &[String],
-    ms: u64,
-) -> Result<Value, Fail> {
-    let Ok(_permit) = console.blocking.try_acquire() else {
-        return Err(Fail::Busy(ConsoleError::new(
-            format!("{MAX_BLOCKING} blocking reads are waiting in this relay already"),
-            "try again in a moment, or read without BLOCK",
-        )));
-    };
+async fn blocking(db: &Db, trace: &mut Trace, argv: &[String], ms: u64) -> Result<Value, DbError> {
     let mut conn = db
         .dedicated_connection(Duration::from_millis(ms + 2000))
-        .await
-        .map_err(Fail::Db)?;
+        .await?;
     trace.record(argv);
     let mut cmd = redis::cmd(&argv[0]);
     for a in &argv[1..] {
         cmd.arg(a);
     }
-    cmd.query_async(&mut conn)
-        .await
-        .map_err(|e| Fail::Db(db.classify(e)))
+    cmd.query_async(&mut conn).await.map_err(|e| db.classify(e))
 }
 
 fn empty(value: &Value) -> bool {

@@ -3,16 +3,19 @@
 //! `demo:<stream>` names one of the class's shared streams, which the console only reads.
 //!
 //! Keys (all bounded):
-//! - `lab:{<id>}`: the workspace (a hash: when it was made, and the bytes each of its keys
-//!   takes); expires [`IDLE_EXPIRY`] after its last use.
+//! - `lab:{<id>}`: the workspace (a hash: when it was made, the bytes each of its keys takes,
+//!   the largest entry the console added to each); expires [`IDLE_EXPIRY`] after its last use.
 //! - `lab:{<id>}:<name>`: the learner's keys, each expiring [`IDLE_EXPIRY`] after the last
 //!   command that named it; at most [`MAX_KEYS`] of them, [`MAX_BYTES`] in all.
-//! - `lab:workspaces`: each workspace by its last use (a sorted set, at most [`MAX_WORKSPACES`];
-//!   expired ones are dropped whenever one is made).
+//! - `lab:workspaces`: each workspace by its last use (a sorted set, at most
+//!   `ConsoleLimits::max_workspaces`; expired ones are dropped whenever one is made, and the
+//!   least recently used one makes room when it has been idle long enough).
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::Value;
+use redis::{Script, Value};
+use shared::console::MAX_LINE;
 
 use crate::db::{self, Db, DbError};
 use crate::error::ApiError;
@@ -20,10 +23,10 @@ use crate::keys::{self, Partitions};
 use crate::redis_cli::Trace;
 use crate::workers::stats;
 
+use super::ConsoleLimits;
+
 /// An unused workspace and its keys go after this long.
 pub const IDLE_EXPIRY: Duration = Duration::from_secs(24 * 3600);
-/// Workspaces the relay holds at once.
-pub const MAX_WORKSPACES: u64 = 2000;
 /// Keys one workspace may hold.
 pub const MAX_KEYS: usize = 32;
 /// Memory one workspace's keys may take.
@@ -62,8 +65,13 @@ impl Place {
 }
 
 impl Workspace {
-    /// A new workspace, or 503 when the relay holds as many as it may.
-    pub async fn create(db: &Db, trace: &mut Trace) -> Result<Self, ApiError> {
+    /// A new workspace. When the relay holds as many as it may, the least recently used one
+    /// goes if it has been idle for `evict_idle`; otherwise 503 `workspaces_full`.
+    pub async fn create(
+        db: &Db,
+        limits: &ConsoleLimits,
+        trace: &mut Trace,
+    ) -> Result<Self, ApiError> {
         let now = now_ms();
         let expired = (now - IDLE_EXPIRY.as_millis() as i64).to_string();
         let replies = db
@@ -75,12 +83,39 @@ impl Workspace {
                 ],
             )
             .await?;
-        if stats::int(Some(&replies[1])).unwrap_or(0) as u64 >= MAX_WORKSPACES {
-            return Err(ApiError::Unavailable(format!(
-                "the relay holds {MAX_WORKSPACES} workspaces, its most; one frees when it has \
-                 not been used for {} hours",
-                IDLE_EXPIRY.as_secs() / 3600
-            )));
+        if stats::int(Some(&replies[1])).unwrap_or(0) as u64 >= limits.max_workspaces {
+            let idle_since = now - limits.evict_idle.as_millis() as i64;
+            let evicted: Option<String> = db
+                .script(
+                    EVICT
+                        .key(REGISTRY)
+                        .arg(idle_since)
+                        .arg(limits.max_workspaces),
+                )
+                .await?;
+            match evicted {
+                Some(id) if id.is_empty() => {}
+                Some(id) => {
+                    Self {
+                        id,
+                        partitions: db.partitions,
+                    }
+                    .remove(db)
+                    .await?
+                }
+                None => {
+                    return Err(ApiError::Full {
+                        code: "workspaces_full",
+                        message: format!(
+                            "the relay holds {} workspaces, its most, and each was used in the \
+                             last {} minutes; one makes room once it has been idle that long",
+                            limits.max_workspaces,
+                            limits.evict_idle.as_secs() / 60
+                        ),
+                        retry_after_secs: 60,
+                    });
+                }
+            }
         }
         let workspace = Self {
             id: random_id(),
@@ -99,6 +134,21 @@ impl Workspace {
         )
         .await?;
         Ok(workspace)
+    }
+
+    /// Deletes the workspace and its keys (one slot: its hash tag).
+    async fn remove(&self, db: &Db) -> Result<(), DbError> {
+        let usage = self.usage(db).await?;
+        let mut del = vec!["DEL".to_owned(), self.meta()];
+        del.extend(
+            usage
+                .iter()
+                .filter_map(|(typed, _)| match self.place(typed) {
+                    Ok(Place::Own(real)) => Some(real),
+                    _ => None,
+                }),
+        );
+        db.run::<(), _>(&mut Trace::off(), &del).await
     }
 
     /// The workspace the request's `X-Workspace` header names: 400 when it cannot be one,
@@ -180,7 +230,7 @@ impl Workspace {
         &self.id
     }
 
-    fn meta(&self) -> String {
+    pub(super) fn meta(&self) -> String {
         format!("lab:{{{}}}", self.id)
     }
 
@@ -239,6 +289,42 @@ impl Workspace {
             .collect())
     }
 
+    /// The largest entry (reply bytes) the console added to each named key of the workspace:
+    /// 0 for a key it added none to (only the console writes a workspace's keys), and the
+    /// largest a line can make for a key that holds data but no record of it.
+    pub async fn largest_entries(
+        &self,
+        db: &Db,
+        named: &[(String, Place)],
+    ) -> Result<Vec<usize>, DbError> {
+        let own: Vec<&str> = named
+            .iter()
+            .filter(|(_, place)| matches!(place, Place::Own(_)))
+            .map(|(typed, _)| typed.as_str())
+            .collect();
+        if own.is_empty() {
+            return Ok(vec![0; named.len()]);
+        }
+        let mut hmget = vec!["HMGET".to_owned(), self.meta()];
+        for typed in &own {
+            hmget.push(format!("entry:{typed}"));
+            hmget.push(format!("bytes:{typed}"));
+        }
+        let values: Vec<Option<u64>> = db.run(&mut Trace::off(), &hmget).await?;
+        let mut recorded = values.chunks(2);
+        Ok(named
+            .iter()
+            .map(|(_, place)| match place {
+                Place::Demo(_) => 0,
+                Place::Own(_) => match recorded.next() {
+                    Some([Some(entry), _]) => *entry as usize,
+                    Some([None, Some(_)]) => 4 * MAX_LINE,
+                    _ => 0,
+                },
+            })
+            .collect())
+    }
+
     /// Keeps the workspace and the keys a command named from expiring, and records what the
     /// written ones take now (forgetting those that are gone).
     pub async fn touch(
@@ -272,7 +358,7 @@ impl Workspace {
         for ((typed, _), size) in named.iter().zip(sizes) {
             match stats::int(Some(size)) {
                 Some(bytes) => set.extend([format!("bytes:{typed}"), bytes.to_string()]),
-                None => gone.push(format!("bytes:{typed}")),
+                None => gone.extend([format!("bytes:{typed}"), format!("entry:{typed}")]),
             }
         }
         let mut updates = Vec::new();
@@ -288,6 +374,22 @@ impl Workspace {
         Ok(())
     }
 }
+
+/// KEYS: the registry. ARGV: used before this (ms), how many it may hold. Takes the least
+/// recently used workspace out of the registry if it was idle since then and the registry is
+/// still full, and names it; the caller deletes its keys (another slot). `''`: there is room
+/// now; nil: none may go.
+static EVICT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then return '' end
+local lru = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #lru == 0 or tonumber(lru[2]) > tonumber(ARGV[1]) then return false end
+redis.call('ZREM', KEYS[1], lru[1])
+return lru[1]
+",
+    )
+});
 
 fn random_id() -> String {
     let bytes: [u8; 16] = rand::random();

@@ -1,7 +1,9 @@
 //! The stream console: `POST /api/workspaces` gives a learner a workspace, `POST /api/console`
 //! runs one line in it (header `X-Workspace`).
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,8 +23,14 @@ pub fn router() -> Router<AppState> {
         .route("/console/help", get(help))
 }
 
-async fn create(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let workspace = Workspace::create(&state.db, &mut Trace::off()).await?;
+async fn create(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+) -> Result<impl IntoResponse, ApiError> {
+    let workspace = state
+        .console
+        .create_workspace(&state.db, client.ip(), &mut Trace::off())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(WorkspaceResponse {

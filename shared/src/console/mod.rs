@@ -1,6 +1,7 @@
 //! The learners' stream console, as far as it needs no Redis: reading a line like `redis-cli`
 //! does, and knowing each command it runs (arity, keys, whether it writes) or refuses (why).
 
+pub mod caps;
 mod commands;
 mod tokenize;
 
