@@ -198,3 +198,56 @@ async fn a_request_over_the_request_timeout_is_answered_503_and_a_websocket_outl
     app.submit("12.00").await;
     assert_eq!(ws.entries(1).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_kept_alive_connection_is_closed_after_the_idle_timeout_not_the_header_one() {
+    let header_timeout = Duration::from_millis(300);
+    let idle_timeout = Duration::from_millis(2000);
+    let app = spawn_app_with(|c| {
+        c.header_read_timeout_ms = header_timeout.as_millis() as u64;
+        c.idle_timeout_ms = idle_timeout.as_millis() as u64;
+    })
+    .await;
+    let relay = app.address.clone();
+    let mut stream = connect_from("127.0.0.1", &relay).await;
+    stream
+        .write_all(format!("GET /api/health HTTP/1.1\r\nHost: {relay}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    // The whole answer (its length is in its head), then nothing more is sent.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let answered = loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        assert!(n > 0, "closed before answering");
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .expect("content-length");
+            if body.len() >= length {
+                assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+                break Instant::now();
+            }
+        }
+    };
+    let rest = closed_within(&mut stream, idle_timeout + Duration::from_secs(5))
+        .await
+        .expect("the idle connection is closed");
+    assert!(rest.is_empty());
+    let after = answered.elapsed();
+    eprintln!("idle connection closed {after:?} after its answer");
+    assert!(
+        after >= idle_timeout.mul_f64(0.9),
+        "closed {after:?} after the answer: the idle timeout is {idle_timeout:?}"
+    );
+}
