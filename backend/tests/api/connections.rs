@@ -81,9 +81,11 @@ async fn half_sent_requests_are_closed_by_the_header_read_timeout_while_others_a
     const HELD: usize = 300;
     let mut held = Vec::with_capacity(HELD);
     for _ in 0..HELD {
+        // Before the connect: the relay's timeout cannot have started earlier.
+        let opened = Instant::now();
         let mut stream = connect_from("127.0.0.1", &relay).await;
         stream.write_all(HALF_REQUEST).await.unwrap();
-        held.push((Instant::now(), stream));
+        held.push((opened, stream));
     }
 
     // Meanwhile another address's health checks, each on a new connection.
