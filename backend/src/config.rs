@@ -100,6 +100,31 @@ pub struct Config {
     #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 4096)]
     pub ws_max_message_bytes: usize,
 
+    /// A new connection must send its first whole request head within this (ms), or it is
+    /// closed (slowloris).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+
+    /// A kept-alive connection must send its next whole request head within this (ms) of
+    /// the last answer, or it is closed.
+    #[arg(long, env = "IDLE_TIMEOUT_MS", default_value_t = 30_000)]
+    pub idle_timeout_ms: u64,
+
+    /// A request whose answer has not started within this (ms) gets 503 `request_timeout`.
+    /// Above the longest legitimate wait (`wait_ms` 10 s, console BLOCK 5 s, replays); an
+    /// open WebSocket is not a request and is never cut.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+
+    /// Connections one client address may hold that have not yet sent a whole request head;
+    /// more are refused at once. A class behind one NAT: 60 learners x (6 + a WebSocket).
+    #[arg(
+        long,
+        env = "MAX_PENDING_CONNECTIONS_PER_CLIENT",
+        default_value_t = 420
+    )]
+    pub max_pending_connections_per_client: usize,
+
     /// Write requests (POST, DELETE) per second per client address, sustained.
     #[arg(long, env = "WRITE_RATE_PER_SECOND", default_value_t = 50)]
     pub write_rate_per_second: u32,
@@ -188,6 +213,16 @@ impl Config {
             max_consumers: self.max_consumers_per_group,
             side_stream_maxlen: self.side_stream_maxlen,
             snapshot_every: self.snapshot_every,
+        }
+    }
+
+    pub fn connection_settings(&self) -> crate::connections::ConnectionSettings {
+        use std::time::Duration;
+        crate::connections::ConnectionSettings {
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
+            max_pending_per_client: self.max_pending_connections_per_client,
         }
     }
 

@@ -69,6 +69,13 @@ pub enum ApiError {
         message: String,
         retry_after_secs: u64,
     },
+    /// 503: the request took longer than `--request-timeout-ms`.
+    #[error(
+        "the request took longer than {} ms, the most the relay spends on one; try again, or ask \
+         for less (a shorter wait_ms, an earlier at=)",
+        .0.as_millis()
+    )]
+    RequestTimeout(std::time::Duration),
     /// 503: the read model has not yet caught up with the entry the caller waits for.
     #[error(
         "the projection has not reached {after} yet (it is at {}); try again shortly",
@@ -124,6 +131,7 @@ impl ApiError {
             Self::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "redis_unavailable"),
             Self::Full { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
+            Self::RequestTimeout(_) => (StatusCode::SERVICE_UNAVAILABLE, "request_timeout"),
             Self::ProjectionBehind { .. } => (StatusCode::SERVICE_UNAVAILABLE, "projection_behind"),
             Self::OutOfMemory => (StatusCode::SERVICE_UNAVAILABLE, "redis_out_of_memory"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -4,6 +4,7 @@ pub mod access;
 pub mod claim_store;
 pub mod commands;
 pub mod config;
+pub mod connections;
 pub mod console;
 pub mod cursor;
 pub mod db;

@@ -138,6 +138,10 @@ async fn main() -> anyhow::Result<()> {
         .await;
     }
     let listen = config.listen;
+    match backend::connections::raise_file_limit() {
+        Some(files) => tracing::info!(files, "open-file limit (soft, raised to the hard limit)"),
+        None => tracing::info!("open-file limit: unlimited"),
+    }
     let app = backend::Application::build(config).await?;
     let host = if listen.ip().is_unspecified() {
         "<this machine's address>".to_owned()

@@ -23,6 +23,7 @@ pub struct Application {
     state: AppState,
     embedded: Option<Supervised>,
     workers: Option<WorkerSettings>,
+    connections: crate::connections::ConnectionSettings,
     generated_token: Option<String>,
 }
 
@@ -107,6 +108,7 @@ impl Application {
             state,
             embedded,
             workers: config.workers.then(|| config.worker_settings()),
+            connections: config.connection_settings(),
             generated_token,
         })
     }
@@ -142,6 +144,7 @@ impl Application {
             state,
             embedded,
             workers,
+            connections,
             ..
         } = self;
         let stop = state.shutdown.clone();
@@ -155,16 +158,14 @@ impl Application {
         ));
         let groups_feed = tokio::spawn(push_groups(state.clone()));
         let workers = workers.map(|settings| tokio::spawn(run_workers(state.clone(), settings)));
-        let router = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown({
-                let stop = stop.clone();
-                async move {
-                    shutdown.await;
-                    stop.cancel();
-                }
-            })
-            .await;
+        crate::connections::serve(listener, router, connections, {
+            let stop = stop.clone();
+            async move {
+                shutdown.await;
+                stop.cancel();
+            }
+        })
+        .await;
         stop.cancel();
         let _ = feed.await;
         let _ = projector.await;
@@ -177,7 +178,7 @@ impl Application {
         if let Some(server) = embedded {
             server.stop().await?;
         }
-        served.context("HTTP server failed")
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 mod access;
 mod bad_input;
 mod claims;
+mod connections;
 mod console;
 mod dashboard;
 mod dead_letters;
