@@ -13,6 +13,7 @@ mod faults;
 mod fuzz;
 mod groups;
 mod helpers;
+mod hostile_console;
 mod history;
 mod idempotency;
 mod lab;
