@@ -89,11 +89,11 @@ pub struct Config {
     pub max_consumers_per_group: usize,
 
     /// Open WebSockets from one client address at most (a class behind one NAT shares one).
-    #[arg(long, env = "WS_MAX_PER_CLIENT", default_value_t = 64)]
+    #[arg(long, env = "WS_MAX_PER_CLIENT", default_value_t = 128)]
     pub ws_max_per_client: usize,
 
     /// Open WebSockets in all at most.
-    #[arg(long, env = "WS_MAX_CONNECTIONS", default_value_t = 512)]
+    #[arg(long, env = "WS_MAX_CONNECTIONS", default_value_t = 1024)]
     pub ws_max_connections: usize,
 
     /// Largest message a WebSocket client may send (the feed takes no input but close).
@@ -126,11 +126,11 @@ pub struct Config {
     pub max_pending_connections_per_client: usize,
 
     /// Write requests (POST, DELETE) per second per client address, sustained.
-    #[arg(long, env = "WRITE_RATE_PER_SECOND", default_value_t = 50)]
+    #[arg(long, env = "WRITE_RATE_PER_SECOND", default_value_t = 100)]
     pub write_rate_per_second: u32,
 
     /// Write requests one client address may send in a burst above the sustained rate.
-    #[arg(long, env = "WRITE_BURST", default_value_t = 200)]
+    #[arg(long, env = "WRITE_BURST", default_value_t = 400)]
     pub write_burst: u32,
 
     /// Approximate length cap (`MAXLEN ~`) of the side streams `claims:failed:log`,
@@ -161,12 +161,20 @@ pub struct Config {
     pub workspaces_per_minute: u32,
 
     /// Console reads with BLOCK at once in this relay (each holds a Redis connection).
-    #[arg(long, env = "CONSOLE_BLOCKING", default_value_t = 32)]
+    #[arg(long, env = "CONSOLE_BLOCKING", default_value_t = 128)]
     pub console_blocking: usize,
 
     /// Console reads with BLOCK at once per workspace.
     #[arg(long, env = "CONSOLE_BLOCKING_PER_WORKSPACE", default_value_t = 2)]
     pub console_blocking_per_workspace: usize,
+
+    /// Console lines one workspace may send per second ...
+    #[arg(long, env = "CONSOLE_LINES_PER_SECOND", default_value_t = 10)]
+    pub console_lines_per_second: u32,
+
+    /// ... and in a burst.
+    #[arg(long, env = "CONSOLE_LINE_BURST", default_value_t = 30)]
+    pub console_line_burst: u32,
 }
 
 impl Config {
@@ -241,6 +249,8 @@ impl Config {
             workspaces_per_minute: self.workspaces_per_minute,
             blocking: self.console_blocking,
             blocking_per_workspace: self.console_blocking_per_workspace,
+            lines_per_second: self.console_lines_per_second,
+            line_burst: self.console_line_burst,
         }
     }
 

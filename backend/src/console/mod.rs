@@ -45,6 +45,10 @@ pub struct ConsoleLimits {
     pub blocking: usize,
     /// ... and per workspace.
     pub blocking_per_workspace: usize,
+    /// Lines one workspace may send per second ...
+    pub lines_per_second: u32,
+    /// ... and in a burst.
+    pub line_burst: u32,
 }
 
 /// What the console shares between requests.
@@ -56,6 +60,8 @@ pub struct Console {
     blocking_by_workspace: Arc<Mutex<HashMap<String, usize>>>,
     /// Workspaces made per client address.
     creations: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Lines sent per workspace.
+    lines: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 impl Console {
@@ -63,12 +69,17 @@ impl Console {
         let per_minute =
             std::num::NonZeroU32::new(limits.workspaces_per_minute.max(1)).expect("at least 1");
         let burst = std::num::NonZeroU32::new(limits.workspace_burst.max(1)).expect("at least 1");
+        let lines = std::num::NonZeroU32::new(limits.lines_per_second.max(1)).expect("at least 1");
+        let line_burst = std::num::NonZeroU32::new(limits.line_burst.max(1)).expect("at least 1");
         Self {
             limits,
             blocking: Arc::new(Semaphore::new(limits.blocking)),
             blocking_by_workspace: Arc::default(),
             creations: Arc::new(RateLimiter::keyed(
                 Quota::per_minute(per_minute).allow_burst(burst),
+            )),
+            lines: Arc::new(RateLimiter::keyed(
+                Quota::per_second(lines).allow_burst(line_burst),
             )),
         }
     }
@@ -86,12 +97,7 @@ impl Console {
         trace: &mut Trace,
     ) -> Result<Workspace, ApiError> {
         if let Err(wait) = self.creations.check_key(&client) {
-            let secs = wait
-                .wait_time_from(governor::clock::Clock::now(
-                    &governor::clock::DefaultClock::default(),
-                ))
-                .as_secs()
-                .max(1);
+            let secs = seconds_until(&wait);
             let ConsoleLimits {
                 workspace_burst,
                 workspaces_per_minute,
@@ -111,6 +117,31 @@ impl Console {
             self.creations.retain_recent();
         }
         Workspace::create(db, &self.limits, trace).await
+    }
+
+    /// Whether the workspace may send a line now: 429 past its share, so one learner's flood
+    /// leaves the address's write budget to the rest of the class.
+    pub fn line_allowed(&self, workspace: &Workspace) -> Result<(), ApiError> {
+        let Err(wait) = self.lines.check_key(&workspace.id().to_owned()) else {
+            if self.lines.len() > 10_000 {
+                self.lines.retain_recent();
+            }
+            return Ok(());
+        };
+        let secs = seconds_until(&wait);
+        let ConsoleLimits {
+            lines_per_second,
+            line_burst,
+            ..
+        } = self.limits;
+        Err(ApiError::TooManyRequests {
+            code: "rate_limited",
+            message: format!(
+                "your workspace sent {line_burst} lines in a short while, its most (then \
+                 {lines_per_second} a second); try again in {secs} s"
+            ),
+            retry_after_secs: Some(secs),
+        })
     }
 
     /// A place among the blocking reads, for this workspace: at most
@@ -140,6 +171,12 @@ impl Console {
             running: self.blocking_by_workspace.clone(),
         })
     }
+}
+
+/// Whole seconds until a rate limiter lets the next one through, at least 1.
+fn seconds_until(wait: &governor::NotUntil<governor::clock::QuantaInstant>) -> u64 {
+    let now = governor::clock::Clock::now(&governor::clock::DefaultClock::default());
+    wait.wait_time_from(now).as_secs().max(1)
 }
 
 /// One blocking read's place; dropping it frees it.

@@ -48,7 +48,10 @@ async fn run(
     JsonBody(request): JsonBody<ConsoleRequest>,
 ) -> Result<Response, ApiError> {
     let answer = match Workspace::open(&state.db, &headers).await {
-        Ok(workspace) => console::run(&state.db, &state.console, &workspace, &request.line).await,
+        Ok(workspace) => {
+            state.console.line_allowed(&workspace)?;
+            console::run(&state.db, &state.console, &workspace, &request.line).await
+        }
         Err(ApiError::Unavailable(message)) => console::unavailable(message),
         Err(e) => return Err(e),
     };

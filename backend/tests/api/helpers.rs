@@ -31,6 +31,10 @@ pub fn config(redis_url: Option<String>, data_dir: Option<std::path::PathBuf>) -
         static_dir: "does-not-exist".into(),
         workers: false,
         auto_approve_up_to: shared::Amount::from_cents(100_000),
+        // Tests send console lines faster than a learner types; the share per workspace is
+        // tested where it is the point (`hostile_console`).
+        console_lines_per_second: 10_000,
+        console_line_burst: 10_000,
         ..Config::defaults()
     }
 }

@@ -324,7 +324,11 @@ async fn a_greedy_address_cannot_lock_the_class_out_of_workspaces() {
     assert!(message.contains("made 2 workspaces"), "{message}");
     Browser::at(&app, "127.0.0.3").workspace().await;
     let (status, code, message) = error_of(Browser::at(&app, "127.0.0.4").create().await).await;
-    assert_eq!((status, code.as_str()), (503, "workspaces_full"), "{message}");
+    assert_eq!(
+        (status, code.as_str()),
+        (503, "workspaces_full"),
+        "{message}"
+    );
     assert!(message.contains("holds 3 workspaces"), "{message}");
 
     // With a short idle time, the least recently used makes room; one in use stays.
@@ -343,21 +347,132 @@ async fn a_greedy_address_cannot_lock_the_class_out_of_workspaces() {
     let mine = learner.workspace().await;
     let newcomer = Browser::at(&app, "127.0.0.4");
     let mut made = None;
-    until(Duration::from_secs(10), "room for the newcomer", async || {
-        // The learner keeps working meanwhile.
-        assert_eq!(learner.run(&mine, "XADD s * n 1").await.error, None);
-        let r = newcomer.create().await;
-        if r.status() == 201 {
-            made = Some(r.json::<WorkspaceResponse>().await.unwrap().id);
-            return true;
-        }
-        assert_eq!(error_of(r).await.1, "workspaces_full");
-        false
-    })
+    until(
+        Duration::from_secs(10),
+        "room for the newcomer",
+        async || {
+            // The learner keeps working meanwhile.
+            assert_eq!(learner.run(&mine, "XADD s * n 1").await.error, None);
+            let r = newcomer.create().await;
+            if r.status() == 201 {
+                made = Some(r.json::<WorkspaceResponse>().await.unwrap().id);
+                return true;
+            }
+            assert_eq!(error_of(r).await.1, "workspaces_full");
+            false
+        },
+    )
     .await;
     let gone = newcomer.send(&first, "PING").await;
     assert_eq!(gone.status(), 404, "the least recently used went");
     assert_eq!(learner.send(&mine, "PING").await.status(), 200);
     assert_eq!(greedy.send(&second, "PING").await.status(), 200);
     assert!(made.is_some());
+}
+
+/// One learner of a class behind one address: the live feed, a workspace, the lab polled, a
+/// few console lines (a blocking read among them) and a claim submitted and seen arriving.
+async fn attend(app: &TestApp, browser: &Browser<'_>, workspace: &str) -> Result<(), String> {
+    let mut ws = app.ws(None).await;
+    ws.expect_caught_up().await;
+    for _ in 0..2 {
+        let lab = browser
+            .http
+            .get(app.url("/api/lab"))
+            .header("X-Workspace", workspace)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if lab.status() != 200 {
+            return Err(format!("lab: {}", lab.status()));
+        }
+    }
+    for line in [
+        "XADD claims:events * type claim_submitted claim_id c-1 amount 100",
+        "XREAD COUNT 10 BLOCK 1000 STREAMS claims:events 0",
+        "XRANGE demo:claims:events - + COUNT 5",
+    ] {
+        let answer = browser.run(workspace, line).await;
+        if let Some(error) = answer.error {
+            return Err(format!("{line}: {error}"));
+        }
+    }
+    let submitted = browser
+        .http
+        .post(app.url("/api/claims"))
+        .json(&json!({"customer_id": "CUST-001", "amount": "120.00", "description": "Hail"}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if submitted.status() != 201 {
+        return Err(format!("submit: {}", submitted.status()));
+    }
+    let claim: shared::api::CommandResponse = submitted.json().await.unwrap();
+    ws.entry_where(Duration::from_secs(20), |e| {
+        e.fields
+            .iter()
+            .any(|(k, v)| k == "claim_id" && *v == claim.claim_id)
+    })
+    .await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_class_of_60_behind_one_address_is_served_while_one_of_them_attacks() {
+    // The class does in seconds what a class does in minutes: a faster write rate than the
+    // default, which is for one address's sustained load.
+    let app = spawn_app_with(|config| {
+        config.write_rate_per_second = 200;
+        let defaults = backend::Config::defaults();
+        config.console_lines_per_second = defaults.console_lines_per_second;
+        config.console_line_burst = defaults.console_line_burst;
+    })
+    .await;
+    let class = Browser::at(&app, "127.0.0.1");
+    let mut workspaces = Vec::new();
+    for _ in 0..60 {
+        workspaces.push(class.workspace().await);
+    }
+    let hostile = class.workspace().await;
+
+    let attack = async {
+        let mut lines: Vec<String> = vec!["XREAD BLOCK 5000 STREAMS nothing $".to_owned(); 32];
+        lines.extend(
+            [
+                "XREAD COUNT 0 STREAMS demo:claims:events 0",
+                "XREAD COUNT 1 COUNT 100000 STREAMS demo:claims:events 0",
+            ]
+            .map(str::to_owned),
+        );
+        lines.extend((0..20).map(|n| format!("XGROUP CREATECONSUMER s g {n}{}", "x".repeat(4000))));
+        let sent = lines.iter().map(|line| class.send(&hostile, line));
+        let creations = (0..60).map(|_| class.create());
+        let (_, made) = tokio::join!(
+            futures_util::future::join_all(sent),
+            futures_util::future::join_all(creations)
+        );
+        made.iter().filter(|r| r.status() == 201).count()
+    };
+    let learners = workspaces.iter().map(|w| attend(&app, &class, w));
+    let mut made = 0;
+    let (median, max) = health_during(&app, async {
+        let (outcomes, hostile_made) =
+            tokio::join!(futures_util::future::join_all(learners), attack);
+        made = hostile_made;
+        let failed: Vec<&String> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+        assert!(
+            failed.is_empty(),
+            "{} learners not served: {failed:?}",
+            failed.len()
+        );
+    })
+    .await;
+    assert!(
+        made < 60,
+        "the address's workspace share ran out: {made} made"
+    );
+    assert!(
+        median < Duration::from_millis(100),
+        "health took {median:?} (max {max:?})"
+    );
 }
