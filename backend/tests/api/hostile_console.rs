@@ -161,8 +161,8 @@ async fn an_amplified_read_is_refused_or_lowered_before_redis_builds_it() {
     // One key named over and over: Redis would answer it once per name.
     let repeated = format!(
         "XREAD COUNT 100 STREAMS {} {}",
-        vec!["a"; 3].join(" "),
-        vec!["0"; 3].join(" ")
+        ["a"; 3].join(" "),
+        ["0"; 3].join(" ")
     );
     let before = redis_output_bytes(&app).await;
     let answer = me.run(&id, &repeated).await;
@@ -292,10 +292,9 @@ async fn parallel_writes_to_new_keys_keep_the_key_cap() {
     for r in answers {
         assert_eq!(r.status(), 200);
         let answer: ConsoleResponse = r.json().await.unwrap();
-        if answer.error.is_none() {
-            written += 1;
-        } else {
-            assert!(answer.error.unwrap().contains("its most is 32"));
+        match answer.error {
+            None => written += 1,
+            Some(error) => assert!(error.contains("its most is 32"), "{error}"),
         }
     }
     let keys: Vec<String> = redis::cmd("KEYS")
