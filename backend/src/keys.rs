@@ -154,7 +154,8 @@ impl Partition {
     }
 
     /// Which relay's projector reads this partition: one at a time, so its part of the read
-    /// model is written in stream order. `PX` 10 s, renewed while it runs.
+    /// model is written in stream order. `EX` 10 s, renewed while it runs (rebuilds too); its
+    /// value, the holder's token, fences the rebuild's writes.
     pub fn projector_lease(self) -> String {
         format!("claims:{}:projector", self.tag())
     }

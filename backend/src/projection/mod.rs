@@ -10,5 +10,5 @@ mod status;
 
 pub use model::{ClaimPage, list, position};
 pub use projector::run;
-pub use rebuild::request as request_rebuild;
+pub use rebuild::{request as request_rebuild, run as rebuild};
 pub use status::{behind, behind_in, read as read_status};

@@ -24,6 +24,7 @@ const CONSUMER: &str = "projector";
 const BATCH: usize = 500;
 /// How long one read blocks: also how often the lease is renewed and a rebuild noticed.
 const BLOCK: Duration = Duration::from_millis(500);
+/// The projector's lease, renewed every quarter of it (between batches, and while rebuilding).
 const LEASE: Duration = Duration::from_secs(10);
 
 /// Projects every partition, each under a lease of its own, until `stop`: with several
@@ -102,7 +103,11 @@ async fn serve(db: &Db, partition: Partition, owner: &str) -> Result<(), DbError
             renewed = Instant::now();
         }
         if rebuild::requested(db, partition).await? {
-            rebuild::run(db, partition).await?;
+            // Renews the lease while it runs; a lease lost meanwhile ends this term.
+            if !rebuild::run(db, partition, owner, LEASE).await? {
+                return Ok(());
+            }
+            renewed = Instant::now();
             from = "0";
             continue;
         }

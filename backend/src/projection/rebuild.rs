@@ -3,9 +3,14 @@
 //! stream's newest into fresh keys, then renames them over the live ones and moves the group
 //! past what it replayed, in one script. Readers see the old model until that step, then the
 //! new one; entries appended meanwhile are projected right after it.
+//!
+//! It runs under the projector's lease: renewed while it runs, and every write it makes (the
+//! fresh keys, the swap) is fenced by the holder's token in a script, so a relay whose lease
+//! lapsed mid-rebuild can neither unlink nor swap the keys of the relay that took over.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use redis::Script;
 use shared::Claim;
@@ -53,6 +58,9 @@ return 1
     Ok(db.script::<i64>(&invocation).await? == 1)
 }
 
+/// Whether the lease holder, between batches, should rebuild: one is asked for, or marked
+/// running by a projector that no longer runs it (only the holder runs one, and the holder
+/// asking is not running one; `rebuild_owner` names who started it).
 pub(super) async fn requested(db: &Db, partition: Partition) -> Result<bool, DbError> {
     let state: Option<String> = db
         .run(
@@ -63,25 +71,45 @@ pub(super) async fn requested(db: &Db, partition: Partition) -> Result<bool, DbE
     Ok(matches!(state.as_deref(), Some("requested" | "running")))
 }
 
-pub(super) async fn run(db: &Db, partition: Partition) -> Result<(), DbError> {
+/// Rebuilds the partition's model as the projector holding its lease under the token
+/// `owner`, renewing the lease (for `lease`) while it runs. `Ok(false)` if the lease is not, or
+/// stops being, `owner`'s: then it has written nothing to the model (at most progress counts),
+/// and whoever holds the lease starts the rebuild over.
+pub async fn run(
+    db: &Db,
+    partition: Partition,
+    owner: &str,
+    lease: Duration,
+) -> Result<bool, DbError> {
     let now = crate::commands::now().to_string();
-    set(
-        db,
-        partition,
-        &[("rebuild_state", "running"), ("rebuild_started_at", &now)],
-    )
-    .await?;
+    let previous = begin(db, partition, owner, &now).await?;
+    let Some(previous) = previous else {
+        return Ok(false);
+    };
+    if !previous.is_empty() && previous != owner {
+        // The relay that ran it lost its lease (stopped, or cut off for longer than it):
+        // its fenced writes are refused from now on, so this one starts over.
+        tracing::warn!(
+            partition = partition.index(),
+            "a rebuild left running by another projector is started over"
+        );
+    }
     let started = std::time::Instant::now();
-    match replay_and_swap(db, partition).await {
-        Ok(replayed) => {
+    let outcome = tokio::select! {
+        r = replay_and_swap(db, partition, owner) => r,
+        r = keep_lease(db, partition, owner, lease) => r.map(|()| None),
+    };
+    match outcome {
+        Ok(Some(replayed)) => {
             tracing::info!(replayed, partition = partition.index(), took = ?started.elapsed(), "read model rebuilt");
-            let now = crate::commands::now().to_string();
-            set(
-                db,
-                partition,
-                &[("rebuild_state", "done"), ("rebuild_finished_at", &now)],
-            )
-            .await
+            Ok(true)
+        }
+        Ok(None) => {
+            tracing::warn!(
+                partition = partition.index(),
+                "projector lease lost during a rebuild; its holder starts the rebuild over"
+            );
+            Ok(false)
         }
         // Redis went away: ask again, so the next projector to hold the lease starts over.
         Err(e @ DbError::Unavailable(_)) => {
@@ -97,8 +125,92 @@ pub(super) async fn run(db: &Db, partition: Partition) -> Result<(), DbError> {
                 &[("rebuild_state", "failed"), ("rebuild_error", &message)],
             )
             .await
+            .map(|()| true)
         }
     }
+}
+
+/// Marks the rebuild running under `owner` (and counts it in `rebuild_runs`) if `owner` holds
+/// the lease: `Some` of the token the state named before (empty if none), `None` if not held.
+async fn begin(
+    db: &Db,
+    partition: Partition,
+    owner: &str,
+    now: &str,
+) -> Result<Option<String>, DbError> {
+    static BEGIN: LazyLock<Script> = LazyLock::new(|| {
+        Script::new(
+            r"
+-- KEYS: projection state, projector lease; ARGV: owner, when
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then
+  return false
+end
+local previous = redis.call('HGET', KEYS[1], 'rebuild_owner') or ''
+redis.call('HSET', KEYS[1], 'rebuild_state', 'running', 'rebuild_started_at', ARGV[2],
+  'rebuild_owner', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'rebuild_runs', 1)
+return previous
+",
+        )
+    });
+    let mut invocation = BEGIN.key(partition.projection());
+    invocation
+        .key(partition.projector_lease())
+        .arg(owner)
+        .arg(now);
+    db.script::<Option<String>>(&invocation).await
+}
+
+/// Renews the lease every quarter of its length; returns once it is lost.
+async fn keep_lease(
+    db: &Db,
+    partition: Partition,
+    owner: &str,
+    lease: Duration,
+) -> Result<(), DbError> {
+    loop {
+        tokio::time::sleep(lease / 4).await;
+        if !crate::lease::renew(db, &partition.projector_lease(), owner, lease).await? {
+            return Ok(());
+        }
+    }
+}
+
+/// Runs `commands` on the rebuild's keys in one script if `owner` still holds the lease;
+/// `false` (and nothing run) if not.
+async fn fenced(
+    db: &Db,
+    partition: Partition,
+    owner: &str,
+    commands: &[Vec<String>],
+) -> Result<bool, DbError> {
+    static FENCED: LazyLock<Script> = LazyLock::new(|| {
+        Script::new(
+            r"
+-- KEYS: projector lease, then the keys the commands name
+-- ARGV: owner, then per command its number of words and its words
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+local i = 2
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call(unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
+return 1
+",
+        )
+    });
+    let mut invocation = FENCED.key(partition.projector_lease());
+    for key in partition.model(Model::Rebuild).all_keys() {
+        invocation.key(key);
+    }
+    invocation.arg(owner);
+    for command in commands {
+        invocation.arg(command.len()).arg(command);
+    }
+    Ok(db.script::<i64>(&invocation).await? == 1)
 }
 
 async fn set(db: &Db, partition: Partition, fields: &[(&str, &str)]) -> Result<(), DbError> {
@@ -135,7 +247,12 @@ async fn end_of_stream(
     Ok((last.filter(|l| l != "0-0"), added, len))
 }
 
-async fn replay_and_swap(db: &Db, partition: Partition) -> Result<u64, DbError> {
+/// `None` if the lease stopped being `owner`'s before the swap.
+async fn replay_and_swap(
+    db: &Db,
+    partition: Partition,
+    owner: &str,
+) -> Result<Option<u64>, DbError> {
     let stream = partition.events();
     let (last, added, total) = end_of_stream(db, &stream).await?;
     // Entries other programs appended are indexed first: they are replayed here, and the
@@ -150,7 +267,9 @@ async fn replay_and_swap(db: &Db, partition: Partition) -> Result<u64, DbError> 
     .await?;
     let mut unlink = vec!["UNLINK".to_owned()];
     unlink.extend(partition.model(Model::Rebuild).all_keys());
-    db.run::<i64, _>(&mut Trace::off(), &unlink).await?;
+    if !fenced(db, partition, owner, &[unlink]).await? {
+        return Ok(None);
+    }
 
     let mut recent: VecDeque<ActivityItem> = VecDeque::with_capacity(ACTIVITY_KEPT);
     let replayed = match &last {
@@ -177,9 +296,9 @@ async fn replay_and_swap(db: &Db, partition: Partition) -> Result<u64, DbError> 
     };
     let claims = replayed.claims;
     let replayed = replayed.entries;
-    write(db, partition, &claims, &recent).await?;
-    swap(db, partition, last.as_deref(), added).await?;
-    Ok(replayed)
+    let swapped = write(db, partition, owner, &claims, &recent).await?
+        && swap(db, partition, owner, last.as_deref(), added).await?;
+    Ok(swapped.then_some(replayed))
 }
 
 #[derive(Default, serde::Serialize)]
@@ -189,12 +308,15 @@ struct Totals {
     paid: BTreeMap<String, i64>,
 }
 
+/// Writes the replayed model into the rebuild's keys, a page per fenced script; `false` as
+/// soon as one is refused.
 async fn write(
     db: &Db,
     partition: Partition,
+    owner: &str,
     claims: &HashMap<String, Claim>,
     recent: &VecDeque<ActivityItem>,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
     let model = partition.model(Model::Rebuild);
     let views: Vec<ClaimView> = claims.values().filter_map(ClaimView::of).collect();
     let mut customers: HashMap<&str, Totals> = HashMap::new();
@@ -237,7 +359,9 @@ async fn write(
         commands.push(hset);
         commands.push(all);
         commands.extend(by_status.into_values());
-        db.pipeline(&mut Trace::off(), &commands).await?;
+        if !fenced(db, partition, owner, &commands).await? {
+            return Ok(false);
+        }
     }
     let customers: Vec<(&str, Totals)> = customers.into_iter().collect();
     for chunk in customers.chunks(PAGE) {
@@ -246,7 +370,9 @@ async fn write(
             hset.push((*customer).to_owned());
             hset.push(serde_json::to_string(totals).expect("totals serialize"));
         }
-        db.run::<i64, _>(&mut Trace::off(), &hset).await?;
+        if !fenced(db, partition, owner, &[hset]).await? {
+            return Ok(false);
+        }
     }
     if !recent.is_empty() {
         // Newest first, as the projector pushes them.
@@ -256,31 +382,39 @@ async fn write(
                 .iter()
                 .map(|i| serde_json::to_string(i).expect("items serialize")),
         );
-        db.run::<i64, _>(&mut Trace::off(), &push).await?;
+        return fenced(db, partition, owner, &[push]).await;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Renames the rebuilt keys over the live ones (a key the rebuild left empty removes the live
-/// one), sets the position, and moves the group to where the replay stopped: one step.
+/// one), sets the position, moves the group to where the replay stopped and marks the rebuild
+/// done (counted in `rebuild_swaps`): one step, taken only if `owner` still holds the lease.
 async fn swap(
     db: &Db,
     partition: Partition,
+    owner: &str,
     last: Option<&str>,
     added: Option<i64>,
-) -> Result<(), DbError> {
+) -> Result<bool, DbError> {
     static SWAP: LazyLock<Script> = LazyLock::new(|| {
         Script::new(
             r"
--- KEYS: projection state, events stream, then rebuilt/live key pairs
--- ARGV: group, last id replayed ('' for none), entries added up to it ('' if unknown)
-for i = 3, #KEYS, 2 do
+-- KEYS: projection state, events stream, projector lease, then rebuilt/live key pairs
+-- ARGV: group, last id replayed ('' for none), entries added up to it ('' if unknown),
+--       owner, when
+if redis.call('GET', KEYS[3]) ~= ARGV[4] then
+  return 0
+end
+for i = 4, #KEYS, 2 do
   if redis.call('EXISTS', KEYS[i]) == 1 then
     redis.call('RENAME', KEYS[i], KEYS[i + 1])
   else
     redis.call('DEL', KEYS[i + 1])
   end
 end
+redis.call('HSET', KEYS[1], 'rebuild_state', 'done', 'rebuild_finished_at', ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'rebuild_swaps', 1)
 if ARGV[2] == '' then
   redis.call('HDEL', KEYS[1], 'position')
   return 1
@@ -296,7 +430,9 @@ return 1
         )
     });
     let mut invocation = SWAP.key(partition.projection());
-    invocation.key(partition.events());
+    invocation
+        .key(partition.events())
+        .key(partition.projector_lease());
     for (rebuilt, live) in partition
         .model(Model::Rebuild)
         .all_keys()
@@ -308,6 +444,8 @@ return 1
     invocation
         .arg(keys::PROJECTIONS_GROUP)
         .arg(last.unwrap_or_default())
-        .arg(added.map(|a| a.to_string()).unwrap_or_default());
-    db.script::<i64>(&invocation).await.map(|_| ())
+        .arg(added.map(|a| a.to_string()).unwrap_or_default())
+        .arg(owner)
+        .arg(crate::commands::now().to_string());
+    Ok(db.script::<i64>(&invocation).await? == 1)
 }

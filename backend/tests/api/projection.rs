@@ -271,3 +271,371 @@ async fn only_an_instructor_rebuilds_and_one_at_a_time() {
     let (status, code, _) = error_of(rebuild().await.unwrap()).await;
     assert_eq!((status, code.as_str()), (409, "rebuild_running"));
 }
+
+/// The projection hash's counters: rebuilds started and rebuilds swapped in.
+async fn rebuild_counts(app: &TestApp) -> (u64, u64) {
+    let (runs, swaps): (Option<u64>, Option<u64>) = redis::cmd("HMGET")
+        .arg(backend::keys::Partition::ONLY.projection())
+        .arg("rebuild_runs")
+        .arg("rebuild_swaps")
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    (runs.unwrap_or(0), swaps.unwrap_or(0))
+}
+
+/// Waits until the projection has applied the stream's newest entry.
+async fn caught_up(app: &TestApp) -> String {
+    let newest: redis::Value = redis::cmd("XREVRANGE")
+        .arg("claims:events")
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(&mut app.redis().await)
+        .await
+        .unwrap();
+    let last = backend::db::entries(newest)[0].0.clone();
+    until(
+        Duration::from_secs(30),
+        "the projection to catch up",
+        async || projection(app).await.position.as_deref() == Some(last.as_str()),
+    )
+    .await;
+    last
+}
+
+#[tokio::test]
+async fn two_relays_asked_to_rebuild_at_once_run_one_rebuild_equal_to_the_live_fold() {
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.workers = true;
+        c.auto_review = false;
+    })
+    .await;
+    let mut second = crate::helpers::config(Some(app.redis_url()), None);
+    second.workers = true;
+    second.auto_review = false;
+    let relay = backend::Application::build(second).await.unwrap();
+    let (address, stop, task) = crate::helpers::run(relay);
+    until(
+        Duration::from_secs(10),
+        "the first build to finish",
+        async || projection(&app).await.rebuild.state == "done",
+    )
+    .await;
+    for i in 0..300 {
+        let currency = ["USD", "EUR"][i % 2];
+        let base = if i % 2 == 0 {
+            app.url("")
+        } else {
+            format!("http://{address}")
+        };
+        let r = app
+            .http
+            .post(format!("{base}/api/claims"))
+            .json(
+                &json!({"customer_id": format!("CUST-{}", i % 7), "amount": format!("{}.25", i + 1),
+                          "description": "two relays", "currency": currency}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let last = caught_up(&app).await;
+    let live = model(&app).await;
+    let (runs, swaps) = rebuild_counts(&app).await;
+
+    // Both relays asked at the same moment: one request is taken, the other told it runs.
+    let ask = |base: String| {
+        app.http
+            .post(format!("{base}/api/projections/rebuild"))
+            .json(&json!({}))
+            .send()
+    };
+    let (a, b) = tokio::join!(ask(app.url("")), ask(format!("http://{address}")));
+    let mut statuses = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [202, 409]);
+    until(
+        Duration::from_secs(20),
+        "the rebuild to be swapped in",
+        async || rebuild_counts(&app).await.1 > swaps,
+    )
+    .await;
+    let done = projection(&app).await;
+    assert_eq!(done.rebuild.state, "done");
+    assert_eq!(done.rebuild.replayed, app.xlen().await);
+    assert_eq!(done.position.as_deref(), Some(last.as_str()));
+    assert_eq!(
+        rebuild_counts(&app).await,
+        (runs + 1, swaps + 1),
+        "exactly one rebuild ran"
+    );
+    assert_eq!(
+        model(&app).await,
+        live,
+        "the rebuilt model differs from the live fold"
+    );
+    stop.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_projector_without_the_lease_can_neither_start_nor_swap_a_rebuild() {
+    let app = spawn_app().await;
+    for amount in ["1.00", "2.00", "3.00"] {
+        app.submit(amount).await;
+    }
+    caught_up(&app).await;
+    until(
+        Duration::from_secs(10),
+        "the first build to finish",
+        async || projection(&app).await.rebuild.state == "done",
+    )
+    .await;
+    let partition = backend::keys::Partition::ONLY;
+    let mut conn = app.redis().await;
+    // What the lease holder's own rebuild has written so far.
+    let () = redis::cmd("HSET")
+        .arg(partition.model(backend::keys::Model::Rebuild).views())
+        .arg("holder")
+        .arg("{}")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let live = model(&app).await;
+    let state = |mut conn: redis::aio::MultiplexedConnection| async move {
+        let all: BTreeMap<String, String> = redis::cmd("HGETALL")
+            .arg(partition.projection())
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        all
+    };
+    let before = state(conn.clone()).await;
+
+    let db = backend::db::Db::new(&app.redis_url()).unwrap();
+    let rebuilt = backend::projection::rebuild(
+        &db,
+        partition,
+        "a-relay-whose-lease-lapsed",
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    assert!(!rebuilt, "a rebuild ran without the lease");
+    let holder: Option<String> = redis::cmd("HGET")
+        .arg(partition.model(backend::keys::Model::Rebuild).views())
+        .arg("holder")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        holder.as_deref(),
+        Some("{}"),
+        "the holder's keys were unlinked"
+    );
+    assert_eq!(model(&app).await, live);
+    assert_eq!(state(conn).await, before);
+}
+
+#[tokio::test]
+async fn a_projector_that_loses_its_lease_mid_rebuild_writes_and_swaps_nothing_more() {
+    let app = spawn_app().await;
+    let partition = backend::keys::Partition::ONLY;
+    let mut conn = app.redis().await;
+    // Enough entries that the replay takes many pages, as another program appends them.
+    lab_entries(&mut conn, 10_000).await;
+    caught_up(&app).await;
+    until(
+        Duration::from_secs(10),
+        "the first build to finish",
+        async || projection(&app).await.rebuild.state == "done",
+    )
+    .await;
+    // This test is the projector now: the relay's own finds the lease taken and stands by
+    // (with nothing new in the stream it writes nothing meanwhile).
+    let () = redis::cmd("SET")
+        .arg(partition.projector_lease())
+        .arg("stalled")
+        .arg("EX")
+        .arg(60)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let views = partition.model(backend::keys::Model::Live).views();
+    let () = redis::cmd("HSET")
+        .arg(&views)
+        .arg("live-marker")
+        .arg("{}")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let (_, swaps) = rebuild_counts(&app).await;
+
+    let db = backend::db::Db::new(&app.redis_url()).unwrap();
+    let rebuild = backend::projection::rebuild(&db, partition, "stalled", Duration::from_secs(60));
+    // Once the rebuild has started, another relay takes the lease (as if this one had stalled
+    // past it) and starts writing its own rebuild; in one script, and only if no swap came first.
+    let take_over = async {
+        let mut conn = app.redis().await;
+        until(
+            Duration::from_secs(10),
+            "the rebuild to start",
+            async || {
+                let owner: Option<String> = redis::cmd("HGET")
+                    .arg(partition.projection())
+                    .arg("rebuild_owner")
+                    .query_async(&mut conn)
+                    .await
+                    .unwrap();
+                owner.as_deref() == Some("stalled")
+            },
+        )
+        .await;
+        let took: i64 = redis::Script::new(
+            r"
+if tonumber(redis.call('HGET', KEYS[1], 'rebuild_swaps') or '0') ~= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('SET', KEYS[2], 'successor', 'EX', 60)
+redis.call('HSET', KEYS[3], 'successor', '{}')
+return 1
+",
+        )
+        .key(partition.projection())
+        .key(partition.projector_lease())
+        .key(partition.model(backend::keys::Model::Rebuild).views())
+        .arg(swaps)
+        .invoke_async(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            took, 1,
+            "the rebuild was swapped in before it could be cut off"
+        );
+    };
+    let (rebuilt, ()) = tokio::join!(rebuild, take_over);
+    assert!(
+        !rebuilt.unwrap(),
+        "a rebuild swapped in after its lease was lost"
+    );
+    assert_eq!(rebuild_counts(&app).await.1, swaps, "nothing swapped");
+    let marker: Option<String> = redis::cmd("HGET")
+        .arg(&views)
+        .arg("live-marker")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(marker.as_deref(), Some("{}"), "the live model was replaced");
+    let successor: Option<String> = redis::cmd("HGET")
+        .arg(partition.model(backend::keys::Model::Rebuild).views())
+        .arg("successor")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        successor.as_deref(),
+        Some("{}"),
+        "the successor's rebuild keys were unlinked"
+    );
+    let lease: String = redis::cmd("GET")
+        .arg(partition.projector_lease())
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(lease, "successor", "the lease was taken back");
+}
+
+/// Appends `n` claims' submissions straight to the stream, as another program would: enough of
+/// them and a rebuild takes many pages (10,000 took 1.4 to 2.5 s in a debug build).
+async fn lab_entries(conn: &mut redis::aio::MultiplexedConnection, n: usize) {
+    let mut pipe = redis::pipe();
+    for i in 0..n {
+        pipe.cmd("XADD")
+            .arg("claims:events")
+            .arg("*")
+            .arg("type")
+            .arg("claim_submitted")
+            .arg("claim_id")
+            .arg(format!("lab_{i}"))
+            .arg("customer_id")
+            .arg("CUST-LAB")
+            .arg("amount")
+            .arg("700")
+            .arg("submitted_at")
+            .arg("2026-11-21T09:00:00.000Z")
+            .ignore();
+    }
+    let () = pipe.query_async(conn).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_rebuild_renews_the_projector_lease_while_it_runs() {
+    let app = spawn_app().await;
+    let partition = backend::keys::Partition::ONLY;
+    let lease = partition.projector_lease();
+    let mut conn = app.redis().await;
+    lab_entries(&mut conn, 10_000).await;
+    caught_up(&app).await;
+    until(
+        Duration::from_secs(10),
+        "the first build to finish",
+        async || projection(&app).await.rebuild.state == "done",
+    )
+    .await;
+    // This test is the projector now, on a lease of 2 s (renewed every 500 ms): the relay's
+    // own stands by.
+    let () = redis::cmd("SET")
+        .arg(&lease)
+        .arg("slow")
+        .arg("EX")
+        .arg(2)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let db = backend::db::Db::new(&app.redis_url()).unwrap();
+    let finished = std::sync::atomic::AtomicBool::new(false);
+    let started = std::time::Instant::now();
+    let rebuild = async {
+        let r = backend::projection::rebuild(&db, partition, "slow", Duration::from_secs(2)).await;
+        finished.store(true, std::sync::atomic::Ordering::SeqCst);
+        r
+    };
+    // Meanwhile another relay tries to take the lease every 20 ms, and the lease's time to
+    // live is watched for a renewal.
+    let contend = async {
+        let mut conn = app.redis().await;
+        let (mut renewed, mut last_ttl, mut taken) = (0, i64::MAX, false);
+        while !finished.load(std::sync::atomic::Ordering::SeqCst) {
+            let took: Option<String> = redis::cmd("SET")
+                .arg(&lease)
+                .arg("successor")
+                .arg("NX")
+                .arg("EX")
+                .arg(60)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            taken |= took.is_some();
+            let ttl: i64 = redis::cmd("PTTL")
+                .arg(&lease)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            if ttl > last_ttl.saturating_add(50) {
+                renewed += 1;
+            }
+            last_ttl = ttl;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        (renewed, taken)
+    };
+    let (rebuilt, (renewed, taken)) = tokio::join!(rebuild, contend);
+    let took = started.elapsed();
+    assert!(!taken, "the lease lapsed during a rebuild of {took:?}");
+    assert!(rebuilt.unwrap(), "the rebuild lost its lease");
+    assert!(renewed > 0, "no renewal seen during a rebuild of {took:?}");
+    eprintln!("rebuild of 10,000 entries: {took:?}, {renewed} renewals seen");
+}
