@@ -3,12 +3,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::api::{ClaimEventsResponse, ClaimResponse};
 
 use crate::api;
 use crate::components::claim_actions::Actions;
 use crate::components::claim_history::{ClaimHistory, Step};
-use crate::components::markup::escape;
 use crate::components::note_form::NoteForm;
 use crate::describe;
 use crate::store::Store;
@@ -131,7 +131,7 @@ fn ClaimCard(
     /// Reloads the claim after a command.
     reload: Callback<()>,
 ) -> impl IntoView {
-    let facts = facts(&loaded);
+    let facts = facts(&loaded).into_string();
     view! {
         <div class="claim-card">
             <div inner_html=facts></div>
@@ -141,39 +141,36 @@ fn ClaimCard(
 }
 
 /// How the claim was loaded and its facts, as markup (read-only, redrawn with each load).
-fn facts(loaded: &ClaimResponse) -> String {
+fn facts(loaded: &ClaimResponse) -> Markup {
     let claim = &loaded.claim;
-    let optional = |label: &str, testid: &str, value: &Option<String>| {
-        value.as_ref().map_or(String::new(), |v| {
-            format!("<dt>{label}</dt><dd{testid}>{}</dd>", escape(v))
-        })
-    };
     let status = claim.status;
-    format!(
-        r#"<p class="loaded-from muted" data-testid="claim-loaded-from">{}</p><dl class="claim-facts"><dt>Claim</dt><dd data-testid="claim-id">{}</dd><dt>Status</dt><dd><span class="status status-{status}" data-testid="claim-status">{status}</span></dd><dt>Version</dt><dd data-testid="claim-version">{}</dd><dt>Customer</dt><dd>{}</dd><dt>Amount</dt><dd data-testid="claim-amount">{}</dd>{}<dt>Description</dt><dd>{}</dd><dt>Notes</dt><dd data-testid="claim-notes">{}</dd>{}{}{}</dl>"#,
-        escape(&describe::loaded_from(
-            loaded.snapshot_version,
-            loaded.events_replayed
-        )),
-        escape(&claim.claim_id),
-        claim.version,
-        escape(&claim.customer_id),
-        escape(&describe::money(claim)),
-        optional(
-            "Policy",
-            r#" data-testid="claim-policy""#,
-            &claim.policy_number
-        ),
-        escape(&claim.description),
-        claim.notes,
-        optional("Payment", "", &claim.payment_reference),
-        optional("Rejected because", "", &claim.rejection_reason),
-        optional(
-            "Partition",
-            r#" data-testid="claim-partition""#,
-            &loaded
-                .partition
-                .map(|p| format!("{p} (claims:events:{{{p}}})"))
-        ),
-    )
+    let partition = loaded
+        .partition
+        .map(|p| format!("{p} (claims:events:{{{p}}})"));
+    html! {
+        p class="loaded-from muted" data-testid="claim-loaded-from" {
+            (describe::loaded_from(loaded.snapshot_version, loaded.events_replayed))
+        }
+        dl class="claim-facts" {
+            dt { "Claim" } dd data-testid="claim-id" { (claim.claim_id) }
+            dt { "Status" } dd { span class={ "status status-" (status) } data-testid="claim-status" { (status) } }
+            dt { "Version" } dd data-testid="claim-version" { (claim.version) }
+            dt { "Customer" } dd { (claim.customer_id) }
+            dt { "Amount" } dd data-testid="claim-amount" { (describe::money(claim)) }
+            @if let Some(policy) = &claim.policy_number {
+                dt { "Policy" } dd data-testid="claim-policy" { (policy) }
+            }
+            dt { "Description" } dd { (claim.description) }
+            dt { "Notes" } dd data-testid="claim-notes" { (claim.notes) }
+            @if let Some(payment) = &claim.payment_reference {
+                dt { "Payment" } dd { (payment) }
+            }
+            @if let Some(reason) = &claim.rejection_reason {
+                dt { "Rejected because" } dd { (reason) }
+            }
+            @if let Some(partition) = &partition {
+                dt { "Partition" } dd data-testid="claim-partition" { (partition) }
+            }
+        }
+    }
 }

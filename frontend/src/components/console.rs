@@ -5,10 +5,10 @@
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::api::{ConsoleHelp, ConsoleRequest, ConsoleResponse};
 
 use crate::components::failure::Failure;
-use crate::components::markup::escape;
 use crate::workspace;
 
 /// Lines kept in the history, and answers kept on screen.
@@ -80,33 +80,22 @@ pub fn complete(help: &ConsoleHelp, line: &str) -> Option<String> {
 }
 
 /// One answer, as markup: the line, the reply, and what went wrong with its fix.
-fn answer_markup(line: &str, answer: &ConsoleResponse) -> String {
-    let error = answer
-        .error
-        .as_ref()
-        .map(|_| r#" class="console-entry failed""#)
-        .unwrap_or(r#" class="console-entry""#);
-    let hint = answer
-        .hint
-        .as_ref()
-        .map(|h| {
-            format!(
-                r#"<p class="hint" data-testid="console-hint">{}</p>"#,
-                escape(h)
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        r#"<div{error} data-testid="console-entry"><div class="prompt">&gt; {}</div><pre class="reply">{}</pre>{hint}</div>"#,
-        escape(line),
-        escape(&answer.reply)
-    )
+fn answer_markup(line: &str, answer: &ConsoleResponse) -> Markup {
+    html! {
+        div class=(if answer.error.is_some() { "console-entry failed" } else { "console-entry" }) data-testid="console-entry" {
+            div class="prompt" { "> " (line) }
+            pre class="reply" { (answer.reply) }
+            @if let Some(h) = &answer.hint {
+                p class="hint" data-testid="console-hint" { (h) }
+            }
+        }
+    }
 }
 
 #[component]
 pub fn Console() -> impl IntoView {
     let line = RwSignal::new(String::new());
-    let answers = RwSignal::new(Vec::<String>::new());
+    let answers = RwSignal::new(Vec::<Markup>::new());
     let help = RwSignal::new(None::<ConsoleHelp>);
     let failure = RwSignal::new(None::<String>);
     let history = StoredValue::new(load_history());
@@ -184,7 +173,7 @@ pub fn Console() -> impl IntoView {
         _ => {}
     };
     let usage = move || help.with(|h| h.as_ref().and_then(|h| usage_of(h, &line.get())));
-    let output = move || answers.with(|a| a.concat());
+    let output = move || answers.with(|a| html! { @for answer in a { (answer) } }.into_string());
 
     view! {
         <div class="console" data-testid="console">

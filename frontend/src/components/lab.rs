@@ -6,42 +6,34 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::api::LabResponse;
 
 use crate::components::failure::Failure;
-use crate::components::markup::escape;
 use crate::workspace;
 
 /// The steps and their tasks, as markup.
-fn steps_markup(lab: &LabResponse) -> String {
-    lab.steps
-        .iter()
-        .map(|step| {
-            let tasks: String = step
-                .tasks
-                .iter()
-                .map(|t| {
-                    let (mark, class) = if t.done { ("✓", "done") } else { ("○", "todo") };
-                    format!(
-                        r#"<li class="task {class}" data-testid="lab-task-{}" data-done="{}"><span class="mark" aria-hidden="true">{mark}</span> <strong>{}</strong><br><code>{}</code><br><span class="evidence">{}</span></li>"#,
-                        escape(&t.id),
-                        t.done,
-                        escape(&t.title),
-                        escape(&t.example),
-                        escape(&t.evidence)
-                    )
-                })
-                .collect();
-            let done = step.tasks.iter().filter(|t| t.done).count();
-            format!(
-                r#"<section class="lab-step" data-testid="lab-step-{}"><h3>{} <span class="muted">{done}/{}</span></h3><p>{}</p><ul>{tasks}</ul></section>"#,
-                escape(&step.id),
-                escape(&step.title),
-                step.tasks.len(),
-                escape(&step.explanation)
-            )
-        })
-        .collect()
+fn steps_markup(lab: &LabResponse) -> Markup {
+    html! {
+        @for step in &lab.steps {
+            @let done = step.tasks.iter().filter(|t| t.done).count();
+            section class="lab-step" data-testid={ "lab-step-" (step.id) } {
+                h3 { (step.title) " " span class="muted" { (done) "/" (step.tasks.len()) } }
+                p { (step.explanation) }
+                ul {
+                    @for t in &step.tasks {
+                        @let (mark, class) = if t.done { ("✓", "done") } else { ("○", "todo") };
+                        li class={ "task " (class) } data-testid={ "lab-task-" (t.id) } data-done=(t.done) {
+                            span class="mark" aria-hidden="true" { (mark) } " "
+                            strong { (t.title) } br;
+                            code { (t.example) } br;
+                            span class="evidence" { (t.evidence) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Offers text as a file to save, through a link to a blob.
@@ -106,7 +98,13 @@ pub fn Lab(
                 .unwrap_or_else(|| "reading your workspace…".into())
         })
     };
-    let steps = move || lab.with(|l| l.as_ref().map(steps_markup).unwrap_or_default());
+    let steps = move || {
+        lab.with(|l| {
+            l.as_ref()
+                .map(|l| steps_markup(l).into_string())
+                .unwrap_or_default()
+        })
+    };
     view! {
         <div class="lab" data-testid="lab">
             <header class="panel-head">

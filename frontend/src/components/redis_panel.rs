@@ -1,7 +1,7 @@
 use leptos::prelude::*;
+use maud::{Markup, html};
 use shared::api::ScriptRun;
 
-use crate::components::markup::escape;
 use crate::store::Store;
 
 /// The redis-cli commands behind each action, newest first, so a learner can repeat them.
@@ -46,7 +46,7 @@ fn RedisAction(
             copied.set(true);
         }
     };
-    let lines = lines(&commands, &scripts);
+    let lines = lines(&commands, &scripts).into_string();
     view! {
         <article class="redis-action">
             <header>
@@ -62,28 +62,20 @@ fn RedisAction(
 
 /// The commands as markup, each script's followed by the commands it ran, marked as a single
 /// atomic step, and its text on request.
-fn lines(commands: &[String], scripts: &[ScriptRun]) -> String {
-    commands
-        .iter()
-        .map(|c| {
-            let inside = scripts
-                .iter()
-                .find(|s| c.starts_with(&format!("EVALSHA {} ", s.sha)))
-                .map_or(String::new(), |script| {
-                    let inside: String = script
-                        .inside
-                        .iter()
-                        .map(|c| format!(r#"<code class="inside">{}</code>"#, escape(c)))
-                        .collect();
-                    format!(
-                        r#"<div class="atomic" data-testid="redis-atomic"><span class="atomic-label">inside the script, as one atomic step (nothing else runs in between):</span>{inside}<details><summary>the script</summary><code class="script-source" data-testid="redis-script-source">{}</code></details></div>"#,
-                        escape(&script.source)
-                    )
-                });
-            format!(
-                r#"<code data-testid="redis-command">{}</code>{inside}"#,
-                escape(c)
-            )
-        })
-        .collect()
+fn lines(commands: &[String], scripts: &[ScriptRun]) -> Markup {
+    html! {
+        @for c in commands {
+            code data-testid="redis-command" { (c) }
+            @if let Some(script) = scripts.iter().find(|s| c.starts_with(&format!("EVALSHA {} ", s.sha))) {
+                div class="atomic" data-testid="redis-atomic" {
+                    span class="atomic-label" { "inside the script, as one atomic step (nothing else runs in between):" }
+                    @for inside in &script.inside { code class="inside" { (inside) } }
+                    details {
+                        summary { "the script" }
+                        code class="script-source" data-testid="redis-script-source" { (script.source) }
+                    }
+                }
+            }
+        }
+    }
 }
