@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use maud::{Markup, html};
 use shared::api::{ClaimEventsResponse, ClaimResponse};
 
 use crate::api;
@@ -131,46 +130,39 @@ fn ClaimCard(
     /// Reloads the claim after a command.
     reload: Callback<()>,
 ) -> impl IntoView {
-    let facts = facts(&loaded).into_string();
+    let facts = facts(&loaded);
     view! {
         <div class="claim-card">
-            <div inner_html=facts></div>
+            <div>{facts}</div>
             <Actions claim=loaded.claim on_done=reload />
         </div>
     }
 }
 
-/// How the claim was loaded and its facts, as markup (read-only, redrawn with each load).
-fn facts(loaded: &ClaimResponse) -> Markup {
-    let claim = &loaded.claim;
+/// How the claim was loaded and its facts (read-only, redrawn with each load).
+fn facts(loaded: &ClaimResponse) -> impl IntoView + use<> {
+    let claim = loaded.claim.clone();
     let status = claim.status;
+    let money = describe::money(&claim);
     let partition = loaded
         .partition
         .map(|p| format!("{p} (claims:events:{{{p}}})"));
-    html! {
-        p class="loaded-from muted" data-testid="claim-loaded-from" {
-            (describe::loaded_from(loaded.snapshot_version, loaded.events_replayed))
-        }
-        dl class="claim-facts" {
-            dt { "Claim" } dd data-testid="claim-id" { (claim.claim_id) }
-            dt { "Status" } dd { span class={ "status status-" (status) } data-testid="claim-status" { (status) } }
-            dt { "Version" } dd data-testid="claim-version" { (claim.version) }
-            dt { "Customer" } dd { (claim.customer_id) }
-            dt { "Amount" } dd data-testid="claim-amount" { (describe::money(claim)) }
-            @if let Some(policy) = &claim.policy_number {
-                dt { "Policy" } dd data-testid="claim-policy" { (policy) }
-            }
-            dt { "Description" } dd { (claim.description) }
-            dt { "Notes" } dd data-testid="claim-notes" { (claim.notes) }
-            @if let Some(payment) = &claim.payment_reference {
-                dt { "Payment" } dd { (payment) }
-            }
-            @if let Some(reason) = &claim.rejection_reason {
-                dt { "Rejected because" } dd { (reason) }
-            }
-            @if let Some(partition) = &partition {
-                dt { "Partition" } dd data-testid="claim-partition" { (partition) }
-            }
-        }
+    view! {
+        <p class="loaded-from muted" data-testid="claim-loaded-from">
+            {describe::loaded_from(loaded.snapshot_version, loaded.events_replayed)}
+        </p>
+        <dl class="claim-facts">
+            <dt>"Claim"</dt><dd data-testid="claim-id">{claim.claim_id}</dd>
+            <dt>"Status"</dt><dd><span class=format!("status status-{status}") data-testid="claim-status">{status.to_string()}</span></dd>
+            <dt>"Version"</dt><dd data-testid="claim-version">{claim.version}</dd>
+            <dt>"Customer"</dt><dd>{claim.customer_id}</dd>
+            <dt>"Amount"</dt><dd data-testid="claim-amount">{money}</dd>
+            {claim.policy_number.map(|v| view! { <dt>"Policy"</dt><dd data-testid="claim-policy">{v}</dd> })}
+            <dt>"Description"</dt><dd>{claim.description}</dd>
+            <dt>"Notes"</dt><dd data-testid="claim-notes">{claim.notes}</dd>
+            {claim.payment_reference.map(|v| view! { <dt>"Payment"</dt><dd>{v}</dd> })}
+            {claim.rejection_reason.map(|v| view! { <dt>"Rejected because"</dt><dd>{v}</dd> })}
+            {partition.map(|v| view! { <dt>"Partition"</dt><dd data-testid="claim-partition">{v}</dd> })}
+        </dl>
     }
 }

@@ -6,34 +6,42 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use maud::{Markup, html};
 use shared::api::LabResponse;
 
 use crate::components::failure::Failure;
 use crate::workspace;
 
-/// The steps and their tasks, as markup.
-fn steps_markup(lab: &LabResponse) -> Markup {
-    html! {
-        @for step in &lab.steps {
-            @let done = step.tasks.iter().filter(|t| t.done).count();
-            section class="lab-step" data-testid={ "lab-step-" (step.id) } {
-                h3 { (step.title) " " span class="muted" { (done) "/" (step.tasks.len()) } }
-                p { (step.explanation) }
-                ul {
-                    @for t in &step.tasks {
-                        @let (mark, class) = if t.done { ("✓", "done") } else { ("○", "todo") };
-                        li class={ "task " (class) } data-testid={ "lab-task-" (t.id) } data-done=(t.done) {
-                            span class="mark" aria-hidden="true" { (mark) } " "
-                            strong { (t.title) } br;
-                            code { (t.example) } br;
-                            span class="evidence" { (t.evidence) }
-                        }
+/// The steps and their tasks.
+fn steps_view(lab: LabResponse) -> impl IntoView {
+    lab.steps
+        .into_iter()
+        .map(|step| {
+            let done = step.tasks.iter().filter(|t| t.done).count();
+            let count = format!("{done}/{}", step.tasks.len());
+            let tasks = step
+                .tasks
+                .into_iter()
+                .map(|t| {
+                    let (mark, class) = if t.done { ("✓", "done") } else { ("○", "todo") };
+                    view! {
+                        <li class=format!("task {class}") data-testid=format!("lab-task-{}", t.id) data-done=t.done.to_string()>
+                            <span class="mark" aria-hidden="true">{mark}</span>" "
+                            <strong>{t.title}</strong><br />
+                            <code>{t.example}</code><br />
+                            <span class="evidence">{t.evidence}</span>
+                        </li>
                     }
-                }
+                })
+                .collect_view();
+            view! {
+                <section class="lab-step" data-testid=format!("lab-step-{}", step.id)>
+                    <h3>{step.title}" "<span class="muted">{count}</span></h3>
+                    <p>{step.explanation}</p>
+                    <ul>{tasks}</ul>
+                </section>
             }
-        }
-    }
+        })
+        .collect_view()
 }
 
 /// Offers text as a file to save, through a link to a blob.
@@ -98,13 +106,7 @@ pub fn Lab(
                 .unwrap_or_else(|| "reading your workspace…".into())
         })
     };
-    let steps = move || {
-        lab.with(|l| {
-            l.as_ref()
-                .map(|l| steps_markup(l).into_string())
-                .unwrap_or_default()
-        })
-    };
+    let steps = move || lab.get().map(steps_view);
     view! {
         <div class="lab" data-testid="lab">
             <header class="panel-head">
@@ -115,7 +117,7 @@ pub fn Lab(
             </header>
             <p class="muted">"Each task turns done by itself when Redis shows it: do it in the console (or the playground), and watch."</p>
             <Failure failure=failure />
-            <div class="lab-steps" inner_html=steps></div>
+            <div class="lab-steps">{steps}</div>
         </div>
     }
 }

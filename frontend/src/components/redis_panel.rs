@@ -1,5 +1,4 @@
 use leptos::prelude::*;
-use maud::{Markup, html};
 use shared::api::ScriptRun;
 
 use crate::store::Store;
@@ -46,7 +45,7 @@ fn RedisAction(
             copied.set(true);
         }
     };
-    let lines = lines(&commands, &scripts).into_string();
+    let lines = lines(&commands, &scripts);
     view! {
         <article class="redis-action">
             <header>
@@ -55,27 +54,34 @@ fn RedisAction(
                     {move || if copied.get() { "Copied" } else { "Copy" }}
                 </button>
             </header>
-            <pre data-testid="redis-commands" inner_html=lines></pre>
+            <pre data-testid="redis-commands">{lines}</pre>
         </article>
     }
 }
 
-/// The commands as markup, each script's followed by the commands it ran, marked as a single
+/// The commands, each script's followed by the commands it ran, marked as a single
 /// atomic step, and its text on request.
-fn lines(commands: &[String], scripts: &[ScriptRun]) -> Markup {
-    html! {
-        @for c in commands {
-            code data-testid="redis-command" { (c) }
-            @if let Some(script) = scripts.iter().find(|s| c.starts_with(&format!("EVALSHA {} ", s.sha))) {
-                div class="atomic" data-testid="redis-atomic" {
-                    span class="atomic-label" { "inside the script, as one atomic step (nothing else runs in between):" }
-                    @for inside in &script.inside { code class="inside" { (inside) } }
-                    details {
-                        summary { "the script" }
-                        code class="script-source" data-testid="redis-script-source" { (script.source) }
-                    }
-                }
+fn lines(commands: &[String], scripts: &[ScriptRun]) -> impl IntoView + use<> {
+    commands
+        .iter()
+        .map(|c| {
+            let script = scripts
+                .iter()
+                .find(|s| c.starts_with(&format!("EVALSHA {} ", s.sha)))
+                .cloned();
+            view! {
+                <code data-testid="redis-command">{c.clone()}</code>
+                {script.map(|script| view! {
+                    <div class="atomic" data-testid="redis-atomic">
+                        <span class="atomic-label">"inside the script, as one atomic step (nothing else runs in between):"</span>
+                        {script.inside.into_iter().map(|c| view! { <code class="inside">{c}</code> }).collect_view()}
+                        <details>
+                            <summary>"the script"</summary>
+                            <code class="script-source" data-testid="redis-script-source">{script.source}</code>
+                        </details>
+                    </div>
+                })}
             }
-        }
-    }
+        })
+        .collect_view()
 }

@@ -66,36 +66,40 @@ fn explain(e: ApiFailure) -> String {
 }
 
 /// What a previewed trim would remove, and what stands against it.
-fn plan_markup(r: &TrimResponse) -> Markup {
-    let id = |id: &Option<String>| id.clone().unwrap_or_else(|| "none".into());
-    html! {
-        div class="trim-plan" data-testid="trim-plan" data-would-remove=(r.would_remove) {
-            p {
-                strong data-testid="trim-count" { (r.would_remove) }
-                " of " (r.length_after) " entries of " (r.stream) " would go"
-                @if r.blockers.is_empty() { "; nothing stands against it." } @else { "." }
-            }
-            dl class="trim-ids" {
-                dt { "first removed" } dd { code { (id(&r.first_removed)) } }
-                dt { "last removed" } dd { code { (id(&r.last_removed)) } }
-                dt { "first kept" } dd { code { (id(&r.first_kept)) } }
-            }
-            @if !r.blockers.is_empty() {
-                div class="blockers" data-testid="trim-blockers" {
-                    strong { "Unsafe: the relay refuses this trim unless forced, because" }
-                    ul { @for b in &r.blockers { li { (b) } } }
-                }
-            }
-        }
+fn plan_view(r: TrimResponse) -> impl IntoView {
+    let id = |id: Option<String>| id.unwrap_or_else(|| "none".into());
+    let against = if r.blockers.is_empty() {
+        "; nothing stands against it."
+    } else {
+        "."
+    };
+    view! {
+        <div class="trim-plan" data-testid="trim-plan" data-would-remove=r.would_remove.to_string()>
+            <p>
+                <strong data-testid="trim-count">{r.would_remove}</strong>
+                {format!(" of {} entries of {} would go{against}", r.length_after, r.stream)}
+            </p>
+            <dl class="trim-ids">
+                <dt>"first removed"</dt><dd><code>{id(r.first_removed)}</code></dd>
+                <dt>"last removed"</dt><dd><code>{id(r.last_removed)}</code></dd>
+                <dt>"first kept"</dt><dd><code>{id(r.first_kept)}</code></dd>
+            </dl>
+            {(!r.blockers.is_empty()).then(|| view! {
+                <div class="blockers" data-testid="trim-blockers">
+                    <strong>"Unsafe: the relay refuses this trim unless forced, because"</strong>
+                    <ul>{r.blockers.into_iter().map(|b| view! { <li>{b}</li> }).collect_view()}</ul>
+                </div>
+            })}
+        </div>
     }
 }
 
 /// What a trim removed.
-fn done_markup(r: &TrimResponse) -> Markup {
-    html! {
-        p class="trim-done" role="status" data-testid="trim-result" data-removed=[r.removed] {
-            "Removed " (r.removed.unwrap_or(0)) " entries; " (r.stream) " has " (r.length_after) " now."
-        }
+fn done_view(r: TrimResponse) -> impl IntoView {
+    view! {
+        <p class="trim-done" role="status" data-testid="trim-result" data-removed=r.removed.map(|n| n.to_string())>
+            {format!("Removed {} entries; {} has {} now.", r.removed.unwrap_or(0), r.stream, r.length_after)}
+        </p>
     }
 }
 
@@ -181,11 +185,7 @@ pub fn TrimForm(
                 .is_some_and(|r| r.would_remove > 0 && (r.blockers.is_empty() || force.get()))
     };
 
-    let preview_view = move || {
-        previewed()
-            .map(|r| plan_markup(&r).into_string())
-            .unwrap_or_default()
-    };
+    let preview_view = move || previewed().map(plan_view);
 
     view! {
         <form class="trim-form" data-testid="trim-form" on:submit=move |ev| { ev.prevent_default(); send(true); }>
@@ -220,8 +220,8 @@ pub fn TrimForm(
                 <button type="button" data-testid="trim-run" disabled=move || !can_trim() on:click=move |_| send(false)>"trim"</button>
             </div>
             <p class="muted">"Preview first: trim runs the cut previewed, and is refused while something needs what goes unless forced."</p>
-            <div inner_html=preview_view></div>
-            <div inner_html=move || done.with(|r| r.as_ref().map(|r| done_markup(r).into_string()).unwrap_or_default())></div>
+            <div>{preview_view}</div>
+            <div>{move || done.get().map(done_view)}</div>
             <Failure failure=failure testid="trim-error" />
         </form>
     }
