@@ -148,3 +148,32 @@ pub fn check_size(dist: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{WASM_BUDGET_BYTES, check_size};
+
+    #[test]
+    fn the_budget_counts_brotli_bytes() {
+        let dir = std::env::temp_dir().join(format!("xtask-size-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let wasm = dir.join("app_bg.wasm");
+        // Far over the budget raw, a few bytes compressed.
+        std::fs::write(&wasm, vec![0u8; 2 * WASM_BUDGET_BYTES]).unwrap();
+        assert!(check_size(&dir).is_ok());
+        // Bytes no compressor can shrink, just over the budget.
+        let mut x: u64 = 1;
+        let noise: Vec<u8> = (0..WASM_BUDGET_BYTES + 1024)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                (x >> 56) as u8
+            })
+            .collect();
+        std::fs::write(&wasm, noise).unwrap();
+        let over = check_size(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(over.is_err());
+    }
+}
