@@ -16,11 +16,13 @@ pub fn install(root: &Path) -> Result<()> {
 }
 
 /// Programs from Debian packages: (program, package).
-const SYSTEM: [(&str, &str); 4] = [
+const SYSTEM: [(&str, &str); 5] = [
     ("redis-server", "redis-server"),
     ("redis-cli", "redis-tools"),
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
+    // The wasm size budget is measured brotli-compressed (`web_tools::check_size`).
+    ("brotli", "brotli"),
 ];
 
 fn system_packages() -> Result<()> {

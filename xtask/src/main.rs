@@ -13,7 +13,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args...]
 
 commands:
-  install   install what is missing: redis, chromium + chromedriver, rustfmt, clippy, the wasm32
+  install   install what is missing: redis, chromium + chromedriver, brotli, rustfmt, clippy, the wasm32
             target, trunk, wasm-bindgen, wasm-opt
   test      install, then fmt check, clippy -D warnings, wasm build of shared, the browser app
             (trunk, size budget), cargo test [args]

@@ -2,5 +2,6 @@
 //! in headless Chromium, against a relay and a redis-server of each test's own.
 
 mod harness;
+mod hostile;
 mod page;
 mod specs;

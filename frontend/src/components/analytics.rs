@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::api::{AnalyticsResponse, GroupView};
 
 use crate::api;
 use crate::components::bar_chart::{Bar, BarChart};
 use crate::components::failure::Failure;
 use crate::components::line_chart::{LineChart, Look, Series, draw, number};
-use crate::components::markup::escape;
 
 /// What the charts look back over: the two minutes the relay keeps.
 const WINDOW_MS: i64 = 120_000;
@@ -160,8 +160,21 @@ pub fn Analytics(
             })
         })
     };
-    let alerts = move || data.with(|d| d.as_ref().map(alerts).unwrap_or_default());
-    let groups = move || data.with(|d| d.as_ref().map(group_table).unwrap_or_default());
+    // The alert box is there only while something is alerting.
+    let alerts = move || {
+        data.with(|d| {
+            d.as_ref()
+                .filter(|d| !d.alerts.is_empty())
+                .map(|d| (d.error_rate_threshold, d.alerts.clone()))
+        })
+    };
+    let groups = move || {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| group_table(d).into_string())
+                .unwrap_or_default()
+        })
+    };
 
     view! {
         <header class="panel-head">
@@ -174,7 +187,12 @@ pub fn Analytics(
         <Show when=move || open.get()>
             <div id="analytics-body" class="analytics" data-testid="analytics">
                 <Failure failure=failure />
-                <div class="alert" role="alert" data-testid="analytics-alerts" inner_html=alerts></div>
+                {move || alerts().map(|(threshold, alerts)| view! {
+                    <div class="alert" role="alert" data-testid="analytics-alerts">
+                        <strong>{format!("Error rate above {:.0}%", threshold * 100.0)}</strong>
+                        <ul>{alerts.into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul>
+                    </div>
+                })}
                 <div class="charts">
                     <section class="chart-card">
                         <h3>"Events per second by type"</h3>
@@ -201,62 +219,63 @@ pub fn Analytics(
     }
 }
 
-/// The alert, when a group fails more than the threshold allows (empty otherwise).
-fn alerts(d: &AnalyticsResponse) -> String {
-    if d.alerts.is_empty() {
-        return String::new();
-    }
-    let items: String = d
-        .alerts
-        .iter()
-        .map(|a| format!("<li>{}</li>", escape(a)))
-        .collect();
-    format!(
-        "<strong>Error rate above {:.0}%</strong><ul>{items}</ul>",
-        d.error_rate_threshold * 100.0
-    )
-}
-
 /// Each group's trends: its lag over time, when it catches up, processing time, error rate.
-fn group_table(d: &AnalyticsResponse) -> String {
+fn group_table(d: &AnalyticsResponse) -> Markup {
     let look = Look {
         window_ms: WINDOW_MS,
         unit: "",
         decimals: 0,
         spark: true,
     };
-    let rows: String = d
-        .groups
-        .iter()
-        .map(|g| {
-            let name = escape(&g.name);
-            let lag = [Series {
-                name: g.name.clone(),
-                color: 0,
-                points: g.lag_trend.iter().map(|p| (p.at_ms, p.lag as f64)).collect(),
-                now: g.lag.unwrap_or(0) as f64,
-            }];
-            let sparkline = draw(&format!("lag of {}, last two minutes", g.name), &format!("lag-chart-{}", g.name), &lag, look);
-            let processing = match g.processing_ms {
-                Some(p) => format!("{} / {} ms ({} runs)", number(p.p50, 1), number(p.p99, 1), p.samples),
-                None if !g.in_relay => "not run in this relay".into(),
-                None => "no entries yet".into(),
-            };
-            let over = g.error_rate > d.error_rate_threshold;
-            format!(
-                r#"<tr data-testid="trend-{name}"><th scope="row"><code>{name}</code></th><td class="lag"><figure class="chart spark" data-testid="lag-chart-{name}" data-points="{}">{sparkline}</figure><span data-testid="lag-now-{name}">{}</span></td><td data-testid="catch-up-{name}">{}</td><td data-testid="processing-{name}">{processing}</td><td class="{}" data-testid="error-rate-{name}" data-value="{}">{:.1} %{}</td></tr>"#,
-                g.lag_trend.len(),
-                g.lag.map_or("?".into(), |l| l.to_string()),
-                catch_up(g),
-                if over { "over" } else { "" },
-                g.error_rate,
-                g.error_rate * 100.0,
-                if over { " ⚠" } else { "" },
-            )
-        })
-        .collect();
-    format!(
-        r#"<table class="group-trends" data-testid="group-trends"><caption>Consumer groups (dead letters: {})</caption><thead><tr><th scope="col">group</th><th scope="col">lag, last 2 min</th><th scope="col">catch-up</th><th scope="col">processing p50 / p99</th><th scope="col">errors, last min</th></tr></thead><tbody>{rows}</tbody></table>"#,
-        d.dead_letters
-    )
+    html! {
+        table class="group-trends" data-testid="group-trends" {
+            caption { "Consumer groups (dead letters: " (d.dead_letters) ")" }
+            thead {
+                tr {
+                    th scope="col" { "group" }
+                    th scope="col" { "lag, last 2 min" }
+                    th scope="col" { "catch-up" }
+                    th scope="col" { "processing p50 / p99" }
+                    th scope="col" { "errors, last min" }
+                }
+            }
+            tbody {
+                @for g in &d.groups {
+                    @let name = &g.name;
+                    @let lag = [Series {
+                        name: g.name.clone(),
+                        color: 0,
+                        points: g.lag_trend.iter().map(|p| (p.at_ms, p.lag as f64)).collect(),
+                        now: g.lag.unwrap_or(0) as f64,
+                    }];
+                    @let testid = format!("lag-chart-{name}");
+                    @let title = format!("lag of {name}, last two minutes");
+                    @let over = g.error_rate > d.error_rate_threshold;
+                    tr data-testid={ "trend-" (name) } {
+                        th scope="row" { code { (name) } }
+                        td class="lag" {
+                            figure class="chart spark" data-testid=(testid) data-points=(g.lag_trend.len()) {
+                                (draw(&title, &testid, &lag, look))
+                            }
+                            span data-testid={ "lag-now-" (name) } {
+                                @match g.lag { Some(l) => (l), None => "?" }
+                            }
+                        }
+                        td data-testid={ "catch-up-" (name) } { (catch_up(g)) }
+                        td data-testid={ "processing-" (name) } {
+                            @match g.processing_ms {
+                                Some(p) => { (number(p.p50, 1)) " / " (number(p.p99, 1)) " ms (" (p.samples) " runs)" }
+                                None if !g.in_relay => "not run in this relay",
+                                None => "no entries yet",
+                            }
+                        }
+                        td class=(if over { "over" } else { "" }) data-testid={ "error-rate-" (name) } data-value=(g.error_rate) {
+                            (number(g.error_rate * 100.0, 1)) " %"
+                            @if over { " ⚠" }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::markup::escape;
+use maud::{Markup, html};
 
 /// One bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,37 +37,27 @@ pub fn lengths(bars: &[Bar]) -> Vec<f64> {
 }
 
 /// The chart as SVG markup; the label given to screen readers lists every figure, since the
-/// drawing is one image to them.
-pub fn draw(title: &str, testid: &str, bars: &[Bar]) -> String {
-    use std::fmt::Write;
+/// drawing is one image to them. Every value in it is escaped, in attributes too (`maud`).
+pub fn draw(title: &str, testid: &str, bars: &[Bar]) -> Markup {
     let figures: Vec<String> = bars
         .iter()
         .map(|b| format!("{} {}", b.label, b.text))
         .collect();
-    let mut out = format!(
-        r#"<svg viewBox="0 0 {WIDTH} {}" role="img" aria-label="{}"><title>{}</title>"#,
-        bars.len().max(1) as f64 * ROW,
-        escape(&format!("{title}: {}", figures.join(", "))),
-        escape(title),
-    );
-    for (i, (b, len)) in bars.iter().zip(lengths(bars)).enumerate() {
-        let y = i as f64 * ROW;
-        let label = escape(&b.label);
-        let _ = write!(
-            out,
-            r#"<g class="c{}"><text class="label" x="0" y="{}">{label}</text><rect x="{LABEL}" y="{}" width="{len}" height="{}" rx="3" data-testid="{testid}-bar-{label}" data-value="{}"/><text class="value" x="{}" y="{}">{}</text></g>"#,
-            b.color % 8,
-            y + 19.0,
-            y + 5.0,
-            ROW - 10.0,
-            b.value,
-            LABEL + len + 6.0,
-            y + 19.0,
-            escape(&b.text),
-        );
+    html! {
+        svg viewBox={ "0 0 " (WIDTH) " " (bars.len().max(1) as f64 * ROW) } role="img"
+            aria-label={ (title) ": " (figures.join(", ")) } {
+            title { (title) }
+            @for (i, (b, len)) in bars.iter().zip(lengths(bars)).enumerate() {
+                @let y = i as f64 * ROW;
+                g class={ "c" (b.color % 8) } {
+                    text class="label" x="0" y=(y + 19.0) { (b.label) }
+                    rect x=(LABEL) y=(y + 5.0) width=(len) height=(ROW - 10.0) rx="3"
+                        data-testid={ (testid) "-bar-" (b.label) } data-value=(b.value) {}
+                    text class="value" x=(LABEL + len + 6.0) y=(y + 19.0) { (b.text) }
+                }
+            }
+        }
     }
-    out.push_str("</svg>");
-    out
 }
 
 #[component]
@@ -82,7 +72,7 @@ pub fn BarChart(
     #[prop(into)]
     bars: Signal<Vec<Bar>>,
 ) -> impl IntoView {
-    let markup = move || bars.with(|b| draw(&title, &testid, b));
+    let markup = move || bars.with(|b| draw(&title, &testid, b).into_string());
     view! { <figure class="chart bars" inner_html=markup></figure> }
 }
 
@@ -125,7 +115,7 @@ mod tests {
                 text: "1".into(),
             },
         ];
-        let svg = draw("claims", "c", &bars);
+        let svg = draw("claims", "c", &bars).into_string();
         assert!(
             svg.contains(r#"aria-label="claims: paid 3, rejected 1""#),
             "{svg}"

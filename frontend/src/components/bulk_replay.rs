@@ -7,7 +7,6 @@ use shared::api::{BulkReplayRequest, BulkReplayResponse};
 
 use crate::api;
 use crate::components::failure::Failure;
-use crate::components::markup::escape;
 use crate::store::Store;
 
 const PATH: &str = "/api/dead-letters/replay";
@@ -138,11 +137,12 @@ pub fn BulkReplay(
                     <button type="button" class="small" data-testid="cancel-replay" on:click=move |_| asked.set(None)>"cancel"</button>
                 </div>
             })}
-            {move || outcome.with(|o| o.as_ref().map(|(summary, failed)| {
-                let failed: String = failed.iter().map(|f| format!(r#"<li class="error">{}</li>"#, escape(f))).collect();
-                let markup = format!("<p>{}</p><ul>{failed}</ul>", escape(summary));
-                view! { <div class="replay-result" role="status" data-testid="replay-result" inner_html=markup></div> }
-            }))}
+            {move || outcome.get().map(|(summary, failed)| view! {
+                <div class="replay-result" role="status" data-testid="replay-result">
+                    <p>{summary}</p>
+                    <ul>{failed.into_iter().map(|f| view! { <li class="error">{f}</li> }).collect_view()}</ul>
+                </div>
+            })}
             <Failure failure=failure testid="bulk-replay-error" />
         </div>
     }

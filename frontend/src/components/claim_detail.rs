@@ -8,7 +8,6 @@ use shared::api::{ClaimEventsResponse, ClaimResponse};
 use crate::api;
 use crate::components::claim_actions::Actions;
 use crate::components::claim_history::{ClaimHistory, Step};
-use crate::components::markup::escape;
 use crate::components::note_form::NoteForm;
 use crate::describe;
 use crate::store::Store;
@@ -134,46 +133,36 @@ fn ClaimCard(
     let facts = facts(&loaded);
     view! {
         <div class="claim-card">
-            <div inner_html=facts></div>
+            <div>{facts}</div>
             <Actions claim=loaded.claim on_done=reload />
         </div>
     }
 }
 
-/// How the claim was loaded and its facts, as markup (read-only, redrawn with each load).
-fn facts(loaded: &ClaimResponse) -> String {
-    let claim = &loaded.claim;
-    let optional = |label: &str, testid: &str, value: &Option<String>| {
-        value.as_ref().map_or(String::new(), |v| {
-            format!("<dt>{label}</dt><dd{testid}>{}</dd>", escape(v))
-        })
-    };
+/// How the claim was loaded and its facts (read-only, redrawn with each load).
+fn facts(loaded: &ClaimResponse) -> impl IntoView + use<> {
+    let claim = loaded.claim.clone();
     let status = claim.status;
-    format!(
-        r#"<p class="loaded-from muted" data-testid="claim-loaded-from">{}</p><dl class="claim-facts"><dt>Claim</dt><dd data-testid="claim-id">{}</dd><dt>Status</dt><dd><span class="status status-{status}" data-testid="claim-status">{status}</span></dd><dt>Version</dt><dd data-testid="claim-version">{}</dd><dt>Customer</dt><dd>{}</dd><dt>Amount</dt><dd data-testid="claim-amount">{}</dd>{}<dt>Description</dt><dd>{}</dd><dt>Notes</dt><dd data-testid="claim-notes">{}</dd>{}{}{}</dl>"#,
-        escape(&describe::loaded_from(
-            loaded.snapshot_version,
-            loaded.events_replayed
-        )),
-        escape(&claim.claim_id),
-        claim.version,
-        escape(&claim.customer_id),
-        escape(&describe::money(claim)),
-        optional(
-            "Policy",
-            r#" data-testid="claim-policy""#,
-            &claim.policy_number
-        ),
-        escape(&claim.description),
-        claim.notes,
-        optional("Payment", "", &claim.payment_reference),
-        optional("Rejected because", "", &claim.rejection_reason),
-        optional(
-            "Partition",
-            r#" data-testid="claim-partition""#,
-            &loaded
-                .partition
-                .map(|p| format!("{p} (claims:events:{{{p}}})"))
-        ),
-    )
+    let money = describe::money(&claim);
+    let partition = loaded
+        .partition
+        .map(|p| format!("{p} (claims:events:{{{p}}})"));
+    view! {
+        <p class="loaded-from muted" data-testid="claim-loaded-from">
+            {describe::loaded_from(loaded.snapshot_version, loaded.events_replayed)}
+        </p>
+        <dl class="claim-facts">
+            <dt>"Claim"</dt><dd data-testid="claim-id">{claim.claim_id}</dd>
+            <dt>"Status"</dt><dd><span class=format!("status status-{status}") data-testid="claim-status">{status.to_string()}</span></dd>
+            <dt>"Version"</dt><dd data-testid="claim-version">{claim.version}</dd>
+            <dt>"Customer"</dt><dd>{claim.customer_id}</dd>
+            <dt>"Amount"</dt><dd data-testid="claim-amount">{money}</dd>
+            {claim.policy_number.map(|v| view! { <dt>"Policy"</dt><dd data-testid="claim-policy">{v}</dd> })}
+            <dt>"Description"</dt><dd>{claim.description}</dd>
+            <dt>"Notes"</dt><dd data-testid="claim-notes">{claim.notes}</dd>
+            {claim.payment_reference.map(|v| view! { <dt>"Payment"</dt><dd>{v}</dd> })}
+            {claim.rejection_reason.map(|v| view! { <dt>"Rejected because"</dt><dd>{v}</dd> })}
+            {partition.map(|v| view! { <dt>"Partition"</dt><dd data-testid="claim-partition">{v}</dd> })}
+        </dl>
+    }
 }

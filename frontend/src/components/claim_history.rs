@@ -3,10 +3,11 @@
 
 use leptos::html::Ol;
 use leptos::prelude::*;
+use maud::{Markup, html};
 use shared::api::{ClaimView, StreamEntry};
 use wasm_bindgen::JsCast;
 
-use crate::components::markup::{clicked, escape};
+use crate::components::markup::clicked;
 use crate::describe;
 
 /// One event of the claim and the state folding it in gave.
@@ -83,7 +84,7 @@ pub fn ClaimHistory(
                     />
                 }
             }}
-            <div class="step-state" data-testid="history-state" aria-live="polite" inner_html=move || step_state(at.get(), total.get(), state())></div>
+            <div class="step-state" data-testid="history-state" aria-live="polite" inner_html=move || step_state(at.get(), total.get(), state()).into_string()></div>
             // Markup text, redrawn whole as the slider moves; a click on an event's number
             // moves the slider there.
             <ol
@@ -99,7 +100,7 @@ pub fn ClaimHistory(
                 }
                 inner_html=move || {
                     let at = at.get();
-                    steps.with(|s| s.iter().enumerate().map(|(i, step)| event(i + 1, step, at)).collect::<String>())
+                    steps.with(|s| html! { @for (i, step) in s.iter().enumerate() { (event(i + 1, step, at)) } }.into_string())
                 }
             ></ol>
         </section>
@@ -107,59 +108,34 @@ pub fn ClaimHistory(
 }
 
 /// The claim after the step shown, as markup.
-fn step_state(at: usize, total: usize, claim: Option<ClaimView>) -> String {
-    let claim = match claim {
-        Some(c) => format!(
-            r#"<p class="step-claim"><span class="status status-{s}" data-testid="history-status">{s}</span>, version <span data-testid="history-version">{}</span></p><p class="muted">{} · <span data-testid="history-notes">{}</span></p>"#,
-            c.version,
-            escape(&describe::money(&c)),
-            describe::count(c.notes, "note"),
-            s = c.status
-        ),
-        None => r#"<p class="step-claim muted">no claim yet</p>"#.to_owned(),
-    };
-    format!(r#"<p>After event <b data-testid="history-step">{at}</b> of {total}:</p>{claim}"#)
+fn step_state(at: usize, total: usize, claim: Option<ClaimView>) -> Markup {
+    html! {
+        p { "After event " b data-testid="history-step" { (at) } " of " (total) ":" }
+        @match claim {
+            Some(c) => {
+                p class="step-claim" {
+                    span class={ "status status-" (c.status) } data-testid="history-status" { (c.status) }
+                    ", version " span data-testid="history-version" { (c.version) }
+                }
+                p class="muted" {
+                    (describe::money(&c)) " · "
+                    span data-testid="history-notes" { (describe::count(c.notes, "note")) }
+                }
+            }
+            None => p class="step-claim muted" { "no claim yet" },
+        }
+    }
 }
 
 /// One event as markup: what it says, and the claim after it; `at` is the step shown.
-fn event(n: usize, step: &Step, at: usize) -> String {
+fn event(n: usize, step: &Step, at: usize) -> Markup {
     let Step { entry, after } = step;
     let currency = after.as_ref().map_or("", |c| c.currency.as_str());
-    let (kind, upcast, body) = match &entry.event {
-        Some(e) => {
-            let fields: String = describe::payload_fields(e, currency)
-                .into_iter()
-                .map(|(k, v)| format!("<dt>{k}</dt><dd>{}</dd>", escape(&v)))
-                .collect();
-            (
-                e.event_type().as_str(),
-                describe::upcast(e),
-                format!(
-                    r#"<dl class="event-data">{fields}<dt>at</dt><dd>{}</dd></dl>"#,
-                    e.timestamp
-                ),
-            )
-        }
-        None => (
-            "undecoded",
-            None,
-            format!(
-                r#"<p class="error">{}</p>"#,
-                escape(entry.error.as_deref().unwrap_or_default())
-            ),
-        ),
-    };
-    let upcast = upcast.map_or(String::new(), |u| {
-        format!(
-            r#"<span class="badge upcast" data-testid="upcast-badge" title="written with an older schema, read in today's shape">{}</span>"#,
-            escape(&u)
-        )
-    });
-    let (current, aria) = if n == at {
-        (" current", r#" aria-current="step""#)
-    } else {
-        ("", "")
-    };
+    let kind = entry
+        .event
+        .as_ref()
+        .map_or("undecoded", |e| e.event_type().as_str());
+    let upcast = entry.event.as_ref().and_then(describe::upcast);
     let then = match after {
         Some(c) => format!(
             "then: {}, version {}, {}, {}",
@@ -170,9 +146,28 @@ fn event(n: usize, step: &Step, at: usize) -> String {
         ),
         None => "then: no claim yet".to_owned(),
     };
-    format!(
-        r#"<li class="type-{kind}{current}" data-testid="history-event" data-step="{n}"{aria}><div class="event-head"><button type="button" class="small" data-pick="{n}" aria-label="show the claim after event {n}">{n}</button><span class="badge">{kind}</span>{upcast}<code class="entry-id">{}</code></div>{body}<p class="after" data-testid="history-after">{}</p></li>"#,
-        escape(&entry.id),
-        escape(&then)
-    )
+    let current = n == at;
+    html! {
+        li class={ "type-" (kind) @if current { " current" } } data-testid="history-event" data-step=(n)
+            aria-current=[current.then_some("step")] {
+            div class="event-head" {
+                button type="button" class="small" data-pick=(n) aria-label={ "show the claim after event " (n) } { (n) }
+                span class="badge" { (kind) }
+                @if let Some(u) = upcast {
+                    span class="badge upcast" data-testid="upcast-badge" title="written with an older schema, read in today's shape" { (u) }
+                }
+                code class="entry-id" { (entry.id) }
+            }
+            @match &entry.event {
+                Some(e) => dl class="event-data" {
+                    @for (k, v) in describe::payload_fields(e, currency) {
+                        dt { (k) } dd { (v) }
+                    }
+                    dt { "at" } dd { (e.timestamp) }
+                },
+                None => p class="error" { (entry.error.as_deref().unwrap_or_default()) },
+            }
+            p class="after" data-testid="history-after" { (then) }
+        }
+    }
 }

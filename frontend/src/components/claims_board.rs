@@ -3,11 +3,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::ClaimStatus;
 use shared::api::{ClaimListResponse, ClaimView, ProjectionPosition};
 
 use crate::api;
-use crate::components::markup::{clicked, escape};
+use crate::components::markup::clicked;
 use crate::store::Store;
 
 /// Claims listed per status column.
@@ -85,30 +86,27 @@ pub fn ClaimsBoard() -> impl IntoView {
                 },
             }}
         </p>
-        <div class="board" data-testid="board" on:click=pick inner_html=move || columns.with(|c| board(c))></div>
+        <div class="board" data-testid="board" on:click=pick inner_html=move || columns.with(|c| board(c).into_string())></div>
     }
 }
 
 /// The columns as markup: each status's count and its newest claims, each a button that picks
 /// the claim (`data-claim`, for the board's click handler).
-fn board(columns: &[(ClaimStatus, u64, Vec<ClaimView>)]) -> String {
-    columns
-        .iter()
-        .map(|(status, total, claims)| {
-            let items: String = claims
-                .iter()
-                .map(|c| {
-                    let id = escape(&c.claim_id);
-                    format!(
-                        r#"<li><button type="button" class="link" data-claim="{id}">{id}</button> <span class="amount">{} <span class="currency">{}</span></span></li>"#,
-                        escape(&c.amount),
-                        escape(&c.currency)
-                    )
-                })
-                .collect();
-            format!(
-                r#"<div class="column status-{status}"><h3>{status} <span class="count" data-testid="board-count-{status}">{total}</span></h3><ul>{items}</ul></div>"#
-            )
-        })
-        .collect()
+fn board(columns: &[(ClaimStatus, u64, Vec<ClaimView>)]) -> Markup {
+    html! {
+        @for (status, total, claims) in columns {
+            div class={ "column status-" (status) } {
+                h3 { (status) " " span class="count" data-testid={ "board-count-" (status) } { (total) } }
+                ul {
+                    @for c in claims {
+                        li {
+                            button type="button" class="link" data-claim=(c.claim_id) { (c.claim_id) }
+                            " "
+                            span class="amount" { (c.amount) " " span class="currency" { (c.currency) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

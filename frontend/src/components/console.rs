@@ -8,7 +8,6 @@ use leptos::task::spawn_local;
 use shared::api::{ConsoleHelp, ConsoleRequest, ConsoleResponse};
 
 use crate::components::failure::Failure;
-use crate::components::markup::escape;
 use crate::workspace;
 
 /// Lines kept in the history, and answers kept on screen.
@@ -79,34 +78,28 @@ pub fn complete(help: &ConsoleHelp, line: &str) -> Option<String> {
     Some(format!("{}{only} ", &line[..start]))
 }
 
-/// One answer, as markup: the line, the reply, and what went wrong with its fix.
-fn answer_markup(line: &str, answer: &ConsoleResponse) -> String {
-    let error = answer
-        .error
-        .as_ref()
-        .map(|_| r#" class="console-entry failed""#)
-        .unwrap_or(r#" class="console-entry""#);
-    let hint = answer
-        .hint
-        .as_ref()
-        .map(|h| {
-            format!(
-                r#"<p class="hint" data-testid="console-hint">{}</p>"#,
-                escape(h)
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        r#"<div{error} data-testid="console-entry"><div class="prompt">&gt; {}</div><pre class="reply">{}</pre>{hint}</div>"#,
-        escape(line),
-        escape(&answer.reply)
-    )
+/// One answer: the line, the reply, and what went wrong with its fix.
+fn answer_view(line: String, answer: ConsoleResponse) -> impl IntoView {
+    let class = if answer.error.is_some() {
+        "console-entry failed"
+    } else {
+        "console-entry"
+    };
+    view! {
+        <div class=class data-testid="console-entry">
+            <div class="prompt">"> "{line}</div>
+            <pre class="reply">{answer.reply}</pre>
+            {answer.hint.map(|h| view! { <p class="hint" data-testid="console-hint">{h}</p> })}
+        </div>
+    }
 }
 
 #[component]
 pub fn Console() -> impl IntoView {
     let line = RwSignal::new(String::new());
-    let answers = RwSignal::new(Vec::<String>::new());
+    // Each answer with its number, so the list adds and drops rows rather than redrawing.
+    let answers = RwSignal::new(Vec::<(u64, String, ConsoleResponse)>::new());
+    let answered = StoredValue::new(0_u64);
     let help = RwSignal::new(None::<ConsoleHelp>);
     let failure = RwSignal::new(None::<String>);
     let history = StoredValue::new(load_history());
@@ -144,7 +137,8 @@ pub fn Console() -> impl IntoView {
                 Ok(answer) => {
                     failure.set(None);
                     answers.update(|a| {
-                        a.push(answer_markup(&text, &answer));
+                        answered.update_value(|n| *n += 1);
+                        a.push((answered.get_value(), text, answer));
                         let over = a.len().saturating_sub(KEPT);
                         a.drain(..over);
                     });
@@ -184,11 +178,14 @@ pub fn Console() -> impl IntoView {
         _ => {}
     };
     let usage = move || help.with(|h| h.as_ref().and_then(|h| usage_of(h, &line.get())));
-    let output = move || answers.with(|a| a.concat());
 
     view! {
         <div class="console" data-testid="console">
-            <div class="console-output" data-testid="console-output" inner_html=output></div>
+            <div class="console-output" data-testid="console-output">
+                <For each=move || answers.get() key=|(n, _, _)| *n let:entry>
+                    {answer_view(entry.1, entry.2)}
+                </For>
+            </div>
             <div class="console-line">
                 <span class="prompt" aria-hidden="true">"> "</span>
                 <input data-testid="console-input" aria-label="a stream command, e.g. XADD claims:events * type demo"

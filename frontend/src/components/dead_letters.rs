@@ -7,7 +7,6 @@ use shared::api::{EntriesPage, GroupActionResponse, StreamEntry};
 use crate::api;
 use crate::components::bulk_replay::BulkReplay;
 use crate::components::failure::Failure;
-use crate::components::markup::escape;
 use crate::store::{Store, field};
 
 /// Letters listed, newest first.
@@ -105,7 +104,7 @@ pub fn DeadLetters() -> impl IntoView {
                                             prop:checked=ticked.clone() on:change=tick.clone() />
                                         " "
                                     </Show>
-                                    <span inner_html=describe(&letter)></span>
+                                    <span>{describe(&letter)}</span>
                                     " "
                                     <Show when=move || store.is_instructor()>
                                         <button type="button" class="small" data-testid="replay-dead-letter" on:click={
@@ -128,14 +127,12 @@ pub fn DeadLetters() -> impl IntoView {
     }
 }
 
-/// A letter's original entry, group, attempts and error, as markup (read-only).
-fn describe(letter: &StreamEntry) -> String {
-    let field = |name| escape(&field(letter, name).unwrap_or_default());
-    format!(
-        r#"<code>{}</code> {} · {} attempts · <span class="error">{}</span>"#,
-        field("original_id"),
-        field("group"),
-        field("attempts"),
-        field("error")
-    )
+/// A letter's original entry, group, attempts and error (read-only).
+fn describe(letter: &StreamEntry) -> impl IntoView + use<> {
+    let field = |name| field(letter, name).unwrap_or_default();
+    view! {
+        <code>{field("original_id")}</code>
+        {format!(" {} · {} attempts · ", field("group"), field("attempts"))}
+        <span class="error">{field("error")}</span>
+    }
 }

@@ -3,11 +3,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::api::{GroupActionResponse, GroupView, GroupsResponse, StreamEntry};
 
 use crate::api;
 use crate::components::failure::Failure;
-use crate::components::markup::{clicked, escape};
+use crate::components::markup::clicked;
 use crate::store::{Store, id_less};
 
 /// Stream entries drawn in the strip.
@@ -43,43 +44,51 @@ pub fn Groups() -> impl IntoView {
             <For each=names key=|n| n.clone() let:name>
                 <GroupCard name=name />
             </For>
-            <div inner_html=move || store.groups.with(|g| g.as_ref().map(partitions).unwrap_or_default())></div>
+            <div inner_html=move || store.groups.with(|g| g.as_ref().map(|g| partitions(g).into_string()).unwrap_or_default())></div>
         </div>
     }
 }
 
 /// Each partition's stream, length and groups, when the claims are partitioned (markup).
-fn partitions(groups: &GroupsResponse) -> String {
+fn partitions(groups: &GroupsResponse) -> Markup {
     if groups.partition_lengths.is_empty() {
-        return String::new();
+        return html! {};
     }
-    let head: String = groups
-        .groups
-        .iter()
-        .map(|g| format!("<th>{}</th>", escape(&g.name)))
-        .collect();
-    let rows: String = groups
-        .partition_lengths
-        .iter()
-        .enumerate()
-        .map(|(p, length)| {
-            let cells: String = groups
-                .groups
-                .iter()
-                .map(|g| match g.partition_lags.get(p).copied().flatten() {
-                    Some(lag) => format!("<td>{lag}</td>"),
-                    None => "<td>?</td>".into(),
-                })
-                .collect();
-            format!(
-                r#"<tr data-testid="partition-{p}"><th scope="row"><code>claims:events:{{{p}}}</code></th><td>{length}</td>{cells}</tr>"#
-            )
-        })
-        .collect();
-    format!(
-        r#"<section class="partitions" data-testid="partitions"><h3>{} partitions</h3><p class="muted">A claim's events go to one partition, in order there; none holds across partitions. Under each group: its lag there.</p><div class="table-scroll"><table class="class"><thead><tr><th>stream</th><th>entries</th>{head}</tr></thead><tbody>{rows}</tbody></table></div></section>"#,
-        groups.partition_lengths.len()
-    )
+    html! {
+        section class="partitions" data-testid="partitions" {
+            h3 { (groups.partition_lengths.len()) " partitions" }
+            p class="muted" {
+                "A claim's events go to one partition, in order there; none holds across partitions. Under each group: its lag there."
+            }
+            div class="table-scroll" {
+                table class="class" {
+                    thead {
+                        tr {
+                            th { "stream" }
+                            th { "entries" }
+                            @for g in &groups.groups { th { (g.name) } }
+                        }
+                    }
+                    tbody {
+                        @for (p, length) in groups.partition_lengths.iter().enumerate() {
+                            tr data-testid={ "partition-" (p) } {
+                                th scope="row" { code { "claims:events:{" (p) "}" } }
+                                td { (length) }
+                                @for g in &groups.groups {
+                                    td {
+                                        @match g.partition_lags.get(p).copied().flatten() {
+                                            Some(lag) => (lag),
+                                            None => "?",
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Runs a group action and records what it did in the Redis panel.
@@ -209,7 +218,7 @@ fn GroupCard(
                 let instructor = store.is_instructor();
                 group.with(|g| {
                     g.as_ref().map_or(String::new(), |g| {
-                        store.entries.with(|entries| figures(g, entries, instructor))
+                        store.entries.with(|entries| figures(g, entries, instructor).into_string())
                     })
                 })
             }></div>
@@ -233,102 +242,87 @@ fn GroupCard(
 /// The figures of one group as last pushed, as markup: cursor, strip, consumers, pending
 /// entries. Redrawn whole on each push; the crash and stop buttons carry their request
 /// (`data-method`, `data-path`) for the card's one click handler.
-fn figures(group: &GroupView, entries: &[StreamEntry], instructor: bool) -> String {
-    let name = escape(&group.name);
-    let base = format!("/api/groups/{}", group.name);
+fn figures(group: &GroupView, entries: &[StreamEntry], instructor: bool) -> Markup {
+    let name = &group.name;
+    let base = format!("/api/groups/{name}");
     let cursor = &group.last_delivered_id;
-    let strip: String = entries
-        .iter()
-        .rev()
-        .take(STRIP)
-        .rev()
-        .map(|e| {
-            let read = !id_less(cursor, &e.id);
-            let pending = group.pending_entries.iter().any(|p| p.id == e.id);
-            let class = match (pending, read) {
-                (true, _) => "cell pending",
-                (false, true) => "cell done",
-                (false, false) => "cell unread",
-            };
-            let (mark, arrow) = if e.id == *cursor {
-                (r#" data-cursor="true""#, "▲")
-            } else {
-                ("", "")
-            };
-            format!(
-                r#"<span class="{class}" title="{}"{mark}>{arrow}</span>"#,
-                escape(&e.id)
-            )
-        })
-        .collect();
-    let consumers: String = group
-        .members
-        .iter()
-        .map(|c| {
-            let consumer = escape(&c.name);
-            let stopped = if c.running { "" } else { " (stopped)" };
-            let controls = if c.running && instructor {
-                let path = escape(&format!("{base}/consumers/{}", c.name));
-                format!(
-                    r#"<button type="button" class="small" data-testid="crash-{name}-{consumer}" data-method="POST" data-path="{path}/crash">crash</button> <button type="button" class="small" data-testid="retire-{name}-{consumer}" data-method="DELETE" data-path="{path}">stop</button>"#
-                )
-            } else {
-                String::new()
-            };
-            format!(
-                r#"<tr data-testid="consumer-{name}-{consumer}" data-pending="{p}"><td>{consumer}{stopped}</td><td>{p}</td><td>{:.1} s</td><td>{controls}</td></tr>"#,
-                c.idle_ms as f64 / 1000.0,
-                p = c.pending
-            )
-        })
-        .collect();
-    let pending = if group.pending_entries.is_empty() {
-        String::new()
-    } else {
-        let items: String = group
-            .pending_entries
-            .iter()
-            .take(20)
-            .map(|p| {
-                format!(
-                    "<li><code>{}</code> {} · idle {:.1} s · delivered {}×</li>",
-                    escape(&p.id),
-                    escape(&p.consumer),
-                    p.idle_ms as f64 / 1000.0,
-                    p.deliveries
-                )
-            })
-            .collect();
-        format!(
-            r#"<details class="pending-list"><summary>{} pending entries (oldest first)</summary><ul>{items}</ul></details>"#,
-            group.pending_entries.len()
-        )
-    };
-    let sampled = group.sampled.as_ref().map_or(String::new(), |step| {
-        let commands: String = step
-            .commands
-            .iter()
-            .map(|c| format!("<code>{}</code>", escape(c)))
-            .collect();
-        format!(
-            r#"<details class="sampled" data-testid="sampled-{name}"><summary>what {} sent to Redis {:.1} s ago (one step a second is shown)</summary><pre>{commands}</pre></details>"#,
-            escape(&step.consumer),
-            step.ago_ms as f64 / 1000.0
-        )
-    });
-    let breaker = escape(&group.breaker);
-    let paused = if group.paused {
-        r#"<span class="badge">paused</span>"#
-    } else {
-        ""
-    };
     let unknown = |n: Option<u64>| n.map_or("?".to_owned(), |n| n.to_string());
-    format!(
-        r#"<header><h3>{name}</h3><span class="breaker breaker-{breaker}" data-testid="breaker-{name}">breaker {breaker}</span>{paused}</header><dl class="group-facts"><dt>lag</dt><dd data-testid="lag-{name}">{}</dd><dt>pending</dt><dd data-testid="pending-{name}">{}</dd><dt>read</dt><dd>{}</dd><dt>cursor</dt><dd><code>{}</code></dd><dt>done/s</dt><dd>{:.1}</dd></dl><div class="strip" aria-label="the last entries of claims:events, as {name} sees them">{strip}</div><table class="consumers"><thead><tr><th>consumer</th><th>pending</th><th>idle</th><th></th></tr></thead><tbody>{consumers}</tbody></table>{pending}{sampled}"#,
-        unknown(group.lag),
-        group.pending,
-        unknown(group.entries_read),
-        escape(cursor),
-        group.throughput
-    )
+    let strip = entries.iter().rev().take(STRIP).rev();
+    html! {
+        header {
+            h3 { (name) }
+            span class={ "breaker breaker-" (group.breaker) } data-testid={ "breaker-" (name) } {
+                "breaker " (group.breaker)
+            }
+            @if group.paused { span class="badge" { "paused" } }
+        }
+        dl class="group-facts" {
+            dt { "lag" } dd data-testid={ "lag-" (name) } { (unknown(group.lag)) }
+            dt { "pending" } dd data-testid={ "pending-" (name) } { (group.pending) }
+            dt { "read" } dd { (unknown(group.entries_read)) }
+            dt { "cursor" } dd { code { (cursor) } }
+            dt { "done/s" } dd { (format!("{:.1}", group.throughput)) }
+        }
+        div class="strip" aria-label={ "the last entries of claims:events, as " (name) " sees them" } {
+            @for e in strip {
+                @let read = !id_less(cursor, &e.id);
+                @let pending = group.pending_entries.iter().any(|p| p.id == e.id);
+                @let class = match (pending, read) {
+                    (true, _) => "cell pending",
+                    (false, true) => "cell done",
+                    (false, false) => "cell unread",
+                };
+                @let at_cursor = e.id == *cursor;
+                span class=(class) title=(e.id) data-cursor=[at_cursor.then_some("true")] {
+                    @if at_cursor { "▲" }
+                }
+            }
+        }
+        table class="consumers" {
+            thead { tr { th { "consumer" } th { "pending" } th { "idle" } th {} } }
+            tbody {
+                @for c in &group.members {
+                    @let consumer = &c.name;
+                    tr data-testid={ "consumer-" (name) "-" (consumer) } data-pending=(c.pending) {
+                        td { (consumer) @if !c.running { " (stopped)" } }
+                        td { (c.pending) }
+                        td { (format!("{:.1}", c.idle_ms as f64 / 1000.0)) " s" }
+                        td {
+                            @if c.running && instructor {
+                                @let path = format!("{base}/consumers/{consumer}");
+                                button type="button" class="small" data-testid={ "crash-" (name) "-" (consumer) }
+                                    data-method="POST" data-path={ (path) "/crash" } { "crash" }
+                                " "
+                                button type="button" class="small" data-testid={ "retire-" (name) "-" (consumer) }
+                                    data-method="DELETE" data-path=(path) { "stop" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !group.pending_entries.is_empty() {
+            details class="pending-list" {
+                summary { (group.pending_entries.len()) " pending entries (oldest first)" }
+                ul {
+                    @for p in group.pending_entries.iter().take(20) {
+                        li {
+                            code { (p.id) } " " (p.consumer)
+                            " · idle " (format!("{:.1}", p.idle_ms as f64 / 1000.0)) " s · delivered "
+                            (p.deliveries) "×"
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(step) = &group.sampled {
+            details class="sampled" data-testid={ "sampled-" (name) } {
+                summary {
+                    "what " (step.consumer) " sent to Redis " (format!("{:.1}", step.ago_ms as f64 / 1000.0))
+                    " s ago (one step a second is shown)"
+                }
+                pre { @for c in &step.commands { code { (c) } } }
+            }
+        }
+    }
 }

@@ -5,13 +5,14 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::api::{
     CheckStatus, ClassView, ScenariosResponse, TrafficRequest, TrafficStatus, ValidationResponse,
 };
 
 use crate::api;
 use crate::components::failure::Failure;
-use crate::components::markup::{self, escape};
+use crate::components::markup;
 use crate::store::Store;
 
 /// Everything the view shows, read together each second while it is shown.
@@ -23,126 +24,121 @@ struct Figures {
     checks: Option<ValidationResponse>,
 }
 
-fn class_markup(c: &ClassView) -> String {
-    let rows: String = c
-        .at_step
-        .iter()
-        .map(|s| {
-            format!(
-                r#"<tr data-testid="class-step-{}"><th scope="row">{}</th><td>{}</td></tr>"#,
-                escape(&s.step),
-                escape(&s.title),
-                s.learners
-            )
-        })
-        .collect();
-    format!(
-        r#"<p data-testid="class-learners">{} learner{} in the last {} minutes; {} finished.</p><table class="class"><tbody>{rows}</tbody></table>"#,
-        c.learners,
-        if c.learners == 1 { "" } else { "s" },
-        c.window_minutes,
-        c.finished
-    )
+fn class_markup(c: &ClassView) -> Markup {
+    html! {
+        p data-testid="class-learners" {
+            (c.learners) " learner" @if c.learners != 1 { "s" } " in the last " (c.window_minutes)
+            " minutes; " (c.finished) " finished."
+        }
+        table class="class" {
+            tbody {
+                @for s in &c.at_step {
+                    tr data-testid={ "class-step-" (s.step) } {
+                        th scope="row" { (s.title) }
+                        td { (s.learners) }
+                    }
+                }
+            }
+        }
+    }
 }
 
-fn checks_markup(v: &ValidationResponse) -> String {
-    v.checks
-        .iter()
-        .map(|c| {
-            let (mark, class) = match c.status {
+fn checks_markup(v: &ValidationResponse) -> Markup {
+    html! {
+        @for c in &v.checks {
+            @let (mark, class) = match c.status {
                 CheckStatus::Pass => ("✓", "pass"),
                 CheckStatus::Warn => ("!", "warn"),
                 CheckStatus::Fail => ("✗", "fail"),
             };
-            let fix = c
-                .fix
-                .as_ref()
-                .map(|f| format!(r#"<br><span class="fix">{}</span>"#, escape(f)))
-                .unwrap_or_default();
-            format!(
-                r#"<li class="check {class}" data-testid="check-{}"><span aria-hidden="true">{mark}</span> <strong>{}</strong>: {}{fix}</li>"#,
-                escape(&c.id),
-                escape(&c.title),
-                escape(&c.detail)
-            )
-        })
-        .collect()
+            li class={ "check " (class) } data-testid={ "check-" (c.id) } {
+                span aria-hidden="true" { (mark) } " "
+                strong { (c.title) } ": " (c.detail)
+                @if let Some(fix) = &c.fix {
+                    br;
+                    span class="fix" { (fix) }
+                }
+            }
+        }
+    }
 }
 
-fn narration_markup(s: &ScenariosResponse) -> String {
+fn narration_markup(s: &ScenariosResponse) -> Markup {
     let Some(run) = &s.run else {
-        return String::new();
+        return html! {};
     };
-    let lines: String = run
-        .lines
-        .iter()
-        .map(|l| {
-            format!(
-                "<li><span class=\"time\">{:.1} s</span> {}</li>",
-                l.at_ms as f64 / 1000.0,
-                escape(&l.text)
-            )
-        })
-        .collect();
-    let state = match (&run.failed, run.finished) {
-        (Some(why), _) => format!("stopped early: {}", escape(why)),
-        (None, true) => "done".into(),
-        (None, false) => "running…".into(),
-    };
-    format!(
-        r#"<p data-testid="scenario-state" data-finished="{}"><strong>{}</strong>: {state}</p><ol class="narration" data-testid="narration">{lines}</ol>"#,
-        run.finished,
-        escape(&run.id)
-    )
+    html! {
+        p data-testid="scenario-state" data-finished=(run.finished) {
+            strong { (run.id) } ": "
+            @match (&run.failed, run.finished) {
+                (Some(why), _) => { "stopped early: " (why) }
+                (None, true) => "done",
+                (None, false) => "running…",
+            }
+        }
+        ol class="narration" data-testid="narration" {
+            @for l in &run.lines {
+                li { span class="time" { (format!("{:.1}", l.at_ms as f64 / 1000.0)) " s" } " " (l.text) }
+            }
+        }
+    }
 }
 
 /// The traffic generator's state and, for instructors, its buttons, as markup; the buttons
 /// say what they do in `data-` attributes, for the one click handler of the view.
-fn traffic_markup(f: &Figures, instructor: bool) -> String {
-    let traffic = match &f.traffic {
-        Some(t) if t.running => format!(
-            "running at {}/s: {} events, {} claims",
-            t.rate, t.events, t.claims
-        ),
-        Some(t) => format!("stopped ({} events in its last run)", t.events),
-        None => "…".into(),
-    };
-    let traffic_buttons = if instructor {
-        r#" <button type="button" data-traffic="start" data-testid="traffic-start">start</button> <button type="button" data-traffic="stop" data-testid="traffic-stop">stop</button>"#
-    } else {
-        ""
-    };
-    format!(r#"<span data-testid="traffic-state">{traffic}</span>{traffic_buttons}"#)
+fn traffic_markup(f: &Figures, instructor: bool) -> Markup {
+    html! {
+        span data-testid="traffic-state" {
+            @match &f.traffic {
+                Some(t) if t.running => {
+                    "running at " (t.rate) "/s: " (t.events) " events, " (t.claims) " claims"
+                }
+                Some(t) => { "stopped (" (t.events) " events in its last run)" }
+                None => "…",
+            }
+        }
+        @if instructor {
+            " "
+            button type="button" data-traffic="start" data-testid="traffic-start" { "start" }
+            " "
+            button type="button" data-traffic="stop" data-testid="traffic-stop" { "stop" }
+        }
+    }
 }
 
 /// The scenario, class and environment sections as markup (scenario buttons as above).
-fn sections_markup(f: &Figures, instructor: bool) -> String {
-    let scenarios: String = f
-        .scenarios
-        .iter()
-        .flat_map(|s| &s.scenarios)
-        .map(|s| {
-            let button = if instructor {
-                format!(
-                    r#"<button type="button" class="small" data-scenario="{0}" data-testid="scenario-{0}">{1}</button> "#,
-                    escape(&s.id),
-                    escape(&s.title)
-                )
-            } else {
-                format!("<strong>{}</strong>: ", escape(&s.title))
-            };
-            format!("<li>{button}{}</li>", escape(&s.summary))
-        })
-        .collect();
-    format!(
-        r#"<section class="panel"><h2>Failure scenarios</h2><ul class="scenarios">{scenarios}</ul>{}</section><section class="panel"><h2>The class</h2>{}</section><section class="panel"><h2>Environment</h2><ul class="checks" data-testid="checks">{}</ul></section>"#,
-        f.scenarios
-            .as_ref()
-            .map(narration_markup)
-            .unwrap_or_default(),
-        f.class.as_ref().map(class_markup).unwrap_or_default(),
-        f.checks.as_ref().map(checks_markup).unwrap_or_default(),
-    )
+fn sections_markup(f: &Figures, instructor: bool) -> Markup {
+    html! {
+        section class="panel" {
+            h2 { "Failure scenarios" }
+            ul class="scenarios" {
+                @for s in f.scenarios.iter().flat_map(|s| &s.scenarios) {
+                    li {
+                        @if instructor {
+                            button type="button" class="small" data-scenario=(s.id) data-testid={ "scenario-" (s.id) } {
+                                (s.title)
+                            }
+                            " "
+                        } @else {
+                            strong { (s.title) } ": "
+                        }
+                        (s.summary)
+                    }
+                }
+            }
+            @if let Some(s) = &f.scenarios { (narration_markup(s)) }
+        }
+        section class="panel" {
+            h2 { "The class" }
+            @if let Some(c) = &f.class { (class_markup(c)) }
+        }
+        section class="panel" {
+            h2 { "Environment" }
+            ul class="checks" data-testid="checks" {
+                @if let Some(v) = &f.checks { (checks_markup(v)) }
+            }
+        }
+    }
 }
 
 #[component]
@@ -200,8 +196,9 @@ pub fn Instructor(
             failure.set(done.err().map(|e| e.message));
         });
     };
-    let traffic = move || figures.with(|f| traffic_markup(f, store.is_instructor()));
-    let sections = move || figures.with(|f| sections_markup(f, store.is_instructor()));
+    let traffic = move || figures.with(|f| traffic_markup(f, store.is_instructor()).into_string());
+    let sections =
+        move || figures.with(|f| sections_markup(f, store.is_instructor()).into_string());
     // The rate field is a view, not markup: rewriting the markup each second would wipe
     // what the instructor is typing.
     view! {

@@ -9,39 +9,39 @@ use leptos::task::spawn_local;
 use shared::api::LabResponse;
 
 use crate::components::failure::Failure;
-use crate::components::markup::escape;
 use crate::workspace;
 
-/// The steps and their tasks, as markup.
-fn steps_markup(lab: &LabResponse) -> String {
+/// The steps and their tasks.
+fn steps_view(lab: LabResponse) -> impl IntoView {
     lab.steps
-        .iter()
+        .into_iter()
         .map(|step| {
-            let tasks: String = step
+            let done = step.tasks.iter().filter(|t| t.done).count();
+            let count = format!("{done}/{}", step.tasks.len());
+            let tasks = step
                 .tasks
-                .iter()
+                .into_iter()
                 .map(|t| {
                     let (mark, class) = if t.done { ("✓", "done") } else { ("○", "todo") };
-                    format!(
-                        r#"<li class="task {class}" data-testid="lab-task-{}" data-done="{}"><span class="mark" aria-hidden="true">{mark}</span> <strong>{}</strong><br><code>{}</code><br><span class="evidence">{}</span></li>"#,
-                        escape(&t.id),
-                        t.done,
-                        escape(&t.title),
-                        escape(&t.example),
-                        escape(&t.evidence)
-                    )
+                    view! {
+                        <li class=format!("task {class}") data-testid=format!("lab-task-{}", t.id) data-done=t.done.to_string()>
+                            <span class="mark" aria-hidden="true">{mark}</span>" "
+                            <strong>{t.title}</strong><br />
+                            <code>{t.example}</code><br />
+                            <span class="evidence">{t.evidence}</span>
+                        </li>
+                    }
                 })
-                .collect();
-            let done = step.tasks.iter().filter(|t| t.done).count();
-            format!(
-                r#"<section class="lab-step" data-testid="lab-step-{}"><h3>{} <span class="muted">{done}/{}</span></h3><p>{}</p><ul>{tasks}</ul></section>"#,
-                escape(&step.id),
-                escape(&step.title),
-                step.tasks.len(),
-                escape(&step.explanation)
-            )
+                .collect_view();
+            view! {
+                <section class="lab-step" data-testid=format!("lab-step-{}", step.id)>
+                    <h3>{step.title}" "<span class="muted">{count}</span></h3>
+                    <p>{step.explanation}</p>
+                    <ul>{tasks}</ul>
+                </section>
+            }
         })
-        .collect()
+        .collect_view()
 }
 
 /// Offers text as a file to save, through a link to a blob.
@@ -106,7 +106,7 @@ pub fn Lab(
                 .unwrap_or_else(|| "reading your workspace…".into())
         })
     };
-    let steps = move || lab.with(|l| l.as_ref().map(steps_markup).unwrap_or_default());
+    let steps = move || lab.get().map(steps_view);
     view! {
         <div class="lab" data-testid="lab">
             <header class="panel-head">
@@ -117,7 +117,7 @@ pub fn Lab(
             </header>
             <p class="muted">"Each task turns done by itself when Redis shows it: do it in the console (or the playground), and watch."</p>
             <Failure failure=failure />
-            <div class="lab-steps" inner_html=steps></div>
+            <div class="lab-steps">{steps}</div>
         </div>
     }
 }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::markup::escape;
+use maud::{Markup, html};
 
 /// One line.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,91 +137,76 @@ pub struct Look {
     pub spark: bool,
 }
 
-/// The chart as SVG markup, followed by its legend as HTML (none when small). Drawn as text
-/// rather than as a view per element: it is redrawn whole each second anyway, and the text
-/// costs the page a fraction of the code.
-pub fn draw(title: &str, testid: &str, series: &[Series], look: Look) -> String {
-    use std::fmt::Write;
+/// The chart as SVG markup, followed by its legend as HTML (none when small). Drawn as a
+/// template rather than as a view per element: it is redrawn whole each second anyway, and
+/// the template costs the page a fraction of the code. Every value in it is escaped, in
+/// attributes too (`maud`).
+pub fn draw(title: &str, testid: &str, series: &[Series], look: Look) -> Markup {
     let g = if look.spark { SPARK } else { FULL };
-    let title = escape(title);
-    let mut out = format!(
-        r#"<svg viewBox="0 0 {} {}" role="img" aria-label="{title}"><title>{title}</title>"#,
-        g.width, g.height
-    );
-    match Frame::fit(series, look.window_ms) {
-        None if look.spark => {}
-        None => {
-            let _ = write!(
-                out,
-                r#"<text class="waiting" x="{}" y="{}" text-anchor="middle">waiting for the first samples…</text>"#,
-                g.width / 2.0,
-                g.height / 2.0
-            );
-        }
-        Some(f) => {
-            if !look.spark {
-                let y = |v: f64| f.place(g, (f.start_ms, v)).1;
-                let label = |v: f64| number(v, if f.top < 2.0 { look.decimals.max(1) } else { 0 });
-                let _ = write!(out, r#"<g class="scale">"#);
-                for (v, class) in [(0.0, ""), (f.top / 2.0, "grid"), (f.top, "grid")] {
-                    let (at, text) = (y(v), label(v));
-                    let _ = write!(
-                        out,
-                        r#"<line class="{class}" x1="{}" x2="{}" y1="{at:.1}" y2="{at:.1}"/><text x="{}" y="{:.1}" text-anchor="end">{text}</text>"#,
-                        g.left,
-                        g.width,
-                        g.left - 6.0,
-                        at + 4.0
-                    );
+    let frame = Frame::fit(series, look.window_ms);
+    html! {
+        svg viewBox={ "0 0 " (g.width) " " (g.height) } role="img" aria-label=(title) {
+            title { (title) }
+            @match frame {
+                None if look.spark => {}
+                None => {
+                    text class="waiting" x=(g.width / 2.0) y=(g.height / 2.0) text-anchor="middle" {
+                        "waiting for the first samples…"
+                    }
                 }
-                let secs = (f.end_ms - f.start_ms + 500) / 1000;
-                let _ = write!(
-                    out,
-                    r#"<text x="{}" y="{}">{secs} s ago</text><text x="{}" y="{}" text-anchor="end">now</text></g>"#,
-                    g.left,
-                    g.height - 4.0,
-                    g.width - PAD,
-                    g.height - 4.0
-                );
+                Some(f) => {
+                    @if !look.spark {
+                        (scale(&f, g, look))
+                    }
+                    @for s in series {
+                        @let last = s.points.last().copied().filter(|p| p.0 >= f.start_ms);
+                        @let max = s.points.iter().map(|p| p.1).fold(0.0, f64::max);
+                        g class={ "c" (s.color % 8) } {
+                            polyline points=(f.polyline(g, &s.points))
+                                data-testid={ (testid) "-line-" (s.name) }
+                                data-points=(s.points.len())
+                                data-latest=(last.map_or(0.0, |p| p.1))
+                                data-max=(max) {}
+                            @if let Some(p) = last {
+                                @let (x, y) = f.place(g, p);
+                                circle cx=(number(x, 1)) cy=(number(y, 1)) r=(if look.spark { 2.5 } else { 3.5 }) {}
+                            }
+                        }
+                    }
+                }
             }
-            for s in series {
-                let last = s.points.last().copied().filter(|p| p.0 >= f.start_ms);
-                let max = s.points.iter().map(|p| p.1).fold(0.0, f64::max);
-                let _ = write!(
-                    out,
-                    r#"<g class="c{}"><polyline points="{}" data-testid="{testid}-line-{}" data-points="{}" data-latest="{}" data-max="{max}"/>"#,
-                    s.color % 8,
-                    f.polyline(g, &s.points),
-                    escape(&s.name),
-                    s.points.len(),
-                    last.map_or(0.0, |p| p.1),
-                );
-                if let Some(p) = last {
-                    let (x, y) = f.place(g, p);
-                    let r = if look.spark { 2.5 } else { 3.5 };
-                    let _ = write!(out, r#"<circle cx="{x:.1}" cy="{y:.1}" r="{r}"/>"#);
+        }
+        @if !look.spark {
+            ul class="legend" {
+                @for s in series {
+                    li class={ "c" (s.color % 8) } data-testid={ (testid) "-value-" (s.name) } data-value=(s.now) {
+                        span class="swatch" aria-hidden="true" {}
+                        (s.name) " "
+                        strong { (number(s.now, look.decimals)) (look.unit) }
+                    }
                 }
-                out.push_str("</g>");
             }
         }
     }
-    out.push_str("</svg>");
-    if !look.spark {
-        out.push_str(r#"<ul class="legend">"#);
-        for s in series {
-            let name = escape(&s.name);
-            let _ = write!(
-                out,
-                r#"<li class="c{}" data-testid="{testid}-value-{name}" data-value="{}"><span class="swatch" aria-hidden="true"></span>{name} <strong>{}{}</strong></li>"#,
-                s.color % 8,
-                s.now,
-                number(s.now, look.decimals),
-                look.unit
-            );
+}
+
+/// The scale of a full chart: the bottom line and two grid lines with their values, and the
+/// time axis's ends.
+fn scale(f: &Frame, g: Geometry, look: Look) -> Markup {
+    let y = |v: f64| f.place(g, (f.start_ms, v)).1;
+    let label = |v: f64| number(v, if f.top < 2.0 { look.decimals.max(1) } else { 0 });
+    let secs = (f.end_ms - f.start_ms + 500) / 1000;
+    html! {
+        g class="scale" {
+            @for (v, class) in [(0.0, ""), (f.top / 2.0, "grid"), (f.top, "grid")] {
+                @let at = number(y(v), 1);
+                line class=(class) x1=(g.left) x2=(g.width) y1=(at) y2=(at) {}
+                text x=(g.left - 6.0) y=(number(y(v) + 4.0, 1)) text-anchor="end" { (label(v)) }
+            }
+            text x=(g.left) y=(g.height - 4.0) { (secs) " s ago" }
+            text x=(g.width - PAD) y=(g.height - 4.0) text-anchor="end" { "now" }
         }
-        out.push_str("</ul>");
     }
-    out
 }
 
 #[component]
@@ -257,7 +242,7 @@ pub fn LineChart(
     };
     let points = move || series.with(|s| s.iter().map(|x| x.points.len()).max().unwrap_or(0));
     let id = testid.clone();
-    let markup = move || series.with(|s| draw(&title, &id, s, look));
+    let markup = move || series.with(|s| draw(&title, &id, s, look).into_string());
     view! {
         <figure class=if spark { "chart spark" } else { "chart" } data-testid=testid data-points=points inner_html=markup></figure>
     }
@@ -333,7 +318,7 @@ mod tests {
             decimals: 1,
             spark: false,
         };
-        let svg = draw("rates", "r", &s, look);
+        let svg = draw("rates", "r", &s, look).into_string();
         assert!(
             svg.contains(
                 r#"data-testid="r-line-a&lt;b" data-points="2" data-latest="3" data-max="3""#
@@ -344,11 +329,39 @@ mod tests {
         assert!(svg.contains("a&lt;b <strong>2.5 /s</strong>"), "{svg}");
         assert!(!svg.contains("a<b"), "{svg}");
         // Nothing yet: a note rather than an empty frame; small charts stay blank.
-        assert!(draw("rates", "r", &[], look).contains("waiting for the first samples"));
+        assert!(
+            draw("rates", "r", &[], look)
+                .0
+                .contains("waiting for the first samples")
+        );
         let spark = Look {
             spark: true,
             ..look
         };
-        assert!(!draw("lag", "l", &[], spark).contains("waiting"));
+        assert!(!draw("lag", "l", &[], spark).0.contains("waiting"));
+    }
+
+    #[test]
+    fn a_hostile_name_or_test_id_stays_text_in_every_attribute() {
+        let hostile = r#""'><img src=x onerror=alert(1)>"#;
+        let s = [Series {
+            name: hostile.into(),
+            color: 0,
+            points: vec![(0, 1.0)],
+            now: 1.0,
+        }];
+        let look = Look {
+            window_ms: 0,
+            unit: "",
+            decimals: 0,
+            spark: false,
+        };
+        let svg = draw(hostile, &format!("lag-chart-{hostile}"), &s, look).into_string();
+        assert!(!svg.contains("<img"), "{svg}");
+        assert!(!svg.contains(r#""'>"#), "{svg}");
+        assert!(
+            svg.contains("&quot;'&gt;&lt;img src=x onerror=alert(1)&gt;"),
+            "{svg}"
+        );
     }
 }

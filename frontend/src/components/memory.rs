@@ -3,12 +3,12 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::api::MemoryResponse;
 
 use crate::api;
 use crate::components::failure::Failure;
 use crate::components::line_chart::{LineChart, Series};
-use crate::components::markup::escape;
 
 /// `1536` as `1.5 KiB`.
 pub fn bytes(n: u64) -> String {
@@ -55,37 +55,34 @@ fn length_lines(m: &MemoryResponse) -> Vec<Series> {
 }
 
 /// Memory used against the limit, each key's size, the indexes' estimate.
-fn figures(m: &MemoryResponse) -> String {
-    let limit = if m.maxmemory_bytes == 0 {
-        "no limit".to_owned()
-    } else {
-        bytes(m.maxmemory_bytes)
-    };
-    let keys: String = m
-        .keys
-        .iter()
-        .map(|k| {
-            let key = escape(&k.key);
-            let attr = |name: &str, v: Option<u64>| v.map_or(String::new(), |v| format!(r#" {name}="{v}""#));
-            format!(
-                r#"<tr data-testid="memory-key-{key}"{}{}><th scope="row"><code>{key}</code></th><td>{}</td><td>{}</td></tr>"#,
-                attr("data-bytes", k.bytes),
-                attr("data-length", k.length),
-                k.bytes.map_or("absent".to_owned(), bytes),
-                k.length.map_or("—".to_owned(), |l| l.to_string()),
-            )
-        })
-        .collect();
-    format!(
-        r#"<dl class="memory-facts"><dt>used</dt><dd data-testid="memory-used" data-bytes="{}">{}</dd><dt>peak</dt><dd>{}</dd><dt>maxmemory</dt><dd data-testid="memory-max">{limit}</dd><dt>policy</dt><dd data-testid="memory-policy"><code>{}</code></dd></dl><table class="memory-keys"><thead><tr><th scope="col">key</th><th scope="col">memory</th><th scope="col">entries</th></tr></thead><tbody>{keys}</tbody></table><p data-testid="memory-indexes">{} claim indexes (one list per claim): about {}, estimated from {} of them.</p>"#,
-        m.used_bytes,
-        bytes(m.used_bytes),
-        bytes(m.peak_bytes),
-        escape(&m.maxmemory_policy),
-        m.indexes.lists,
-        bytes(m.indexes.estimated_bytes),
-        m.indexes.sampled,
-    )
+fn figures(m: &MemoryResponse) -> Markup {
+    html! {
+        dl class="memory-facts" {
+            dt { "used" } dd data-testid="memory-used" data-bytes=(m.used_bytes) { (bytes(m.used_bytes)) }
+            dt { "peak" } dd { (bytes(m.peak_bytes)) }
+            dt { "maxmemory" }
+            dd data-testid="memory-max" {
+                @if m.maxmemory_bytes == 0 { "no limit" } @else { (bytes(m.maxmemory_bytes)) }
+            }
+            dt { "policy" } dd data-testid="memory-policy" { code { (m.maxmemory_policy) } }
+        }
+        table class="memory-keys" {
+            thead { tr { th scope="col" { "key" } th scope="col" { "memory" } th scope="col" { "entries" } } }
+            tbody {
+                @for k in &m.keys {
+                    tr data-testid={ "memory-key-" (k.key) } data-bytes=[k.bytes] data-length=[k.length] {
+                        th scope="row" { code { (k.key) } }
+                        td { (k.bytes.map_or("absent".to_owned(), bytes)) }
+                        td { (k.length.map_or("—".to_owned(), |l| l.to_string())) }
+                    }
+                }
+            }
+        }
+        p data-testid="memory-indexes" {
+            (m.indexes.lists) " claim indexes (one list per claim): about " (bytes(m.indexes.estimated_bytes))
+            ", estimated from " (m.indexes.sampled) " of them."
+        }
+    }
 }
 
 #[component]
@@ -109,7 +106,13 @@ pub fn MemoryView(
     });
     let lengths =
         Signal::derive(move || memory.with(|m| m.as_ref().map(length_lines).unwrap_or_default()));
-    let figures = move || memory.with(|m| m.as_ref().map(figures).unwrap_or_default());
+    let figures = move || {
+        memory.with(|m| {
+            m.as_ref()
+                .map(|m| figures(m).into_string())
+                .unwrap_or_default()
+        })
+    };
     view! {
         <div class="memory" data-testid="memory">
             <header class="panel-head">

@@ -4,11 +4,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::api::{MoneyTotal, ProjectionsResponse, RebuildProgress};
 
 use crate::api;
 use crate::components::failure::Failure;
-use crate::components::markup::escape;
 use crate::store::{Store, id_time};
 
 /// Customers and activity items listed.
@@ -68,9 +68,10 @@ pub fn Projection() -> impl IntoView {
         </p>
         <div inner_html=move || {
             store.projection.with(|p| match p {
-                None => r#"<p class="muted">Waiting for the relay…</p>"#.to_owned(),
+                None => html! { p class="muted" { "Waiting for the relay…" } },
                 Some(p) => facts(p),
             })
+            .into_string()
         }></div>
         <div class="rebuild">
             <Show when=move || store.is_instructor()>
@@ -86,33 +87,40 @@ pub fn Projection() -> impl IntoView {
             {move || {
                 store
                     .projection
-                    .with(|p| p.as_ref().map(|p| &p.rebuild).filter(|r| r.state != "idle").map(progress))
+                    .with(|p| p.as_ref().map(|p| &p.rebuild).filter(|r| r.state != "idle").map(|r| progress(r).into_string()))
                     .map(|markup| view! { <div class="rebuild-progress" inner_html=markup></div> })
             }}
             <Failure failure=failure testid="rebuild-error" />
         </div>
-        <div inner_html=move || store.projection.with(|p| p.as_ref().map(contents).unwrap_or_default())></div>
+        <div inner_html=move || store.projection.with(|p| p.as_ref().map(|p| contents(p).into_string()).unwrap_or_default())></div>
     }
 }
 
 /// Where the projection is, as markup (read-only, redrawn whole on each report).
-fn facts(projection: &ProjectionsResponse) -> String {
-    let behind = match projection.behind {
-        Some(0) => "up to date".to_owned(),
-        Some(1) => "1 entry".to_owned(),
-        Some(n) => format!("{n} entries"),
-        None => "unknown (XINFO GROUPS reports the lag from Redis 7)".to_owned(),
-    };
-    format!(
-        r#"<dl class="projection-facts" data-testid="projection-facts"><dt>applied up to</dt><dd><code data-testid="projection-position">{}</code></dd><dt>stream's newest</dt><dd><code>{}</code></dd><dt>behind the stream</dt><dd data-testid="projection-behind">{behind}</dd><dt>claims in the model</dt><dd data-testid="projection-claims">{}</dd></dl>"#,
-        escape(projection.position.as_deref().unwrap_or("nothing yet")),
-        escape(projection.stream_last_id.as_deref().unwrap_or("empty")),
-        projection.claims
-    )
+fn facts(projection: &ProjectionsResponse) -> Markup {
+    html! {
+        dl class="projection-facts" data-testid="projection-facts" {
+            dt { "applied up to" }
+            dd { code data-testid="projection-position" { (projection.position.as_deref().unwrap_or("nothing yet")) } }
+            dt { "stream's newest" }
+            dd { code { (projection.stream_last_id.as_deref().unwrap_or("empty")) } }
+            dt { "behind the stream" }
+            dd data-testid="projection-behind" {
+                @match projection.behind {
+                    Some(0) => "up to date",
+                    Some(1) => "1 entry",
+                    Some(n) => { (n) " entries" }
+                    None => "unknown (XINFO GROUPS reports the lag from Redis 7)",
+                }
+            }
+            dt { "claims in the model" }
+            dd data-testid="projection-claims" { (projection.claims) }
+        }
+    }
 }
 
 /// A rebuild's progress bar and state, inside its `.rebuild-progress` box.
-fn progress(rebuild: &RebuildProgress) -> String {
+fn progress(rebuild: &RebuildProgress) -> Markup {
     let RebuildProgress {
         state,
         replayed,
@@ -134,65 +142,57 @@ fn progress(rebuild: &RebuildProgress) -> String {
         "failed" => format!("failed: {}", error.as_deref().unwrap_or_default()),
         other => other.to_owned(),
     };
-    // Nothing known yet (just asked): an indeterminate bar; an empty stream rebuilt: a full one.
+    // An empty stream rebuilt counts as full; nothing to replay yet shows no value.
     let (max, value) = match (total, state.as_str()) {
-        (0, "done") => (1, r#" value="1""#.to_owned()),
-        (0, _) => (1, String::new()),
-        _ => (*total, format!(r#" value="{}""#, replayed.min(total))),
+        (0, "done") => (1, Some(1)),
+        (0, _) => (1, None),
+        _ => (*total, Some(*replayed.min(total))),
     };
-    let state = escape(state);
-    format!(
-        r#"<progress data-testid="rebuild-progress" aria-label="Rebuild progress" max="{max}"{value}></progress><span class="rebuild-state state-{state}" data-testid="rebuild-state" data-state="{state}">{}</span>"#,
-        escape(&text)
-    )
+    html! {
+        progress data-testid="rebuild-progress" aria-label="Rebuild progress" max=(max) value=[value] {}
+        span class={ "rebuild-state state-" (state) } data-testid="rebuild-state" data-state=(state) { (text) }
+    }
 }
 
 /// What the read model holds: totals per customer and the latest activity.
-fn contents(projection: &ProjectionsResponse) -> String {
-    let customers = if projection.customers.is_empty() {
-        r#"<p class="muted">No claims yet.</p>"#.to_owned()
-    } else {
-        let rows: String = projection
-            .customers
-            .iter()
-            .take(CUSTOMERS)
-            .map(|c| {
-                let customer = escape(&c.customer_id);
-                format!(
-                    r#"<tr data-testid="projection-customer" data-customer="{customer}"><td><code>{customer}</code></td><td class="number">{}</td><td class="number">{}</td><td class="number">{}</td></tr>"#,
-                    c.claims,
-                    escape(&money(&c.claimed)),
-                    escape(&money(&c.paid))
-                )
-            })
-            .collect();
-        format!(
-            r#"<table class="customers" data-testid="projection-customers"><thead><tr><th>customer</th><th>claims</th><th>claimed</th><th>paid</th></tr></thead><tbody>{rows}</tbody></table>"#
-        )
-    };
-    let recent = if projection.recent.is_empty() {
-        r#"<p class="muted">Nothing yet.</p>"#.to_owned()
-    } else {
-        let items: String = projection
-            .recent
-            .iter()
-            .take(ACTIVITY)
-            .map(|a| {
-                let status = a
-                    .status
-                    .map(|s| format!(r#" → <span class="status status-{s}">{s}</span>"#))
-                    .unwrap_or_default();
-                format!(
-                    r#"<li><span class="time">{}</span> <code>{}</code> <span class="muted">{}</span>{status}</li>"#,
-                    id_time(&a.entry_id),
-                    escape(&a.claim_id),
-                    escape(&a.event_type)
-                )
-            })
-            .collect();
-        format!(r#"<ul class="activity" data-testid="projection-activity">{items}</ul>"#)
-    };
-    format!("<h3>Top customers</h3>{customers}<h3>Recent activity</h3>{recent}")
+fn contents(projection: &ProjectionsResponse) -> Markup {
+    html! {
+        h3 { "Top customers" }
+        @if projection.customers.is_empty() {
+            p class="muted" { "No claims yet." }
+        } @else {
+            table class="customers" data-testid="projection-customers" {
+                thead { tr { th { "customer" } th { "claims" } th { "claimed" } th { "paid" } } }
+                tbody {
+                    @for c in projection.customers.iter().take(CUSTOMERS) {
+                        tr data-testid="projection-customer" data-customer=(c.customer_id) {
+                            td { code { (c.customer_id) } }
+                            td class="number" { (c.claims) }
+                            td class="number" { (money(&c.claimed)) }
+                            td class="number" { (money(&c.paid)) }
+                        }
+                    }
+                }
+            }
+        }
+        h3 { "Recent activity" }
+        @if projection.recent.is_empty() {
+            p class="muted" { "Nothing yet." }
+        } @else {
+            ul class="activity" data-testid="projection-activity" {
+                @for a in projection.recent.iter().take(ACTIVITY) {
+                    li {
+                        span class="time" { (id_time(&a.entry_id)) } " "
+                        code { (a.claim_id) } " "
+                        span class="muted" { (a.event_type) }
+                        @if let Some(s) = a.status {
+                            " → " span class={ "status status-" (s) } { (s) }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Amounts per currency, e.g. `120.00 USD, 40.00 EUR`; a dash for none.

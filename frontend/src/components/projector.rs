@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{PreEscaped, html};
 use shared::api::JoinResponse;
 
 use crate::api;
@@ -52,8 +53,14 @@ pub fn JoinBox(on: RwSignal<bool>) -> impl IntoView {
         }
     });
     let url = move || join.with(|j| j.as_ref().map(|j| j.url.clone()).unwrap_or_default());
-    // The relay draws the SVG itself; nothing in it comes from outside.
-    let qr = move || join.with(|j| j.as_ref().map(|j| j.qr_svg.clone()).unwrap_or_default());
+    let qr = move || {
+        join.with(|j| {
+            let svg = j.as_ref().map_or("", |j| j.qr_svg.as_str());
+            // Raw on purpose: the relay draws this SVG itself (`routes/join.rs`), of fixed
+            // markup and numbers only (the address is in it as modules, not as text).
+            html! { (PreEscaped(svg)) }.into_string()
+        })
+    };
     view! {
         <aside class="join" data-testid="join" hidden=move || !on.get()>
             <div class="qr" inner_html=qr></div>

@@ -1,7 +1,6 @@
 use leptos::prelude::*;
 use shared::api::ScriptRun;
 
-use crate::components::markup::escape;
 use crate::store::Store;
 
 /// The redis-cli commands behind each action, newest first, so a learner can repeat them.
@@ -55,35 +54,34 @@ fn RedisAction(
                     {move || if copied.get() { "Copied" } else { "Copy" }}
                 </button>
             </header>
-            <pre data-testid="redis-commands" inner_html=lines></pre>
+            <pre data-testid="redis-commands">{lines}</pre>
         </article>
     }
 }
 
-/// The commands as markup, each script's followed by the commands it ran, marked as a single
+/// The commands, each script's followed by the commands it ran, marked as a single
 /// atomic step, and its text on request.
-fn lines(commands: &[String], scripts: &[ScriptRun]) -> String {
+fn lines(commands: &[String], scripts: &[ScriptRun]) -> impl IntoView + use<> {
     commands
         .iter()
         .map(|c| {
-            let inside = scripts
+            let script = scripts
                 .iter()
                 .find(|s| c.starts_with(&format!("EVALSHA {} ", s.sha)))
-                .map_or(String::new(), |script| {
-                    let inside: String = script
-                        .inside
-                        .iter()
-                        .map(|c| format!(r#"<code class="inside">{}</code>"#, escape(c)))
-                        .collect();
-                    format!(
-                        r#"<div class="atomic" data-testid="redis-atomic"><span class="atomic-label">inside the script, as one atomic step (nothing else runs in between):</span>{inside}<details><summary>the script</summary><code class="script-source" data-testid="redis-script-source">{}</code></details></div>"#,
-                        escape(&script.source)
-                    )
-                });
-            format!(
-                r#"<code data-testid="redis-command">{}</code>{inside}"#,
-                escape(c)
-            )
+                .cloned();
+            view! {
+                <code data-testid="redis-command">{c.clone()}</code>
+                {script.map(|script| view! {
+                    <div class="atomic" data-testid="redis-atomic">
+                        <span class="atomic-label">"inside the script, as one atomic step (nothing else runs in between):"</span>
+                        {script.inside.into_iter().map(|c| view! { <code class="inside">{c}</code> }).collect_view()}
+                        <details>
+                            <summary>"the script"</summary>
+                            <code class="script-source" data-testid="redis-script-source">{script.source}</code>
+                        </details>
+                    </div>
+                })}
+            }
         })
-        .collect()
+        .collect_view()
 }

@@ -8,11 +8,11 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::api::{ClaimView, EntriesPage, StateResponse, StreamEntry};
 
 use crate::api;
 use crate::components::failure::Failure;
-use crate::components::markup::escape;
 use crate::store::{Store, field, id_less, id_millis, id_time};
 
 /// Steps for the part of the stream older than the entries held, while its length is unknown.
@@ -302,14 +302,17 @@ pub fn TimeTravel() -> impl IntoView {
             let live = at.get().is_none();
             answer.with(|a| match a {
                 Some(state) => replayed(state, live),
-                None => r#"<p class="muted" data-testid="travel-hint">Move the slider, or press now, to replay the board from the stream.</p>"#.to_owned(),
+                None => html! {
+                    p class="muted" data-testid="travel-hint" { "Move the slider, or press now, to replay the board from the stream." }
+                },
             })
+            .into_string()
         }></div>
     }
 }
 
 /// The board as the replay found it, as markup (read-only, redrawn whole on each answer).
-fn replayed(state: &StateResponse, live: bool) -> String {
+fn replayed(state: &StateResponse, live: bool) -> Markup {
     let StateResponse {
         as_of,
         events_replayed,
@@ -319,75 +322,70 @@ fn replayed(state: &StateResponse, live: bool) -> String {
         last_events,
         ..
     } = state;
-    let summary = match as_of {
-        Some(id) => format!(
-            "Replayed {events_replayed} {} from the first entry up to {} ({})",
-            if *events_replayed == 1 {
-                "event"
-            } else {
-                "events"
-            },
-            escape(id),
-            id_time(id)
-        ),
-        None => "Nothing to replay: the stream had no entries then".to_owned(),
-    };
     let (class, mode) = if live {
         ("live", "now")
     } else {
         ("past", "in the past")
     };
-    let as_of = escape(as_of.as_deref().unwrap_or_default());
-    let claimed = if *total == 1 { "claim" } else { "claims" };
-    let counts: String = counts
-        .iter()
-        .map(|c| {
-            format!(
-                r#"<span class="chip status-{s}">{s} <b data-testid="travel-count-{s}">{}</b></span>"#,
-                c.count,
-                s = c.status
-            )
-        })
-        .collect();
-    let listed: String = claims.iter().map(claim_then).collect();
     let more = total.saturating_sub(claims.len() as u64);
-    let more = if more > 0 {
-        format!(r#"<p class="muted">…and {more} more</p>"#)
-    } else {
-        String::new()
-    };
     let last = last_events.last().map(|e| e.id.as_str());
-    let events: String = last_events
-        .iter()
-        .map(|e| {
-            let point = if last == Some(e.id.as_str()) {
-                r#" class="point""#
-            } else {
-                ""
-            };
-            let id = escape(&e.id);
-            format!(
-                r#"<li{point} data-testid="travel-event" data-entry-id="{id}"><code>{id}</code> {}</li>"#,
-                escape(&describe(e))
-            )
-        })
-        .collect();
-    format!(
-        r#"<div class="travel-result {class}" data-testid="travel-result"><p class="travel-summary"><span class="badge mode">{mode}</span> <span data-testid="travel-replayed" data-events="{events_replayed}" data-as-of="{as_of}">{summary}</span></p><div class="travel-counts"><span class="chip"><b data-testid="travel-total">{total}</b> {claimed}</span>{counts}</div><div class="travel-columns"><div><h3>Claims then, newest first</h3><ul class="travel-claims" data-testid="travel-claims">{listed}</ul>{more}</div><div><h3>Last events replayed</h3><ol class="travel-events" data-testid="travel-events">{events}</ol></div></div></div>"#
-    )
+    html! {
+        div class={ "travel-result " (class) } data-testid="travel-result" {
+            p class="travel-summary" {
+                span class="badge mode" { (mode) } " "
+                span data-testid="travel-replayed" data-events=(events_replayed) data-as-of=(as_of.as_deref().unwrap_or_default()) {
+                    @match as_of {
+                        Some(id) => {
+                            "Replayed " (events_replayed) @if *events_replayed == 1 { " event" } @else { " events" }
+                            " from the first entry up to " (id) " (" (id_time(id)) ")"
+                        }
+                        None => "Nothing to replay: the stream had no entries then",
+                    }
+                }
+            }
+            div class="travel-counts" {
+                span class="chip" { b data-testid="travel-total" { (total) } " " @if *total == 1 { "claim" } @else { "claims" } }
+                @for c in counts {
+                    span class={ "chip status-" (c.status) } {
+                        (c.status) " " b data-testid={ "travel-count-" (c.status) } { (c.count) }
+                    }
+                }
+            }
+            div class="travel-columns" {
+                div {
+                    h3 { "Claims then, newest first" }
+                    ul class="travel-claims" data-testid="travel-claims" {
+                        @for claim in claims { (claim_then(claim)) }
+                    }
+                    @if more > 0 { p class="muted" { "…and " (more) " more" } }
+                }
+                div {
+                    h3 { "Last events replayed" }
+                    ol class="travel-events" data-testid="travel-events" {
+                        @for e in last_events {
+                            li class=[(last == Some(e.id.as_str())).then_some("point")] data-testid="travel-event" data-entry-id=(e.id) {
+                                code { (e.id) } " " (describe(e))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// One claim as it was at the point.
-fn claim_then(claim: &ClaimView) -> String {
-    let id = escape(&claim.claim_id);
+fn claim_then(claim: &ClaimView) -> Markup {
     let status = claim.status;
-    format!(
-        r#"<li data-testid="travel-claim" data-claim-id="{id}" data-status="{status}"><code>{id}</code> <span class="customer">{}</span> <span class="amount">{} {}</span> <span class="status status-{status}">{status}</span> <span class="muted">v{}</span></li>"#,
-        escape(&claim.customer_id),
-        escape(&claim.amount),
-        escape(&claim.currency),
-        claim.version
-    )
+    html! {
+        li data-testid="travel-claim" data-claim-id=(claim.claim_id) data-status=(status) {
+            code { (claim.claim_id) } " "
+            span class="customer" { (claim.customer_id) } " "
+            span class="amount" { (claim.amount) " " (claim.currency) } " "
+            span class={ "status status-" (status) } { (status) } " "
+            span class="muted" { "v" (claim.version) }
+        }
+    }
 }
 
 /// An entry in a few words: its type, claim and new status.

@@ -7,7 +7,6 @@ use shared::api::{EntriesPage, StreamEntry};
 use shared::{EventPayload, EventType};
 
 use crate::api;
-use crate::components::markup::escape;
 use crate::describe;
 use crate::store::{Store, field, id_less, id_time};
 
@@ -225,6 +224,7 @@ fn Row(
         let claim = claim.clone();
         move |_| store.selected.set(Some(claim.clone()))
     };
+    let title = detail.clone();
     let inspect = {
         let entry = entry.clone();
         move |_| inspected.set(Some(entry.clone()))
@@ -236,16 +236,18 @@ fn Row(
             data-entry-id=entry.id.clone()
             data-type=kind.clone()
         >
-            // The read-only parts as markup text: less code than a view per element.
-            <span class="when" inner_html=format!(r#"<span class="time">{}</span><code class="entry-id">{}</code>"#, id_time(&entry.id), escape(&entry.id))></span>
-            <span class="what" inner_html=format!(r#"<span><span class="badge">{}</span>{}</span><span class="detail" title="{detail}">{detail}</span>"#, escape(&kind), partition_badge(entry.partition), detail = escape(&detail))></span>
+            <span class="when"><span class="time">{id_time(&entry.id)}</span><code class="entry-id">{entry.id.clone()}</code></span>
+            <span class="what">
+                <span><span class="badge">{kind.clone()}</span>{partition_badge(entry.partition)}</span>
+                <span class="detail" title=title>{detail}</span>
+            </span>
             <span class="who">
                 <button type="button" class="link claim" on:click=select_claim disabled=claim.is_empty()>
                     {claim.clone()}
                 </button>
                 <span class="customer">{customer}</span>
             </span>
-            <span class="amount" inner_html=format!(r#"{} <span class="currency">{}</span>"#, escape(&amount), escape(&currency))></span>
+            <span class="amount">{amount}" "<span class="currency">{currency}</span></span>
             <button type="button" class="small" data-testid="inspect-entry" on:click=inspect aria-label=format!("raw fields of {}", entry.id)>
                 "raw"
             </button>
@@ -256,31 +258,26 @@ fn Row(
 /// The raw field/value pairs of one entry, as `XRANGE` returns them.
 #[component]
 fn Inspector(entry: StreamEntry, inspected: RwSignal<Option<StreamEntry>>) -> impl IntoView {
-    // Read-only, so markup text: cheaper in code than a view per field.
-    let error = entry.error.as_ref().map_or(String::new(), |e| {
-        format!(r#"<p class="error">Not a claim event: {}</p>"#, escape(e))
-    });
-    let fields: String = entry
-        .fields
-        .iter()
-        .map(|(k, v)| format!("<dt>{}</dt><dd>{}</dd>", escape(k), escape(v)))
-        .collect();
     view! {
         <div class="inspector" data-testid="entry-inspector">
             <header>
                 <h3>"Entry " <code>{entry.id.clone()}</code></h3>
                 <button type="button" class="small" on:click=move |_| inspected.set(None)>"Close"</button>
             </header>
-            <div inner_html=format!("{error}<dl>{fields}</dl>")></div>
+            {entry.error.clone().map(|e| view! { <p class="error">"Not a claim event: "{e}</p> })}
+            <dl>
+                {entry.fields.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> }).collect_view()}
+            </dl>
         </div>
     }
 }
 
 /// Which partition an entry is in, when the claims are partitioned.
-fn partition_badge(partition: Option<u32>) -> String {
-    partition.map_or(String::new(), |p| {
-        format!(
-            r#" <span class="part" title="partition {p}: in order within it, not across">p{p}</span>"#
-        )
+fn partition_badge(partition: Option<u32>) -> impl IntoView {
+    partition.map(|p| {
+        view! {
+            " "
+            <span class="part" title=format!("partition {p}: in order within it, not across")>{format!("p{p}")}</span>
+        }
     })
 }

@@ -3,24 +3,23 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::api::{TrimRequest, TrimResponse};
 
 use crate::api::{self, ApiFailure};
 use crate::components::failure::Failure;
-use crate::components::markup::escape;
 use crate::store::Store;
 
 /// The streams the relay lets a trim touch, as `<option>`s: with several partitions, each
 /// one's events and dead letters in place of `claims:events` and `claims:failed`.
-fn options(partitions: usize) -> String {
-    let mut out = String::new();
+fn options(partitions: usize) -> Markup {
+    let mut streams = Vec::new();
     for kind in ["events", "failed"] {
         if partitions < 2 {
-            out += &format!(r#"<option value="claims:{kind}">claims:{kind}</option>"#);
+            streams.push(format!("claims:{kind}"));
         }
         for p in (0..partitions).filter(|_| partitions > 1) {
-            out +=
-                &format!(r#"<option value="claims:{kind}:{{{p}}}">claims:{kind}:{{{p}}}</option>"#);
+            streams.push(format!("claims:{kind}:{{{p}}}"));
         }
     }
     for side in [
@@ -28,9 +27,11 @@ fn options(partitions: usize) -> String {
         "claims:analytics",
         "claims:notifications",
     ] {
-        out += &format!(r#"<option value="{side}">{side}</option>"#);
+        streams.push(side.to_owned());
     }
-    out
+    html! {
+        @for s in &streams { option value=(s) { (s) } }
+    }
 }
 
 /// The stream and the cut the inputs say, or what is wrong with them.
@@ -65,47 +66,41 @@ fn explain(e: ApiFailure) -> String {
 }
 
 /// What a previewed trim would remove, and what stands against it.
-fn plan_markup(r: &TrimResponse) -> String {
-    let id = |id: &Option<String>| escape(id.as_deref().unwrap_or("none"));
-    let blockers = if r.blockers.is_empty() {
-        String::new()
+fn plan_view(r: TrimResponse) -> impl IntoView {
+    let id = |id: Option<String>| id.unwrap_or_else(|| "none".into());
+    let against = if r.blockers.is_empty() {
+        "; nothing stands against it."
     } else {
-        let items: String = r
-            .blockers
-            .iter()
-            .map(|b| format!("<li>{}</li>", escape(b)))
-            .collect();
-        format!(
-            r#"<div class="blockers" data-testid="trim-blockers"><strong>Unsafe: the relay refuses this trim unless forced, because</strong><ul>{items}</ul></div>"#
-        )
+        "."
     };
-    format!(
-        r#"<div class="trim-plan" data-testid="trim-plan" data-would-remove="{n}"><p><strong data-testid="trim-count">{n}</strong> of {} entries of {} would go{}</p><dl class="trim-ids"><dt>first removed</dt><dd><code>{}</code></dd><dt>last removed</dt><dd><code>{}</code></dd><dt>first kept</dt><dd><code>{}</code></dd></dl>{blockers}</div>"#,
-        r.length_after,
-        escape(&r.stream),
-        if r.blockers.is_empty() {
-            "; nothing stands against it."
-        } else {
-            "."
-        },
-        id(&r.first_removed),
-        id(&r.last_removed),
-        id(&r.first_kept),
-        n = r.would_remove,
-    )
+    view! {
+        <div class="trim-plan" data-testid="trim-plan" data-would-remove=r.would_remove.to_string()>
+            <p>
+                <strong data-testid="trim-count">{r.would_remove}</strong>
+                {format!(" of {} entries of {} would go{against}", r.length_after, r.stream)}
+            </p>
+            <dl class="trim-ids">
+                <dt>"first removed"</dt><dd><code>{id(r.first_removed)}</code></dd>
+                <dt>"last removed"</dt><dd><code>{id(r.last_removed)}</code></dd>
+                <dt>"first kept"</dt><dd><code>{id(r.first_kept)}</code></dd>
+            </dl>
+            {(!r.blockers.is_empty()).then(|| view! {
+                <div class="blockers" data-testid="trim-blockers">
+                    <strong>"Unsafe: the relay refuses this trim unless forced, because"</strong>
+                    <ul>{r.blockers.into_iter().map(|b| view! { <li>{b}</li> }).collect_view()}</ul>
+                </div>
+            })}
+        </div>
+    }
 }
 
 /// What a trim removed.
-fn done_markup(r: &TrimResponse) -> String {
-    let removed = r
-        .removed
-        .map_or(String::new(), |n| format!(r#" data-removed="{n}""#));
-    format!(
-        r#"<p class="trim-done" role="status" data-testid="trim-result"{removed}>Removed {} entries; {} has {} now.</p>"#,
-        r.removed.unwrap_or(0),
-        escape(&r.stream),
-        r.length_after
-    )
+fn done_view(r: TrimResponse) -> impl IntoView {
+    view! {
+        <p class="trim-done" role="status" data-testid="trim-result" data-removed=r.removed.map(|n| n.to_string())>
+            {format!("Removed {} entries; {} has {} now.", r.removed.unwrap_or(0), r.stream, r.length_after)}
+        </p>
+    }
 }
 
 #[component]
@@ -190,14 +185,14 @@ pub fn TrimForm(
                 .is_some_and(|r| r.would_remove > 0 && (r.blockers.is_empty() || force.get()))
     };
 
-    let preview_view = move || previewed().map(|r| plan_markup(&r)).unwrap_or_default();
+    let preview_view = move || previewed().map(plan_view);
 
     view! {
         <form class="trim-form" data-testid="trim-form" on:submit=move |ev| { ev.prevent_default(); send(true); }>
             <h3>"Trim a stream"</h3>
             <div class="trim-inputs">
                 <label>"stream "
-                    <select data-testid="trim-stream" inner_html=move || options(partitions.get()) prop:value=move || stream.get() on:change=move |ev| stream.set(event_target_value(&ev))>
+                    <select data-testid="trim-stream" inner_html=move || options(partitions.get()).into_string() prop:value=move || stream.get() on:change=move |ev| stream.set(event_target_value(&ev))>
                     </select>
                 </label>
                 <label>"keep "
@@ -225,8 +220,8 @@ pub fn TrimForm(
                 <button type="button" data-testid="trim-run" disabled=move || !can_trim() on:click=move |_| send(false)>"trim"</button>
             </div>
             <p class="muted">"Preview first: trim runs the cut previewed, and is refused while something needs what goes unless forced."</p>
-            <div inner_html=preview_view></div>
-            <div inner_html=move || done.with(|r| r.as_ref().map(done_markup).unwrap_or_default())></div>
+            <div>{preview_view}</div>
+            <div>{move || done.get().map(done_view)}</div>
             <Failure failure=failure testid="trim-error" />
         </form>
     }
