@@ -208,9 +208,18 @@ impl Stack {
 
     /// Appends `n` claim events in pipelines; returns the last id.
     pub async fn xadd_many(&self, n: usize) -> String {
+        self.xadd_paced(n, 1_000, Duration::ZERO).await
+    }
+
+    /// Appends `n` entries live, `burst` at a time with `gap` between bursts: at a rate the
+    /// page is specified to absorb, so a test never races how fast this machine runs Chromium.
+    pub async fn xadd_paced(&self, n: usize, burst: usize, gap: Duration) -> String {
         let mut conn = self.redis().await;
         let mut last = String::new();
-        for chunk in (0..n).collect::<Vec<_>>().chunks(1_000) {
+        for (k, chunk) in (0..n).collect::<Vec<_>>().chunks(burst).enumerate() {
+            if k > 0 {
+                tokio::time::sleep(gap).await;
+            }
             let mut pipe = redis::pipe();
             for i in chunk {
                 let claim = format!("CLM-BULK{i}");

@@ -121,9 +121,9 @@ async fn hostile_names_in_redis_and_claims_show_as_text_on_every_view_and_never_
     let page = Playground::open(&browser, &stack.url()).await;
 
     // The playground: timeline, inspector, groups, dead letters, claim detail and history.
-    page.wait_for_entry(&rejected, Duration::from_secs(10))
+    page.wait_for_entry(&rejected, Duration::from_secs(20))
         .await;
-    page.wait_for_entry(&foreign, Duration::from_secs(10)).await;
+    page.wait_for_entry(&foreign, Duration::from_secs(20)).await;
     shows(&page, "groups", HTML).await;
     shows(&page, "groups", SVG).await;
     shows(&page, "dead-letters", SVG).await;

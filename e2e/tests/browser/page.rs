@@ -191,7 +191,7 @@ impl<'a> Playground<'a> {
 
     pub async fn open_claim(&self, claim_id: &str) {
         self.click("submitted-claim-id").await;
-        eventually(Duration::from_secs(5), "the claim detail", || async {
+        eventually(Duration::from_secs(15), "the claim detail", || async {
             (self.text("claim-id").await == claim_id).then_some(())
         })
         .await;
@@ -308,7 +308,7 @@ impl<'a> Playground<'a> {
             .click()
             .await
             .unwrap();
-        eventually(Duration::from_secs(5), "the claim detail", || async {
+        eventually(Duration::from_secs(15), "the claim detail", || async {
             (self.text("claim-id").await == claim_id).then_some(())
         })
         .await;
@@ -431,7 +431,7 @@ impl<'a> Playground<'a> {
 
     /// Waits for every CSS animation to end, so a screenshot shows the page as it stays.
     pub async fn settled(&self) {
-        eventually(Duration::from_secs(5), "animations to end", || async {
+        eventually(Duration::from_secs(15), "animations to end", || async {
             let running = self
                 .browser
                 .client
