@@ -435,6 +435,12 @@ impl Db {
             || e.is_connection_refusal()
             || e.is_timeout()
             || e.is_connection_dropped()
+            // A restarted Redis answers LOADING while it reads its data back, a cluster
+            // TRYAGAIN or CLUSTERDOWN while slots move: out of reach for now, not a bug.
+            || matches!(
+                e.code(),
+                Some("LOADING" | "TRYAGAIN" | "CLUSTERDOWN" | "MASTERDOWN")
+            )
         {
             DbError::Unavailable(self.location.clone())
         } else {
