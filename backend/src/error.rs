@@ -61,6 +61,12 @@ pub enum ApiError {
     /// 503
     #[error("{0}")]
     Unavailable(String),
+    /// 503: every place for expensive reads stayed taken (`limits::HeavyReads`).
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 503: the read model has not yet caught up with the entry the caller waits for.
     #[error(
         "the projection has not reached {after} yet (it is at {}); try again shortly",
@@ -115,6 +121,7 @@ impl ApiError {
             }
             Self::TooManyRequests { code, .. } => (StatusCode::TOO_MANY_REQUESTS, code),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "redis_unavailable"),
+            Self::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Self::ProjectionBehind { .. } => (StatusCode::SERVICE_UNAVAILABLE, "projection_behind"),
             Self::OutOfMemory => (StatusCode::SERVICE_UNAVAILABLE, "redis_out_of_memory"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -170,6 +177,11 @@ impl IntoResponse for ApiError {
                 ..
             } => {
                 headers.insert(axum::http::header::RETRY_AFTER, (*secs).into());
+            }
+            Self::Busy {
+                retry_after_secs, ..
+            } => {
+                headers.insert(axum::http::header::RETRY_AFTER, (*retry_after_secs).into());
             }
             Self::ProjectionBehind { position, .. } => {
                 headers.insert(axum::http::header::RETRY_AFTER, 1.into());

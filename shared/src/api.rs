@@ -342,6 +342,10 @@ pub struct StateResponse {
     pub claims: Vec<ClaimView>,
     /// The last events replayed, oldest first (at most 20).
     pub last_events: Vec<StreamEntry>,
+    /// Answered from a replay of the same point made a moment ago (by this request's twin),
+    /// not replayed again: `redis` then lists only the reads that named the point.
+    #[serde(default)]
+    pub cached: bool,
     pub redis: Vec<String>,
 }
 
@@ -431,14 +435,24 @@ pub struct StatusCount {
     pub count: u64,
 }
 
-/// `GET /api/claims/{id}/events`.
+/// `GET /api/claims/{id}/events?after=&limit=`: a page of the claim's events (200 at most).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimEventsResponse {
     pub claim_id: String,
+    /// The events after version `after`, oldest first.
     pub events: Vec<StreamEntry>,
     /// The claim after each of `events`, in the same order: state is the fold of events.
     #[serde(default)]
     pub states: Vec<Option<ClaimView>>,
+    /// The version this page starts after (0: from the first event).
+    #[serde(default)]
+    pub after: u64,
+    /// Events in the claim's history, its version now.
+    #[serde(default)]
+    pub version: u64,
+    /// Where the next page starts (`?after=` it); none on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<u64>,
     pub redis: Vec<String>,
 }
 
