@@ -186,3 +186,46 @@ pub async fn point(db: &Db, trace: &mut Trace, until: &str) -> Result<String, Db
         .collect::<Vec<_>>()
         .join(","))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn board(entries: u64) -> Board {
+        Board {
+            claims: Vec::new(),
+            entries,
+            last_id: None,
+            tail: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_for_one_point_share_one_replay_and_a_failed_one_is_not_kept() {
+        let boards = Boards::default();
+        let runs = AtomicUsize::new(0);
+        let runs = &runs;
+        let replay = |entries: u64| async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+            Ok::<_, ()>(board(entries))
+        };
+        let (a, b) = tokio::join!(
+            boards.get_or_replay("p".into(), replay(7)),
+            boards.get_or_replay("p".into(), replay(8)),
+        );
+        let ((a, a_replayed), (b, b_replayed)) = (a.unwrap(), b.unwrap());
+        assert_eq!((a.entries, b.entries), (7, 7));
+        assert_eq!((a_replayed, b_replayed), (true, false));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+
+        let failed = boards
+            .get_or_replay("q".into(), async { Err::<Board, _>("busy") })
+            .await;
+        assert!(failed.is_err());
+        let (q, replayed) = boards.get_or_replay("q".into(), replay(9)).await.unwrap();
+        assert_eq!((q.entries, replayed), (9, true));
+    }
+}

@@ -203,6 +203,7 @@ async fn claim_with_notes(app: &TestApp, notes: usize) -> String {
                 ("type", "claim_note_added"),
                 ("v", "2"),
                 ("claim_id", claim.as_str()),
+                ("customer_id", "CUST-001"),
                 ("timestamp", "2026-11-23T10:00:00.000Z"),
                 ("adjuster", "Ada"),
                 ("note", &format!("{n}: {}", &note[..900])),
@@ -324,6 +325,37 @@ async fn a_claims_events_come_in_pages_that_give_every_event_once() {
         }
     }
     assert_eq!(seen, index, "every event once, in order");
+
+    // Past the snapshot (written by the last note's load), a page folds from it, not from
+    // the first event (which would read the 450 in spans), and its states are the same.
+    for n in 0..3 {
+        let r = app
+            .post(
+                &format!("/api/claims/{claim}/notes"),
+                &serde_json::json!({"adjuster": "Ada", "note": format!("after {n}")}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let tail: Value = app
+        .get(&format!("/api/claims/{claim}/events?after=452"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let tail: ClaimEventsResponse = serde_json::from_value(tail).unwrap();
+    let after: Vec<(u64, u64)> = tail
+        .states
+        .iter()
+        .flatten()
+        .map(|s| (s.version, s.notes))
+        .collect();
+    assert_eq!(after, [(453, 452), (454, 453), (455, 454)]);
+    assert!(
+        !tail.redis.iter().any(|c| c.ends_with("COUNT 200")),
+        "read from the snapshot on: {:?}",
+        tail.redis
+    );
 }
 
 /// `n` workspaces of the class, each with a stream of `entries` entries of `bytes` bytes,
