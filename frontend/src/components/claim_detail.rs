@@ -32,14 +32,9 @@ pub fn ClaimDetail() -> impl IntoView {
         newest.update_value(|n| *n += 1);
         let ticket = newest.get_value();
         spawn_local(async move {
-            let (claim_path, events_path) = (
-                format!("/api/claims/{id}"),
-                format!("/api/claims/{id}/events"),
-            );
-            let (claim, events) = futures_util::join!(
-                api::get::<ClaimResponse>(&claim_path),
-                api::get::<ClaimEventsResponse>(&events_path),
-            );
+            let claim_path = format!("/api/claims/{id}");
+            let (claim, events) =
+                futures_util::join!(api::get::<ClaimResponse>(&claim_path), all_events(&id));
             if newest.try_get_value() != Some(ticket) {
                 return;
             }
@@ -121,6 +116,21 @@ pub fn ClaimDetail() -> impl IntoView {
             {move || shown.get().map(|_| view! { <ClaimHistory steps=steps /> })}
         </div>
     }
+}
+
+/// Every event of the claim, page by page (the relay answers at most 200 at a time).
+async fn all_events(id: &str) -> Result<ClaimEventsResponse, api::ApiFailure> {
+    let mut all = api::get::<ClaimEventsResponse>(&format!("/api/claims/{id}/events")).await?;
+    while let Some(after) = all.next_after.take() {
+        let page =
+            api::get::<ClaimEventsResponse>(&format!("/api/claims/{id}/events?after={after}"))
+                .await?;
+        all.events.extend(page.events);
+        all.states.extend(page.states);
+        // Each page starts further on, so this ends.
+        all.next_after = page.next_after.filter(|next| *next > after);
+    }
+    Ok(all)
 }
 
 /// The claim now: its facts, how it was loaded, and the buttons for what may happen next.
