@@ -73,14 +73,6 @@ impl Trace {
         });
     }
 
-    /// Appends what another trace recorded after what this one did.
-    pub fn extend(&mut self, other: Trace) {
-        if let (Some(commands), Some(more)) = (&mut self.commands, other.commands) {
-            commands.extend(more);
-        }
-        self.scripts.extend(other.scripts);
-    }
-
     pub fn into_commands(self) -> Vec<String> {
         self.commands.unwrap_or_default()
     }

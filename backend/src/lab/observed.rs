@@ -180,8 +180,10 @@ pub async fn observe(db: &Db, workspace: &Workspace) -> Result<Observed, DbError
     for group in LAB_GROUPS {
         invocation.arg(group);
     }
-    let json: String = db.script(&invocation).await?;
-    let seen: Summary = serde_json::from_str(&json).map_err(|e| {
+    // Bytes: a value cut at LONGEST may end inside a character, and a learner's values need
+    // not be UTF-8 at all.
+    let json: Vec<u8> = db.script(&invocation).await?;
+    let seen: Summary = serde_json::from_str(&String::from_utf8_lossy(&json)).map_err(|e| {
         DbError::Redis(redis::RedisError::from((
             redis::ErrorKind::UnexpectedReturnType,
             "the lab's observe script answered unexpectedly",

@@ -55,12 +55,10 @@ async fn state_at(
     let end = until.map_or_else(|| "+".to_owned(), |u| u.to_string());
     // Requests for one point (what the replay would read) share one replay.
     let point = replay::point(&state.db, &mut trace, &end).await?;
-    let mut replay_trace = Trace::default();
     let (board, replayed) = state
         .boards
-        .get_or_replay(point, replay_board(&state, &mut replay_trace, &end))
+        .get_or_replay(point, replay_board(&state, &mut trace, &end))
         .await?;
-    trace.extend(replay_trace);
 
     let counts = ClaimStatus::ALL
         .into_iter()

@@ -390,8 +390,14 @@ async fn busy_workspaces(app: &TestApp, n: usize, entries: usize, bytes: usize) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_class_view_costs_redis_a_bounded_amount_however_often_it_is_asked() {
     let app = spawn_app_with(|c| c.write_burst = 1000).await;
-    // 60 workspaces of about 800 KB each.
+    // 60 workspaces of about 800 KB each, one with a claim id cut inside a character.
     busy_workspaces(&app, 60, 200, 4000).await;
+    let odd = crate::console::Learner::new(&app).await;
+    odd.ok(&format!(
+        "XADD claims:events * type claim_submitted claim_id x{}",
+        "é".repeat(100)
+    ))
+    .await;
 
     let probe = probing(&app).await;
     let before = net_output(&app).await;
@@ -400,7 +406,7 @@ async fn the_class_view_costs_redis_a_bounded_amount_however_often_it_is_asked()
     let view: ClassView = r.json().await.unwrap();
     let one = net_output(&app).await - before;
     eprintln!("one GET /api/class over 60 workspaces of 800 KB: Redis sent {one} bytes");
-    assert_eq!(view.learners, 60);
+    assert_eq!(view.learners, 61);
     assert!(one < 2_000_000, "one GET made Redis send {one} bytes");
 
     let before = net_output(&app).await;
