@@ -342,10 +342,6 @@ pub struct StateResponse {
     pub claims: Vec<ClaimView>,
     /// The last events replayed, oldest first (at most 20).
     pub last_events: Vec<StreamEntry>,
-    /// Answered from a replay of the same point made a moment ago (by this request's twin),
-    /// not replayed again: `redis` then lists only the reads that named the point.
-    #[serde(default)]
-    pub cached: bool,
     pub redis: Vec<String>,
 }
 
@@ -439,14 +435,11 @@ pub struct StatusCount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimEventsResponse {
     pub claim_id: String,
-    /// The events after version `after`, oldest first.
+    /// The events after the version asked for (`?after=`, 0 unless given), oldest first.
     pub events: Vec<StreamEntry>,
     /// The claim after each of `events`, in the same order: state is the fold of events.
     #[serde(default)]
     pub states: Vec<Option<ClaimView>>,
-    /// The version this page starts after (0: from the first event).
-    #[serde(default)]
-    pub after: u64,
     /// Events in the claim's history, its version now.
     #[serde(default)]
     pub version: u64,

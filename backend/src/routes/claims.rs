@@ -307,7 +307,6 @@ async fn events(
             .map(|e| crate::feed::tagged(partition, e))
             .collect(),
         states: page.states.iter().map(ClaimView::of).collect(),
-        after,
         version: page.version,
         next_after: (after + limit < page.version).then_some(after + limit),
         redis: trace.into_commands(),

@@ -55,7 +55,7 @@ async fn state_at(
     let end = until.map_or_else(|| "+".to_owned(), |u| u.to_string());
     // Requests for one point (what the replay would read) share one replay.
     let point = replay::point(&state.db, &mut trace, &end).await?;
-    let (board, replayed) = state
+    let board = state
         .boards
         .get_or_replay(point, replay_board(&state, &mut trace, &end))
         .await?;
@@ -87,7 +87,6 @@ async fn state_at(
         limit,
         claims,
         last_events: board.tail.clone(),
-        cached: !replayed,
         redis: trace.into_commands(),
     }))
 }

@@ -120,17 +120,26 @@ pub fn ClaimDetail() -> impl IntoView {
 
 /// Every event of the claim, page by page (the relay answers at most 200 at a time).
 async fn all_events(id: &str) -> Result<ClaimEventsResponse, api::ApiFailure> {
-    let mut all = api::get::<ClaimEventsResponse>(&format!("/api/claims/{id}/events")).await?;
-    while let Some(after) = all.next_after.take() {
+    let mut all: Option<ClaimEventsResponse> = None;
+    let mut after = 0;
+    loop {
         let page =
             api::get::<ClaimEventsResponse>(&format!("/api/claims/{id}/events?after={after}"))
                 .await?;
-        all.events.extend(page.events);
-        all.states.extend(page.states);
+        let next = page.next_after.filter(|next| *next > after);
+        match &mut all {
+            None => all = Some(page),
+            Some(all) => {
+                all.events.extend(page.events);
+                all.states.extend(page.states);
+            }
+        }
         // Each page starts further on, so this ends.
-        all.next_after = page.next_after.filter(|next| *next > after);
+        match next {
+            Some(next) => after = next,
+            None => return Ok(all.expect("a page was read")),
+        }
     }
-    Ok(all)
 }
 
 /// The claim now: its facts, how it was loaded, and the buttons for what may happen next.
