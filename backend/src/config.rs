@@ -133,6 +133,16 @@ pub struct Config {
     #[arg(long, env = "WRITE_BURST", default_value_t = 400)]
     pub write_burst: u32,
 
+    /// Expensive reads (`GET /api/state`, a claim's events, `/api/class`, `?at=`) run at
+    /// most this many at once, relay-wide (one: on two cores, the other stays free for the
+    /// rest).
+    #[arg(long, env = "HEAVY_READS", default_value_t = 1)]
+    pub heavy_reads: usize,
+
+    /// How long an expensive read waits for a place before 503 `busy`.
+    #[arg(long, env = "HEAVY_READ_WAIT_MS", default_value_t = 2_000)]
+    pub heavy_read_wait_ms: u64,
+
     /// Approximate length cap (`MAXLEN ~`) of the side streams `claims:failed:log`,
     /// `claims:notifications` and `claims:analytics`.
     #[arg(long, env = "SIDE_STREAM_MAXLEN", default_value_t = 10_000)]
@@ -252,6 +262,13 @@ impl Config {
             lines_per_second: self.console_lines_per_second,
             line_burst: self.console_line_burst,
         }
+    }
+
+    pub fn heavy_reads(&self) -> crate::limits::HeavyReads {
+        crate::limits::HeavyReads::new(
+            self.heavy_reads,
+            std::time::Duration::from_millis(self.heavy_read_wait_ms),
+        )
     }
 
     pub fn data_dir(&self) -> PathBuf {

@@ -29,6 +29,8 @@ pub struct Db {
     /// A second connection for [`Db::pipeline_spread`]: each connection decodes its replies
     /// on its own task, so two decode a large read on two cores.
     spare: Connection,
+    /// The expensive reads' own connection ([`Db::heavy`]).
+    heavy: Connection,
     client: Client,
     /// Where Redis is, with any password removed: safe for logs and error bodies.
     pub location: String,
@@ -104,10 +106,12 @@ impl Db {
             .set_min_delay(Duration::from_millis(50))
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
-        let spare = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let spare = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())?;
+        let heavy = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         Ok(Self {
             conn: Connection::Managed(conn),
             spare: Connection::Managed(spare),
+            heavy: Connection::Managed(heavy),
             client: Client::Single(client),
             location: redact(url),
             snapshot_every: DEFAULT_SNAPSHOT_EVERY,
@@ -143,10 +147,12 @@ impl Db {
             .set_connection_timeout(CONNECTION_TIMEOUT)
             .set_response_timeout(RESPONSE_TIMEOUT);
         let conn = client.get_pending_async_connection_with_config(config.clone());
-        let spare = client.get_pending_async_connection_with_config(config);
+        let spare = client.get_pending_async_connection_with_config(config.clone());
+        let heavy = client.get_pending_async_connection_with_config(config);
         Ok(Self {
             conn: Connection::Cluster(conn),
             spare: Connection::Cluster(spare),
+            heavy: Connection::Cluster(heavy),
             client: Client::Cluster(Box::new(client)),
             location: format!(
                 "cluster {}",
@@ -175,6 +181,17 @@ impl Db {
         Self {
             snapshot_every,
             ..self
+        }
+    }
+
+    /// This handle with every command sent over the expensive reads' own connection: their
+    /// large replies are decoded there, never ahead of other requests' small ones on the
+    /// shared connection (a replay's pages once held `/api/health` up for seconds).
+    pub fn heavy(&self) -> Self {
+        Self {
+            conn: self.heavy.clone(),
+            spare: self.heavy.clone(),
+            ..self.clone()
         }
     }
 

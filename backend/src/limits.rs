@@ -1,6 +1,6 @@
 //! Caps that keep one client (or a class of them) from exhausting the relay: open WebSockets
-//! per address and in all. Write requests are rate-limited per address by `tower_governor` in
-//! `routes/mod.rs`.
+//! per address and in all, and the expensive reads run at once relay-wide ([`HeavyReads`]).
+//! Write requests are rate-limited per address by `tower_governor` in `routes/mod.rs`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -156,6 +156,47 @@ impl Drop for ConnectionPermit {
     }
 }
 
+/// The expensive reads (a replay of the whole stream, a claim's history, the class view, a
+/// claim as of a point): at most `at_once` of them run relay-wide; the others wait up to
+/// `wait` for a place, then get 503 `busy`. So however many a client sends, Redis and the
+/// shared connection serve only a few at a time, and cheap requests (`/api/health`) pass
+/// between them.
+#[derive(Debug, Clone)]
+pub struct HeavyReads {
+    places: Arc<tokio::sync::Semaphore>,
+    at_once: usize,
+    wait: Duration,
+}
+
+impl HeavyReads {
+    pub fn new(at_once: usize, wait: Duration) -> Self {
+        let at_once = at_once.max(1);
+        Self {
+            places: Arc::new(tokio::sync::Semaphore::new(at_once)),
+            at_once,
+            wait,
+        }
+    }
+
+    /// A place for one expensive read (`what`, for the refusal), held until dropped; 503
+    /// `busy` with `Retry-After` when none frees within the wait.
+    pub async fn enter(&self, what: &str) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        match tokio::time::timeout(self.wait, self.places.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::Full {
+                code: "busy",
+                message: format!(
+                    "the relay runs at most {} expensive reads ({what} among them) at once and \
+                     none was free within {} ms; try again in a second",
+                    self.at_once,
+                    self.wait.as_millis()
+                ),
+                retry_after_secs: 1,
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +223,19 @@ mod tests {
         drop(a1);
         assert_eq!(limits.open(), 2);
         limits.acquire(b).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_heavy_read_past_the_places_waits_then_is_refused_as_busy() {
+        let heavy = HeavyReads::new(1, Duration::from_millis(20));
+        let held = heavy.enter("a replay").await.unwrap();
+        let refused = heavy.enter("a replay").await.unwrap_err();
+        assert!(
+            matches!(refused, ApiError::Full { code: "busy", .. }),
+            "{refused:?}"
+        );
+        assert!(refused.to_string().contains("at most 1"), "{refused}");
+        drop(held);
+        let _again = heavy.enter("a replay").await.unwrap();
     }
 }

@@ -27,6 +27,12 @@ pub struct AppState {
     /// Open WebSockets, per client address and in all.
     pub ws_limits: Arc<ConnectionLimits>,
     pub ws_max_message_bytes: usize,
+    /// The places for expensive reads, relay-wide.
+    pub heavy: crate::limits::HeavyReads,
+    /// Replays of the whole board by the point they reach (`GET /api/state`).
+    pub boards: crate::replay::Boards,
+    /// The class view, counted at most once per [`crate::lab::class::FRESH`].
+    pub class: crate::lab::class::ClassCache,
     /// `MAXLEN ~` of the side streams the relay appends to (`claims:failed:log`).
     pub side_stream_maxlen: u64,
     /// Lengths, lags and rates sampled once a second.

@@ -431,14 +431,21 @@ pub struct StatusCount {
     pub count: u64,
 }
 
-/// `GET /api/claims/{id}/events`.
+/// `GET /api/claims/{id}/events?after=&limit=`: a page of the claim's events (200 at most).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClaimEventsResponse {
     pub claim_id: String,
+    /// The events after the version asked for (`?after=`, 0 unless given), oldest first.
     pub events: Vec<StreamEntry>,
     /// The claim after each of `events`, in the same order: state is the fold of events.
     #[serde(default)]
     pub states: Vec<Option<ClaimView>>,
+    /// Events in the claim's history, its version now.
+    #[serde(default)]
+    pub version: u64,
+    /// Where the next page starts (`?after=` it); none on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<u64>,
     pub redis: Vec<String>,
 }
 

@@ -115,7 +115,7 @@ async fn load_all(
     for (claim_id, plan) in claim_ids.iter().zip(plans) {
         let tail: Vec<Option<StreamEntry>> =
             found.by_ref().take(plan.ids.len() - plan.start).collect();
-        let claim = fold(plan, tail, replay);
+        let claim = fold(plan, tail, replay, 0);
         // Rebuild a missing, stale or untrusted snapshot once enough events are folded past it.
         let every = db.snapshot_every;
         if let Some(last) = claim.last_entry_id.as_ref().filter(|_| {
@@ -256,8 +256,14 @@ fn decoded(reply: Value) -> Vec<StreamEntry> {
         .collect()
 }
 
-/// Folds the events after the plan's start into its claim.
-fn fold(plan: Plan, tail: Vec<Option<StreamEntry>>, replay: Replay) -> LoadedClaim {
+/// Folds the events after the plan's start into its claim, keeping those after version
+/// `kept_after` (and with [`Replay::Full`] the claim after each).
+fn fold(
+    plan: Plan,
+    tail: Vec<Option<StreamEntry>>,
+    replay: Replay,
+    kept_after: u64,
+) -> LoadedClaim {
     let Plan {
         ids,
         start,
@@ -275,6 +281,9 @@ fn fold(plan: Plan, tail: Vec<Option<StreamEntry>>, replay: Replay) -> LoadedCla
                 shared::apply(&mut claim, event);
             }
             claim.version = version;
+            if version <= kept_after {
+                continue;
+            }
             if replay == Replay::Full {
                 states.push(claim.clone());
             }
@@ -290,6 +299,58 @@ fn fold(plan: Plan, tail: Vec<Option<StreamEntry>>, replay: Replay) -> LoadedCla
         snapshot_version,
         last_entry_id: ids.last().cloned(),
     }
+}
+
+/// A page of a claim's history.
+pub struct HistoryPage {
+    /// Events in the claim's index: its version now.
+    pub version: u64,
+    /// The events after the version asked for, at most as many as asked (fewer where entries
+    /// were trimmed from the stream: versions still count them).
+    pub entries: Vec<StreamEntry>,
+    /// The claim after each of `entries`.
+    pub states: Vec<Claim>,
+}
+
+/// The claim's events after version `after`, at most `limit`, each with the claim after it.
+/// The states need the fold from the first event (or a trusted snapshot at or before
+/// `after`), so a page reads the index and the entries up to its end, never past it.
+pub async fn load_page(
+    db: &Db,
+    trace: &mut Trace,
+    claim_id: &str,
+    after: u64,
+    limit: u64,
+) -> Result<HistoryPage, DbError> {
+    let partition = db.partition_of(claim_id);
+    let (history, snapshot) = (partition.history(claim_id), partition.snapshot(claim_id));
+    let last = (after + limit).saturating_sub(1).to_string();
+    let replies = db
+        .pipeline(
+            trace,
+            &[
+                vec!["LLEN", history.as_str()],
+                vec!["LRANGE", history.as_str(), "0", last.as_str()],
+                vec!["GET", snapshot.as_str()],
+            ],
+        )
+        .await?;
+    let version = crate::workers::stats::int(replies.first()).unwrap_or(0) as u64;
+    let mut plan = plan(claim_id, &replies[1..], None);
+    if plan.snapshot_version.is_some_and(|v| v > after) {
+        // The snapshot is past the page's start: the states before it need the whole fold.
+        plan.start = 0;
+        plan.claim = Claim::default();
+        plan.snapshot_version = None;
+    }
+    let stream = partition.events();
+    let tail = read_entries(db, trace, &[(stream.as_str(), &plan.ids[plan.start..])]).await?;
+    let folded = fold(plan, tail, Replay::Full, after);
+    Ok(HistoryPage {
+        version,
+        entries: folded.entries,
+        states: folded.states,
+    })
 }
 
 /// Writes the snapshot of `claim`, whose last event is `entry_id`. A snapshot only saves

@@ -7,4 +7,6 @@ mod load;
 
 pub use append::{Appended, append, append_many};
 pub use index::{Indexed, catch_up, catch_up_all};
-pub use load::{LoadedClaim, Replay, load, load_many, load_until, save_snapshot};
+pub use load::{
+    HistoryPage, LoadedClaim, Replay, load, load_many, load_page, load_until, save_snapshot,
+};

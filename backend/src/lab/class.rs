@@ -1,7 +1,10 @@
 //! The instructor's class view: how many learners are at which step, counted from their
-//! workspaces' state (no names: a workspace is all the relay knows of a learner).
+//! workspaces' state (no names: a workspace is all the relay knows of a learner). Counted at
+//! most once per [`FRESH`], whoever asks, each workspace read in one bounded script run.
 
-use std::time::Duration;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
 use shared::api::{ClassView, LabResponse, StepCount, ValidationResponse};
@@ -12,8 +15,33 @@ use crate::lab::{self, Seen, observed};
 
 /// Learners counted: those who used their workspace this recently ...
 pub const WINDOW: Duration = Duration::from_secs(2 * 3600);
-/// ... and at most this many of them, the most recent first.
-pub const MAX_COUNTED: usize = 500;
+/// ... and at most this many of them, the most recent first (each costs Redis a reply of a
+/// few KB: `observed`).
+pub const MAX_COUNTED: usize = 200;
+/// A count is shared by every caller for this long.
+pub const FRESH: Duration = Duration::from_secs(5);
+
+/// The last count, shared: callers within [`FRESH`] of it get it as it is, and callers while
+/// one is being made wait for that one.
+#[derive(Clone, Default)]
+pub struct ClassCache {
+    last: Arc<tokio::sync::Mutex<Option<(Instant, ClassView)>>>,
+}
+
+impl ClassCache {
+    pub async fn get_or_count<E>(
+        &self,
+        count: impl Future<Output = Result<ClassView, E>>,
+    ) -> Result<ClassView, E> {
+        let mut last = self.last.lock().await;
+        if let Some((_, view)) = last.as_ref().filter(|(made, _)| made.elapsed() < FRESH) {
+            return Ok(view.clone());
+        }
+        let view = count.await?;
+        *last = Some((Instant::now(), view.clone()));
+        Ok(view)
+    }
+}
 /// Workspaces read at once.
 const AT_ONCE: usize = 16;
 

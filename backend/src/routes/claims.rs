@@ -3,6 +3,7 @@
 
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -219,8 +220,16 @@ async fn show(
     let claim_id = parse_claim_id(&id)?;
     let until = point_in_time(q.at.as_deref())?;
     let mut trace = Trace::default();
+    // A claim as of a point may fold its whole history: one of the expensive reads.
+    let (_place, db) = match until {
+        Some(_) => (
+            Some(state.heavy.enter("GET /api/claims/{id}?at=").await?),
+            state.db.heavy(),
+        ),
+        None => (None, state.db.clone()),
+    };
     let loaded = claim_store::load_until(
-        &state.db,
+        &db,
         &mut trace,
         claim_id.as_str(),
         Replay::FromSnapshot,
@@ -245,16 +254,46 @@ async fn show(
     }))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    /// The version the page starts after (its events are versions `after + 1` on); 0 unless
+    /// asked, a page's `next_after` for the next.
+    after: Option<u64>,
+    /// Events per page: [`EVENTS_PAGE`] unless asked, at most that.
+    limit: Option<u64>,
+}
+
+/// A claim's events per page, unless fewer are asked for, and at most.
+pub const EVENTS_PAGE: u64 = 200;
+
+/// A page of the claim's events, each with the claim after it.
 async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<ClaimEventsResponse>, ApiError> {
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> Result<Response, ApiError> {
     let claim_id = parse_claim_id(&id)?;
+    let limit = q.limit.unwrap_or(EVENTS_PAGE);
+    if !(1..=EVENTS_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit: must be between 1 and {EVENTS_PAGE} events per page"),
+        ));
+    }
+    let after = q.after.unwrap_or(0);
     let mut trace = Trace::default();
-    let loaded =
-        claim_store::load_until(&state.db, &mut trace, claim_id.as_str(), Replay::Full, None)
-            .await?;
-    if loaded.claim.version == 0 {
+    // Held until the answer is written: that costs about as much as the read.
+    let _place = state.heavy.enter("GET /api/claims/{id}/events").await?;
+    let page = claim_store::load_page(
+        &state.db.heavy(),
+        &mut trace,
+        claim_id.as_str(),
+        after,
+        limit,
+    )
+    .await?;
+    if page.version == 0 {
         return Err(ApiError::NotFound(format!(
             "claim {claim_id} does not exist"
         )));
@@ -262,14 +301,17 @@ async fn events(
     let partition = state.db.partition_of(claim_id.as_str());
     Ok(Json(ClaimEventsResponse {
         claim_id: claim_id.to_string(),
-        events: loaded
+        events: page
             .entries
             .into_iter()
             .map(|e| crate::feed::tagged(partition, e))
             .collect(),
-        states: loaded.states.iter().map(ClaimView::of).collect(),
+        states: page.states.iter().map(ClaimView::of).collect(),
+        version: page.version,
+        next_after: (after + limit < page.version).then_some(after + limit),
         redis: trace.into_commands(),
-    }))
+    })
+    .into_response())
 }
 
 #[derive(Deserialize)]

@@ -44,10 +44,18 @@ async fn checked(state: &AppState, headers: &HeaderMap) -> Result<LabResponse, A
     }))
 }
 
-/// How many learners are at which step.
+/// How many learners are at which step (counts only, so open to all): one count every few
+/// seconds at most, shared by every caller.
 async fn class(State(state): State<AppState>) -> Result<Json<ClassView>, ApiError> {
-    let environment = validate::run(Target::Redis(&state.db)).await;
-    Ok(Json(lab::class::view(&state.db, &environment).await?))
+    let view = state
+        .class
+        .get_or_count(async {
+            let _place = state.heavy.enter("GET /api/class").await?;
+            let environment = validate::run(Target::Redis(&state.db)).await;
+            Ok::<_, ApiError>(lab::class::view(&state.db.heavy(), &environment).await?)
+        })
+        .await?;
+    Ok(Json(view))
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,5 +1,6 @@
 //! Time travel over the whole stream: every claim as it was at a point in time, replayed
-//! from the first event (`GET /api/state?at=`).
+//! from the first event (`GET /api/state?at=`): one replay per point however many ask, a few
+//! replays at once relay-wide.
 
 use axum::Json;
 use axum::Router;
@@ -52,11 +53,58 @@ async fn state_at(
         });
     }
     let end = until.map_or_else(|| "+".to_owned(), |u| u.to_string());
+    // Requests for one point (what the replay would read) share one replay.
+    let point = replay::point(&state.db, &mut trace, &end).await?;
+    let board = state
+        .boards
+        .get_or_replay(point, replay_board(&state, &mut trace, &end))
+        .await?;
+
+    let counts = ClaimStatus::ALL
+        .into_iter()
+        .map(|s| StatusCount {
+            status: s,
+            count: board.claims.iter().filter(|v| v.status == s).count() as u64,
+        })
+        .collect();
+    let shown = board
+        .claims
+        .iter()
+        .filter(|v| status.is_none_or(|s| v.status == s));
+    let total = shown.clone().count() as u64;
+    let claims = shown
+        .skip(offset as usize)
+        .take(limit as usize)
+        .cloned()
+        .collect();
+    Ok(Json(StateResponse {
+        at: until.map_or_else(|| "+".to_owned(), |u: EntryId| u.to_string()),
+        as_of: board.last_id.clone(),
+        events_replayed: board.entries,
+        counts,
+        total,
+        offset,
+        limit,
+        claims,
+        last_events: board.tail.clone(),
+        redis: trace.into_commands(),
+    }))
+}
+
+/// Every partition replayed through `end`, folded into one board; in one of the places for
+/// expensive reads.
+async fn replay_board(
+    state: &AppState,
+    trace: &mut Trace,
+    end: &str,
+) -> Result<replay::Board, ApiError> {
+    let _place = state.heavy.enter("GET /api/state").await?;
+    let db = state.db.heavy();
     // Each partition folds its own claims; the board is all of them.
     let mut replayed = replay::Replayed::default();
-    for partition in state.db.partitions.all() {
+    for partition in db.partitions.all() {
         let stream = partition.events();
-        let part = replay::replay(&state.db, &mut trace, &stream, &end, TAIL, None, |_| {}).await?;
+        let part = replay::replay(&db, trace, &stream, end, TAIL, None, |_| {}).await?;
         replayed.claims.extend(part.claims);
         replayed.entries += part.entries;
         replayed.last_id = crate::entry_id::newest(replayed.last_id, part.last_id);
@@ -64,42 +112,19 @@ async fn state_at(
     }
     let mut tail: Vec<_> = replayed.tail.drain(..).collect();
     tail.sort_by_key(|e| e.id.parse::<EntryId>().unwrap_or_default());
-    replayed.tail = tail.into_iter().rev().take(TAIL).rev().collect();
+    let tail = tail.into_iter().rev().take(TAIL).rev().collect();
 
-    let views: Vec<ClaimView> = replayed.claims.values().filter_map(ClaimView::of).collect();
-    let counts = ClaimStatus::ALL
-        .into_iter()
-        .map(|s| StatusCount {
-            status: s,
-            count: views.iter().filter(|v| v.status == s).count() as u64,
-        })
-        .collect();
-    let mut shown: Vec<ClaimView> = views
-        .into_iter()
-        .filter(|v| status.is_none_or(|s| v.status == s))
-        .collect();
+    let mut claims: Vec<ClaimView> = replayed.claims.values().filter_map(ClaimView::of).collect();
     // Newest submission first, as the board lists them.
-    shown.sort_by(|a, b| {
+    claims.sort_by(|a, b| {
         b.submitted_at
             .cmp(&a.submitted_at)
             .then_with(|| b.claim_id.cmp(&a.claim_id))
     });
-    let total = shown.len() as u64;
-    let claims = shown
-        .into_iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .collect();
-    Ok(Json(StateResponse {
-        at: until.map_or_else(|| "+".to_owned(), |u: EntryId| u.to_string()),
-        as_of: replayed.last_id,
-        events_replayed: replayed.entries,
-        counts,
-        total,
-        offset,
-        limit,
+    Ok(replay::Board {
         claims,
-        last_events: replayed.tail.into(),
-        redis: trace.into_commands(),
-    }))
+        entries: replayed.entries,
+        last_id: replayed.last_id,
+        tail,
+    })
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod bad_input;
+mod bounded_reads;
 mod claims;
 mod connections;
 mod console;

@@ -578,6 +578,57 @@ async fn the_history_slider_shows_the_claim_as_it_was_after_each_event() {
 }
 
 #[tokio::test]
+async fn a_history_longer_than_a_page_of_the_api_shows_every_event() {
+    let stack = Stack::start().await;
+    let browser = Browser::launch().await;
+    let page = Playground::open(&browser, &stack.url()).await;
+    page.submit_claim("CUST-007", "80.00", "Flooded cellar")
+        .await;
+    let (claim_id, _) = page.submitted().await;
+    // 250 notes another program appended, then one through the API, which indexes them:
+    // 252 events, more than the 200 one answer of GET /api/claims/{id}/events holds.
+    let mut pipe = redis::pipe();
+    for n in 0..250 {
+        pipe.cmd("XADD")
+            .arg("claims:events")
+            .arg("*")
+            .arg(&[
+                ("type", "claim_note_added"),
+                ("v", "2"),
+                ("claim_id", claim_id.as_str()),
+                ("customer_id", "CUST-007"),
+                ("timestamp", "2026-11-23T10:00:00.000Z"),
+                ("adjuster", "Ada"),
+                ("note", &format!("note {n}")),
+            ])
+            .ignore();
+    }
+    let () = pipe.query_async(&mut stack.redis().await).await.unwrap();
+    stack
+        .post(
+            &format!("api/claims/{claim_id}/notes"),
+            r#"{"adjuster":"Ana","note":"the last one"}"#,
+        )
+        .await;
+
+    page.open_claim(&claim_id).await;
+    page.wait_history_len(252).await;
+    assert_eq!(page.text("history-step").await, "252");
+    assert_eq!(
+        page.history_state().await,
+        ("submitted".into(), "252".into(), "251 notes".into())
+    );
+    // The first event of the second page, folded on from the first page's last.
+    page.slide_history_to(201).await;
+    assert_eq!(
+        page.history_state().await,
+        ("submitted".into(), "201".into(), "200 notes".into())
+    );
+    page.assert_no_console_errors().await;
+    browser.close().await;
+}
+
+#[tokio::test]
 async fn a_note_added_through_the_form_appears_in_the_history_until_the_claim_is_closed() {
     let stack = Stack::start().await;
     let browser = Browser::launch().await;

@@ -31,14 +31,9 @@ pub fn ClaimDetail() -> impl IntoView {
         newest.update_value(|n| *n += 1);
         let ticket = newest.get_value();
         spawn_local(async move {
-            let (claim_path, events_path) = (
-                format!("/api/claims/{id}"),
-                format!("/api/claims/{id}/events"),
-            );
-            let (claim, events) = futures_util::join!(
-                api::get::<ClaimResponse>(&claim_path),
-                api::get::<ClaimEventsResponse>(&events_path),
-            );
+            let claim_path = format!("/api/claims/{id}");
+            let (claim, events) =
+                futures_util::join!(api::get::<ClaimResponse>(&claim_path), all_events(&id));
             if newest.try_get_value() != Some(ticket) {
                 return;
             }
@@ -119,6 +114,30 @@ pub fn ClaimDetail() -> impl IntoView {
             {move || open.get().map(|id| view! { <NoteForm claim_id=id on_added=reload /> })}
             {move || shown.get().map(|_| view! { <ClaimHistory steps=steps /> })}
         </div>
+    }
+}
+
+/// Every event of the claim, page by page (the relay answers at most 200 at a time).
+async fn all_events(id: &str) -> Result<ClaimEventsResponse, api::ApiFailure> {
+    let mut all: Option<ClaimEventsResponse> = None;
+    let mut after = 0;
+    loop {
+        let page =
+            api::get::<ClaimEventsResponse>(&format!("/api/claims/{id}/events?after={after}"))
+                .await?;
+        let next = page.next_after.filter(|next| *next > after);
+        match &mut all {
+            None => all = Some(page),
+            Some(all) => {
+                all.events.extend(page.events);
+                all.states.extend(page.states);
+            }
+        }
+        // Each page starts further on, so this ends.
+        match next {
+            Some(next) => after = next,
+            None => return Ok(all.expect("a page was read")),
+        }
     }
 }
 
