@@ -112,19 +112,6 @@ async fn projected(app: &TestApp) {
     assert_eq!(r.status(), 200, "projected within 10 s");
 }
 
-/// Bytes Redis has sent to its clients so far.
-async fn net_output(app: &TestApp) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("stats")
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("total_net_output_bytes:"))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("INFO stats has total_net_output_bytes")
-}
-
 /// Appends `n` claim submissions straight to `claims:events`, in one pipeline.
 async fn seed_submissions(app: &TestApp, n: usize) {
     let mut pipe = redis::pipe();
@@ -236,7 +223,7 @@ async fn fifty_parallel_reads_of_a_long_claim_history_leave_health_fast() {
 
     let probe = probing(&app).await;
     let started = Instant::now();
-    let before = net_output(&app).await;
+    let before = app.redis_output_bytes().await;
     let path = app.url(&format!("/api/claims/{claim}/events"));
     let responses: Vec<_> = join_all((0..50).map(|_| app.http.get(&path).send()))
         .await
@@ -247,7 +234,7 @@ async fn fifty_parallel_reads_of_a_long_claim_history_leave_health_fast() {
         .iter()
         .filter_map(|r| r.content_length().map(|n| n as usize))
         .collect();
-    let (took, sent) = (started.elapsed(), net_output(&app).await - before);
+    let (took, sent) = (started.elapsed(), app.redis_output_bytes().await - before);
     eprintln!(
         "50 GET /events of 2002 events: {took:?}, Redis sent {sent} bytes, answers of {:?} bytes at most",
         sizes.iter().max()
@@ -400,22 +387,22 @@ async fn the_class_view_costs_redis_a_bounded_amount_however_often_it_is_asked()
     .await;
 
     let probe = probing(&app).await;
-    let before = net_output(&app).await;
+    let before = app.redis_output_bytes().await;
     let r = app.get("/api/class").await;
     assert_eq!(r.status(), 200);
     let view: ClassView = r.json().await.unwrap();
-    let one = net_output(&app).await - before;
+    let one = app.redis_output_bytes().await - before;
     eprintln!("one GET /api/class over 60 workspaces of 800 KB: Redis sent {one} bytes");
     assert_eq!(view.learners, 61);
     assert!(one < 2_000_000, "one GET made Redis send {one} bytes");
 
-    let before = net_output(&app).await;
+    let before = app.redis_output_bytes().await;
     let responses: Vec<_> = join_all((0..50).map(|_| app.http.get(app.url("/api/class")).send()))
         .await
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let fifty = net_output(&app).await - before;
+    let fifty = app.redis_output_bytes().await - before;
     eprintln!("50 parallel GET /api/class: Redis sent {fifty} bytes");
     probe
         .assert_fast("GET /api/class, once then 50 in parallel")

@@ -149,6 +149,19 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Bytes the test's Redis has sent to all its clients so far (`INFO stats`).
+    pub async fn redis_output_bytes(&self) -> u64 {
+        let info: String = redis::cmd("INFO")
+            .arg("stats")
+            .query_async(&mut self.redis().await)
+            .await
+            .unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_net_output_bytes:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("INFO stats has total_net_output_bytes")
+    }
+
     pub async fn xlen(&self) -> u64 {
         redis::cmd("XLEN")
             .arg("claims:events")

@@ -71,21 +71,6 @@ fn entries_in(reply: &str) -> usize {
         .count()
 }
 
-/// Bytes Redis has sent to all its clients so far.
-async fn redis_output_bytes(app: &TestApp) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("stats")
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("total_net_output_bytes:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 /// Median and largest `/api/health` time from another address while `attack` runs.
 async fn health_during(app: &TestApp, attack: impl Future<Output = ()>) -> (Duration, Duration) {
     let other = Browser::at(app, "127.0.0.9");
@@ -164,7 +149,7 @@ async fn an_amplified_read_is_refused_or_lowered_before_redis_builds_it() {
         ["a"; 3].join(" "),
         ["0"; 3].join(" ")
     );
-    let before = redis_output_bytes(&app).await;
+    let before = app.redis_output_bytes().await;
     let answer = me.run(&id, &repeated).await;
     assert!(
         answer.error.as_deref().unwrap().contains("names a twice"),
@@ -184,7 +169,7 @@ async fn an_amplified_read_is_refused_or_lowered_before_redis_builds_it() {
         }
     })
     .await;
-    let sent = redis_output_bytes(&app).await - before;
+    let sent = app.redis_output_bytes().await - before;
     assert!(
         sent < 3 * 70 * 1024 + 64 * 1024,
         "Redis sent {sent} bytes for three lines"

@@ -48,7 +48,7 @@ impl<'a> Playground<'a> {
         self.browser
             .client
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(Duration::from_secs(20))
             .for_element(Locator::Css(&testid(id)))
             .await
             .unwrap_or_else(|e| panic!("no element {id}: {e}"))
