@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{EntriesPage, GroupsResponse, Role, ServerMessage, SessionResponse};
+use shared::api::{EntriesPage, GroupsResponse, Role, ServerMessage};
 
 use crate::api;
 use crate::components::{
@@ -30,9 +30,8 @@ pub fn App() -> impl IntoView {
     let shortcut_help = RwSignal::new(false);
     crate::shortcuts::listen(shown, projector_on, shortcut_help);
     let is = move |v: View| Signal::derive(move || shown.get() == v);
-    crate::session::take_token_from_url();
     spawn_local(async move {
-        if let Ok(session) = api::get::<SessionResponse>("/api/session").await {
+        if let Some(session) = crate::session::start().await {
             store.role.set(session.role);
         }
     });
