@@ -123,6 +123,15 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(
     parse(fetch("POST", path, Some(body), None).await)
 }
 
+/// A request with a body already written as JSON.
+pub async fn send<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<T, ApiFailure> {
+    parse(fetch(method, path, body, None).await)
+}
+
 /// A request in a learner's console workspace (header `X-Workspace`), its answer as text.
 pub async fn fetch_in(
     method: &str,

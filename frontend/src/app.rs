@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{EntriesPage, GroupsResponse, Role, ServerMessage};
+use shared::api::{EntriesPage, GroupsResponse, Role, ServerMessage, SessionResponse};
 
 use crate::api;
 use crate::components::{
@@ -30,8 +30,11 @@ pub fn App() -> impl IntoView {
     let shortcut_help = RwSignal::new(false);
     crate::shortcuts::listen(shown, projector_on, shortcut_help);
     let is = move |v: View| Signal::derive(move || shown.get() == v);
+    // The token exchanged for the session cookie answers the role, as the GET does.
+    let token = crate::session::take_token_from_url();
+    let method = if token.is_some() { "POST" } else { "GET" };
     spawn_local(async move {
-        if let Some(session) = crate::session::start().await {
+        if let Ok(session) = api::send::<SessionResponse>(method, "/api/session", token).await {
             store.role.set(session.role);
         }
     });
