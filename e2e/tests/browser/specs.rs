@@ -478,6 +478,15 @@ async fn instructor_controls_show_only_in_a_browser_given_the_token() {
     assert!(!page.exists(&format!("crash-{group}-notifier-1")).await);
     assert!(!page.exists("projection-rebuild").await);
     page.screenshot("12-learner").await;
+    // Where versions before the session cookie kept the token: the app removes it.
+    browser
+        .client
+        .execute(
+            "localStorage.setItem('claimstream.instructor_token', 'e2e-token')",
+            vec![],
+        )
+        .await
+        .unwrap();
 
     browser.client.goto("about:blank").await.unwrap();
     let page = Playground::open(&browser, &format!("{}#token=e2e-token", stack.url())).await;
