@@ -274,7 +274,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     )
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers.
+/// The value of cookie `name` in the request's `Cookie` headers, if not empty.
 fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
@@ -285,6 +285,8 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
             let (n, value) = pair.trim().split_once('=')?;
             (n == name).then_some(value.trim())
         })
+        // A cleared cookie's empty value is no session at all.
+        .filter(|value| !value.is_empty())
 }
 
 /// A `Set-Cookie` value keeping `value` as the session for `max_age_secs` (0 clears it).

@@ -550,6 +550,11 @@ async fn signing_out_clears_the_cookie_and_the_bearer_header_still_works() {
         role_with(&app, &[("cookie", &cleared_pair)]).await,
         "learner"
     );
+    let pause = format!("/api/groups/{GROUP}/pause");
+    let signed_out = [JSON, ("cookie", cleared_pair.as_str())];
+    let response = send(&app, "POST", &pause, &json!({"paused": true}), &signed_out).await;
+    let (status, code, _) = error_of(response).await;
+    assert_eq!((status, code.as_str()), (401, "unauthorized"));
 
     let bearer = format!("Bearer {TOKEN}");
     assert_eq!(
