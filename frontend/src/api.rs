@@ -56,11 +56,6 @@ async fn fetch(
     if let Some(id) = workspace {
         headers.set("X-Workspace", id).map_err(ApiFailure::js)?;
     }
-    if let Some(token) = crate::session::token() {
-        headers
-            .set("Authorization", &format!("Bearer {token}"))
-            .map_err(ApiFailure::js)?;
-    }
     if method != "GET" {
         // The relay takes state changes only as JSON, which other sites cannot send.
         headers
@@ -68,6 +63,9 @@ async fn fetch(
             .map_err(ApiFailure::js)?;
     }
     init.set_headers(&headers);
+    // No Authorization header: an instructor's session cookie (HttpOnly, from
+    // `POST /api/session`) goes with every request, as fetch's default credentials
+    // (`same-origin`) send it.
     if let Some(body) = body {
         init.set_body(&JsValue::from_str(&body));
     }
@@ -123,6 +121,15 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(
 ) -> Result<T, ApiFailure> {
     let body = serde_json::to_string(body).map_err(ApiFailure::network)?;
     parse(fetch("POST", path, Some(body), None).await)
+}
+
+/// A request with a body already written as JSON.
+pub async fn send<T: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<T, ApiFailure> {
+    parse(fetch(method, path, body, None).await)
 }
 
 /// A request in a learner's console workspace (header `X-Workspace`), its answer as text.

@@ -30,9 +30,11 @@ pub fn App() -> impl IntoView {
     let shortcut_help = RwSignal::new(false);
     crate::shortcuts::listen(shown, projector_on, shortcut_help);
     let is = move |v: View| Signal::derive(move || shown.get() == v);
-    crate::session::take_token_from_url();
+    // The token exchanged for the session cookie answers the role, as the GET does.
+    let token = crate::session::take_token_from_url();
+    let method = if token.is_some() { "POST" } else { "GET" };
     spawn_local(async move {
-        if let Ok(session) = api::get::<SessionResponse>("/api/session").await {
+        if let Ok(session) = api::send::<SessionResponse>(method, "/api/session", token).await {
             store.role.set(session.role);
         }
     });

@@ -540,9 +540,17 @@ pub enum Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionResponse {
     pub role: Role,
-    /// How instructors are recognised: "token" (an `Authorization: Bearer` header) or
-    /// "loopback" (every local caller, on a relay that listens on loopback only).
+    /// How instructors are recognised: "token" (an `Authorization: Bearer` header, or the
+    /// session cookie `POST /api/session` gives for it) or "loopback" (every local caller, on a
+    /// relay that listens on loopback only).
     pub instructor_by: String,
+}
+
+/// `POST /api/session`: the instructor token, exchanged for an HttpOnly session cookie so the
+/// browser app never keeps the token where page script could read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRequest {
+    pub token: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -382,3 +382,200 @@ async fn a_websocket_from_another_site_is_refused() {
     let (_, response) = tokio_tungstenite::connect_async(request).await.unwrap();
     assert_eq!(response.status(), 101);
 }
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+/// `POST /api/session` with this token and these headers besides the JSON content type.
+async fn sign_in(app: &TestApp, token: &str, headers: Headers<'_>) -> reqwest::Response {
+    let mut all = vec![JSON];
+    all.extend_from_slice(headers);
+    send(app, "POST", "/api/session", &json!({"token": token}), &all).await
+}
+
+fn set_cookie(response: &reqwest::Response) -> Option<String> {
+    let mut cookies = response.headers().get_all("set-cookie").iter();
+    let cookie = cookies.next()?.to_str().unwrap().to_owned();
+    assert!(cookies.next().is_none(), "one cookie");
+    Some(cookie)
+}
+
+/// The cookie's `name=value`, to send back as a `Cookie` header, and its attributes.
+fn split_cookie(set_cookie: &str) -> (String, Vec<String>) {
+    let mut parts = set_cookie.split(';').map(|p| p.trim().to_owned());
+    (parts.next().unwrap(), parts.collect())
+}
+
+async fn role_with(app: &TestApp, headers: Headers<'_>) -> String {
+    let mut request = app.http.get(app.url("/api/session"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let body: Value = request.send().await.unwrap().json().await.unwrap();
+    body["role"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_token_is_exchanged_for_an_http_only_cookie_that_alone_opens_instructor_actions() {
+    let app = spawn_app_with(|c| {
+        c.workers = true;
+        c.instructor_token = Some(TOKEN.into());
+    })
+    .await;
+    groups_running(&app).await;
+    let pause = format!("/api/groups/{GROUP}/pause");
+    let paused = json!({"paused": true});
+    let (status, code, _) = error_of(send(&app, "POST", &pause, &paused, &[JSON]).await).await;
+    assert_eq!((status, code.as_str()), (401, "unauthorized"));
+    assert_eq!(class_state(&app).await.0["paused"], false);
+
+    let response = sign_in(&app, TOKEN, &[]).await;
+    assert_eq!(response.status(), 200);
+    let cookie = set_cookie(&response).expect("a session cookie");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"role": "instructor", "instructor_by": "token"})
+    );
+    let (pair, attributes) = split_cookie(&cookie);
+    let value = pair.strip_prefix("claimstream_session=").expect(&cookie);
+    assert_eq!(value.len(), 64, "{cookie}");
+    assert!(
+        !cookie.contains(TOKEN),
+        "the cookie holds the token: {cookie}"
+    );
+    for wanted in ["HttpOnly", "SameSite=Strict", "Path=/api", "Max-Age=43200"] {
+        assert!(attributes.iter().any(|a| a == wanted), "{wanted}: {cookie}");
+    }
+    assert!(
+        !attributes.iter().any(|a| a == "Secure"),
+        "plain http: a Secure cookie would be dropped: {cookie}"
+    );
+
+    // The cookie alone makes the instructor, and runs a control.
+    let with_cookie = [("cookie", pair.as_str())];
+    assert_eq!(role_with(&app, &with_cookie).await, "instructor");
+    let both = [JSON, ("cookie", pair.as_str())];
+    let response = send(&app, "POST", &pause, &paused, &both).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(class_state(&app).await.0["paused"], true);
+
+    // Among other cookies too; but it is no bearer token, and a forged one opens nothing.
+    let among = format!("theme=dark; {pair}; lang=en");
+    assert_eq!(role_with(&app, &[("cookie", &among)]).await, "instructor");
+    let as_bearer = format!("Bearer {value}");
+    let forged = format!("claimstream_session={}", "0".repeat(64));
+    for headers in [
+        [JSON, ("authorization", as_bearer.as_str())],
+        [JSON, ("cookie", forged.as_str())],
+    ] {
+        let response = send(&app, "POST", &pause, &json!({"paused": false}), &headers).await;
+        let (status, code, _) = error_of(response).await;
+        assert_eq!((status, code.as_str()), (403, "wrong_token"), "{headers:?}");
+    }
+    assert_eq!(class_state(&app).await.0["paused"], true);
+}
+
+#[tokio::test]
+async fn a_wrong_missing_or_cross_site_token_gets_no_cookie() {
+    let app = spawn_app_with(|c| c.instructor_token = Some(TOKEN.into())).await;
+    let response = sign_in(&app, "not-the-token", &[]).await;
+    assert_eq!(set_cookie(&response), None);
+    let (status, code, _) = error_of(response).await;
+    assert_eq!((status, code.as_str()), (403, "wrong_token"));
+
+    for body in [json!({}), json!({"token": ""}), json!({"token": "  "})] {
+        let response = send(&app, "POST", "/api/session", &body, &[JSON]).await;
+        assert_eq!(set_cookie(&response), None, "{body}");
+        let (status, _, _) = error_of(response).await;
+        assert_eq!(status, 400, "{body}");
+    }
+
+    let evil = [("origin", "http://evil.example")];
+    let response = sign_in(&app, TOKEN, &evil).await;
+    assert_eq!(set_cookie(&response), None);
+    let (status, code, _) = error_of(response).await;
+    assert_eq!((status, code.as_str()), (403, "cross_site"));
+    let body = json!({"token": TOKEN});
+    let response = send(
+        &app,
+        "POST",
+        "/api/session",
+        &body,
+        &[("content-type", "text/plain")],
+    );
+    let response = response.await;
+    assert_eq!(set_cookie(&response), None);
+    assert_eq!(response.status(), 415);
+
+    // Behind https (the page's origin, or a TLS-terminating proxy) the cookie is Secure.
+    let own_https = format!("https://{}", app.address);
+    for headers in [
+        [("origin", own_https.as_str())],
+        [("x-forwarded-proto", "https")],
+    ] {
+        let response = sign_in(&app, TOKEN, &headers).await;
+        assert_eq!(response.status(), 200);
+        let (_, attributes) = split_cookie(&set_cookie(&response).unwrap());
+        assert!(attributes.iter().any(|a| a == "Secure"), "{headers:?}");
+    }
+}
+
+#[tokio::test]
+async fn signing_out_clears_the_cookie_and_the_bearer_header_still_works() {
+    let app = spawn_app_with(|c| c.instructor_token = Some(TOKEN.into())).await;
+    let cookie = set_cookie(&sign_in(&app, TOKEN, &[]).await).unwrap();
+    let (pair, _) = split_cookie(&cookie);
+    let response = send(
+        &app,
+        "DELETE",
+        "/api/session",
+        &json!({}),
+        &[JSON, ("cookie", &pair)],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let cleared = set_cookie(&response).expect("a clearing cookie");
+    let (cleared_pair, attributes) = split_cookie(&cleared);
+    assert_eq!(cleared_pair, "claimstream_session=");
+    for wanted in ["HttpOnly", "SameSite=Strict", "Path=/api", "Max-Age=0"] {
+        assert!(
+            attributes.iter().any(|a| a == wanted),
+            "{wanted}: {cleared}"
+        );
+    }
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["role"], "learner");
+    // What a browser sends once it dropped the cookie.
+    assert_eq!(
+        role_with(&app, &[("cookie", &cleared_pair)]).await,
+        "learner"
+    );
+    let pause = format!("/api/groups/{GROUP}/pause");
+    let signed_out = [JSON, ("cookie", cleared_pair.as_str())];
+    let response = send(&app, "POST", &pause, &json!({"paused": true}), &signed_out).await;
+    let (status, code, _) = error_of(response).await;
+    assert_eq!((status, code.as_str()), (401, "unauthorized"));
+
+    let bearer = format!("Bearer {TOKEN}");
+    assert_eq!(
+        role_with(&app, &[("authorization", &bearer)]).await,
+        "instructor"
+    );
+    let response = send(
+        &app,
+        "DELETE",
+        "/api/session",
+        &json!({}),
+        &[JSON, ("authorization", &bearer)],
+    )
+    .await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["role"], "instructor", "a script keeps its header");
+
+    // On loopback without a token everyone is the instructor: no cookie to keep.
+    let local = spawn_app_with(|_| {}).await;
+    let response = sign_in(&local, "anything", &[]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(set_cookie(&response), None);
+    assert_eq!(role_with(&local, &[]).await, "instructor");
+}

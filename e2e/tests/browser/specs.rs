@@ -483,6 +483,15 @@ async fn instructor_controls_show_only_in_a_browser_given_the_token() {
     assert!(!page.exists(&format!("crash-{group}-notifier-1")).await);
     assert!(!page.exists("projection-rebuild").await);
     page.screenshot("12-learner").await;
+    // Where versions before the session cookie kept the token: the app removes it.
+    browser
+        .client
+        .execute(
+            "localStorage.setItem('claimstream.instructor_token', 'e2e-token')",
+            vec![],
+        )
+        .await
+        .unwrap();
 
     browser.client.goto("about:blank").await.unwrap();
     let page = Playground::open(&browser, &format!("{}#token=e2e-token", stack.url())).await;
@@ -504,6 +513,43 @@ async fn instructor_controls_show_only_in_a_browser_given_the_token() {
     .await;
     page.screenshot("13-instructor").await;
     page.assert_no_console_errors().await;
+
+    // The token was exchanged for an HttpOnly cookie: page script finds it nowhere.
+    let storage = browser
+        .client
+        .execute(
+            "return JSON.stringify(Object.entries(localStorage))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        !storage.as_str().unwrap().contains("e2e-token"),
+        "the token is in local storage: {storage}"
+    );
+    // A page again without the token is the instructor's, by the cookie alone.
+    browser.client.goto("about:blank").await.unwrap();
+    let page = Playground::open(&browser, &stack.url()).await;
+    eventually(
+        Duration::from_secs(10),
+        "the instructor role again",
+        || async { (page.text("role").await == "instructor").then_some(()) },
+    )
+    .await;
+    // The cookie's path is /api: a document there is sent it but cannot read it.
+    browser
+        .client
+        .goto(&format!("{}api/session", stack.url()))
+        .await
+        .unwrap();
+    let seen = browser
+        .client
+        .execute("return [document.body.innerText, document.cookie]", vec![])
+        .await
+        .unwrap();
+    let [body, cookie] = [&seen[0], &seen[1]].map(|v| v.as_str().unwrap().to_owned());
+    assert!(body.contains("instructor"), "{body}");
+    assert_eq!(cookie, "", "page script reads the session cookie");
     browser.close().await;
 }
 
