@@ -79,6 +79,17 @@ async fn the_group_figures_match_what_xinfo_and_xpending_say() {
     })
     .await;
     started(&app).await;
+    // Paused while the claim is submitted and poisoned, so no consumer handles its entry
+    // before the poison is in place.
+    let pause = async |paused: bool| {
+        app.post(
+            "/api/groups/claims-notifications/pause",
+            &json!({ "paused": paused }),
+        )
+        .await
+        .status()
+    };
+    assert_eq!(pause(true).await, 200);
     let poisoned = app.submit("5.00").await.claim_id;
     inject(
         &app,
@@ -86,6 +97,7 @@ async fn the_group_figures_match_what_xinfo_and_xpending_say() {
         json!({"poison_claim": poisoned}),
     )
     .await;
+    assert_eq!(pause(false).await, 200);
     app.submit("6.00").await;
     until(
         "the processors to finish and the poisoned entry to wait",
