@@ -96,16 +96,7 @@ async fn answered(responses: Vec<reqwest::Response>) -> usize {
 /// Waits until the projector has applied the stream's newest entry, so what is measured
 /// next is the attack, not the relay projecting what the test appended behind its back.
 async fn projected(app: &TestApp) {
-    let newest: redis::Value = redis::cmd("XREVRANGE")
-        .arg("claims:events")
-        .arg("+")
-        .arg("-")
-        .arg("COUNT")
-        .arg(1)
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
-    let (newest, _) = backend::db::entries(newest).remove(0);
+    let newest = app.newest_id().await;
     let r = app
         .get(&format!("/api/claims?after={newest}&wait_ms=10000"))
         .await;

@@ -162,6 +162,20 @@ impl TestApp {
             .expect("INFO stats has total_net_output_bytes")
     }
 
+    /// The id of the newest entry of `claims:events`, read straight from Redis.
+    pub async fn newest_id(&self) -> String {
+        let newest: redis::Value = redis::cmd("XREVRANGE")
+            .arg("claims:events")
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut self.redis().await)
+            .await
+            .unwrap();
+        backend::db::entries(newest).remove(0).0
+    }
+
     pub async fn xlen(&self) -> u64 {
         redis::cmd("XLEN")
             .arg("claims:events")

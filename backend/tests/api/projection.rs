@@ -286,16 +286,7 @@ async fn rebuild_counts(app: &TestApp) -> (u64, u64) {
 
 /// Waits until the projection has applied the stream's newest entry.
 async fn caught_up(app: &TestApp) -> String {
-    let newest: redis::Value = redis::cmd("XREVRANGE")
-        .arg("claims:events")
-        .arg("+")
-        .arg("-")
-        .arg("COUNT")
-        .arg(1)
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
-    let last = backend::db::entries(newest)[0].0.clone();
+    let last = app.newest_id().await;
     until(
         Duration::from_secs(30),
         "the projection to catch up",
