@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use backend::db::{self, Db};
-use backend::entry_id::EntryId;
+use backend::store::db::{self, Db};
+use backend::store::entry_id::EntryId;
 use backend::workers::consumer::Injection;
 use backend::workers::processors::AutoReview;
 use backend::workers::{Consumer, ConsumerConfig, Outcome};

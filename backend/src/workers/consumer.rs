@@ -15,9 +15,9 @@ use tokio_util::sync::CancellationToken;
 use super::controls::{Admission, GroupControls};
 use super::dead_letter::{self, DeadLetter};
 use super::shared_state;
-use crate::db::{self, Db, DbError};
-use crate::keys::Partition;
-use crate::redis_cli::Trace;
+use crate::store::db::{self, Db, DbError};
+use crate::store::keys::Partition;
+use crate::store::trace::Trace;
 
 /// What a group does with one entry. It must be idempotent: an entry can be delivered again
 /// after a crash, and its effect must not be applied twice.
@@ -496,10 +496,10 @@ impl<H: Handler> Consumer<H> {
         let conn = self.connection().await?;
         let reply: Value = cmd.query_async(conn).await.map_err(|e| db.classify(e))?;
         let partition = self.partition;
-        let entries: Vec<(crate::entry_id::EntryId, StreamEntry)> =
-            crate::feed::xread_entries(reply)
+        let entries: Vec<(crate::store::entry_id::EntryId, StreamEntry)> =
+            crate::events::feed::xread_entries(reply)
                 .into_iter()
-                .map(|(id, e)| (id, crate::feed::tagged(partition, e)))
+                .map(|(id, e)| (id, crate::events::feed::tagged(partition, e)))
                 .collect();
         if id == ">" {
             return Ok(entries.into_iter().map(|(_, e)| (e, 1)).collect());

@@ -9,9 +9,9 @@ use std::time::Duration;
 use redis::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{self, Db, DbError};
-use crate::keys;
-use crate::redis_cli::Trace;
+use crate::store::db::{self, Db, DbError};
+use crate::store::keys;
+use crate::store::trace::Trace;
 
 /// How often markers are trimmed.
 pub const TRIM_EVERY: Duration = Duration::from_secs(30);

@@ -15,6 +15,7 @@ pub mod shared_state;
 pub mod standalone;
 pub mod stats;
 pub mod supervisor;
+pub mod trends;
 
 pub use consumer::{Consumer, ConsumerConfig, Handled, Handler, HandlerError, Outcome};
 pub use supervisor::{WorkerError, WorkerSettings, Workers};

@@ -5,9 +5,9 @@ use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledS
 
 use super::Workers;
 use super::consumer::pending_rows;
-use crate::db::{self, Db, DbError};
-use crate::keys::{self, Partition};
-use crate::redis_cli::Trace;
+use crate::store::db::{self, Db, DbError};
+use crate::store::keys::{self, Partition};
+use crate::store::trace::Trace;
 
 /// Pending entries listed per group.
 const PENDING_SHOWN: usize = 50;
@@ -134,7 +134,7 @@ fn add_up(mut sum: GroupsResponse, one: GroupsResponse, p: Partition) -> GroupsR
     sum.partition_dead_letters
         .extend(one.partition_dead_letters);
     // Ids of different streams do not order; the newest by time stands for all.
-    sum.last_id = crate::entry_id::newest(sum.last_id, one.last_id);
+    sum.last_id = crate::store::entry_id::newest(sum.last_id, one.last_id);
     for group in one.groups {
         let Some(into) = sum.groups.iter_mut().find(|g| g.name == group.name) else {
             // A group missing in the partitions before this one (not created there yet).

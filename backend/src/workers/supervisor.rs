@@ -18,8 +18,8 @@ use super::controls::GroupControls;
 use super::notifications::Notify;
 use super::processors::AutoReview;
 use super::{Consumer, ConsumerConfig, Handler, groups};
-use crate::db::{Db, DbError};
-use crate::keys;
+use crate::store::db::{Db, DbError};
+use crate::store::keys;
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
