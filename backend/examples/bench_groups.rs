@@ -37,11 +37,12 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use backend::store::reply;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use backend::store::db::{self, Db};
+use backend::store::db::Db;
 use backend::store::embedded::{EmbeddedRedis, Persistence};
 use backend::store::entry_id::EntryId;
 use backend::store::keys::{self, Partitions};
@@ -425,7 +426,7 @@ fn reply_ids(reply: &Value) -> Vec<String> {
         })
         .flatten()
         .filter_map(|item| match item {
-            Value::Array(parts) => parts.first().and_then(db::text),
+            Value::Array(parts) => parts.first().and_then(reply::text),
             _ => None,
         })
         .collect()

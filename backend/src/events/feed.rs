@@ -4,6 +4,7 @@
 //! reaches every client once, in order within its partition; across partitions there is no
 //! order to keep.
 
+use crate::store::reply;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::cursor::Cursor;
-use crate::store::db::{self, Db, DbError};
+use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
 use crate::store::trace::Trace;
@@ -239,7 +240,7 @@ pub async fn last_id(db: &Db, partition: Partition) -> Result<EntryId, DbError> 
             &["XREVRANGE", &partition.events(), "+", "-", "COUNT", "1"],
         )
         .await?;
-    Ok(db::entries(reply)
+    Ok(reply::entries(reply)
         .first()
         .and_then(|(id, _)| id.parse().ok())
         .unwrap_or(EntryId::ZERO))
@@ -287,7 +288,7 @@ pub async fn page_after(
 }
 
 fn decode_entries(reply: Value) -> Vec<(EntryId, StreamEntry)> {
-    db::entries(reply)
+    reply::entries(reply)
         .into_iter()
         .filter_map(|(id, fields)| {
             let parsed = id.parse().ok()?;

@@ -2,6 +2,7 @@
 //! folds it. The read model's rebuild and time travel over the whole stream (`GET /api/state`)
 //! both stand on it. Boards replayed for time travel are kept a little while ([`Boards`]).
 
+use crate::store::reply;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 use shared::api::{ClaimView, StreamEntry};
 use shared::{Claim, upcast};
 
-use crate::store::db::{self, Db, DbError};
+use crate::store::db::{Db, DbError};
 use crate::store::trace::Trace;
 
 /// Entries read per page.
@@ -45,7 +46,7 @@ pub async fn replay(
         let reply = db
             .run(trace, &["XRANGE", stream, &start, until, "COUNT", &count])
             .await?;
-        let page = db::entries(reply);
+        let page = reply::entries(reply);
         let full = page.len() == PAGE;
         for (id, fields) in page {
             let mut entry = StreamEntry::decode(id, fields);
@@ -170,7 +171,7 @@ pub async fn point(db: &Db, trace: &mut Trace, until: &str) -> Result<String, Db
     Ok(replies
         .into_iter()
         .map(|r| {
-            db::entries(r)
+            reply::entries(r)
                 .into_iter()
                 .next()
                 .map_or_else(|| "none".to_owned(), |(id, _)| id)

@@ -2,17 +2,17 @@
 //! that has not read or acknowledged what goes; a claim whose events go without a snapshot
 //! covering them, so it could no longer be loaded).
 
+use crate::store::reply;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use redis::{Script, Value};
 use shared::snapshot::{SNAPSHOT_SCHEMA, Snapshot};
 
-use crate::store::db::{self, Db, DbError};
+use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
 use crate::store::trace::Trace;
-use crate::workers::stats;
 
 /// Entries of `claims:events` a trim checks claim by claim at most; a larger trim is refused
 /// unless forced, because its claims were not all checked.
@@ -88,8 +88,8 @@ pub async fn plan(db: &Db, trace: &mut Trace, stream: &str, cut: &Cut) -> Result
     };
     trace.record(&["XLEN", stream]);
     let reply: Vec<Value> = db.script(&invocation).await?;
-    let text = |i: usize| reply.get(i).and_then(db::text).filter(|t| !t.is_empty());
-    let number = |i: usize| stats::int(reply.get(i)).unwrap_or(0) as u64;
+    let text = |i: usize| reply.get(i).and_then(reply::text).filter(|t| !t.is_empty());
+    let number = |i: usize| reply::int(reply.get(i)).unwrap_or(0) as u64;
     Ok(Plan {
         length: number(0),
         would_remove: number(1),
@@ -128,23 +128,23 @@ async fn groups_behind(
         Err(e) => return Err(e),
     };
     let mut blockers = Vec::new();
-    for group in stats::rows(&info) {
-        let Some(name) = stats::get(&group, "name").and_then(db::text) else {
+    for group in reply::rows(&info) {
+        let Some(name) = reply::get(&group, "name").and_then(reply::text) else {
             continue;
         };
-        let delivered = stats::get(&group, "last-delivered-id")
-            .and_then(db::text)
+        let delivered = reply::get(&group, "last-delivered-id")
+            .and_then(reply::text)
             .unwrap_or_default();
         if delivered.parse::<EntryId>().is_ok_and(|d| d < last) {
             blockers.push(format!(
                 "group {name} has not read everything that would go (it has read up to {delivered})"
             ));
         }
-        if stats::int(stats::get(&group, "pending")).unwrap_or(0) > 0 {
+        if reply::int(reply::get(&group, "pending")).unwrap_or(0) > 0 {
             let summary: Value = db.run(trace, &["XPENDING", stream, &name]).await?;
             if let Value::Array(parts) = &summary {
-                let count = stats::int(parts.first()).unwrap_or(0);
-                let oldest = parts.get(1).and_then(db::text).unwrap_or_default();
+                let count = reply::int(parts.first()).unwrap_or(0);
+                let oldest = parts.get(1).and_then(reply::text).unwrap_or_default();
                 if oldest.parse::<EntryId>().is_ok_and(|o| o <= last) {
                     blockers.push(format!(
                         "group {name} has {count} entries read but not acknowledged, the oldest {oldest}"
@@ -175,7 +175,7 @@ async fn claims_uncovered(
                 &["XRANGE", &stream, &start, last_removed, "COUNT", "1000"],
             )
             .await?;
-        let page = db::entries(reply);
+        let page = reply::entries(reply);
         let full = page.len() == 1000;
         for (id, fields) in page {
             checked += 1;

@@ -436,11 +436,13 @@ impl Db {
         let nodes = match reply {
             Value::Map(by_node) => by_node
                 .iter()
-                .filter_map(|(node, text)| Some((self::text(node)?, self::text(text)?)))
+                .filter_map(|(node, text)| {
+                    Some((super::reply::text(node)?, super::reply::text(text)?))
+                })
                 .collect(),
             other => vec![(
                 self.location.clone(),
-                self::text(&other).unwrap_or_default(),
+                super::reply::text(&other).unwrap_or_default(),
             )],
         };
         Ok(Info { nodes })
@@ -510,62 +512,6 @@ fn redact(url: &str) -> String {
             format!("{}{}", &url[..scheme_end + 3], &url[at + 1..])
         }
         _ => url.to_owned(),
-    }
-}
-
-/// Reads a reply as text, lossily: an entry written by someone else may hold any bytes.
-pub fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::BulkString(b) => Some(String::from_utf8_lossy(b).into_owned()),
-        Value::SimpleString(s) => Some(s.clone()),
-        Value::VerbatimString { text, .. } => Some(text.clone()),
-        Value::Int(i) => Some(i.to_string()),
-        Value::Okay => Some("OK".into()),
-        _ => None,
-    }
-}
-
-/// Parses an XRANGE/XREVRANGE reply (and one stream of an XREAD reply) keeping field order,
-/// which the typed reply in `redis::streams` (a HashMap) loses. Takes the reply to move its
-/// bytes into the strings rather than copy them: a long history is megabytes.
-pub fn entries(v: Value) -> Vec<(String, Vec<(String, String)>)> {
-    let Value::Array(items) = v else {
-        return Vec::new();
-    };
-    items
-        .into_iter()
-        .filter_map(|item| {
-            let Value::Array(parts) = item else {
-                return None;
-            };
-            let mut parts = parts.into_iter();
-            let id = into_text(parts.next()?)?;
-            let fields = match parts.next() {
-                Some(Value::Array(flat)) => {
-                    let mut flat = flat.into_iter();
-                    std::iter::from_fn(|| Some((flat.next()?, flat.next()?)))
-                        .filter_map(|(k, v)| Some((into_text(k)?, into_text(v)?)))
-                        .collect()
-                }
-                Some(Value::Map(pairs)) => pairs
-                    .into_iter()
-                    .filter_map(|(k, v)| Some((into_text(k)?, into_text(v)?)))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            Some((id, fields))
-        })
-        .collect()
-}
-
-/// [`text`] of a reply the caller gives up.
-fn into_text(v: Value) -> Option<String> {
-    match v {
-        Value::BulkString(b) => Some(
-            String::from_utf8(b)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-        ),
-        other => text(&other),
     }
 }
 

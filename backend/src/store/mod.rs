@@ -9,4 +9,5 @@ pub mod embedded;
 pub mod entry_id;
 pub mod keys;
 pub mod lease;
+pub mod reply;
 pub mod trace;

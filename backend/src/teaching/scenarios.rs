@@ -3,6 +3,7 @@
 //! for each effect to show in Redis before it says so. One runs at a time, for a minute at
 //! most; they add no key of their own.
 
+use crate::store::reply;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use shared::{Claim, ClaimCommand};
 
 use crate::events::commands::{self, now};
 use crate::http::state::AppState;
-use crate::store::db::{self, Db, DbError};
+use crate::store::db::{Db, DbError};
 use crate::store::keys;
 use crate::store::trace::Trace;
 use crate::workers::consumer::Injection;
@@ -269,7 +270,7 @@ async fn poison_message(state: &AppState, say: &Say) -> Step {
                 &["XREVRANGE", &failed, "+", "-", "COUNT", "20"],
             )
             .await?;
-        Ok(db::entries(reply).into_iter().find_map(|(id, fields)| {
+        Ok(reply::entries(reply).into_iter().find_map(|(id, fields)| {
             let about = fields.iter().any(|(_, v)| v.contains(&claim));
             about.then_some(id)
         }))
@@ -444,7 +445,9 @@ async fn pending_by_consumer(db: &Db, group: &str) -> Result<Vec<(String, u64)>,
             continue;
         };
         for (name, n) in consumers.iter().filter_map(|c| match c {
-            Value::Array(pair) => Some((db::text(pair.first()?)?, stats::int(pair.get(1))? as u64)),
+            Value::Array(pair) => {
+                Some((reply::text(pair.first()?)?, reply::int(pair.get(1))? as u64))
+            }
             _ => None,
         }) {
             match all.iter_mut().find(|(c, _)| *c == name) {

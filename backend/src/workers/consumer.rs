@@ -1,6 +1,7 @@
 //! One consumer of one group. [`Consumer::process_once`] is one step (tests call it directly);
 //! [`Consumer::run`] loops it and owns blocking, backoff and shutdown.
 
+use crate::store::reply;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -581,7 +582,7 @@ impl<H: Handler> Consumer<H> {
 pub fn autoclaim_reply(reply: &Value) -> (Option<String>, usize) {
     match reply {
         Value::Array(parts) => (
-            parts.first().and_then(db::text),
+            parts.first().and_then(reply::text),
             match parts.get(1) {
                 Some(Value::Array(ids)) => ids.len(),
                 _ => 0,
@@ -611,11 +612,11 @@ pub fn pending_rows(reply: &Value) -> Vec<PendingRow> {
             };
             let num = |v: Option<&Value>| match v {
                 Some(Value::Int(n)) => u64::try_from(*n).ok(),
-                other => other.and_then(db::text).and_then(|t| t.parse().ok()),
+                other => other.and_then(reply::text).and_then(|t| t.parse().ok()),
             };
             Some(PendingRow {
-                id: db::text(cols.first()?)?,
-                consumer: db::text(cols.get(1)?)?,
+                id: reply::text(cols.first()?)?,
+                consumer: reply::text(cols.get(1)?)?,
                 idle_ms: num(cols.get(2))?,
                 deliveries: num(cols.get(3))?,
             })

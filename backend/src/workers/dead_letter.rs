@@ -66,6 +66,6 @@ pub async fn send(db: &Db, trace: &mut Trace, letter: DeadLetter<'_>) -> Result<
     let replies = db.together(trace, &commands).await?;
     Ok(replies
         .first()
-        .and_then(crate::store::db::text)
+        .and_then(crate::store::reply::text)
         .unwrap_or_default())
 }

@@ -4,6 +4,7 @@
 //! error rates and the memory page's length history come from here; nothing of it is in
 //! Redis, so it costs Redis one pipeline a second and no keys.
 
+use crate::store::reply;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -205,7 +206,7 @@ async fn sample(db: &Db, workers: Option<&Workers>) -> Result<Sample, crate::sto
         .zip(&replies)
         .map(|(k, v)| StreamLength {
             key: k.clone(),
-            length: stats::int(Some(v)).unwrap_or(0) as u64,
+            length: reply::int(Some(v)).unwrap_or(0) as u64,
         })
         .collect();
     let metrics = redis::from_redis_value(replies[known.len()].clone()).unwrap_or_default();

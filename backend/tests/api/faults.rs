@@ -492,7 +492,7 @@ async fn a_cut_and_a_slow_link_to_redis_lose_and_duplicate_nothing() {
         .query_async(&mut direct)
         .await
         .unwrap();
-    let notes = backend::store::db::entries(notes);
+    let notes = backend::store::reply::entries(notes);
     let distinct: HashSet<&str> = notes.iter().map(|(_, f)| field(f, "entry_id")).collect();
     assert_eq!(distinct.len(), notes.len(), "an entry was notified twice");
     assert_eq!(notes.len() as u64, events, "every submit notified");

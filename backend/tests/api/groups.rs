@@ -62,9 +62,9 @@ fn flat(v: &redis::Value) -> serde_json::Map<String, Value> {
             let value = match &kv[1] {
                 redis::Value::Int(n) => json!(n),
                 redis::Value::Nil => Value::Null,
-                other => json!(backend::store::db::text(other).unwrap()),
+                other => json!(backend::store::reply::text(other).unwrap()),
             };
-            (backend::store::db::text(&kv[0]).unwrap(), value)
+            (backend::store::reply::text(&kv[0]).unwrap(), value)
         })
         .collect()
 }

@@ -173,7 +173,7 @@ impl TestApp {
             .query_async(&mut self.redis().await)
             .await
             .unwrap();
-        backend::store::db::entries(newest).remove(0).0
+        backend::store::reply::entries(newest).remove(0).0
     }
 
     pub async fn xlen(&self) -> u64 {
@@ -198,7 +198,7 @@ impl TestApp {
             .query_async(&mut self.redis().await)
             .await
             .unwrap();
-        backend::store::db::entries(reply)
+        backend::store::reply::entries(reply)
     }
 
     /// Appends an entry as `redis-cli XADD claims:events * ...` would.
@@ -322,7 +322,7 @@ pub async fn assert_every_entry_indexed(
         .await
         .unwrap();
     let mut by_claim = std::collections::HashMap::<String, Vec<String>>::new();
-    for (id, fields) in backend::store::db::entries(reply) {
+    for (id, fields) in backend::store::reply::entries(reply) {
         by_claim
             .entry(field(&fields, "claim_id").to_owned())
             .or_default()

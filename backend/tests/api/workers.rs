@@ -305,12 +305,12 @@ async fn groups_that_already_exist_are_kept_with_their_cursor() {
     let value = |name: &str| {
         let at = fields
             .iter()
-            .position(|f| backend::store::db::text(f).as_deref() == Some(name))
+            .position(|f| backend::store::reply::text(f).as_deref() == Some(name))
             .unwrap();
         fields[at + 1].clone()
     };
     assert_eq!(
-        backend::store::db::text(&value("name")).unwrap(),
+        backend::store::reply::text(&value("name")).unwrap(),
         "claims-processors"
     );
     assert_eq!(
@@ -628,7 +628,7 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let entries: Vec<shared::api::StreamEntry> = backend::store::db::entries(reply)
+    let entries: Vec<shared::api::StreamEntry> = backend::store::reply::entries(reply)
         .into_iter()
         .map(|(id, fields)| shared::api::StreamEntry::decode(id, fields))
         .collect();

@@ -200,7 +200,7 @@ impl Stack {
             .query_async(&mut self.redis().await)
             .await
             .unwrap();
-        backend::store::db::entries(reply)
+        backend::store::reply::entries(reply)
             .into_iter()
             .map(|(id, _)| id)
             .collect()

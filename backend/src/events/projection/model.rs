@@ -2,6 +2,7 @@
 //! per customer, recent activity, and where the projection has come to. The projector is its
 //! only writer; the API only reads it.
 
+use crate::store::reply;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
@@ -9,7 +10,7 @@ use redis::Script;
 use shared::ClaimStatus;
 use shared::api::{ActivityItem, ClaimView, CustomerTotals, MoneyTotal};
 
-use crate::store::db::{self, Db, DbError};
+use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::{ACTIVITY_KEPT, Model, Partition};
 use crate::store::trace::Trace;
@@ -197,7 +198,7 @@ pub async fn list(
         .pipeline(trace, &reads)
         .await?
         .iter()
-        .filter_map(db::text)
+        .filter_map(reply::text)
         .filter_map(|j| serde_json::from_str(&j).ok())
         .collect();
     Ok(ClaimPage { claims, total })

@@ -8,6 +8,7 @@
 //! fresh keys, the swap) is fenced by the holder's token in a script, so a relay whose lease
 //! lapsed mid-rebuild can neither unlink nor swap the keys of the relay that took over.
 
+use crate::store::reply;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -18,10 +19,9 @@ use shared::api::{ActivityItem, ClaimView};
 
 use super::projector::activity;
 use crate::events::replay::{self, Replayed};
-use crate::store::db::{self, Db, DbError};
+use crate::store::db::{Db, DbError};
 use crate::store::keys::{self, ACTIVITY_KEPT, Model, Partition};
 use crate::store::trace::Trace;
-use crate::workers::stats;
 
 /// Claims written per command.
 const PAGE: usize = 1000;
@@ -240,10 +240,10 @@ async fn end_of_stream(
         }
         Err(e) => return Err(e),
     };
-    let info = stats::fields(&replies[0]);
-    let last = stats::get(&info, "last-generated-id").and_then(db::text);
-    let added = stats::int(stats::get(&info, "entries-added"));
-    let len = stats::int(replies.get(1)).unwrap_or(0) as u64;
+    let info = reply::fields(&replies[0]);
+    let last = reply::get(&info, "last-generated-id").and_then(reply::text);
+    let added = reply::int(reply::get(&info, "entries-added"));
+    let len = reply::int(replies.get(1)).unwrap_or(0) as u64;
     Ok((last.filter(|l| l != "0-0"), added, len))
 }
 

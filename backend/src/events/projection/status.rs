@@ -1,14 +1,14 @@
 //! The projection as the API reports it: its position, how far behind the stream it is, the
 //! rebuild's progress, and the query models' heads.
 
+use crate::store::reply;
 use redis::Value;
 use shared::api::{ProjectionPosition, ProjectionsResponse, RebuildProgress};
 
 use super::model;
-use crate::store::db::{self, Db, DbError};
+use crate::store::db::{Db, DbError};
 use crate::store::keys::{self, Model, Partition};
 use crate::store::trace::Trace;
-use crate::workers::stats;
 
 /// Customers and activity items shown.
 const SHOWN: usize = 20;
@@ -57,18 +57,18 @@ pub async fn behind_in(
         }
         Err(e) => return Err(e),
     };
-    let lag = stats::rows(&replies[1])
+    let lag = reply::rows(&replies[1])
         .into_iter()
         .find(|g| {
-            stats::get(g, "name").and_then(db::text).as_deref() == Some(keys::PROJECTIONS_GROUP)
+            reply::get(g, "name").and_then(reply::text).as_deref() == Some(keys::PROJECTIONS_GROUP)
         })
         .and_then(|g| {
-            let lag = stats::int(stats::get(&g, "lag"))?;
-            let pending = stats::int(stats::get(&g, "pending")).unwrap_or(0);
+            let lag = reply::int(reply::get(&g, "lag"))?;
+            let pending = reply::int(reply::get(&g, "pending")).unwrap_or(0);
             Some((lag + pending) as u64)
         });
     Ok(ProjectionPosition {
-        position: db::text(&replies[0]),
+        position: reply::text(&replies[0]),
         behind: lag,
     })
 }
@@ -98,7 +98,7 @@ pub async fn read(db: &Db, trace: &mut Trace) -> Result<ProjectionsResponse, DbE
     let mut claims = 0;
     for part in replies.chunks(3) {
         states.push(redis::from_redis_value(part[0].clone()).unwrap_or_default());
-        let last = db::entries(part[1].clone())
+        let last = reply::entries(part[1].clone())
             .first()
             .map(|(id, _)| id.clone());
         newest = crate::store::entry_id::newest(newest, last);

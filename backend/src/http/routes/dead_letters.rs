@@ -4,6 +4,7 @@
 //! Listing is `GET /api/streams/claims:failed/entries`. With several partitions a letter is
 //! named `<partition>:<id>`.
 
+use crate::store::reply;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -14,7 +15,6 @@ use shared::api::{
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::db;
 use crate::store::entry_id::EntryId;
 use crate::store::keys::{self, Partition};
 use crate::store::trace::Trace;
@@ -35,7 +35,7 @@ async fn letter(
     let (partition, id) = locate(state, name)?;
     let failed = partition.failed();
     let reply: Value = state.db.run(trace, &["XRANGE", &failed, id, id]).await?;
-    db::entries(reply)
+    reply::entries(reply)
         .into_iter()
         .next()
         .map(|(_, fields)| fields)
@@ -187,7 +187,7 @@ async fn letters_of(
                 .db
                 .run(trace, &["XRANGE", &failed, &start, "+", "COUNT", "500"])
                 .await?;
-            let page = db::entries(reply);
+            let page = reply::entries(reply);
             let full = page.len() == 500;
             for (id, fields) in page {
                 start = format!("({id}");
@@ -223,7 +223,7 @@ async fn replay_letter(
         .db
         .run(trace, &["XRANGE", &stream, &original, &original])
         .await?;
-    let Some((entry_id, entry_fields)) = db::entries(reply).into_iter().next() else {
+    let Some((entry_id, entry_fields)) = reply::entries(reply).into_iter().next() else {
         return Err(ApiError::VersionConflict(format!(
             "entry {original} is no longer in {stream}; discard the letter instead"
         )));

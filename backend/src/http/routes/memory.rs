@@ -1,6 +1,7 @@
 //! Where Redis's memory goes: `INFO memory`, `MEMORY USAGE` of each stream and read-model
 //! key, the claims' indexes estimated from a sample, and stream lengths over time.
 
+use crate::store::reply;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -10,10 +11,8 @@ use shared::api::{IndexMemory, KeyMemory, LengthSample, MemoryResponse};
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::db;
 use crate::store::keys;
 use crate::store::trace::Trace;
-use crate::workers::stats;
 
 /// Claim indexes measured for the estimate.
 const SAMPLED: usize = 50;
@@ -47,7 +46,7 @@ async fn memory(State(state): State<AppState>) -> Result<Json<MemoryResponse>, A
     let replies = state.db.pipeline(&mut trace, &usage).await?;
     let mut lengths = Vec::new();
     for (key, pair) in watched.iter().zip(replies.chunks(2)) {
-        let length = match db::text(&pair[1]).as_deref() {
+        let length = match reply::text(&pair[1]).as_deref() {
             Some("stream") => Some(vec!["XLEN", key.as_str()]),
             Some("hash") => Some(vec!["HLEN", key.as_str()]),
             Some("zset") => Some(vec!["ZCARD", key.as_str()]),
@@ -69,11 +68,11 @@ async fn memory(State(state): State<AppState>) -> Result<Json<MemoryResponse>, A
         .zip(&lengths)
         .map(|((key, pair), length)| KeyMemory {
             key: key.clone(),
-            bytes: stats::int(pair.first()).map(|b| b as u64),
+            bytes: reply::int(pair.first()).map(|b| b as u64),
             length: length
                 .as_ref()
                 .and_then(|_| counted.next())
-                .and_then(|v| stats::int(Some(&v)))
+                .and_then(|v| reply::int(Some(&v)))
                 .map(|n| n as u64),
         })
         .collect();
@@ -98,11 +97,11 @@ async fn memory(State(state): State<AppState>) -> Result<Json<MemoryResponse>, A
     let mut lists = 0;
     let mut histories: Vec<String> = Vec::new();
     for (partition, pair) in partitions.iter().zip(replies.chunks(2)) {
-        lists += stats::int(pair.first()).unwrap_or(0) as u64;
+        lists += reply::int(pair.first()).unwrap_or(0) as u64;
         if let Some(Value::Array(ids)) = pair.get(1) {
             histories.extend(
                 ids.iter()
-                    .filter_map(db::text)
+                    .filter_map(reply::text)
                     .map(|c| partition.history(&c)),
             );
         }
@@ -119,7 +118,7 @@ async fn memory(State(state): State<AppState>) -> Result<Json<MemoryResponse>, A
             .pipeline(&mut trace, &usage)
             .await?
             .iter()
-            .filter_map(|v| stats::int(Some(v)).map(|n| n as u64))
+            .filter_map(|v| reply::int(Some(v)).map(|n| n as u64))
             .collect()
     };
     let estimated_bytes = match measured.len() as u64 {

@@ -1,6 +1,7 @@
 //! Paged reads of the `claims:*` streams: the timeline's history. Only `XRANGE` and
 //! `XREVRANGE` on keys under `claims:` are possible here; this is not a Redis proxy.
 
+use crate::store::reply;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -11,7 +12,7 @@ use shared::api::{EntriesPage, StreamEntry};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::state::AppState;
-use crate::store::db::{self, DbError};
+use crate::store::db::DbError;
 use crate::store::entry_id::EntryId;
 use crate::store::keys;
 use crate::store::trace::Trace;
@@ -125,7 +126,7 @@ async fn entries(
     })?;
     let mut entries: Vec<StreamEntry> = Vec::new();
     for ((partition, _), reply) in read.iter().zip(replies) {
-        entries.extend(db::entries(reply).into_iter().map(|(id, fields)| {
+        entries.extend(reply::entries(reply).into_iter().map(|(id, fields)| {
             let entry = StreamEntry::decode(id, fields);
             match partition {
                 Some(p) => crate::events::feed::tagged(*p, entry),

@@ -8,11 +8,12 @@
 //! script runs the same step before its version check, so a command never decides on a claim
 //! whose older foreign events are not counted yet.
 
+use crate::store::reply;
 use std::sync::LazyLock;
 
 use redis::{Script, Value};
 
-use crate::store::db::{self, Db, DbError};
+use crate::store::db::{Db, DbError};
 use crate::store::keys::Partition;
 
 /// The Lua function both scripts share. Keys of other claims' histories are not declared, but
@@ -109,7 +110,7 @@ pub async fn catch_up(db: &Db, partition: Partition) -> Result<Indexed, DbError>
             _ => return Err(unexpected()),
         };
         if let Some(Value::Array(claims)) = parts.get(1) {
-            done.claims.extend(claims.iter().filter_map(db::text));
+            done.claims.extend(claims.iter().filter_map(reply::text));
         }
         done.read += read;
         if read < PAGE {

@@ -1,12 +1,13 @@
 //! Loading a claim: its index (the history list) says which entries are its events; the
 //! newest trusted snapshot saves folding all of them.
 
+use crate::store::reply;
 use redis::Value;
 use shared::api::StreamEntry;
 use shared::snapshot::Snapshot;
 use shared::{Claim, upcast};
 
-use crate::store::db::{self, Db, DbError};
+use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
 use crate::store::trace::Trace;
@@ -130,23 +131,21 @@ async fn load_all(
 
 fn plan(claim_id: &str, replies: &[Value], until: Option<EntryId>) -> Plan {
     let mut ids: Vec<String> = match replies.first() {
-        Some(Value::Array(ids)) => ids.iter().filter_map(db::text).collect(),
+        Some(Value::Array(ids)) => ids.iter().filter_map(reply::text).collect(),
         _ => Vec::new(),
     };
     if let Some(until) = until {
         ids.retain(|id| id.parse::<EntryId>().is_ok_and(|id| id <= until));
     }
-    let snapshot =
-        replies
-            .get(1)
-            .and_then(db::text)
-            .and_then(|json| match Snapshot::trusted(&json, &ids) {
-                Ok(s) => Some(s),
-                Err(why) => {
-                    tracing::debug!(claim_id, %why, "snapshot not used");
-                    None
-                }
-            });
+    let snapshot = replies.get(1).and_then(reply::text).and_then(|json| {
+        match Snapshot::trusted(&json, &ids) {
+            Ok(s) => Some(s),
+            Err(why) => {
+                tracing::debug!(claim_id, %why, "snapshot not used");
+                None
+            }
+        }
+    });
     match snapshot {
         Some(s) => Plan {
             ids,
@@ -250,7 +249,7 @@ async fn read_entries(
 
 /// An XRANGE reply's entries, decoded (on the task that read them).
 fn decoded(reply: Value) -> Vec<StreamEntry> {
-    db::entries(reply)
+    reply::entries(reply)
         .into_iter()
         .map(|(id, fields)| StreamEntry::decode(id, fields))
         .collect()
@@ -335,7 +334,7 @@ pub async fn load_page(
             ],
         )
         .await?;
-    let version = crate::workers::stats::int(replies.first()).unwrap_or(0) as u64;
+    let version = reply::int(replies.first()).unwrap_or(0) as u64;
     let mut plan = plan(claim_id, &replies[1..], None);
     if plan.snapshot_version.is_some_and(|v| v > after) {
         // The snapshot is past the page's start: the states before it need the whole fold.

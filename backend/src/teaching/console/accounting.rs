@@ -160,9 +160,9 @@ pub async fn reserve(
     let (Some(cap), Some(figure)) = (refused.first(), refused.get(1)) else {
         return Ok(Ok(()));
     };
-    let figure = crate::store::db::text(figure).unwrap_or_default();
+    let figure = crate::store::reply::text(figure).unwrap_or_default();
     Ok(Err(refusal(
-        &crate::store::db::text(cap).unwrap_or_default(),
+        &crate::store::reply::text(cap).unwrap_or_default(),
         &figure,
     )))
 }

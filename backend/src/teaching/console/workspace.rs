@@ -11,6 +11,7 @@
 //!   `ConsoleLimits::max_workspaces`; expired ones are dropped whenever one is made, and the
 //!   least recently used one makes room when it has been idle long enough).
 
+use crate::store::reply;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -18,10 +19,9 @@ use redis::{Script, Value};
 use shared::console::MAX_LINE;
 
 use crate::http::error::ApiError;
-use crate::store::db::{self, Db, DbError};
+use crate::store::db::{Db, DbError};
 use crate::store::keys::{self, Partitions};
 use crate::store::trace::Trace;
-use crate::workers::stats;
 
 use super::ConsoleLimits;
 
@@ -83,7 +83,7 @@ impl Workspace {
                 ],
             )
             .await?;
-        if stats::int(Some(&replies[1])).unwrap_or(0) as u64 >= limits.max_workspaces {
+        if reply::int(Some(&replies[1])).unwrap_or(0) as u64 >= limits.max_workspaces {
             let idle_since = now - limits.evict_idle.as_millis() as i64;
             let evicted: Option<String> = db
                 .script(
@@ -221,7 +221,7 @@ impl Workspace {
         Ok(workspaces
             .into_iter()
             .zip(exist)
-            .filter(|(_, e)| stats::int(Some(e)) == Some(1))
+            .filter(|(_, e)| reply::int(Some(e)) == Some(1))
             .map(|(w, _)| w)
             .collect())
     }
@@ -282,8 +282,8 @@ impl Workspace {
         Ok(flat
             .chunks(2)
             .filter_map(|kv| {
-                let name = db::text(kv.first()?)?.strip_prefix("bytes:")?.to_owned();
-                let bytes = db::text(kv.get(1)?)?.parse().ok()?;
+                let name = reply::text(kv.first()?)?.strip_prefix("bytes:")?.to_owned();
+                let bytes = reply::text(kv.get(1)?)?.parse().ok()?;
                 Some((name, bytes))
             })
             .collect())
@@ -356,7 +356,7 @@ impl Workspace {
         let mut set: Vec<String> = vec!["HSET".into(), meta.clone()];
         let mut gone: Vec<String> = vec!["HDEL".into(), meta.clone()];
         for ((typed, _), size) in named.iter().zip(sizes) {
-            match stats::int(Some(size)) {
+            match reply::int(Some(size)) {
                 Some(bytes) => set.extend([format!("bytes:{typed}"), bytes.to_string()]),
                 None => gone.extend([format!("bytes:{typed}"), format!("entry:{typed}")]),
             }
