@@ -37,7 +37,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use backend::store::reply;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -46,6 +45,7 @@ use backend::store::db::Db;
 use backend::store::embedded::{EmbeddedRedis, Persistence};
 use backend::store::entry_id::EntryId;
 use backend::store::keys::{self, Partitions};
+use backend::store::reply;
 use backend::store::trace::Trace;
 use redis::Value;
 use redis::aio::MultiplexedConnection;

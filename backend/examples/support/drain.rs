@@ -1,7 +1,6 @@
 //! A drain: a group created at the start of a stream, the relay's consumers run on it, and
 //! the probe that tells when the group is past the pre-loaded entries.
 
-use backend::store::reply;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -9,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use backend::store::db::Db;
 use backend::store::entry_id::EntryId;
-use backend::workers::consumer::Injection;
+use backend::workers::handler::Injection;
 use backend::workers::processors::AutoReview;
 use backend::workers::{Consumer, ConsumerConfig, Outcome};
 use redis::Value;
@@ -20,6 +19,7 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::{APPROVE_UP_TO, STEP_TIMEOUT};
+use backend::store::reply;
 
 /// The last entry of the stream at `key`, which a drain must get past.
 pub async fn last_entry(admin: &mut impl ConnectionLike, key: &str) -> anyhow::Result<EntryId> {

@@ -5,7 +5,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use shared::api::ClaimView;
 use shared::{Claim, ClaimCommand, ClaimId, DomainError, Timestamp};
 
-use crate::http::idempotency::IdempotencyMark;
+use crate::store::claims::IdempotencyMark;
 use crate::store::claims::{self, Appended};
 use crate::store::db::{Db, DbError};
 use crate::store::trace::Trace;

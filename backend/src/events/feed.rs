@@ -4,7 +4,6 @@
 //! reaches every client once, in order within its partition; across partitions there is no
 //! order to keep.
 
-use crate::store::reply;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ use crate::store::cursor::Cursor;
 use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
+use crate::store::reply;
 use crate::store::trace::Trace;
 
 /// How long one `XREAD` blocks before it loops (and notices shutdown).

@@ -2,7 +2,6 @@
 //! folds it. The read model's rebuild and time travel over the whole stream (`GET /api/state`)
 //! both stand on it. Boards replayed for time travel are kept a little while ([`Boards`]).
 
-use crate::store::reply;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,6 +10,7 @@ use shared::api::{ClaimView, StreamEntry};
 use shared::{Claim, upcast};
 
 use crate::store::db::{Db, DbError};
+use crate::store::reply;
 use crate::store::trace::Trace;
 
 /// Entries read per page.

@@ -2,7 +2,6 @@
 //! that has not read or acknowledged what goes; a claim whose events go without a snapshot
 //! covering them, so it could no longer be loaded).
 
-use crate::store::reply;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -12,6 +11,7 @@ use shared::snapshot::{SNAPSHOT_SCHEMA, Snapshot};
 use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
+use crate::store::reply;
 use crate::store::trace::Trace;
 
 /// Entries of `claims:events` a trim checks claim by claim at most; a larger trim is refused

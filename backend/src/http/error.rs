@@ -10,6 +10,7 @@ use shared::{DomainError, FieldError};
 
 use crate::events::commands::CommandError;
 use crate::store::db::DbError;
+use crate::teaching::console::WorkspaceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -160,6 +161,34 @@ impl From<DbError> for ApiError {
                 Self::OutOfMemory
             }
             DbError::Redis(e) => Self::Internal(e.into()),
+        }
+    }
+}
+
+impl From<WorkspaceError> for ApiError {
+    fn from(e: WorkspaceError) -> Self {
+        match e {
+            WorkspaceError::Missing => Self::bad_request("missing_workspace", e.to_string()),
+            WorkspaceError::Invalid => Self::bad_request("invalid_workspace", e.to_string()),
+            WorkspaceError::NotFound(_) => Self::NotFound(e.to_string()),
+            WorkspaceError::TooMany {
+                code,
+                message,
+                retry_after_secs,
+            } => Self::TooManyRequests {
+                code,
+                message,
+                retry_after_secs: Some(retry_after_secs),
+            },
+            WorkspaceError::Full {
+                message,
+                retry_after_secs,
+            } => Self::Full {
+                code: "workspaces_full",
+                message,
+                retry_after_secs,
+            },
+            WorkspaceError::Db(e) => e.into(),
         }
     }
 }

@@ -8,6 +8,11 @@ use serde::de::DeserializeOwned;
 
 use crate::http::error::ApiError;
 
+/// The `X-Workspace` header: the learner's workspace a console or lab request is for.
+pub fn workspace_id(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers.get("x-workspace").and_then(|v| v.to_str().ok())
+}
+
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
 

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::http::error::ApiError;
 use crate::http::extract::BODY_LIMIT;
 use crate::http::state::AppState;
+use crate::store::claims::IdempotencyMark;
 use crate::store::keys::Partition;
 use crate::store::trace::Trace;
 
@@ -30,19 +31,6 @@ pub const KEEP: Duration = Duration::from_secs(24 * 60 * 60);
 /// How long a key stays reserved while its request runs (a relay that dies meanwhile frees it).
 const RESERVE: Duration = Duration::from_secs(60);
 const MAX_KEY_LEN: usize = 255;
-
-/// Handed to the command (request extension), so the append script marks the key applied in
-/// the same atomic step as the append.
-#[derive(Debug, Clone)]
-pub struct IdempotencyMark {
-    /// The Redis key.
-    pub key: String,
-    /// The partition the key is kept in, which the command must append to: the claim's
-    /// for a command on a claim; a new claim's id is drawn until it falls in it.
-    pub partition: Partition,
-    /// The request's fingerprint.
-    pub fingerprint: String,
-}
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]

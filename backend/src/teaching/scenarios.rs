@@ -3,9 +3,8 @@
 //! for each effect to show in Redis before it says so. One runs at a time, for a minute at
 //! most; they add no key of their own.
 
-use crate::store::reply;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use redis::Value;
@@ -13,12 +12,12 @@ use shared::api::{NarrationLine, ScenarioInfo, ScenarioRun, ScenariosResponse};
 use shared::{Claim, ClaimCommand};
 
 use crate::events::commands::{self, now};
-use crate::http::state::AppState;
 use crate::store::db::{Db, DbError};
 use crate::store::keys;
+use crate::store::reply;
 use crate::store::trace::Trace;
-use crate::workers::consumer::Injection;
-use crate::workers::{shared_state, stats};
+use crate::workers::handler::Injection;
+use crate::workers::{Workers, shared_state, stats};
 
 /// (id, title, summary) of each scenario.
 const CATALOGUE: [(&str, &str, &str); 4] = [
@@ -46,6 +45,16 @@ const CATALOGUE: [(&str, &str, &str); 4] = [
 
 /// Longest a scenario may take.
 const LIMIT: Duration = Duration::from_secs(60);
+
+/// What a scenario acts on: the relay's Redis and its consumer groups.
+#[derive(Clone)]
+pub struct Stage {
+    pub db: Db,
+    /// The consumer groups, once started (never, with `--workers false`).
+    pub workers: Arc<OnceLock<Arc<Workers>>>,
+    /// Whether the relay runs its own redis-server, which only then may a scenario stop.
+    pub own_redis: bool,
+}
 
 #[derive(Clone, Default)]
 pub struct Scenarios {
@@ -86,16 +95,16 @@ impl Scenarios {
     }
 
     /// Starts a scenario in the background; its narration is in [`Scenarios::catalogue`].
-    pub fn start(&self, state: &AppState, id: &str) -> Result<ScenarioRun, ScenarioError> {
+    pub fn start(&self, stage: &Stage, id: &str) -> Result<ScenarioRun, ScenarioError> {
         if !CATALOGUE.iter().any(|(known, _, _)| *known == id) {
             return Err(ScenarioError::Unknown(id.to_owned()));
         }
-        if state.workers.get().is_none() && id != "redis-unavailable" {
+        if stage.workers.get().is_none() && id != "redis-unavailable" {
             return Err(ScenarioError::Unavailable(
                 "the consumer groups are not running in this relay (--workers false)".into(),
             ));
         }
-        if id == "redis-unavailable" && state.embedded.is_none() {
+        if id == "redis-unavailable" && !stage.own_redis {
             return Err(ScenarioError::Unavailable(
                 "only with the relay's own Redis (no REDIS_URL): stopping a shared Redis would \
                  stop every other program using it"
@@ -119,17 +128,17 @@ impl Scenarios {
         let started = narration.run.clone();
         *run = Some(narration);
         drop(run);
-        let (state, scenarios, id) = (state.clone(), self.clone(), id.to_owned());
+        let (stage, scenarios, id) = (stage.clone(), self.clone(), id.to_owned());
         tokio::spawn(async move {
             let say = Say(scenarios.clone());
-            let outcome = tokio::time::timeout(LIMIT, play(&state, &id, &say)).await;
+            let outcome = tokio::time::timeout(LIMIT, play(&stage, &id, &say)).await;
             let failed = match outcome {
                 Ok(Ok(())) => None,
                 Ok(Err(why)) => Some(why),
                 Err(_) => Some(format!("it took longer than {} s", LIMIT.as_secs())),
             };
             // Whatever happened, leave the groups as they were.
-            let _ = undo(&state, &id).await;
+            let _ = undo(&stage, &id).await;
             if let Some(n) = scenarios.lock().as_mut() {
                 n.run.failed = failed;
                 n.run.finished = true;
@@ -159,35 +168,35 @@ impl Say {
 
 type Step = Result<(), String>;
 
-async fn play(state: &AppState, id: &str, say: &Say) -> Step {
+async fn play(stage: &Stage, id: &str, say: &Say) -> Step {
     match id {
-        "crash-consumer" => crash_consumer(state, say).await,
-        "poison-message" => poison_message(state, say).await,
-        "stop-group" => stop_group(state, say).await,
-        _ => redis_unavailable(state, say).await,
+        "crash-consumer" => crash_consumer(stage, say).await,
+        "poison-message" => poison_message(stage, say).await,
+        "stop-group" => stop_group(stage, say).await,
+        _ => redis_unavailable(stage, say).await,
     }
 }
 
 /// Clears what a scenario set, so an early end leaves no failure behind.
-async fn undo(state: &AppState, id: &str) -> Result<(), DbError> {
+async fn undo(stage: &Stage, id: &str) -> Result<(), DbError> {
     match id {
         "crash-consumer" | "poison-message" => {
-            inject(state, keys::NOTIFICATIONS_GROUP, Injection::default()).await
+            inject(stage, keys::NOTIFICATIONS_GROUP, Injection::default()).await
         }
-        "stop-group" => pause(state, keys::ANALYTICS_GROUP, false).await,
+        "stop-group" => pause(stage, keys::ANALYTICS_GROUP, false).await,
         _ => Ok(()),
     }
 }
 
-async fn crash_consumer(state: &AppState, say: &Say) -> Step {
+async fn crash_consumer(stage: &Stage, say: &Say) -> Step {
     let group = keys::NOTIFICATIONS_GROUP;
-    let workers = state
+    let workers = stage
         .workers
         .get()
         .cloned()
         .ok_or("no consumer groups here")?;
     inject(
-        state,
+        stage,
         group,
         Injection {
             poison_claim: None,
@@ -199,10 +208,10 @@ async fn crash_consumer(state: &AppState, say: &Say) -> Step {
     say.line(format!(
         "Every notification fails for now, so what {group} reads stays pending: delivered, not acknowledged."
     ));
-    submit(&state.db, 3).await?;
+    submit(&stage.db, 3).await?;
     say.line("Submitted 3 claims.");
     let (holder, held) = wait(Duration::from_secs(20), "an entry pending", || async {
-        let by = pending_by_consumer(&state.db, group).await?;
+        let by = pending_by_consumer(&stage.db, group).await?;
         Ok(by
             .into_iter()
             .max_by_key(|(_, n)| *n)
@@ -215,7 +224,7 @@ async fn crash_consumer(state: &AppState, say: &Say) -> Step {
         say.line(format!("Started {added}, so someone is left to take over."));
     }
     workers.crash(group, &holder).map_err(text)?;
-    inject(state, group, Injection::default())
+    inject(stage, group, Injection::default())
         .await
         .map_err(text)?;
     say.line(format!(
@@ -227,7 +236,7 @@ async fn crash_consumer(state: &AppState, say: &Say) -> Step {
         Duration::from_secs(45),
         "the entries to be taken over",
         || async {
-            let by = pending_by_consumer(&state.db, group).await?;
+            let by = pending_by_consumer(&stage.db, group).await?;
             Ok((!by.iter().any(|(c, n)| *c == holder && *n > 0)).then_some(()))
         },
     )
@@ -239,7 +248,7 @@ async fn crash_consumer(state: &AppState, say: &Say) -> Step {
     Ok(())
 }
 
-async fn poison_message(state: &AppState, say: &Say) -> Step {
+async fn poison_message(stage: &Stage, say: &Say) -> Step {
     let group = keys::NOTIFICATIONS_GROUP;
     let command = crate::teaching::traffic::new_claim();
     let ClaimCommand::SubmitClaim { claim_id, .. } = &command else {
@@ -247,7 +256,7 @@ async fn poison_message(state: &AppState, say: &Say) -> Step {
     };
     let claim = claim_id.to_string();
     inject(
-        state,
+        stage,
         group,
         Injection {
             poison_claim: Some(claim.clone()),
@@ -256,14 +265,14 @@ async fn poison_message(state: &AppState, say: &Say) -> Step {
     )
     .await
     .map_err(text)?;
-    submit_one(&state.db, &command).await?;
+    submit_one(&stage.db, &command).await?;
     say.line(format!(
         "Submitted claim {claim}, whose entries {group} fails on every delivery: watch its \
          delivery count rise with each retry, spaced by a growing backoff."
     ));
-    let failed = state.db.partition_of(&claim).failed();
+    let failed = stage.db.partition_of(&claim).failed();
     let letter = wait(Duration::from_secs(50), "a dead letter", || async {
-        let reply: Value = state
+        let reply: Value = stage
             .db
             .run(
                 &mut Trace::off(),
@@ -276,7 +285,7 @@ async fn poison_message(state: &AppState, say: &Say) -> Step {
         }))
     })
     .await?;
-    inject(state, group, Injection::default())
+    inject(stage, group, Injection::default())
         .await
         .map_err(text)?;
     say.line(format!(
@@ -287,16 +296,16 @@ async fn poison_message(state: &AppState, say: &Say) -> Step {
     Ok(())
 }
 
-async fn stop_group(state: &AppState, say: &Say) -> Step {
+async fn stop_group(stage: &Stage, say: &Say) -> Step {
     let group = keys::ANALYTICS_GROUP;
-    pause(state, group, true).await.map_err(text)?;
+    pause(stage, group, true).await.map_err(text)?;
     say.line(format!(
         "Paused {group}: its consumers stop reading, and new entries wait in the stream."
     ));
-    let before = lag(&state.db, group).await.map_err(text)?.unwrap_or(0);
-    submit(&state.db, 10).await?;
+    let before = lag(&stage.db, group).await.map_err(text)?.unwrap_or(0);
+    submit(&stage.db, 10).await?;
     let grown = wait(Duration::from_secs(15), "the lag to grow", || async {
-        Ok(lag(&state.db, group).await?.filter(|l| *l >= before + 10))
+        Ok(lag(&stage.db, group).await?.filter(|l| *l >= before + 10))
     })
     .await?;
     say.line(format!(
@@ -304,11 +313,11 @@ async fn stop_group(state: &AppState, say: &Say) -> Step {
     ));
     // Long enough for the audience to see the lag on the dashboard.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    pause(state, group, false).await.map_err(text)?;
+    pause(stage, group, false).await.map_err(text)?;
     let resumed = Instant::now();
     say.line(format!("Resumed {group}: watch the lag drain."));
     wait(Duration::from_secs(30), "the lag to drain", || async {
-        Ok(lag(&state.db, group).await?.filter(|l| *l == 0))
+        Ok(lag(&stage.db, group).await?.filter(|l| *l == 0))
     })
     .await?;
     say.line(format!(
@@ -318,25 +327,25 @@ async fn stop_group(state: &AppState, say: &Say) -> Step {
     Ok(())
 }
 
-async fn redis_unavailable(state: &AppState, say: &Say) -> Step {
+async fn redis_unavailable(stage: &Stage, say: &Say) -> Step {
     let length = |db: &Db| {
         let db = db.clone();
         async move { crate::events::feed::length(&db, &mut Trace::off()).await }
     };
-    let before = length(&state.db).await.map_err(text)?;
+    let before = length(&stage.db).await.map_err(text)?;
     say.line(format!(
         "Stopping the relay's redis-server ({} holds {before} entries). Until it is back the \
          API answers 503 and the live feed says Redis is unavailable.",
         keys::EVENTS
     ));
     // SHUTDOWN writes the append-only file out, then the connection drops.
-    let _ = state
+    let _ = stage
         .db
         .run::<(), _>(&mut Trace::off(), &["SHUTDOWN"])
         .await;
     let stopped = Instant::now();
     wait(Duration::from_secs(10), "Redis to stop", || async {
-        Ok(state
+        Ok(stage
             .db
             .run::<String, _>(&mut Trace::off(), &["PING"])
             .await
@@ -346,7 +355,7 @@ async fn redis_unavailable(state: &AppState, say: &Say) -> Step {
     .await?;
     say.line("Redis is down: requests now get 503 with the reason.");
     let after = wait(Duration::from_secs(40), "Redis to be back", || async {
-        Ok(length(&state.db).await.ok())
+        Ok(length(&stage.db).await.ok())
     })
     .await?;
     say.line(format!(
@@ -403,9 +412,9 @@ async fn submit_one(db: &Db, command: &ClaimCommand) -> Step {
 }
 
 /// Sets a group's injected failures for every process, this relay's consumers at once.
-async fn inject(state: &AppState, group: &str, injection: Injection) -> Result<(), DbError> {
-    shared_state::set_injection(&state.db, &mut Trace::off(), group, &injection).await?;
-    if let Some(g) = state.workers.get().and_then(|w| w.group(group).ok()) {
+async fn inject(stage: &Stage, group: &str, injection: Injection) -> Result<(), DbError> {
+    shared_state::set_injection(&stage.db, &mut Trace::off(), group, &injection).await?;
+    if let Some(g) = stage.workers.get().and_then(|w| w.group(group).ok()) {
         *g.injection.write().await = injection;
     }
     Ok(())
@@ -413,9 +422,9 @@ async fn inject(state: &AppState, group: &str, injection: Injection) -> Result<(
 
 /// Pauses or resumes a group for every process, this relay's consumers at once. A pause
 /// returns once this relay's consumers have parked, so none is still reading.
-async fn pause(state: &AppState, group: &str, paused: bool) -> Result<(), DbError> {
-    let epoch = shared_state::set_paused(&state.db, &mut Trace::off(), group, paused).await?;
-    let workers = state.workers.get().cloned();
+async fn pause(stage: &Stage, group: &str, paused: bool) -> Result<(), DbError> {
+    let epoch = shared_state::set_paused(&stage.db, &mut Trace::off(), group, paused).await?;
+    let workers = stage.workers.get().cloned();
     if let Some(g) = workers.as_ref().and_then(|w| w.group(group).ok()) {
         g.controls.set_paused(paused);
     }
@@ -424,7 +433,7 @@ async fn pause(state: &AppState, group: &str, paused: bool) -> Result<(), DbErro
     };
     let running = workers.running(group);
     let _ = wait(Duration::from_secs(10), "the consumers to park", || async {
-        let parked = shared_state::parked_since(&state.db, group, epoch).await?;
+        let parked = shared_state::parked_since(&stage.db, group, epoch).await?;
         Ok(running.iter().all(|c| parked.contains(c)).then_some(()))
     })
     .await;

@@ -4,7 +4,6 @@
 //! delivered; everything older than the group's oldest pending entry (or its cursor, when
 //! nothing is pending) is acknowledged for good, so those markers are trimmed.
 
-use crate::store::reply;
 use std::time::Duration;
 
 use redis::Value;
@@ -12,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::db::{Db, DbError};
 use crate::store::keys;
+use crate::store::reply;
 use crate::store::trace::Trace;
 
 /// How often markers are trimmed.

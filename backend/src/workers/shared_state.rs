@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use redis::Script;
 
-use super::consumer::Injection;
+use super::handler::Injection;
 use crate::store::db::{Db, DbError};
 use crate::store::keys;
 use crate::store::trace::Trace;

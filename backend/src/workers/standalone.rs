@@ -7,7 +7,7 @@ use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
 use super::analytics::Analytics;
-use super::consumer::Injection;
+use super::handler::Injection;
 use super::notifications::Notify;
 use super::processors::AutoReview;
 use super::{Consumer, Handler, WorkerSettings, groups};

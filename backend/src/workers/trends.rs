@@ -4,7 +4,6 @@
 //! error rates and the memory page's length history come from here; nothing of it is in
 //! Redis, so it costs Redis one pipeline a second and no keys.
 
-use crate::store::reply;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::db::Db;
 use crate::store::keys;
+use crate::store::reply;
 use crate::store::trace::Trace;
 use crate::workers::{Workers, stats};
 

@@ -153,7 +153,7 @@ async fn a_request_applied_by_a_relay_that_died_before_answering_is_not_applied_
     let key = "k-lost";
     let partition = backend::store::keys::Partition::ONLY;
     let redis_key = backend::http::idempotency::redis_key(partition, key);
-    let mark = backend::http::idempotency::IdempotencyMark {
+    let mark = backend::store::claims::IdempotencyMark {
         key: redis_key,
         partition,
         fingerprint: backend::http::idempotency::fingerprint("POST", "/api/claims", &bytes),

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backend::store::db::Db;
-use backend::workers::consumer::Injection;
+use backend::workers::handler::Injection;
 use backend::workers::notifications::Notify;
 use backend::workers::{Consumer, ConsumerConfig, Handler, groups};
 use serde_json::{Value, json};

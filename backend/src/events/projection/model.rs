@@ -2,17 +2,17 @@
 //! per customer, recent activity, and where the projection has come to. The projector is its
 //! only writer; the API only reads it.
 
-use crate::store::reply;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use redis::Script;
-use shared::ClaimStatus;
-use shared::api::{ActivityItem, ClaimView, CustomerTotals, MoneyTotal};
+use shared::api::{ActivityItem, ClaimView, CustomerTotals, MoneyTotal, StreamEntry};
+use shared::{ClaimStatus, EventPayload};
 
 use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::{ACTIVITY_KEPT, Model, Partition};
+use crate::store::reply;
 use crate::store::trace::Trace;
 
 /// Applies one batch: each claim's new view (unless the model has that version already, so a
@@ -312,4 +312,24 @@ pub async fn recent(db: &Db, trace: &mut Trace, n: usize) -> Result<Vec<Activity
     items.sort_by_key(|i| std::cmp::Reverse(i.entry_id.parse::<EntryId>().unwrap_or_default()));
     items.truncate(n);
     Ok(items)
+}
+
+/// What an event shows in the recent activity; the status is the one the event itself
+/// names, so a replay from the first event gives the same items.
+pub(super) fn activity(entry: &StreamEntry) -> Option<ActivityItem> {
+    let event = entry.event.as_ref()?;
+    let status = match &event.payload {
+        EventPayload::ClaimSubmitted { .. } => Some(ClaimStatus::Submitted),
+        EventPayload::ClaimStatusUpdated { to, .. } => Some(*to),
+        EventPayload::ClaimPaid { .. } => Some(ClaimStatus::Paid),
+        EventPayload::ClaimRejected { .. } => Some(ClaimStatus::Rejected),
+        EventPayload::ClaimNoteAdded { .. } => None,
+    };
+    Some(ActivityItem {
+        entry_id: entry.id.clone(),
+        claim_id: event.claim_id.to_string(),
+        event_type: event.event_type().to_string(),
+        status,
+        at: event.timestamp.to_string(),
+    })
 }

@@ -5,8 +5,7 @@
 use std::time::{Duration, Instant};
 
 use redis::Value;
-use shared::api::{ActivityItem, ClaimView, StreamEntry};
-use shared::{ClaimStatus, EventPayload};
+use shared::api::{ClaimView, StreamEntry};
 use tokio_util::sync::CancellationToken;
 
 use super::model::{self, Batch};
@@ -213,28 +212,8 @@ pub(super) async fn project(
             .iter()
             .filter_map(|l| ClaimView::of(&l.claim))
             .collect(),
-        activity: entries.iter().filter_map(activity).collect(),
+        activity: entries.iter().filter_map(model::activity).collect(),
         last_id: entries.last().map(|e| e.id.clone()).unwrap_or_default(),
     };
     model::apply(db, partition, &batch).await
-}
-
-/// What an event shows in the recent activity; the status is the one the event itself
-/// names, so a replay from the first event gives the same items.
-pub(super) fn activity(entry: &StreamEntry) -> Option<ActivityItem> {
-    let event = entry.event.as_ref()?;
-    let status = match &event.payload {
-        EventPayload::ClaimSubmitted { .. } => Some(ClaimStatus::Submitted),
-        EventPayload::ClaimStatusUpdated { to, .. } => Some(*to),
-        EventPayload::ClaimPaid { .. } => Some(ClaimStatus::Paid),
-        EventPayload::ClaimRejected { .. } => Some(ClaimStatus::Rejected),
-        EventPayload::ClaimNoteAdded { .. } => None,
-    };
-    Some(ActivityItem {
-        entry_id: entry.id.clone(),
-        claim_id: event.claim_id.to_string(),
-        event_type: event.event_type().to_string(),
-        status,
-        at: event.timestamp.to_string(),
-    })
 }

@@ -8,7 +8,6 @@
 //! fresh keys, the swap) is fenced by the holder's token in a script, so a relay whose lease
 //! lapsed mid-rebuild can neither unlink nor swap the keys of the relay that took over.
 
-use crate::store::reply;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -17,10 +16,11 @@ use redis::Script;
 use shared::Claim;
 use shared::api::{ActivityItem, ClaimView};
 
-use super::projector::activity;
+use super::model::activity;
 use crate::events::replay::{self, Replayed};
 use crate::store::db::{Db, DbError};
 use crate::store::keys::{self, ACTIVITY_KEPT, Model, Partition};
+use crate::store::reply;
 use crate::store::trace::Trace;
 
 /// Claims written per command.

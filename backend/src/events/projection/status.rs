@@ -1,13 +1,13 @@
 //! The projection as the API reports it: its position, how far behind the stream it is, the
 //! rebuild's progress, and the query models' heads.
 
-use crate::store::reply;
 use redis::Value;
 use shared::api::{ProjectionPosition, ProjectionsResponse, RebuildProgress};
 
 use super::model;
 use crate::store::db::{Db, DbError};
 use crate::store::keys::{self, Model, Partition};
+use crate::store::reply;
 use crate::store::trace::Trace;
 
 /// Customers and activity items shown.

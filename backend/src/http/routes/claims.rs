@@ -18,8 +18,8 @@ use shared::{
 use crate::events::commands::{self, Executed, generate, now};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody};
-use crate::http::idempotency::IdempotencyMark;
 use crate::http::state::AppState;
+use crate::store::claims::IdempotencyMark;
 use crate::store::claims::{self, Replay};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::{Partition, Partitions};

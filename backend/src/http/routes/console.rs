@@ -11,10 +11,11 @@ use axum::{Json, Router};
 use shared::api::{CommandHelp, ConsoleHelp, ConsoleRequest, WorkspaceResponse};
 
 use crate::http::error::ApiError;
-use crate::http::extract::JsonBody;
+use crate::http::extract::{JsonBody, workspace_id};
 use crate::http::state::AppState;
+use crate::store::db::DbError;
 use crate::store::trace::Trace;
-use crate::teaching::console::{self, Workspace, workspace};
+use crate::teaching::console::{self, Workspace, WorkspaceError, workspace};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -47,13 +48,13 @@ async fn run(
     headers: HeaderMap,
     JsonBody(request): JsonBody<ConsoleRequest>,
 ) -> Result<Response, ApiError> {
-    let answer = match Workspace::open(&state.db, &headers).await {
+    let answer = match Workspace::open(&state.db, workspace_id(&headers)).await {
         Ok(workspace) => {
             state.console.line_allowed(&workspace)?;
             console::run(&state.db, &state.console, &workspace, &request.line).await
         }
-        Err(ApiError::Unavailable(message)) => console::unavailable(message),
-        Err(e) => return Err(e),
+        Err(WorkspaceError::Db(e @ DbError::Unavailable(_))) => console::unavailable(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     let status = if answer.unavailable {
         StatusCode::SERVICE_UNAVAILABLE
@@ -68,7 +69,7 @@ async fn help(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<ConsoleHelp>, ApiError> {
-    let workspace = Workspace::open(&state.db, &headers).await?;
+    let workspace = Workspace::open(&state.db, workspace_id(&headers)).await?;
     let mut keys: Vec<String> = workspace
         .usage(&state.db)
         .await?

@@ -4,7 +4,6 @@
 //! Listing is `GET /api/streams/claims:failed/entries`. With several partitions a letter is
 //! named `<partition>:<id>`.
 
-use crate::store::reply;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -17,6 +16,7 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::store::entry_id::EntryId;
 use crate::store::keys::{self, Partition};
+use crate::store::reply;
 use crate::store::trace::Trace;
 
 pub fn router() -> Router<AppState> {

@@ -15,7 +15,7 @@ use crate::http::extract::{JsonBody, OptionalJsonBody};
 use crate::http::state::AppState;
 use crate::store::keys;
 use crate::store::trace::Trace;
-use crate::workers::consumer::Injection;
+use crate::workers::handler::Injection;
 use crate::workers::{WorkerError, Workers, shared_state, stats};
 
 pub fn router() -> Router<AppState> {

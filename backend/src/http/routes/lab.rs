@@ -9,7 +9,7 @@ use serde::Deserialize;
 use shared::api::{ClassView, LabResponse};
 
 use crate::events::commands;
-use crate::http::extract::ApiQuery;
+use crate::http::extract::{ApiQuery, workspace_id};
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -33,7 +33,7 @@ async fn progress(
 
 /// The lab, each task checked against the workspace the `X-Workspace` header names.
 async fn checked(state: &AppState, headers: &HeaderMap) -> Result<LabResponse, ApiError> {
-    let workspace = Workspace::open(&state.db, headers).await?;
+    let workspace = Workspace::open(&state.db, workspace_id(headers)).await?;
     let (environment, observed) = tokio::join!(
         validate::run(Target::Redis(&state.db)),
         observed::observe(&state.db, &workspace)

@@ -1,7 +1,6 @@
 //! Where Redis's memory goes: `INFO memory`, `MEMORY USAGE` of each stream and read-model
 //! key, the claims' indexes estimated from a sample, and stream lengths over time.
 
-use crate::store::reply;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -12,6 +11,7 @@ use shared::api::{IndexMemory, KeyMemory, LengthSample, MemoryResponse};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::store::keys;
+use crate::store::reply;
 use crate::store::trace::Trace;
 
 /// Claim indexes measured for the estimate.

@@ -9,7 +9,7 @@ use shared::api::{ScenarioRun, ScenariosResponse};
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::teaching::scenarios::ScenarioError;
+use crate::teaching::scenarios::{ScenarioError, Stage};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/scenarios", get(list))
@@ -28,7 +28,12 @@ async fn start(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<ScenarioRun>), ApiError> {
-    let run = state.scenarios.start(&state, &id).map_err(|e| match e {
+    let stage = Stage {
+        db: state.db.clone(),
+        workers: state.workers.clone(),
+        own_redis: state.embedded.is_some(),
+    };
+    let run = state.scenarios.start(&stage, &id).map_err(|e| match e {
         ScenarioError::Unknown(_) => ApiError::NotFound(e.to_string()),
         ScenarioError::Busy(_) => ApiError::Conflict {
             code: "scenario_running",

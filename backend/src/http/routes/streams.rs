@@ -1,7 +1,6 @@
 //! Paged reads of the `claims:*` streams: the timeline's history. Only `XRANGE` and
 //! `XREVRANGE` on keys under `claims:` are possible here; this is not a Redis proxy.
 
-use crate::store::reply;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -15,6 +14,7 @@ use crate::http::state::AppState;
 use crate::store::db::DbError;
 use crate::store::entry_id::EntryId;
 use crate::store::keys;
+use crate::store::reply;
 use crate::store::trace::Trace;
 
 pub fn router() -> Router<AppState> {

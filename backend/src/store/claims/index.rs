@@ -8,13 +8,13 @@
 //! script runs the same step before its version check, so a command never decides on a claim
 //! whose older foreign events are not counted yet.
 
-use crate::store::reply;
 use std::sync::LazyLock;
 
 use redis::{Script, Value};
 
 use crate::store::db::{Db, DbError};
 use crate::store::keys::Partition;
+use crate::store::reply;
 
 /// The Lua function both scripts share. Keys of other claims' histories are not declared, but
 /// they carry the same hash tag as the stream, so the script stays in one slot.

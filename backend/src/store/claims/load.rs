@@ -1,7 +1,6 @@
 //! Loading a claim: its index (the history list) says which entries are its events; the
 //! newest trusted snapshot saves folding all of them.
 
-use crate::store::reply;
 use redis::Value;
 use shared::api::StreamEntry;
 use shared::snapshot::Snapshot;
@@ -10,6 +9,7 @@ use shared::{Claim, upcast};
 use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
+use crate::store::reply;
 use crate::store::trace::Trace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

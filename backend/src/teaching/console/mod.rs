@@ -3,7 +3,7 @@
 //! keys, COUNT, BLOCK and the reply's worst case); here the keys are mapped into the
 //! learner's [`Workspace`], its caps are reserved ([`accounting`]), blocking reads get their
 //! fair share of the relay's connections, the command runs, and common issues get their
-//! explanation. Knows nothing of HTTP beyond the error a workspace's creation answers.
+//! explanation. Knows nothing of HTTP.
 
 mod accounting;
 pub mod hints;
@@ -22,11 +22,10 @@ use shared::console::caps::{self, CLASS_ENTRY_BYTES, KeyBound};
 use shared::console::{COMMANDS, ConsoleError, Parsed, help, parse_line};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::http::error::ApiError;
 use crate::store::db::{Db, DbError};
 use crate::store::trace::Trace;
 use workspace::Place;
-pub use workspace::Workspace;
+pub use workspace::{Workspace, WorkspaceError};
 
 /// The console's limits: per learner (a workspace), per client address and in all (the
 /// defaults are the flags', `config.rs`).
@@ -95,7 +94,7 @@ impl Console {
         db: &Db,
         client: IpAddr,
         trace: &mut Trace,
-    ) -> Result<Workspace, ApiError> {
+    ) -> Result<Workspace, WorkspaceError> {
         if let Err(wait) = self.creations.check_key(&client) {
             let secs = seconds_until(&wait);
             let ConsoleLimits {
@@ -103,14 +102,14 @@ impl Console {
                 workspaces_per_minute,
                 ..
             } = self.limits;
-            return Err(ApiError::TooManyRequests {
+            return Err(WorkspaceError::TooMany {
                 code: "too_many_workspaces",
                 message: format!(
                     "your address made {workspace_burst} workspaces in a short while, its most \
                      (then {workspaces_per_minute} a minute); a browser keeps its workspace, so \
                      reload rather than clearing it; try again in {secs} s"
                 ),
-                retry_after_secs: Some(secs),
+                retry_after_secs: secs,
             });
         }
         if self.creations.len() > 10_000 {
@@ -121,7 +120,7 @@ impl Console {
 
     /// Whether the workspace may send a line now: 429 past its share, so one learner's flood
     /// leaves the address's write budget to the rest of the class.
-    pub fn line_allowed(&self, workspace: &Workspace) -> Result<(), ApiError> {
+    pub fn line_allowed(&self, workspace: &Workspace) -> Result<(), WorkspaceError> {
         let Err(wait) = self.lines.check_key(&workspace.id().to_owned()) else {
             if self.lines.len() > 10_000 {
                 self.lines.retain_recent();
@@ -134,13 +133,13 @@ impl Console {
             line_burst,
             ..
         } = self.limits;
-        Err(ApiError::TooManyRequests {
+        Err(WorkspaceError::TooMany {
             code: "rate_limited",
             message: format!(
                 "your workspace sent {line_burst} lines in a short while, its most (then \
                  {lines_per_second} a second); try again in {secs} s"
             ),
-            retry_after_secs: Some(secs),
+            retry_after_secs: secs,
         })
     }
 

@@ -11,19 +11,48 @@
 //!   `ConsoleLimits::max_workspaces`; expired ones are dropped whenever one is made, and the
 //!   least recently used one makes room when it has been idle long enough).
 
-use crate::store::reply;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::{Script, Value};
 use shared::console::MAX_LINE;
 
-use crate::http::error::ApiError;
 use crate::store::db::{Db, DbError};
 use crate::store::keys::{self, Partitions};
 use crate::store::trace::Trace;
 
 use super::ConsoleLimits;
+use crate::store::reply;
+
+/// Why a workspace could not be made or opened.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    #[error("send the header X-Workspace with the id POST /api/workspaces gave")]
+    Missing,
+    #[error("X-Workspace is the 32-character id POST /api/workspaces gave")]
+    Invalid,
+    #[error(
+        "no workspace {0}: it expired after {hours} hours unused, or never was; \
+         POST /api/workspaces makes a new one",
+        hours = IDLE_EXPIRY.as_secs() / 3600
+    )]
+    NotFound(String),
+    /// Past a share of the address or the workspace, for `retry_after_secs`.
+    #[error("{message}")]
+    TooMany {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// The relay holds as many workspaces as it may, none idle long enough to make room.
+    #[error("{message}")]
+    Full {
+        message: String,
+        retry_after_secs: u64,
+    },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
 
 /// An unused workspace and its keys go after this long.
 pub const IDLE_EXPIRY: Duration = Duration::from_secs(24 * 3600);
@@ -71,7 +100,7 @@ impl Workspace {
         db: &Db,
         limits: &ConsoleLimits,
         trace: &mut Trace,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, WorkspaceError> {
         let now = now_ms();
         let expired = (now - IDLE_EXPIRY.as_millis() as i64).to_string();
         let replies = db
@@ -104,8 +133,7 @@ impl Workspace {
                     .await?
                 }
                 None => {
-                    return Err(ApiError::Full {
-                        code: "workspaces_full",
+                    return Err(WorkspaceError::Full {
                         message: format!(
                             "the relay holds {} workspaces, its most, and each was used in the \
                              last {} minutes; one makes room once it has been idle that long",
@@ -151,25 +179,18 @@ impl Workspace {
         db.run::<(), _>(&mut Trace::off(), &del).await
     }
 
-    /// The workspace the request's `X-Workspace` header names: 400 when it cannot be one,
-    /// 404 when there is none (never made, or expired).
-    pub async fn open(db: &Db, headers: &axum::http::HeaderMap) -> Result<Self, ApiError> {
-        let id = headers.get("x-workspace").and_then(|v| v.to_str().ok());
+    /// The workspace a request names (its `X-Workspace` header): refused when it names none
+    /// or cannot be one, not found when there is none (never made, or expired).
+    pub async fn open(db: &Db, id: Option<&str>) -> Result<Self, WorkspaceError> {
         let Some(id) = id else {
-            return Err(ApiError::bad_request(
-                "missing_workspace",
-                "send the header X-Workspace with the id POST /api/workspaces gave",
-            ));
+            return Err(WorkspaceError::Missing);
         };
         if id.len() != 32
             || !id
                 .bytes()
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
         {
-            return Err(ApiError::bad_request(
-                "invalid_workspace",
-                "X-Workspace is the 32-character id POST /api/workspaces gave",
-            ));
+            return Err(WorkspaceError::Invalid);
         }
         let workspace = Self {
             id: id.to_owned(),
@@ -179,11 +200,7 @@ impl Workspace {
             .run(&mut Trace::off(), &["EXISTS", &workspace.meta()])
             .await?;
         if !exists {
-            return Err(ApiError::NotFound(format!(
-                "no workspace {id}: it expired after {} hours unused, or never was; \
-                 POST /api/workspaces makes a new one",
-                IDLE_EXPIRY.as_secs() / 3600
-            )));
+            return Err(WorkspaceError::NotFound(id.to_owned()));
         }
         Ok(workspace)
     }
