@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use redis::{Script, Value};
 use shared::snapshot::{SNAPSHOT_SCHEMA, Snapshot};
 
-use crate::store::db::{Db, DbError};
+use crate::store::db::{Db, DbError, Refusal};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
 use crate::store::reply;
@@ -124,7 +124,7 @@ async fn groups_behind(
 ) -> Result<Vec<String>, DbError> {
     let info: Value = match db.run(trace, &["XINFO", "GROUPS", stream]).await {
         Ok(v) => v,
-        Err(DbError::Redis(e)) if e.to_string().contains("no such key") => return Ok(Vec::new()),
+        Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
     let mut blockers = Vec::new();

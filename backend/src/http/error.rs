@@ -9,7 +9,7 @@ use shared::api::{ErrorBody, ErrorDetail};
 use shared::{DomainError, FieldError};
 
 use crate::events::commands::CommandError;
-use crate::store::db::DbError;
+use crate::store::db::{DbError, Refusal};
 use crate::teaching::console::WorkspaceError;
 
 #[derive(Debug, thiserror::Error)]
@@ -156,11 +156,11 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::Unavailable(_) => Self::Unavailable(e.to_string()),
-            // A script's refused write comes back as a script error that names OOM.
-            DbError::Redis(e) if e.code() == Some("OOM") || e.to_string().contains("OOM ") => {
-                Self::OutOfMemory
-            }
-            DbError::Redis(e) => Self::Internal(e.into()),
+            DbError::Refused {
+                kind: Refusal::OutOfMemory,
+                ..
+            } => Self::OutOfMemory,
+            e => Self::Internal(e.into()),
         }
     }
 }

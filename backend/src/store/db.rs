@@ -13,14 +13,72 @@ use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, Value};
 use crate::store::keys::{Partition, Partitions};
 use crate::store::trace::Trace;
 
+/// What went wrong with Redis, classified here once so that nothing outside the store reads
+/// an error's text.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// Redis cannot be reached (refused, dropped or timed out); the manager reconnects by itself.
     #[error("cannot reach Redis at {0}")]
     Unavailable(String),
-    /// Redis answered with an error (wrong type, script error, ...).
-    #[error(transparent)]
-    Redis(#[from] RedisError),
+    /// Redis answered with an error: what kind, and the error as Redis sent it.
+    #[error("{error}")]
+    Refused { kind: Refusal, error: RedisError },
+    /// A reply of a shape the relay does not expect (a script of its own answering oddly).
+    #[error("unexpected reply from Redis: {0}")]
+    Unexpected(String),
+}
+
+/// The kinds of error reply the relay acts on; the rest are [`Refusal::Other`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `maxmemory` reached under `noeviction`: a write refused, by a script's write too.
+    OutOfMemory,
+    /// The key does not exist (`XINFO` on a stream that was never written).
+    NoSuchKey,
+    /// No such consumer group (`NOGROUP`).
+    NoGroup,
+    /// The consumer group exists already (`BUSYGROUP`).
+    BusyGroup,
+    /// The key holds another type (`WRONGTYPE`).
+    WrongType,
+    /// Anything else: a syntax error, a script's own error, ...
+    Other,
+}
+
+impl DbError {
+    /// The kind of error Redis answered, if it answered one.
+    pub fn refusal(&self) -> Option<Refusal> {
+        match self {
+            Self::Refused { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+
+    /// The error reply as `redis-cli` shows it, code and message apart (`WRONGTYPE`,
+    /// `Operation against a key ...`), for the console.
+    pub fn reply(&self) -> Option<(String, String)> {
+        let Self::Refused { error, .. } = self else {
+            return None;
+        };
+        Some((
+            error.code().unwrap_or("ERR").to_owned(),
+            error.detail().unwrap_or_default().to_owned(),
+        ))
+    }
+
+    pub(crate) fn refused(error: RedisError) -> Self {
+        let kind = match error.code() {
+            Some("OOM") => Refusal::OutOfMemory,
+            Some("NOGROUP") => Refusal::NoGroup,
+            Some("BUSYGROUP") => Refusal::BusyGroup,
+            Some("WRONGTYPE") => Refusal::WrongType,
+            // A script's refused write comes back as a script error that names OOM.
+            _ if error.to_string().contains("OOM ") => Refusal::OutOfMemory,
+            _ if error.detail() == Some("no such key") => Refusal::NoSuchKey,
+            _ => Refusal::Other,
+        };
+        Self::Refused { kind, error }
+    }
 }
 
 #[derive(Clone)]
@@ -463,7 +521,7 @@ impl Db {
         {
             DbError::Unavailable(self.location.clone())
         } else {
-            DbError::Redis(e)
+            DbError::refused(e)
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Creating the consumer groups, idempotently.
 
-use crate::store::db::{Db, DbError};
+use crate::store::db::{Db, DbError, Refusal};
 use crate::store::keys;
 use crate::store::trace::Trace;
 
@@ -28,7 +28,7 @@ pub async fn ensure(db: &Db, group: &str) -> Result<(), DbError> {
                 partition = partition.index(),
                 "created consumer group"
             ),
-            Err(DbError::Redis(e)) if e.code() == Some("BUSYGROUP") => {}
+            Err(e) if e.refusal() == Some(Refusal::BusyGroup) => {}
             Err(e) => return Err(e),
         }
     }

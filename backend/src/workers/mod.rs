@@ -20,4 +20,4 @@ pub mod trends;
 
 pub use consumer::{Consumer, ConsumerConfig, Outcome};
 pub use handler::{Handled, Handler, HandlerError, Injection};
-pub use supervisor::{WorkerError, WorkerSettings, Workers};
+pub use supervisor::{StartError, WorkerError, WorkerSettings, Workers};

@@ -6,7 +6,7 @@ use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledS
 
 use super::Workers;
 use super::consumer::pending_rows;
-use crate::store::db::{Db, DbError};
+use crate::store::db::{Db, DbError, Refusal};
 use crate::store::keys::{self, Partition};
 use crate::store::trace::Trace;
 
@@ -34,9 +34,7 @@ pub async fn lags(db: &Db) -> Result<Vec<(String, Option<u64>)>, DbError> {
             .await
         {
             Ok(v) => v,
-            Err(DbError::Redis(e)) if e.to_string().contains("no such key") => {
-                Value::Array(Vec::new())
-            }
+            Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => Value::Array(Vec::new()),
             Err(e) => return Err(e),
         };
         for g in rows(&info) {
@@ -168,7 +166,7 @@ async fn read_partition(
     let info: Value = match db.run(trace, &["XINFO", "GROUPS", &stream]).await {
         Ok(v) => v,
         // No stream yet, so no groups either.
-        Err(DbError::Redis(e)) if e.to_string().contains("no such key") => Value::Array(Vec::new()),
+        Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => Value::Array(Vec::new()),
         Err(e) => return Err(e),
     };
     let mut groups = Vec::new();

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::model::{self, Batch};
 use super::rebuild;
 use crate::store::claims;
-use crate::store::db::{Db, DbError};
+use crate::store::db::{Db, DbError, Refusal};
 use crate::store::keys::{self, Partition};
 use crate::store::lease::{release, renew};
 use crate::store::trace::Trace;
@@ -134,7 +134,9 @@ async fn serve(db: &Db, partition: Partition, owner: &str) -> Result<(), DbError
         }
         match project(db, partition, &entries).await {
             Ok(()) => {}
-            Err(DbError::Redis(e)) => skip_what_fails(db, partition, &entries, &e).await?,
+            Err(e @ DbError::Refused { .. }) => {
+                skip_what_fails(db, partition, &entries, &e).await?
+            }
             Err(e) => return Err(e),
         }
         let mut ack = vec!["XACK", stream.as_str(), keys::PROJECTIONS_GROUP];
@@ -160,7 +162,7 @@ async fn create_group(db: &Db, stream: &str) -> Result<bool, DbError> {
         .await;
     match created {
         Ok(()) => Ok(true),
-        Err(DbError::Redis(e)) if e.code() == Some("BUSYGROUP") => Ok(false),
+        Err(e) if e.refusal() == Some(Refusal::BusyGroup) => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -172,13 +174,13 @@ async fn skip_what_fails(
     db: &Db,
     partition: Partition,
     entries: &[StreamEntry],
-    error: &redis::RedisError,
+    error: &DbError,
 ) -> Result<(), DbError> {
     tracing::warn!(%error, "a projection batch failed; projecting its entries one by one");
     for entry in entries {
         match project(db, partition, std::slice::from_ref(entry)).await {
             Ok(()) => {}
-            Err(DbError::Redis(e)) => {
+            Err(e @ DbError::Refused { .. }) => {
                 tracing::error!(entry = %entry.id, error = %e, "entry left out of the read model");
                 db.run::<i64, _>(
                     &mut Trace::off(),

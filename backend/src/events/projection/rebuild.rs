@@ -18,7 +18,7 @@ use shared::api::{ActivityItem, ClaimView};
 
 use super::model::activity;
 use crate::events::replay::{self, Replayed};
-use crate::store::db::{Db, DbError};
+use crate::store::db::{Db, DbError, Refusal};
 use crate::store::keys::{self, ACTIVITY_KEPT, Model, Partition};
 use crate::store::reply;
 use crate::store::trace::Trace;
@@ -235,7 +235,7 @@ async fn end_of_stream(
     let replies = match reply {
         Ok(r) => r,
         // No stream yet: nothing to replay.
-        Err(DbError::Redis(e)) if e.to_string().contains("no such key") => {
+        Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => {
             return Ok((None, None, 0));
         }
         Err(e) => return Err(e),

@@ -5,7 +5,7 @@ use redis::Value;
 use shared::api::{ProjectionPosition, ProjectionsResponse, RebuildProgress};
 
 use super::model;
-use crate::store::db::{Db, DbError};
+use crate::store::db::{Db, DbError, Refusal};
 use crate::store::keys::{self, Model, Partition};
 use crate::store::reply;
 use crate::store::trace::Trace;
@@ -52,7 +52,7 @@ pub async fn behind_in(
     let replies = match replies {
         Ok(r) => r,
         // No stream yet, so no group: nothing to be behind on.
-        Err(DbError::Redis(e)) if e.to_string().contains("no such key") => {
+        Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => {
             return Ok(ProjectionPosition::default());
         }
         Err(e) => return Err(e),

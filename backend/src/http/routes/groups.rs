@@ -13,6 +13,7 @@ use shared::api::{GroupActionResponse, GroupsResponse, InjectRequest, PauseReque
 use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, OptionalJsonBody};
 use crate::http::state::AppState;
+use crate::store::db::Refusal;
 use crate::store::keys;
 use crate::store::trace::Trace;
 use crate::workers::handler::Injection;
@@ -226,7 +227,7 @@ async fn alive_consumers(
         .run::<redis::Value, _>(trace, &["XINFO", "CONSUMERS", &stream, group])
         .await;
     let reply = match reply {
-        Err(crate::store::db::DbError::Redis(e)) if e.code() == Some("NOGROUP") => {
+        Err(e) if e.refusal() == Some(Refusal::NoGroup) => {
             return Err(ApiError::NotFound(format!(
                 "no consumer group {group} on {stream}"
             )));

@@ -78,7 +78,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRespon
                     latency_ms: None,
                     error: Some(match e {
                         crate::store::db::DbError::Unavailable(_) => e.to_string(),
-                        crate::store::db::DbError::Redis(_) => {
+                        _ => {
                             tracing::error!(error = ?e, "health probe failed");
                             format!("Redis at {} answered with an error", state.db.location)
                         }

@@ -11,7 +11,7 @@ use shared::api::{EntriesPage, StreamEntry};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::state::AppState;
-use crate::store::db::DbError;
+use crate::store::db::{DbError, Refusal};
 use crate::store::entry_id::EntryId;
 use crate::store::keys;
 use crate::store::reply;
@@ -119,7 +119,7 @@ async fn entries(
         }
     };
     let replies = replies.map_err(|e| match e {
-        DbError::Redis(e) if e.code() == Some("WRONGTYPE") => {
+        e if e.refusal() == Some(Refusal::WrongType) => {
             ApiError::bad_request("not_a_stream", format!("{key} is not a stream"))
         }
         e => e.into(),

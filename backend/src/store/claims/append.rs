@@ -156,11 +156,9 @@ fn parse(reply: &[String]) -> Result<Appended, DbError> {
             version: actual.parse().unwrap_or_default(),
         }),
         [behind, _] if behind == "index_behind" => Ok(Appended::IndexBehind),
-        other => Err(DbError::Redis(redis::RedisError::from((
-            redis::ErrorKind::Client,
-            "unexpected reply from the append script",
-            format!("{other:?}"),
-        )))),
+        other => Err(DbError::Unexpected(format!(
+            "the append script answered {other:?}"
+        ))),
     }
 }
 

@@ -120,8 +120,5 @@ pub async fn catch_up(db: &Db, partition: Partition) -> Result<Indexed, DbError>
 }
 
 fn unexpected() -> DbError {
-    DbError::Redis(redis::RedisError::from((
-        redis::ErrorKind::Client,
-        "unexpected reply from the index script",
-    )))
+    DbError::Unexpected("the index script answered in a shape it never sends".into())
 }

@@ -276,9 +276,10 @@ pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) 
     };
     let value = match result {
         Ok(value) => value,
-        Err(Fail::Db(DbError::Redis(e))) => {
-            let code = e.code().unwrap_or("ERR").to_owned();
-            let detail = e.detail().unwrap_or_default().to_owned();
+        Err(Fail::Db(e @ (DbError::Refused { .. } | DbError::Unexpected(_)))) => {
+            let (code, detail) = e
+                .reply()
+                .unwrap_or_else(|| ("ERR".to_owned(), e.to_string()));
             let error = format!("{code} {detail}");
             return Answer {
                 response: ConsoleResponse {

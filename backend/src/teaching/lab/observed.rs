@@ -184,11 +184,9 @@ pub async fn observe(db: &Db, workspace: &Workspace) -> Result<Observed, DbError
     // not be UTF-8 at all.
     let json: Vec<u8> = db.script(&invocation).await?;
     let seen: Summary = serde_json::from_str(&String::from_utf8_lossy(&json)).map_err(|e| {
-        DbError::Redis(redis::RedisError::from((
-            redis::ErrorKind::UnexpectedReturnType,
-            "the lab's observe script answered unexpectedly",
-            e.to_string(),
-        )))
+        DbError::Unexpected(format!(
+            "the lab's observe script answered unexpectedly: {e}"
+        ))
     })?;
     Ok(Observed {
         length: seen.length,
