@@ -74,7 +74,7 @@ impl DbError {
             Some("WRONGTYPE") => Refusal::WrongType,
             // A script's refused write comes back as a script error that names OOM.
             _ if error.to_string().contains("OOM ") => Refusal::OutOfMemory,
-            _ if error.detail() == Some("no such key") => Refusal::NoSuchKey,
+            _ if error.to_string().contains("no such key") => Refusal::NoSuchKey,
             _ => Refusal::Other,
         };
         Self::Refused { kind, error }
@@ -576,6 +576,51 @@ fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The error Redis sends as `reply` (a RESP error line).
+    fn answered(reply: &str) -> DbError {
+        match redis::parse_redis_value(format!("-{reply}\r\n").as_bytes()) {
+            Ok(Value::ServerError(e)) => DbError::refused(e.into()),
+            other => panic!("not an error reply: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn error_replies_are_classified_by_what_redis_said() {
+        let kinds = [
+            (
+                "OOM command not allowed when used memory > 'maxmemory'.",
+                Refusal::OutOfMemory,
+            ),
+            (
+                "ERR Error running script (call to f_1): @user_script:5: OOM command not \
+                 allowed when used memory > 'maxmemory'.",
+                Refusal::OutOfMemory,
+            ),
+            ("ERR no such key", Refusal::NoSuchKey),
+            (
+                "NOGROUP No such key 's' or consumer group 'g'",
+                Refusal::NoGroup,
+            ),
+            (
+                "BUSYGROUP Consumer Group name already exists",
+                Refusal::BusyGroup,
+            ),
+            (
+                "WRONGTYPE Operation against a key holding the wrong kind of value",
+                Refusal::WrongType,
+            ),
+            ("ERR syntax error", Refusal::Other),
+        ];
+        for (reply, kind) in kinds {
+            assert_eq!(answered(reply).refusal(), Some(kind), "{reply}");
+        }
+        assert_eq!(
+            answered("WRONGTYPE Operation against a key").reply(),
+            Some(("WRONGTYPE".into(), "Operation against a key".into()))
+        );
+        assert_eq!(DbError::Unavailable("x".into()).refusal(), None);
+    }
 
     #[test]
     fn passwords_never_reach_messages() {
