@@ -58,7 +58,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use backend::db::Db;
-use backend::embedded_cluster::EmbeddedCluster;
 use backend::entry_id::EntryId;
 use backend::keys::{self, Partition, Partitions};
 use backend::redis_cli::Trace;
@@ -69,6 +68,7 @@ use support::claims::{print_check, reset_claims, submit_all, submit_one};
 use support::drain::{Processors, create_group, drained, last_entry};
 use support::measure::{Mark, Node, Usage, load_average, mark, node, print_took};
 use support::{APPROVE_UP_TO, POLL, RUN_TIMEOUT, SMALL};
+use test_support::EmbeddedCluster;
 use tokio::task::JoinHandle;
 
 const PARTITION_COUNTS: [u32; 3] = [1, 2, 4];

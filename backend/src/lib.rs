@@ -8,7 +8,6 @@ pub mod connections;
 pub mod console;
 pub mod cursor;
 pub mod db;
-pub mod embedded_cluster;
 pub mod embedded_redis;
 pub mod entry_id;
 pub mod error;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use shared::api::CommandResponse;
 use tempfile::TempDir;
 
-pub use crate::ws_client::WsClient;
+pub use test_support::WsClient;
 use tokio::sync::oneshot;
 
 pub struct TestApp {

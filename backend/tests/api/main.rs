@@ -29,7 +29,3 @@ mod traffic;
 mod validate;
 mod websocket;
 mod workers;
-// Shared with the other test binary, which uses other parts of it.
-#[allow(dead_code)]
-#[path = "../support/ws_client.rs"]
-mod ws_client;

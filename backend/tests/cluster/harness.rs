@@ -1,11 +1,11 @@
 use std::time::Duration;
 
-use backend::embedded_cluster::EmbeddedCluster;
 use backend::{Application, Config};
 use shared::api::CommandResponse;
 use tempfile::TempDir;
+use test_support::EmbeddedCluster;
 
-pub use crate::ws_client::WsClient;
+pub use test_support::WsClient;
 use tokio::sync::oneshot;
 
 /// Partitions the relays spread the claims over: more than primaries, so some share one.
