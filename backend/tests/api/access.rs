@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_of, spawn_app_with};
+use test_support::{TestApp, error_of, spawn_app_with};
 
 /// Request headers as (name, value) pairs.
 type Headers<'a> = &'a [(&'a str, &'a str)];

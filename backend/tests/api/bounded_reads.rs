@@ -11,7 +11,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use shared::api::{ClaimEventsResponse, ClassView};
 
-use crate::helpers::{TestApp, error_of, spawn_app_with};
+use test_support::{TestApp, error_of, spawn_app_with};
 
 /// `/api/health` from a client of its own, as often as it answers, until stopped.
 struct HealthProbe {
@@ -68,7 +68,7 @@ impl HealthProbe {
 /// The probe's first answers, so the attack starts with health already being measured.
 async fn probing(app: &TestApp) -> HealthProbe {
     let probe = HealthProbe::start(app);
-    crate::helpers::until(Duration::from_secs(10), "health answers", async || {
+    test_support::until(Duration::from_secs(10), "health answers", async || {
         app.get("/api/health").await.status() == 200
     })
     .await;

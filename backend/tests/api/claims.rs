@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 use shared::api::{ClaimEventsResponse, ClaimListResponse, ClaimResponse, CommandResponse};
 
-use crate::helpers::{error_of, spawn_app};
+use test_support::{error_of, spawn_app};
 
 #[tokio::test]
 async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {

@@ -4,7 +4,7 @@
 use serde_json::json;
 use shared::api::{ConsoleResponse, WorkspaceResponse};
 
-use crate::helpers::{TestApp, spawn_app};
+use test_support::{TestApp, spawn_app};
 
 /// A learner with a workspace of their own.
 pub struct Learner<'a> {

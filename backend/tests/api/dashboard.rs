@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use shared::api::{AnalyticsResponse, GroupView, GroupsResponse};
 
-use crate::helpers::{TestApp, spawn_app_with, until};
+use test_support::{TestApp, spawn_app_with, until};
 
 async fn analytics(app: &TestApp) -> AnalyticsResponse {
     let r = app.get("/api/analytics").await;

@@ -2,7 +2,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_of, spawn_app_with};
+use test_support::{TestApp, error_of, spawn_app_with};
 
 async fn entries(app: &TestApp, key: &str) -> Vec<Value> {
     let page: Value = app
@@ -150,7 +150,7 @@ async fn a_groups_letters_replay_in_bulk_after_a_count_for_the_confirmation() {
         c.max_deliveries = 1;
     })
     .await;
-    crate::helpers::until(Duration::from_secs(10), "the workers", async || {
+    test_support::until(Duration::from_secs(10), "the workers", async || {
         app.post(
             "/api/groups/claims-notifications/inject",
             &json!({"fail_ratio": 1.0}),
@@ -163,7 +163,7 @@ async fn a_groups_letters_replay_in_bulk_after_a_count_for_the_confirmation() {
     for _ in 0..3 {
         app.submit("4.00").await;
     }
-    crate::helpers::until(Duration::from_secs(10), "three letters", async || {
+    test_support::until(Duration::from_secs(10), "three letters", async || {
         entries(&app, "claims:failed").await.len() == 3
     })
     .await;

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use backend::Application;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::helpers::{
-    assert_every_entry_indexed, config, error_of, field, run, spawn_app, spawn_app_with,
-};
+use test_support::Relay;
+use test_support::relay::config;
+use test_support::streams::assert_every_entry_indexed;
+use test_support::{error_of, field, spawn_app, spawn_app_with};
 
 /// What a write load saw: the claims acknowledged with 201, and the other answers.
 #[derive(Default)]
@@ -111,8 +111,8 @@ async fn the_embedded_redis_killed_during_a_write_load_comes_back_and_loses_noth
     let mut relay_config = config(None, Some(data.path().to_owned()));
     relay_config.write_rate_per_second = 1_000_000;
     relay_config.write_burst = 1_000_000;
-    let app = Application::build(relay_config).await.unwrap();
-    let (address, stop, relay) = run(app);
+    let relay = Relay::start(relay_config).await;
+    let address = relay.address.clone();
     let base = format!("http://{address}");
     let http = reqwest::Client::new();
     let (_, h) = health(&http, &base).await;
@@ -174,8 +174,7 @@ async fn the_embedded_redis_killed_during_a_write_load_comes_back_and_loses_noth
         recovered.as_millis()
     );
     assert_eq!(found, acked.len());
-    stop.send(()).unwrap();
-    relay.await.unwrap().unwrap();
+    relay.shutdown().await;
 }
 
 #[tokio::test]
@@ -415,8 +414,8 @@ async fn a_cut_and_a_slow_link_to_redis_lose_and_duplicate_nothing() {
     relay_config.claim_idle_ms = 1_000;
     relay_config.write_rate_per_second = 1_000_000;
     relay_config.write_burst = 1_000_000;
-    let app = Application::build(relay_config).await.unwrap();
-    let (address, stop, relay) = run(app);
+    let relay = Relay::start(relay_config).await;
+    let address = relay.address.clone();
     let base = format!("http://{address}");
 
     let (load, mut writers) = write_load(base.clone(), 4, 20_000);
@@ -502,8 +501,7 @@ async fn a_cut_and_a_slow_link_to_redis_lose_and_duplicate_nothing() {
         load.refused.load(Ordering::Relaxed),
         recovered.as_millis()
     );
-    stop.send(()).unwrap();
-    relay.await.unwrap().unwrap();
+    relay.shutdown().await;
     redis.stop().await.unwrap();
 }
 

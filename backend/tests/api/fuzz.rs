@@ -8,7 +8,8 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_every_entry_indexed, spawn_app_with};
+use test_support::spawn_app_with;
+use test_support::streams::assert_every_entry_indexed;
 
 const BODIES: usize = 10_000;
 

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_of, spawn_app, spawn_app_with};
+use test_support::{TestApp, error_of, spawn_app, spawn_app_with};
 
 async fn groups(app: &TestApp) -> Value {
     let response = app.get("/api/groups").await;
@@ -20,7 +20,7 @@ fn group<'a>(all: &'a Value, name: &str) -> &'a Value {
 }
 
 async fn until(what: &str, check: impl AsyncFnMut() -> bool) {
-    crate::helpers::until(Duration::from_secs(15), what, check).await;
+    test_support::until(Duration::from_secs(15), what, check).await;
 }
 
 /// Waits until the relay's consumers run, so controls reach them.

@@ -3,7 +3,7 @@
 use serde_json::json;
 use shared::api::{ClaimEventsResponse, ClaimResponse, CommandResponse};
 
-use crate::helpers::{TestApp, error_of, spawn_app, spawn_app_with};
+use test_support::{TestApp, error_of, spawn_app, spawn_app_with};
 
 async fn note(app: &TestApp, claim_id: &str, text: &str) -> reqwest::Response {
     app.post(
@@ -32,7 +32,7 @@ async fn notes_are_events_that_repeat_until_the_claim_is_final() {
     }
     let entries = app.xrange().await;
     let last = &entries.last().unwrap().1;
-    let value = |name: &str| crate::helpers::field(last, name).to_owned();
+    let value = |name: &str| test_support::field(last, name).to_owned();
     assert_eq!(value("type"), "claim_note_added");
     assert_eq!(value("adjuster"), "Ada");
     assert_eq!(value("note"), "call 3");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use shared::api::{ConsoleResponse, WorkspaceResponse};
 
-use crate::helpers::{TestApp, error_of, spawn_app, spawn_app_with, until};
+use test_support::{TestApp, error_of, spawn_app, spawn_app_with, until};
 
 /// A learner's browser at a loopback address of its own (the relay limits per address).
 struct Browser<'a> {

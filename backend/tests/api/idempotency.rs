@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_of, spawn_app};
+use test_support::{TestApp, error_of, spawn_app};
 
 async fn send(app: &TestApp, path: &str, key: &str, body: &Value) -> reqwest::Response {
     app.http

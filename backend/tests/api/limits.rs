@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::helpers::{TestApp, error_of, spawn_app_with, until};
+use test_support::{TestApp, error_of, spawn_app_with, until};
 
 const GROUP: &str = "claims-notifications";
 

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use shared::api::ServerMessage;
 
-use crate::helpers::{error_of, spawn_app};
+use test_support::{error_of, spawn_app};
 
 #[tokio::test]
 async fn redis_down_gives_503_and_the_relay_recovers_when_it_returns() {

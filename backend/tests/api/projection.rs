@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use shared::api::{ClaimListResponse, CommandResponse, ProjectionsResponse, ServerMessage};
 
-use crate::helpers::{TestApp, error_of, spawn_app, until};
+use test_support::{Relay, TestApp, error_of, spawn_app, until};
 
 #[tokio::test]
 async fn the_list_answers_once_the_projection_has_applied_the_entry_asked_for() {
@@ -236,7 +236,7 @@ async fn a_rebuild_from_the_first_event_equals_the_live_model_after_a_random_wor
 
 #[tokio::test]
 async fn only_an_instructor_rebuilds_and_one_at_a_time() {
-    let app = crate::helpers::spawn_app_with(|c| c.instructor_token = Some("s3cret".into())).await;
+    let app = test_support::spawn_app_with(|c| c.instructor_token = Some("s3cret".into())).await;
     let r = app.post("/api/projections/rebuild", &json!({})).await;
     assert_eq!(r.status(), 401);
     // A new projection group builds its model from the first event once, at the start.
@@ -298,16 +298,16 @@ async fn caught_up(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn two_relays_asked_to_rebuild_at_once_run_one_rebuild_equal_to_the_live_fold() {
-    let app = crate::helpers::spawn_app_with(|c| {
+    let app = test_support::spawn_app_with(|c| {
         c.workers = true;
         c.auto_review = false;
     })
     .await;
-    let mut second = crate::helpers::config(Some(app.redis_url()), None);
+    let mut second = test_support::relay::config(Some(app.redis_url()), None);
     second.workers = true;
     second.auto_review = false;
-    let relay = backend::Application::build(second).await.unwrap();
-    let (address, stop, task) = crate::helpers::run(relay);
+    let second = Relay::start(second).await;
+    let address = second.address.clone();
     until(
         Duration::from_secs(10),
         "the first build to finish",
@@ -368,8 +368,7 @@ async fn two_relays_asked_to_rebuild_at_once_run_one_rebuild_equal_to_the_live_f
         live,
         "the rebuilt model differs from the live fold"
     );
-    stop.send(()).unwrap();
-    task.await.unwrap().unwrap();
+    second.shutdown().await;
 }
 
 #[tokio::test]

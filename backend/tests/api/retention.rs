@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use shared::api::{MemoryResponse, TrimResponse};
 
-use crate::helpers::{TestApp, error_of, spawn_app, spawn_app_with, until};
+use test_support::{TestApp, error_of, spawn_app, spawn_app_with, until};
 
 async fn trim(app: &TestApp, stream: &str, body: Value) -> reqwest::Response {
     app.post(&format!("/api/streams/{stream}/trim"), &body)

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use backend::Application;
 use serde_json::json;
 use shared::api::{ScenarioRun, ScenariosResponse};
 
-use crate::helpers::{TestApp, config, run, spawn_app_with, until};
+use test_support::Relay;
+use test_support::relay::config;
+use test_support::{TestApp, spawn_app_with, until};
 
 async fn app_with_workers(max_deliveries: u64) -> TestApp {
     let app = spawn_app_with(move |c| {
@@ -129,10 +130,8 @@ async fn a_stopped_groups_lag_grows_then_drains() {
 #[tokio::test]
 async fn the_relays_own_redis_stops_and_comes_back_with_every_entry() {
     let data = tempfile::tempdir().unwrap();
-    let app = Application::build(config(None, Some(data.path().to_owned())))
-        .await
-        .unwrap();
-    let (address, stop, relay) = run(app);
+    let relay = Relay::start(config(None, Some(data.path().to_owned()))).await;
+    let address = relay.address.clone();
     let base = format!("http://{address}");
     let http = reqwest::Client::new();
     for n in 1..=3 {
@@ -154,8 +153,7 @@ async fn the_relays_own_redis_stops_and_comes_back_with_every_entry() {
     );
     let health = http.get(format!("{base}/api/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    stop.send(()).unwrap();
-    relay.await.unwrap().unwrap();
+    relay.shutdown().await;
 }
 
 #[tokio::test]

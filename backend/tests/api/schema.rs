@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde_json::json;
 use shared::api::{ClaimEventsResponse, ClaimListResponse, ClaimResponse, CommandResponse};
 
-use crate::helpers::{TestApp, assert_every_entry_indexed, error_of, spawn_app, until};
+use test_support::streams::assert_every_entry_indexed;
+use test_support::{TestApp, error_of, spawn_app, until};
 
 /// What the lab's own Node.js code appends: no `v`, `submitted_at`, whole units, extra fields.
 async fn lab_submitted(app: &TestApp, claim_id: &str, amount: &str) -> String {
@@ -177,8 +178,8 @@ async fn a_status_update_appended_by_hand_is_counted_before_the_next_command_dec
 /// the version: a command decided on a claim whose foreign events were not counted conflicts.
 #[tokio::test]
 async fn the_append_script_indexes_foreign_entries_before_its_version_check() {
-    let (_redis, _dir, db, mut conn) = crate::helpers::bare_redis().await;
-    let foreign = crate::helpers::xadd_v0_submitted(&mut conn, "CLM-TWICE", "5").await;
+    let (_redis, db, mut conn) = crate::fixtures::bare_redis().await;
+    let foreign = test_support::streams::xadd_v0_submitted(&mut conn, "CLM-TWICE", "5").await;
     let command = shared::ClaimCommand::SubmitClaim {
         claim_id: shared::ClaimId::parse("CLM-TWICE").unwrap(),
         customer_id: shared::CustomerId::parse("C").unwrap(),

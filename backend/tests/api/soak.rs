@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, field, spawn_app_with};
+use test_support::{TestApp, field, spawn_app_with};
 
 const CLAIMS: usize = 4_000;
 

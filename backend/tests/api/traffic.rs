@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use shared::api::TrafficStatus;
 
-use crate::helpers::{spawn_app, spawn_app_with, until};
+use test_support::{spawn_app, spawn_app_with, until};
 
 #[tokio::test]
 async fn generated_claims_go_through_their_lifecycle_and_stop_when_told() {

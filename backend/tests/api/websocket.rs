@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use shared::api::ServerMessage;
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use test_support::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn catch_up_and_live_meet_without_gap_or_duplicate_while_appends_race_the_connect() {
@@ -76,7 +76,7 @@ async fn entries_appended_at_the_seam_reach_the_client_once_each() {
         app.raw_xadd(&[("n", &i.to_string())]).await;
     }
     hold.proceed.send(()).unwrap();
-    let mut ws = crate::helpers::WsClient::from(connecting.await.unwrap());
+    let mut ws = test_support::WsClient::from(connecting.await.unwrap());
     // Then one more, live only: it must come right after the 55, with nothing repeated.
     let marker = app.raw_xadd(&[("marker", "last")]).await;
     let stream: Vec<String> = app.xrange().await.into_iter().map(|(id, _)| id).collect();

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use shared::api::StreamEntry;
 use tokio::sync::RwLock;
 
-use crate::helpers::{TestApp, field, spawn_app, spawn_app_with};
+use test_support::{Relay, TestApp, field, spawn_app, spawn_app_with};
 
 async fn status_of(app: &TestApp, id: &str) -> (String, u64) {
     let body: Value = app
@@ -528,11 +528,10 @@ async fn two_relays_on_one_redis_run_consumers_of_their_own_names() {
         c.auto_review = false;
     })
     .await;
-    let mut second = crate::helpers::config(Some(app.redis_url()), None);
+    let mut second = test_support::relay::config(Some(app.redis_url()), None);
     second.workers = true;
     second.auto_review = false;
-    let relay = backend::Application::build(second).await.unwrap();
-    let (_, stop, task) = crate::helpers::run(relay);
+    let second = Relay::start(second).await;
     let view = until_view(&app, "both relays' notifiers", |g| {
         g["members"].as_array().is_some_and(|m| m.len() == 4)
     })
@@ -567,8 +566,7 @@ async fn two_relays_on_one_redis_run_consumers_of_their_own_names() {
         (20, 20),
         "each once, by either relay"
     );
-    stop.send(()).unwrap();
-    task.await.unwrap().unwrap();
+    second.shutdown().await;
 }
 
 #[tokio::test]
@@ -597,7 +595,7 @@ async fn a_worker_process_refuses_a_consumer_name_in_use() {
 /// claim the index does not know yet goes the one-by-one way, which indexes it first.
 #[tokio::test]
 async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
-    let (_redis, _dir, db, mut conn) = crate::helpers::bare_redis().await;
+    let (_redis, db, mut conn) = crate::fixtures::bare_redis().await;
     let mut submitted = Vec::new();
     for (n, cents) in [(1, 500_i64), (2, 5_000_000)] {
         let command = shared::ClaimCommand::SubmitClaim {
@@ -622,7 +620,7 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
         submitted.push(format!("CLM-B{n}"));
     }
     // Another program's submission: not in the index, and no projector here to index it.
-    crate::helpers::xadd_v0_submitted(&mut conn, "CLM-FOREIGN", "7").await;
+    test_support::streams::xadd_v0_submitted(&mut conn, "CLM-FOREIGN", "7").await;
     let reply: redis::Value = redis::cmd("XRANGE")
         .arg(&["claims:events", "-", "+"])
         .query_async(&mut conn)
