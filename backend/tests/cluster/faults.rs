@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::harness::{Relay, Stack};
+use test_support::Relay;
+
+use crate::harness::Stack;
 
 /// Submits claims through the relays in turn, 8 at a time, until `stop`; collects the ids
 /// of the claims a relay acknowledged (201). A request a relay fails is not retried: the

@@ -11,9 +11,9 @@ use crate::harness::{PARTITIONS, Stack};
 async fn a_claim_submitted_through_one_relay_appears_live_on_the_others_websocket() {
     let stack = Stack::start().await;
     let (one, other) = (stack.relay().await, stack.relay().await);
-    let mut watching = other.ws().await;
+    let mut watching = other.ws(None).await;
     watching.expect_caught_up().await;
-    let submitted = one.submit("CUST-CLUSTER").await;
+    let submitted = one.submit_for("CUST-CLUSTER").await;
     let entry = watching
         .entry_where(Duration::from_secs(10), |e| e.id == submitted.entry_id)
         .await;
@@ -36,7 +36,7 @@ async fn concurrent_transitions_of_one_claim_through_two_relays_give_one_event()
     let stack = Stack::start().await;
     let (one, other) = (stack.relay().await, stack.relay().await);
     for n in 0..10 {
-        let claim = one.submit(&format!("CUST-RACE-{n}")).await.claim_id;
+        let claim = one.submit_for(&format!("CUST-RACE-{n}")).await.claim_id;
         let (a, b) = tokio::join!(one.act(&claim, "review"), other.act(&claim, "review"));
         let mut codes = [a.status().as_u16(), b.status().as_u16()];
         codes.sort_unstable();
@@ -58,7 +58,7 @@ async fn concurrent_transitions_of_one_claim_through_two_relays_give_one_event()
 async fn every_read_of_the_api_answers_on_a_cluster() {
     let stack = Stack::start().await;
     let relay = stack.relay_with(|c| c.workers = true).await;
-    let claim = relay.submit("CUST-READS").await;
+    let claim = relay.submit_for("CUST-READS").await;
     assert_eq!(relay.act(&claim.claim_id, "review").await.status(), 200);
     let workspace: serde_json::Value = relay
         .post("/api/workspaces", &serde_json::json!({}))
@@ -121,7 +121,7 @@ async fn every_event_of_a_claim_is_in_its_own_partition_and_the_partitions_share
     let mut claims = Vec::new();
     for n in 0..24 {
         let relay = if n % 2 == 0 { &one } else { &other };
-        let submitted = relay.submit(&format!("CUST-P{n}")).await;
+        let submitted = relay.submit_for(&format!("CUST-P{n}")).await;
         // The next step through the other relay, so both write to every claim.
         let next = if n % 2 == 0 { &other } else { &one };
         assert_eq!(next.act(&submitted.claim_id, "review").await.status(), 200);
@@ -192,7 +192,7 @@ async fn dead_letters_stay_in_their_claims_partition_and_the_figures_add_up() {
     .await;
     let mut claims = Vec::new();
     for n in 0..12 {
-        claims.push(relay.submit(&format!("CUST-ADD{n}")).await.claim_id);
+        claims.push(relay.submit_for(&format!("CUST-ADD{n}")).await.claim_id);
     }
     let poisoned = claims[5].clone();
     for (action, body) in [
