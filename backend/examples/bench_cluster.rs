@@ -98,9 +98,8 @@ async fn main() -> anyhow::Result<()> {
     let mut results = Vec::new();
     for count in PARTITION_COUNTS {
         let partitions = Partitions::new(count).context("a valid partition count")?;
-        let dir = tempfile::tempdir()?;
         let started = Instant::now();
-        let cluster = EmbeddedCluster::start(dir.path(), PRIMARIES, 0).await?;
+        let cluster = EmbeddedCluster::start_temp(PRIMARIES, 0).await?;
         println!(
             "\n==== {count} partition(s): cluster up in {:.1} s, primaries on {}; load average \
              {} ====",

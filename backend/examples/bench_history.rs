@@ -14,13 +14,15 @@
 //!    gives events/s. Then 20000 more events appended live, and the time until the projector
 //!    has applied the last gives the live rate.
 
+#[path = "support/flags.rs"]
+mod flags;
+
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use backend::claim_store::{self, Replay};
 use backend::commands;
 use backend::db::Db;
-use backend::embedded_redis::{EmbeddedRedis, Persistence};
+use backend::embedded_redis::Persistence;
 use backend::keys;
 use backend::redis_cli::Trace;
 use shared::stream_codec;
@@ -28,6 +30,7 @@ use shared::{
     Adjuster, Amount, Claim, ClaimCommand, ClaimId, Currency, CustomerId, Description, Note,
     PaymentReference,
 };
+use test_support::RedisServer;
 use tokio_util::sync::CancellationToken;
 
 struct Args {
@@ -41,18 +44,14 @@ impl Args {
             claim_events: 10_000,
             projection_events: 200_000,
         };
-        let words: Vec<String> = std::env::args().skip(1).collect();
-        for pair in words.chunks(2) {
-            let [flag, value] = pair else {
-                bail!("flags take a number: --claim-events N, --projection-events N");
-            };
-            let value: u64 = value.parse().with_context(|| format!("{flag} {value}"))?;
-            match flag.as_str() {
-                "--claim-events" => args.claim_events = value,
-                "--projection-events" => args.projection_events = value,
-                other => bail!("unknown flag {other}; use --claim-events N, --projection-events N"),
-            }
-        }
+        flags::parse(
+            "usage: bench_history [--claim-events N] [--projection-events N]\n\
+             defaults: --claim-events 10000 --projection-events 200000",
+            &mut [
+                ("--claim-events", &mut args.claim_events),
+                ("--projection-events", &mut args.projection_events),
+            ],
+        )?;
         Ok(args)
     }
 }
@@ -60,8 +59,7 @@ impl Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse()?;
-    let dir = tempfile::tempdir()?;
-    let redis = EmbeddedRedis::start(dir.path(), Persistence::None).await?;
+    let mut redis = RedisServer::start(Persistence::None).await?;
     println!(
         "redis-server on 127.0.0.1:{} (no persistence); {} cores",
         redis.port(),
@@ -123,12 +121,7 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
     );
 
     let from_snapshot = median(200, async || {
-        let loaded = claim_store::load(&db, &mut Trace::off(), id.as_str()).await?;
-        anyhow::ensure!(
-            loaded.claim == claim,
-            "the snapshot load differs from the fold"
-        );
-        Ok(loaded.entries.len())
+        load_as_folded(&db, id.as_str(), &claim, "the snapshot load").await
     })
     .await?;
     // Without a snapshot, and without writing one back.
@@ -140,12 +133,7 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
         )
         .await?;
     let full = median(20, async || {
-        let loaded = claim_store::load(&bare, &mut Trace::off(), id.as_str()).await?;
-        anyhow::ensure!(
-            loaded.claim == claim,
-            "the full replay differs from the fold"
-        );
-        Ok(loaded.entries.len())
+        load_as_folded(&bare, id.as_str(), &claim, "the full replay").await
     })
     .await?;
     let with_states = median(20, async || {
@@ -165,6 +153,14 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
         verdict(from_snapshot.0 < 5.0)
     );
     Ok(())
+}
+
+/// Loads the claim and checks it equals `folded`; how many entries were read. `what` names
+/// the load in the error.
+async fn load_as_folded(db: &Db, id: &str, folded: &Claim, what: &str) -> anyhow::Result<usize> {
+    let loaded = claim_store::load(db, &mut Trace::off(), id).await?;
+    anyhow::ensure!(&loaded.claim == folded, "{what} differs from the fold");
+    Ok(loaded.entries.len())
 }
 
 fn verdict(ok: bool) -> &'static str {

@@ -25,6 +25,11 @@ impl ApiClient {
         }
     }
 
+    pub fn port(&self) -> u16 {
+        let (_, port) = self.address.rsplit_once(':').expect("host:port");
+        port.parse().expect("a port number")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
