@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use shared::api::{CommandResponse, ErrorBody};
+use shared::api::{ClaimEventsResponse, ClaimResponse, CommandResponse, ErrorBody};
 
 use crate::ws::WsClient;
 
@@ -50,6 +50,22 @@ impl ApiClient {
             .send()
             .await
             .unwrap()
+    }
+
+    /// `POST path`, its answer read as `T`; panics (with the body) unless it is one.
+    pub async fn post_json<T: DeserializeOwned>(&self, path: &str, body: &Value) -> T {
+        json_of(self.post(path, body).await).await
+    }
+
+    /// `GET /api/claims/{id}`: the claim as the relay loads it from its events.
+    pub async fn claim(&self, claim_id: &str) -> ClaimResponse {
+        self.get_json(&format!("/api/claims/{claim_id}")).await
+    }
+
+    /// `GET /api/claims/{id}/events`: the claim's events, each with the state after it.
+    pub async fn claim_events(&self, claim_id: &str) -> ClaimEventsResponse {
+        self.get_json(&format!("/api/claims/{claim_id}/events"))
+            .await
     }
 
     /// `POST path` with `body` sent as it is, labelled JSON (for bodies that are not).
@@ -121,6 +137,11 @@ impl ApiClient {
             .await
     }
 
+    /// [`ApiClient::act`], its answer read as the command's.
+    pub async fn act_json(&self, claim_id: &str, action: &str) -> CommandResponse {
+        json_of(self.act(claim_id, action).await).await
+    }
+
     /// The claim's status as the relay loads it from its events.
     pub async fn status_of(&self, claim_id: &str) -> Option<String> {
         let response = self.get(&format!("/api/claims/{claim_id}")).await;
@@ -151,4 +172,11 @@ pub async fn error_of(response: reqwest::Response) -> (u16, String, String) {
     let status = response.status().as_u16();
     let body: ErrorBody = response.json().await.expect("error bodies are JSON");
     (status, body.error.code, body.error.message)
+}
+
+/// Asserts `response` is the error `status` with `error.code` `code`; its message.
+pub async fn expect_error(response: reqwest::Response, status: u16, code: &str) -> String {
+    let (got, got_code, message) = error_of(response).await;
+    assert_eq!((got, got_code.as_str()), (status, code), "{message}");
+    message
 }

@@ -13,10 +13,10 @@ pub mod streams;
 pub mod wait;
 pub mod ws;
 
-pub use api::{ApiClient, error_of};
+pub use api::{ApiClient, error_of, expect_error};
 pub use cluster::EmbeddedCluster;
 pub use redis_server::RedisServer;
 pub use relay::{Relay, RelayProcess, TestApp, spawn_app, spawn_app_with, test_config};
 pub use streams::field;
-pub use wait::until;
+pub use wait::{poll, until};
 pub use ws::WsClient;

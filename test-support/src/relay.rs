@@ -44,6 +44,12 @@ pub fn config(redis_url: Option<String>, data_dir: Option<std::path::PathBuf>) -
     }
 }
 
+/// No cap on writes per address: for tests that send thousands of requests from one.
+pub fn unthrottled(config: &mut Config) {
+    config.write_rate_per_second = 1_000_000;
+    config.write_burst = 1_000_000;
+}
+
 /// A relay answering on loopback, and the API client that talks to it (it derefs to that).
 pub struct Relay {
     api: ApiClient,

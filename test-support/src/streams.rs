@@ -53,6 +53,23 @@ pub async fn xadd(conn: &mut impl ConnectionLike, key: &str, fields: &[(&str, &s
     cmd.query_async(conn).await.unwrap()
 }
 
+/// Appends `count` entries `n <i>` (i from 0) to the stream at `key`, `pipeline` to a round
+/// trip.
+pub async fn xadd_numbered(
+    conn: &mut impl ConnectionLike,
+    key: &str,
+    count: usize,
+    pipeline: usize,
+) {
+    for batch in 0..count.div_ceil(pipeline) {
+        let mut pipe = redis::pipe();
+        for i in batch * pipeline..((batch + 1) * pipeline).min(count) {
+            pipe.cmd("XADD").arg(key).arg("*").arg("n").arg(i).ignore();
+        }
+        let () = pipe.query_async(conn).await.unwrap();
+    }
+}
+
 /// A valid `claim_submitted` appended to `claims:events` as another program (or `redis-cli`)
 /// would: not in the claim index. Returns its id.
 pub async fn xadd_submitted(conn: &mut impl ConnectionLike, claim_id: &str) -> String {
@@ -93,17 +110,44 @@ pub async fn xadd_v0_submitted(
     .await
 }
 
+/// How many entries `group` has been handed and not acknowledged on the stream at `key`: the
+/// count in `XPENDING key group`'s summary.
+pub async fn pending(conn: &mut impl ConnectionLike, key: &str, group: &str) -> i64 {
+    let summary: redis::Value = redis::cmd("XPENDING")
+        .arg(key)
+        .arg(group)
+        .query_async(conn)
+        .await
+        .unwrap();
+    match summary {
+        redis::Value::Array(fields) => match fields.first() {
+            Some(redis::Value::Int(n)) => *n,
+            other => panic!("XPENDING's count is an integer: {other:?}"),
+        },
+        other => panic!("XPENDING answers an array: {other:?}"),
+    }
+}
+
 /// Bytes the server has sent to all its clients so far (`INFO stats`).
 pub async fn output_bytes(conn: &mut impl ConnectionLike) -> u64 {
+    info_field(conn, "stats", "total_net_output_bytes")
+        .await
+        .parse()
+        .expect("total_net_output_bytes is a number")
+}
+
+/// One field of the server's `INFO section` reply (`process_id` of `server`, `used_memory` of
+/// `memory` ...); panics if it has none.
+pub async fn info_field(conn: &mut impl ConnectionLike, section: &str, name: &str) -> String {
     let info: String = redis::cmd("INFO")
-        .arg("stats")
+        .arg(section)
         .query_async(conn)
         .await
         .unwrap();
     info.lines()
-        .find_map(|l| l.strip_prefix("total_net_output_bytes:"))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("INFO stats has total_net_output_bytes")
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("INFO {section} has {name}"))
 }
 
 /// A raw entry's field, or "" when it has none.

@@ -6,6 +6,17 @@ use shared::api::{ConsoleResponse, WorkspaceResponse};
 
 use test_support::{TestApp, spawn_app};
 
+/// `POST /api/console` with `line`, in the workspace named `workspace` (`X-Workspace`).
+async fn console_in(app: &TestApp, workspace: &str, line: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/console"))
+        .header("X-Workspace", workspace)
+        .json(&json!({ "line": line }))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A learner with a workspace of their own.
 pub struct Learner<'a> {
     app: &'a TestApp,
@@ -22,14 +33,7 @@ impl<'a> Learner<'a> {
     }
 
     pub async fn send(&self, line: &str) -> reqwest::Response {
-        self.app
-            .http
-            .post(self.app.url("/api/console"))
-            .header("X-Workspace", &self.id)
-            .json(&json!({ "line": line }))
-            .send()
-            .await
-            .unwrap()
+        console_in(self.app, &self.id, line).await
     }
 
     /// Runs a line; the console answers 200 whatever the command's outcome.
@@ -449,23 +453,9 @@ async fn a_workspace_must_be_named_and_every_key_it_makes_expires() {
     assert_eq!(r.status(), 400);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "missing_workspace");
-    let r = app
-        .http
-        .post(app.url("/api/console"))
-        .header("X-Workspace", "../../etc")
-        .json(&json!({ "line": "PING" }))
-        .send()
-        .await
-        .unwrap();
+    let r = console_in(&app, "../../etc", "PING").await;
     assert_eq!(r.status(), 400);
-    let r = app
-        .http
-        .post(app.url("/api/console"))
-        .header("X-Workspace", "0123456789abcdef0123456789abcdef")
-        .json(&json!({ "line": "PING" }))
-        .send()
-        .await
-        .unwrap();
+    let r = console_in(&app, "0123456789abcdef0123456789abcdef", "PING").await;
     assert_eq!(r.status(), 404);
 
     let me = Learner::new(&app).await;

@@ -183,8 +183,10 @@ async fn an_amplified_read_is_refused_or_lowered_before_redis_builds_it() {
 #[tokio::test]
 async fn blocking_reads_are_shared_per_workspace() {
     let app = spawn_app_with(|config| {
-        config.console_blocking = 4;
-        config.console_blocking_per_workspace = 2;
+        (
+            config.console_blocking,
+            config.console_blocking_per_workspace,
+        ) = (4, 2)
     })
     .await;
     let hostile = Browser::at(&app, "127.0.0.2");

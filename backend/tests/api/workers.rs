@@ -10,15 +10,14 @@ use serde_json::{Value, json};
 use shared::api::StreamEntry;
 use tokio::sync::RwLock;
 
-use test_support::{Relay, TestApp, field, spawn_app, spawn_app_with};
+use crate::fixtures::group_named;
+use test_support::streams::pending;
+use test_support::{TestApp, field, poll, spawn_app, spawn_app_with};
+
+use crate::fixtures::{second_relay, submit_directly, workers_without_review};
 
 async fn status_of(app: &TestApp, id: &str) -> (String, u64) {
-    let body: Value = app
-        .get(&format!("/api/claims/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.get_json(&format!("/api/claims/{id}")).await;
     (
         body["claim"]["status"].as_str().unwrap().to_owned(),
         body["claim"]["version"].as_u64().unwrap(),
@@ -26,18 +25,15 @@ async fn status_of(app: &TestApp, id: &str) -> (String, u64) {
 }
 
 async fn eventually_status(app: &TestApp, id: &str, status: &str) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    poll(Duration::from_secs(10), status, async || {
         let (now, version) = status_of(app, id).await;
         if now == status {
-            return version;
+            Ok(version)
+        } else {
+            Err(format!("{id} stayed {now}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "{id} stayed {now}, expected {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -58,16 +54,12 @@ async fn processors_approve_small_claims_and_leave_large_ones_under_review() {
 
 #[tokio::test]
 async fn with_auto_review_off_claims_wait_for_a_person() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-    })
-    .await;
+    let app = spawn_app_with(workers_without_review).await;
     let id = app.submit("10.00").await.claim_id;
     // The groups that do run have read and acknowledged the entry; no processors group exists
     // to act on it, so it is still as submitted.
     settled(&app, &["claims-analytics", "claims-notifications"]).await;
-    let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+    let groups: Value = app.get_json("/api/groups").await;
     let names: Vec<&str> = groups["groups"]
         .as_array()
         .unwrap()
@@ -89,7 +81,7 @@ async fn with_auto_review_off_claims_wait_for_a_person() {
 async fn settled(app: &TestApp, names: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+        let groups: Value = app.get_json("/api/groups").await;
         let done = names.iter().all(|name| {
             groups["groups"]
                 .as_array()
@@ -116,13 +108,8 @@ async fn notifications_are_sent_once_per_relevant_event() {
     let pay_entry = app.xrange().await.last().unwrap().0.clone();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let groups: Value = app.get("/api/groups").await.json().await.unwrap();
-        let n = groups["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["name"] == "claims-notifications")
-            .unwrap();
+        let groups: Value = app.get_json("/api/groups").await;
+        let n = group_named(&groups, "claims-notifications");
         if n["last_delivered_id"] == pay_entry.as_str() && n["pending"] == 0 {
             break;
         }
@@ -219,16 +206,9 @@ async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while
     let notes = app.stream("claims:notifications").await;
     assert_eq!(notes.len(), 1, "the healthy claim was notified");
     assert_eq!(field(&notes[0].1, "claim_id"), healthy.claim_id);
-    let pending: redis::Value = redis::cmd("XPENDING")
-        .arg("claims:events")
-        .arg("claims-notifications")
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
-    let redis::Value::Array(summary) = pending else {
-        panic!("XPENDING answers an array")
-    };
-    assert_eq!(summary[0], redis::Value::Int(0), "nothing left pending");
+    let mut redis = app.redis().await;
+    let pending = pending(&mut redis, "claims:events", "claims-notifications").await;
+    assert_eq!(pending, 0, "nothing left pending");
 }
 
 #[tokio::test]
@@ -322,11 +302,7 @@ async fn groups_that_already_exist_are_kept_with_their_cursor() {
 
 #[tokio::test]
 async fn analytics_counts_each_entry_once_and_appends_summaries() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-    })
-    .await;
+    let app = spawn_app_with(workers_without_review).await;
     for amount in ["10.00", "20.50"] {
         app.submit(amount).await;
     }
@@ -388,7 +364,7 @@ async fn a_worker_process_of_its_own_joins_the_group_and_does_the_work() {
     // The worker creates the group at the stream's end: wait for it before appending.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+        let groups: Value = app.get_json("/api/groups").await;
         if groups["groups"][0]["name"] == "claims-notifications" {
             break;
         }
@@ -408,7 +384,7 @@ async fn a_worker_process_of_its_own_joins_the_group_and_does_the_work() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(field(&notes[0].1, "claim_id"), id);
-    let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+    let groups: Value = app.get_json("/api/groups").await;
     assert_eq!(groups["groups"][0]["members"][0]["name"], "elsewhere-1");
     assert_eq!(
         groups["groups"][0]["members"][0]["running"], false,
@@ -438,7 +414,7 @@ async fn a_worker_without_a_redis_url_says_what_it_needs() {
 
 /// The state of one group as `GET /api/groups` reports it.
 async fn group_view(app: &TestApp, name: &str) -> Value {
-    let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+    let groups: Value = app.get_json("/api/groups").await;
     groups["groups"]
         .as_array()
         .unwrap()
@@ -449,18 +425,15 @@ async fn group_view(app: &TestApp, name: &str) -> Value {
 }
 
 async fn until_view(app: &TestApp, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    poll(Duration::from_secs(20), what, async || {
         let view = group_view(app, "claims-notifications").await;
         if check(&view) {
-            return view;
+            Ok(view)
+        } else {
+            Err(view.to_string())
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {view}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -523,15 +496,8 @@ async fn a_worker_process_obeys_the_pause_and_failures_set_through_a_relay_and_s
 
 #[tokio::test]
 async fn two_relays_on_one_redis_run_consumers_of_their_own_names() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-    })
-    .await;
-    let mut second = test_support::relay::config(Some(app.redis_url()), None);
-    second.workers = true;
-    second.auto_review = false;
-    let second = Relay::start(second).await;
+    let app = spawn_app_with(workers_without_review).await;
+    let second = second_relay(&app, workers_without_review).await;
     let view = until_view(&app, "both relays' notifiers", |g| {
         g["members"].as_array().is_some_and(|m| m.len() == 4)
     })
@@ -598,25 +564,9 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
     let (_redis, db, mut conn) = crate::fixtures::bare_redis().await;
     let mut submitted = Vec::new();
     for (n, cents) in [(1, 500_i64), (2, 5_000_000)] {
-        let command = shared::ClaimCommand::SubmitClaim {
-            claim_id: shared::ClaimId::parse(&format!("CLM-B{n}")).unwrap(),
-            customer_id: shared::CustomerId::parse("C").unwrap(),
-            amount: shared::Amount::from_cents(cents),
-            description: shared::Description::parse("batch").unwrap(),
-            currency: shared::Currency::BEFORE_V2,
-            policy_number: None,
-            at: backend::commands::now(),
-        };
-        backend::commands::execute(
-            &db,
-            &mut backend::redis_cli::Trace::off(),
-            &shared::Claim::default(),
-            &command,
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+        submit_directly(&db, &format!("CLM-B{n}"), "C", cents, "batch", None)
+            .await
+            .unwrap();
         submitted.push(format!("CLM-B{n}"));
     }
     // Another program's submission: not in the index, and no projector here to index it.

@@ -53,6 +53,14 @@ impl Stack {
         RelayProcess::spawn(env!("CARGO_BIN_EXE_backend").as_ref(), &args).await
     }
 
+    /// Shuts `relays` down, then the cluster.
+    pub async fn stop(self, relays: impl IntoIterator<Item = Relay>) {
+        for relay in relays {
+            relay.shutdown().await;
+        }
+        self.cluster.stop().await.unwrap();
+    }
+
     /// `(entry id, claim id)` of every entry of one stream, in order.
     pub async fn entries(&self, stream: &str) -> Vec<(String, String)> {
         claim_ids(&mut self.cluster.connect().await, stream).await
