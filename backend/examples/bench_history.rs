@@ -33,32 +33,17 @@ use shared::{
 use test_support::RedisServer;
 use tokio_util::sync::CancellationToken;
 
-struct Args {
-    claim_events: u64,
-    projection_events: u64,
-}
-
-impl Args {
-    fn parse() -> anyhow::Result<Self> {
-        let mut args = Self {
-            claim_events: 10_000,
-            projection_events: 200_000,
-        };
-        flags::parse(
-            "usage: bench_history [--claim-events N] [--projection-events N]\n\
-             defaults: --claim-events 10000 --projection-events 200000",
-            &mut [
-                ("--claim-events", &mut args.claim_events),
-                ("--projection-events", &mut args.projection_events),
-            ],
-        )?;
-        Ok(args)
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse()?;
+    let (mut claim_events, mut projection_events) = (10_000, 200_000);
+    flags::parse(
+        "usage: bench_history [--claim-events N] [--projection-events N]\n\
+         defaults: --claim-events 10000 --projection-events 200000",
+        &mut [
+            ("--claim-events", &mut claim_events),
+            ("--projection-events", &mut projection_events),
+        ],
+    )?;
     let mut redis = RedisServer::start(Persistence::None).await?;
     println!(
         "redis-server on 127.0.0.1:{} (no persistence); {} cores",
@@ -66,8 +51,8 @@ async fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let result = async {
-        claim_load(&redis.url(), args.claim_events).await?;
-        projection(&redis.url(), args.projection_events).await
+        claim_load(&redis.url(), claim_events).await?;
+        projection(&redis.url(), projection_events).await
     }
     .await;
     redis.stop().await?;
@@ -246,6 +231,20 @@ async fn position(db: &Db) -> anyhow::Result<Option<String>> {
     Ok(backend::projection::position(db, &mut Trace::off(), keys::Partition::ONLY).await?)
 }
 
+/// Checks every `every` until the projection's position is `last`; fails, naming `what`, if
+/// that takes 10 minutes.
+async fn projected_up_to(db: &Db, last: &str, every: Duration, what: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while position(db).await?.as_deref() != Some(last) {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "{what} did not catch up in 10 minutes"
+        );
+        tokio::time::sleep(every).await;
+    }
+    Ok(())
+}
+
 async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
     println!("\n-- projection: {events} events appended by pipelined XADD, then projected --");
     let db = Db::new(url)?;
@@ -263,13 +262,7 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let projector = tokio::spawn(backend::projection::run(db.clone(), stop.clone()));
     let started = Instant::now();
-    while position(&db).await?.as_deref() != Some(last.as_str()) {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(600),
-            "the first build did not finish in 10 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    projected_up_to(&db, &last, Duration::from_millis(20), "the first build").await?;
     let took = started.elapsed().as_secs_f64();
     let claims: u64 = db
         .run(
@@ -289,13 +282,7 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
     let started = Instant::now();
     append_lifecycles(&mut conn, 10_000_000, live).await?;
     let last = backend::feed::last_ids(&db).await?.to_string();
-    while position(&db).await?.as_deref() != Some(last.as_str()) {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(600),
-            "the live projection did not catch up in 10 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    projected_up_to(&db, &last, Duration::from_millis(5), "the live projection").await?;
     let took = started.elapsed().as_secs_f64();
     println!(
         "live    : {live} events appended and projected in {took:.2} s: {:.0} events/s (appends included)",

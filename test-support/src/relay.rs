@@ -197,6 +197,15 @@ impl TestApp {
         self.redis.connect().await
     }
 
+    /// One command straight to the test's Redis, as `redis-cli` would send it; its reply.
+    pub async fn query<T: redis::FromRedisValue>(&self, args: &[&str]) -> T {
+        redis::cmd(args[0])
+            .arg(&args[1..])
+            .query_async(&mut self.redis().await)
+            .await
+            .unwrap()
+    }
+
     /// Bytes the test's Redis has sent to all its clients so far (`INFO stats`).
     pub async fn redis_output_bytes(&self) -> u64 {
         streams::output_bytes(&mut self.redis().await).await

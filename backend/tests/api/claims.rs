@@ -3,6 +3,8 @@ use shared::api::{ClaimEventsResponse, ClaimListResponse, ClaimResponse, Command
 
 use test_support::{error_of, spawn_app};
 
+use crate::fixtures::strings_at;
+
 #[tokio::test]
 async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
     let app = spawn_app().await;
@@ -239,12 +241,7 @@ async fn the_entries_endpoint_pages_forwards_and_backwards() {
     let page: Value = app
         .get_json("/api/streams/claims:events/entries?count=2")
         .await;
-    let got: Vec<&str> = page["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
+    let got = strings_at(&page["entries"], "id");
     assert_eq!(got, [ids[0].as_str(), ids[1].as_str()]);
     let next = page["next"].as_str().unwrap().to_owned();
     let page: Value = app

@@ -151,12 +151,7 @@ async fn every_command_of_the_lab_runs_in_a_workspace_as_redis_cli_prints_it() {
         [format!("XLEN {}", quote(&me.real("orders")))]
     );
     assert_eq!(me.ok("DEL orders").await, "(integer) 1");
-    let mut redis = app.redis().await;
-    let exists: bool = redis::cmd("EXISTS")
-        .arg(me.real("orders"))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let exists: bool = app.query(&["EXISTS", &me.real("orders")]).await;
     assert!(!exists);
 }
 
@@ -269,12 +264,7 @@ async fn two_workspaces_never_see_or_change_each_others_keys() {
 
     // Neither touched the class's stream, whose name they typed.
     assert_eq!(app.xlen().await, 0);
-    let mut redis = app.redis().await;
-    let ben_len: u64 = redis::cmd("XLEN")
-        .arg(ben.real("claims:events"))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let ben_len: u64 = app.query(&["XLEN", &ben.real("claims:events")]).await;
     assert_eq!(ben_len, 1);
 }
 

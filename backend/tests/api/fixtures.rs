@@ -99,3 +99,22 @@ pub async fn inject(app: &TestApp, group: &str, body: Value) {
         .await;
     assert_eq!(r.status(), 200);
 }
+
+/// The string `field` of each object in the JSON array `items`.
+pub fn strings_at<'a>(items: &'a Value, field: &str) -> Vec<&'a str> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap())
+        .collect()
+}
+
+/// [`workers_without_review`], then the rest of the relay's config adjusted by `adjust`.
+pub async fn spawn_without_review(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with(|c| {
+        workers_without_review(c);
+        adjust(c);
+    })
+    .await
+}

@@ -93,7 +93,7 @@ async fn a_claim_loads_from_its_newest_snapshot_and_an_untrusted_one_is_rebuilt(
     );
 
     // The full fold agrees with snapshot + tail.
-    let events: ClaimEventsResponse = app.claim_events(&id).await;
+    let events: ClaimEventsResponse = app.claim_events(id).await;
     assert_eq!(events.events.len(), 12);
     assert_eq!(events.states.last().unwrap().as_ref(), Some(&loaded.claim));
 

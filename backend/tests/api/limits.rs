@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::fixtures::group_named;
-use crate::fixtures::spawn_workers;
+use crate::fixtures::{spawn_without_review, spawn_workers};
 use test_support::relay::unthrottled;
 use test_support::{TestApp, error_of, spawn_app_with, until};
 
@@ -38,12 +38,7 @@ async fn consumers_in_redis(app: &TestApp) -> Vec<(String, u64)> {
 
 #[tokio::test]
 async fn consumers_per_group_are_capped_with_409() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.max_consumers_per_group = 4;
-    })
-    .await;
+    let app = spawn_without_review(|c| c.max_consumers_per_group = 4).await;
     until(Duration::from_secs(10), "the groups run", || async {
         app.get("/api/groups").await.status() == 200
             && app
@@ -225,9 +220,7 @@ async fn a_websocket_message_over_the_cap_closes_the_feed_with_a_reason() {
 
 #[tokio::test]
 async fn side_streams_are_capped_and_markers_trimmed_once_entries_are_acknowledged() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
+    let app = spawn_without_review(|c| {
         c.side_stream_maxlen = 10;
         unthrottled(c);
     })

@@ -403,12 +403,8 @@ async fn a_projector_without_the_lease_can_neither_start_nor_swap_a_rebuild() {
     .await
     .unwrap();
     assert!(!rebuilt, "a rebuild ran without the lease");
-    let holder: Option<String> = redis::cmd("HGET")
-        .arg(partition.model(backend::keys::Model::Rebuild).views())
-        .arg("holder")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let rebuild_views = partition.model(backend::keys::Model::Rebuild).views();
+    let holder: Option<String> = app.query(&["HGET", &rebuild_views, "holder"]).await;
     assert_eq!(
         holder.as_deref(),
         Some("{}"),
@@ -488,19 +484,10 @@ return 1
         "a rebuild swapped in after its lease was lost"
     );
     assert_eq!(rebuild_counts(&app).await.1, swaps, "nothing swapped");
-    let marker: Option<String> = redis::cmd("HGET")
-        .arg(&views)
-        .arg("live-marker")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let marker: Option<String> = app.query(&["HGET", &views, "live-marker"]).await;
     assert_eq!(marker.as_deref(), Some("{}"), "the live model was replaced");
-    let successor: Option<String> = redis::cmd("HGET")
-        .arg(partition.model(backend::keys::Model::Rebuild).views())
-        .arg("successor")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let rebuild_views = partition.model(backend::keys::Model::Rebuild).views();
+    let successor: Option<String> = app.query(&["HGET", &rebuild_views, "successor"]).await;
     assert_eq!(
         successor.as_deref(),
         Some("{}"),

@@ -14,7 +14,7 @@ use crate::fixtures::group_named;
 use test_support::streams::pending;
 use test_support::{TestApp, field, poll, spawn_app, spawn_app_with};
 
-use crate::fixtures::{second_relay, submit_directly, workers_without_review};
+use crate::fixtures::{second_relay, strings_at, submit_directly, workers_without_review};
 
 async fn status_of(app: &TestApp, id: &str) -> (String, u64) {
     let body: Value = app.get_json(&format!("/api/claims/{id}")).await;
@@ -60,12 +60,7 @@ async fn with_auto_review_off_claims_wait_for_a_person() {
     // to act on it, so it is still as submitted.
     settled(&app, &["claims-analytics", "claims-notifications"]).await;
     let groups: Value = app.get_json("/api/groups").await;
-    let names: Vec<&str> = groups["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["name"].as_str().unwrap())
-        .collect();
+    let names = strings_at(&groups["groups"], "name");
     assert_eq!(
         names,
         [
@@ -156,11 +151,18 @@ fn db(app: &TestApp) -> Db {
     Db::new(&app.redis_url()).unwrap()
 }
 
-#[tokio::test]
-async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while_others_flow() {
+/// A relay without workers, and `claims-notifications` created on its Redis for the test's
+/// own consumers.
+async fn with_notifications_group() -> (TestApp, Db) {
     let app = spawn_app().await;
     let db = db(&app);
     groups::ensure(&db, "claims-notifications").await.unwrap();
+    (app, db)
+}
+
+#[tokio::test]
+async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while_others_flow() {
+    let (app, db) = with_notifications_group().await;
     let poisoned = app.submit("1.00").await;
     let healthy = app.submit("2.00").await;
     // Injected failures live in Redis, where every process's consumers read them.
@@ -213,9 +215,7 @@ async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while
 
 #[tokio::test]
 async fn entries_a_crashed_consumer_left_pending_are_taken_over_and_notified_once() {
-    let app = spawn_app().await;
-    let db = db(&app);
-    groups::ensure(&db, "claims-notifications").await.unwrap();
+    let (app, db) = with_notifications_group().await;
     let submitted = app.submit("3.00").await;
 
     // A consumer reads the entry, does the work, and dies before XACK.
@@ -336,12 +336,13 @@ async fn analytics_counts_each_entry_once_and_appends_summaries() {
         .handle(&db(&app), &entry)
         .await
         .unwrap();
-    let counted: i64 = redis::cmd("HGET")
-        .arg("claims:{claims:analytics}:metrics")
-        .arg("events:claim_submitted")
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
+    let counted: i64 = app
+        .query(&[
+            "HGET",
+            "claims:{claims:analytics}:metrics",
+            "events:claim_submitted",
+        ])
+        .await;
     assert_eq!(counted, 2);
 }
 
