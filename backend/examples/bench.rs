@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use backend::Config;
-use backend::embedded_redis::Persistence;
+use backend::store::embedded::Persistence;
 use clap::Parser;
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;

@@ -3,8 +3,8 @@
 //! Starts its own `redis-server` (no persistence, in a temporary directory), then:
 //!
 //! 1. **claim load**: one claim with `--claim-events` events (default 10000: a submission
-//!    and notes), appended through `backend::commands::execute` with a snapshot every 50.
-//!    Then the median time of `claim_store::load` from the newest snapshot, and of a full
+//!    and notes), appended through `backend::events::commands::execute` with a snapshot every 50.
+//!    Then the median time of `claims::load` from the newest snapshot, and of a full
 //!    replay (the same load with the snapshot key removed and snapshots off, so every event
 //!    is read and folded), each over several runs.
 //! 2. **projection**: `--projection-events` events (default 200000: claims submitted,
@@ -19,12 +19,12 @@ mod flags;
 
 use std::time::{Duration, Instant};
 
-use backend::claim_store::{self, Replay};
-use backend::commands;
-use backend::db::Db;
-use backend::embedded_redis::Persistence;
-use backend::keys;
-use backend::redis_cli::Trace;
+use backend::events::commands;
+use backend::store::claims::{self, Replay};
+use backend::store::db::Db;
+use backend::store::embedded::Persistence;
+use backend::store::keys;
+use backend::store::trace::Trace;
 use shared::stream_codec;
 use shared::{
     Adjuster, Amount, Claim, ClaimCommand, ClaimId, Currency, CustomerId, Description, Note,
@@ -123,8 +123,7 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
     .await?;
     let with_states = median(20, async || {
         let loaded =
-            claim_store::load_until(&bare, &mut Trace::off(), id.as_str(), Replay::Full, None)
-                .await?;
+            claims::load_until(&bare, &mut Trace::off(), id.as_str(), Replay::Full, None).await?;
         Ok(loaded.states.len())
     })
     .await?;
@@ -143,7 +142,7 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
 /// Loads the claim and checks it equals `folded`; how many entries were read. `what` names
 /// the load in the error.
 async fn load_as_folded(db: &Db, id: &str, folded: &Claim, what: &str) -> anyhow::Result<usize> {
-    let loaded = claim_store::load(db, &mut Trace::off(), id).await?;
+    let loaded = claims::load(db, &mut Trace::off(), id).await?;
     anyhow::ensure!(&loaded.claim == folded, "{what} differs from the fold");
     Ok(loaded.entries.len())
 }
@@ -228,7 +227,7 @@ async fn append_lifecycles(
 }
 
 async fn position(db: &Db) -> anyhow::Result<Option<String>> {
-    Ok(backend::projection::position(db, &mut Trace::off(), keys::Partition::ONLY).await?)
+    Ok(backend::events::projection::position(db, &mut Trace::off(), keys::Partition::ONLY).await?)
 }
 
 /// Checks every `every` until the projection's position is `last`; fails, naming `what`, if
@@ -257,10 +256,10 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
         "append  : {events} events in {:.2} s",
         started.elapsed().as_secs_f64()
     );
-    let last = backend::feed::last_ids(&db).await?.to_string();
+    let last = backend::events::feed::last_ids(&db).await?.to_string();
 
     let stop = CancellationToken::new();
-    let projector = tokio::spawn(backend::projection::run(db.clone(), stop.clone()));
+    let projector = tokio::spawn(backend::events::projection::run(db.clone(), stop.clone()));
     let started = Instant::now();
     projected_up_to(&db, &last, Duration::from_millis(20), "the first build").await?;
     let took = started.elapsed().as_secs_f64();
@@ -281,7 +280,7 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
     let live = 20_000.min(events);
     let started = Instant::now();
     append_lifecycles(&mut conn, 10_000_000, live).await?;
-    let last = backend::feed::last_ids(&db).await?.to_string();
+    let last = backend::events::feed::last_ids(&db).await?.to_string();
     projected_up_to(&db, &last, Duration::from_millis(5), "the live projection").await?;
     let took = started.elapsed().as_secs_f64();
     println!(

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use tokio::process::Command;
 
 use backend::Config;
-use backend::embedded_redis::{EmbeddedRedis, Persistence};
+use backend::store::embedded::{EmbeddedRedis, Persistence};
 use tempfile::TempDir;
 
 use crate::redis_server::free_port;

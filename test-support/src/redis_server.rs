@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::path::Path;
 
 use anyhow::Context;
-use backend::embedded_redis::{EmbeddedRedis, Persistence};
+use backend::store::embedded::{EmbeddedRedis, Persistence};
 use redis::aio::MultiplexedConnection;
 use tempfile::TempDir;
 

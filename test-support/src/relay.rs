@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use backend::embedded_redis::Persistence;
-use backend::feed::Feed;
+use backend::events::feed::Feed;
+use backend::store::embedded::Persistence;
 use backend::{Application, Config};
 use redis::aio::MultiplexedConnection;
 use tokio::sync::oneshot;
@@ -213,16 +213,16 @@ impl TestApp {
 
     /// The id of the newest entry of `claims:events`, read straight from Redis.
     pub async fn newest_id(&self) -> String {
-        streams::newest_id(&mut self.redis().await, backend::keys::EVENTS).await
+        streams::newest_id(&mut self.redis().await, backend::store::keys::EVENTS).await
     }
 
     pub async fn xlen(&self) -> u64 {
-        streams::xlen(&mut self.redis().await, backend::keys::EVENTS).await
+        streams::xlen(&mut self.redis().await, backend::store::keys::EVENTS).await
     }
 
     /// Every entry of `claims:events`, read straight from Redis.
     pub async fn xrange(&self) -> Vec<RawEntry> {
-        self.stream(backend::keys::EVENTS).await
+        self.stream(backend::store::keys::EVENTS).await
     }
 
     /// Every entry of a stream, read straight from Redis.
@@ -232,7 +232,12 @@ impl TestApp {
 
     /// Appends an entry as `redis-cli XADD claims:events * ...` would.
     pub async fn raw_xadd(&self, fields: &[(&str, &str)]) -> String {
-        streams::xadd(&mut self.redis().await, backend::keys::EVENTS, fields).await
+        streams::xadd(
+            &mut self.redis().await,
+            backend::store::keys::EVENTS,
+            fields,
+        )
+        .await
     }
 
     /// A valid `claim_submitted` appended straight to the stream, as another program (or

@@ -18,7 +18,7 @@ pub async fn xrange(conn: &mut impl ConnectionLike, key: &str) -> Vec<RawEntry> 
         .query_async(conn)
         .await
         .unwrap();
-    backend::db::entries(reply)
+    backend::store::reply::entries(reply)
 }
 
 /// The id of the newest entry of the stream at `key`; panics if it is empty.
@@ -32,7 +32,7 @@ pub async fn newest_id(conn: &mut impl ConnectionLike, key: &str) -> String {
         .query_async(conn)
         .await
         .unwrap();
-    backend::db::entries(newest)
+    backend::store::reply::entries(newest)
         .into_iter()
         .next()
         .unwrap_or_else(|| panic!("{key} is empty"))
@@ -75,7 +75,7 @@ pub async fn xadd_numbered(
 pub async fn xadd_submitted(conn: &mut impl ConnectionLike, claim_id: &str) -> String {
     xadd(
         conn,
-        backend::keys::EVENTS,
+        backend::store::keys::EVENTS,
         &[
             ("type", "claim_submitted"),
             ("v", "1"),
@@ -98,7 +98,7 @@ pub async fn xadd_v0_submitted(
 ) -> String {
     xadd(
         conn,
-        backend::keys::EVENTS,
+        backend::store::keys::EVENTS,
         &[
             ("type", "claim_submitted"),
             ("claim_id", claim_id),
@@ -176,7 +176,7 @@ pub async fn assert_every_entry_indexed(
     conn: &mut impl ConnectionLike,
 ) -> HashMap<String, Vec<String>> {
     let mut by_claim = HashMap::<String, Vec<String>>::new();
-    for (id, fields) in xrange(conn, backend::keys::EVENTS).await {
+    for (id, fields) in xrange(conn, backend::store::keys::EVENTS).await {
         by_claim
             .entry(field(&fields, "claim_id").to_owned())
             .or_default()
@@ -184,7 +184,7 @@ pub async fn assert_every_entry_indexed(
     }
     for (claim, ids) in &by_claim {
         let index: Vec<String> = redis::cmd("LRANGE")
-            .arg(backend::keys::Partition::ONLY.history(claim))
+            .arg(backend::store::keys::Partition::ONLY.history(claim))
             .arg(0)
             .arg(-1)
             .query_async(conn)

@@ -1,8 +1,8 @@
 //! Creating the consumer groups, idempotently.
 
-use crate::db::{Db, DbError};
-use crate::keys;
-use crate::redis_cli::Trace;
+use crate::store::db::{Db, DbError};
+use crate::store::keys;
+use crate::store::trace::Trace;
 
 /// Creates `group` on every partition's stream (and the stream if missing), reading from new
 /// entries. A group that already exists (BUSYGROUP) is left as it is, with its cursor and

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{Db, DbError};
-use crate::keys;
-use crate::redis_cli::Trace;
+use crate::store::db::{Db, DbError};
+use crate::store::keys;
+use crate::store::trace::Trace;
 
 /// A lease lasts this long unless renewed; a relay killed outright frees its number then.
 const LEASE: Duration = Duration::from_secs(30);
@@ -60,7 +60,13 @@ impl RelaySlot {
                 _ = tick.tick() => {}
                 () = stop.cancelled() => break,
             }
-            match crate::lease::renew(&db, &keys::relay_slot(self.number), &self.owner, LEASE).await
+            match crate::store::lease::renew(
+                &db,
+                &keys::relay_slot(self.number),
+                &self.owner,
+                LEASE,
+            )
+            .await
             {
                 Ok(true) => {}
                 Ok(false) => tracing::warn!(
@@ -70,6 +76,7 @@ impl RelaySlot {
                 Err(e) => tracing::debug!(error = %e, "relay number not renewed"),
             }
         }
-        let _ = crate::lease::release(&db, &keys::relay_slot(self.number), &self.owner).await;
+        let _ =
+            crate::store::lease::release(&db, &keys::relay_slot(self.number), &self.owner).await;
     }
 }

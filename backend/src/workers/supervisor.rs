@@ -13,13 +13,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::analytics::Analytics;
-use super::consumer::Injection;
 use super::controls::GroupControls;
+use super::handler::Injection;
 use super::notifications::Notify;
 use super::processors::AutoReview;
 use super::{Consumer, ConsumerConfig, Handler, groups};
-use crate::db::{Db, DbError};
-use crate::keys;
+use crate::store::db::{Db, DbError};
+use crate::store::keys;
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {

@@ -2,11 +2,11 @@
 //! binary needs (the rest is in `test_support`).
 
 use backend::Config;
-use backend::commands::{self, CommandError, Executed};
-use backend::db::Db;
-use backend::embedded_redis::Persistence;
-use backend::idempotency::IdempotencyMark;
-use backend::redis_cli::Trace;
+use backend::events::commands::{self, CommandError, Executed};
+use backend::store::claims::IdempotencyMark;
+use backend::store::db::Db;
+use backend::store::embedded::Persistence;
+use backend::store::trace::Trace;
 use redis::aio::MultiplexedConnection;
 use serde_json::Value;
 use shared::{Amount, Claim, ClaimCommand, ClaimId, Currency, CustomerId, Description};

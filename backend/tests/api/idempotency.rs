@@ -153,14 +153,14 @@ async fn a_request_applied_by_a_relay_that_died_before_answering_is_not_applied_
     let bytes = axum::body::Bytes::from(serde_json::to_vec(&body).unwrap());
     // What a relay does up to the append, then dies: reserve the key, append with the mark.
     let key = "k-lost";
-    let partition = backend::keys::Partition::ONLY;
-    let redis_key = backend::idempotency::redis_key(partition, key);
-    let mark = backend::idempotency::IdempotencyMark {
+    let partition = backend::store::keys::Partition::ONLY;
+    let redis_key = backend::http::idempotency::redis_key(partition, key);
+    let mark = backend::store::claims::IdempotencyMark {
         key: redis_key,
         partition,
-        fingerprint: backend::idempotency::fingerprint("POST", "/api/claims", &bytes),
+        fingerprint: backend::http::idempotency::fingerprint("POST", "/api/claims", &bytes),
     };
-    let db = backend::db::Db::new(&app.redis_url()).unwrap();
+    let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
     submit_directly(
         &db,
         "CLM-LOSTANSWER",

@@ -38,7 +38,7 @@ async fn lab_status(app: &TestApp, claim_id: &str, status: &str) -> String {
 
 async fn history_len(app: &TestApp, claim_id: &str) -> usize {
     let ids: Vec<String> = redis::cmd("LRANGE")
-        .arg(backend::keys::Partition::ONLY.history(claim_id))
+        .arg(backend::store::keys::Partition::ONLY.history(claim_id))
         .arg(0)
         .arg(-1)
         .query_async(&mut app.redis().await)
@@ -173,12 +173,12 @@ async fn the_append_script_indexes_foreign_entries_before_its_version_check() {
     assert!(
         matches!(
             result,
-            Err(backend::commands::CommandError::VersionConflict(_))
+            Err(backend::events::commands::CommandError::VersionConflict(_))
         ),
         "the claim already existed in the stream"
     );
     let index: Vec<String> = redis::cmd("LRANGE")
-        .arg(backend::keys::Partition::ONLY.history("CLM-TWICE"))
+        .arg(backend::store::keys::Partition::ONLY.history("CLM-TWICE"))
         .arg(0)
         .arg(-1)
         .query_async(&mut conn)

@@ -131,7 +131,7 @@ async fn failing_over_a_primary_under_load_loses_no_acknowledged_claim() {
     let load = Load::start(vec![one.clone(), other.clone()]);
     until_acknowledged(&load.acknowledged, 150).await;
     // The primary of the first partition's slot hands over to its replica.
-    let stream = backend::keys::Partitions::new(crate::harness::PARTITIONS)
+    let stream = backend::store::keys::Partitions::new(crate::harness::PARTITIONS)
         .unwrap()
         .all()
         .next()

@@ -444,7 +444,7 @@ async fn poisoned_entry_replays_from_the_page(stack: Stack, partitions: u32) {
     })
     .await;
     let panel = page.text("redis-panel").await;
-    let failed = backend::keys::Partitions::new(partitions)
+    let failed = backend::store::keys::Partitions::new(partitions)
         .unwrap()
         .of(&claim)
         .failed();
@@ -1507,7 +1507,7 @@ async fn partitioned_claims_say_their_partition_and_every_entry_arrives() {
     let stack = Stack::start_with(|c| c.partitions = 3).await;
     let browser = Browser::launch().await;
     let page = Playground::open(&browser, &stack.url()).await;
-    let partitions = backend::keys::Partitions::new(3).unwrap();
+    let partitions = backend::store::keys::Partitions::new(3).unwrap();
     let mut claims = Vec::new();
     for n in 0..9 {
         claims.push(stack.submit_for(&format!("CUST-PART{n}"), "42.00").await);
