@@ -33,13 +33,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use backend::store::embedded::{EmbeddedRedis, Persistence};
-use backend::{Application, Config};
+use backend::Config;
+use backend::store::embedded::Persistence;
 use clap::Parser;
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
 use redis::aio::MultiplexedConnection;
 use shared::api::ServerMessage;
+use test_support::{RedisServer, Relay};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -108,18 +109,15 @@ const LOAD_THREAD: &str = "load-";
 struct Harness {
     /// The clients' runtime: two `load-client` threads, apart from the relay's workers.
     load: tokio::runtime::Handle,
-    redis: EmbeddedRedis,
-    _redis_dir: tempfile::TempDir,
+    redis: RedisServer,
     relay_port: u16,
-    stop: oneshot::Sender<()>,
-    relay: JoinHandle<anyhow::Result<()>>,
+    relay: Relay,
 }
 
 impl Harness {
     async fn start(load: tokio::runtime::Handle) -> anyhow::Result<Self> {
-        let redis_dir = tempfile::tempdir()?;
-        let redis = EmbeddedRedis::start(redis_dir.path(), Persistence::None).await?;
-        let static_dir = redis_dir.path().join("no-static-files");
+        let redis = RedisServer::start(Persistence::None).await?;
+        let static_dir = redis.dir().join("no-static-files");
         let config = Config::try_parse_from([
             "backend",
             "--listen",
@@ -141,24 +139,17 @@ impl Harness {
             "--ws-max-connections",
             "100000",
         ])?;
-        let app = Application::build(config).await?;
-        let relay_port = app.port();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let relay = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
+        let relay = Relay::start(config).await;
         Ok(Self {
             load,
             redis,
-            _redis_dir: redis_dir,
-            relay_port,
-            stop,
+            relay_port: relay.port(),
             relay,
         })
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.relay_port)
+        self.relay.url(path)
     }
 
     async fn redis(&self) -> anyhow::Result<MultiplexedConnection> {
@@ -183,11 +174,9 @@ impl Harness {
         })
     }
 
-    async fn shutdown(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
-        match timeout(STEP_TIMEOUT, self.relay).await {
-            Ok(joined) => joined??,
-            Err(_) => eprintln!("warning: the relay did not stop within {STEP_TIMEOUT:?}"),
+    async fn shutdown(mut self) -> anyhow::Result<()> {
+        if timeout(STEP_TIMEOUT, self.relay.shutdown()).await.is_err() {
+            eprintln!("warning: the relay did not stop within {STEP_TIMEOUT:?}");
         }
         self.redis.stop().await
     }

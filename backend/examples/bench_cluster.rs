@@ -57,7 +57,6 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use backend::embedded_cluster::EmbeddedCluster;
 use backend::store::db::Db;
 use backend::store::entry_id::EntryId;
 use backend::store::keys::{self, Partition, Partitions};
@@ -69,6 +68,7 @@ use support::claims::{print_check, reset_claims, submit_all, submit_one};
 use support::drain::{Processors, create_group, drained, last_entry};
 use support::measure::{Mark, Node, Usage, load_average, mark, node, print_took};
 use support::{APPROVE_UP_TO, POLL, RUN_TIMEOUT, SMALL};
+use test_support::EmbeddedCluster;
 use tokio::task::JoinHandle;
 
 const PARTITION_COUNTS: [u32; 3] = [1, 2, 4];
@@ -98,9 +98,8 @@ async fn main() -> anyhow::Result<()> {
     let mut results = Vec::new();
     for count in PARTITION_COUNTS {
         let partitions = Partitions::new(count).context("a valid partition count")?;
-        let dir = tempfile::tempdir()?;
         let started = Instant::now();
-        let cluster = EmbeddedCluster::start(dir.path(), PRIMARIES, 0).await?;
+        let cluster = EmbeddedCluster::start_temp(PRIMARIES, 0).await?;
         println!(
             "\n==== {count} partition(s): cluster up in {:.1} s, primaries on {}; load average \
              {} ====",

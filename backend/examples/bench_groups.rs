@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use backend::store::db::Db;
-use backend::store::embedded::{EmbeddedRedis, Persistence};
+use backend::store::embedded::Persistence;
 use backend::store::entry_id::EntryId;
 use backend::store::keys::{self, Partitions};
 use backend::store::reply;
@@ -53,6 +53,7 @@ use support::claims::{print_check, reset_claims, submit_all};
 use support::drain::{Processors, create_group, drained, last_entry};
 use support::measure::{Mark, Node, Usage, connect, load_average, mark, node, print_took};
 use support::{APPROVE_UP_TO, POLL, RUN_TIMEOUT, STEP_TIMEOUT};
+use test_support::RedisServer;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
@@ -80,8 +81,7 @@ async fn main() -> anyhow::Result<()> {
         &mut [("--events", &mut events)],
     )?;
     let start = Instant::now();
-    let dir = tempfile::tempdir()?;
-    let redis = EmbeddedRedis::start(dir.path(), Persistence::None).await?;
+    let mut redis = RedisServer::start(Persistence::None).await?;
     println!(
         "redis-server on 127.0.0.1:{} (no persistence); {} cores; load average {}",
         redis.port(),

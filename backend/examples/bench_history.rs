@@ -14,13 +14,15 @@
 //!    gives events/s. Then 20000 more events appended live, and the time until the projector
 //!    has applied the last gives the live rate.
 
+#[path = "support/flags.rs"]
+mod flags;
+
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
 use backend::events::commands;
 use backend::store::claims::{self, Replay};
 use backend::store::db::Db;
-use backend::store::embedded::{EmbeddedRedis, Persistence};
+use backend::store::embedded::Persistence;
 use backend::store::keys;
 use backend::store::trace::Trace;
 use shared::stream_codec;
@@ -28,48 +30,29 @@ use shared::{
     Adjuster, Amount, Claim, ClaimCommand, ClaimId, Currency, CustomerId, Description, Note,
     PaymentReference,
 };
+use test_support::RedisServer;
 use tokio_util::sync::CancellationToken;
-
-struct Args {
-    claim_events: u64,
-    projection_events: u64,
-}
-
-impl Args {
-    fn parse() -> anyhow::Result<Self> {
-        let mut args = Self {
-            claim_events: 10_000,
-            projection_events: 200_000,
-        };
-        let words: Vec<String> = std::env::args().skip(1).collect();
-        for pair in words.chunks(2) {
-            let [flag, value] = pair else {
-                bail!("flags take a number: --claim-events N, --projection-events N");
-            };
-            let value: u64 = value.parse().with_context(|| format!("{flag} {value}"))?;
-            match flag.as_str() {
-                "--claim-events" => args.claim_events = value,
-                "--projection-events" => args.projection_events = value,
-                other => bail!("unknown flag {other}; use --claim-events N, --projection-events N"),
-            }
-        }
-        Ok(args)
-    }
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse()?;
-    let dir = tempfile::tempdir()?;
-    let redis = EmbeddedRedis::start(dir.path(), Persistence::None).await?;
+    let (mut claim_events, mut projection_events) = (10_000, 200_000);
+    flags::parse(
+        "usage: bench_history [--claim-events N] [--projection-events N]\n\
+         defaults: --claim-events 10000 --projection-events 200000",
+        &mut [
+            ("--claim-events", &mut claim_events),
+            ("--projection-events", &mut projection_events),
+        ],
+    )?;
+    let mut redis = RedisServer::start(Persistence::None).await?;
     println!(
         "redis-server on 127.0.0.1:{} (no persistence); {} cores",
         redis.port(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let result = async {
-        claim_load(&redis.url(), args.claim_events).await?;
-        projection(&redis.url(), args.projection_events).await
+        claim_load(&redis.url(), claim_events).await?;
+        projection(&redis.url(), projection_events).await
     }
     .await;
     redis.stop().await?;
@@ -123,12 +106,7 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
     );
 
     let from_snapshot = median(200, async || {
-        let loaded = claims::load(&db, &mut Trace::off(), id.as_str()).await?;
-        anyhow::ensure!(
-            loaded.claim == claim,
-            "the snapshot load differs from the fold"
-        );
-        Ok(loaded.entries.len())
+        load_as_folded(&db, id.as_str(), &claim, "the snapshot load").await
     })
     .await?;
     // Without a snapshot, and without writing one back.
@@ -140,12 +118,7 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
         )
         .await?;
     let full = median(20, async || {
-        let loaded = claims::load(&bare, &mut Trace::off(), id.as_str()).await?;
-        anyhow::ensure!(
-            loaded.claim == claim,
-            "the full replay differs from the fold"
-        );
-        Ok(loaded.entries.len())
+        load_as_folded(&bare, id.as_str(), &claim, "the full replay").await
     })
     .await?;
     let with_states = median(20, async || {
@@ -164,6 +137,14 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
         verdict(from_snapshot.0 < 5.0)
     );
     Ok(())
+}
+
+/// Loads the claim and checks it equals `folded`; how many entries were read. `what` names
+/// the load in the error.
+async fn load_as_folded(db: &Db, id: &str, folded: &Claim, what: &str) -> anyhow::Result<usize> {
+    let loaded = claims::load(db, &mut Trace::off(), id).await?;
+    anyhow::ensure!(&loaded.claim == folded, "{what} differs from the fold");
+    Ok(loaded.entries.len())
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -249,6 +230,20 @@ async fn position(db: &Db) -> anyhow::Result<Option<String>> {
     Ok(backend::events::projection::position(db, &mut Trace::off(), keys::Partition::ONLY).await?)
 }
 
+/// Checks every `every` until the projection's position is `last`; fails, naming `what`, if
+/// that takes 10 minutes.
+async fn projected_up_to(db: &Db, last: &str, every: Duration, what: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while position(db).await?.as_deref() != Some(last) {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(600),
+            "{what} did not catch up in 10 minutes"
+        );
+        tokio::time::sleep(every).await;
+    }
+    Ok(())
+}
+
 async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
     println!("\n-- projection: {events} events appended by pipelined XADD, then projected --");
     let db = Db::new(url)?;
@@ -266,13 +261,7 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let projector = tokio::spawn(backend::events::projection::run(db.clone(), stop.clone()));
     let started = Instant::now();
-    while position(&db).await?.as_deref() != Some(last.as_str()) {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(600),
-            "the first build did not finish in 10 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    projected_up_to(&db, &last, Duration::from_millis(20), "the first build").await?;
     let took = started.elapsed().as_secs_f64();
     let claims: u64 = db
         .run(
@@ -292,13 +281,7 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
     let started = Instant::now();
     append_lifecycles(&mut conn, 10_000_000, live).await?;
     let last = backend::events::feed::last_ids(&db).await?.to_string();
-    while position(&db).await?.as_deref() != Some(last.as_str()) {
-        anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(600),
-            "the live projection did not catch up in 10 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    projected_up_to(&db, &last, Duration::from_millis(5), "the live projection").await?;
     let took = started.elapsed().as_secs_f64();
     println!(
         "live    : {live} events appended and projected in {took:.2} s: {:.0} events/s (appends included)",

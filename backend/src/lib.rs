@@ -9,7 +9,6 @@
 //!   read model and retention;
 //! - [`store`]: Redis itself: keys, connections, scripts, commands and their replies.
 
-pub mod embedded_cluster;
 pub mod events;
 pub mod http;
 pub mod infra;

@@ -4,7 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_of, spawn_app_with};
+use crate::fixtures::group_named;
+use test_support::{TestApp, error_of, spawn_app_with};
 
 /// Request headers as (name, value) pairs.
 type Headers<'a> = &'a [(&'a str, &'a str)];
@@ -54,13 +55,8 @@ async fn send(
 
 /// What the instructor actions change, read from Redis and the API.
 async fn class_state(app: &TestApp) -> (Value, u64, u64) {
-    let groups: Value = app.get("/api/groups").await.json().await.unwrap();
-    let notifications = groups["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["name"] == GROUP)
-        .unwrap();
+    let groups: Value = app.get_json("/api/groups").await;
+    let notifications = group_named(&groups, GROUP);
     let seen = json!({
         "consumers": notifications["consumers"],
         "running": notifications["members"].as_array().unwrap().iter()
@@ -90,7 +86,7 @@ async fn plant_dead_letter(app: &TestApp) -> String {
 async fn groups_running(app: &TestApp) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+        let groups: Value = app.get_json("/api/groups").await;
         let running = groups["groups"].as_array().is_some_and(|gs| {
             gs.iter().any(|g| {
                 g["name"] == GROUP && g["members"].as_array().is_some_and(|m| m.len() == 2)
@@ -213,7 +209,7 @@ async fn the_session_tells_the_caller_its_role() {
     assert_eq!(role(Some("Bearer class-of-2026")).await.0, "instructor");
 
     let local = spawn_app_with(|_| {}).await;
-    let body: Value = local.get("/api/session").await.json().await.unwrap();
+    let body: Value = local.get_json("/api/session").await;
     assert_eq!(
         body,
         json!({"role": "instructor", "instructor_by": "loopback"})
@@ -231,7 +227,7 @@ async fn a_relay_listening_beyond_loopback_makes_a_token_and_asks_for_it() {
     let path = format!("/api/groups/{GROUP}/pause");
     let (status, code, _) = error_of(app.post(&path, &json!({"paused": true})).await).await;
     assert_eq!((status, code.as_str()), (401, "unauthorized"));
-    let body: Value = app.get("/api/session").await.json().await.unwrap();
+    let body: Value = app.get_json("/api/session").await;
     assert_eq!(body, json!({"role": "learner", "instructor_by": "token"}));
 }
 
@@ -310,12 +306,7 @@ async fn requests_from_other_sites_are_refused_and_change_nothing() {
         before,
         "a refused request changed something"
     );
-    let claim_now: Value = app
-        .get(&format!("/api/claims/{claim}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let claim_now: Value = app.get_json(&format!("/api/claims/{claim}")).await;
     assert_eq!(claim_now["claim"]["version"], 1);
 
     // The relay's own pages, and an origin the instructor allowed, may act.

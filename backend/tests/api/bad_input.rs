@@ -1,4 +1,4 @@
-use crate::helpers::{error_of, spawn_app};
+use test_support::{error_of, spawn_app};
 
 /// (method, path, body, expected status, expected error code)
 type Case = (&'static str, String, String, u16, &'static str);

@@ -11,7 +11,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use shared::api::{ClaimEventsResponse, ClassView};
 
-use crate::helpers::{TestApp, error_of, spawn_app_with};
+use test_support::{TestApp, error_of, spawn_app_with};
 
 /// `/api/health` from a client of its own, as often as it answers, until stopped.
 struct HealthProbe {
@@ -68,7 +68,7 @@ impl HealthProbe {
 /// The probe's first answers, so the attack starts with health already being measured.
 async fn probing(app: &TestApp) -> HealthProbe {
     let probe = HealthProbe::start(app);
-    crate::helpers::until(Duration::from_secs(10), "health answers", async || {
+    test_support::until(Duration::from_secs(10), "health answers", async || {
         app.get("/api/health").await.status() == 200
     })
     .await;
@@ -153,7 +153,7 @@ async fn fifty_parallel_state_replays_leave_health_fast_and_replay_once_per_poin
     eprintln!("50 GET /api/state over 4000 entries: {took:?}, {busy} busy");
 
     // The same point again is answered from the replay already made.
-    let again: Value = app.get("/api/state").await.json().await.unwrap();
+    let again: Value = app.get_json("/api/state").await;
     assert_eq!(again["events_replayed"], 4000);
     let redis: Vec<&str> = again["redis"]
         .as_array()
@@ -255,12 +255,7 @@ async fn a_claims_events_come_in_pages_that_give_every_event_once() {
     assert_eq!(index.len(), 452);
 
     // The first page by default: at most 200, saying where the next starts.
-    let first: Value = app
-        .get(&format!("/api/claims/{claim}/events"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first: Value = app.get_json(&format!("/api/claims/{claim}/events")).await;
     assert_eq!(first["events"].as_array().unwrap().len(), 200);
     assert_eq!(first["next_after"], 200);
     assert_eq!(first["version"], 452);
@@ -278,11 +273,8 @@ async fn a_claims_events_come_in_pages_that_give_every_event_once() {
     for _ in 0..10 {
         let query = after.map_or(String::new(), |a| format!("&after={a}"));
         let page: Value = app
-            .get(&format!("/api/claims/{claim}/events?limit=150{query}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .get_json(&format!("/api/claims/{claim}/events?limit=150{query}"))
+            .await;
         let next_after = page["next_after"].as_u64();
         let page: ClaimEventsResponse = serde_json::from_value(page).unwrap();
         assert!(page.events.len() <= 150);
@@ -316,11 +308,8 @@ async fn a_claims_events_come_in_pages_that_give_every_event_once() {
         assert_eq!(r.status(), 200);
     }
     let tail: Value = app
-        .get(&format!("/api/claims/{claim}/events?after=452"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/claims/{claim}/events?after=452"))
+        .await;
     let tail: ClaimEventsResponse = serde_json::from_value(tail).unwrap();
     let after: Vec<(u64, u64)> = tail
         .states

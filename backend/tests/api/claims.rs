@@ -1,7 +1,9 @@
 use serde_json::{Value, json};
 use shared::api::{ClaimEventsResponse, ClaimListResponse, ClaimResponse, CommandResponse};
 
-use crate::helpers::{error_of, spawn_app};
+use test_support::{error_of, spawn_app};
+
+use crate::fixtures::strings_at;
 
 #[tokio::test]
 async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
@@ -78,23 +80,13 @@ async fn a_claim_goes_through_its_whole_lifecycle() {
         assert_eq!(body.claim.version, version);
     }
 
-    let shown: ClaimResponse = app
-        .get(&format!("/api/claims/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let shown: ClaimResponse = app.claim(&id).await;
     assert_eq!(shown.claim.status.as_str(), "paid");
     assert!(shown.claim.payment_reference.unwrap().starts_with("PAY-"));
     assert!(shown.claim.allowed_actions.is_empty());
     assert!(shown.redis[0].starts_with("LRANGE "), "{:?}", shown.redis);
 
-    let history: ClaimEventsResponse = app
-        .get(&format!("/api/claims/{id}/events"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let history: ClaimEventsResponse = app.claim_events(&id).await;
     let types: Vec<String> = history
         .events
         .iter()
@@ -174,12 +166,7 @@ async fn concurrent_approve_and_reject_leave_exactly_one_event() {
         let mut statuses = [a.status().as_u16(), b.status().as_u16()];
         statuses.sort();
         assert_eq!(statuses, [200, 409]);
-        let history: ClaimEventsResponse = app
-            .get(&format!("/api/claims/{id}/events"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let history: ClaimEventsResponse = app.claim_events(&id).await;
         assert_eq!(history.events.len(), 3);
     }
     assert_eq!(app.xlen().await, 25 * 3);
@@ -223,35 +210,24 @@ async fn the_claim_list_filters_by_status_and_pages_newest_first() {
 
     // The list reads the projection: ask for it once it has the last command applied.
     let page: ClaimListResponse = app
-        .get(&format!(
+        .get_json(&format!(
             "/api/claims?status=submitted&limit=2&after={}&wait_ms=5000",
             rejected.entry_id
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(page.total, 3);
     let listed: Vec<&str> = page.claims.iter().map(|c| c.claim_id.as_str()).collect();
     assert_eq!(listed, [ids[4].as_str(), ids[2].as_str()]);
     let next: ClaimListResponse = app
-        .get("/api/claims?status=submitted&limit=2&offset=2")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/claims?status=submitted&limit=2&offset=2")
+        .await;
     assert_eq!(next.claims[0].claim_id, ids[0]);
 
-    let reviewing: ClaimListResponse = app
-        .get("/api/claims?status=under_review")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let reviewing: ClaimListResponse = app.get_json("/api/claims?status=under_review").await;
     assert_eq!(reviewing.claims.len(), 1);
     assert_eq!(reviewing.claims[0].claim_id, ids[1]);
     assert_eq!(reviewing.claims[0].version, 2);
-    let all: ClaimListResponse = app.get("/api/claims").await.json().await.unwrap();
+    let all: ClaimListResponse = app.get_json("/api/claims").await;
     assert_eq!(all.total, 5);
 }
 
@@ -263,35 +239,21 @@ async fn the_entries_endpoint_pages_forwards_and_backwards() {
     }
     let ids: Vec<String> = app.xrange().await.into_iter().map(|(id, _)| id).collect();
     let page: Value = app
-        .get("/api/streams/claims:events/entries?count=2")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let got: Vec<&str> = page["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap())
-        .collect();
+        .get_json("/api/streams/claims:events/entries?count=2")
+        .await;
+    let got = strings_at(&page["entries"], "id");
     assert_eq!(got, [ids[0].as_str(), ids[1].as_str()]);
     let next = page["next"].as_str().unwrap().to_owned();
     let page: Value = app
-        .get(&format!(
+        .get_json(&format!(
             "/api/streams/claims:events/entries?count=10&start={next}"
         ))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(page["entries"].as_array().unwrap().len(), 3);
     assert!(page["next"].is_null());
     let newest: Value = app
-        .get("/api/streams/claims:events/entries?count=1&rev=true")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/streams/claims:events/entries?count=1&rev=true")
+        .await;
     assert_eq!(newest["entries"][0]["id"], ids[4].as_str());
     assert_eq!(newest["redis"][0], "XREVRANGE claims:events + - COUNT 1");
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::helpers::{error_of, spawn_app_with, until};
+use test_support::{expect_error, spawn_app_with, until};
 
 /// The start of a request head, never finished.
 const HALF_REQUEST: &[u8] = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n";
@@ -186,12 +186,7 @@ async fn a_request_over_the_request_timeout_is_answered_503_and_a_websocket_outl
         .get("/api/claims?after=9999999999999-0&wait_ms=5000")
         .await;
     let took = started.elapsed();
-    let (status, code, message) = error_of(response).await;
-    assert_eq!(
-        (status, code.as_str()),
-        (503, "request_timeout"),
-        "{message}"
-    );
+    let message = expect_error(response, 503, "request_timeout").await;
     assert!(message.contains("300 ms"), "{message}");
     assert!(took < Duration::from_secs(3), "answered after {took:?}");
 

@@ -4,7 +4,18 @@
 use serde_json::json;
 use shared::api::{ConsoleResponse, WorkspaceResponse};
 
-use crate::helpers::{TestApp, spawn_app};
+use test_support::{TestApp, spawn_app};
+
+/// `POST /api/console` with `line`, in the workspace named `workspace` (`X-Workspace`).
+async fn console_in(app: &TestApp, workspace: &str, line: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/console"))
+        .header("X-Workspace", workspace)
+        .json(&json!({ "line": line }))
+        .send()
+        .await
+        .unwrap()
+}
 
 /// A learner with a workspace of their own.
 pub struct Learner<'a> {
@@ -22,14 +33,7 @@ impl<'a> Learner<'a> {
     }
 
     pub async fn send(&self, line: &str) -> reqwest::Response {
-        self.app
-            .http
-            .post(self.app.url("/api/console"))
-            .header("X-Workspace", &self.id)
-            .json(&json!({ "line": line }))
-            .send()
-            .await
-            .unwrap()
+        console_in(self.app, &self.id, line).await
     }
 
     /// Runs a line; the console answers 200 whatever the command's outcome.
@@ -147,12 +151,7 @@ async fn every_command_of_the_lab_runs_in_a_workspace_as_redis_cli_prints_it() {
         [format!("XLEN {}", quote(&me.real("orders")))]
     );
     assert_eq!(me.ok("DEL orders").await, "(integer) 1");
-    let mut redis = app.redis().await;
-    let exists: bool = redis::cmd("EXISTS")
-        .arg(me.real("orders"))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let exists: bool = app.query(&["EXISTS", &me.real("orders")]).await;
     assert!(!exists);
 }
 
@@ -265,12 +264,7 @@ async fn two_workspaces_never_see_or_change_each_others_keys() {
 
     // Neither touched the class's stream, whose name they typed.
     assert_eq!(app.xlen().await, 0);
-    let mut redis = app.redis().await;
-    let ben_len: u64 = redis::cmd("XLEN")
-        .arg(ben.real("claims:events"))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let ben_len: u64 = app.query(&["XLEN", &ben.real("claims:events")]).await;
     assert_eq!(ben_len, 1);
 }
 
@@ -449,23 +443,9 @@ async fn a_workspace_must_be_named_and_every_key_it_makes_expires() {
     assert_eq!(r.status(), 400);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "missing_workspace");
-    let r = app
-        .http
-        .post(app.url("/api/console"))
-        .header("X-Workspace", "../../etc")
-        .json(&json!({ "line": "PING" }))
-        .send()
-        .await
-        .unwrap();
+    let r = console_in(&app, "../../etc", "PING").await;
     assert_eq!(r.status(), 400);
-    let r = app
-        .http
-        .post(app.url("/api/console"))
-        .header("X-Workspace", "0123456789abcdef0123456789abcdef")
-        .json(&json!({ "line": "PING" }))
-        .send()
-        .await
-        .unwrap();
+    let r = console_in(&app, "0123456789abcdef0123456789abcdef", "PING").await;
     assert_eq!(r.status(), 404);
 
     let me = Learner::new(&app).await;

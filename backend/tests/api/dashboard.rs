@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde_json::json;
 use shared::api::{AnalyticsResponse, GroupView, GroupsResponse};
 
-use crate::helpers::{TestApp, spawn_app_with, until};
+use crate::fixtures::{inject, spawn_workers};
+use test_support::{TestApp, until};
 
 async fn analytics(app: &TestApp) -> AnalyticsResponse {
     let r = app.get("/api/analytics").await;
@@ -15,17 +16,12 @@ async fn analytics(app: &TestApp) -> AnalyticsResponse {
 }
 
 async fn group(app: &TestApp, name: &str) -> GroupView {
-    let groups: GroupsResponse = app.get("/api/groups").await.json().await.unwrap();
+    let groups: GroupsResponse = app.get_json("/api/groups").await;
     groups.groups.into_iter().find(|g| g.name == name).unwrap()
 }
 
 async fn app_with_workers() -> TestApp {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.consumers = 1;
-    })
-    .await;
+    let app = spawn_workers(1, false, |_| {}).await;
     until(Duration::from_secs(10), "the groups to start", async || {
         group_exists(&app, "claims-notifications").await
     })
@@ -34,7 +30,7 @@ async fn app_with_workers() -> TestApp {
 }
 
 async fn group_exists(app: &TestApp, name: &str) -> bool {
-    let groups: GroupsResponse = app.get("/api/groups").await.json().await.unwrap();
+    let groups: GroupsResponse = app.get_json("/api/groups").await;
     groups.groups.iter().any(|g| g.name == name && g.in_relay)
 }
 
@@ -119,13 +115,7 @@ async fn event_rates_by_type_and_amounts_by_status_follow_the_claims() {
 #[tokio::test]
 async fn a_group_failing_most_entries_raises_the_alert() {
     let app = app_with_workers().await;
-    let r = app
-        .post(
-            "/api/groups/claims-notifications/inject",
-            &json!({"fail_ratio": 1.0}),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    inject(&app, "claims-notifications", json!({"fail_ratio": 1.0})).await;
     assert!(analytics(&app).await.alerts.is_empty());
     for _ in 0..3 {
         app.submit("1.00").await;

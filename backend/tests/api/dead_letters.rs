@@ -2,15 +2,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_of, spawn_app_with};
+use crate::fixtures::{inject, spawn_workers};
+use test_support::{TestApp, error_of};
 
 async fn entries(app: &TestApp, key: &str) -> Vec<Value> {
-    let page: Value = app
-        .get(&format!("/api/streams/{key}/entries"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json(&format!("/api/streams/{key}/entries")).await;
     page["entries"].as_array().unwrap().clone()
 }
 
@@ -26,13 +22,7 @@ fn field(entry: &Value, name: &str) -> String {
 
 /// Starts a relay whose notifications fail for a poisoned claim, and waits for the letter.
 async fn poisoned() -> (TestApp, String, String) {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.consumers = 1;
-        c.max_deliveries = 2;
-    })
-    .await;
+    let app = spawn_workers(1, false, |c| c.max_deliveries = 2).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     // Submitting first and poisoning right after races the notifier; pause it meanwhile.
     loop {
@@ -66,7 +56,7 @@ async fn poisoned() -> (TestApp, String, String) {
             break l["id"].as_str().unwrap().to_owned();
         }
         if Instant::now() > deadline {
-            let g: Value = app.get("/api/groups").await.json().await.unwrap();
+            let g: Value = app.get_json("/api/groups").await;
             panic!("no dead letter: {g:#}");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -143,14 +133,8 @@ async fn a_dead_letter_can_be_discarded_and_unknown_ones_are_404() {
 
 #[tokio::test]
 async fn a_groups_letters_replay_in_bulk_after_a_count_for_the_confirmation() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.consumers = 1;
-        c.max_deliveries = 1;
-    })
-    .await;
-    crate::helpers::until(Duration::from_secs(10), "the workers", async || {
+    let app = spawn_workers(1, false, |c| c.max_deliveries = 1).await;
+    test_support::until(Duration::from_secs(10), "the workers", async || {
         app.post(
             "/api/groups/claims-notifications/inject",
             &json!({"fail_ratio": 1.0}),
@@ -163,7 +147,7 @@ async fn a_groups_letters_replay_in_bulk_after_a_count_for_the_confirmation() {
     for _ in 0..3 {
         app.submit("4.00").await;
     }
-    crate::helpers::until(Duration::from_secs(10), "three letters", async || {
+    test_support::until(Duration::from_secs(10), "three letters", async || {
         entries(&app, "claims:failed").await.len() == 3
     })
     .await;
@@ -190,13 +174,7 @@ async fn a_groups_letters_replay_in_bulk_after_a_count_for_the_confirmation() {
         again.failed
     );
 
-    let healed = app
-        .post(
-            "/api/groups/claims-notifications/inject",
-            &json!({"fail_ratio": 0.0}),
-        )
-        .await;
-    assert_eq!(healed.status(), 200);
+    inject(&app, "claims-notifications", json!({"fail_ratio": 0.0})).await;
     let done: shared::api::BulkReplayResponse = replay(json!({"group": "claims-notifications"}))
         .await
         .json()

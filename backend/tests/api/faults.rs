@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use backend::Application;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use crate::helpers::{
-    assert_every_entry_indexed, config, error_of, field, run, spawn_app, spawn_app_with,
-};
+use crate::fixtures::group_named;
+use test_support::Relay;
+use test_support::relay::{config, unthrottled};
+use test_support::streams::{assert_every_entry_indexed, info_field};
+use test_support::{expect_error, field, spawn_app, spawn_app_with};
 
 /// What a write load saw: the claims acknowledged with 201, and the other answers.
 #[derive(Default)]
@@ -21,6 +22,14 @@ struct Load {
     acked: Mutex<Vec<String>>,
     refused: AtomicUsize,
     stop: AtomicBool,
+}
+
+impl Load {
+    /// Stops the load and waits for its `writers` to finish.
+    async fn finish(&self, writers: &mut tokio::task::JoinSet<()>) {
+        self.stop.store(true, Ordering::Relaxed);
+        while writers.join_next().await.is_some() {}
+    }
 }
 
 /// Submits claims from `lanes` tasks until `stop` is set or each lane made `max` attempts.
@@ -68,6 +77,16 @@ fn write_load(base: String, lanes: usize, max: usize) -> (Arc<Load>, tokio::task
 }
 
 impl Load {
+    /// Waits up to 20 s for `n` more requests refused than now; panics with `otherwise`.
+    async fn refused_again(&self, n: usize, otherwise: &str) {
+        let target = self.refused.load(Ordering::Relaxed) + n;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.refused.load(Ordering::Relaxed) < target {
+            assert!(Instant::now() < deadline, "{otherwise}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     async fn acked_at_least(&self, n: usize, limit: Duration) {
         let deadline = Instant::now() + limit;
         while self.acked.lock().await.len() < n {
@@ -80,9 +99,13 @@ impl Load {
     }
 }
 
-/// Checks every acknowledged claim against Redis: its entry is in `claims:events` and its
-/// index agrees. Returns how many were found.
-async fn verify(redis: &mut redis::aio::MultiplexedConnection, acked: &[String]) -> usize {
+/// Checks every claim the load saw acknowledged against Redis: its entry is in
+/// `claims:events` and its index agrees. Returns them, and how many were found.
+async fn verify(
+    redis: &mut redis::aio::MultiplexedConnection,
+    load: &Load,
+) -> (Vec<String>, usize) {
+    let acked = load.acked.lock().await.clone();
     let in_stream = assert_every_entry_indexed(redis).await;
     let unique: HashSet<&String> = acked.iter().collect();
     assert_eq!(
@@ -90,7 +113,8 @@ async fn verify(redis: &mut redis::aio::MultiplexedConnection, acked: &[String])
         acked.len(),
         "a claim id was acknowledged twice"
     );
-    acked.iter().filter(|c| in_stream.contains_key(*c)).count()
+    let found = acked.iter().filter(|c| in_stream.contains_key(*c)).count();
+    (acked, found)
 }
 
 async fn health(http: &reqwest::Client, base: &str) -> (u16, Value) {
@@ -109,10 +133,9 @@ fn no_process(pid: u32) -> bool {
 async fn the_embedded_redis_killed_during_a_write_load_comes_back_and_loses_nothing() {
     let data = tempfile::tempdir().unwrap();
     let mut relay_config = config(None, Some(data.path().to_owned()));
-    relay_config.write_rate_per_second = 1_000_000;
-    relay_config.write_burst = 1_000_000;
-    let app = Application::build(relay_config).await.unwrap();
-    let (address, stop, relay) = run(app);
+    unthrottled(&mut relay_config);
+    let relay = Relay::start(relay_config).await;
+    let address = relay.address.clone();
     let base = format!("http://{address}");
     let http = reqwest::Client::new();
     let (_, h) = health(&http, &base).await;
@@ -122,16 +145,8 @@ async fn the_embedded_redis_killed_during_a_write_load_comes_back_and_loses_noth
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query_async(&mut redis)
+    let pid: u32 = info_field(&mut redis, "server", "process_id")
         .await
-        .unwrap();
-    let pid: u32 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("process_id:"))
-        .unwrap()
-        .trim()
         .parse()
         .unwrap();
 
@@ -156,8 +171,7 @@ async fn the_embedded_redis_killed_during_a_write_load_comes_back_and_loses_noth
     let after = load.acked.lock().await.len();
     load.acked_at_least(after + 100, Duration::from_secs(20))
         .await;
-    load.stop.store(true, Ordering::Relaxed);
-    while writers.join_next().await.is_some() {}
+    load.finish(&mut writers).await;
     assert!(no_process(pid), "the killed redis-server was not reaped");
 
     let mut redis = redis::Client::open(format!("redis://127.0.0.1:{port}"))
@@ -165,8 +179,7 @@ async fn the_embedded_redis_killed_during_a_write_load_comes_back_and_loses_noth
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let acked = load.acked.lock().await.clone();
-    let found = verify(&mut redis, &acked).await;
+    let (acked, found) = verify(&mut redis, &load).await;
     println!(
         "embedded Redis killed: {} acknowledged, {found} found, {} refused or failed, back in {} ms",
         acked.len(),
@@ -174,8 +187,7 @@ async fn the_embedded_redis_killed_during_a_write_load_comes_back_and_loses_noth
         recovered.as_millis()
     );
     assert_eq!(found, acked.len());
-    stop.send(()).unwrap();
-    relay.await.unwrap().unwrap();
+    relay.shutdown().await;
 }
 
 #[tokio::test]
@@ -215,11 +227,9 @@ async fn the_relay_killed_during_a_write_load_loses_no_acknowledged_claim() {
     load.acked_at_least(300, Duration::from_secs(20)).await;
     relay.start_kill().unwrap();
     relay.wait().await.unwrap();
-    load.stop.store(true, Ordering::Relaxed);
-    while writers.join_next().await.is_some() {}
+    load.finish(&mut writers).await;
 
-    let acked = load.acked.lock().await.clone();
-    let found = verify(&mut app.redis().await, &acked).await;
+    let (acked, found) = verify(&mut app.redis().await, &load).await;
     println!(
         "relay SIGKILLed: {} acknowledged, {found} found, {} entries in the stream",
         acked.len(),
@@ -251,22 +261,10 @@ async fn the_live_feed_misses_nothing_when_redis_was_down_as_the_relay_started()
 
 #[tokio::test]
 async fn redis_out_of_memory_answers_503_and_the_relay_recovers_once_memory_is_freed() {
-    let app = spawn_app_with(|c| {
-        c.write_rate_per_second = 1_000_000;
-        c.write_burst = 1_000_000;
-    })
-    .await;
+    let app = spawn_app_with(unthrottled).await;
     let mut redis = app.redis().await;
-    let used: String = redis::cmd("INFO")
-        .arg("memory")
-        .query_async(&mut redis)
+    let used: u64 = info_field(&mut redis, "memory", "used_memory")
         .await
-        .unwrap();
-    let used: u64 = used
-        .lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .unwrap()
-        .trim()
         .parse()
         .unwrap();
     let _: () = redis::cmd("CONFIG")
@@ -294,12 +292,7 @@ async fn redis_out_of_memory_answers_503_and_the_relay_recovers_once_memory_is_f
         acked += 1;
         assert!(acked < 20_000, "maxmemory was never reached");
     };
-    let (status, code, message) = error_of(refused).await;
-    assert_eq!(
-        (status, code.as_str()),
-        (503, "redis_out_of_memory"),
-        "{message}"
-    );
+    let message = expect_error(refused, 503, "redis_out_of_memory").await;
     assert!(message.contains("maxmemory"), "{message}");
     assert_eq!(app.xlen().await, acked, "the refused submit left an entry");
 
@@ -413,10 +406,9 @@ async fn a_cut_and_a_slow_link_to_redis_lose_and_duplicate_nothing() {
     relay_config.workers = true;
     relay_config.auto_review = false;
     relay_config.claim_idle_ms = 1_000;
-    relay_config.write_rate_per_second = 1_000_000;
-    relay_config.write_burst = 1_000_000;
-    let app = Application::build(relay_config).await.unwrap();
-    let (address, stop, relay) = run(app);
+    unthrottled(&mut relay_config);
+    let relay = Relay::start(relay_config).await;
+    let address = relay.address.clone();
     let base = format!("http://{address}");
 
     let (load, mut writers) = write_load(base.clone(), 4, 20_000);
@@ -424,15 +416,8 @@ async fn a_cut_and_a_slow_link_to_redis_lose_and_duplicate_nothing() {
 
     // Cut: requests fail with 503 (or time out), none with 500.
     link.cut();
-    let refused_before = load.refused.load(Ordering::Relaxed);
     let cut_at = Instant::now();
-    while load.refused.load(Ordering::Relaxed) < refused_before + 20 {
-        assert!(
-            cut_at.elapsed() < Duration::from_secs(20),
-            "no request failed while cut"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    load.refused_again(20, "no request failed while cut").await;
     link.restore();
     let acked = load.acked.lock().await.len();
     load.acked_at_least(acked + 100, Duration::from_secs(20))
@@ -445,37 +430,21 @@ async fn a_cut_and_a_slow_link_to_redis_lose_and_duplicate_nothing() {
     load.acked_at_least(acked + 20, Duration::from_secs(30))
         .await;
     link.delay(0);
-    load.stop.store(true, Ordering::Relaxed);
-    while writers.join_next().await.is_some() {}
+    load.finish(&mut writers).await;
 
     let mut direct = redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let acked = load.acked.lock().await.clone();
-    let found = verify(&mut direct, &acked).await;
+    let (acked, found) = verify(&mut direct, &load).await;
     assert_eq!(found, acked.len());
 
     // Every entry notified exactly once, through the cut.
-    let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     let events: u64 = loop {
-        let groups: Value = http
-            .get(format!("{base}/api/groups"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let n = groups["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["name"] == "claims-notifications")
-            .cloned()
-            .unwrap();
+        let groups: Value = relay.get_json("/api/groups").await;
+        let n = group_named(&groups, "claims-notifications");
         if n["lag"] == 0 && n["pending"] == 0 {
             break groups["length"].as_u64().unwrap();
         }
@@ -502,29 +471,14 @@ async fn a_cut_and_a_slow_link_to_redis_lose_and_duplicate_nothing() {
         load.refused.load(Ordering::Relaxed),
         recovered.as_millis()
     );
-    stop.send(()).unwrap();
-    relay.await.unwrap().unwrap();
+    relay.shutdown().await;
     redis.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn redis_killed_and_restarted_from_its_append_only_file_under_load_loses_nothing() {
-    let mut app = spawn_app_with(|c| {
-        c.write_rate_per_second = 1_000_000;
-        c.write_burst = 1_000_000;
-    })
-    .await;
-    let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
-    let pid = info
-        .lines()
-        .find_map(|l| l.strip_prefix("process_id:"))
-        .unwrap()
-        .trim()
-        .to_owned();
+    let mut app = spawn_app_with(unthrottled).await;
+    let pid = info_field(&mut app.redis().await, "server", "process_id").await;
     let (load, mut writers) = write_load(app.url(""), 4, 20_000);
     load.acked_at_least(200, Duration::from_secs(20)).await;
     assert!(
@@ -534,25 +488,16 @@ async fn redis_killed_and_restarted_from_its_append_only_file_under_load_loses_n
             .unwrap()
             .success()
     );
-    let refused = load.refused.load(Ordering::Relaxed);
     let killed = Instant::now();
-    while load.refused.load(Ordering::Relaxed) < refused + 10 {
-        assert!(
-            killed.elapsed() < Duration::from_secs(20),
-            "nothing failed while down"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    load.refused_again(10, "nothing failed while down").await;
     app.restart_redis().await;
     let acked = load.acked.lock().await.len();
     load.acked_at_least(acked + 100, Duration::from_secs(20))
         .await;
     let recovered = killed.elapsed();
-    load.stop.store(true, Ordering::Relaxed);
-    while writers.join_next().await.is_some() {}
+    load.finish(&mut writers).await;
 
-    let acked = load.acked.lock().await.clone();
-    let found = verify(&mut app.redis().await, &acked).await;
+    let (acked, found) = verify(&mut app.redis().await, &load).await;
     println!(
         "Redis SIGKILLed and restarted from its AOF: {} acknowledged, {found} found, {} refused, writes again {} ms after the kill",
         acked.len(),

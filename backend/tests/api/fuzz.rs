@@ -8,7 +8,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_every_entry_indexed, spawn_app_with};
+use test_support::relay::unthrottled;
+use test_support::spawn_app_with;
+use test_support::streams::assert_every_entry_indexed;
 
 const BODIES: usize = 10_000;
 
@@ -67,11 +69,7 @@ fn body(rng: &mut StdRng) -> Vec<u8> {
 
 #[tokio::test]
 async fn ten_thousand_malformed_bodies_get_4xx_and_leave_nothing_half_written() {
-    let app = spawn_app_with(|c| {
-        c.write_rate_per_second = 1_000_000;
-        c.write_burst = 1_000_000;
-    })
-    .await;
+    let app = spawn_app_with(unthrottled).await;
     let existing = app.submit("10.00").await.claim_id;
     let routes = [
         "/api/claims".to_owned(),
@@ -174,7 +172,7 @@ async fn foreign_entries_are_read_by_every_group_without_a_panic_or_a_dead_lette
     let claim = app.submit("10.00").await.claim_id;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+        let groups: Value = app.get_json("/api/groups").await;
         let settled = groups["groups"]
             .as_array()
             .unwrap()
@@ -189,12 +187,7 @@ async fn foreign_entries_are_read_by_every_group_without_a_panic_or_a_dead_lette
     assert!(app.stream("claims:failed").await.is_empty());
     assert_eq!(app.get("/api/health").await.status(), 200);
     // The relay's own claim went on as usual among them.
-    let shown: Value = app
-        .get(&format!("/api/claims/{claim}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = app.get_json(&format!("/api/claims/{claim}")).await;
     assert_eq!(shown["claim"]["status"], "approved");
     assert_eq!(app.xlen().await as usize, written + 3);
 }

@@ -1,8 +1,11 @@
 use std::time::Duration;
 
+use backend::Config;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_of, spawn_app, spawn_app_with};
+use test_support::{TestApp, error_of, spawn_app, spawn_app_with};
+
+use crate::fixtures::{group_named as group, inject, spawn_workers};
 
 async fn groups(app: &TestApp) -> Value {
     let response = app.get("/api/groups").await;
@@ -10,17 +13,26 @@ async fn groups(app: &TestApp) -> Value {
     response.json().await.unwrap()
 }
 
-fn group<'a>(all: &'a Value, name: &str) -> &'a Value {
-    all["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["name"] == name)
-        .unwrap_or_else(|| panic!("no group {name} in {all}"))
+async fn until(what: &str, check: impl AsyncFnMut() -> bool) {
+    test_support::until(Duration::from_secs(15), what, check).await;
 }
 
-async fn until(what: &str, check: impl AsyncFnMut() -> bool) {
-    crate::helpers::until(Duration::from_secs(15), what, check).await;
+/// [`spawn_workers`], returned once its workers run.
+async fn running(consumers: usize, auto_review: bool, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let app = spawn_workers(consumers, auto_review, adjust).await;
+    started(&app).await;
+    app
+}
+
+/// Pauses or resumes `group`; panics unless the relay says done.
+async fn pause(app: &TestApp, group: &str, paused: bool) {
+    let r = app
+        .post(
+            &format!("/api/groups/{group}/pause"),
+            &json!({ "paused": paused }),
+        )
+        .await;
+    assert_eq!(r.status(), 200, "pause {group}: {paused}");
 }
 
 /// Waits until the relay's consumers run, so controls reach them.
@@ -34,13 +46,6 @@ async fn started(app: &TestApp) {
             .any(|g| g["name"] == "claims-notifications" && g["in_relay"] == true)
     })
     .await;
-}
-
-async fn inject(app: &TestApp, group: &str, body: Value) {
-    let r = app
-        .post(&format!("/api/groups/{group}/inject"), &body)
-        .await;
-    assert_eq!(r.status(), 200);
 }
 
 async fn notifications(app: &TestApp) -> u64 {
@@ -71,25 +76,14 @@ fn flat(v: &redis::Value) -> serde_json::Map<String, Value> {
 
 #[tokio::test]
 async fn the_group_figures_match_what_xinfo_and_xpending_say() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.consumers = 1;
+    let app = running(1, true, |c| {
         // The poisoned entry stays pending instead of going to claims:failed.
         c.max_deliveries = 1_000;
     })
     .await;
-    started(&app).await;
     // Paused while the claim is submitted and poisoned, so no consumer handles its entry
     // before the poison is in place.
-    let pause = async |paused: bool| {
-        app.post(
-            "/api/groups/claims-notifications/pause",
-            &json!({ "paused": paused }),
-        )
-        .await
-        .status()
-    };
-    assert_eq!(pause(true).await, 200);
+    pause(&app, "claims-notifications", true).await;
     let poisoned = app.submit("5.00").await.claim_id;
     inject(
         &app,
@@ -97,7 +91,7 @@ async fn the_group_figures_match_what_xinfo_and_xpending_say() {
         json!({"poison_claim": poisoned}),
     )
     .await;
-    assert_eq!(pause(false).await, 200);
+    pause(&app, "claims-notifications", false).await;
     app.submit("6.00").await;
     until(
         "the processors to finish and the poisoned entry to wait",
@@ -119,13 +113,7 @@ async fn the_group_figures_match_what_xinfo_and_xpending_say() {
         "claims-analytics",
         "claims-notifications",
     ] {
-        let r = app
-            .post(
-                &format!("/api/groups/{name}/pause"),
-                &json!({"paused": true}),
-            )
-            .await;
-        assert_eq!(r.status(), 200);
+        pause(&app, name, true).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -190,13 +178,7 @@ async fn the_group_figures_match_what_xinfo_and_xpending_say() {
 
 #[tokio::test]
 async fn a_crashed_consumers_entries_move_to_another_when_claimed() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.consumers = 1;
-    })
-    .await;
-    started(&app).await;
+    let app = running(1, false, |_| {}).await;
     let path = "/api/groups/claims-notifications";
     inject(&app, "claims-notifications", json!({"fail_ratio": 1.0})).await;
     for n in 0..3 {
@@ -220,18 +202,12 @@ async fn a_crashed_consumers_entries_move_to_another_when_claimed() {
 
     inject(&app, "claims-notifications", json!({})).await;
     let added: Value = app
-        .post(&format!("{path}/consumers"), &json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json(&format!("{path}/consumers"), &json!({}))
+        .await;
     assert!(added["done"].as_str().unwrap().contains("notifier-2"));
     let claimed: Value = app
-        .post(&format!("{path}/claim"), &json!({"min_idle_ms": 0}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json(&format!("{path}/claim"), &json!({"min_idle_ms": 0}))
+        .await;
     assert_eq!(claimed["done"], "3 idle entries moved to notifier-2");
     assert!(
         claimed["redis"][0]
@@ -250,13 +226,7 @@ async fn a_crashed_consumers_entries_move_to_another_when_claimed() {
 
 #[tokio::test]
 async fn the_breaker_opens_on_repeated_failures_and_closes_once_they_stop() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.consumers = 1;
-    })
-    .await;
-    started(&app).await;
+    let app = running(1, false, |_| {}).await;
     inject(&app, "claims-notifications", json!({"fail_ratio": 1.0})).await;
     for _ in 0..6 {
         app.submit("1.00").await;
@@ -327,14 +297,7 @@ async fn group_controls_refuse_what_does_not_exist_and_say_so() {
 
 #[tokio::test]
 async fn a_poisoned_claim_is_dead_lettered_without_opening_the_breaker() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.consumers = 1;
-        c.max_deliveries = 7;
-    })
-    .await;
-    started(&app).await;
+    let app = running(1, false, |c| c.max_deliveries = 7).await;
     let poisoned = "CLM-POISON0001";
     inject(
         &app,
@@ -359,12 +322,7 @@ async fn a_poisoned_claim_is_dead_lettered_without_opening_the_breaker() {
 
 #[tokio::test]
 async fn a_claim_another_program_submitted_is_reviewed_like_any_other() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.consumers = 1;
-    })
-    .await;
-    started(&app).await;
+    let app = running(1, true, |_| {}).await;
     app.raw_submitted("CLM-BYHAND0001").await;
     until("the processors to approve it", async || {
         let r = app.get("/api/claims/CLM-BYHAND0001").await;
@@ -377,15 +335,8 @@ async fn a_claim_another_program_submitted_is_reviewed_like_any_other() {
 
 #[tokio::test]
 async fn an_entry_whose_claim_is_gone_from_the_index_is_refused_for_good_and_counted() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.consumers = 1;
-    })
-    .await;
-    started(&app).await;
-    let path = "/api/groups/claims-processors/pause";
-    let paused = app.post(path, &json!({"paused": true})).await;
-    assert_eq!(paused.status(), 200);
+    let app = running(1, true, |_| {}).await;
+    pause(&app, "claims-processors", true).await;
     app.raw_submitted("CLM-BYHAND0002").await;
     let history = backend::store::keys::Partition::ONLY.history("CLM-BYHAND0002");
     until("the submission indexed", async || {
@@ -403,8 +354,7 @@ async fn an_entry_whose_claim_is_gone_from_the_index_is_refused_for_good_and_cou
         .query_async(&mut app.redis().await)
         .await
         .unwrap();
-    let resumed = app.post(path, &json!({"paused": false})).await;
-    assert_eq!(resumed.status(), 200);
+    pause(&app, "claims-processors", false).await;
     until("the processors to refuse it", async || {
         let g = groups(&app).await;
         let p = group(&g, "claims-processors");
@@ -416,18 +366,8 @@ async fn an_entry_whose_claim_is_gone_from_the_index_is_refused_for_good_and_cou
 
 #[tokio::test]
 async fn a_paused_group_is_handed_nothing_after_the_pause_answered() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.consumers = 3;
-    })
-    .await;
-    started(&app).await;
-    let path = "/api/groups/claims-notifications";
-    let paused = app
-        .post(&format!("{path}/pause"), &json!({"paused": true}))
-        .await;
-    assert_eq!(paused.status(), 200);
+    let app = running(3, false, |_| {}).await;
+    pause(&app, "claims-notifications", true).await;
     for _ in 0..20 {
         app.submit("1.00").await;
     }
@@ -440,27 +380,15 @@ async fn a_paused_group_is_handed_nothing_after_the_pause_answered() {
     );
     assert_eq!(notifications(&app).await, 0);
 
-    let resumed = app
-        .post(&format!("{path}/pause"), &json!({"paused": false}))
-        .await;
-    assert_eq!(resumed.status(), 200);
+    pause(&app, "claims-notifications", false).await;
     until("the 20 notified", async || notifications(&app).await == 20).await;
 }
 
 #[tokio::test]
 async fn claim_now_moves_every_idle_entry_past_the_first_page() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.consumers = 1;
-    })
-    .await;
-    started(&app).await;
+    let app = running(1, false, |_| {}).await;
     let path = "/api/groups/claims-notifications";
-    let paused = app
-        .post(&format!("{path}/pause"), &json!({"paused": true}))
-        .await;
-    assert_eq!(paused.status(), 200);
+    pause(&app, "claims-notifications", true).await;
     for _ in 0..250 {
         app.raw_xadd(&[("note", "for a consumer that vanishes")])
             .await;
@@ -473,11 +401,8 @@ async fn claim_now_moves_every_idle_entry_past_the_first_page() {
         .await
         .unwrap();
     let claimed: Value = app
-        .post(&format!("{path}/claim"), &json!({"min_idle_ms": 0}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json(&format!("{path}/claim"), &json!({"min_idle_ms": 0}))
+        .await;
     assert_eq!(claimed["done"], "250 idle entries moved to notifier-1");
     let xautoclaims = claimed["redis"]
         .as_array()
@@ -490,14 +415,7 @@ async fn claim_now_moves_every_idle_entry_past_the_first_page() {
 
 #[tokio::test]
 async fn the_workers_own_commands_are_shown_sampled() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.consumers = 1;
-        c.max_deliveries = 1;
-    })
-    .await;
-    started(&app).await;
+    let app = running(1, false, |c| c.max_deliveries = 1).await;
     app.submit("1.00").await;
     until(
         "a sampled step with the read and the acknowledgement",

@@ -3,7 +3,7 @@
 use serde_json::json;
 use shared::api::{ClaimEventsResponse, ClaimResponse, CommandResponse};
 
-use crate::helpers::{TestApp, error_of, spawn_app, spawn_app_with};
+use test_support::{TestApp, error_of, spawn_app, spawn_app_with};
 
 async fn note(app: &TestApp, claim_id: &str, text: &str) -> reqwest::Response {
     app.post(
@@ -32,7 +32,7 @@ async fn notes_are_events_that_repeat_until_the_claim_is_final() {
     }
     let entries = app.xrange().await;
     let last = &entries.last().unwrap().1;
-    let value = |name: &str| crate::helpers::field(last, name).to_owned();
+    let value = |name: &str| test_support::field(last, name).to_owned();
     assert_eq!(value("type"), "claim_note_added");
     assert_eq!(value("adjuster"), "Ada");
     assert_eq!(value("note"), "call 3");
@@ -93,12 +93,7 @@ async fn a_claim_loads_from_its_newest_snapshot_and_an_untrusted_one_is_rebuilt(
     );
 
     // The full fold agrees with snapshot + tail.
-    let events: ClaimEventsResponse = app
-        .get(&format!("/api/claims/{id}/events"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events: ClaimEventsResponse = app.claim_events(id).await;
     assert_eq!(events.events.len(), 12);
     assert_eq!(events.states.last().unwrap().as_ref(), Some(&loaded.claim));
 
@@ -142,7 +137,7 @@ async fn a_claim_as_it_was_at_an_entry_or_a_time() {
     let app = spawn_app().await;
     let claim = app.submit("80.00").await;
     let id = claim.claim_id.as_str();
-    let reviewed: CommandResponse = app.act(id, "review").await.json().await.unwrap();
+    let reviewed: CommandResponse = app.act_json(id, "review").await;
     app.act(id, "approve").await;
 
     let then = show(&app, &format!("/api/claims/{id}?at={}", reviewed.entry_id)).await;
@@ -174,12 +169,7 @@ async fn the_whole_board_as_it_was_at_a_point_in_time() {
     let app = spawn_app().await;
     let first = app.submit("1.00").await;
     let second = app.submit("2.00").await;
-    let reviewed: CommandResponse = app
-        .act(&first.claim_id, "review")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let reviewed: CommandResponse = app.act_json(&first.claim_id, "review").await;
     app.submit("3.00").await;
     app.raw_submitted("CLM-BYHAND").await;
 
@@ -247,12 +237,7 @@ async fn a_long_history_among_other_claims_events_loads_whole_and_in_order() {
         (loaded.snapshot_version, loaded.events_replayed),
         (None, 81)
     );
-    let events: ClaimEventsResponse = app
-        .get(&format!("/api/claims/{long}/events"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events: ClaimEventsResponse = app.claim_events(&long).await;
     let notes: Vec<String> = events
         .events
         .iter()

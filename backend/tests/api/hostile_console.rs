@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use shared::api::{ConsoleResponse, WorkspaceResponse};
 
-use crate::helpers::{TestApp, error_of, spawn_app, spawn_app_with, until};
+use test_support::{TestApp, error_of, spawn_app, spawn_app_with, until};
 
 /// A learner's browser at a loopback address of its own (the relay limits per address).
 struct Browser<'a> {
@@ -183,8 +183,10 @@ async fn an_amplified_read_is_refused_or_lowered_before_redis_builds_it() {
 #[tokio::test]
 async fn blocking_reads_are_shared_per_workspace() {
     let app = spawn_app_with(|config| {
-        config.console_blocking = 4;
-        config.console_blocking_per_workspace = 2;
+        (
+            config.console_blocking,
+            config.console_blocking_per_workspace,
+        ) = (4, 2)
     })
     .await;
     let hostile = Browser::at(&app, "127.0.0.2");

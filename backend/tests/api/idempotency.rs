@@ -2,7 +2,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_of, spawn_app};
+use test_support::{TestApp, error_of, spawn_app};
+
+use crate::fixtures::submit_directly;
 
 async fn send(app: &TestApp, path: &str, key: &str, body: &Value) -> reqwest::Response {
     app.http
@@ -158,22 +160,13 @@ async fn a_request_applied_by_a_relay_that_died_before_answering_is_not_applied_
         partition,
         fingerprint: backend::http::idempotency::fingerprint("POST", "/api/claims", &bytes),
     };
-    let command = shared::ClaimCommand::SubmitClaim {
-        claim_id: shared::ClaimId::parse("CLM-LOSTANSWER").unwrap(),
-        customer_id: shared::CustomerId::parse("CUST-1").unwrap(),
-        amount: shared::Amount::from_cents(1_000),
-        description: shared::Description::parse("retried").unwrap(),
-        currency: shared::Currency::BEFORE_V2,
-        policy_number: None,
-        at: backend::events::commands::now(),
-    };
     let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
-    backend::events::commands::execute(
+    submit_directly(
         &db,
-        &mut backend::store::trace::Trace::off(),
-        &shared::Claim::default(),
-        &command,
-        None,
+        "CLM-LOSTANSWER",
+        "CUST-1",
+        1_000,
+        "retried",
         Some(&mark),
     )
     .await

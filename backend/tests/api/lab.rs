@@ -4,9 +4,9 @@
 use shared::api::{ClassView, CompletionReport, LabResponse};
 
 use crate::console::{Learner, id_of};
-use crate::helpers::spawn_app;
+use test_support::spawn_app;
 
-async fn lab(me: &Learner<'_>, app: &crate::helpers::TestApp) -> LabResponse {
+async fn lab(me: &Learner<'_>, app: &test_support::TestApp) -> LabResponse {
     let r = app
         .http
         .get(app.url("/api/lab"))
@@ -222,7 +222,7 @@ async fn the_class_view_counts_learners_at_each_step_without_names() {
     );
 }
 
-async fn class(app: &crate::helpers::TestApp) -> ClassView {
+async fn class(app: &test_support::TestApp) -> ClassView {
     let r = app.get("/api/class").await;
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()

@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::helpers::{TestApp, error_of, spawn_app_with, until};
+use crate::fixtures::group_named;
+use crate::fixtures::{spawn_without_review, spawn_workers};
+use test_support::relay::unthrottled;
+use test_support::{TestApp, error_of, spawn_app_with, until};
 
 const GROUP: &str = "claims-notifications";
 
@@ -35,12 +38,7 @@ async fn consumers_in_redis(app: &TestApp) -> Vec<(String, u64)> {
 
 #[tokio::test]
 async fn consumers_per_group_are_capped_with_409() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.max_consumers_per_group = 4;
-    })
-    .await;
+    let app = spawn_without_review(|c| c.max_consumers_per_group = 4).await;
     until(Duration::from_secs(10), "the groups run", || async {
         app.get("/api/groups").await.status() == 200
             && app
@@ -70,13 +68,8 @@ async fn consumers_per_group_are_capped_with_409() {
         || async { consumers_in_redis(&app).await.len() == 4 },
     )
     .await;
-    let groups: Value = app.get("/api/groups").await.json().await.unwrap();
-    let members = groups["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["name"] == GROUP)
-        .unwrap()["members"]
+    let groups: Value = app.get_json("/api/groups").await;
+    let members = group_named(&groups, GROUP)["members"]
         .as_array()
         .unwrap()
         .len();
@@ -85,13 +78,7 @@ async fn consumers_per_group_are_capped_with_409() {
 
 #[tokio::test]
 async fn a_crashed_consumer_leaves_the_group_once_its_entries_are_claimed() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-        c.consumers = 1;
-        c.max_deliveries = 1_000;
-    })
-    .await;
+    let app = spawn_workers(1, false, |c| c.max_deliveries = 1_000).await;
     let group = format!("/api/groups/{GROUP}");
     until(Duration::from_secs(10), "the group runs", || async {
         consumers_in_redis(&app).await.len() == 1
@@ -141,11 +128,7 @@ async fn a_crashed_consumer_leaves_the_group_once_its_entries_are_claimed() {
 
 #[tokio::test]
 async fn write_requests_over_the_rate_get_429_and_reads_go_on() {
-    let app = spawn_app_with(|c| {
-        c.write_rate_per_second = 1;
-        c.write_burst = 5;
-    })
-    .await;
+    let app = spawn_app_with(|c| (c.write_rate_per_second, c.write_burst) = (1, 5)).await;
     let body = json!({"customer_id": "CUST-1", "amount": "1.00", "description": "d"});
     let mut created = 0;
     let refused = loop {
@@ -193,11 +176,7 @@ fn refused_with_429(
 
 #[tokio::test]
 async fn websockets_are_capped_per_address_and_in_all() {
-    let app = spawn_app_with(|c| {
-        c.ws_max_per_client = 2;
-        c.ws_max_connections = 3;
-    })
-    .await;
+    let app = spawn_app_with(|c| (c.ws_max_per_client, c.ws_max_connections) = (2, 3)).await;
     let first = ws_from(&app, "127.0.0.1").await.unwrap();
     let _second = ws_from(&app, "127.0.0.1").await.unwrap();
     assert!(
@@ -241,12 +220,9 @@ async fn a_websocket_message_over_the_cap_closes_the_feed_with_a_reason() {
 
 #[tokio::test]
 async fn side_streams_are_capped_and_markers_trimmed_once_entries_are_acknowledged() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
+    let app = spawn_without_review(|c| {
         c.side_stream_maxlen = 10;
-        c.write_rate_per_second = 1_000_000;
-        c.write_burst = 1_000_000;
+        unthrottled(c);
     })
     .await;
     until(Duration::from_secs(10), "the group runs", || async {

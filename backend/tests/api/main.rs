@@ -11,9 +11,9 @@ mod dashboard;
 mod dead_letters;
 mod embedded;
 mod faults;
+mod fixtures;
 mod fuzz;
 mod groups;
-mod helpers;
 mod history;
 mod hostile_console;
 mod idempotency;
@@ -29,7 +29,3 @@ mod traffic;
 mod validate;
 mod websocket;
 mod workers;
-// Shared with the other test binary, which uses other parts of it.
-#[allow(dead_code)]
-#[path = "../support/ws_client.rs"]
-mod ws_client;

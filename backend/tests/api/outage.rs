@@ -3,7 +3,30 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use shared::api::ServerMessage;
 
-use crate::helpers::{error_of, spawn_app};
+use test_support::{TestApp, error_of, spawn_app};
+
+/// Submits a claim every 100 ms until the relay accepts one (it has its Redis back), up to
+/// 15 s; its 201 answer.
+async fn accepted_again(app: &TestApp) -> reqwest::Response {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = app
+            .post_raw(
+                "/api/claims",
+                r#"{"customer_id":"C1","amount":"1","description":"d"}"#,
+            )
+            .await;
+        if r.status() == 201 {
+            return r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "relay did not recover: {}",
+            r.status()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 
 #[tokio::test]
 async fn redis_down_gives_503_and_the_relay_recovers_when_it_returns() {
@@ -36,24 +59,7 @@ async fn redis_down_gives_503_and_the_relay_recovers_when_it_returns() {
     assert_eq!(app.get(&format!("/api/claims/{kept}")).await.status(), 503);
 
     app.restart_redis().await;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let r = app
-            .post_raw(
-                "/api/claims",
-                r#"{"customer_id":"C1","amount":"1","description":"d"}"#,
-            )
-            .await;
-        if r.status() == 201 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "relay did not recover: {}",
-            r.status()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    accepted_again(&app).await;
     assert_eq!(app.get(&format!("/api/claims/{kept}")).await.status(), 200);
     assert_eq!(app.get("/api/health").await.status(), 200);
 }
@@ -68,23 +74,11 @@ async fn the_live_feed_resumes_after_redis_comes_back() {
     app.restart_redis().await;
 
     // The same socket keeps going: the feed reconnects on its own.
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let entry_id = loop {
-        let r = app
-            .post_raw(
-                "/api/claims",
-                r#"{"customer_id":"C1","amount":"1","description":"d"}"#,
-            )
-            .await;
-        if r.status() == 201 {
-            break r.json::<Value>().await.unwrap()["entry_id"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-        }
-        assert!(Instant::now() < deadline, "relay did not recover");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let accepted = accepted_again(&app).await;
+    let entry_id = accepted.json::<Value>().await.unwrap()["entry_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     loop {
         match ws.next(Duration::from_secs(10)).await {
             Some(ServerMessage::Entry { entry }) => {

@@ -7,21 +7,15 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use shared::api::{ClaimListResponse, CommandResponse, ProjectionsResponse, ServerMessage};
 
-use crate::helpers::{TestApp, error_of, spawn_app, until};
+use test_support::{TestApp, error_of, spawn_app, until};
+
+use crate::fixtures::{second_relay, workers_without_review};
 
 #[tokio::test]
 async fn the_list_answers_once_the_projection_has_applied_the_entry_asked_for() {
     let app = spawn_app().await;
     let created = app.submit("12.00").await;
-    let list: ClaimListResponse = app
-        .get(&format!(
-            "/api/claims?after={}&wait_ms=5000",
-            created.entry_id
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = list_after(&app, &created.entry_id).await;
     assert_eq!(list.claims[0].claim_id, created.claim_id);
     assert_eq!(
         list.projection.position.as_deref(),
@@ -43,11 +37,8 @@ async fn the_list_answers_once_the_projection_has_applied_the_entry_asked_for() 
 
     // Or, asked to, what the projection has, saying how far behind it is.
     let stale: ClaimListResponse = app
-        .get(&format!("/api/claims?after={far}&wait_ms=50&stale_ok=true"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/claims?after={far}&wait_ms=50&stale_ok=true"))
+        .await;
     assert_eq!(stale.total, 1);
     assert_eq!(
         stale.projection.position.as_deref(),
@@ -120,7 +111,7 @@ async fn model(app: &TestApp) -> BTreeMap<String, Value> {
 }
 
 async fn projection(app: &TestApp) -> ProjectionsResponse {
-    app.get("/api/projections").await.json().await.unwrap()
+    app.get_json("/api/projections").await
 }
 
 #[tokio::test]
@@ -222,30 +213,17 @@ async fn a_rebuild_from_the_first_event_equals_the_live_model_after_a_random_wor
 
     // And the projector goes on from where the rebuild stopped.
     let after = app.submit("3.00").await;
-    let list: ClaimListResponse = app
-        .get(&format!(
-            "/api/claims?after={}&wait_ms=5000",
-            after.entry_id
-        ))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = list_after(&app, &after.entry_id).await;
     assert_eq!(list.total as usize, views + 1);
 }
 
 #[tokio::test]
 async fn only_an_instructor_rebuilds_and_one_at_a_time() {
-    let app = crate::helpers::spawn_app_with(|c| c.instructor_token = Some("s3cret".into())).await;
+    let app = test_support::spawn_app_with(|c| c.instructor_token = Some("s3cret".into())).await;
     let r = app.post("/api/projections/rebuild", &json!({})).await;
     assert_eq!(r.status(), 401);
     // A new projection group builds its model from the first event once, at the start.
-    until(
-        Duration::from_secs(5),
-        "the first build to finish",
-        async || projection(&app).await.rebuild.state == "done",
-    )
-    .await;
+    first_build_done(&app, Duration::from_secs(5)).await;
     let rebuild = || {
         app.http
             .post(app.url("/api/projections/rebuild"))
@@ -285,6 +263,33 @@ async fn rebuild_counts(app: &TestApp) -> (u64, u64) {
 }
 
 /// Waits until the projection has applied the stream's newest entry.
+/// `GET /api/claims?after=<entry>&wait_ms=5000`: the list once the projection has applied
+/// `entry_id`.
+async fn list_after(app: &TestApp, entry_id: &str) -> ClaimListResponse {
+    app.get_json(&format!("/api/claims?after={entry_id}&wait_ms=5000"))
+        .await
+}
+
+/// Waits up to `within` for the projection's first build (from the first event) to finish.
+async fn first_build_done(app: &TestApp, within: Duration) {
+    until(within, "the first build to finish", async || {
+        projection(app).await.rebuild.state == "done"
+    })
+    .await;
+}
+
+/// Takes the projector lease as `holder` for `seconds`, as a projector elsewhere would.
+async fn take_lease(conn: &mut redis::aio::MultiplexedConnection, holder: &str, seconds: u64) {
+    let () = redis::cmd("SET")
+        .arg(backend::store::keys::Partition::ONLY.projector_lease())
+        .arg(holder)
+        .arg("EX")
+        .arg(seconds)
+        .query_async(conn)
+        .await
+        .unwrap();
+}
+
 async fn caught_up(app: &TestApp) -> String {
     let last = app.newest_id().await;
     until(
@@ -298,22 +303,10 @@ async fn caught_up(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn two_relays_asked_to_rebuild_at_once_run_one_rebuild_equal_to_the_live_fold() {
-    let app = crate::helpers::spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-    })
-    .await;
-    let mut second = crate::helpers::config(Some(app.redis_url()), None);
-    second.workers = true;
-    second.auto_review = false;
-    let relay = backend::Application::build(second).await.unwrap();
-    let (address, stop, task) = crate::helpers::run(relay);
-    until(
-        Duration::from_secs(10),
-        "the first build to finish",
-        async || projection(&app).await.rebuild.state == "done",
-    )
-    .await;
+    let app = test_support::spawn_app_with(workers_without_review).await;
+    let second = second_relay(&app, workers_without_review).await;
+    let address = second.address.clone();
+    first_build_done(&app, Duration::from_secs(10)).await;
     for i in 0..300 {
         let currency = ["USD", "EUR"][i % 2];
         let base = if i % 2 == 0 {
@@ -368,8 +361,7 @@ async fn two_relays_asked_to_rebuild_at_once_run_one_rebuild_equal_to_the_live_f
         live,
         "the rebuilt model differs from the live fold"
     );
-    stop.send(()).unwrap();
-    task.await.unwrap().unwrap();
+    second.shutdown().await;
 }
 
 #[tokio::test]
@@ -379,12 +371,7 @@ async fn a_projector_without_the_lease_can_neither_start_nor_swap_a_rebuild() {
         app.submit(amount).await;
     }
     caught_up(&app).await;
-    until(
-        Duration::from_secs(10),
-        "the first build to finish",
-        async || projection(&app).await.rebuild.state == "done",
-    )
-    .await;
+    first_build_done(&app, Duration::from_secs(10)).await;
     let partition = backend::store::keys::Partition::ONLY;
     let mut conn = app.redis().await;
     // What the lease holder's own rebuild has written so far.
@@ -420,16 +407,10 @@ async fn a_projector_without_the_lease_can_neither_start_nor_swap_a_rebuild() {
     .await
     .unwrap();
     assert!(!rebuilt, "a rebuild ran without the lease");
-    let holder: Option<String> = redis::cmd("HGET")
-        .arg(
-            partition
-                .model(backend::store::keys::Model::Rebuild)
-                .views(),
-        )
-        .arg("holder")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let rebuild_views = partition
+        .model(backend::store::keys::Model::Rebuild)
+        .views();
+    let holder: Option<String> = app.query(&["HGET", &rebuild_views, "holder"]).await;
     assert_eq!(
         holder.as_deref(),
         Some("{}"),
@@ -447,22 +428,10 @@ async fn a_projector_that_loses_its_lease_mid_rebuild_writes_and_swaps_nothing_m
     // Enough entries that the replay takes many pages, as another program appends them.
     lab_entries(&mut conn, 10_000).await;
     caught_up(&app).await;
-    until(
-        Duration::from_secs(10),
-        "the first build to finish",
-        async || projection(&app).await.rebuild.state == "done",
-    )
-    .await;
+    first_build_done(&app, Duration::from_secs(10)).await;
     // This test is the projector now: the relay's own finds the lease taken and stands by
     // (with nothing new in the stream it writes nothing meanwhile).
-    let () = redis::cmd("SET")
-        .arg(partition.projector_lease())
-        .arg("stalled")
-        .arg("EX")
-        .arg(60)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    take_lease(&mut conn, "stalled", 60).await;
     let views = partition.model(backend::store::keys::Model::Live).views();
     let () = redis::cmd("HSET")
         .arg(&views)
@@ -526,23 +495,12 @@ return 1
         "a rebuild swapped in after its lease was lost"
     );
     assert_eq!(rebuild_counts(&app).await.1, swaps, "nothing swapped");
-    let marker: Option<String> = redis::cmd("HGET")
-        .arg(&views)
-        .arg("live-marker")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let marker: Option<String> = app.query(&["HGET", &views, "live-marker"]).await;
     assert_eq!(marker.as_deref(), Some("{}"), "the live model was replaced");
-    let successor: Option<String> = redis::cmd("HGET")
-        .arg(
-            partition
-                .model(backend::store::keys::Model::Rebuild)
-                .views(),
-        )
-        .arg("successor")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let rebuild_views = partition
+        .model(backend::store::keys::Model::Rebuild)
+        .views();
+    let successor: Option<String> = app.query(&["HGET", &rebuild_views, "successor"]).await;
     assert_eq!(
         successor.as_deref(),
         Some("{}"),
@@ -587,22 +545,10 @@ async fn a_rebuild_renews_the_projector_lease_while_it_runs() {
     let mut conn = app.redis().await;
     lab_entries(&mut conn, 10_000).await;
     caught_up(&app).await;
-    until(
-        Duration::from_secs(10),
-        "the first build to finish",
-        async || projection(&app).await.rebuild.state == "done",
-    )
-    .await;
+    first_build_done(&app, Duration::from_secs(10)).await;
     // This test is the projector now, on a lease of 2 s (renewed every 500 ms): the relay's
     // own stands by.
-    let () = redis::cmd("SET")
-        .arg(&lease)
-        .arg("slow")
-        .arg("EX")
-        .arg(2)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    take_lease(&mut conn, "slow", 2).await;
     let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
     let finished = std::sync::atomic::AtomicBool::new(false);
     let started = std::time::Instant::now();

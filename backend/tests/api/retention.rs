@@ -5,11 +5,17 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use shared::api::{MemoryResponse, TrimResponse};
 
-use crate::helpers::{TestApp, error_of, spawn_app, spawn_app_with, until};
+use test_support::api::json_of;
+use test_support::{TestApp, error_of, spawn_app, spawn_app_with, until};
 
 async fn trim(app: &TestApp, stream: &str, body: Value) -> reqwest::Response {
     app.post(&format!("/api/streams/{stream}/trim"), &body)
         .await
+}
+
+/// A trim the relay accepts: its answer.
+async fn trimmed(app: &TestApp, stream: &str, body: Value) -> TrimResponse {
+    json_of(trim(app, stream, body).await).await
 }
 
 /// Claims with their events, and the projection caught up (its group has read everything).
@@ -18,8 +24,7 @@ async fn claims(app: &TestApp, n: usize) -> Vec<String> {
     let mut last = String::new();
     for i in 0..n {
         let c = app.submit(&format!("{}.00", i + 1)).await;
-        let reviewed: shared::api::CommandResponse =
-            app.act(&c.claim_id, "review").await.json().await.unwrap();
+        let reviewed: shared::api::CommandResponse = app.act_json(&c.claim_id, "review").await;
         last = reviewed.entry_id;
         ids.push(c.claim_id);
     }
@@ -35,11 +40,8 @@ async fn a_trim_that_would_lose_events_no_snapshot_covers_is_refused_unless_forc
     let app = spawn_app().await;
     claims(&app, 3).await;
 
-    let dry: TrimResponse = trim(&app, "claims:events", json!({"maxlen": 2, "dry_run": true}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let dry: TrimResponse =
+        trimmed(&app, "claims:events", json!({"maxlen": 2, "dry_run": true})).await;
     assert_eq!(dry.would_remove, 4);
     let entries = app.xrange().await;
     assert_eq!(dry.first_removed.as_deref(), Some(entries[0].0.as_str()));
@@ -59,11 +61,8 @@ async fn a_trim_that_would_lose_events_no_snapshot_covers_is_refused_unless_forc
     assert!(message.contains("\"force\": true"), "{message}");
     assert_eq!(app.xlen().await, 6, "nothing removed");
 
-    let forced: TrimResponse = trim(&app, "claims:events", json!({"maxlen": 2, "force": true}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let forced: TrimResponse =
+        trimmed(&app, "claims:events", json!({"maxlen": 2, "force": true})).await;
     assert_eq!((forced.removed, forced.length_after), (Some(4), 2));
     assert!(
         forced
@@ -78,20 +77,11 @@ async fn with_snapshots_covering_them_old_events_go_and_the_claims_still_load() 
     let app = spawn_app_with(|c| c.snapshot_every = 1).await;
     let ids = claims(&app, 3).await;
     let first_kept = app.xrange().await[4].0.clone();
-    let trimmed: TrimResponse = trim(&app, "claims:events", json!({"minid": first_kept}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let trimmed: TrimResponse = trimmed(&app, "claims:events", json!({"minid": first_kept})).await;
     assert_eq!(trimmed.blockers, Vec::<String>::new());
     assert_eq!((trimmed.removed, trimmed.length_after), (Some(4), 2));
     for id in &ids {
-        let shown: Value = app
-            .get(&format!("/api/claims/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let shown: Value = app.get_json(&format!("/api/claims/{id}")).await;
         assert_eq!(shown["claim"]["status"], "under_review", "{id}");
         assert_eq!(shown["claim"]["version"], 2);
     }
@@ -107,11 +97,8 @@ async fn a_group_that_has_not_read_or_acknowledged_what_goes_blocks_the_trim() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let dry: TrimResponse = trim(&app, "claims:events", json!({"maxlen": 1, "dry_run": true}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let dry: TrimResponse =
+        trimmed(&app, "claims:events", json!({"maxlen": 1, "dry_run": true})).await;
     assert_eq!(
         dry.blockers,
         ["group slow has not read everything that would go (it has read up to 0-0)"]
@@ -131,11 +118,8 @@ async fn a_group_that_has_not_read_or_acknowledged_what_goes_blocks_the_trim() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let dry: TrimResponse = trim(&app, "claims:events", json!({"maxlen": 3, "dry_run": true}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let dry: TrimResponse =
+        trimmed(&app, "claims:events", json!({"maxlen": 3, "dry_run": true})).await;
     assert_eq!(dry.blockers.len(), 1, "{:?}", dry.blockers);
     assert!(
         dry.blockers[0].starts_with("group slow has 2 entries read but not acknowledged"),

@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
-use backend::Application;
 use serde_json::json;
 use shared::api::{ScenarioRun, ScenariosResponse};
 
-use crate::helpers::{TestApp, config, run, spawn_app_with, until};
+use test_support::relay::config;
+use test_support::streams::pending;
+use test_support::{ApiClient, Relay};
+use test_support::{TestApp, spawn_app_with, until};
 
 async fn app_with_workers(max_deliveries: u64) -> TestApp {
     let app = spawn_app_with(move |c| {
@@ -19,8 +21,7 @@ async fn app_with_workers(max_deliveries: u64) -> TestApp {
     })
     .await;
     until(Duration::from_secs(10), "the groups to start", async || {
-        let groups: shared::api::GroupsResponse =
-            app.get("/api/groups").await.json().await.unwrap();
+        let groups: shared::api::GroupsResponse = app.get_json("/api/groups").await;
         groups.groups.iter().filter(|g| g.in_relay).count() == 2
     })
     .await;
@@ -28,27 +29,15 @@ async fn app_with_workers(max_deliveries: u64) -> TestApp {
 }
 
 /// Starts a scenario and waits for its end; its narration.
-async fn play(http: &reqwest::Client, base: &str, id: &str) -> ScenarioRun {
-    let r = http
-        .post(format!("{base}/api/scenarios/{id}"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+async fn play(api: &ApiClient, id: &str) -> ScenarioRun {
+    let r = api.post(&format!("/api/scenarios/{id}"), &json!({})).await;
     assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
     let mut last = None;
     until(
         Duration::from_secs(60),
         "the scenario to finish",
         async || {
-            let list: ScenariosResponse = http
-                .get(format!("{base}/api/scenarios"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let list: ScenariosResponse = api.get_json("/api/scenarios").await;
             let run = list.run.unwrap();
             let finished = run.finished;
             last = Some(run);
@@ -62,6 +51,14 @@ async fn play(http: &reqwest::Client, base: &str, id: &str) -> ScenarioRun {
     run
 }
 
+/// A relay with its workers ([`app_with_workers`]) that has played scenario `id`; and what the
+/// scenario said.
+async fn played(max_deliveries: u64, id: &str) -> (TestApp, String) {
+    let app = app_with_workers(max_deliveries).await;
+    let text = said(&play(&app, id).await);
+    (app, text)
+}
+
 fn said(run: &ScenarioRun) -> String {
     run.lines
         .iter()
@@ -72,21 +69,12 @@ fn said(run: &ScenarioRun) -> String {
 
 #[tokio::test]
 async fn a_crashed_consumers_entries_wait_then_move_to_another() {
-    let app = app_with_workers(5).await;
-    let crash = play(&app.http, &app.url(""), "crash-consumer").await;
-    let text = said(&crash);
+    let (app, text) = played(5, "crash-consumer").await;
     assert!(text.contains(" pending (XPENDING)."), "{text}");
     assert!(text.contains("took them with XAUTOCLAIM"), "{text}");
-    let pending: redis::Value = redis::cmd("XPENDING")
-        .arg("claims:events")
-        .arg("claims-notifications")
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
-    let redis::Value::Array(summary) = pending else {
-        panic!("{pending:?}")
-    };
-    assert_eq!(summary[0], redis::Value::Int(0), "nothing left pending");
+    let mut redis = app.redis().await;
+    let pending = pending(&mut redis, "claims:events", "claims-notifications").await;
+    assert_eq!(pending, 0, "nothing left pending");
     assert!(
         app.stream("claims:failed").await.is_empty(),
         "nothing failed for good"
@@ -95,19 +83,14 @@ async fn a_crashed_consumers_entries_wait_then_move_to_another() {
 
 #[tokio::test]
 async fn a_poisoned_entry_becomes_a_dead_letter() {
-    let app = app_with_workers(2).await;
-    let poison = play(&app.http, &app.url(""), "poison-message").await;
-    let text = said(&poison);
+    let (app, text) = played(2, "poison-message").await;
     assert!(text.contains("went to claims:failed as letter"), "{text}");
     assert_eq!(app.stream("claims:failed").await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_stopped_groups_lag_grows_then_drains() {
-    let app = app_with_workers(5).await;
-    let base = app.url("");
-    let stop = play(&app.http, &base, "stop-group").await;
-    let text = said(&stop);
+    let (app, text) = played(5, "stop-group").await;
     assert!(text.contains("the lag is 1"), "{text}");
     assert!(text.contains("Drained in "), "{text}");
     // Running again while it runs is refused; an unknown one is not found.
@@ -129,39 +112,28 @@ async fn a_stopped_groups_lag_grows_then_drains() {
 #[tokio::test]
 async fn the_relays_own_redis_stops_and_comes_back_with_every_entry() {
     let data = tempfile::tempdir().unwrap();
-    let app = Application::build(config(None, Some(data.path().to_owned())))
-        .await
-        .unwrap();
-    let (address, stop, relay) = run(app);
-    let base = format!("http://{address}");
-    let http = reqwest::Client::new();
+    let relay = Relay::start(config(None, Some(data.path().to_owned()))).await;
     for n in 1..=3 {
-        let r = http
-            .post(format!("{base}/api/claims"))
-            .json(&json!({"customer_id": "CUST-1", "amount": format!("{n}.00"), "description": "kept"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
+        relay
+            .submit_claim("CUST-1", &format!("{n}.00"), "kept")
+            .await;
     }
-    let down = play(&http, &base, "redis-unavailable").await;
-    let text = said(&down);
+    let text = said(&play(&relay, "redis-unavailable").await);
     assert!(text.contains("holds 3 entries"), "{text}");
     assert!(text.contains("Redis is down"), "{text}");
     assert!(
         text.contains("claims:events holds 3 entries, as before"),
         "{text}"
     );
-    let health = http.get(format!("{base}/api/health")).send().await.unwrap();
+    let health = relay.get("/api/health").await;
     assert_eq!(health.status(), 200);
-    stop.send(()).unwrap();
-    relay.await.unwrap().unwrap();
+    relay.shutdown().await;
 }
 
 #[tokio::test]
 async fn scenarios_are_listed_for_everyone_and_run_by_the_instructor() {
     let app = spawn_app_with(|c| c.instructor_token = Some("tok".into())).await;
-    let list: ScenariosResponse = app.get("/api/scenarios").await.json().await.unwrap();
+    let list: ScenariosResponse = app.get_json("/api/scenarios").await;
     assert_eq!(list.scenarios.len(), 4);
     assert!(list.run.is_none());
     let r = app.post("/api/scenarios/stop-group", &json!({})).await;

@@ -5,7 +5,10 @@ use std::time::Duration;
 use serde_json::json;
 use shared::api::{ClaimEventsResponse, ClaimListResponse, ClaimResponse, CommandResponse};
 
-use crate::helpers::{TestApp, assert_every_entry_indexed, error_of, spawn_app, until};
+use test_support::streams::assert_every_entry_indexed;
+
+use crate::fixtures::submit_directly;
+use test_support::{TestApp, error_of, spawn_app, until};
 
 /// What the lab's own Node.js code appends: no `v`, `submitted_at`, whole units, extra fields.
 async fn lab_submitted(app: &TestApp, claim_id: &str, amount: &str) -> String {
@@ -58,15 +61,12 @@ async fn a_stream_mixing_v0_v1_and_v2_loads_folds_lists_and_moves_on() {
     lab_status(&app, "claim_lab_1", "under_review").await;
     app.raw_submitted("CLM-V1").await;
     let v2: CommandResponse = app
-        .post(
+        .post_json(
             "/api/claims",
             &json!({"customer_id": "CUST-2", "amount": "10.00", "description": "Hail",
                     "currency": "EUR", "policy_number": "POL-9"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
 
     // The indexer picks the foreign entries up as they arrive: no request needed.
     until(
@@ -92,12 +92,7 @@ async fn a_stream_mixing_v0_v1_and_v2_loads_folds_lists_and_moves_on() {
 
     // Each event in today's shape with the version it was written in; the v0 status update
     // takes `from` from the state before it; the state after each event comes along.
-    let events: ClaimEventsResponse = app
-        .get("/api/claims/claim_lab_1/events")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events: ClaimEventsResponse = app.get_json("/api/claims/claim_lab_1/events").await;
     let written: Vec<u32> = events
         .events
         .iter()
@@ -130,7 +125,7 @@ async fn a_stream_mixing_v0_v1_and_v2_loads_folds_lists_and_moves_on() {
         Duration::from_secs(5),
         "the board to list all three",
         async || {
-            let list: ClaimListResponse = app.get("/api/claims").await.json().await.unwrap();
+            let list: ClaimListResponse = app.get_json("/api/claims").await;
             list.total == 3
                 && list.claims.iter().any(|c| {
                     c.claim_id == "claim_lab_1" && c.status == shared::ClaimStatus::UnderReview
@@ -164,12 +159,7 @@ async fn a_status_update_appended_by_hand_is_counted_before_the_next_command_dec
     // Reviewing again is refused: the claim is under review, as the other program said.
     let (status, code, _) = error_of(app.act(&created.claim_id, "review").await).await;
     assert_eq!((status, code.as_str()), (409, "invalid_transition"));
-    let approved: CommandResponse = app
-        .act(&created.claim_id, "approve")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let approved: CommandResponse = app.act_json(&created.claim_id, "approve").await;
     assert_eq!(approved.claim.version, 3);
 }
 
@@ -177,26 +167,9 @@ async fn a_status_update_appended_by_hand_is_counted_before_the_next_command_dec
 /// the version: a command decided on a claim whose foreign events were not counted conflicts.
 #[tokio::test]
 async fn the_append_script_indexes_foreign_entries_before_its_version_check() {
-    let (_redis, _dir, db, mut conn) = crate::helpers::bare_redis().await;
-    let foreign = crate::helpers::xadd_v0_submitted(&mut conn, "CLM-TWICE", "5").await;
-    let command = shared::ClaimCommand::SubmitClaim {
-        claim_id: shared::ClaimId::parse("CLM-TWICE").unwrap(),
-        customer_id: shared::CustomerId::parse("C").unwrap(),
-        amount: shared::Amount::from_cents(500),
-        description: shared::Description::parse("again").unwrap(),
-        currency: shared::Currency::BEFORE_V2,
-        policy_number: None,
-        at: backend::events::commands::now(),
-    };
-    let result = backend::events::commands::execute(
-        &db,
-        &mut backend::store::trace::Trace::off(),
-        &shared::Claim::default(),
-        &command,
-        None,
-        None,
-    )
-    .await;
+    let (_redis, db, mut conn) = crate::fixtures::bare_redis().await;
+    let foreign = test_support::streams::xadd_v0_submitted(&mut conn, "CLM-TWICE", "5").await;
+    let result = submit_directly(&db, "CLM-TWICE", "C", 500, "again", None).await;
     assert!(
         matches!(
             result,

@@ -5,12 +5,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, field, spawn_app_with};
+use crate::fixtures::spawn_workers;
+use test_support::relay::unthrottled;
+use test_support::{TestApp, field};
 
 const CLAIMS: usize = 4_000;
 
 async fn groups(app: &TestApp) -> Value {
-    app.get("/api/groups").await.json().await.unwrap()
+    app.get_json("/api/groups").await
 }
 
 /// Submits claims from 8 tasks; every other one is small enough to be approved automatically.
@@ -71,13 +73,10 @@ async fn crash_one_in_each_group(app: &TestApp) {
 
 #[tokio::test]
 async fn ten_thousand_events_are_applied_exactly_once_per_group_through_crashes_and_a_restart() {
-    let mut app = spawn_app_with(|c| {
-        c.workers = true;
-        c.consumers = 2;
+    let mut app = spawn_workers(2, true, |c| {
         c.claim_idle_ms = 500;
         // Thousands of submits from one address: far above a class's rate.
-        c.write_rate_per_second = 1_000_000;
-        c.write_burst = 1_000_000;
+        unthrottled(c);
     })
     .await;
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use shared::api::TrafficStatus;
 
-use crate::helpers::{spawn_app, spawn_app_with, until};
+use test_support::{spawn_app, spawn_app_with, until};
 
 #[tokio::test]
 async fn generated_claims_go_through_their_lifecycle_and_stop_when_told() {
@@ -59,7 +59,7 @@ async fn generated_claims_go_through_their_lifecycle_and_stop_when_told() {
         200,
         "stopping a stopped generator is no error"
     );
-    let now: TrafficStatus = app.get("/api/traffic").await.json().await.unwrap();
+    let now: TrafficStatus = app.get_json("/api/traffic").await;
     assert!(!now.running);
     assert_eq!(now.events, stopped.events);
 

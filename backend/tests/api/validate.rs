@@ -2,7 +2,7 @@
 
 use shared::api::{CheckStatus, ValidationResponse};
 
-use crate::helpers::{TestApp, spawn_app};
+use test_support::{TestApp, spawn_app};
 
 /// Runs `backend validate` against the test's Redis: its exit code and what it printed.
 async fn validate_cli(redis_url: &str) -> (i32, String) {

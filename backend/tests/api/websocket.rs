@@ -3,7 +3,8 @@ use std::time::Duration;
 
 use shared::api::ServerMessage;
 
-use crate::helpers::{spawn_app, spawn_app_with};
+use test_support::streams::xadd_numbered;
+use test_support::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn catch_up_and_live_meet_without_gap_or_duplicate_while_appends_race_the_connect() {
@@ -16,18 +17,7 @@ async fn catch_up_and_live_meet_without_gap_or_duplicate_while_appends_race_the_
     const RAW: usize = 3_000;
     let mut conn = app.redis().await;
     let writer = tokio::spawn(async move {
-        for batch in 0..RAW / 10 {
-            let mut pipe = redis::pipe();
-            for i in 0..10 {
-                pipe.cmd("XADD")
-                    .arg("claims:events")
-                    .arg("*")
-                    .arg("n")
-                    .arg(batch * 10 + i)
-                    .ignore();
-            }
-            let () = pipe.query_async(&mut conn).await.unwrap();
-        }
+        xadd_numbered(&mut conn, "claims:events", RAW, 10).await;
     });
     let mut clients = Vec::new();
     for _ in 0..10 {
@@ -76,7 +66,7 @@ async fn entries_appended_at_the_seam_reach_the_client_once_each() {
         app.raw_xadd(&[("n", &i.to_string())]).await;
     }
     hold.proceed.send(()).unwrap();
-    let mut ws = crate::helpers::WsClient::from(connecting.await.unwrap());
+    let mut ws = test_support::WsClient::from(connecting.await.unwrap());
     // Then one more, live only: it must come right after the 55, with nothing repeated.
     let marker = app.raw_xadd(&[("marker", "last")]).await;
     let stream: Vec<String> = app.xrange().await.into_iter().map(|(id, _)| id).collect();
@@ -192,18 +182,7 @@ async fn a_client_that_falls_behind_is_told_and_resumed_without_gap_or_duplicate
     // appended.
     const N: usize = 60_000;
     let mut conn = app.redis().await;
-    for batch in 0..N / 1_000 {
-        let mut pipe = redis::pipe();
-        for i in 0..1_000 {
-            pipe.cmd("XADD")
-                .arg("claims:events")
-                .arg("*")
-                .arg("n")
-                .arg(batch * 1_000 + i)
-                .ignore();
-        }
-        let () = pipe.query_async(&mut conn).await.unwrap();
-    }
+    xadd_numbered(&mut conn, "claims:events", N, 1_000).await;
     let stream: Vec<String> = app.xrange().await.into_iter().map(|(id, _)| id).collect();
     let mut ids = Vec::new();
     let mut lagged = 0;

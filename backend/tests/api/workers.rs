@@ -10,15 +10,14 @@ use serde_json::{Value, json};
 use shared::api::StreamEntry;
 use tokio::sync::RwLock;
 
-use crate::helpers::{TestApp, field, spawn_app, spawn_app_with};
+use crate::fixtures::group_named;
+use test_support::streams::pending;
+use test_support::{TestApp, field, poll, spawn_app, spawn_app_with};
+
+use crate::fixtures::{second_relay, strings_at, submit_directly, workers_without_review};
 
 async fn status_of(app: &TestApp, id: &str) -> (String, u64) {
-    let body: Value = app
-        .get(&format!("/api/claims/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = app.get_json(&format!("/api/claims/{id}")).await;
     (
         body["claim"]["status"].as_str().unwrap().to_owned(),
         body["claim"]["version"].as_u64().unwrap(),
@@ -26,18 +25,15 @@ async fn status_of(app: &TestApp, id: &str) -> (String, u64) {
 }
 
 async fn eventually_status(app: &TestApp, id: &str, status: &str) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    poll(Duration::from_secs(10), status, async || {
         let (now, version) = status_of(app, id).await;
         if now == status {
-            return version;
+            Ok(version)
+        } else {
+            Err(format!("{id} stayed {now}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "{id} stayed {now}, expected {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -58,22 +54,13 @@ async fn processors_approve_small_claims_and_leave_large_ones_under_review() {
 
 #[tokio::test]
 async fn with_auto_review_off_claims_wait_for_a_person() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-    })
-    .await;
+    let app = spawn_app_with(workers_without_review).await;
     let id = app.submit("10.00").await.claim_id;
     // The groups that do run have read and acknowledged the entry; no processors group exists
     // to act on it, so it is still as submitted.
     settled(&app, &["claims-analytics", "claims-notifications"]).await;
-    let groups: Value = app.get("/api/groups").await.json().await.unwrap();
-    let names: Vec<&str> = groups["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["name"].as_str().unwrap())
-        .collect();
+    let groups: Value = app.get_json("/api/groups").await;
+    let names = strings_at(&groups["groups"], "name");
     assert_eq!(
         names,
         [
@@ -89,7 +76,7 @@ async fn with_auto_review_off_claims_wait_for_a_person() {
 async fn settled(app: &TestApp, names: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+        let groups: Value = app.get_json("/api/groups").await;
         let done = names.iter().all(|name| {
             groups["groups"]
                 .as_array()
@@ -116,13 +103,8 @@ async fn notifications_are_sent_once_per_relevant_event() {
     let pay_entry = app.xrange().await.last().unwrap().0.clone();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let groups: Value = app.get("/api/groups").await.json().await.unwrap();
-        let n = groups["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["name"] == "claims-notifications")
-            .unwrap();
+        let groups: Value = app.get_json("/api/groups").await;
+        let n = group_named(&groups, "claims-notifications");
         if n["last_delivered_id"] == pay_entry.as_str() && n["pending"] == 0 {
             break;
         }
@@ -169,11 +151,18 @@ fn db(app: &TestApp) -> Db {
     Db::new(&app.redis_url()).unwrap()
 }
 
-#[tokio::test]
-async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while_others_flow() {
+/// A relay without workers, and `claims-notifications` created on its Redis for the test's
+/// own consumers.
+async fn with_notifications_group() -> (TestApp, Db) {
     let app = spawn_app().await;
     let db = db(&app);
     groups::ensure(&db, "claims-notifications").await.unwrap();
+    (app, db)
+}
+
+#[tokio::test]
+async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while_others_flow() {
+    let (app, db) = with_notifications_group().await;
     let poisoned = app.submit("1.00").await;
     let healthy = app.submit("2.00").await;
     // Injected failures live in Redis, where every process's consumers read them.
@@ -219,23 +208,14 @@ async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while
     let notes = app.stream("claims:notifications").await;
     assert_eq!(notes.len(), 1, "the healthy claim was notified");
     assert_eq!(field(&notes[0].1, "claim_id"), healthy.claim_id);
-    let pending: redis::Value = redis::cmd("XPENDING")
-        .arg("claims:events")
-        .arg("claims-notifications")
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
-    let redis::Value::Array(summary) = pending else {
-        panic!("XPENDING answers an array")
-    };
-    assert_eq!(summary[0], redis::Value::Int(0), "nothing left pending");
+    let mut redis = app.redis().await;
+    let pending = pending(&mut redis, "claims:events", "claims-notifications").await;
+    assert_eq!(pending, 0, "nothing left pending");
 }
 
 #[tokio::test]
 async fn entries_a_crashed_consumer_left_pending_are_taken_over_and_notified_once() {
-    let app = spawn_app().await;
-    let db = db(&app);
-    groups::ensure(&db, "claims-notifications").await.unwrap();
+    let (app, db) = with_notifications_group().await;
     let submitted = app.submit("3.00").await;
 
     // A consumer reads the entry, does the work, and dies before XACK.
@@ -322,11 +302,7 @@ async fn groups_that_already_exist_are_kept_with_their_cursor() {
 
 #[tokio::test]
 async fn analytics_counts_each_entry_once_and_appends_summaries() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-    })
-    .await;
+    let app = spawn_app_with(workers_without_review).await;
     for amount in ["10.00", "20.50"] {
         app.submit(amount).await;
     }
@@ -360,12 +336,13 @@ async fn analytics_counts_each_entry_once_and_appends_summaries() {
         .handle(&db(&app), &entry)
         .await
         .unwrap();
-    let counted: i64 = redis::cmd("HGET")
-        .arg("claims:{claims:analytics}:metrics")
-        .arg("events:claim_submitted")
-        .query_async(&mut app.redis().await)
-        .await
-        .unwrap();
+    let counted: i64 = app
+        .query(&[
+            "HGET",
+            "claims:{claims:analytics}:metrics",
+            "events:claim_submitted",
+        ])
+        .await;
     assert_eq!(counted, 2);
 }
 
@@ -388,7 +365,7 @@ async fn a_worker_process_of_its_own_joins_the_group_and_does_the_work() {
     // The worker creates the group at the stream's end: wait for it before appending.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+        let groups: Value = app.get_json("/api/groups").await;
         if groups["groups"][0]["name"] == "claims-notifications" {
             break;
         }
@@ -408,7 +385,7 @@ async fn a_worker_process_of_its_own_joins_the_group_and_does_the_work() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(field(&notes[0].1, "claim_id"), id);
-    let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+    let groups: Value = app.get_json("/api/groups").await;
     assert_eq!(groups["groups"][0]["members"][0]["name"], "elsewhere-1");
     assert_eq!(
         groups["groups"][0]["members"][0]["running"], false,
@@ -438,7 +415,7 @@ async fn a_worker_without_a_redis_url_says_what_it_needs() {
 
 /// The state of one group as `GET /api/groups` reports it.
 async fn group_view(app: &TestApp, name: &str) -> Value {
-    let groups: Value = app.get("/api/groups").await.json().await.unwrap();
+    let groups: Value = app.get_json("/api/groups").await;
     groups["groups"]
         .as_array()
         .unwrap()
@@ -449,18 +426,15 @@ async fn group_view(app: &TestApp, name: &str) -> Value {
 }
 
 async fn until_view(app: &TestApp, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    poll(Duration::from_secs(20), what, async || {
         let view = group_view(app, "claims-notifications").await;
         if check(&view) {
-            return view;
+            Ok(view)
+        } else {
+            Err(view.to_string())
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {view}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -523,16 +497,8 @@ async fn a_worker_process_obeys_the_pause_and_failures_set_through_a_relay_and_s
 
 #[tokio::test]
 async fn two_relays_on_one_redis_run_consumers_of_their_own_names() {
-    let app = spawn_app_with(|c| {
-        c.workers = true;
-        c.auto_review = false;
-    })
-    .await;
-    let mut second = crate::helpers::config(Some(app.redis_url()), None);
-    second.workers = true;
-    second.auto_review = false;
-    let relay = backend::Application::build(second).await.unwrap();
-    let (_, stop, task) = crate::helpers::run(relay);
+    let app = spawn_app_with(workers_without_review).await;
+    let second = second_relay(&app, workers_without_review).await;
     let view = until_view(&app, "both relays' notifiers", |g| {
         g["members"].as_array().is_some_and(|m| m.len() == 4)
     })
@@ -567,8 +533,7 @@ async fn two_relays_on_one_redis_run_consumers_of_their_own_names() {
         (20, 20),
         "each once, by either relay"
     );
-    stop.send(()).unwrap();
-    task.await.unwrap().unwrap();
+    second.shutdown().await;
 }
 
 #[tokio::test]
@@ -597,32 +562,16 @@ async fn a_worker_process_refuses_a_consumer_name_in_use() {
 /// claim the index does not know yet goes the one-by-one way, which indexes it first.
 #[tokio::test]
 async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
-    let (_redis, _dir, db, mut conn) = crate::helpers::bare_redis().await;
+    let (_redis, db, mut conn) = crate::fixtures::bare_redis().await;
     let mut submitted = Vec::new();
     for (n, cents) in [(1, 500_i64), (2, 5_000_000)] {
-        let command = shared::ClaimCommand::SubmitClaim {
-            claim_id: shared::ClaimId::parse(&format!("CLM-B{n}")).unwrap(),
-            customer_id: shared::CustomerId::parse("C").unwrap(),
-            amount: shared::Amount::from_cents(cents),
-            description: shared::Description::parse("batch").unwrap(),
-            currency: shared::Currency::BEFORE_V2,
-            policy_number: None,
-            at: backend::events::commands::now(),
-        };
-        backend::events::commands::execute(
-            &db,
-            &mut backend::store::trace::Trace::off(),
-            &shared::Claim::default(),
-            &command,
-            None,
-            None,
-        )
-        .await
-        .unwrap();
+        submit_directly(&db, &format!("CLM-B{n}"), "C", cents, "batch", None)
+            .await
+            .unwrap();
         submitted.push(format!("CLM-B{n}"));
     }
     // Another program's submission: not in the index, and no projector here to index it.
-    crate::helpers::xadd_v0_submitted(&mut conn, "CLM-FOREIGN", "7").await;
+    test_support::streams::xadd_v0_submitted(&mut conn, "CLM-FOREIGN", "7").await;
     let reply: redis::Value = redis::cmd("XRANGE")
         .arg(&["claims:events", "-", "+"])
         .query_async(&mut conn)

@@ -4,11 +4,43 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::harness::{Relay, Stack};
+use test_support::Relay;
+
+use crate::harness::Stack;
 
 /// Submits claims through the relays in turn, 8 at a time, until `stop`; collects the ids
 /// of the claims a relay acknowledged (201). A request a relay fails is not retried: the
 /// claim may or may not exist, and only acknowledged ones are promised.
+struct Load {
+    acknowledged: Arc<Mutex<Vec<String>>>,
+    stop: tokio_util::sync::CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Load {
+    fn start(relays: Vec<Arc<Relay>>) -> Self {
+        let acknowledged = Arc::new(Mutex::new(Vec::new()));
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = load(relays, acknowledged.clone(), stop.clone());
+        Self {
+            acknowledged,
+            stop,
+            task,
+        }
+    }
+
+    fn acknowledged(&self) -> usize {
+        self.acknowledged.lock().unwrap().len()
+    }
+
+    /// Stops the load; the claims acknowledged.
+    async fn finish(self) -> Vec<String> {
+        self.stop.cancel();
+        self.task.await.unwrap();
+        self.acknowledged.lock().unwrap().clone()
+    }
+}
+
 fn load(
     relays: Vec<Arc<Relay>>,
     acknowledged: Arc<Mutex<Vec<String>>>,
@@ -75,21 +107,13 @@ async fn killing_one_relay_under_load_loses_nothing_and_the_other_finishes_its_w
     let mut doomed = stack.relay_process().await;
     let mut survivor = stack.relay_process().await;
     let (doomed_relay, survivor_relay) = (doomed.relay.clone(), survivor.relay.clone());
-    let acknowledged = Arc::new(Mutex::new(Vec::new()));
-    let stop = tokio_util::sync::CancellationToken::new();
-    let loading = load(
-        vec![doomed_relay, survivor_relay.clone()],
-        acknowledged.clone(),
-        stop.clone(),
-    );
-    until_acknowledged(&acknowledged, 150).await;
+    let load = Load::start(vec![doomed_relay, survivor_relay.clone()]);
+    until_acknowledged(&load.acknowledged, 150).await;
     doomed.kill().await;
-    let at_kill = acknowledged.lock().unwrap().len();
+    let at_kill = load.acknowledged();
     // The survivor goes on taking claims.
-    until_acknowledged(&acknowledged, at_kill + 100).await;
-    stop.cancel();
-    loading.await.unwrap();
-    let claims = acknowledged.lock().unwrap().clone();
+    until_acknowledged(&load.acknowledged, at_kill + 100).await;
+    let claims = load.finish().await;
     // Entries the killed relay's consumers had read and not acknowledged are taken over
     // (after 1 s idle) by the survivor's: every acknowledged claim gets approved.
     until_all_approved(&survivor_relay, &claims, Duration::from_secs(60)).await;
@@ -104,14 +128,8 @@ async fn failing_over_a_primary_under_load_loses_no_acknowledged_claim() {
         Arc::new(stack.relay_with(fast).await),
         Arc::new(stack.relay_with(fast).await),
     );
-    let acknowledged = Arc::new(Mutex::new(Vec::new()));
-    let stop = tokio_util::sync::CancellationToken::new();
-    let loading = load(
-        vec![one.clone(), other.clone()],
-        acknowledged.clone(),
-        stop.clone(),
-    );
-    until_acknowledged(&acknowledged, 150).await;
+    let load = Load::start(vec![one.clone(), other.clone()]);
+    until_acknowledged(&load.acknowledged, 150).await;
     // The primary of the first partition's slot hands over to its replica.
     let stream = backend::store::keys::Partitions::new(crate::harness::PARTITIONS)
         .unwrap()
@@ -123,18 +141,14 @@ async fn failing_over_a_primary_under_load_loses_no_acknowledged_claim() {
     stack.cluster.fail_over_to(replicas[0]).await.unwrap();
     let (now_primary, _) = stack.cluster.serving(&stream).await.unwrap();
     assert_ne!(now_primary, primary, "the replica took over");
-    let at_failover = acknowledged.lock().unwrap().len();
+    let at_failover = load.acknowledged();
     // The relays follow the new primary by themselves: claims keep being acknowledged.
-    until_acknowledged(&acknowledged, at_failover + 150).await;
-    stop.cancel();
-    loading.await.unwrap();
-    let claims = acknowledged.lock().unwrap().clone();
+    until_acknowledged(&load.acknowledged, at_failover + 150).await;
+    let claims = load.finish().await;
     until_all_approved(&one, &claims, Duration::from_secs(60)).await;
     let one = Arc::into_inner(one).unwrap();
     let other = Arc::into_inner(other).unwrap();
-    one.shutdown().await;
-    other.shutdown().await;
-    stack.cluster.stop().await.unwrap();
+    stack.stop([one, other]).await;
 }
 
 /// Consumer groups on, idle entries taken over after 1 s, no write limit in the way.

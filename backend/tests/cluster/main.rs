@@ -4,7 +4,3 @@
 mod faults;
 mod harness;
 mod relays;
-// Shared with the other test binary, which uses other parts of it.
-#[allow(dead_code)]
-#[path = "../support/ws_client.rs"]
-mod ws_client;

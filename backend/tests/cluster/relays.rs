@@ -11,9 +11,9 @@ use crate::harness::{PARTITIONS, Stack};
 async fn a_claim_submitted_through_one_relay_appears_live_on_the_others_websocket() {
     let stack = Stack::start().await;
     let (one, other) = (stack.relay().await, stack.relay().await);
-    let mut watching = other.ws().await;
+    let mut watching = other.ws(None).await;
     watching.expect_caught_up().await;
-    let submitted = one.submit("CUST-CLUSTER").await;
+    let submitted = one.submit_for("CUST-CLUSTER").await;
     let entry = watching
         .entry_where(Duration::from_secs(10), |e| e.id == submitted.entry_id)
         .await;
@@ -26,9 +26,7 @@ async fn a_claim_submitted_through_one_relay_appears_live_on_the_others_websocke
         .get(&format!("/api/claims/{}", submitted.claim_id))
         .await;
     assert_eq!(claim.status(), 200);
-    one.shutdown().await;
-    other.shutdown().await;
-    stack.cluster.stop().await.unwrap();
+    stack.stop([one, other]).await;
 }
 
 #[tokio::test]
@@ -36,36 +34,26 @@ async fn concurrent_transitions_of_one_claim_through_two_relays_give_one_event()
     let stack = Stack::start().await;
     let (one, other) = (stack.relay().await, stack.relay().await);
     for n in 0..10 {
-        let claim = one.submit(&format!("CUST-RACE-{n}")).await.claim_id;
+        let claim = one.submit_for(&format!("CUST-RACE-{n}")).await.claim_id;
         let (a, b) = tokio::join!(one.act(&claim, "review"), other.act(&claim, "review"));
         let mut codes = [a.status().as_u16(), b.status().as_u16()];
         codes.sort_unstable();
         assert_eq!(codes, [200, 409], "claim {claim}");
-        let events: serde_json::Value = one
-            .get(&format!("/api/claims/{claim}/events"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(events["events"].as_array().unwrap().len(), 2, "{events}");
+        let events = one.claim_events(&claim).await;
+        assert_eq!(events.events.len(), 2, "{events:?}");
     }
-    one.shutdown().await;
-    other.shutdown().await;
-    stack.cluster.stop().await.unwrap();
+    stack.stop([one, other]).await;
 }
 
 #[tokio::test]
 async fn every_read_of_the_api_answers_on_a_cluster() {
     let stack = Stack::start().await;
     let relay = stack.relay_with(|c| c.workers = true).await;
-    let claim = relay.submit("CUST-READS").await;
+    let claim = relay.submit_for("CUST-READS").await;
     assert_eq!(relay.act(&claim.claim_id, "review").await.status(), 200);
     let workspace: serde_json::Value = relay
-        .post("/api/workspaces", &serde_json::json!({}))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .post_json("/api/workspaces", &serde_json::json!({}))
+        .await;
     let workspace = workspace["id"].as_str().unwrap().to_owned();
     let console = relay
         .http
@@ -110,8 +98,7 @@ async fn every_read_of_the_api_answers_on_a_cluster() {
         let status = r.status();
         assert_eq!(status, 200, "{path}: {}", r.text().await.unwrap());
     }
-    relay.shutdown().await;
-    stack.cluster.stop().await.unwrap();
+    stack.stop([relay]).await;
 }
 
 #[tokio::test]
@@ -121,7 +108,7 @@ async fn every_event_of_a_claim_is_in_its_own_partition_and_the_partitions_share
     let mut claims = Vec::new();
     for n in 0..24 {
         let relay = if n % 2 == 0 { &one } else { &other };
-        let submitted = relay.submit(&format!("CUST-P{n}")).await;
+        let submitted = relay.submit_for(&format!("CUST-P{n}")).await;
         // The next step through the other relay, so both write to every claim.
         let next = if n % 2 == 0 { &other } else { &one };
         assert_eq!(next.act(&submitted.claim_id, "review").await.status(), 200);
@@ -156,8 +143,7 @@ async fn every_event_of_a_claim_is_in_its_own_partition_and_the_partitions_share
     // The list merges the partitions' read models: every claim, newest first.
     let listed = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
-            let page: serde_json::Value =
-                one.get("/api/claims?limit=50").await.json().await.unwrap();
+            let page: serde_json::Value = one.get_json("/api/claims?limit=50").await;
             if page["total"] == 24 {
                 return page;
             }
@@ -167,9 +153,7 @@ async fn every_event_of_a_claim_is_in_its_own_partition_and_the_partitions_share
     .await
     .expect("the projection lists every claim");
     assert_eq!(listed["claims"].as_array().unwrap().len(), 24);
-    one.shutdown().await;
-    other.shutdown().await;
-    stack.cluster.stop().await.unwrap();
+    stack.stop([one, other]).await;
 }
 
 #[tokio::test]
@@ -192,7 +176,7 @@ async fn dead_letters_stay_in_their_claims_partition_and_the_figures_add_up() {
     .await;
     let mut claims = Vec::new();
     for n in 0..12 {
-        claims.push(relay.submit(&format!("CUST-ADD{n}")).await.claim_id);
+        claims.push(relay.submit_for(&format!("CUST-ADD{n}")).await.claim_id);
     }
     let poisoned = claims[5].clone();
     for (action, body) in [
@@ -207,12 +191,7 @@ async fn dead_letters_stay_in_their_claims_partition_and_the_figures_add_up() {
     let partition = Partitions::new(PARTITIONS).unwrap().of(&poisoned);
     // The letter lands in the poisoned claim's partition, named `<partition>:<id>`.
     let letter = eventually(Duration::from_secs(30), || async {
-        let page: serde_json::Value = relay
-            .get("/api/streams/claims:failed/entries")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page: serde_json::Value = relay.get_json("/api/streams/claims:failed/entries").await;
         let letter = page["entries"].as_array()?.first()?.clone();
         Some(letter)
     })
@@ -222,7 +201,7 @@ async fn dead_letters_stay_in_their_claims_partition_and_the_figures_add_up() {
     assert_eq!(in_partition.len(), 1, "{in_partition:?}");
     // Every claim counted once by the analytics, whichever partition it is in.
     eventually(Duration::from_secs(20), || async {
-        let a: serde_json::Value = relay.get("/api/analytics").await.json().await.unwrap();
+        let a: serde_json::Value = relay.get_json("/api/analytics").await;
         let submitted = a["by_status"]
             .as_array()?
             .iter()
@@ -242,8 +221,7 @@ async fn dead_letters_stay_in_their_claims_partition_and_the_figures_add_up() {
         .await;
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     assert!(stack.entries(&partition.failed()).await.is_empty());
-    relay.shutdown().await;
-    stack.cluster.stop().await.unwrap();
+    stack.stop([relay]).await;
 }
 
 /// Polls `check` every 100 ms until it gives a value; panics after `within`.

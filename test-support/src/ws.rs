@@ -1,5 +1,5 @@
-//! A WebSocket client of the relay's live feed, for the test binaries (`api`, `cluster`); each
-//! uses part of it.
+//! A WebSocket client of the relay's live feed (`/api/ws`): the next message, entries until
+//! there are enough, `caught_up`, the socket closing.
 
 use std::time::Duration;
 

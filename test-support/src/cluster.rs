@@ -1,5 +1,6 @@
 //! A Redis Cluster on loopback ports, for the cluster tests and benches: one `redis-server
-//! --cluster-enabled yes` per node, joined with `redis-cli --cluster create`.
+//! --cluster-enabled yes` per node, joined with `redis-cli --cluster create`; its connections
+//! and a relay's config on it.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -7,7 +8,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tokio::process::Command;
 
-use crate::store::embedded::{EmbeddedRedis, Persistence, free_port};
+use backend::Config;
+use backend::store::embedded::{EmbeddedRedis, Persistence};
+use tempfile::TempDir;
+
+use crate::redis_server::free_port;
 
 /// How long a node may be unreachable before the others fail it over: short, so a test's
 /// failover takes seconds.
@@ -17,6 +22,8 @@ pub struct EmbeddedCluster {
     nodes: Vec<Option<EmbeddedRedis>>,
     ports: Vec<u16>,
     dir: PathBuf,
+    /// The temporary directory the nodes' files are in, when the cluster made it itself.
+    _temp: Option<TempDir>,
 }
 
 impl EmbeddedCluster {
@@ -52,9 +59,38 @@ impl EmbeddedCluster {
             nodes,
             ports,
             dir: dir.to_owned(),
+            _temp: None,
         };
         cluster.wait_until_ok(Duration::from_secs(30)).await?;
         Ok(cluster)
+    }
+
+    /// Like [`EmbeddedCluster::start`], its files in a temporary directory of its own, removed
+    /// when it is dropped.
+    pub async fn start_temp(primaries: usize, replicas: usize) -> anyhow::Result<Self> {
+        let temp = tempfile::tempdir()?;
+        let mut cluster = Self::start(temp.path(), primaries, replicas).await?;
+        cluster._temp = Some(temp);
+        Ok(cluster)
+    }
+
+    /// A cluster connection to it.
+    pub async fn connect(&self) -> redis::cluster_async::ClusterConnection {
+        redis::cluster::ClusterClient::new(self.urls())
+            .expect("a cluster client")
+            .get_async_connection()
+            .await
+            .expect("the cluster answers")
+    }
+
+    /// The tests' relay config ([`crate::relay::test_config`]) on this cluster, the claims in
+    /// `partitions` partitions.
+    pub fn relay_config(&self, partitions: u32) -> Config {
+        Config {
+            redis_cluster: self.addresses(),
+            partitions,
+            ..crate::relay::test_config()
+        }
     }
 
     /// `host:port` of every node, as `--redis-cluster` takes them.
