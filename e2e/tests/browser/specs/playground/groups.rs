@@ -180,6 +180,10 @@ async fn dead_letters_replay_in_bulk_after_a_confirmation_that_says_how_many() {
         );
         page.wait_text("dead-letter-count", "0", Duration::from_secs(10))
             .await;
+        // The list emptied, and the result stays for the instructor to read.
+        page.wait_count("dead-letter", 0, Duration::from_secs(10))
+            .await;
+        assert_eq!(page.text("replay-result").await, result);
         let notified = stack.xlen("claims:notifications").await;
         assert_eq!(notified, 3);
     })
