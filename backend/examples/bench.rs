@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use backend::embedded_redis::{EmbeddedRedis, Persistence};
+use backend::store::embedded::{EmbeddedRedis, Persistence};
 use backend::{Application, Config};
 use clap::Parser;
 use futures_util::StreamExt;

@@ -9,7 +9,7 @@
 //! The relay's Redis handle is `Db::cluster` with `--partitions N`, as `backend
 //! --redis-cluster ... --partitions N` builds it. Then:
 //!
-//! 1. **submit**: `--events` claims, each a `SubmitClaim` through `backend::commands::execute`
+//! 1. **submit**: `--events` claims, each a `SubmitClaim` through `backend::events::commands::execute`
 //!    (the relay's own path: the version-checked Lua append to the claim's partition stream,
 //!    which also writes the claim's index), from 64 tasks at once, timed from the first
 //!    to the last. Claim `c` lives in partition `crc16(c) mod N`, whose stream is
@@ -57,11 +57,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use backend::db::Db;
 use backend::embedded_cluster::EmbeddedCluster;
-use backend::entry_id::EntryId;
-use backend::keys::{self, Partition, Partitions};
-use backend::redis_cli::Trace;
+use backend::store::db::Db;
+use backend::store::entry_id::EntryId;
+use backend::store::keys::{self, Partition, Partitions};
+use backend::store::trace::Trace;
 use backend::workers::controls::GroupControls;
 use redis::Value;
 use redis::cluster_async::ClusterConnection;

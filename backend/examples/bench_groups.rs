@@ -5,7 +5,7 @@
 //! own `redis-server` (no persistence, in a temporary directory) on 127.0.0.1, then:
 //!
 //! 1. **pre-load**: `--events` real claims, each a `SubmitClaim` through
-//!    `backend::commands::execute` (the relay's own path: the version-checked Lua append that
+//!    `backend::events::commands::execute` (the relay's own path: the version-checked Lua append that
 //!    also writes the claim's index), from 32 tasks at once. The stream then
 //!    holds exactly that many `claim_submitted` entries, each for a claim the index knows.
 //!    Even claims are 500.00, odd ones 5000.00.
@@ -41,11 +41,12 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use backend::db::{self, Db};
-use backend::embedded_redis::{EmbeddedRedis, Persistence};
-use backend::entry_id::EntryId;
-use backend::keys::{self, Partitions};
-use backend::redis_cli::Trace;
+use backend::store::db::Db;
+use backend::store::embedded::{EmbeddedRedis, Persistence};
+use backend::store::entry_id::EntryId;
+use backend::store::keys::{self, Partitions};
+use backend::store::reply;
+use backend::store::trace::Trace;
 use redis::Value;
 use redis::aio::MultiplexedConnection;
 use support::claims::{print_check, reset_claims, submit_all};
@@ -425,7 +426,7 @@ fn reply_ids(reply: &Value) -> Vec<String> {
         })
         .flatten()
         .filter_map(|item| match item {
-            Value::Array(parts) => parts.first().and_then(db::text),
+            Value::Array(parts) => parts.first().and_then(reply::text),
             _ => None,
         })
         .collect()

@@ -3,8 +3,8 @@
 //! Starts its own `redis-server` (no persistence, in a temporary directory), then:
 //!
 //! 1. **claim load**: one claim with `--claim-events` events (default 10000: a submission
-//!    and notes), appended through `backend::commands::execute` with a snapshot every 50.
-//!    Then the median time of `claim_store::load` from the newest snapshot, and of a full
+//!    and notes), appended through `backend::events::commands::execute` with a snapshot every 50.
+//!    Then the median time of `claims::load` from the newest snapshot, and of a full
 //!    replay (the same load with the snapshot key removed and snapshots off, so every event
 //!    is read and folded), each over several runs.
 //! 2. **projection**: `--projection-events` events (default 200000: claims submitted,
@@ -17,12 +17,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use backend::claim_store::{self, Replay};
-use backend::commands;
-use backend::db::Db;
-use backend::embedded_redis::{EmbeddedRedis, Persistence};
-use backend::keys;
-use backend::redis_cli::Trace;
+use backend::events::commands;
+use backend::store::claims::{self, Replay};
+use backend::store::db::Db;
+use backend::store::embedded::{EmbeddedRedis, Persistence};
+use backend::store::keys;
+use backend::store::trace::Trace;
 use shared::stream_codec;
 use shared::{
     Adjuster, Amount, Claim, ClaimCommand, ClaimId, Currency, CustomerId, Description, Note,
@@ -123,7 +123,7 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
     );
 
     let from_snapshot = median(200, async || {
-        let loaded = claim_store::load(&db, &mut Trace::off(), id.as_str()).await?;
+        let loaded = claims::load(&db, &mut Trace::off(), id.as_str()).await?;
         anyhow::ensure!(
             loaded.claim == claim,
             "the snapshot load differs from the fold"
@@ -140,7 +140,7 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
         )
         .await?;
     let full = median(20, async || {
-        let loaded = claim_store::load(&bare, &mut Trace::off(), id.as_str()).await?;
+        let loaded = claims::load(&bare, &mut Trace::off(), id.as_str()).await?;
         anyhow::ensure!(
             loaded.claim == claim,
             "the full replay differs from the fold"
@@ -150,8 +150,7 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
     .await?;
     let with_states = median(20, async || {
         let loaded =
-            claim_store::load_until(&bare, &mut Trace::off(), id.as_str(), Replay::Full, None)
-                .await?;
+            claims::load_until(&bare, &mut Trace::off(), id.as_str(), Replay::Full, None).await?;
         Ok(loaded.states.len())
     })
     .await?;
@@ -247,7 +246,7 @@ async fn append_lifecycles(
 }
 
 async fn position(db: &Db) -> anyhow::Result<Option<String>> {
-    Ok(backend::projection::position(db, &mut Trace::off(), keys::Partition::ONLY).await?)
+    Ok(backend::events::projection::position(db, &mut Trace::off(), keys::Partition::ONLY).await?)
 }
 
 async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
@@ -262,10 +261,10 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
         "append  : {events} events in {:.2} s",
         started.elapsed().as_secs_f64()
     );
-    let last = backend::feed::last_ids(&db).await?.to_string();
+    let last = backend::events::feed::last_ids(&db).await?.to_string();
 
     let stop = CancellationToken::new();
-    let projector = tokio::spawn(backend::projection::run(db.clone(), stop.clone()));
+    let projector = tokio::spawn(backend::events::projection::run(db.clone(), stop.clone()));
     let started = Instant::now();
     while position(&db).await?.as_deref() != Some(last.as_str()) {
         anyhow::ensure!(
@@ -292,7 +291,7 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
     let live = 20_000.min(events);
     let started = Instant::now();
     append_lifecycles(&mut conn, 10_000_000, live).await?;
-    let last = backend::feed::last_ids(&db).await?.to_string();
+    let last = backend::events::feed::last_ids(&db).await?.to_string();
     while position(&db).await?.as_deref() != Some(last.as_str()) {
         anyhow::ensure!(
             started.elapsed() < Duration::from_secs(600),

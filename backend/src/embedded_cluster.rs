@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tokio::process::Command;
 
-use crate::embedded_redis::{EmbeddedRedis, Persistence, free_port};
+use crate::store::embedded::{EmbeddedRedis, Persistence, free_port};
 
 /// How long a node may be unreachable before the others fail it over: short, so a test's
 /// failover takes seconds.

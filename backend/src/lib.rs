@@ -1,36 +1,21 @@
 //! The claimstream relay: claims as events on Redis Streams, served over HTTP and a WebSocket.
+//!
+//! The folders are layers, each using only those listed below it:
+//! - [`infra`]: the relay's configuration and start-up, which wire everything together;
+//! - [`http`]: the API and the WebSocket, translating requests into calls on the layers below;
+//! - [`teaching`]: the learners' console, the lab, the demo's scenarios and traffic;
+//! - [`workers`]: the consumer groups and what they do with each entry;
+//! - [`events`]: event sourcing on the claims' streams: commands, replay, the live feed, the
+//!   read model and retention;
+//! - [`store`]: Redis itself: keys, connections, scripts, commands and their replies.
 
-pub mod access;
-pub mod claim_store;
-pub mod commands;
-pub mod config;
-pub mod connections;
-pub mod console;
-pub mod cursor;
-pub mod db;
 pub mod embedded_cluster;
-pub mod embedded_redis;
-pub mod entry_id;
-pub mod error;
-pub mod extract;
-pub mod feed;
-pub mod idempotency;
-pub mod keys;
-pub mod lab;
-pub mod lease;
-pub mod limits;
-pub mod projection;
-pub mod redis_cli;
-pub mod replay;
-pub mod retention;
-pub mod routes;
-pub mod scenarios;
-pub mod startup;
-pub mod state;
-pub mod traffic;
-pub mod trends;
-pub mod validate;
+pub mod events;
+pub mod http;
+pub mod infra;
+pub mod store;
+pub mod teaching;
 pub mod workers;
 
-pub use config::Config;
-pub use startup::Application;
+pub use infra::config::Config;
+pub use infra::startup::Application;

@@ -69,10 +69,10 @@ async fn main() -> anyhow::Result<()> {
                 "traffic needs --redis-url (or REDIS_URL, or --redis-cluster): the Redis the relay uses, which it logs at start"
             );
         };
-        if !(1..=backend::traffic::MAX_RATE).contains(rate) {
+        if !(1..=backend::teaching::traffic::MAX_RATE).contains(rate) {
             anyhow::bail!(
                 "--rate is events per second, from 1 to {}",
-                backend::traffic::MAX_RATE
+                backend::teaching::traffic::MAX_RATE
             );
         }
         let stop = CancellationToken::new();
@@ -88,12 +88,12 @@ async fn main() -> anyhow::Result<()> {
                 stop.cancel();
             }
         });
-        let counts = backend::traffic::Counts::default();
+        let counts = backend::teaching::traffic::Counts::default();
         println!(
             "traffic: {rate} events/s into {} (Ctrl-C stops)",
             db.location
         );
-        backend::traffic::run(&db, *rate, stop, &counts).await;
+        backend::teaching::traffic::run(&db, *rate, stop, &counts).await;
         println!(
             "traffic: {} events, {} claims submitted",
             counts.events.load(std::sync::atomic::Ordering::Relaxed),
@@ -103,10 +103,16 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(Command::Validate { redis_url }) = &command {
         let result = match config.subcommand_db(redis_url.clone())? {
-            Some(db) => backend::validate::run(backend::validate::Target::Redis(&db)).await,
-            None => backend::validate::run(backend::validate::Target::Embedded).await,
+            Some(db) => {
+                backend::teaching::validate::run(backend::teaching::validate::Target::Redis(&db))
+                    .await
+            }
+            None => {
+                backend::teaching::validate::run(backend::teaching::validate::Target::Embedded)
+                    .await
+            }
         };
-        println!("{}", backend::validate::report(&result));
+        println!("{}", backend::teaching::validate::report(&result));
         std::process::exit(if result.ok { 0 } else { 1 });
     }
     if let Some(Command::Worker {
@@ -138,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
         .await;
     }
     let listen = config.listen;
-    match backend::connections::raise_file_limit() {
+    match backend::http::connections::raise_file_limit() {
         Some(files) => tracing::info!(files, "open-file limit (soft, raised to the hard limit)"),
         None => tracing::info!("open-file limit: unlimited"),
     }

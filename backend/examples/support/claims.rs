@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use backend::commands;
-use backend::db::Db;
-use backend::keys::{Partition, Partitions};
-use backend::redis_cli::Trace;
+use backend::events::commands;
+use backend::store::db::Db;
+use backend::store::keys::{Partition, Partitions};
+use backend::store::trace::Trace;
 use redis::aio::ConnectionLike;
 use shared::{Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, CustomerId, Description};
 use tokio::task::JoinHandle;

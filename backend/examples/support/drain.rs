@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use backend::db::{self, Db};
-use backend::entry_id::EntryId;
-use backend::workers::consumer::Injection;
+use backend::store::db::Db;
+use backend::store::entry_id::EntryId;
+use backend::workers::handler::Injection;
 use backend::workers::processors::AutoReview;
 use backend::workers::{Consumer, ConsumerConfig, Outcome};
 use redis::Value;
@@ -19,6 +19,7 @@ use tokio::time::timeout;
 use tokio_util::sync::CancellationToken;
 
 use super::{APPROVE_UP_TO, STEP_TIMEOUT};
+use backend::store::reply;
 
 /// The last entry of the stream at `key`, which a drain must get past.
 pub async fn last_entry(admin: &mut impl ConnectionLike, key: &str) -> anyhow::Result<EntryId> {
@@ -30,7 +31,7 @@ pub async fn last_entry(admin: &mut impl ConnectionLike, key: &str) -> anyhow::R
         .arg(1)
         .query_async(admin)
         .await?;
-    db::entries(last)
+    reply::entries(last)
         .first()
         .with_context(|| format!("{key} is empty after the submit"))?
         .0
@@ -160,12 +161,12 @@ pub async fn drained(
     let info = group_info(&reply, group).with_context(|| format!("no group {group}"))?;
     let field = |name: &str| info.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
     let last: EntryId = field("last-delivered-id")
-        .and_then(db::text)
+        .and_then(reply::text)
         .context("no last-delivered-id")?
         .parse()
         .map_err(anyhow::Error::msg)?;
     let read = field("entries-read")
-        .and_then(db::text)
+        .and_then(reply::text)
         .and_then(|t| t.parse().ok())
         .unwrap_or(0);
     if last < end {
@@ -192,18 +193,18 @@ fn group_info<'a>(reply: &'a Value, group: &str) -> Option<Vec<(String, &'a Valu
         let fields: Vec<(String, &Value)> = match g {
             Value::Array(flat) => flat
                 .chunks(2)
-                .filter_map(|kv| Some((db::text(kv.first()?)?, kv.get(1)?)))
+                .filter_map(|kv| Some((reply::text(kv.first()?)?, kv.get(1)?)))
                 .collect(),
             Value::Map(pairs) => pairs
                 .iter()
-                .filter_map(|(k, v)| Some((db::text(k)?, v)))
+                .filter_map(|(k, v)| Some((reply::text(k)?, v)))
                 .collect(),
             _ => return None,
         };
         let name = fields
             .iter()
             .find(|(k, _)| k == "name")
-            .and_then(|(_, v)| db::text(v))?;
+            .and_then(|(_, v)| reply::text(v))?;
         (name == group).then_some(fields)
     })
 }

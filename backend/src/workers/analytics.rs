@@ -10,9 +10,9 @@ use shared::{ClaimStatus, EventPayload};
 use tokio_util::sync::CancellationToken;
 
 use super::{Handled, Handler, HandlerError};
-use crate::db::{self, Db};
-use crate::keys;
-use crate::redis_cli::Trace;
+use crate::store::db::{self, Db};
+use crate::store::keys;
+use crate::store::trace::Trace;
 
 pub struct Analytics;
 
@@ -63,7 +63,7 @@ impl Handler for Analytics {
                     .next()
                     .and_then(|m| m.parse::<i64>().ok())
                 {
-                    let lag = crate::commands::now().unix_millis() - ms;
+                    let lag = crate::events::commands::now().unix_millis() - ms;
                     increments.push(("processing_ms_total".into(), lag.max(0)));
                     increments.push(("processed".into(), 1));
                 }
@@ -115,7 +115,8 @@ async fn summary_once(
     let raw: Vec<(String, i64)> = db.run(&mut trace, &["HGETALL", metrics.as_str()]).await?;
     let groups = super::stats::read(db, None, &mut trace).await?;
     let failed = groups.dead_letters;
-    let mut fields: Vec<(String, String)> = vec![("at".into(), crate::commands::now().to_string())];
+    let mut fields: Vec<(String, String)> =
+        vec![("at".into(), crate::events::commands::now().to_string())];
     let secs = previous.map(|(at, _)| at.elapsed().as_secs_f64());
     for (name, value) in &raw {
         if let Some(kind) = name.strip_prefix("events:") {

@@ -2,7 +2,6 @@
 //! [`Consumer::run`] loops it and owns blocking, backoff and shutdown.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,59 +13,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::controls::{Admission, GroupControls};
 use super::dead_letter::{self, DeadLetter};
+use super::handler::{Handled, Handler, HandlerError, Injection};
 use super::shared_state;
-use crate::db::{self, Db, DbError};
-use crate::keys::Partition;
-use crate::redis_cli::Trace;
-
-/// What a group does with one entry. It must be idempotent: an entry can be delivered again
-/// after a crash, and its effect must not be applied twice.
-pub trait Handler: Send + Sync + 'static {
-    fn handle(
-        &self,
-        db: &Db,
-        entry: &StreamEntry,
-    ) -> impl Future<Output = Result<Handled, HandlerError>> + Send;
-
-    /// Handles a batch, one result per entry in order. By default one entry after another;
-    /// a handler that reads or writes the same things for many entries does it for the
-    /// whole batch at once.
-    fn handle_batch(
-        &self,
-        db: &Db,
-        entries: &[&StreamEntry],
-    ) -> impl Future<Output = Vec<Result<Handled, HandlerError>>> + Send {
-        async move {
-            let mut results = Vec::with_capacity(entries.len());
-            for entry in entries {
-                results.push(self.handle(db, entry).await);
-            }
-            results
-        }
-    }
-}
-
-/// An entry the handler is done with: acknowledged either way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Handled {
-    /// Its effect is in Redis (or it needed none).
-    Applied,
-    /// It can never have its effect (e.g. its claim does not exist): logged and counted.
-    Refused(String),
-}
-
-/// An entry not handled this time: retried with backoff, dead-lettered after
-/// `max_deliveries`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HandlerError {
-    /// Something about this entry (bad data, a poisoned claim, a claim others keep changing).
-    /// The circuit breaker ignores these: one bad entry must not stop the group.
-    #[error("{0}")]
-    Entry(String),
-    /// Redis or another dependency failed: counted by the breaker.
-    #[error("{0}")]
-    Dependency(String),
-}
+use crate::store::db::{self, Db, DbError};
+use crate::store::keys::Partition;
+use crate::store::reply;
+use crate::store::trace::Trace;
 
 #[derive(Debug, Clone)]
 pub struct ConsumerConfig {
@@ -91,44 +43,6 @@ impl Default for ConsumerConfig {
             claim_idle: Duration::from_secs(10),
             retry_base: Duration::from_millis(200),
         }
-    }
-}
-
-/// Failures injected for teaching: every entry of a claim, or a share of all entries.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Injection {
-    pub poison_claim: Option<String>,
-    /// 0.0 to 1.0.
-    pub fail_ratio: f64,
-}
-
-impl Injection {
-    /// The failure injected for this entry, if any: a poisoned claim stands for bad data, a
-    /// random failure for a flaky dependency.
-    pub fn failure_for(&self, entry: &StreamEntry) -> Option<HandlerError> {
-        let claim = entry
-            .event
-            .as_ref()
-            .map(|e| e.claim_id.to_string())
-            .or_else(|| {
-                entry
-                    .fields
-                    .iter()
-                    .find(|(k, _)| k == "claim_id")
-                    .map(|(_, v)| v.clone())
-            });
-        if self.poison_claim.is_some() && self.poison_claim == claim {
-            return Some(HandlerError::Entry(format!(
-                "claim {} is poisoned (failure injection)",
-                claim.unwrap_or_default()
-            )));
-        }
-        if self.fail_ratio > 0.0 && rand::rng().random_bool(self.fail_ratio.min(1.0)) {
-            return Some(HandlerError::Dependency(
-                "random failure (failure injection)".into(),
-            ));
-        }
-        None
     }
 }
 
@@ -496,10 +410,10 @@ impl<H: Handler> Consumer<H> {
         let conn = self.connection().await?;
         let reply: Value = cmd.query_async(conn).await.map_err(|e| db.classify(e))?;
         let partition = self.partition;
-        let entries: Vec<(crate::entry_id::EntryId, StreamEntry)> =
-            crate::feed::xread_entries(reply)
+        let entries: Vec<(crate::store::entry_id::EntryId, StreamEntry)> =
+            crate::events::feed::xread_entries(reply)
                 .into_iter()
-                .map(|(id, e)| (id, crate::feed::tagged(partition, e)))
+                .map(|(id, e)| (id, crate::events::feed::tagged(partition, e)))
                 .collect();
         if id == ">" {
             return Ok(entries.into_iter().map(|(_, e)| (e, 1)).collect());
@@ -581,7 +495,7 @@ impl<H: Handler> Consumer<H> {
 pub fn autoclaim_reply(reply: &Value) -> (Option<String>, usize) {
     match reply {
         Value::Array(parts) => (
-            parts.first().and_then(db::text),
+            parts.first().and_then(reply::text),
             match parts.get(1) {
                 Some(Value::Array(ids)) => ids.len(),
                 _ => 0,
@@ -611,11 +525,11 @@ pub fn pending_rows(reply: &Value) -> Vec<PendingRow> {
             };
             let num = |v: Option<&Value>| match v {
                 Some(Value::Int(n)) => u64::try_from(*n).ok(),
-                other => other.and_then(db::text).and_then(|t| t.parse().ok()),
+                other => other.and_then(reply::text).and_then(|t| t.parse().ok()),
             };
             Some(PendingRow {
-                id: db::text(cols.first()?)?,
-                consumer: db::text(cols.get(1)?)?,
+                id: reply::text(cols.first()?)?,
+                consumer: reply::text(cols.get(1)?)?,
                 idle_ms: num(cols.get(2))?,
                 deliveries: num(cols.get(3))?,
             })

@@ -92,7 +92,7 @@ impl GroupControls {
         let mut breaker = self.breaker.lock().expect("breaker lock");
         breaker.failures = u32::try_from(shared.failures).unwrap_or(u32::MAX);
         breaker.opened_at = shared.opened_ms.map(|opened| {
-            let ago = crate::commands::now().unix_millis() - opened;
+            let ago = crate::events::commands::now().unix_millis() - opened;
             let ago = Duration::from_millis(u64::try_from(ago).unwrap_or(0));
             Instant::now().checked_sub(ago).unwrap_or_else(Instant::now)
         });

@@ -2,9 +2,9 @@
 
 use shared::api::StreamEntry;
 
-use crate::db::{Db, DbError};
-use crate::keys::Partition;
-use crate::redis_cli::Trace;
+use crate::store::db::{Db, DbError};
+use crate::store::keys::Partition;
+use crate::store::trace::Trace;
 
 pub struct DeadLetter<'a> {
     pub partition: Partition,
@@ -22,7 +22,7 @@ pub struct DeadLetter<'a> {
 /// be lettered twice (its `original_id` tells).
 pub async fn send(db: &Db, trace: &mut Trace, letter: DeadLetter<'_>) -> Result<String, DbError> {
     let attempts = letter.attempts.to_string();
-    let failed_at = crate::commands::now().to_string();
+    let failed_at = crate::events::commands::now().to_string();
     let (failed, stream) = (letter.partition.failed(), letter.partition.events());
     let mut xadd = vec![
         "XADD",
@@ -66,6 +66,6 @@ pub async fn send(db: &Db, trace: &mut Trace, letter: DeadLetter<'_>) -> Result<
     let replies = db.together(trace, &commands).await?;
     Ok(replies
         .first()
-        .and_then(crate::db::text)
+        .and_then(crate::store::reply::text)
         .unwrap_or_default())
 }

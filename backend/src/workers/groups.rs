@@ -1,8 +1,8 @@
 //! Creating the consumer groups, idempotently.
 
-use crate::db::{Db, DbError};
-use crate::keys;
-use crate::redis_cli::Trace;
+use crate::store::db::{Db, DbError, Refusal};
+use crate::store::keys;
+use crate::store::trace::Trace;
 
 /// Creates `group` on every partition's stream (and the stream if missing), reading from new
 /// entries. A group that already exists (BUSYGROUP) is left as it is, with its cursor and
@@ -28,7 +28,7 @@ pub async fn ensure(db: &Db, group: &str) -> Result<(), DbError> {
                 partition = partition.index(),
                 "created consumer group"
             ),
-            Err(DbError::Redis(e)) if e.code() == Some("BUSYGROUP") => {}
+            Err(e) if e.refusal() == Some(Refusal::BusyGroup) => {}
             Err(e) => return Err(e),
         }
     }

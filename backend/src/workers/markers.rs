@@ -9,9 +9,10 @@ use std::time::Duration;
 use redis::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{self, Db, DbError};
-use crate::keys;
-use crate::redis_cli::Trace;
+use crate::store::db::{Db, DbError};
+use crate::store::keys;
+use crate::store::reply;
+use crate::store::trace::Trace;
 
 /// How often markers are trimmed.
 pub const TRIM_EVERY: Duration = Duration::from_secs(30);
@@ -47,7 +48,7 @@ pub async fn trim(db: &Db, group: &str) -> Result<u64, DbError> {
         // [count, smallest id, greatest id, consumers]
         let pending: Value = db.run(&mut trace, &["XPENDING", &stream, group]).await?;
         let oldest_pending = match &pending {
-            Value::Array(parts) if parts.len() == 4 => parts.get(1).and_then(db::text),
+            Value::Array(parts) if parts.len() == 4 => parts.get(1).and_then(reply::text),
             _ => None,
         };
         let here = match oldest_pending {
@@ -82,11 +83,11 @@ fn cursor_of(reply: &Value, group: &str) -> Option<String> {
         let pairs: Vec<(String, Value)> = match g {
             Value::Array(flat) => flat
                 .chunks(2)
-                .filter_map(|kv| Some((db::text(&kv[0])?, kv.get(1)?.clone())))
+                .filter_map(|kv| Some((reply::text(&kv[0])?, kv.get(1)?.clone())))
                 .collect(),
             Value::Map(map) => map
                 .iter()
-                .filter_map(|(k, v)| Some((db::text(k)?, v.clone())))
+                .filter_map(|(k, v)| Some((reply::text(k)?, v.clone())))
                 .collect(),
             _ => return None,
         };
@@ -94,7 +95,7 @@ fn cursor_of(reply: &Value, group: &str) -> Option<String> {
             pairs
                 .iter()
                 .find(|(k, _)| k == name)
-                .and_then(|(_, v)| db::text(v))
+                .and_then(|(_, v)| reply::text(v))
         };
         (field("name")? == group).then(|| field("last-delivered-id"))?
     })

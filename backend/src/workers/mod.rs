@@ -7,6 +7,7 @@ pub mod consumer;
 pub mod controls;
 pub mod dead_letter;
 pub mod groups;
+pub mod handler;
 pub mod markers;
 pub mod notifications;
 pub mod processors;
@@ -15,6 +16,8 @@ pub mod shared_state;
 pub mod standalone;
 pub mod stats;
 pub mod supervisor;
+pub mod trends;
 
-pub use consumer::{Consumer, ConsumerConfig, Handled, Handler, HandlerError, Outcome};
-pub use supervisor::{WorkerError, WorkerSettings, Workers};
+pub use consumer::{Consumer, ConsumerConfig, Outcome};
+pub use handler::{Handled, Handler, HandlerError, Injection};
+pub use supervisor::{StartError, WorkerError, WorkerSettings, Workers};

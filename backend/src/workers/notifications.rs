@@ -8,8 +8,8 @@ use shared::api::StreamEntry;
 use shared::{ClaimStatus, EventPayload};
 
 use super::{Handled, Handler, HandlerError};
-use crate::db::Db;
-use crate::keys;
+use crate::store::db::Db;
+use crate::store::keys;
 
 pub struct Notify {
     /// `MAXLEN ~` of `claims:notifications`.
@@ -65,7 +65,7 @@ impl Handler for Notify {
                 return Ok(Handled::Applied);
             }
         };
-        let sent_at = crate::commands::now().to_string();
+        let sent_at = crate::events::commands::now().to_string();
         let mut invocation = NOTIFY_ONCE.prepare_invoke();
         invocation
             .key(keys::notified())

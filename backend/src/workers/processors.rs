@@ -12,10 +12,10 @@ use shared::api::StreamEntry;
 use shared::{Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, EventPayload};
 
 use super::{Handled, Handler, HandlerError};
-use crate::claim_store;
-use crate::commands::{self, CommandError};
-use crate::db::Db;
-use crate::redis_cli::Trace;
+use crate::events::commands::{self, CommandError};
+use crate::store::claims;
+use crate::store::db::Db;
+use crate::store::trace::Trace;
 
 /// Attempts at one entry within one delivery, each after a version conflict.
 const ATTEMPTS: usize = 4;
@@ -82,8 +82,8 @@ impl AutoReview {
         let mut ids: Vec<&str> = entries.iter().filter_map(|e| submitted(e)).collect();
         ids.sort_unstable();
         ids.dedup();
-        let dependency = |e: crate::db::DbError| HandlerError::Dependency(e.to_string());
-        let loaded = claim_store::load_many(db, &mut Trace::off(), &ids)
+        let dependency = |e: crate::store::db::DbError| HandlerError::Dependency(e.to_string());
+        let loaded = claims::load_many(db, &mut Trace::off(), &ids)
             .await
             .map_err(dependency)?;
         let mut claims: HashMap<&str, Claim> = ids
@@ -118,17 +118,17 @@ impl AutoReview {
             }
             let appends: Vec<(&Claim, &shared::ClaimEvent)> =
                 steps.iter().map(|(_, before, e)| (before, e)).collect();
-            let appended = claim_store::append_many(db, &appends)
+            let appended = claims::append_many(db, &appends)
                 .await
                 .map_err(dependency)?;
             for ((id, _, event), result) in steps.iter().zip(appended) {
                 match result {
-                    claim_store::Appended::Ok { entry_id } => {
+                    claims::Appended::Ok { entry_id } => {
                         let claim = claims.get_mut(id).expect("stepped claims are loaded");
                         shared::apply(claim, event);
                         if db.snapshot_every > 0 && claim.version.is_multiple_of(db.snapshot_every)
                         {
-                            claim_store::save_snapshot(db, &mut Trace::off(), id, claim, &entry_id)
+                            claims::save_snapshot(db, &mut Trace::off(), id, claim, &entry_id)
                                 .await
                                 .map_err(dependency)?;
                         }
@@ -152,15 +152,11 @@ impl AutoReview {
     /// Takes the steps still missing for the claim, going on from each append's result.
     async fn finish(&self, db: &Db, claim_id: &ClaimId) -> Result<Handled, CommandError> {
         let mut trace = Trace::off();
-        let mut claim = claim_store::load(db, &mut trace, claim_id.as_str())
-            .await?
-            .claim;
+        let mut claim = claims::load(db, &mut trace, claim_id.as_str()).await?.claim;
         if claim.details.is_none() {
             // Appended by another program and not indexed yet: index, then look again.
-            claim_store::catch_up(db, db.partition_of(claim_id.as_str())).await?;
-            claim = claim_store::load(db, &mut trace, claim_id.as_str())
-                .await?
-                .claim;
+            claims::catch_up(db, db.partition_of(claim_id.as_str())).await?;
+            claim = claims::load(db, &mut trace, claim_id.as_str()).await?.claim;
         }
         if claim.details.is_none() {
             // Its index is gone (removed by hand): no command can ever apply to it.

@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::db::{Db, DbError};
-use crate::keys;
-use crate::redis_cli::Trace;
+use crate::store::db::{Db, DbError};
+use crate::store::keys;
+use crate::store::trace::Trace;
 
 /// A lease lasts this long unless renewed; a relay killed outright frees its number then.
 const LEASE: Duration = Duration::from_secs(30);
 /// Relays one Redis serves at most.
-const MAX_RELAYS: u32 = 64;
+pub const MAX_RELAYS: u32 = 64;
 
 #[derive(Debug, Clone)]
 pub struct RelaySlot {
@@ -22,8 +22,8 @@ pub struct RelaySlot {
 }
 
 impl RelaySlot {
-    /// The lowest free number.
-    pub async fn lease(db: &Db) -> Result<Self, DbError> {
+    /// The lowest free number; none when [`MAX_RELAYS`] relays hold them all.
+    pub async fn lease(db: &Db) -> Result<Option<Self>, DbError> {
         let owner = format!("{:032x}", rand::random::<u128>());
         let secs = LEASE.as_secs().to_string();
         for number in 1..=MAX_RELAYS {
@@ -34,14 +34,10 @@ impl RelaySlot {
                 )
                 .await?;
             if taken.is_some() {
-                return Ok(Self { number, owner });
+                return Ok(Some(Self { number, owner }));
             }
         }
-        Err(DbError::Redis(redis::RedisError::from((
-            redis::ErrorKind::Client,
-            "no relay number free",
-            format!("{MAX_RELAYS} relays already share this Redis"),
-        ))))
+        Ok(None)
     }
 
     /// What this relay adds to its consumers' names: nothing for the first.
@@ -60,7 +56,13 @@ impl RelaySlot {
                 _ = tick.tick() => {}
                 () = stop.cancelled() => break,
             }
-            match crate::lease::renew(&db, &keys::relay_slot(self.number), &self.owner, LEASE).await
+            match crate::store::lease::renew(
+                &db,
+                &keys::relay_slot(self.number),
+                &self.owner,
+                LEASE,
+            )
+            .await
             {
                 Ok(true) => {}
                 Ok(false) => tracing::warn!(
@@ -70,6 +72,7 @@ impl RelaySlot {
                 Err(e) => tracing::debug!(error = %e, "relay number not renewed"),
             }
         }
-        let _ = crate::lease::release(&db, &keys::relay_slot(self.number), &self.owner).await;
+        let _ =
+            crate::store::lease::release(&db, &keys::relay_slot(self.number), &self.owner).await;
     }
 }

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use redis::Script;
 
-use super::consumer::Injection;
-use crate::db::{Db, DbError};
-use crate::keys;
-use crate::redis_cli::Trace;
+use super::handler::Injection;
+use crate::store::db::{Db, DbError};
+use crate::store::keys;
+use crate::store::trace::Trace;
 
 /// How stale a consumer's copy of the controls may get.
 pub const SYNC_EVERY: Duration = Duration::from_millis(250);
@@ -131,7 +131,7 @@ pub async fn record_failure(
     let mut invocation = RECORD_FAILURE.key(keys::controls(group));
     invocation
         .arg(open_after)
-        .arg(crate::commands::now().unix_millis())
+        .arg(crate::events::commands::now().unix_millis())
         .arg(if reopen { "1" } else { "0" });
     db.script::<i64>(&invocation).await.map(drop)
 }

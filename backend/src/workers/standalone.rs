@@ -7,12 +7,12 @@ use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
 use super::analytics::Analytics;
-use super::consumer::Injection;
+use super::handler::Injection;
 use super::notifications::Notify;
 use super::processors::AutoReview;
 use super::{Consumer, Handler, WorkerSettings, groups};
-use crate::db::Db;
-use crate::keys;
+use crate::store::db::Db;
+use crate::store::keys;
 
 /// Runs `consumer` in `group` until `stop`.
 pub async fn run(
@@ -74,7 +74,7 @@ async fn consume<H: Handler>(
     // Two processes reading as one consumer would take each other's pending entries.
     let members: redis::Value = db
         .run(
-            &mut crate::redis_cli::Trace::off(),
+            &mut crate::store::trace::Trace::off(),
             &["XINFO", "CONSUMERS", &db.partition_of("").events(), group],
         )
         .await?;

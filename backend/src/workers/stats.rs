@@ -1,56 +1,24 @@
 //! The consumer groups as Redis reports them, joined with what this relay knows.
 
+use crate::store::reply::{self, get, int, rows};
 use redis::Value;
 use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledStep};
 
 use super::Workers;
 use super::consumer::pending_rows;
-use crate::db::{self, Db, DbError};
-use crate::keys::{self, Partition};
-use crate::redis_cli::Trace;
+use crate::store::db::{Db, DbError, Refusal};
+use crate::store::keys::{self, Partition};
+use crate::store::trace::Trace;
 
 /// Pending entries listed per group.
 const PENDING_SHOWN: usize = 50;
-
-/// A flat `field value field value` reply (RESP2) or a map (RESP3), as pairs.
-pub(crate) fn fields(v: &Value) -> Vec<(String, Value)> {
-    match v {
-        Value::Array(flat) => flat
-            .chunks(2)
-            .filter_map(|kv| Some((db::text(kv.first()?)?, kv.get(1)?.clone())))
-            .collect(),
-        Value::Map(pairs) => pairs
-            .iter()
-            .filter_map(|(k, v)| Some((db::text(k)?, v.clone())))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-pub(crate) fn get<'a>(fields: &'a [(String, Value)], name: &str) -> Option<&'a Value> {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
-}
-
-pub(crate) fn int(v: Option<&Value>) -> Option<i64> {
-    match v? {
-        Value::Int(n) => Some(*n),
-        other => db::text(other)?.parse().ok(),
-    }
-}
-
-pub(crate) fn rows(v: &Value) -> Vec<Vec<(String, Value)>> {
-    match v {
-        Value::Array(items) => items.iter().map(fields).collect(),
-        _ => Vec::new(),
-    }
-}
 
 /// (name, idle ms) of each consumer in an XINFO CONSUMERS reply.
 pub fn consumers(reply: &Value) -> Vec<(String, u64)> {
     rows(reply)
         .into_iter()
         .filter_map(|c| {
-            let name = get(&c, "name").and_then(db::text)?;
+            let name = get(&c, "name").and_then(reply::text)?;
             Some((name, int(get(&c, "idle")).unwrap_or(0) as u64))
         })
         .collect()
@@ -66,13 +34,11 @@ pub async fn lags(db: &Db) -> Result<Vec<(String, Option<u64>)>, DbError> {
             .await
         {
             Ok(v) => v,
-            Err(DbError::Redis(e)) if e.to_string().contains("no such key") => {
-                Value::Array(Vec::new())
-            }
+            Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => Value::Array(Vec::new()),
             Err(e) => return Err(e),
         };
         for g in rows(&info) {
-            let Some(name) = get(&g, "name").and_then(db::text) else {
+            let Some(name) = get(&g, "name").and_then(reply::text) else {
                 continue;
             };
             let lag = int(get(&g, "lag")).map(|n| n as u64);
@@ -134,7 +100,7 @@ fn add_up(mut sum: GroupsResponse, one: GroupsResponse, p: Partition) -> GroupsR
     sum.partition_dead_letters
         .extend(one.partition_dead_letters);
     // Ids of different streams do not order; the newest by time stands for all.
-    sum.last_id = crate::entry_id::newest(sum.last_id, one.last_id);
+    sum.last_id = crate::store::entry_id::newest(sum.last_id, one.last_id);
     for group in one.groups {
         let Some(into) = sum.groups.iter_mut().find(|g| g.name == group.name) else {
             // A group missing in the partitions before this one (not created there yet).
@@ -196,16 +162,16 @@ async fn read_partition(
     let dead_letters = int(head.get(2)).unwrap_or(0) as u64;
     let last_id = head
         .get(1)
-        .and_then(|v| db::entries(v.clone()).first().map(|(id, _)| id.clone()));
+        .and_then(|v| reply::entries(v.clone()).first().map(|(id, _)| id.clone()));
     let info: Value = match db.run(trace, &["XINFO", "GROUPS", &stream]).await {
         Ok(v) => v,
         // No stream yet, so no groups either.
-        Err(DbError::Redis(e)) if e.to_string().contains("no such key") => Value::Array(Vec::new()),
+        Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => Value::Array(Vec::new()),
         Err(e) => return Err(e),
     };
     let mut groups = Vec::new();
     for group in rows(&info) {
-        let Some(name) = get(&group, "name").and_then(db::text) else {
+        let Some(name) = get(&group, "name").and_then(reply::text) else {
             continue;
         };
         let count = PENDING_SHOWN.to_string();
@@ -234,7 +200,7 @@ async fn read_partition(
             .unwrap_or_default()
             .into_iter()
             .filter_map(|c| {
-                let consumer = get(&c, "name").and_then(db::text)?;
+                let consumer = get(&c, "name").and_then(reply::text)?;
                 let idle_ms = int(get(&c, "idle")).unwrap_or(0) as u64;
                 Some(ConsumerView {
                     // The projector is no worker of this relay's: it runs if it read lately
@@ -296,7 +262,7 @@ async fn read_partition(
             consumers: int(get(&group, "consumers")).unwrap_or(0) as u64,
             pending: int(get(&group, "pending")).unwrap_or(0) as u64,
             last_delivered_id: get(&group, "last-delivered-id")
-                .and_then(db::text)
+                .and_then(reply::text)
                 .unwrap_or_default(),
             entries_read: int(get(&group, "entries-read")).map(|n| n as u64),
             lag: int(get(&group, "lag")).map(|n| n as u64),

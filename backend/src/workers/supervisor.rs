@@ -13,13 +13,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::analytics::Analytics;
-use super::consumer::Injection;
 use super::controls::GroupControls;
+use super::handler::Injection;
 use super::notifications::Notify;
 use super::processors::AutoReview;
+use super::relay_slot::MAX_RELAYS;
 use super::{Consumer, ConsumerConfig, Handler, groups};
-use crate::db::{Db, DbError};
-use crate::keys;
+use crate::store::db::{Db, DbError};
+use crate::store::keys;
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -35,6 +36,15 @@ pub struct WorkerSettings {
     pub side_stream_maxlen: u64,
     /// `--snapshot-every`, for the Redis handle of a `backend worker`.
     pub snapshot_every: u64,
+}
+
+/// Why the consumer groups could not start (yet).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("no relay number free: {MAX_RELAYS} relays already share this Redis")]
+    NoRelayNumber,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -117,7 +127,7 @@ impl Workers {
         db: &Db,
         settings: &WorkerSettings,
         stop: &CancellationToken,
-    ) -> Result<Self, DbError> {
+    ) -> Result<Self, StartError> {
         let mut groups_started = Vec::new();
         if settings.auto_review {
             let review = AutoReview {
@@ -144,7 +154,9 @@ impl Workers {
         for g in &groups_started {
             groups::ensure(db, g.name).await?;
         }
-        let slot = super::relay_slot::RelaySlot::lease(db).await?;
+        let slot = super::relay_slot::RelaySlot::lease(db)
+            .await?
+            .ok_or(StartError::NoRelayNumber)?;
         if slot.number > 1 {
             tracing::info!(
                 relay = slot.number,

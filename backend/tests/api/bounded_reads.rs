@@ -246,7 +246,7 @@ async fn a_claims_events_come_in_pages_that_give_every_event_once() {
     let app = spawn_app_with(|_| {}).await;
     let claim = claim_with_notes(&app, 450).await;
     let index: Vec<String> = redis::cmd("LRANGE")
-        .arg(backend::keys::Partition::ONLY.history(&claim))
+        .arg(backend::store::keys::Partition::ONLY.history(&claim))
         .arg(0)
         .arg(-1)
         .query_async(&mut app.redis().await)

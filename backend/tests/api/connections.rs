@@ -68,7 +68,7 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) -> Option<Vec<u
 
 #[tokio::test]
 async fn half_sent_requests_are_closed_by_the_header_read_timeout_while_others_are_served() {
-    backend::connections::raise_file_limit();
+    backend::http::connections::raise_file_limit();
     let header_timeout = Duration::from_millis(1500);
     let app = spawn_app_with(|c| {
         c.header_read_timeout_ms = header_timeout.as_millis() as u64;

@@ -402,9 +402,9 @@ impl Link {
 #[tokio::test]
 async fn a_cut_and_a_slow_link_to_redis_lose_and_duplicate_nothing() {
     let redis_dir = tempfile::tempdir().unwrap();
-    let redis = backend::embedded_redis::EmbeddedRedis::start(
+    let redis = backend::store::embedded::EmbeddedRedis::start(
         redis_dir.path(),
-        backend::embedded_redis::Persistence::None,
+        backend::store::embedded::Persistence::None,
     )
     .await
     .unwrap();
@@ -492,7 +492,7 @@ async fn a_cut_and_a_slow_link_to_redis_lose_and_duplicate_nothing() {
         .query_async(&mut direct)
         .await
         .unwrap();
-    let notes = backend::db::entries(notes);
+    let notes = backend::store::reply::entries(notes);
     let distinct: HashSet<&str> = notes.iter().map(|(_, f)| field(f, "entry_id")).collect();
     assert_eq!(distinct.len(), notes.len(), "an entry was notified twice");
     assert_eq!(notes.len() as u64, events, "every submit notified");

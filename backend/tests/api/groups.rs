@@ -62,9 +62,9 @@ fn flat(v: &redis::Value) -> serde_json::Map<String, Value> {
             let value = match &kv[1] {
                 redis::Value::Int(n) => json!(n),
                 redis::Value::Nil => Value::Null,
-                other => json!(backend::db::text(other).unwrap()),
+                other => json!(backend::store::reply::text(other).unwrap()),
             };
-            (backend::db::text(&kv[0]).unwrap(), value)
+            (backend::store::reply::text(&kv[0]).unwrap(), value)
         })
         .collect()
 }
@@ -387,7 +387,7 @@ async fn an_entry_whose_claim_is_gone_from_the_index_is_refused_for_good_and_cou
     let paused = app.post(path, &json!({"paused": true})).await;
     assert_eq!(paused.status(), 200);
     app.raw_submitted("CLM-BYHAND0002").await;
-    let history = backend::keys::Partition::ONLY.history("CLM-BYHAND0002");
+    let history = backend::store::keys::Partition::ONLY.history("CLM-BYHAND0002");
     until("the submission indexed", async || {
         let n: u64 = redis::cmd("LLEN")
             .arg(&history)

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use backend::embedded_redis::{EmbeddedRedis, Persistence};
+use backend::store::embedded::{EmbeddedRedis, Persistence};
 use backend::{Application, Config};
 use redis::aio::MultiplexedConnection;
 use serde_json::Value;
@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     pub address: String,
     /// The relay's live feed (for holding a WebSocket client at its seam).
-    pub feed: backend::feed::Feed,
+    pub feed: backend::events::feed::Feed,
     config: Config,
     pub http: reqwest::Client,
     redis: Option<EmbeddedRedis>,
@@ -173,7 +173,7 @@ impl TestApp {
             .query_async(&mut self.redis().await)
             .await
             .unwrap();
-        backend::db::entries(newest).remove(0).0
+        backend::store::reply::entries(newest).remove(0).0
     }
 
     pub async fn xlen(&self) -> u64 {
@@ -198,7 +198,7 @@ impl TestApp {
             .query_async(&mut self.redis().await)
             .await
             .unwrap();
-        backend::db::entries(reply)
+        backend::store::reply::entries(reply)
     }
 
     /// Appends an entry as `redis-cli XADD claims:events * ...` would.
@@ -322,7 +322,7 @@ pub async fn assert_every_entry_indexed(
         .await
         .unwrap();
     let mut by_claim = std::collections::HashMap::<String, Vec<String>>::new();
-    for (id, fields) in backend::db::entries(reply) {
+    for (id, fields) in backend::store::reply::entries(reply) {
         by_claim
             .entry(field(&fields, "claim_id").to_owned())
             .or_default()
@@ -330,7 +330,7 @@ pub async fn assert_every_entry_indexed(
     }
     for (claim, ids) in &by_claim {
         let index: Vec<String> = redis::cmd("LRANGE")
-            .arg(backend::keys::Partition::ONLY.history(claim))
+            .arg(backend::store::keys::Partition::ONLY.history(claim))
             .arg(0)
             .arg(-1)
             .query_async(redis)
@@ -346,14 +346,14 @@ pub async fn assert_every_entry_indexed(
 pub async fn bare_redis() -> (
     EmbeddedRedis,
     TempDir,
-    backend::db::Db,
+    backend::store::db::Db,
     MultiplexedConnection,
 ) {
     let dir = tempfile::tempdir().unwrap();
     let redis = EmbeddedRedis::start(dir.path(), Persistence::None)
         .await
         .unwrap();
-    let db = backend::db::Db::new(&redis.url()).unwrap();
+    let db = backend::store::db::Db::new(&redis.url()).unwrap();
     let conn = redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()

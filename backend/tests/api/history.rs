@@ -104,7 +104,7 @@ async fn a_claim_loads_from_its_newest_snapshot_and_an_untrusted_one_is_rebuilt(
 
     // A snapshot of another schema is ignored: the claim is folded from its events and the
     // snapshot written anew.
-    let key = backend::keys::Partition::ONLY.snapshot(id);
+    let key = backend::store::keys::Partition::ONLY.snapshot(id);
     let mut conn = app.redis().await;
     let stored: String = redis::cmd("GET")
         .arg(&key)

@@ -151,12 +151,12 @@ async fn a_request_applied_by_a_relay_that_died_before_answering_is_not_applied_
     let bytes = axum::body::Bytes::from(serde_json::to_vec(&body).unwrap());
     // What a relay does up to the append, then dies: reserve the key, append with the mark.
     let key = "k-lost";
-    let partition = backend::keys::Partition::ONLY;
-    let redis_key = backend::idempotency::redis_key(partition, key);
-    let mark = backend::idempotency::IdempotencyMark {
+    let partition = backend::store::keys::Partition::ONLY;
+    let redis_key = backend::http::idempotency::redis_key(partition, key);
+    let mark = backend::store::claims::IdempotencyMark {
         key: redis_key,
         partition,
-        fingerprint: backend::idempotency::fingerprint("POST", "/api/claims", &bytes),
+        fingerprint: backend::http::idempotency::fingerprint("POST", "/api/claims", &bytes),
     };
     let command = shared::ClaimCommand::SubmitClaim {
         claim_id: shared::ClaimId::parse("CLM-LOSTANSWER").unwrap(),
@@ -165,12 +165,12 @@ async fn a_request_applied_by_a_relay_that_died_before_answering_is_not_applied_
         description: shared::Description::parse("retried").unwrap(),
         currency: shared::Currency::BEFORE_V2,
         policy_number: None,
-        at: backend::commands::now(),
+        at: backend::events::commands::now(),
     };
-    let db = backend::db::Db::new(&app.redis_url()).unwrap();
-    backend::commands::execute(
+    let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
+    backend::events::commands::execute(
         &db,
-        &mut backend::redis_cli::Trace::off(),
+        &mut backend::store::trace::Trace::off(),
         &shared::Claim::default(),
         &command,
         None,

@@ -260,7 +260,7 @@ async fn side_streams_are_capped_and_markers_trimmed_once_entries_are_acknowledg
     let notified = || async {
         let mut redis = app.redis().await;
         let card: usize = redis::cmd("ZCARD")
-            .arg(backend::keys::notified())
+            .arg(backend::store::keys::notified())
             .query_async(&mut redis)
             .await
             .unwrap();
@@ -280,7 +280,7 @@ async fn side_streams_are_capped_and_markers_trimmed_once_entries_are_acknowledg
         consumers_in_redis(&app).await.iter().all(|(_, p)| *p == 0)
     })
     .await;
-    let db = backend::db::Db::new(&app.redis_url()).unwrap();
+    let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
     let trimmed = backend::workers::markers::trim(&db, GROUP).await.unwrap();
     let left = notified().await;
     assert_eq!(trimmed as usize + left, N);

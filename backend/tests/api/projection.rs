@@ -65,8 +65,8 @@ async fn the_list_answers_once_the_projection_has_applied_the_entry_asked_for() 
 async fn model(app: &TestApp) -> BTreeMap<String, Value> {
     let mut conn = app.redis().await;
     let mut out = BTreeMap::new();
-    for key in backend::keys::Partition::ONLY
-        .model(backend::keys::Model::Live)
+    for key in backend::store::keys::Partition::ONLY
+        .model(backend::store::keys::Model::Live)
         .all_keys()
     {
         let kind: String = redis::cmd("TYPE")
@@ -190,8 +190,8 @@ async fn a_rebuild_from_the_first_event_equals_the_live_model_after_a_random_wor
     )
     .await;
     let live = model(&app).await;
-    let views = live[&backend::keys::Partition::ONLY
-        .model(backend::keys::Model::Live)
+    let views = live[&backend::store::keys::Partition::ONLY
+        .model(backend::store::keys::Model::Live)
         .views()]
         .as_object()
         .unwrap()
@@ -262,7 +262,7 @@ async fn only_an_instructor_rebuilds_and_one_at_a_time() {
     .await;
     // While one runs (as another relay's projector may be doing), another is refused.
     let () = redis::cmd("HSET")
-        .arg(backend::keys::Partition::ONLY.projection())
+        .arg(backend::store::keys::Partition::ONLY.projection())
         .arg("rebuild_state")
         .arg("running")
         .query_async(&mut app.redis().await)
@@ -275,7 +275,7 @@ async fn only_an_instructor_rebuilds_and_one_at_a_time() {
 /// The projection hash's counters: rebuilds started and rebuilds swapped in.
 async fn rebuild_counts(app: &TestApp) -> (u64, u64) {
     let (runs, swaps): (Option<u64>, Option<u64>) = redis::cmd("HMGET")
-        .arg(backend::keys::Partition::ONLY.projection())
+        .arg(backend::store::keys::Partition::ONLY.projection())
         .arg("rebuild_runs")
         .arg("rebuild_swaps")
         .query_async(&mut app.redis().await)
@@ -385,11 +385,15 @@ async fn a_projector_without_the_lease_can_neither_start_nor_swap_a_rebuild() {
         async || projection(&app).await.rebuild.state == "done",
     )
     .await;
-    let partition = backend::keys::Partition::ONLY;
+    let partition = backend::store::keys::Partition::ONLY;
     let mut conn = app.redis().await;
     // What the lease holder's own rebuild has written so far.
     let () = redis::cmd("HSET")
-        .arg(partition.model(backend::keys::Model::Rebuild).views())
+        .arg(
+            partition
+                .model(backend::store::keys::Model::Rebuild)
+                .views(),
+        )
         .arg("holder")
         .arg("{}")
         .query_async(&mut conn)
@@ -406,8 +410,8 @@ async fn a_projector_without_the_lease_can_neither_start_nor_swap_a_rebuild() {
     };
     let before = state(conn.clone()).await;
 
-    let db = backend::db::Db::new(&app.redis_url()).unwrap();
-    let rebuilt = backend::projection::rebuild(
+    let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
+    let rebuilt = backend::events::projection::rebuild(
         &db,
         partition,
         "a-relay-whose-lease-lapsed",
@@ -417,7 +421,11 @@ async fn a_projector_without_the_lease_can_neither_start_nor_swap_a_rebuild() {
     .unwrap();
     assert!(!rebuilt, "a rebuild ran without the lease");
     let holder: Option<String> = redis::cmd("HGET")
-        .arg(partition.model(backend::keys::Model::Rebuild).views())
+        .arg(
+            partition
+                .model(backend::store::keys::Model::Rebuild)
+                .views(),
+        )
         .arg("holder")
         .query_async(&mut conn)
         .await
@@ -434,7 +442,7 @@ async fn a_projector_without_the_lease_can_neither_start_nor_swap_a_rebuild() {
 #[tokio::test]
 async fn a_projector_that_loses_its_lease_mid_rebuild_writes_and_swaps_nothing_more() {
     let app = spawn_app().await;
-    let partition = backend::keys::Partition::ONLY;
+    let partition = backend::store::keys::Partition::ONLY;
     let mut conn = app.redis().await;
     // Enough entries that the replay takes many pages, as another program appends them.
     lab_entries(&mut conn, 10_000).await;
@@ -455,7 +463,7 @@ async fn a_projector_that_loses_its_lease_mid_rebuild_writes_and_swaps_nothing_m
         .query_async(&mut conn)
         .await
         .unwrap();
-    let views = partition.model(backend::keys::Model::Live).views();
+    let views = partition.model(backend::store::keys::Model::Live).views();
     let () = redis::cmd("HSET")
         .arg(&views)
         .arg("live-marker")
@@ -465,8 +473,9 @@ async fn a_projector_that_loses_its_lease_mid_rebuild_writes_and_swaps_nothing_m
         .unwrap();
     let (_, swaps) = rebuild_counts(&app).await;
 
-    let db = backend::db::Db::new(&app.redis_url()).unwrap();
-    let rebuild = backend::projection::rebuild(&db, partition, "stalled", Duration::from_secs(60));
+    let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
+    let rebuild =
+        backend::events::projection::rebuild(&db, partition, "stalled", Duration::from_secs(60));
     // Once the rebuild has started, another relay takes the lease (as if this one had stalled
     // past it) and starts writing its own rebuild; in one script, and only if no swap came first.
     let take_over = async {
@@ -497,7 +506,11 @@ return 1
         )
         .key(partition.projection())
         .key(partition.projector_lease())
-        .key(partition.model(backend::keys::Model::Rebuild).views())
+        .key(
+            partition
+                .model(backend::store::keys::Model::Rebuild)
+                .views(),
+        )
         .arg(swaps)
         .invoke_async(&mut conn)
         .await
@@ -521,7 +534,11 @@ return 1
         .unwrap();
     assert_eq!(marker.as_deref(), Some("{}"), "the live model was replaced");
     let successor: Option<String> = redis::cmd("HGET")
-        .arg(partition.model(backend::keys::Model::Rebuild).views())
+        .arg(
+            partition
+                .model(backend::store::keys::Model::Rebuild)
+                .views(),
+        )
         .arg("successor")
         .query_async(&mut conn)
         .await
@@ -565,7 +582,7 @@ async fn lab_entries(conn: &mut redis::aio::MultiplexedConnection, n: usize) {
 #[tokio::test]
 async fn a_rebuild_renews_the_projector_lease_while_it_runs() {
     let app = spawn_app().await;
-    let partition = backend::keys::Partition::ONLY;
+    let partition = backend::store::keys::Partition::ONLY;
     let lease = partition.projector_lease();
     let mut conn = app.redis().await;
     lab_entries(&mut conn, 10_000).await;
@@ -586,11 +603,13 @@ async fn a_rebuild_renews_the_projector_lease_while_it_runs() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let db = backend::db::Db::new(&app.redis_url()).unwrap();
+    let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
     let finished = std::sync::atomic::AtomicBool::new(false);
     let started = std::time::Instant::now();
     let rebuild = async {
-        let r = backend::projection::rebuild(&db, partition, "slow", Duration::from_secs(2)).await;
+        let r =
+            backend::events::projection::rebuild(&db, partition, "slow", Duration::from_secs(2))
+                .await;
         finished.store(true, std::sync::atomic::Ordering::SeqCst);
         r
     };

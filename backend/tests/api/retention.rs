@@ -196,8 +196,8 @@ async fn memory_shows_each_stream_and_the_indexes_and_lengths_over_time() {
         .iter()
         .find(|k| {
             k.key
-                == backend::keys::Partition::ONLY
-                    .model(backend::keys::Model::Live)
+                == backend::store::keys::Partition::ONLY
+                    .model(backend::store::keys::Model::Live)
                     .views()
         })
         .unwrap();

@@ -35,7 +35,7 @@ async fn lab_status(app: &TestApp, claim_id: &str, status: &str) -> String {
 
 async fn history_len(app: &TestApp, claim_id: &str) -> usize {
     let ids: Vec<String> = redis::cmd("LRANGE")
-        .arg(backend::keys::Partition::ONLY.history(claim_id))
+        .arg(backend::store::keys::Partition::ONLY.history(claim_id))
         .arg(0)
         .arg(-1)
         .query_async(&mut app.redis().await)
@@ -186,11 +186,11 @@ async fn the_append_script_indexes_foreign_entries_before_its_version_check() {
         description: shared::Description::parse("again").unwrap(),
         currency: shared::Currency::BEFORE_V2,
         policy_number: None,
-        at: backend::commands::now(),
+        at: backend::events::commands::now(),
     };
-    let result = backend::commands::execute(
+    let result = backend::events::commands::execute(
         &db,
-        &mut backend::redis_cli::Trace::off(),
+        &mut backend::store::trace::Trace::off(),
         &shared::Claim::default(),
         &command,
         None,
@@ -200,12 +200,12 @@ async fn the_append_script_indexes_foreign_entries_before_its_version_check() {
     assert!(
         matches!(
             result,
-            Err(backend::commands::CommandError::VersionConflict(_))
+            Err(backend::events::commands::CommandError::VersionConflict(_))
         ),
         "the claim already existed in the stream"
     );
     let index: Vec<String> = redis::cmd("LRANGE")
-        .arg(backend::keys::Partition::ONLY.history("CLM-TWICE"))
+        .arg(backend::store::keys::Partition::ONLY.history("CLM-TWICE"))
         .arg(0)
         .arg(-1)
         .query_async(&mut conn)

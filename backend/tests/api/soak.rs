@@ -162,7 +162,7 @@ async fn ten_thousand_events_are_applied_exactly_once_per_group_through_crashes_
     );
     // Markers are trimmed once their entries are acknowledged, so at most one per entry.
     let counted: usize = redis::cmd("ZCARD")
-        .arg(backend::keys::counted())
+        .arg(backend::store::keys::counted())
         .query_async(&mut conn)
         .await
         .unwrap();

@@ -2,8 +2,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use backend::db::Db;
-use backend::workers::consumer::Injection;
+use backend::store::db::Db;
+use backend::workers::handler::Injection;
 use backend::workers::notifications::Notify;
 use backend::workers::{Consumer, ConsumerConfig, Handler, groups};
 use serde_json::{Value, json};
@@ -183,7 +183,7 @@ async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while
     };
     backend::workers::shared_state::set_injection(
         &db,
-        &mut backend::redis_cli::Trace::off(),
+        &mut backend::store::trace::Trace::off(),
         "claims-notifications",
         &injection,
     )
@@ -305,12 +305,12 @@ async fn groups_that_already_exist_are_kept_with_their_cursor() {
     let value = |name: &str| {
         let at = fields
             .iter()
-            .position(|f| backend::db::text(f).as_deref() == Some(name))
+            .position(|f| backend::store::reply::text(f).as_deref() == Some(name))
             .unwrap();
         fields[at + 1].clone()
     };
     assert_eq!(
-        backend::db::text(&value("name")).unwrap(),
+        backend::store::reply::text(&value("name")).unwrap(),
         "claims-processors"
     );
     assert_eq!(
@@ -607,11 +607,11 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
             description: shared::Description::parse("batch").unwrap(),
             currency: shared::Currency::BEFORE_V2,
             policy_number: None,
-            at: backend::commands::now(),
+            at: backend::events::commands::now(),
         };
-        backend::commands::execute(
+        backend::events::commands::execute(
             &db,
-            &mut backend::redis_cli::Trace::off(),
+            &mut backend::store::trace::Trace::off(),
             &shared::Claim::default(),
             &command,
             None,
@@ -628,7 +628,7 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
         .query_async(&mut conn)
         .await
         .unwrap();
-    let entries: Vec<shared::api::StreamEntry> = backend::db::entries(reply)
+    let entries: Vec<shared::api::StreamEntry> = backend::store::reply::entries(reply)
         .into_iter()
         .map(|(id, fields)| shared::api::StreamEntry::decode(id, fields))
         .collect();
@@ -639,7 +639,7 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
     let results = handler.handle_batch(&db, &batch).await;
     assert_eq!(results, vec![Ok(backend::workers::Handled::Applied); 3]);
     let status = async |id: &str| {
-        backend::claim_store::load(&db, &mut backend::redis_cli::Trace::off(), id)
+        backend::store::claims::load(&db, &mut backend::store::trace::Trace::off(), id)
             .await
             .unwrap()
             .claim

@@ -113,7 +113,7 @@ async fn failing_over_a_primary_under_load_loses_no_acknowledged_claim() {
     );
     until_acknowledged(&acknowledged, 150).await;
     // The primary of the first partition's slot hands over to its replica.
-    let stream = backend::keys::Partitions::new(crate::harness::PARTITIONS)
+    let stream = backend::store::keys::Partitions::new(crate::harness::PARTITIONS)
         .unwrap()
         .all()
         .next()

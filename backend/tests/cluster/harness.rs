@@ -121,7 +121,7 @@ impl Stack {
             .query_async(&mut self.redis().await)
             .await
             .unwrap();
-        backend::db::entries(reply)
+        backend::store::reply::entries(reply)
             .into_iter()
             .map(|(id, fields)| {
                 let claim = fields

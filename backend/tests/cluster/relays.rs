@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use backend::keys::Partitions;
+use backend::store::keys::Partitions;
 use serde_json::json;
 
 use crate::harness::{PARTITIONS, Stack};

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use backend::embedded_redis::{EmbeddedRedis, Persistence};
+use backend::store::embedded::{EmbeddedRedis, Persistence};
 use backend::{Application, Config};
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder};
@@ -207,7 +207,7 @@ impl Stack {
             .query_async(&mut self.redis().await)
             .await
             .unwrap();
-        backend::db::entries(reply)
+        backend::store::reply::entries(reply)
             .into_iter()
             .map(|(id, _)| id)
             .collect()

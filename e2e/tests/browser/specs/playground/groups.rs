@@ -132,7 +132,7 @@ async fn poisoned_entry_replays_from_the_page(stack: impl Future<Output = Stack>
         page.wait_text("dead-letter-count", "0", Duration::from_secs(15))
             .await;
         let panel = page.text("redis-panel").await;
-        let failed = backend::keys::Partitions::new(partitions)
+        let failed = backend::store::keys::Partitions::new(partitions)
             .unwrap()
             .of(&claim)
             .failed();

@@ -174,7 +174,7 @@ async fn partitioned_claims_say_their_partition_and_every_entry_arrives() {
     with_playground(
         Stack::start_with(|c| c.partitions = 3),
         async |stack, page| {
-            let partitions = backend::keys::Partitions::new(3).unwrap();
+            let partitions = backend::store::keys::Partitions::new(3).unwrap();
             let mut claims = Vec::new();
             for n in 0..9 {
                 claims.push(stack.submit_for(&format!("CUST-PART{n}"), "42.00").await);

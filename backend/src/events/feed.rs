@@ -1,0 +1,317 @@
+//! The live feed of the claims' events: one blocking `XREAD` loop per partition in each relay
+//! (one in all with one partition), fanned out to every WebSocket client through a bounded
+//! broadcast channel. Whoever appends (this relay, another relay, `redis-cli`), the entry
+//! reaches every client once, in order within its partition; across partitions there is no
+//! order to keep.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use redis::Value;
+use shared::api::{ServerMessage, StreamEntry};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::cursor::Cursor;
+use crate::store::db::{Db, DbError};
+use crate::store::entry_id::EntryId;
+use crate::store::keys::Partition;
+use crate::store::reply;
+use crate::store::trace::Trace;
+
+/// How long one `XREAD` blocks before it loops (and notices shutdown).
+const BLOCK: Duration = Duration::from_millis(2_000);
+/// Entries one `XREAD` or catch-up page returns at most.
+pub const PAGE: usize = 500;
+
+/// One entry, serialized once for all clients.
+#[derive(Debug)]
+pub struct FeedItem {
+    pub partition: Partition,
+    pub id: EntryId,
+    /// The `ServerMessage::Entry` JSON; cloning it shares the bytes.
+    pub json: Utf8Bytes,
+}
+
+impl FeedItem {
+    pub fn new(partition: Partition, id: EntryId, entry: StreamEntry) -> Self {
+        let json = serde_json::to_string(&ServerMessage::Entry { entry })
+            .expect("messages serialize")
+            .into();
+        Self {
+            partition,
+            id,
+            json,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Feed {
+    tx: broadcast::Sender<Arc<FeedItem>>,
+    /// Where the feed first read after in every partition, once it has. A client
+    /// subscribing before that could catch up past entries the feed then starts after, and
+    /// never see them.
+    started: Arc<tokio::sync::watch::Sender<Option<Cursor>>>,
+    /// A test's hold on the next subscriber, between subscribing and catching up.
+    seam: Arc<std::sync::Mutex<Option<SeamGate>>>,
+}
+
+/// Holds one subscriber at the seam: subscribed to the live feed, not yet caught up. Tests
+/// append entries there, so they reach the client both ways and must be sent once.
+#[derive(Debug)]
+pub struct SeamGate {
+    subscribed: tokio::sync::oneshot::Sender<()>,
+    proceed: tokio::sync::oneshot::Receiver<()>,
+}
+
+/// The test's side of a [`SeamGate`].
+#[derive(Debug)]
+pub struct SeamHold {
+    /// Resolves once the subscriber is at the seam.
+    pub subscribed: tokio::sync::oneshot::Receiver<()>,
+    /// Send to let it catch up.
+    pub proceed: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Feed {
+    /// `client_buffer`: entries a client may fall behind the live feed before it is resumed
+    /// from the stream. The buffer is shared by all clients, so memory does not grow with them.
+    pub fn new(client_buffer: usize) -> Self {
+        let (tx, _) = broadcast::channel(client_buffer.max(1));
+        Self {
+            tx,
+            started: Arc::new(tokio::sync::watch::Sender::new(None)),
+            seam: Arc::default(),
+        }
+    }
+
+    /// Stops the next subscriber right after it subscribed, until the test lets it go.
+    pub fn hold_next_subscriber(&self) -> SeamHold {
+        let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
+        let (proceed, proceed_rx) = tokio::sync::oneshot::channel();
+        *self.seam.lock().expect("seam lock") = Some(SeamGate {
+            subscribed: subscribed_tx,
+            proceed: proceed_rx,
+        });
+        SeamHold {
+            subscribed,
+            proceed,
+        }
+    }
+
+    /// A receiver of every entry after the feed's start. Waits (up to `wait`) until the feed
+    /// has started, so whatever a client catches up on after subscribing meets the live
+    /// entries with no gap; `None` if it has not started by then (Redis unreachable).
+    pub async fn subscribe(&self, wait: Duration) -> Option<broadcast::Receiver<Arc<FeedItem>>> {
+        let mut started = self.started.subscribe();
+        tokio::time::timeout(wait, started.wait_for(Option::is_some))
+            .await
+            .ok()?
+            .ok()?;
+        let receiver = self.tx.subscribe();
+        let gate = self.seam.lock().expect("seam lock").take();
+        if let Some(gate) = gate {
+            let _ = gate.subscribed.send(());
+            let _ = gate.proceed.await;
+        }
+        Some(receiver)
+    }
+
+    /// Where the feed started reading, once it has.
+    pub fn started_after(&self) -> Option<Cursor> {
+        self.started.borrow().clone()
+    }
+
+    /// Reads new entries of every partition until `stop` is cancelled.
+    pub async fn run(self, db: Db, stop: CancellationToken) {
+        let starts = Arc::new(std::sync::Mutex::new(vec![
+            None;
+            db.partitions.count() as usize
+        ]));
+        let readers: Vec<_> = db
+            .partitions
+            .all()
+            .map(|partition| {
+                let (feed, db, stop, starts) =
+                    (self.clone(), db.clone(), stop.clone(), starts.clone());
+                tokio::spawn(async move { feed.follow(db, partition, stop, starts).await })
+            })
+            .collect();
+        for reader in readers {
+            let _ = reader.await;
+        }
+    }
+
+    /// Reads one partition's new entries until `stop` is cancelled, reconnecting with
+    /// backoff while Redis is away and resuming after the last entry it published.
+    async fn follow(
+        self,
+        db: Db,
+        partition: Partition,
+        stop: CancellationToken,
+        starts: Arc<std::sync::Mutex<Vec<Option<EntryId>>>>,
+    ) {
+        let mut last: Option<EntryId> = None;
+        let mut backoff = Duration::from_millis(100);
+        while !stop.is_cancelled() {
+            let result = tokio::select! {
+                r = self.read_until_error(&db, partition, &mut last, &starts) => r,
+                () = stop.cancelled() => return,
+            };
+            if let Err(e) = result {
+                tracing::warn!(error = %e, partition = partition.index(), retry_in = ?backoff, "live feed lost Redis");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = stop.cancelled() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            } else {
+                backoff = Duration::from_millis(100);
+            }
+        }
+    }
+
+    async fn read_until_error(
+        &self,
+        db: &Db,
+        partition: Partition,
+        last: &mut Option<EntryId>,
+        starts: &std::sync::Mutex<Vec<Option<EntryId>>>,
+    ) -> Result<(), DbError> {
+        let mut conn = db
+            .dedicated_connection(BLOCK + Duration::from_secs(3))
+            .await?;
+        let stream = partition.events();
+        let mut after = match *last {
+            Some(id) => id,
+            None => last_id(db, partition).await?,
+        };
+        *last = Some(after);
+        // Started once every partition's reader knows where it starts.
+        let started: Option<Vec<EntryId>> = {
+            let mut starts = starts.lock().expect("starts lock");
+            starts[partition.index() as usize].get_or_insert(after);
+            starts.iter().copied().collect()
+        };
+        if let Some(at) = started {
+            let cursor = Cursor::from_ids(db.partitions, at);
+            self.started
+                .send_if_modified(|started| started.replace(cursor).is_none());
+        }
+        tracing::debug!(%after, partition = partition.index(), "live feed reading");
+        loop {
+            let reply: Value = redis::cmd("XREAD")
+                .arg("COUNT")
+                .arg(PAGE)
+                .arg("BLOCK")
+                .arg(BLOCK.as_millis() as u64)
+                .arg("STREAMS")
+                .arg(&stream)
+                .arg(after.to_string())
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| db.classify(e))?;
+            for (id, entry) in xread_entries(reply) {
+                after = id;
+                *last = Some(id);
+                // With nobody watching, skip the serializing too.
+                if self.tx.receiver_count() > 0 {
+                    let entry = tagged(partition, entry);
+                    let _ = self.tx.send(Arc::new(FeedItem::new(partition, id, entry)));
+                }
+            }
+        }
+    }
+}
+
+/// Says which partition an entry is in, when there are several.
+pub fn tagged(partition: Partition, mut entry: StreamEntry) -> StreamEntry {
+    entry.partition = partition.shown();
+    entry
+}
+
+/// The id of the partition's newest entry, or 0-0 for an empty or missing stream.
+pub async fn last_id(db: &Db, partition: Partition) -> Result<EntryId, DbError> {
+    let reply: Value = db
+        .run(
+            &mut Trace::off(),
+            &["XREVRANGE", &partition.events(), "+", "-", "COUNT", "1"],
+        )
+        .await?;
+    Ok(reply::entries(reply)
+        .first()
+        .and_then(|(id, _)| id.parse().ok())
+        .unwrap_or(EntryId::ZERO))
+}
+
+/// The newest entry of every partition.
+pub async fn last_ids(db: &Db) -> Result<Cursor, DbError> {
+    let mut at = Vec::new();
+    for partition in db.partitions.all() {
+        at.push(last_id(db, partition).await?);
+    }
+    Ok(Cursor::from_ids(db.partitions, at))
+}
+
+/// Entries in every partition's events stream together.
+pub async fn length(db: &Db, trace: &mut Trace) -> Result<u64, DbError> {
+    let streams: Vec<String> = db.partitions.all().map(Partition::events).collect();
+    let lengths: Vec<Vec<&str>> = streams.iter().map(|s| vec!["XLEN", s.as_str()]).collect();
+    Ok(db
+        .pipeline(trace, &lengths)
+        .await?
+        .into_iter()
+        .map(|n| redis::from_redis_value::<u64>(n).unwrap_or(0))
+        .sum())
+}
+
+/// One page of the partition's entries strictly after `after`, oldest first.
+pub async fn page_after(
+    db: &Db,
+    partition: Partition,
+    after: EntryId,
+) -> Result<Vec<(EntryId, StreamEntry)>, DbError> {
+    let start = format!("({after}");
+    let count = PAGE.to_string();
+    let reply: Value = db
+        .run(
+            &mut Trace::off(),
+            &["XRANGE", &partition.events(), &start, "+", "COUNT", &count],
+        )
+        .await?;
+    Ok(decode_entries(reply)
+        .into_iter()
+        .map(|(id, entry)| (id, tagged(partition, entry)))
+        .collect())
+}
+
+fn decode_entries(reply: Value) -> Vec<(EntryId, StreamEntry)> {
+    reply::entries(reply)
+        .into_iter()
+        .filter_map(|(id, fields)| {
+            let parsed = id.parse().ok()?;
+            Some((parsed, StreamEntry::decode(id, fields)))
+        })
+        .collect()
+}
+
+/// XREAD answers `[[key, [entries...]]]` (RESP2) or `{key: [entries...]}` (RESP3).
+pub fn xread_entries(reply: Value) -> Vec<(EntryId, StreamEntry)> {
+    match reply {
+        Value::Array(streams) => streams
+            .into_iter()
+            .filter_map(|s| match s {
+                Value::Array(kv) => kv.into_iter().nth(1),
+                _ => None,
+            })
+            .flat_map(decode_entries)
+            .collect(),
+        Value::Map(streams) => streams
+            .into_iter()
+            .flat_map(|(_, v)| decode_entries(v))
+            .collect(),
+        _ => Vec::new(),
+    }
+}

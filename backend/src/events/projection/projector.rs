@@ -1,0 +1,221 @@
+//! The projector: reads each partition's events stream in the group `claims-projections` as
+//! the single consumer `projector`, folds each batch's claims from their index and snapshots, and
+//! applies the batch to the read model in one script before acknowledging it.
+
+use std::time::{Duration, Instant};
+
+use redis::Value;
+use shared::api::{ClaimView, StreamEntry};
+use tokio_util::sync::CancellationToken;
+
+use super::model::{self, Batch};
+use super::rebuild;
+use crate::store::claims;
+use crate::store::db::{Db, DbError, Refusal};
+use crate::store::keys::{self, Partition};
+use crate::store::lease::{release, renew};
+use crate::store::trace::Trace;
+
+/// The one consumer name: whichever relay holds the lease reads as it, so it also takes over
+/// the entries its predecessor read but did not acknowledge.
+const CONSUMER: &str = "projector";
+/// Entries per batch.
+const BATCH: usize = 500;
+/// How long one read blocks: also how often the lease is renewed and a rebuild noticed.
+const BLOCK: Duration = Duration::from_millis(500);
+/// The projector's lease, renewed every quarter of it (between batches, and while rebuilding).
+const LEASE: Duration = Duration::from_secs(10);
+
+/// Projects every partition, each under a lease of its own, until `stop`: with several
+/// relays, the partitions' projectors spread over them as leases are taken.
+pub async fn run(db: Db, stop: CancellationToken) {
+    let projectors: Vec<_> = db
+        .partitions
+        .all()
+        .map(|partition| tokio::spawn(run_partition(db.clone(), partition, stop.clone())))
+        .collect();
+    for projector in projectors {
+        let _ = projector.await;
+    }
+}
+
+/// Takes the partition's projector lease whenever it is free and projects until `stop`.
+async fn run_partition(db: Db, partition: Partition, stop: CancellationToken) {
+    let owner = format!("{:032x}", rand::random::<u128>());
+    let lease = partition.projector_lease();
+    let mut backoff = Duration::from_millis(100);
+    while !stop.is_cancelled() {
+        let result = match renew(&db, &lease, &owner, LEASE).await {
+            Ok(true) => {
+                tokio::select! {
+                    r = serve(&db, partition, &owner) => r,
+                    () = stop.cancelled() => Ok(()),
+                }
+            }
+            Ok(false) => {
+                // Another relay projects; be ready to take over when its lease lapses.
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    () = stop.cancelled() => {}
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => backoff = Duration::from_millis(100),
+            Err(e) => {
+                tracing::warn!(error = %e, partition = partition.index(), retry_in = ?backoff, "projector lost Redis");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = stop.cancelled() => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    let _ = release(&db, &lease, &owner).await;
+}
+
+/// Projects while this relay holds the lease; returns when it is lost.
+async fn serve(db: &Db, partition: Partition, owner: &str) -> Result<(), DbError> {
+    let mut conn = db
+        .dedicated_connection(BLOCK + Duration::from_secs(3))
+        .await?;
+    let stream = partition.events();
+    if create_group(db, &stream).await? {
+        // A new group: build the model from the first event rather than trust what an older
+        // version left under its keys.
+        db.run::<(), _>(&mut Trace::off(), &["UNLINK", &partition.views_before_v2()])
+            .await?;
+        rebuild::request_one(db, partition).await?;
+    }
+    // Entries read but not acknowledged (by this relay before a restart, or by another relay
+    // that held the lease) come first.
+    let mut from = "0";
+    let mut renewed = Instant::now();
+    loop {
+        if renewed.elapsed() > LEASE / 4 {
+            if !renew(db, &partition.projector_lease(), owner, LEASE).await? {
+                return Ok(());
+            }
+            renewed = Instant::now();
+        }
+        if rebuild::requested(db, partition).await? {
+            // Renews the lease while it runs; a lease lost meanwhile ends this term.
+            if !rebuild::run(db, partition, owner, LEASE).await? {
+                return Ok(());
+            }
+            renewed = Instant::now();
+            from = "0";
+            continue;
+        }
+        let reply: Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(keys::PROJECTIONS_GROUP)
+            .arg(CONSUMER)
+            .arg("COUNT")
+            .arg(BATCH)
+            .arg("BLOCK")
+            .arg(BLOCK.as_millis() as u64)
+            .arg("STREAMS")
+            .arg(&stream)
+            .arg(from)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| db.classify(e))?;
+        let entries: Vec<StreamEntry> = crate::events::feed::xread_entries(reply)
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        if entries.is_empty() {
+            from = ">";
+            continue;
+        }
+        match project(db, partition, &entries).await {
+            Ok(()) => {}
+            Err(e @ DbError::Refused { .. }) => {
+                skip_what_fails(db, partition, &entries, &e).await?
+            }
+            Err(e) => return Err(e),
+        }
+        let mut ack = vec!["XACK", stream.as_str(), keys::PROJECTIONS_GROUP];
+        ack.extend(entries.iter().map(|e| e.id.as_str()));
+        db.run::<i64, _>(&mut Trace::off(), &ack).await?;
+    }
+}
+
+/// Creates the group at the start of the stream; `true` if it did not exist.
+async fn create_group(db: &Db, stream: &str) -> Result<bool, DbError> {
+    let created = db
+        .run::<(), _>(
+            &mut Trace::off(),
+            &[
+                "XGROUP",
+                "CREATE",
+                stream,
+                keys::PROJECTIONS_GROUP,
+                "0",
+                "MKSTREAM",
+            ],
+        )
+        .await;
+    match created {
+        Ok(()) => Ok(true),
+        Err(e) if e.refusal() == Some(Refusal::BusyGroup) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Redis refused the batch (not for being away): projects its entries one at a time and
+/// leaves out, with a log line and a count, any that fails on its own, so one bad entry
+/// cannot hold the read model up for good.
+async fn skip_what_fails(
+    db: &Db,
+    partition: Partition,
+    entries: &[StreamEntry],
+    error: &DbError,
+) -> Result<(), DbError> {
+    tracing::warn!(%error, "a projection batch failed; projecting its entries one by one");
+    for entry in entries {
+        match project(db, partition, std::slice::from_ref(entry)).await {
+            Ok(()) => {}
+            Err(e @ DbError::Refused { .. }) => {
+                tracing::error!(entry = %entry.id, error = %e, "entry left out of the read model");
+                db.run::<i64, _>(
+                    &mut Trace::off(),
+                    &["HINCRBY", &partition.projection(), "skipped", "1"],
+                )
+                .await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Applies one batch: the claims it touches, loaded whole, and its events as activity.
+pub(super) async fn project(
+    db: &Db,
+    partition: Partition,
+    entries: &[StreamEntry],
+) -> Result<(), DbError> {
+    // Entries other programs appended are indexed first, so their claims load with them.
+    claims::catch_up(db, partition).await?;
+    let mut claim_ids: Vec<&str> = entries
+        .iter()
+        .filter_map(crate::events::replay::claim_of)
+        .collect();
+    claim_ids.sort_unstable();
+    claim_ids.dedup();
+    let loaded = claims::load_many(db, &mut Trace::off(), &claim_ids).await?;
+    let batch = Batch {
+        views: loaded
+            .iter()
+            .filter_map(|l| ClaimView::of(&l.claim))
+            .collect(),
+        activity: entries.iter().filter_map(model::activity).collect(),
+        last_id: entries.last().map(|e| e.id.clone()).unwrap_or_default(),
+    };
+    model::apply(db, partition, &batch).await
+}

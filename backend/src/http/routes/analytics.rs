@@ -1,0 +1,69 @@
+//! The live analytics dashboard's data: event rates by type, lag trends with catch-up
+//! estimates, processing times and error rates per group, stream length, amounts by status.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use shared::ClaimStatus;
+use shared::api::{AnalyticsResponse, StatusAmount};
+
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::store::trace::Trace;
+use crate::workers::stats;
+
+/// A group failing more than this share of its entries in the last minute raises the alert.
+pub const ERROR_RATE_THRESHOLD: f64 = 0.10;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/analytics", get(analytics))
+}
+
+async fn analytics(State(state): State<AppState>) -> Result<Json<AnalyticsResponse>, ApiError> {
+    let mut trace = Trace::off();
+    let workers = state.workers.get().cloned();
+    let mut groups = stats::read(&state.db, workers.as_deref(), &mut trace).await?;
+    state.trends.annotate(&mut groups);
+    let metrics: Vec<(String, i64)> = state
+        .db
+        .run(&mut trace, &["HGETALL", &crate::store::keys::metrics()])
+        .await?;
+    let counter = |name: String| {
+        metrics
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, v)| *v)
+    };
+    let by_status = ClaimStatus::ALL
+        .into_iter()
+        .map(|s| StatusAmount {
+            status: s,
+            claims: counter(format!("claims:{s}")).max(0) as u64,
+            amount: shared::Amount::from_cents(counter(format!("cents:{s}"))).to_string(),
+        })
+        .collect();
+    let (events_per_second, rate_series) = state.trends.rates();
+    let alerts = groups
+        .groups
+        .iter()
+        .filter(|g| g.error_rate > ERROR_RATE_THRESHOLD)
+        .map(|g| {
+            format!(
+                "{} failed {:.0}% of its entries in the last minute",
+                g.name,
+                g.error_rate * 100.0
+            )
+        })
+        .collect();
+    Ok(Json(AnalyticsResponse {
+        events_per_second,
+        rate_series,
+        stream_length: state.trends.lengths(),
+        by_status,
+        dead_letters: groups.dead_letters,
+        groups: groups.groups,
+        error_rate_threshold: ERROR_RATE_THRESHOLD,
+        alerts,
+    }))
+}

@@ -1,0 +1,94 @@
+//! The stream console: `POST /api/workspaces` gives a learner a workspace, `POST /api/console`
+//! runs one line in it (header `X-Workspace`).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use shared::api::{CommandHelp, ConsoleHelp, ConsoleRequest, WorkspaceResponse};
+
+use crate::http::error::ApiError;
+use crate::http::extract::{JsonBody, workspace_id};
+use crate::http::state::AppState;
+use crate::store::db::DbError;
+use crate::store::trace::Trace;
+use crate::teaching::console::{self, Workspace, WorkspaceError, workspace};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/workspaces", post(create))
+        .route("/console", post(run))
+        .route("/console/help", get(help))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+) -> Result<impl IntoResponse, ApiError> {
+    let workspace = state
+        .console
+        .create_workspace(&state.db, client.ip(), &mut Trace::off())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(WorkspaceResponse {
+            id: workspace.id().to_owned(),
+            expires_after_secs: workspace::IDLE_EXPIRY.as_secs(),
+        }),
+    ))
+}
+
+/// 200 with the reply for whatever the console answered, a refusal or a Redis error
+/// included (as `redis-cli` prints an error and goes on); 503 when Redis cannot be reached.
+async fn run(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<ConsoleRequest>,
+) -> Result<Response, ApiError> {
+    let answer = match Workspace::open(&state.db, workspace_id(&headers)).await {
+        Ok(workspace) => {
+            state.console.line_allowed(&workspace)?;
+            console::run(&state.db, &state.console, &workspace, &request.line).await
+        }
+        Err(WorkspaceError::Db(e @ DbError::Unavailable(_))) => console::unavailable(e.to_string()),
+        Err(e) => return Err(e.into()),
+    };
+    let status = if answer.unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(answer.response)).into_response())
+}
+
+/// The commands with their usage, and the workspace's keys, for completion.
+async fn help(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ConsoleHelp>, ApiError> {
+    let workspace = Workspace::open(&state.db, workspace_id(&headers)).await?;
+    let mut keys: Vec<String> = workspace
+        .usage(&state.db)
+        .await?
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    keys.sort();
+    keys.extend(
+        workspace::demo_streams(state.db.partitions)
+            .iter()
+            .map(|s| format!("demo:{s}")),
+    );
+    let commands = shared::console::COMMANDS
+        .iter()
+        .map(|c| CommandHelp {
+            name: c.name.to_owned(),
+            usage: c.usage.to_owned(),
+            summary: c.summary.to_owned(),
+        })
+        .collect();
+    Ok(Json(ConsoleHelp { commands, keys }))
+}

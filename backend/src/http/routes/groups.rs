@@ -1,0 +1,306 @@
+//! The consumer groups: their state as Redis reports it, and the controls an instructor uses
+//! to show recovery happening (add or crash a consumer, pause, inject failures, claim idle
+//! entries).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use shared::api::{GroupActionResponse, GroupsResponse, InjectRequest, PauseRequest};
+
+use crate::http::error::ApiError;
+use crate::http::extract::{JsonBody, OptionalJsonBody};
+use crate::http::state::AppState;
+use crate::store::db::Refusal;
+use crate::store::keys;
+use crate::store::trace::Trace;
+use crate::workers::handler::Injection;
+use crate::workers::{WorkerError, Workers, shared_state, stats};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/groups", get(list))
+}
+
+/// Instructor actions: they change what the whole class sees.
+pub fn controls() -> Router<AppState> {
+    Router::new()
+        .route("/groups/{group}/consumers", post(add_consumer))
+        .route(
+            "/groups/{group}/consumers/{consumer}",
+            delete(retire_consumer),
+        )
+        .route(
+            "/groups/{group}/consumers/{consumer}/crash",
+            post(crash_consumer),
+        )
+        .route("/groups/{group}/pause", post(pause))
+        .route("/groups/{group}/inject", post(inject))
+        .route("/groups/{group}/claim", post(claim_now))
+}
+
+impl From<WorkerError> for ApiError {
+    fn from(e: WorkerError) -> Self {
+        match e {
+            WorkerError::TooManyConsumers { .. } => ApiError::Conflict {
+                code: "too_many_consumers",
+                message: e.to_string(),
+            },
+            WorkerError::NoSuchGroup(_) | WorkerError::NoSuchConsumer { .. } => {
+                ApiError::NotFound(e.to_string())
+            }
+        }
+    }
+}
+
+fn workers(state: &AppState) -> Result<Arc<Workers>, ApiError> {
+    state.workers.get().cloned().ok_or_else(|| {
+        ApiError::Unavailable(
+            "the consumer groups are not running in this relay (started with --workers false, \
+             or Redis was not reachable yet)"
+                .into(),
+        )
+    })
+}
+
+fn done(group: &str, done: String, trace: Trace) -> Json<GroupActionResponse> {
+    Json(GroupActionResponse {
+        group: group.to_owned(),
+        done,
+        redis: trace.into_commands(),
+    })
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<GroupsResponse>, ApiError> {
+    let mut trace = Trace::default();
+    let workers = state.workers.get().cloned();
+    let mut groups = stats::read(&state.db, workers.as_deref(), &mut trace).await?;
+    state.trends.annotate(&mut groups);
+    groups.redis = trace.into_commands();
+    Ok(Json(groups))
+}
+
+async fn add_consumer(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    let name = workers(&state)?.add_consumer(&group)?;
+    let message = format!("started consumer {name}; it joins the group with its first XREADGROUP");
+    Ok(done(&group, message, Trace::default()))
+}
+
+async fn crash_consumer(
+    State(state): State<AppState>,
+    Path((group, consumer)): Path<(String, String)>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    workers(&state)?.crash(&group, &consumer)?;
+    let message = format!(
+        "{consumer} stopped without XACK: its pending entries wait until another consumer claims them"
+    );
+    Ok(done(&group, message, Trace::default()))
+}
+
+async fn retire_consumer(
+    State(state): State<AppState>,
+    Path((group, consumer)): Path<(String, String)>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    workers(&state)?.retire(&group, &consumer)?;
+    let message = format!("{consumer} stops after its current batch");
+    Ok(done(&group, message, Trace::default()))
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+    JsonBody(body): JsonBody<PauseRequest>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    // In Redis, so consumers of every process (other relays, `backend worker`) obey it.
+    let mut trace = Trace::default();
+    let consumers = alive_consumers(&state, &mut trace, &group).await?;
+    let epoch = shared_state::set_paused(&state.db, &mut trace, &group, body.paused).await?;
+    let local = state.workers.get().cloned();
+    if let Some(g) = local.as_ref().and_then(|w| w.group(&group).ok()) {
+        g.controls.set_paused(body.paused);
+    }
+    if !body.paused {
+        return Ok(done(&group, "resumed".into(), trace));
+    }
+    // Answer only once every live consumer has finished its batch and parked, so nothing is
+    // handed out after the answer.
+    let mut expected = consumers;
+    if let Some(w) = &local {
+        expected.extend(w.running(&group));
+        let departed = w.departed(&group);
+        expected.retain(|c| !departed.contains(c));
+    }
+    expected.sort();
+    expected.dedup();
+    let deadline = tokio::time::Instant::now() + PARK_WAIT;
+    loop {
+        let parked = shared_state::parked_since(&state.db, &group, epoch).await?;
+        let busy: Vec<String> = expected
+            .iter()
+            .filter(|c| !parked.contains(c))
+            .cloned()
+            .collect();
+        if busy.is_empty() {
+            let message =
+                "paused: every consumer has parked; new entries wait in the stream (lag grows)";
+            return Ok(done(&group, message.into(), trace));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ApiError::Unavailable(format!(
+                "paused, but {} did not park within {} s (is Redis reachable?); they read \
+                 nothing more once they do",
+                busy.join(", "),
+                PARK_WAIT.as_secs()
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+async fn inject(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+    JsonBody(body): JsonBody<InjectRequest>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    if !(0.0..=1.0).contains(&body.fail_ratio) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "fail_ratio: must be between 0.0 and 1.0",
+        ));
+    }
+    let poison_claim = body.poison_claim.filter(|c| !c.trim().is_empty());
+    if let Some(c) = &poison_claim {
+        shared::ClaimId::parse(c)
+            .map_err(|m| ApiError::bad_request("invalid_claim_id", format!("poison_claim: {m}")))?;
+    }
+    let mut trace = Trace::default();
+    alive_consumers(&state, &mut trace, &group).await?;
+    let injection = Injection {
+        poison_claim: poison_claim.clone(),
+        fail_ratio: body.fail_ratio,
+    };
+    shared_state::set_injection(&state.db, &mut trace, &group, &injection).await?;
+    if let Some(g) = state.workers.get().and_then(|w| w.group(&group).ok()) {
+        *g.injection.write().await = injection;
+    }
+    let message = match (&poison_claim, body.fail_ratio) {
+        (None, 0.0) => "no failures injected".to_owned(),
+        (Some(c), r) => format!(
+            "every entry of {c} fails, and {:.0}% of the rest",
+            r * 100.0
+        ),
+        (None, r) => format!("{:.0}% of entries fail", r * 100.0),
+    };
+    Ok(done(&group, message, trace))
+}
+
+/// The consumers of `group` that talked to Redis lately, in any process; 404 for a group
+/// that does not exist.
+async fn alive_consumers(
+    state: &AppState,
+    trace: &mut Trace,
+    group: &str,
+) -> Result<Vec<String>, ApiError> {
+    if ![
+        keys::PROCESSORS,
+        keys::ANALYTICS_GROUP,
+        keys::NOTIFICATIONS_GROUP,
+    ]
+    .contains(&group)
+    {
+        return Err(ApiError::NotFound(format!("no consumer group {group}")));
+    }
+    // Every consumer reads every partition: the first partition's group lists them all.
+    let stream = state
+        .db
+        .partitions
+        .all()
+        .next()
+        .expect("a partition")
+        .events();
+    let reply = state
+        .db
+        .run::<redis::Value, _>(trace, &["XINFO", "CONSUMERS", &stream, group])
+        .await;
+    let reply = match reply {
+        Err(e) if e.refusal() == Some(Refusal::NoGroup) => {
+            return Err(ApiError::NotFound(format!(
+                "no consumer group {group} on {stream}"
+            )));
+        }
+        other => other?,
+    };
+    Ok(stats::consumers(&reply)
+        .into_iter()
+        .filter(|(_, idle_ms)| *idle_ms < shared_state::ALIVE.as_millis() as u64)
+        .map(|(name, _)| name)
+        .collect())
+}
+
+/// Pages of 100 one claim-now takes at most.
+const CLAIM_PAGES: usize = 50;
+
+/// How long pausing waits for the consumers' current batches.
+const PARK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimRequest {
+    /// Only entries pending at least this long move (default 1000 ms).
+    min_idle_ms: Option<u64>,
+}
+
+async fn claim_now(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<ClaimRequest>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    let workers = workers(&state)?;
+    workers.group(&group)?;
+    let Some(consumer) = workers.running(&group).into_iter().next() else {
+        return Err(ApiError::bad_request(
+            "no_consumer",
+            format!("{group} has no running consumer to take the entries; add one first"),
+        ));
+    };
+    let idle = body.min_idle_ms.unwrap_or(1_000).to_string();
+    let mut trace = Trace::default();
+    // Page through each partition's whole pending list, each page going on from the cursor
+    // of the last.
+    let mut moved = 0;
+    for partition in state.db.partitions.all() {
+        let stream = partition.events();
+        let mut cursor = "0-0".to_owned();
+        for _ in 0..CLAIM_PAGES {
+            let reply: redis::Value = state
+                .db
+                .run(
+                    &mut trace,
+                    &[
+                        "XAUTOCLAIM",
+                        &stream,
+                        &group,
+                        &consumer,
+                        &idle,
+                        &cursor,
+                        "COUNT",
+                        "100",
+                        "JUSTID",
+                    ],
+                )
+                .await?;
+            let (next, n) = crate::workers::consumer::autoclaim_reply(&reply);
+            moved += n;
+            match next {
+                Some(next) if next != "0-0" => cursor = next,
+                _ => break,
+            }
+        }
+    }
+    let message = format!("{moved} idle entries moved to {consumer}");
+    Ok(done(&group, message, trace))
+}

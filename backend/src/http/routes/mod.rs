@@ -1,0 +1,84 @@
+//! The HTTP API: one module per resource, merged here.
+
+mod analytics;
+mod claims;
+mod console;
+mod dead_letters;
+mod groups;
+mod health;
+mod join;
+mod lab;
+mod memory;
+mod projections;
+mod scenarios;
+mod session;
+mod state;
+mod streams;
+mod traffic;
+mod validate;
+mod ws;
+
+use std::path::Path;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::http::access;
+use crate::http::error::ApiError;
+use crate::http::extract::BODY_LIMIT;
+use crate::http::limits::WriteLimit;
+use crate::http::state::AppState;
+
+pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLimit) -> Router {
+    // Every control that changes things for the whole class goes here, and only here.
+    let instructor = Router::new()
+        .merge(groups::controls())
+        .merge(dead_letters::router())
+        .merge(projections::controls())
+        .merge(streams::controls())
+        .merge(traffic::controls())
+        .merge(scenarios::controls())
+        .route_layer(from_fn_with_state(
+            state.access.clone(),
+            access::require_instructor,
+        ));
+    let api = Router::new()
+        .merge(claims::router(&state))
+        .merge(streams::router())
+        .merge(console::router())
+        .merge(groups::router())
+        .merge(health::router())
+        .merge(join::router())
+        .merge(lab::router())
+        .merge(analytics::router())
+        .merge(memory::router())
+        .merge(projections::router())
+        .merge(session::router())
+        .merge(state::router())
+        .merge(validate::router())
+        .merge(traffic::router())
+        .merge(scenarios::router())
+        .merge(ws::router())
+        .merge(instructor)
+        .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    // Outermost first: refused cross-site requests do not count against the rate.
+    let api = write_limit
+        .apply(api, state.shutdown.clone())
+        .layer(from_fn_with_state(
+            state.access.clone(),
+            access::refuse_cross_site,
+        ));
+    let app = Router::new().nest("/api", api);
+    let app = match static_dir.filter(|d| d.is_dir()) {
+        // The browser app routes on its own, so unknown paths get index.html.
+        Some(dir) => app
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        None => app,
+    };
+    app.layer(TraceLayer::new_for_http()).with_state(state)
+}

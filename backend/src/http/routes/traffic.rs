@@ -1,0 +1,45 @@
+//! The traffic generator: `GET /api/traffic` for everyone, `POST /api/traffic` to start,
+//! retune or stop it (instructor).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use shared::FieldError;
+use shared::api::{TrafficRequest, TrafficStatus};
+
+use crate::http::error::ApiError;
+use crate::http::extract::JsonBody;
+use crate::http::state::AppState;
+use crate::teaching::traffic::MAX_RATE;
+
+/// Events per second when a start names none.
+const DEFAULT_RATE: u32 = 5;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/traffic", get(status))
+}
+
+pub fn controls() -> Router<AppState> {
+    Router::new().route("/traffic", axum::routing::post(control))
+}
+
+async fn status(State(state): State<AppState>) -> Json<TrafficStatus> {
+    Json(state.traffic.status().await)
+}
+
+async fn control(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<TrafficRequest>,
+) -> Result<Json<TrafficStatus>, ApiError> {
+    if !request.running {
+        return Ok(Json(state.traffic.stop().await));
+    }
+    let rate = request.rate.unwrap_or(DEFAULT_RATE);
+    if !(1..=MAX_RATE).contains(&rate) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "rate",
+            format!("events per second, from 1 to {MAX_RATE}"),
+        )]));
+    }
+    Ok(Json(state.traffic.start(state.db.clone(), rate).await))
+}

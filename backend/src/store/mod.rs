@@ -1,0 +1,13 @@
+//! Redis: every key the relay names, its connection, its scripts, the commands it sends and
+//! the learner-facing trace of them, and the embedded `redis-server`. It knows nothing of HTTP,
+//! of the consumer groups' work or of the lab.
+
+pub mod claims;
+pub mod cursor;
+pub mod db;
+pub mod embedded;
+pub mod entry_id;
+pub mod keys;
+pub mod lease;
+pub mod reply;
+pub mod trace;
