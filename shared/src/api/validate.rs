@@ -1,4 +1,5 @@
-//! The environment checklist: each check of the setup, how it came out and how to fix it.
+//! The environment checklist (`GET /api/validate`): each check of the setup, how it came out and
+//! how to fix it.
 
 use serde::{Deserialize, Serialize};
 
