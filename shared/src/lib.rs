@@ -10,6 +10,7 @@ pub mod api;
 pub mod console;
 pub mod currency;
 pub mod event;
+mod fields;
 pub mod ids;
 pub mod snapshot;
 pub mod status;

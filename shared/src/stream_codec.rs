@@ -5,25 +5,9 @@
 //! upcast to today's shape as they are read (`upcast`); they are never rewritten.
 
 use crate::event::{ClaimEvent, EventPayload, EventType, SCHEMA_VERSION};
+pub use crate::fields::DecodeError;
+use crate::fields::Fields;
 use crate::{Currency, upcast};
-
-/// An entry that is not a claim event this version understands.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("missing field `{0}`")]
-    MissingField(&'static str),
-    #[error("field `{0}` appears more than once")]
-    DuplicateField(String),
-    #[error("unknown event type {0:?}")]
-    UnknownType(String),
-    #[error("unsupported schema version {0:?} (this relay reads v0 to v{SCHEMA_VERSION})")]
-    UnsupportedVersion(String),
-    #[error("field `{field}`: {message}")]
-    InvalidField {
-        field: &'static str,
-        message: String,
-    },
-}
 
 /// The field/value pairs of `event`, in the order `XADD` writes them, in today's schema.
 pub fn encode(event: &ClaimEvent) -> Vec<(&'static str, String)> {
@@ -145,60 +129,6 @@ fn read<K: AsRef<str>, V: AsRef<str>>(
         timestamp: entry.parse("timestamp", |s| s.parse())?,
         payload,
     })
-}
-
-/// An entry's field/value pairs, looked up by name.
-pub(crate) struct Fields<'a, K, V>(pub(crate) &'a [(K, V)]);
-
-impl<K: AsRef<str>, V: AsRef<str>> Fields<'_, K, V> {
-    fn check_no_duplicates(&self) -> Result<(), DecodeError> {
-        for (i, (name, _)) in self.0.iter().enumerate() {
-            if self.0[..i]
-                .iter()
-                .any(|(other, _)| other.as_ref() == name.as_ref())
-            {
-                return Err(DecodeError::DuplicateField(name.as_ref().to_owned()));
-            }
-        }
-        Ok(())
-    }
-
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.as_ref() == name)
-            .map(|(_, v)| v.as_ref())
-    }
-
-    pub(crate) fn required(&self, name: &'static str) -> Result<&str, DecodeError> {
-        self.get(name).ok_or(DecodeError::MissingField(name))
-    }
-
-    pub(crate) fn parse<T>(
-        &self,
-        name: &'static str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Result<T, DecodeError> {
-        parse(self.required(name)?).map_err(|message| DecodeError::InvalidField {
-            field: name,
-            message,
-        })
-    }
-
-    pub(crate) fn optional<T>(
-        &self,
-        name: &'static str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Result<Option<T>, DecodeError> {
-        self.get(name)
-            .map(|value| {
-                parse(value).map_err(|message| DecodeError::InvalidField {
-                    field: name,
-                    message,
-                })
-            })
-            .transpose()
-    }
 }
 
 #[cfg(test)]

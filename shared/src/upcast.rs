@@ -9,7 +9,7 @@
 
 use crate::aggregate::Claim;
 use crate::event::{ClaimEvent, EventPayload, EventType};
-use crate::stream_codec::{DecodeError, Fields};
+use crate::fields::{DecodeError, Fields};
 use crate::{
     Adjuster, ClaimId, ClaimStatus, Currency, CustomerId, Description, DocumentName, Note,
     PaymentReference, PolicyNumber, Reason, Timestamp,

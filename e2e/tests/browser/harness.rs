@@ -58,6 +58,13 @@ impl Stack {
         Self::start_with(|_| {}).await
     }
 
+    /// Like [`Stack::start`], then `prepare` run on the stack before any page opens.
+    pub async fn start_then(prepare: impl AsyncFnOnce(&Self)) -> Self {
+        let stack = Self::start().await;
+        prepare(&stack).await;
+        stack
+    }
+
     /// Like [`Stack::start`], with the relay's config adjusted first.
     pub async fn start_with(adjust: fn(&mut Config)) -> Self {
         let redis_dir = tempfile::tempdir().unwrap();
@@ -271,6 +278,19 @@ impl Stack {
     }
 }
 
+/// Workers on, each claim left for a person to review, one consumer a group.
+pub fn one_consumer(config: &mut Config) {
+    config.workers = true;
+    config.auto_review = false;
+    config.consumers = 1;
+}
+
+/// [`one_consumer`], with an entry dead-lettered after its second failed delivery.
+pub fn two_deliveries(config: &mut Config) {
+    one_consumer(config);
+    config.max_deliveries = 2;
+}
+
 /// A chromedriver of the test's own and one headless Chromium session through it.
 pub struct Browser {
     pub client: Client,
@@ -349,21 +369,9 @@ impl Browser {
             .collect()
     }
 
+    /// Ends the session; a chromedriver that does not answer within 10 s is killed by `Drop`.
     pub async fn close(self) {
-        let _ = self.client.clone().close().await;
-    }
-}
-
-impl Drop for Browser {
-    /// Kills chromedriver's process group: the Chromium of a test that failed before
-    /// `close` would otherwise outlive the test run.
-    fn drop(&mut self) {
-        if let Some(pid) = self._driver.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-s", "KILL", "--", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
-        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.client.clone().close()).await;
     }
 }
 

@@ -123,11 +123,13 @@ pub fn BulkReplay(
                     {format!("replay all of {group}")}
                 </button>
             </For>
-            <button type="button" class="small" data-testid="replay-selected"
-                disabled=move || busy.get() || selected.with(Vec::is_empty)
-                on:click=move |_| ask(BulkReplayRequest { ids: selected.get_untracked(), ..Default::default() })>
-                {move || format!("replay selected ({})", selected.with(Vec::len))}
-            </button>
+            <Show when=move || !groups.with(Vec::is_empty)>
+                <button type="button" class="small" data-testid="replay-selected"
+                    disabled=move || busy.get() || selected.with(Vec::is_empty)
+                    on:click=move |_| ask(BulkReplayRequest { ids: selected.get_untracked(), ..Default::default() })>
+                    {move || format!("replay selected ({})", selected.with(Vec::len))}
+                </button>
+            </Show>
             {move || asked.get().map(|a| view! {
                 <div class="confirm" role="alertdialog" aria-labelledby="replay-question" data-testid="replay-confirm" data-matched=a.matched>
                     <p id="replay-question"><strong>{a.question.clone()}</strong>

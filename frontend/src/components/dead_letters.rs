@@ -69,13 +69,14 @@ pub fn DeadLetters() -> impl IntoView {
                 "Dead letters (claims:failed) "
                 <span class="count" data-testid="dead-letter-count">{move || count.get().unwrap_or(0)}</span>
             </h3>
+            // Outside the list: a replay's result stays when it emptied the list.
+            <Show when=move || store.is_instructor()>
+                <BulkReplay groups=groups selected=selected />
+            </Show>
             <Show
                 when=move || letters.with(|l| !l.is_empty())
                 fallback=|| view! { <p class="muted">"None: every entry was handled."</p> }
             >
-                <Show when=move || store.is_instructor()>
-                    <BulkReplay groups=groups selected=selected />
-                </Show>
                 <ul>
                     <For each=move || letters.get() key=|l| l.id.clone() let:letter>
                         {

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use crate::harness::{Browser, Stack, eventually};
+use crate::fixture::with_browser;
+use crate::harness::{Stack, eventually};
 use crate::page::Playground;
 
 /// Breaks out of a quoted attribute (either quote) into an element with a handler, and a
@@ -54,7 +55,7 @@ async fn shows(page: &Playground<'_>, id: &str, text: &str) {
 
 #[tokio::test]
 async fn hostile_names_in_redis_and_claims_show_as_text_on_every_view_and_never_as_markup() {
-    let stack = Stack::start().await;
+    with_browser(Stack::start(), async |stack, browser| {
     let mut redis = stack.redis().await;
     // A group and a consumer on claims:events, named by someone else's program, with an
     // entry pending on the consumer; a second group breaking out of the SVG charts.
@@ -117,8 +118,7 @@ async fn hostile_names_in_redis_and_claims_show_as_text_on_every_view_and_never_
         .unwrap()
         .to_owned();
 
-    let browser = Browser::launch().await;
-    let page = Playground::open(&browser, &stack.url()).await;
+    let page = Playground::open(browser, &stack.url()).await;
 
     // The playground: timeline, inspector, groups, dead letters, claim detail and history.
     page.wait_for_entry(&rejected, Duration::from_secs(20))
@@ -178,5 +178,6 @@ async fn hostile_names_in_redis_and_claims_show_as_text_on_every_view_and_never_
     assert_clean(&page, "all views").await;
     page.screenshot_at("group-trends", "30-hostile-names").await;
     page.assert_console_errors_only(&[]).await;
-    browser.close().await;
+    })
+    .await;
 }

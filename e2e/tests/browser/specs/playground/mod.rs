@@ -1,0 +1,7 @@
+//! The playground, panel by panel.
+
+mod board;
+mod claim;
+mod groups;
+mod retention;
+mod timeline;

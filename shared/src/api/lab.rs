@@ -1,0 +1,73 @@
+//! The lab: its steps and tasks checked against the workspace, the completion report, and the class view.
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /api/lab` (header `X-Workspace`): the lab's five steps, each task checked against the
+/// real state of the learner's workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabResponse {
+    pub steps: Vec<LabStep>,
+    pub done: usize,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabStep {
+    /// `setup`, `streams`, `implementation`, `advanced`, `validation`.
+    pub id: String,
+    pub title: String,
+    pub explanation: String,
+    pub tasks: Vec<LabTask>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabTask {
+    /// Stable, e.g. `append_three`.
+    pub id: String,
+    pub title: String,
+    /// A command that does it, to type in the console.
+    pub example: String,
+    /// Holds now, in Redis.
+    pub done: bool,
+    /// What in Redis shows it (or what is missing).
+    pub evidence: String,
+}
+
+/// `GET /api/lab/report`: the lab's six success criteria, each with the evidence that
+/// satisfied it (or what is missing), for the learner to download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletionReport {
+    pub generated_at: String,
+    pub met: usize,
+    pub total: usize,
+    pub criteria: Vec<Criterion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Criterion {
+    /// Stable, e.g. `full_lifecycle`.
+    pub id: String,
+    pub title: String,
+    pub met: bool,
+    /// One line per lab task behind it: what Redis shows, or what is missing.
+    pub evidence: Vec<String>,
+}
+
+/// `GET /api/class`: how many learners are at which step of the lab (counts only: no names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassView {
+    /// Workspaces used within the window.
+    pub learners: usize,
+    pub window_minutes: u64,
+    /// Per step, in the lab's order: learners whose first unfinished task is in it.
+    pub at_step: Vec<StepCount>,
+    /// Learners with every task done.
+    pub finished: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepCount {
+    pub step: String,
+    pub title: String,
+    pub learners: usize,
+}
