@@ -8,8 +8,9 @@ use std::sync::LazyLock;
 use redis::{Script, Value};
 use shared::snapshot::{SNAPSHOT_SCHEMA, Snapshot};
 
-use crate::store::db::{Db, DbError, Refusal};
+use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
+use crate::store::groups;
 use crate::store::keys::Partition;
 use crate::store::reply;
 use crate::store::trace::Trace;
@@ -122,34 +123,22 @@ async fn groups_behind(
     stream: &str,
     last: EntryId,
 ) -> Result<Vec<String>, DbError> {
-    let info: Value = match db.run(trace, &["XINFO", "GROUPS", stream]).await {
-        Ok(v) => v,
-        Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
     let mut blockers = Vec::new();
-    for group in reply::rows(&info) {
-        let Some(name) = reply::get(&group, "name").and_then(reply::text) else {
-            continue;
-        };
-        let delivered = reply::get(&group, "last-delivered-id")
-            .and_then(reply::text)
-            .unwrap_or_default();
+    for group in groups::groups(db, trace, stream).await? {
+        let (name, delivered) = (&group.name, &group.last_delivered_id);
         if delivered.parse::<EntryId>().is_ok_and(|d| d < last) {
             blockers.push(format!(
                 "group {name} has not read everything that would go (it has read up to {delivered})"
             ));
         }
-        if reply::int(reply::get(&group, "pending")).unwrap_or(0) > 0 {
-            let summary: Value = db.run(trace, &["XPENDING", stream, &name]).await?;
-            if let Value::Array(parts) = &summary {
-                let count = reply::int(parts.first()).unwrap_or(0);
-                let oldest = parts.get(1).and_then(reply::text).unwrap_or_default();
-                if oldest.parse::<EntryId>().is_ok_and(|o| o <= last) {
-                    blockers.push(format!(
-                        "group {name} has {count} entries read but not acknowledged, the oldest {oldest}"
-                    ));
-                }
+        if group.pending > 0 {
+            let pending = groups::pending_summary(db, trace, stream, name).await?;
+            let oldest = pending.oldest.unwrap_or_default();
+            if oldest.parse::<EntryId>().is_ok_and(|o| o <= last) {
+                blockers.push(format!(
+                    "group {name} has {} entries read but not acknowledged, the oldest {oldest}",
+                    pending.count
+                ));
             }
         }
     }

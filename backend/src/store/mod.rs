@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod db;
 pub mod embedded;
 pub mod entry_id;
+pub mod groups;
 pub mod keys;
 pub mod lease;
 pub mod reply;

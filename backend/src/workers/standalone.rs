@@ -72,18 +72,17 @@ async fn consume<H: Handler>(
 ) -> anyhow::Result<()> {
     groups::ensure(&db, group).await?;
     // Two processes reading as one consumer would take each other's pending entries.
-    let members: redis::Value = db
-        .run(
-            &mut crate::store::trace::Trace::off(),
-            &["XINFO", "CONSUMERS", &db.partition_of("").events(), group],
-        )
-        .await?;
-    if let Some((_, idle_ms)) =
-        super::stats::consumers(&members)
-            .into_iter()
-            .find(|(name, idle)| {
-                name == consumer && *idle < super::shared_state::ALIVE.as_millis() as u64
-            })
+    let members = crate::store::groups::consumers(
+        &db,
+        &mut crate::store::trace::Trace::off(),
+        &db.partition_of("").events(),
+        group,
+    )
+    .await?;
+    if let Some(idle_ms) = members
+        .into_iter()
+        .find(|c| c.name == consumer && c.idle_ms < super::shared_state::ALIVE.as_millis() as u64)
+        .map(|c| c.idle_ms)
     {
         anyhow::bail!(
             "consumer {consumer} of {group} is in use by another process (it read {idle_ms} ms \

@@ -1,50 +1,27 @@
 //! The consumer groups as Redis reports them, joined with what this relay knows.
 
-use crate::store::reply::{self, get, int, rows};
-use redis::Value;
 use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledStep};
 
 use super::Workers;
 use super::consumer::pending_rows;
-use crate::store::db::{Db, DbError, Refusal};
+use crate::store::db::{Db, DbError};
+use crate::store::groups::{self, ConsumerInfo};
 use crate::store::keys::{self, Partition};
+use crate::store::reply::{self, int};
 use crate::store::trace::Trace;
 
 /// Pending entries listed per group.
 const PENDING_SHOWN: usize = 50;
-
-/// (name, idle ms) of each consumer in an XINFO CONSUMERS reply.
-pub fn consumers(reply: &Value) -> Vec<(String, u64)> {
-    rows(reply)
-        .into_iter()
-        .filter_map(|c| {
-            let name = get(&c, "name").and_then(reply::text)?;
-            Some((name, int(get(&c, "idle")).unwrap_or(0) as u64))
-        })
-        .collect()
-}
 
 /// Each group's lag over every partition, added up (unknown if unknown in one), from
 /// XINFO GROUPS: one command per partition.
 pub async fn lags(db: &Db) -> Result<Vec<(String, Option<u64>)>, DbError> {
     let mut lags: Vec<(String, Option<u64>)> = Vec::new();
     for partition in db.partitions.all() {
-        let info: Value = match db
-            .run(&mut Trace::off(), &["XINFO", "GROUPS", &partition.events()])
-            .await
-        {
-            Ok(v) => v,
-            Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => Value::Array(Vec::new()),
-            Err(e) => return Err(e),
-        };
-        for g in rows(&info) {
-            let Some(name) = get(&g, "name").and_then(reply::text) else {
-                continue;
-            };
-            let lag = int(get(&g, "lag")).map(|n| n as u64);
-            match lags.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, sum)) => *sum = sum.zip(lag).map(|(a, b)| a + b),
-                None => lags.push((name, lag)),
+        for g in groups::groups(db, &mut Trace::off(), &partition.events()).await? {
+            match lags.iter_mut().find(|(n, _)| *n == g.name) {
+                Some((_, sum)) => *sum = sum.zip(g.lag).map(|(a, b)| a + b),
+                None => lags.push((g.name, g.lag)),
             }
         }
     }
@@ -163,17 +140,9 @@ async fn read_partition(
     let last_id = head
         .get(1)
         .and_then(|v| reply::entries(v.clone()).first().map(|(id, _)| id.clone()));
-    let info: Value = match db.run(trace, &["XINFO", "GROUPS", &stream]).await {
-        Ok(v) => v,
-        // No stream yet, so no groups either.
-        Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => Value::Array(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut groups = Vec::new();
-    for group in rows(&info) {
-        let Some(name) = get(&group, "name").and_then(reply::text) else {
-            continue;
-        };
+    let mut views = Vec::new();
+    for group in groups::groups(db, trace, &stream).await? {
+        let name = group.name;
         let count = PENDING_SHOWN.to_string();
         let controls = keys::controls(&name);
         let details = db
@@ -196,22 +165,18 @@ async fn read_partition(
         let running = workers.map(|w| w.running(&name)).unwrap_or_default();
         let members = details
             .first()
-            .map(rows)
+            .map(ConsumerInfo::all_in)
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|c| {
-                let consumer = get(&c, "name").and_then(reply::text)?;
-                let idle_ms = int(get(&c, "idle")).unwrap_or(0) as u64;
-                Some(ConsumerView {
-                    // The projector is no worker of this relay's: it runs if it read lately
-                    // (it reads at least twice a second).
-                    running: running.contains(&consumer)
-                        || (name == keys::PROJECTIONS_GROUP && idle_ms < 5_000),
-                    name: consumer,
-                    pending: int(get(&c, "pending")).unwrap_or(0) as u64,
-                    idle_ms: int(get(&c, "idle")).unwrap_or(0) as u64,
-                    inactive_ms: int(get(&c, "inactive")),
-                })
+            .map(|c| ConsumerView {
+                // The projector is no worker of this relay's: it runs if it read lately
+                // (it reads at least twice a second).
+                running: running.contains(&c.name)
+                    || (name == keys::PROJECTIONS_GROUP && c.idle_ms < 5_000),
+                name: c.name,
+                pending: c.pending,
+                idle_ms: c.idle_ms,
+                inactive_ms: c.inactive_ms,
             })
             .collect();
         let pending_entries = details
@@ -258,14 +223,12 @@ async fn read_partition(
             ),
             None => (0.0, 0, None),
         };
-        groups.push(GroupView {
-            consumers: int(get(&group, "consumers")).unwrap_or(0) as u64,
-            pending: int(get(&group, "pending")).unwrap_or(0) as u64,
-            last_delivered_id: get(&group, "last-delivered-id")
-                .and_then(reply::text)
-                .unwrap_or_default(),
-            entries_read: int(get(&group, "entries-read")).map(|n| n as u64),
-            lag: int(get(&group, "lag")).map(|n| n as u64),
+        views.push(GroupView {
+            consumers: group.consumers,
+            pending: group.pending,
+            last_delivered_id: group.last_delivered_id,
+            entries_read: group.entries_read,
+            lag: group.lag,
             in_relay: local.is_some(),
             breaker,
             paused,
@@ -291,7 +254,7 @@ async fn read_partition(
         length,
         last_id,
         dead_letters,
-        groups,
+        groups: views,
         partition_lengths: Vec::new(),
         partition_dead_letters: Vec::new(),
         redis: Vec::new(),

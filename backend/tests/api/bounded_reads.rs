@@ -152,7 +152,10 @@ async fn fifty_parallel_state_replays_leave_health_fast_and_replay_once_per_poin
     let busy = answered(responses).await;
     eprintln!("50 GET /api/state over 4000 entries: {took:?}, {busy} busy");
 
-    // The same point again is answered from the replay already made.
+    // The same point again is answered from the replay already made. The burst's own points
+    // may have pushed it out of the few boards kept, in whatever order they arrived, so it
+    // is asked for once more first.
+    let _: Value = app.get_json("/api/state").await;
     let again: Value = app.get_json("/api/state").await;
     assert_eq!(again["events_replayed"], 4000);
     let redis: Vec<&str> = again["redis"]

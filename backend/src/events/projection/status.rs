@@ -6,6 +6,7 @@ use shared::api::{ProjectionPosition, ProjectionsResponse, RebuildProgress};
 
 use super::model;
 use crate::store::db::{Db, DbError, Refusal};
+use crate::store::groups::GroupInfo;
 use crate::store::keys::{self, Model, Partition};
 use crate::store::reply;
 use crate::store::trace::Trace;
@@ -57,16 +58,10 @@ pub async fn behind_in(
         }
         Err(e) => return Err(e),
     };
-    let lag = reply::rows(&replies[1])
+    let lag = GroupInfo::all_in(&replies[1])
         .into_iter()
-        .find(|g| {
-            reply::get(g, "name").and_then(reply::text).as_deref() == Some(keys::PROJECTIONS_GROUP)
-        })
-        .and_then(|g| {
-            let lag = reply::int(reply::get(&g, "lag"))?;
-            let pending = reply::int(reply::get(&g, "pending")).unwrap_or(0);
-            Some((lag + pending) as u64)
-        });
+        .find(|g| g.name == keys::PROJECTIONS_GROUP)
+        .and_then(|g| Some(g.lag? + g.pending));
     Ok(ProjectionPosition {
         position: reply::text(&replies[0]),
         behind: lag,

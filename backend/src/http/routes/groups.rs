@@ -14,6 +14,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, OptionalJsonBody};
 use crate::http::state::AppState;
 use crate::store::db::Refusal;
+use crate::store::groups;
 use crate::store::keys;
 use crate::store::trace::Trace;
 use crate::workers::handler::Injection;
@@ -222,11 +223,7 @@ async fn alive_consumers(
         .next()
         .expect("a partition")
         .events();
-    let reply = state
-        .db
-        .run::<redis::Value, _>(trace, &["XINFO", "CONSUMERS", &stream, group])
-        .await;
-    let reply = match reply {
+    let consumers = match groups::consumers(&state.db, trace, &stream, group).await {
         Err(e) if e.refusal() == Some(Refusal::NoGroup) => {
             return Err(ApiError::NotFound(format!(
                 "no consumer group {group} on {stream}"
@@ -234,10 +231,10 @@ async fn alive_consumers(
         }
         other => other?,
     };
-    Ok(stats::consumers(&reply)
+    Ok(consumers
         .into_iter()
-        .filter(|(_, idle_ms)| *idle_ms < shared_state::ALIVE.as_millis() as u64)
-        .map(|(name, _)| name)
+        .filter(|c| c.idle_ms < shared_state::ALIVE.as_millis() as u64)
+        .map(|c| c.name)
         .collect())
 }
 

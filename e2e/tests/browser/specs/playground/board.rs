@@ -100,14 +100,16 @@ async fn rebuilding_the_projection_fills_the_progress_bar_to_done_and_keeps_the_
         );
 
         page.click("projection-rebuild").await;
+        // The text first: once it is a new "done: ...", the rebuild has finished. (Read the
+        // other way round, the old run's "done" state could pass with the new request's text.)
         let state = eventually(Duration::from_secs(15), "the rebuild to finish", || async {
+            let text = page.text("rebuild-state").await;
             let done = page
                 .attribute("rebuild-state", "data-state")
                 .await
                 .as_deref()
                 == Some("done");
-            let text = page.text("rebuild-state").await;
-            (done && text != before).then_some(text)
+            (done && text.starts_with("done: ") && text != before).then_some(text)
         })
         .await;
         assert!(state.starts_with("done: 4 / 4 entries replayed"), "{state}");

@@ -1,0 +1,181 @@
+//! Consumer groups as Redis reports them (`XINFO GROUPS`, `XINFO CONSUMERS`, the `XPENDING`
+//! summary), read into types. It knows no group of the relay's by name.
+
+use redis::Value;
+
+use crate::store::db::{Db, DbError, Refusal};
+use crate::store::reply::{self, get, int, rows};
+use crate::store::trace::Trace;
+
+/// One group of one stream, from `XINFO GROUPS`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupInfo {
+    pub name: String,
+    pub consumers: u64,
+    /// Entries delivered and not yet acknowledged.
+    pub pending: u64,
+    pub last_delivered_id: String,
+    /// Entries the group has read; `None` when Redis cannot tell.
+    pub entries_read: Option<u64>,
+    /// Entries not yet delivered; `None` when Redis cannot tell (after an `XGROUP SETID`
+    /// without `ENTRIESREAD`, or past a deleted entry).
+    pub lag: Option<u64>,
+}
+
+impl GroupInfo {
+    /// Each group in an `XINFO GROUPS` reply (say, one of a pipeline's).
+    pub fn all_in(reply: &Value) -> Vec<Self> {
+        rows(reply)
+            .into_iter()
+            .filter_map(|g| {
+                let count = |field| int(get(&g, field)).map(|n| n.max(0) as u64);
+                Some(Self {
+                    name: get(&g, "name").and_then(reply::text)?,
+                    consumers: count("consumers").unwrap_or(0),
+                    pending: count("pending").unwrap_or(0),
+                    last_delivered_id: get(&g, "last-delivered-id")
+                        .and_then(reply::text)
+                        .unwrap_or_default(),
+                    entries_read: count("entries-read"),
+                    lag: count("lag"),
+                })
+            })
+            .collect()
+    }
+}
+
+/// One consumer of a group, from `XINFO CONSUMERS`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsumerInfo {
+    pub name: String,
+    /// Entries delivered to it and not yet acknowledged.
+    pub pending: u64,
+    /// Since it last read or claimed anything.
+    pub idle_ms: u64,
+    /// Since it last read something successfully (Redis 7.2 and later); -1 when never.
+    pub inactive_ms: Option<i64>,
+}
+
+impl ConsumerInfo {
+    /// Each consumer in an `XINFO CONSUMERS` reply (say, one of a pipeline's).
+    pub fn all_in(reply: &Value) -> Vec<Self> {
+        rows(reply)
+            .into_iter()
+            .filter_map(|c| {
+                Some(Self {
+                    name: get(&c, "name").and_then(reply::text)?,
+                    pending: int(get(&c, "pending")).unwrap_or(0).max(0) as u64,
+                    idle_ms: int(get(&c, "idle")).unwrap_or(0).max(0) as u64,
+                    inactive_ms: int(get(&c, "inactive")),
+                })
+            })
+            .collect()
+    }
+}
+
+/// What a group holds pending, from the summary form of `XPENDING`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingSummary {
+    pub count: u64,
+    /// The smallest pending id; none when nothing is pending.
+    pub oldest: Option<String>,
+}
+
+/// The stream's groups; none when the stream does not exist yet.
+pub async fn groups(db: &Db, trace: &mut Trace, stream: &str) -> Result<Vec<GroupInfo>, DbError> {
+    match db
+        .run::<Value, _>(trace, &["XINFO", "GROUPS", stream])
+        .await
+    {
+        Ok(reply) => Ok(GroupInfo::all_in(&reply)),
+        Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The group's consumers (`NOGROUP` when the stream or the group does not exist).
+pub async fn consumers(
+    db: &Db,
+    trace: &mut Trace,
+    stream: &str,
+    group: &str,
+) -> Result<Vec<ConsumerInfo>, DbError> {
+    let reply: Value = db
+        .run(trace, &["XINFO", "CONSUMERS", stream, group])
+        .await?;
+    Ok(ConsumerInfo::all_in(&reply))
+}
+
+/// The group's pending entries in sum: how many, and the oldest.
+pub async fn pending_summary(
+    db: &Db,
+    trace: &mut Trace,
+    stream: &str,
+    group: &str,
+) -> Result<PendingSummary, DbError> {
+    let summary: Value = db.run(trace, &["XPENDING", stream, group]).await?;
+    let Value::Array(parts) = summary else {
+        return Ok(PendingSummary::default());
+    };
+    Ok(PendingSummary {
+        count: int(parts.first()).unwrap_or(0).max(0) as u64,
+        oldest: parts.get(1).and_then(reply::text),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn a_group_reads_from_resp2_pairs_with_unknown_lag_as_none() {
+        let reply = Value::Array(vec![Value::Array(vec![
+            bulk("name"),
+            bulk("claims-analytics"),
+            bulk("consumers"),
+            Value::Int(2),
+            bulk("pending"),
+            Value::Int(3),
+            bulk("last-delivered-id"),
+            bulk("1-5"),
+            bulk("entries-read"),
+            Value::Int(5),
+            bulk("lag"),
+            Value::Nil,
+        ])]);
+        assert_eq!(
+            GroupInfo::all_in(&reply),
+            vec![GroupInfo {
+                name: "claims-analytics".into(),
+                consumers: 2,
+                pending: 3,
+                last_delivered_id: "1-5".into(),
+                entries_read: Some(5),
+                lag: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_consumer_reads_from_a_resp3_map() {
+        let reply = Value::Array(vec![Value::Map(vec![
+            (bulk("name"), bulk("worker-1")),
+            (bulk("pending"), Value::Int(4)),
+            (bulk("idle"), Value::Int(1200)),
+            (bulk("inactive"), Value::Int(-1)),
+        ])]);
+        assert_eq!(
+            ConsumerInfo::all_in(&reply),
+            vec![ConsumerInfo {
+                name: "worker-1".into(),
+                pending: 4,
+                idle_ms: 1200,
+                inactive_ms: Some(-1),
+            }]
+        );
+    }
+}
