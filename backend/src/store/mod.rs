@@ -10,5 +10,6 @@ pub mod entry_id;
 pub mod groups;
 pub mod keys;
 pub mod lease;
+pub mod memory;
 pub mod reply;
 pub mod trace;

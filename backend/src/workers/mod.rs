@@ -8,6 +8,7 @@ pub mod controls;
 pub mod dead_letter;
 pub mod groups;
 pub mod handler;
+pub mod letters;
 pub mod markers;
 pub mod notifications;
 pub mod processors;

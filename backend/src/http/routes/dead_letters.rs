@@ -7,17 +7,15 @@
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
-use redis::Value;
-use shared::api::{
-    BulkReplayRequest, BulkReplayResponse, GroupActionResponse, LetterFailure, StreamEntry,
-};
+use shared::api::{BulkReplayRequest, BulkReplayResponse, GroupActionResponse, LetterFailure};
 
 use crate::http::error::ApiError;
+use crate::http::extract::JsonBody;
 use crate::http::state::AppState;
 use crate::store::entry_id::EntryId;
-use crate::store::keys::{self, Partition};
-use crate::store::reply;
+use crate::store::keys::Partition;
 use crate::store::trace::Trace;
+use crate::workers::letters::{self, Letter, ReplayError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,20 +24,12 @@ pub fn router() -> Router<AppState> {
         .route("/dead-letters/{id}/discard", post(discard))
 }
 
-/// A letter's fields, or 404.
-async fn letter(
-    state: &AppState,
-    trace: &mut Trace,
-    name: &str,
-) -> Result<Vec<(String, String)>, ApiError> {
+/// The letter a name says, or 404.
+async fn letter(state: &AppState, trace: &mut Trace, name: &str) -> Result<Letter, ApiError> {
     let (partition, id) = locate(state, name)?;
-    let failed = partition.failed();
-    let reply: Value = state.db.run(trace, &["XRANGE", &failed, id, id]).await?;
-    reply::entries(reply)
-        .into_iter()
-        .next()
-        .map(|(_, fields)| fields)
-        .ok_or_else(|| ApiError::NotFound(format!("no dead letter {id} in {failed}")))
+    letters::find(&state.db, trace, partition, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no dead letter {id} in {}", partition.failed())))
 }
 
 /// The partition and id a letter's name says.
@@ -54,53 +44,28 @@ fn locate<'a>(state: &AppState, name: &'a str) -> Result<(Partition, &'a str), A
     Ok((partition, id))
 }
 
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
+impl From<ReplayError> for ApiError {
+    fn from(e: ReplayError) -> Self {
+        match e {
+            ReplayError::EntryGone { .. } | ReplayError::FailedAgain(_) => {
+                ApiError::VersionConflict(e.to_string())
+            }
+            ReplayError::Group(e) => e.into(),
+            ReplayError::Db(e) => e.into(),
+        }
+    }
 }
 
-/// Removes the letter and records why, in one transaction (on a cluster: the record first).
-async fn close(
+/// Replays one letter with the relay's consumer groups (503 when they do not run here).
+async fn replay_letter(
     state: &AppState,
     trace: &mut Trace,
-    name: &str,
-    fields: &[(String, String)],
-    action: &str,
-) -> Result<(), ApiError> {
-    let (partition, id) = locate(state, name)?;
-    let failed = partition.failed();
-    let at = crate::events::commands::now().to_string();
-    let keep = state.side_stream_maxlen.to_string();
-    state
-        .db
-        .together(
-            trace,
-            &[
-                vec![
-                    "XADD",
-                    keys::FAILED_LOG,
-                    "MAXLEN",
-                    "~",
-                    &keep,
-                    "*",
-                    "action",
-                    action,
-                    "letter_id",
-                    name,
-                    "original_id",
-                    field(fields, "original_id"),
-                    "group",
-                    field(fields, "group"),
-                    "at",
-                    &at,
-                ],
-                vec!["XDEL", failed.as_str(), id],
-            ],
-        )
-        .await?;
-    Ok(())
+    letter: &Letter,
+) -> Result<String, ApiError> {
+    let workers = state.workers.get().cloned().ok_or_else(|| {
+        ApiError::Unavailable("the consumer groups are not running in this relay".into())
+    })?;
+    Ok(letters::replay(&state.db, trace, &workers, letter, state.side_stream_maxlen).await?)
 }
 
 async fn replay(
@@ -108,10 +73,10 @@ async fn replay(
     Path(id): Path<String>,
 ) -> Result<Json<GroupActionResponse>, ApiError> {
     let mut trace = Trace::default();
-    let fields = letter(&state, &mut trace, &id).await?;
-    let (group, done) = replay_letter(&state, &mut trace, &id, &fields).await?;
+    let letter = letter(&state, &mut trace, &id).await?;
+    let done = replay_letter(&state, &mut trace, &letter).await?;
     Ok(Json(GroupActionResponse {
-        group,
+        group: letter.group().to_owned(),
         done,
         redis: trace.into_commands(),
     }))
@@ -124,15 +89,15 @@ const MAX_BULK: usize = 1000;
 /// fails again stays, and the answer says why.
 async fn replay_many(
     State(state): State<AppState>,
-    crate::http::extract::JsonBody(request): crate::http::extract::JsonBody<BulkReplayRequest>,
+    JsonBody(request): JsonBody<BulkReplayRequest>,
 ) -> Result<Json<BulkReplayResponse>, ApiError> {
     let mut trace = Trace::default();
     let letters = match (&request.group, request.ids.is_empty()) {
-        (Some(group), true) => letters_of(&state, &mut trace, group).await?,
+        (Some(group), true) => letters::of_group(&state.db, &mut trace, group, MAX_BULK).await?,
         (None, false) if request.ids.len() <= MAX_BULK => {
             let mut letters = Vec::new();
             for id in &request.ids {
-                letters.push((id.clone(), letter(&state, &mut trace, id).await?));
+                letters.push(letter(&state, &mut trace, id).await?);
             }
             letters
         }
@@ -157,12 +122,12 @@ async fn replay_many(
         redis: Vec::new(),
     };
     if !request.dry_run {
-        for (id, fields) in &letters {
-            match replay_letter(&state, &mut trace, id, fields).await {
-                Ok(_) => response.replayed.push(id.clone()),
+        for letter in &letters {
+            match replay_letter(&state, &mut trace, letter).await {
+                Ok(_) => response.replayed.push(letter.name()),
                 Err(e @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => return Err(e),
                 Err(e) => response.failed.push(LetterFailure {
-                    id: id.clone(),
+                    id: letter.name(),
                     error: e.to_string(),
                 }),
             }
@@ -172,83 +137,22 @@ async fn replay_many(
     Ok(Json(response))
 }
 
-/// Every letter of `group`, oldest first in each partition, up to [`MAX_BULK`], by name.
-async fn letters_of(
-    state: &AppState,
-    trace: &mut Trace,
-    group: &str,
-) -> Result<Vec<(String, Vec<(String, String)>)>, ApiError> {
-    let mut letters = Vec::new();
-    for partition in state.db.partitions.all() {
-        let failed = partition.failed();
-        let mut start = "-".to_owned();
-        loop {
-            let reply: Value = state
-                .db
-                .run(trace, &["XRANGE", &failed, &start, "+", "COUNT", "500"])
-                .await?;
-            let page = reply::entries(reply);
-            let full = page.len() == 500;
-            for (id, fields) in page {
-                start = format!("({id}");
-                if field(&fields, "group") == group && letters.len() < MAX_BULK {
-                    letters.push((partition.marker(&id), fields));
-                }
-            }
-            if !full || letters.len() >= MAX_BULK {
-                break;
-            }
-        }
-    }
-    Ok(letters)
-}
-
-/// Processes the letter's entry again for its group, then removes the letter: (group, what
-/// was done).
-async fn replay_letter(
-    state: &AppState,
-    trace: &mut Trace,
-    id: &str,
-    fields: &[(String, String)],
-) -> Result<(String, String), ApiError> {
-    let group = field(fields, "group").to_owned();
-    let original = field(fields, "original_id").to_owned();
-    let workers = state.workers.get().cloned().ok_or_else(|| {
-        ApiError::Unavailable("the consumer groups are not running in this relay".into())
-    })?;
-    let handler = workers.group(&group)?;
-    let (partition, _) = locate(state, id)?;
-    let stream = partition.events();
-    let reply: Value = state
-        .db
-        .run(trace, &["XRANGE", &stream, &original, &original])
-        .await?;
-    let Some((entry_id, entry_fields)) = reply::entries(reply).into_iter().next() else {
-        return Err(ApiError::VersionConflict(format!(
-            "entry {original} is no longer in {stream}; discard the letter instead"
-        )));
-    };
-    let entry = crate::events::feed::tagged(partition, StreamEntry::decode(entry_id, entry_fields));
-    handler
-        .process(&state.db, entry)
-        .await
-        .map_err(|e| ApiError::VersionConflict(format!("the replay failed again: {e}")))?;
-    close(state, trace, id, fields, "replayed").await?;
-    Ok((
-        group,
-        format!("entry {original} processed again; letter {id} removed"),
-    ))
-}
-
 async fn discard(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<GroupActionResponse>, ApiError> {
     let mut trace = Trace::default();
-    let fields = letter(&state, &mut trace, &id).await?;
-    close(&state, &mut trace, &id, &fields, "discarded").await?;
+    let letter = letter(&state, &mut trace, &id).await?;
+    letters::close(
+        &state.db,
+        &mut trace,
+        &letter,
+        "discarded",
+        state.side_stream_maxlen,
+    )
+    .await?;
     Ok(Json(GroupActionResponse {
-        group: field(&fields, "group").to_owned(),
+        group: letter.group().to_owned(),
         done: format!("letter {id} discarded"),
         redis: trace.into_commands(),
     }))
