@@ -81,6 +81,39 @@ pub struct PendingSummary {
     pub oldest: Option<String>,
 }
 
+/// One entry of a group's pending list, from the extended form of `XPENDING`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEntry {
+    pub id: String,
+    pub consumer: String,
+    pub idle_ms: u64,
+    /// How many times it has been delivered.
+    pub deliveries: u64,
+}
+
+impl PendingEntry {
+    /// Each entry in an extended `XPENDING` reply (say, one of a pipeline's).
+    pub fn all_in(reply: &Value) -> Vec<Self> {
+        let Value::Array(rows) = reply else {
+            return Vec::new();
+        };
+        rows.iter()
+            .filter_map(|row| {
+                let Value::Array(cols) = row else {
+                    return None;
+                };
+                let num = |v: Option<&Value>| u64::try_from(int(v)?).ok();
+                Some(Self {
+                    id: reply::text(cols.first()?)?,
+                    consumer: reply::text(cols.get(1)?)?,
+                    idle_ms: num(cols.get(2))?,
+                    deliveries: num(cols.get(3))?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// The stream's groups; none when the stream does not exist yet.
 pub async fn groups(db: &Db, trace: &mut Trace, stream: &str) -> Result<Vec<GroupInfo>, DbError> {
     match db
@@ -104,6 +137,65 @@ pub async fn consumers(
         .run(trace, &["XINFO", "CONSUMERS", stream, group])
         .await?;
     Ok(ConsumerInfo::all_in(&reply))
+}
+
+/// The group's first `count` pending entries, of one consumer or all.
+pub async fn pending_entries(
+    db: &Db,
+    trace: &mut Trace,
+    stream: &str,
+    group: &str,
+    count: usize,
+    consumer: Option<&str>,
+) -> Result<Vec<PendingEntry>, DbError> {
+    let count = count.to_string();
+    let mut args = vec!["XPENDING", stream, group, "-", "+", &count];
+    args.extend(consumer);
+    let reply: Value = db.run(trace, &args).await?;
+    Ok(PendingEntry::all_in(&reply))
+}
+
+/// Moves up to `count` entries pending at least `min_idle_ms` to `consumer` (`XAUTOCLAIM ...
+/// JUSTID`), scanning from `cursor`: the cursor to go on from ("0-0" when the scan reached the
+/// end, none on an odd reply), and how many moved.
+#[allow(clippy::too_many_arguments)]
+pub async fn autoclaim(
+    db: &Db,
+    trace: &mut Trace,
+    stream: &str,
+    group: &str,
+    consumer: &str,
+    min_idle_ms: u64,
+    cursor: &str,
+    count: usize,
+) -> Result<(Option<String>, usize), DbError> {
+    let (idle, count) = (min_idle_ms.to_string(), count.to_string());
+    let reply: Value = db
+        .run(
+            trace,
+            &[
+                "XAUTOCLAIM",
+                stream,
+                group,
+                consumer,
+                &idle,
+                cursor,
+                "COUNT",
+                &count,
+                "JUSTID",
+            ],
+        )
+        .await?;
+    Ok(match reply {
+        Value::Array(parts) => (
+            parts.first().and_then(reply::text),
+            match parts.get(1) {
+                Some(Value::Array(ids)) => ids.len(),
+                _ => 0,
+            },
+        ),
+        _ => (None, 0),
+    })
 }
 
 /// The group's pending entries in sum: how many, and the oldest.
@@ -156,6 +248,28 @@ mod tests {
                 last_delivered_id: "1-5".into(),
                 entries_read: Some(5),
                 lag: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn pending_entries_read_from_the_extended_xpending_form() {
+        let reply = Value::Array(vec![
+            Value::Array(vec![
+                bulk("1-1"),
+                bulk("c1"),
+                Value::Int(1500),
+                Value::Int(3),
+            ]),
+            Value::Array(vec![bulk("1-2"), bulk("c2")]),
+        ]);
+        assert_eq!(
+            PendingEntry::all_in(&reply),
+            vec![PendingEntry {
+                id: "1-1".into(),
+                consumer: "c1".into(),
+                idle_ms: 1500,
+                deliveries: 3,
             }]
         );
     }

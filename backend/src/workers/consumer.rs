@@ -16,8 +16,8 @@ use super::dead_letter::{self, DeadLetter};
 use super::handler::{Handled, Handler, HandlerError, Injection};
 use super::shared_state;
 use crate::store::db::{self, Db, DbError};
+use crate::store::groups;
 use crate::store::keys::Partition;
-use crate::store::reply;
 use crate::store::trace::Trace;
 
 #[derive(Debug, Clone)]
@@ -430,23 +430,17 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn delivery_counts(&mut self, count: usize) -> Result<HashMap<String, u64>, DbError> {
-        let count = (count.max(1) + 100).to_string();
-        let reply: Value = self
-            .db
-            .run(
-                &mut self.trace,
-                &[
-                    "XPENDING",
-                    &self.stream,
-                    self.group,
-                    "-",
-                    "+",
-                    &count,
-                    &self.name,
-                ],
-            )
-            .await?;
-        Ok(pending_rows(&reply)
+        let count = count.max(1) + 100;
+        let pending = groups::pending_entries(
+            &self.db,
+            &mut self.trace,
+            &self.stream,
+            self.group,
+            count,
+            Some(&self.name),
+        )
+        .await?;
+        Ok(pending
             .into_iter()
             .map(|row| (row.id, row.deliveries))
             .collect())
@@ -462,26 +456,17 @@ impl<H: Handler> Consumer<H> {
     /// Takes over entries other consumers left pending longer than `claim_idle`, one page per
     /// call, going on from where the previous page ended.
     async fn autoclaim(&mut self) -> Result<usize, DbError> {
-        let idle = self.config.claim_idle.as_millis().to_string();
-        let count = self.config.batch.to_string();
-        let reply: Value = self
-            .db
-            .run(
-                &mut self.trace,
-                &[
-                    "XAUTOCLAIM",
-                    &self.stream,
-                    self.group,
-                    &self.name,
-                    &idle,
-                    &self.claim_cursor,
-                    "COUNT",
-                    &count,
-                    "JUSTID",
-                ],
-            )
-            .await?;
-        let (cursor, claimed) = autoclaim_reply(&reply);
+        let (cursor, claimed) = groups::autoclaim(
+            &self.db,
+            &mut self.trace,
+            &self.stream,
+            self.group,
+            &self.name,
+            self.config.claim_idle.as_millis() as u64,
+            &self.claim_cursor,
+            self.config.batch,
+        )
+        .await?;
         // "0-0" when the scan reached the end: the next one starts over.
         self.claim_cursor = cursor.unwrap_or_else(|| "0-0".into());
         if claimed > 0 {
@@ -489,50 +474,4 @@ impl<H: Handler> Consumer<H> {
         }
         Ok(claimed)
     }
-}
-
-/// XAUTOCLAIM's answer: the cursor to go on from, and how many entries moved.
-pub fn autoclaim_reply(reply: &Value) -> (Option<String>, usize) {
-    match reply {
-        Value::Array(parts) => (
-            parts.first().and_then(reply::text),
-            match parts.get(1) {
-                Some(Value::Array(ids)) => ids.len(),
-                _ => 0,
-            },
-        ),
-        _ => (None, 0),
-    }
-}
-
-/// One row of the extended XPENDING form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingRow {
-    pub id: String,
-    pub consumer: String,
-    pub idle_ms: u64,
-    pub deliveries: u64,
-}
-
-pub fn pending_rows(reply: &Value) -> Vec<PendingRow> {
-    let Value::Array(rows) = reply else {
-        return Vec::new();
-    };
-    rows.iter()
-        .filter_map(|row| {
-            let Value::Array(cols) = row else {
-                return None;
-            };
-            let num = |v: Option<&Value>| match v {
-                Some(Value::Int(n)) => u64::try_from(*n).ok(),
-                other => other.and_then(reply::text).and_then(|t| t.parse().ok()),
-            };
-            Some(PendingRow {
-                id: reply::text(cols.first()?)?,
-                consumer: reply::text(cols.get(1)?)?,
-                idle_ms: num(cols.get(2))?,
-                deliveries: num(cols.get(3))?,
-            })
-        })
-        .collect()
 }

@@ -3,9 +3,8 @@
 use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledStep};
 
 use super::Workers;
-use super::consumer::pending_rows;
 use crate::store::db::{Db, DbError};
-use crate::store::groups::{self, ConsumerInfo};
+use crate::store::groups::{self, ConsumerInfo, PendingEntry};
 use crate::store::keys::{self, Partition};
 use crate::store::reply::{self, int};
 use crate::store::trace::Trace;
@@ -181,7 +180,7 @@ async fn read_partition(
             .collect();
         let pending_entries = details
             .get(1)
-            .map(pending_rows)
+            .map(PendingEntry::all_in)
             .unwrap_or_default()
             .into_iter()
             .map(|r| PendingView {

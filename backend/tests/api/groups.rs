@@ -153,7 +153,7 @@ async fn the_group_figures_match_what_xinfo_and_xpending_say() {
             .query_async(&mut conn)
             .await
             .unwrap();
-        let rows = backend::workers::consumer::pending_rows(&pending);
+        let rows = backend::store::groups::PendingEntry::all_in(&pending);
         let listed = shown["pending_entries"].as_array().unwrap();
         assert_eq!(listed.len(), rows.len(), "{name}");
         for (row, listed) in rows.iter().zip(listed) {

@@ -264,7 +264,7 @@ async fn claim_now(
             format!("{group} has no running consumer to take the entries; add one first"),
         ));
     };
-    let idle = body.min_idle_ms.unwrap_or(1_000).to_string();
+    let idle = body.min_idle_ms.unwrap_or(1_000);
     let mut trace = Trace::default();
     // Page through each partition's whole pending list, each page going on from the cursor
     // of the last.
@@ -273,24 +273,10 @@ async fn claim_now(
         let stream = partition.events();
         let mut cursor = "0-0".to_owned();
         for _ in 0..CLAIM_PAGES {
-            let reply: redis::Value = state
-                .db
-                .run(
-                    &mut trace,
-                    &[
-                        "XAUTOCLAIM",
-                        &stream,
-                        &group,
-                        &consumer,
-                        &idle,
-                        &cursor,
-                        "COUNT",
-                        "100",
-                        "JUSTID",
-                    ],
-                )
-                .await?;
-            let (next, n) = crate::workers::consumer::autoclaim_reply(&reply);
+            let (next, n) = groups::autoclaim(
+                &state.db, &mut trace, &stream, &group, &consumer, idle, &cursor, 100,
+            )
+            .await?;
             moved += n;
             match next {
                 Some(next) if next != "0-0" => cursor = next,
