@@ -79,6 +79,8 @@ pub struct PendingSummary {
     pub count: u64,
     /// The smallest pending id; none when nothing is pending.
     pub oldest: Option<String>,
+    /// Each consumer holding entries, with how many.
+    pub consumers: Vec<(String, u64)>,
 }
 
 /// One entry of a group's pending list, from the extended form of `XPENDING`.
@@ -209,9 +211,22 @@ pub async fn pending_summary(
     let Value::Array(parts) = summary else {
         return Ok(PendingSummary::default());
     };
+    let consumers = match parts.get(3) {
+        Some(Value::Array(consumers)) => consumers
+            .iter()
+            .filter_map(|c| match c {
+                Value::Array(pair) => {
+                    Some((reply::text(pair.first()?)?, int(pair.get(1))?.max(0) as u64))
+                }
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     Ok(PendingSummary {
         count: int(parts.first()).unwrap_or(0).max(0) as u64,
         oldest: parts.get(1).and_then(reply::text),
+        consumers,
     })
 }
 

@@ -7,12 +7,12 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use redis::Value;
 use shared::api::{NarrationLine, ScenarioInfo, ScenarioRun, ScenariosResponse};
 use shared::{Claim, ClaimCommand};
 
 use crate::events::commands::{self, now};
 use crate::store::db::{Db, DbError};
+use crate::store::groups;
 use crate::store::keys;
 use crate::store::reply;
 use crate::store::trace::Trace;
@@ -272,7 +272,7 @@ async fn poison_message(stage: &Stage, say: &Say) -> Step {
     ));
     let failed = stage.db.partition_of(&claim).failed();
     let letter = wait(Duration::from_secs(50), "a dead letter", || async {
-        let reply: Value = stage
+        let reply = stage
             .db
             .run(
                 &mut Trace::off(),
@@ -444,21 +444,9 @@ async fn pause(stage: &Stage, group: &str, paused: bool) -> Result<(), DbError> 
 async fn pending_by_consumer(db: &Db, group: &str) -> Result<Vec<(String, u64)>, DbError> {
     let mut all: Vec<(String, u64)> = Vec::new();
     for partition in db.partitions.all() {
-        let summary: Value = db
-            .run(&mut Trace::off(), &["XPENDING", &partition.events(), group])
-            .await?;
-        let Value::Array(parts) = summary else {
-            continue;
-        };
-        let Some(Value::Array(consumers)) = parts.get(3) else {
-            continue;
-        };
-        for (name, n) in consumers.iter().filter_map(|c| match c {
-            Value::Array(pair) => {
-                Some((reply::text(pair.first()?)?, reply::int(pair.get(1))? as u64))
-            }
-            _ => None,
-        }) {
+        let summary =
+            groups::pending_summary(db, &mut Trace::off(), &partition.events(), group).await?;
+        for (name, n) in summary.consumers {
             match all.iter_mut().find(|(c, _)| *c == name) {
                 Some((_, sum)) => *sum += n,
                 None => all.push((name, n)),

@@ -1,7 +1,6 @@
 //! The projection as the API reports it: its position, how far behind the stream it is, the
 //! rebuild's progress, and the query models' heads.
 
-use redis::Value;
 use shared::api::{ProjectionPosition, ProjectionsResponse, RebuildProgress};
 
 use super::model;
@@ -97,9 +96,7 @@ pub async fn read(db: &Db, trace: &mut Trace) -> Result<ProjectionsResponse, DbE
             .first()
             .map(|(id, _)| id.clone());
         newest = crate::store::entry_id::newest(newest, last);
-        if let Value::Int(n) = &part[2] {
-            claims += *n as u64;
-        }
+        claims += reply::int(Some(&part[2])).unwrap_or(0).max(0) as u64;
     }
     let fields = |name: &str| -> Vec<String> {
         states
