@@ -55,11 +55,13 @@ pub struct Feed {
     /// never see them.
     started: Arc<tokio::sync::watch::Sender<Option<Cursor>>>,
     /// A test's hold on the next subscriber, between subscribing and catching up.
+    #[cfg(feature = "test-support")]
     seam: Arc<std::sync::Mutex<Option<SeamGate>>>,
 }
 
 /// Holds one subscriber at the seam: subscribed to the live feed, not yet caught up. Tests
 /// append entries there, so they reach the client both ways and must be sent once.
+#[cfg(feature = "test-support")]
 #[derive(Debug)]
 pub struct SeamGate {
     subscribed: tokio::sync::oneshot::Sender<()>,
@@ -67,6 +69,7 @@ pub struct SeamGate {
 }
 
 /// The test's side of a [`SeamGate`].
+#[cfg(feature = "test-support")]
 #[derive(Debug)]
 pub struct SeamHold {
     /// Resolves once the subscriber is at the seam.
@@ -83,11 +86,13 @@ impl Feed {
         Self {
             tx,
             started: Arc::new(tokio::sync::watch::Sender::new(None)),
+            #[cfg(feature = "test-support")]
             seam: Arc::default(),
         }
     }
 
     /// Stops the next subscriber right after it subscribed, until the test lets it go.
+    #[cfg(feature = "test-support")]
     pub fn hold_next_subscriber(&self) -> SeamHold {
         let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();
         let (proceed, proceed_rx) = tokio::sync::oneshot::channel();
@@ -111,10 +116,13 @@ impl Feed {
             .ok()?
             .ok()?;
         let receiver = self.tx.subscribe();
-        let gate = self.seam.lock().expect("seam lock").take();
-        if let Some(gate) = gate {
-            let _ = gate.subscribed.send(());
-            let _ = gate.proceed.await;
+        #[cfg(feature = "test-support")]
+        {
+            let gate = self.seam.lock().expect("seam lock").take();
+            if let Some(gate) = gate {
+                let _ = gate.subscribed.send(());
+                let _ = gate.proceed.await;
+            }
         }
         Some(receiver)
     }

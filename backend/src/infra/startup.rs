@@ -117,6 +117,7 @@ impl Application {
     }
 
     /// The live feed, for tests that hold a subscriber at the seam.
+    #[cfg(feature = "test-support")]
     pub fn feed(&self) -> Feed {
         self.state.feed.clone()
     }
