@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use redis::Value;
 use shared::api::{ServerMessage, StreamEntry};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +17,7 @@ use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
 use crate::store::reply;
+use crate::store::streams::BlockingReader;
 use crate::store::trace::Trace;
 
 /// How long one `XREAD` blocks before it loops (and notices shutdown).
@@ -188,9 +188,7 @@ impl Feed {
         last: &mut Option<EntryId>,
         starts: &std::sync::Mutex<Vec<Option<EntryId>>>,
     ) -> Result<(), DbError> {
-        let mut conn = db
-            .dedicated_connection(BLOCK + Duration::from_secs(3))
-            .await?;
+        let mut reader = BlockingReader::open(db, BLOCK).await?;
         let stream = partition.events();
         let mut after = match *last {
             Some(id) => id,
@@ -210,18 +208,10 @@ impl Feed {
         }
         tracing::debug!(%after, partition = partition.index(), "live feed reading");
         loop {
-            let reply: Value = redis::cmd("XREAD")
-                .arg("COUNT")
-                .arg(PAGE)
-                .arg("BLOCK")
-                .arg(BLOCK.as_millis() as u64)
-                .arg("STREAMS")
-                .arg(&stream)
-                .arg(after.to_string())
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| db.classify(e))?;
-            for (id, entry) in xread_entries(reply) {
+            let read = reader
+                .read(&mut Trace::off(), &stream, &after.to_string(), PAGE, BLOCK)
+                .await?;
+            for (id, entry) in decode(read) {
                 after = id;
                 *last = Some(id);
                 // With nobody watching, skip the serializing too.
@@ -242,7 +232,7 @@ pub fn tagged(partition: Partition, mut entry: StreamEntry) -> StreamEntry {
 
 /// The id of the partition's newest entry, or 0-0 for an empty or missing stream.
 pub async fn last_id(db: &Db, partition: Partition) -> Result<EntryId, DbError> {
-    let reply: Value = db
+    let reply = db
         .run(
             &mut Trace::off(),
             &["XREVRANGE", &partition.events(), "+", "-", "COUNT", "1"],
@@ -283,43 +273,26 @@ pub async fn page_after(
 ) -> Result<Vec<(EntryId, StreamEntry)>, DbError> {
     let start = format!("({after}");
     let count = PAGE.to_string();
-    let reply: Value = db
+    let reply = db
         .run(
             &mut Trace::off(),
             &["XRANGE", &partition.events(), &start, "+", "COUNT", &count],
         )
         .await?;
-    Ok(decode_entries(reply)
+    Ok(decode(reply::entries(reply))
         .into_iter()
         .map(|(id, entry)| (id, tagged(partition, entry)))
         .collect())
 }
 
-fn decode_entries(reply: Value) -> Vec<(EntryId, StreamEntry)> {
-    reply::entries(reply)
+/// Entries as read, decoded, with their ids parsed (an entry whose id does not parse, which
+/// Redis never sends, is left out).
+pub fn decode(entries: Vec<(String, Vec<(String, String)>)>) -> Vec<(EntryId, StreamEntry)> {
+    entries
         .into_iter()
         .filter_map(|(id, fields)| {
             let parsed = id.parse().ok()?;
             Some((parsed, StreamEntry::decode(id, fields)))
         })
         .collect()
-}
-
-/// XREAD answers `[[key, [entries...]]]` (RESP2) or `{key: [entries...]}` (RESP3).
-pub fn xread_entries(reply: Value) -> Vec<(EntryId, StreamEntry)> {
-    match reply {
-        Value::Array(streams) => streams
-            .into_iter()
-            .filter_map(|s| match s {
-                Value::Array(kv) => kv.into_iter().nth(1),
-                _ => None,
-            })
-            .flat_map(decode_entries)
-            .collect(),
-        Value::Map(streams) => streams
-            .into_iter()
-            .flat_map(|(_, v)| decode_entries(v))
-            .collect(),
-        _ => Vec::new(),
-    }
 }

@@ -48,6 +48,23 @@ pub fn entries(v: Value) -> Vec<(String, Vec<(String, String)>)> {
         .collect()
 }
 
+/// Parses an `XREAD`/`XREADGROUP` reply: `[[key, [entries...]]]` (RESP2) or `{key:
+/// [entries...]}` (RESP3), every stream's entries together, in field order.
+pub fn read_entries(v: Value) -> Vec<(String, Vec<(String, String)>)> {
+    match v {
+        Value::Array(streams) => streams
+            .into_iter()
+            .filter_map(|s| match s {
+                Value::Array(kv) => kv.into_iter().nth(1),
+                _ => None,
+            })
+            .flat_map(entries)
+            .collect(),
+        Value::Map(streams) => streams.into_iter().flat_map(|(_, v)| entries(v)).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// [`text`] of a reply the caller gives up.
 fn into_text(v: Value) -> Option<String> {
     match v {
@@ -89,5 +106,55 @@ pub(crate) fn rows(v: &Value) -> Vec<Vec<(String, Value)>> {
     match v {
         Value::Array(items) => items.iter().map(fields).collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    /// `[id, [field, value, ...]]` as XRANGE sends each entry.
+    fn entry(id: &str, fields: &[&str]) -> Value {
+        Value::Array(vec![
+            bulk(id),
+            Value::Array(fields.iter().map(|f| bulk(f)).collect()),
+        ])
+    }
+
+    #[test]
+    fn an_xread_reply_gives_every_streams_entries_with_fields_in_order_in_both_protocols() {
+        let first = entry("1-1", &["type", "claim_submitted", "amount", "12.00"]);
+        let second = entry("2-1", &["b", "2", "a", "1"]);
+        let resp2 = Value::Array(vec![
+            Value::Array(vec![bulk("s1"), Value::Array(vec![first.clone()])]),
+            Value::Array(vec![bulk("s2"), Value::Array(vec![second.clone()])]),
+        ]);
+        let resp3 = Value::Map(vec![
+            (bulk("s1"), Value::Array(vec![first])),
+            (bulk("s2"), Value::Array(vec![second])),
+        ]);
+        let expected = vec![
+            (
+                "1-1".to_owned(),
+                vec![
+                    ("type".to_owned(), "claim_submitted".to_owned()),
+                    ("amount".to_owned(), "12.00".to_owned()),
+                ],
+            ),
+            (
+                "2-1".to_owned(),
+                vec![
+                    ("b".to_owned(), "2".to_owned()),
+                    ("a".to_owned(), "1".to_owned()),
+                ],
+            ),
+        ];
+        assert_eq!(read_entries(resp2), expected);
+        assert_eq!(read_entries(resp3), expected);
+        assert_eq!(read_entries(Value::Nil), Vec::new());
     }
 }

@@ -1,7 +1,12 @@
-//! Reading streams by id range (`XRANGE`/`XREVRANGE`), one stream or several in one round
-//! trip, each entry with its fields in the order they were written.
+//! Reading streams: by id range (`XRANGE`/`XREVRANGE`), one stream or several in one round
+//! trip, and blocking reads (`XREAD`, `XREADGROUP`) on a connection of their own; each entry
+//! with its fields in the order they were written.
 
-use crate::store::db::{Db, DbError};
+use std::time::Duration;
+
+use redis::Value;
+
+use crate::store::db::{Connection, Db, DbError};
 use crate::store::reply;
 use crate::store::trace::Trace;
 
@@ -41,4 +46,80 @@ pub async fn range(
         all => db.pipeline(trace, all).await?,
     };
     Ok(replies.into_iter().map(reply::entries).collect())
+}
+
+/// A connection of its own for blocking reads, so a read that waits holds up nothing else.
+pub struct BlockingReader {
+    db: Db,
+    conn: Connection,
+}
+
+impl BlockingReader {
+    /// One whose reads may block up to `block` (a reply later than that, plus a margin, is a
+    /// lost connection).
+    pub async fn open(db: &Db, block: Duration) -> Result<Self, DbError> {
+        let conn = db
+            .dedicated_connection(block + Duration::from_secs(3))
+            .await?;
+        Ok(Self {
+            db: db.clone(),
+            conn,
+        })
+    }
+
+    /// `XREAD COUNT count BLOCK block STREAMS stream after`: up to `count` entries after
+    /// `after`, waiting up to `block` for the first.
+    pub async fn read(
+        &mut self,
+        trace: &mut Trace,
+        stream: &str,
+        after: &str,
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<Entry>, DbError> {
+        let (count, block) = (count.to_string(), block.as_millis().to_string());
+        self.run(
+            trace,
+            &[
+                "XREAD", "COUNT", &count, "BLOCK", &block, "STREAMS", stream, after,
+            ],
+        )
+        .await
+    }
+
+    /// `XREADGROUP GROUP group consumer COUNT count [BLOCK block] STREAMS stream from`: new
+    /// entries for the group (`from` `>`) or the consumer's own pending ones (`0`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn read_group(
+        &mut self,
+        trace: &mut Trace,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        from: &str,
+        count: usize,
+        block: Option<Duration>,
+    ) -> Result<Vec<Entry>, DbError> {
+        let count = count.to_string();
+        let block = block.map(|b| b.as_millis().to_string());
+        let mut args = vec!["XREADGROUP", "GROUP", group, consumer, "COUNT", &count];
+        if let Some(block) = &block {
+            args.extend(["BLOCK", block.as_str()]);
+        }
+        args.extend(["STREAMS", stream, from]);
+        self.run(trace, &args).await
+    }
+
+    async fn run(&mut self, trace: &mut Trace, args: &[&str]) -> Result<Vec<Entry>, DbError> {
+        trace.record(args);
+        let mut cmd = redis::cmd(args[0]);
+        for arg in &args[1..] {
+            cmd.arg(*arg);
+        }
+        let reply: Value = cmd
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| self.db.classify(e))?;
+        Ok(reply::read_entries(reply))
+    }
 }

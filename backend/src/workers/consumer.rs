@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use redis::Value;
 use shared::api::StreamEntry;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
@@ -15,9 +14,10 @@ use super::controls::{Admission, GroupControls};
 use super::dead_letter::{self, DeadLetter};
 use super::handler::{Handled, Handler, HandlerError, Injection};
 use super::shared_state;
-use crate::store::db::{self, Db, DbError};
+use crate::store::db::{Db, DbError};
 use crate::store::groups;
 use crate::store::keys::Partition;
+use crate::store::streams::BlockingReader;
 use crate::store::trace::Trace;
 
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ pub struct Consumer<H> {
     /// all with the same name.
     partition: Partition,
     stream: String,
-    conn: Option<db::Connection>,
+    conn: Option<BlockingReader>,
     group: &'static str,
     name: String,
     handler: Arc<H>,
@@ -377,14 +377,6 @@ impl<H: Handler> Consumer<H> {
         base.mul_f64(rand::rng().random_range(0.5..=1.0))
     }
 
-    async fn connection(&mut self) -> Result<&mut db::Connection, DbError> {
-        if self.conn.is_none() {
-            let timeout = self.config.block + Duration::from_secs(3);
-            self.conn = Some(self.db.dedicated_connection(timeout).await?);
-        }
-        Ok(self.conn.as_mut().expect("just set"))
-    }
-
     /// XREADGROUP from `id` (`>` for new entries, `0` for this consumer's pending ones), with
     /// each entry's delivery count.
     async fn read(
@@ -393,25 +385,17 @@ impl<H: Handler> Consumer<H> {
         block: Option<Duration>,
     ) -> Result<Vec<(StreamEntry, u64)>, DbError> {
         let (group, name, batch) = (self.group, self.name.clone(), self.config.batch);
-        let db = self.db.clone();
-        let batch = batch.to_string();
-        let mut args = vec!["XREADGROUP", "GROUP", group, &name, "COUNT", &batch];
-        let block = block.map(|b| b.as_millis().to_string());
-        if let Some(block) = &block {
-            args.extend(["BLOCK", block.as_str()]);
-        }
         let stream = self.stream.clone();
-        args.extend(["STREAMS", stream.as_str(), id]);
-        self.trace.record(&args);
-        let mut cmd = redis::cmd(args[0]);
-        for arg in &args[1..] {
-            cmd.arg(*arg);
+        if self.conn.is_none() {
+            self.conn = Some(BlockingReader::open(&self.db, self.config.block).await?);
         }
-        let conn = self.connection().await?;
-        let reply: Value = cmd.query_async(conn).await.map_err(|e| db.classify(e))?;
+        let reader = self.conn.as_mut().expect("just opened");
+        let read = reader
+            .read_group(&mut self.trace, &stream, group, &name, id, batch, block)
+            .await;
         let partition = self.partition;
         let entries: Vec<(crate::store::entry_id::EntryId, StreamEntry)> =
-            crate::events::feed::xread_entries(reply)
+            crate::events::feed::decode(read?)
                 .into_iter()
                 .map(|(id, e)| (id, crate::events::feed::tagged(partition, e)))
                 .collect();

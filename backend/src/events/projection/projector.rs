@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use redis::Value;
 use shared::api::{ClaimView, StreamEntry};
 use tokio_util::sync::CancellationToken;
 
@@ -14,6 +13,7 @@ use crate::store::claims;
 use crate::store::db::{Db, DbError, Refusal};
 use crate::store::keys::{self, Partition};
 use crate::store::lease::{release, renew};
+use crate::store::streams::BlockingReader;
 use crate::store::trace::Trace;
 
 /// The one consumer name: whichever relay holds the lease reads as it, so it also takes over
@@ -79,9 +79,7 @@ async fn run_partition(db: Db, partition: Partition, stop: CancellationToken) {
 
 /// Projects while this relay holds the lease; returns when it is lost.
 async fn serve(db: &Db, partition: Partition, owner: &str) -> Result<(), DbError> {
-    let mut conn = db
-        .dedicated_connection(BLOCK + Duration::from_secs(3))
-        .await?;
+    let mut reader = BlockingReader::open(db, BLOCK).await?;
     let stream = partition.events();
     if create_group(db, &stream).await? {
         // A new group: build the model from the first event rather than trust what an older
@@ -110,21 +108,18 @@ async fn serve(db: &Db, partition: Partition, owner: &str) -> Result<(), DbError
             from = "0";
             continue;
         }
-        let reply: Value = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(keys::PROJECTIONS_GROUP)
-            .arg(CONSUMER)
-            .arg("COUNT")
-            .arg(BATCH)
-            .arg("BLOCK")
-            .arg(BLOCK.as_millis() as u64)
-            .arg("STREAMS")
-            .arg(&stream)
-            .arg(from)
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| db.classify(e))?;
-        let entries: Vec<StreamEntry> = crate::events::feed::xread_entries(reply)
+        let read = reader
+            .read_group(
+                &mut Trace::off(),
+                &stream,
+                keys::PROJECTIONS_GROUP,
+                CONSUMER,
+                from,
+                BATCH,
+                Some(BLOCK),
+            )
+            .await?;
+        let entries: Vec<StreamEntry> = crate::events::feed::decode(read)
             .into_iter()
             .map(|(_, e)| e)
             .collect();
