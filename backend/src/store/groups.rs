@@ -2,6 +2,7 @@
 //! summary), read into types. It knows no group of the relay's by name.
 
 use redis::Value;
+use redis::streams::StreamInfoGroupsReply;
 
 use crate::store::db::{Db, DbError, Refusal};
 use crate::store::reply::{self, get, int, rows};
@@ -23,22 +24,22 @@ pub struct GroupInfo {
 }
 
 impl GroupInfo {
-    /// Each group in an `XINFO GROUPS` reply (say, one of a pipeline's).
+    /// Each group in an `XINFO GROUPS` reply (say, one of a pipeline's), read by redis-rs's
+    /// own `StreamInfoGroupsReply`; none from a reply of another shape.
     pub fn all_in(reply: &Value) -> Vec<Self> {
-        rows(reply)
+        let Ok(reply) = redis::from_redis_value::<StreamInfoGroupsReply>(reply.clone()) else {
+            return Vec::new();
+        };
+        reply
+            .groups
             .into_iter()
-            .filter_map(|g| {
-                let count = |field| int(get(&g, field)).map(|n| n.max(0) as u64);
-                Some(Self {
-                    name: get(&g, "name").and_then(reply::text)?,
-                    consumers: count("consumers").unwrap_or(0),
-                    pending: count("pending").unwrap_or(0),
-                    last_delivered_id: get(&g, "last-delivered-id")
-                        .and_then(reply::text)
-                        .unwrap_or_default(),
-                    entries_read: count("entries-read"),
-                    lag: count("lag"),
-                })
+            .map(|g| Self {
+                name: g.name,
+                consumers: g.consumers as u64,
+                pending: g.pending as u64,
+                last_delivered_id: g.last_delivered_id,
+                entries_read: g.entries_read.map(|n| n as u64),
+                lag: g.lag.map(|n| n as u64),
             })
             .collect()
     }
