@@ -5,14 +5,14 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use redis::{Script, Value};
+use redis::Script;
 use shared::snapshot::{SNAPSHOT_SCHEMA, Snapshot};
 
 use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::groups;
 use crate::store::keys::Partition;
-use crate::store::reply;
+use crate::store::streams::{self, Range};
 use crate::store::trace::Trace;
 
 /// Entries of `claims:events` a trim checks claim by claim at most; a larger trim is refused
@@ -88,15 +88,20 @@ pub async fn plan(db: &Db, trace: &mut Trace, stream: &str, cut: &Cut) -> Result
         Cut::MinId(id) => invocation.arg("minid").arg(id.to_string()),
     };
     trace.record(&["XLEN", stream]);
-    let reply: Vec<Value> = db.script(&invocation).await?;
-    let text = |i: usize| reply.get(i).and_then(reply::text).filter(|t| !t.is_empty());
-    let number = |i: usize| reply::int(reply.get(i)).unwrap_or(0) as u64;
+    let (length, would_remove, first_removed, last_removed, first_kept): (
+        u64,
+        u64,
+        String,
+        String,
+        String,
+    ) = db.script(&invocation).await?;
+    let given = |id: String| (!id.is_empty()).then_some(id);
     Ok(Plan {
-        length: number(0),
-        would_remove: number(1),
-        first_removed: text(2),
-        last_removed: text(3),
-        first_kept: text(4),
+        length,
+        would_remove,
+        first_removed: given(first_removed),
+        last_removed: given(last_removed),
+        first_kept: given(first_kept),
     })
 }
 
@@ -158,13 +163,16 @@ async fn claims_uncovered(
     let mut start = "-".to_owned();
     let mut checked = 0u64;
     loop {
-        let reply: Value = db
-            .run(
-                &mut Trace::off(),
-                &["XRANGE", &stream, &start, last_removed, "COUNT", "1000"],
-            )
-            .await?;
-        let page = reply::entries(reply);
+        let range = Range {
+            start: &start,
+            end: last_removed,
+            count: 1000,
+            rev: false,
+        };
+        let page = streams::range(db, &mut Trace::off(), std::slice::from_ref(&stream), range)
+            .await?
+            .pop()
+            .unwrap_or_default();
         let full = page.len() == 1000;
         for (id, fields) in page {
             checked += 1;
