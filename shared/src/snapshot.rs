@@ -11,6 +11,24 @@ use crate::Claim;
 /// schemas are ignored and rewritten.
 pub const SNAPSHOT_SCHEMA: u32 = 1;
 
+/// How often a claim's snapshot is written: every this many events (0: never). The one rule
+/// of when, for every path that appends or loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotEvery(pub u64);
+
+impl SnapshotEvery {
+    /// Whether a claim just appended to, now at `version`, gets a fresh snapshot.
+    pub fn due(self, version: u64) -> bool {
+        self.0 > 0 && version.is_multiple_of(self.0)
+    }
+
+    /// Whether a load that folded `folded` events past its snapshot (or from the first event)
+    /// should write a fresh one.
+    pub fn stale(self, folded: u64) -> bool {
+        self.0 > 0 && folded >= self.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub schema: u32,
@@ -66,6 +84,16 @@ pub enum Untrusted {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_snapshot_is_due_every_n_versions_and_never_at_zero() {
+        let every = SnapshotEvery(50);
+        assert!(every.due(50) && every.due(100));
+        assert!(!every.due(49) && !every.due(51));
+        assert!(every.stale(50) && !every.stale(49));
+        let never = SnapshotEvery(0);
+        assert!(!never.due(0) && !never.due(50) && !never.stale(1_000));
+    }
+
     use super::*;
     use crate::event::{ClaimEvent, EventPayload};
     use crate::{

@@ -81,7 +81,7 @@ pub async fn execute(
     }
     match appended {
         Appended::Ok { entry_id } => {
-            if db.snapshot_every > 0 && after.version.is_multiple_of(db.snapshot_every) {
+            if db.snapshot_every.due(after.version) {
                 claims::save_snapshot(db, trace, event.claim_id.as_str(), &after, &entry_id)
                     .await?;
             }

@@ -10,6 +10,8 @@ use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, Value};
 
+use shared::snapshot::SnapshotEvery;
+
 use crate::store::keys::{Partition, Partitions};
 use crate::store::trace::Trace;
 
@@ -93,7 +95,7 @@ pub struct Db {
     /// Where Redis is, with any password removed: safe for logs and error bodies.
     pub location: String,
     /// A claim's snapshot is rewritten every this many events (0: never).
-    pub snapshot_every: u64,
+    pub snapshot_every: SnapshotEvery,
     /// How the claims are spread over events streams (`--partitions`).
     pub partitions: Partitions,
 }
@@ -172,7 +174,7 @@ impl Db {
             heavy: Connection::Managed(heavy),
             client: Client::Single(client),
             location: redact(url),
-            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            snapshot_every: SnapshotEvery(DEFAULT_SNAPSHOT_EVERY),
             partitions: Partitions::ONE,
         })
     }
@@ -216,7 +218,7 @@ impl Db {
                 "cluster {}",
                 urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
             ),
-            snapshot_every: DEFAULT_SNAPSHOT_EVERY,
+            snapshot_every: SnapshotEvery(DEFAULT_SNAPSHOT_EVERY),
             partitions: Partitions::ONE,
         })
     }
@@ -237,7 +239,7 @@ impl Db {
 
     pub fn with_snapshot_every(self, snapshot_every: u64) -> Self {
         Self {
-            snapshot_every,
+            snapshot_every: SnapshotEvery(snapshot_every),
             ..self
         }
     }

@@ -12,4 +12,5 @@ pub mod keys;
 pub mod lease;
 pub mod memory;
 pub mod reply;
+pub mod streams;
 pub mod trace;

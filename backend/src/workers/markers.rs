@@ -6,12 +6,11 @@
 
 use std::time::Duration;
 
-use redis::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::db::{Db, DbError};
+use crate::store::groups;
 use crate::store::keys;
-use crate::store::reply;
 use crate::store::trace::Trace;
 
 /// How often markers are trimmed.
@@ -45,17 +44,16 @@ pub async fn trim(db: &Db, group: &str) -> Result<u64, DbError> {
     let mut floor = u64::MAX;
     for partition in db.partitions.all() {
         let stream = partition.events();
-        // [count, smallest id, greatest id, consumers]
-        let pending: Value = db.run(&mut trace, &["XPENDING", &stream, group]).await?;
-        let oldest_pending = match &pending {
-            Value::Array(parts) if parts.len() == 4 => parts.get(1).and_then(reply::text),
-            _ => None,
-        };
-        let here = match oldest_pending {
+        let pending = groups::pending_summary(db, &mut trace, &stream, group).await?;
+        let here = match pending.oldest {
             Some(id) => score(&id),
             None => {
-                let groups: Value = db.run(&mut trace, &["XINFO", "GROUPS", &stream]).await?;
-                match cursor_of(&groups, group) {
+                let cursor = groups::groups(db, &mut trace, &stream)
+                    .await?
+                    .into_iter()
+                    .find(|g| g.name == group)
+                    .map(|g| g.last_delivered_id);
+                match cursor {
                     Some(id) => score(&id),
                     None => return Ok(0),
                 }
@@ -72,33 +70,6 @@ pub async fn trim(db: &Db, group: &str) -> Result<u64, DbError> {
         &["ZREMRANGEBYSCORE", &marker, "-inf", &format!("({floor}")],
     )
     .await
-}
-
-/// `last-delivered-id` of `group` in an XINFO GROUPS reply (RESP2 arrays or RESP3 maps).
-fn cursor_of(reply: &Value, group: &str) -> Option<String> {
-    let Value::Array(groups) = reply else {
-        return None;
-    };
-    groups.iter().find_map(|g| {
-        let pairs: Vec<(String, Value)> = match g {
-            Value::Array(flat) => flat
-                .chunks(2)
-                .filter_map(|kv| Some((reply::text(&kv[0])?, kv.get(1)?.clone())))
-                .collect(),
-            Value::Map(map) => map
-                .iter()
-                .filter_map(|(k, v)| Some((reply::text(k)?, v.clone())))
-                .collect(),
-            _ => return None,
-        };
-        let field = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .and_then(|(_, v)| reply::text(v))
-        };
-        (field("name")? == group).then(|| field("last-delivered-id"))?
-    })
 }
 
 /// Trims the markers of `groups` every [`TRIM_EVERY`] until `stop`.

@@ -126,8 +126,7 @@ impl AutoReview {
                     claims::Appended::Ok { entry_id } => {
                         let claim = claims.get_mut(id).expect("stepped claims are loaded");
                         shared::apply(claim, event);
-                        if db.snapshot_every > 0 && claim.version.is_multiple_of(db.snapshot_every)
-                        {
+                        if db.snapshot_every.due(claim.version) {
                             claims::save_snapshot(db, &mut Trace::off(), id, claim, &entry_id)
                                 .await
                                 .map_err(dependency)?;

@@ -4,17 +4,16 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use redis::Value;
 use serde::Deserialize;
 use shared::api::{EntriesPage, StreamEntry};
 
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::state::AppState;
-use crate::store::db::{DbError, Refusal};
+use crate::store::db::Refusal;
 use crate::store::entry_id::EntryId;
 use crate::store::keys;
-use crate::store::reply;
+use crate::store::streams::{self, Range};
 use crate::store::trace::Trace;
 
 pub fn router() -> Router<AppState> {
@@ -82,7 +81,6 @@ async fn entries(
             format!("count: must be between 1 and {MAX_COUNT}"),
         ));
     }
-    let count_s = count.to_string();
     // `claims:events` and `claims:failed` with several partitions read them all, merged by
     // id (time), each entry saying its partition.
     let partitions = state.db.partitions;
@@ -100,33 +98,25 @@ async fn entries(
             key.clone(),
         )],
     };
-    let reads: Vec<[&str; 6]> = read
-        .iter()
-        .map(|(_, stream)| {
-            if q.rev {
-                ["XREVRANGE", stream, &end, &start, "COUNT", &count_s]
-            } else {
-                ["XRANGE", stream, &start, &end, "COUNT", &count_s]
-            }
-        })
-        .collect();
     let mut trace = Trace::default();
-    let replies: Result<Vec<Value>, DbError> = match reads.as_slice() {
-        [one] => state.db.run(&mut trace, one).await.map(|r| vec![r]),
-        all => {
-            let all: Vec<Vec<&str>> = all.iter().map(|r| r.to_vec()).collect();
-            state.db.pipeline(&mut trace, &all).await
-        }
+    let streams: Vec<String> = read.iter().map(|(_, stream)| stream.clone()).collect();
+    let range = Range {
+        start: &start,
+        end: &end,
+        count,
+        rev: q.rev,
     };
-    let replies = replies.map_err(|e| match e {
-        e if e.refusal() == Some(Refusal::WrongType) => {
-            ApiError::bad_request("not_a_stream", format!("{key} is not a stream"))
-        }
-        e => e.into(),
-    })?;
+    let replies = streams::range(&state.db, &mut trace, &streams, range)
+        .await
+        .map_err(|e| match e {
+            e if e.refusal() == Some(Refusal::WrongType) => {
+                ApiError::bad_request("not_a_stream", format!("{key} is not a stream"))
+            }
+            e => e.into(),
+        })?;
     let mut entries: Vec<StreamEntry> = Vec::new();
     for ((partition, _), reply) in read.iter().zip(replies) {
-        entries.extend(reply::entries(reply).into_iter().map(|(id, fields)| {
+        entries.extend(reply.into_iter().map(|(id, fields)| {
             let entry = StreamEntry::decode(id, fields);
             match partition {
                 Some(p) => crate::events::feed::tagged(*p, entry),

@@ -118,9 +118,8 @@ async fn load_all(
             found.by_ref().take(plan.ids.len() - plan.start).collect();
         let claim = fold(plan, tail, replay, 0);
         // Rebuild a missing, stale or untrusted snapshot once enough events are folded past it.
-        let every = db.snapshot_every;
         if let Some(last) = claim.last_entry_id.as_ref().filter(|_| {
-            from_snapshot && until.is_none() && every > 0 && claim.entries.len() as u64 >= every
+            from_snapshot && until.is_none() && db.snapshot_every.stale(claim.entries.len() as u64)
         }) {
             save_snapshot(db, trace, claim_id, &claim.claim, last).await?;
         }
