@@ -18,5 +18,5 @@ pub use cluster::EmbeddedCluster;
 pub use redis_server::RedisServer;
 pub use relay::{Relay, RelayProcess, TestApp, spawn_app, spawn_app_with, test_config};
 pub use streams::field;
-pub use wait::{poll, until};
+pub use wait::{eventually, poll, until};
 pub use ws::WsClient;

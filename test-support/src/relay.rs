@@ -150,9 +150,10 @@ impl RelayProcess {
 }
 
 /// A redis-server of the test's own (append-only, so it can be restarted with its data) and a
-/// relay in front of it; derefs to the [`Relay`], and so to its [`ApiClient`].
+/// relay in front of it, which keeps its port across restarts (so a client, a browser page,
+/// finds it again); derefs to the [`Relay`], and so to its [`ApiClient`].
 pub struct TestApp {
-    relay: Relay,
+    relay: Option<Relay>,
     /// The relay's live feed (for holding a WebSocket client at its seam).
     pub feed: Feed,
     config: Config,
@@ -172,9 +173,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = config(Some(redis.url()), None);
     adjust(&mut config);
     let relay = Relay::start(config.clone()).await;
+    // Restarts come back where clients expect the relay.
+    config.listen.set_port(relay.port());
     TestApp {
         feed: relay.feed.clone().expect("a relay of this process"),
-        relay,
+        relay: Some(relay),
         config,
         redis,
     }
@@ -182,8 +185,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 
 impl Deref for TestApp {
     type Target = Relay;
+    /// Panics while the relay is stopped ([`TestApp::stop_relay`]).
     fn deref(&self) -> &Relay {
-        &self.relay
+        self.relay.as_ref().expect("the relay is running")
     }
 }
 
@@ -255,14 +259,32 @@ impl TestApp {
         self.redis.restart().await.unwrap();
     }
 
-    /// Stops the relay gracefully and starts a new one on the same Redis (on a new port).
+    /// Stops the relay gracefully (Redis keeps running); panics unless it stops cleanly.
+    pub async fn stop_relay(&mut self) {
+        self.relay
+            .take()
+            .expect("the relay is running")
+            .shutdown()
+            .await;
+    }
+
+    /// Starts a new relay, with the same config, on the same Redis and the same port.
+    pub async fn start_relay(&mut self) {
+        assert!(self.relay.is_none(), "the relay is already running");
+        let relay = Relay::start(self.config.clone()).await;
+        self.feed = relay.feed.clone().expect("a relay of this process");
+        self.relay = Some(relay);
+    }
+
+    /// Stops the relay gracefully and starts a new one on the same Redis and port.
     pub async fn restart_relay(&mut self) {
-        self.relay.stop().await;
-        self.relay = Relay::start(self.config.clone()).await;
-        self.feed = self.relay.feed.clone().expect("a relay of this process");
+        self.stop_relay().await;
+        self.start_relay().await;
     }
 
     pub async fn shutdown(self) {
-        self.relay.shutdown().await;
+        if let Some(relay) = self.relay {
+            relay.shutdown().await;
+        }
     }
 }

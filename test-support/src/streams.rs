@@ -1,6 +1,6 @@
-//! Raw stream reads and writes straight to Redis, as `redis-cli` would send them: `XADD`,
-//! `XRANGE`, the newest id, `XLEN`, Redis's output bytes, and the claim index checked against
-//! the stream.
+//! Raw stream reads and writes straight to Redis, as `redis-cli` would send them: `XADD` (one,
+//! or many in a pipeline, with the fields of valid events), `XRANGE`, the newest id, `XLEN`, a
+//! group's lag, Redis's output bytes, and the claim index checked against the stream.
 
 use std::collections::HashMap;
 
@@ -53,6 +53,60 @@ pub async fn xadd(conn: &mut impl ConnectionLike, key: &str, fields: &[(&str, &s
     cmd.query_async(conn).await.unwrap()
 }
 
+/// An entry to append: its id (`*` for the next one) and its fields in order.
+pub type NewEntry = (String, Vec<(String, String)>);
+
+/// Appends `entries` to the stream at `key` in one pipeline; returns their ids.
+pub async fn xadd_pipelined(
+    conn: &mut impl ConnectionLike,
+    key: &str,
+    entries: impl IntoIterator<Item = NewEntry>,
+) -> Vec<String> {
+    let mut pipe = redis::pipe();
+    for (id, fields) in entries {
+        pipe.cmd("XADD").arg(key).arg(id).arg(&fields);
+    }
+    pipe.query_async(conn).await.unwrap()
+}
+
+fn owned(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// The fields of a valid `claim_submitted` (v1), as the relay writes one.
+pub fn submitted_fields(
+    claim_id: &str,
+    customer_id: &str,
+    amount: &str,
+    description: &str,
+) -> Vec<(String, String)> {
+    owned(&[
+        ("type", "claim_submitted"),
+        ("v", "1"),
+        ("claim_id", claim_id),
+        ("customer_id", customer_id),
+        ("timestamp", "2026-11-23T10:00:00.000Z"),
+        ("amount", amount),
+        ("description", description),
+    ])
+}
+
+/// The fields of a valid `claim_note_added` (v2) by the adjuster Ada.
+pub fn note_fields(claim_id: &str, customer_id: &str, note: &str) -> Vec<(String, String)> {
+    owned(&[
+        ("type", "claim_note_added"),
+        ("v", "2"),
+        ("claim_id", claim_id),
+        ("customer_id", customer_id),
+        ("timestamp", "2026-11-23T10:00:00.000Z"),
+        ("adjuster", "Ada"),
+        ("note", note),
+    ])
+}
+
 /// Appends `count` entries `n <i>` (i from 0) to the stream at `key`, `pipeline` to a round
 /// trip.
 pub async fn xadd_numbered(
@@ -73,20 +127,11 @@ pub async fn xadd_numbered(
 /// A valid `claim_submitted` appended to `claims:events` as another program (or `redis-cli`)
 /// would: not in the claim index. Returns its id.
 pub async fn xadd_submitted(conn: &mut impl ConnectionLike, claim_id: &str) -> String {
-    xadd(
-        conn,
-        backend::store::keys::EVENTS,
-        &[
-            ("type", "claim_submitted"),
-            ("v", "1"),
-            ("claim_id", claim_id),
-            ("customer_id", "CUST-9"),
-            ("timestamp", "2026-11-23T10:00:00.000Z"),
-            ("amount", "42.00"),
-            ("description", "typed in redis-cli"),
-        ],
-    )
-    .await
+    let fields = submitted_fields(claim_id, "CUST-9", "42.00", "typed in redis-cli");
+    let entry = ("*".to_owned(), fields);
+    xadd_pipelined(conn, backend::store::keys::EVENTS, [entry])
+        .await
+        .remove(0)
 }
 
 /// A `claim_submitted` as the lab's own scripts append it (v0: no `v`, `submitted_at`, whole
@@ -125,6 +170,25 @@ pub async fn pending(conn: &mut impl ConnectionLike, key: &str, group: &str) -> 
             other => panic!("XPENDING's count is an integer: {other:?}"),
         },
         other => panic!("XPENDING answers an array: {other:?}"),
+    }
+}
+
+/// `group`'s lag on the stream at `key` as `XINFO GROUPS` gives it (`None` when Redis does not
+/// know it); panics if there is no such group.
+pub async fn group_lag(conn: &mut impl ConnectionLike, key: &str, group: &str) -> Option<u64> {
+    let groups: Vec<HashMap<String, redis::Value>> = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg(key)
+        .query_async(conn)
+        .await
+        .unwrap();
+    let found = groups
+        .into_iter()
+        .find(|g| g.get("name") == Some(&redis::Value::BulkString(group.into())))
+        .unwrap_or_else(|| panic!("no group {group} on {key}"));
+    match found.get("lag") {
+        Some(redis::Value::Int(n)) => Some(*n as u64),
+        _ => None,
     }
 }
 

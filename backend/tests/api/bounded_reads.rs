@@ -11,7 +11,8 @@ use futures_util::future::join_all;
 use serde_json::Value;
 use shared::api::{ClaimEventsResponse, ClassView};
 
-use test_support::{TestApp, error_of, spawn_app_with};
+use backend::store::keys::EVENTS;
+use test_support::{TestApp, error_of, spawn_app_with, streams};
 
 /// `/api/health` from a client of its own, as often as it answers, until stopped.
 struct HealthProbe {
@@ -105,23 +106,13 @@ async fn projected(app: &TestApp) {
 
 /// Appends `n` claim submissions straight to `claims:events`, in one pipeline.
 async fn seed_submissions(app: &TestApp, n: usize) {
-    let mut pipe = redis::pipe();
-    for i in 0..n {
-        pipe.cmd("XADD")
-            .arg("claims:events")
-            .arg("*")
-            .arg(&[
-                ("type", "claim_submitted"),
-                ("v", "1"),
-                ("claim_id", &format!("CLM-SEED{i:06}")),
-                ("customer_id", "CUST-9"),
-                ("timestamp", "2026-11-23T10:00:00.000Z"),
-                ("amount", "42.00"),
-                ("description", &"water damage in the basement ".repeat(8)),
-            ])
-            .ignore();
-    }
-    let () = pipe.query_async(&mut app.redis().await).await.unwrap();
+    let description = "water damage in the basement ".repeat(8);
+    let entries = (0..n).map(|i| {
+        let claim = format!("CLM-SEED{i:06}");
+        let fields = streams::submitted_fields(&claim, "CUST-9", "42.00", &description);
+        ("*".to_owned(), fields)
+    });
+    streams::xadd_pipelined(&mut app.redis().await, EVENTS, entries).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,23 +166,11 @@ async fn fifty_parallel_state_replays_leave_health_fast_and_replay_once_per_poin
 async fn claim_with_notes(app: &TestApp, notes: usize) -> String {
     let claim = app.submit("10.00").await.claim_id;
     let note = "the adjuster looked at the basement again and wrote it all down. ".repeat(15);
-    let mut pipe = redis::pipe();
-    for n in 0..notes {
-        pipe.cmd("XADD")
-            .arg("claims:events")
-            .arg("*")
-            .arg(&[
-                ("type", "claim_note_added"),
-                ("v", "2"),
-                ("claim_id", claim.as_str()),
-                ("customer_id", "CUST-001"),
-                ("timestamp", "2026-11-23T10:00:00.000Z"),
-                ("adjuster", "Ada"),
-                ("note", &format!("{n}: {}", &note[..900])),
-            ])
-            .ignore();
-    }
-    let () = pipe.query_async(&mut app.redis().await).await.unwrap();
+    let entries = (0..notes).map(|n| {
+        let fields = streams::note_fields(&claim, "CUST-001", &format!("{n}: {}", &note[..900]));
+        ("*".to_owned(), fields)
+    });
+    streams::xadd_pipelined(&mut app.redis().await, EVENTS, entries).await;
     // The append script indexes what others appended before its own event (the first try
     // may find the claim grown since it loaded it: 409).
     for _ in 0..5 {

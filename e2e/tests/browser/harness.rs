@@ -1,18 +1,22 @@
-//! Starting the parts: Redis, the relay serving `dist/`, chromedriver and a browser session.
+//! Starting the parts: Redis and the relay serving `dist/` (test-support's, with the stream
+//! writes the specs need), chromedriver and a browser session.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use backend::store::embedded::{EmbeddedRedis, Persistence};
-use backend::{Application, Config};
+use backend::Config;
+use backend::store::keys::EVENTS;
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder};
 use redis::aio::MultiplexedConnection;
 use serde_json::json;
+use test_support::api::json_of;
+use test_support::redis_server::free_port;
+use test_support::{TestApp, streams};
 use tokio::process::{Child, Command};
-use tokio::sync::oneshot;
+
+pub use test_support::eventually;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -32,25 +36,10 @@ pub fn dist() -> PathBuf {
     dist
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A relay on a fixed port (so it can be restarted where the browser expects it) in front of
-/// a redis-server of its own.
+/// A relay serving `dist/` in front of a redis-server of its own: test-support's [`TestApp`],
+/// whose relay comes back on the same port (where the browser expects it) when restarted.
 pub struct Stack {
-    pub port: u16,
-    adjust: fn(&mut Config),
-    redis: EmbeddedRedis,
-    _redis_dir: tempfile::TempDir,
-    relay: Option<(
-        oneshot::Sender<()>,
-        tokio::task::JoinHandle<anyhow::Result<()>>,
-    )>,
+    app: TestApp,
 }
 
 impl Stack {
@@ -67,147 +56,86 @@ impl Stack {
 
     /// Like [`Stack::start`], with the relay's config adjusted first.
     pub async fn start_with(adjust: fn(&mut Config)) -> Self {
-        let redis_dir = tempfile::tempdir().unwrap();
-        let redis = EmbeddedRedis::start(redis_dir.path(), Persistence::None)
-            .await
-            .expect("redis-server starts");
-        let mut stack = Self {
-            port: free_port(),
-            adjust,
-            redis,
-            _redis_dir: redis_dir,
-            relay: None,
-        };
-        stack.start_relay().await;
-        stack
+        let app = test_support::spawn_app_with(|config| {
+            let shipped = Config::defaults();
+            config.static_dir = dist();
+            // The page meets the console's share per workspace as a relay in use has it.
+            config.console_lines_per_second = shipped.console_lines_per_second;
+            config.console_line_burst = shipped.console_line_burst;
+            adjust(config);
+        })
+        .await;
+        Self { app }
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
+        self.app.url("/")
     }
 
     pub async fn start_relay(&mut self) {
-        let mut config = Config {
-            listen: format!("127.0.0.1:{}", self.port).parse().unwrap(),
-            redis_url: Some(self.redis.url()),
-            static_dir: dist(),
-            workers: false,
-            auto_approve_up_to: shared::Amount::from_cents(100_000),
-            ..Config::defaults()
-        };
-        (self.adjust)(&mut config);
-        let app = Application::build(config).await.expect("relay starts");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        self.relay = Some((stop, task));
+        self.app.start_relay().await;
     }
 
     pub async fn stop_relay(&mut self) {
-        let (stop, task) = self.relay.take().expect("relay running");
-        let _ = stop.send(());
-        task.await.unwrap().unwrap();
+        self.app.stop_relay().await;
     }
 
     /// Submits a claim through the API, as another user would; returns its id.
     pub async fn submit(&self, amount: &str) -> String {
-        let body = format!(
-            r#"{{"customer_id":"CUST-E2E","amount":"{amount}","description":"from the test"}}"#
-        );
-        let created = self.post("api/claims", &body).await;
-        created["claim_id"].as_str().unwrap().to_owned()
+        self.submit_for("CUST-E2E", amount).await.0
     }
 
     /// Submits a claim for `customer` through the API; returns its id and its entry's id.
     pub async fn submit_for(&self, customer: &str, amount: &str) -> (String, String) {
-        let body = format!(
-            r#"{{"customer_id":"{customer}","amount":"{amount}","description":"from the test"}}"#
-        );
-        let created = self.post("api/claims", &body).await;
-        (
-            created["claim_id"].as_str().unwrap().to_owned(),
-            created["entry_id"].as_str().unwrap().to_owned(),
-        )
+        let created = self
+            .app
+            .submit_claim(customer, amount, "from the test")
+            .await;
+        (created.claim_id, created.entry_id)
     }
 
     /// Moves a claim (`review`, `approve`, `pay`) through the API; returns the entry's id.
     pub async fn transition(&self, claim_id: &str, action: &str) -> String {
-        let moved = self
-            .post(&format!("api/claims/{claim_id}/{action}"), "{}")
-            .await;
-        moved["entry_id"].as_str().unwrap().to_owned()
+        self.app.act_json(claim_id, action).await.entry_id
     }
 
     /// POSTs JSON to the relay and returns the JSON answer; panics unless it is a 2xx.
     pub async fn post(&self, path: &str, body: &str) -> serde_json::Value {
-        let response = reqwest::Client::new()
-            .post(format!("{}{path}", self.url()))
-            .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-        response.json().await.unwrap()
+        let response = self
+            .app
+            .post_raw(&format!("/{path}"), body.to_owned())
+            .await;
+        let status = response.status();
+        assert!(status.is_success(), "{path}: {status}");
+        json_of(response).await
     }
 
     /// GETs JSON from the relay, with the status it answered.
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = reqwest::get(format!("{}{path}", self.url())).await.unwrap();
+        let response = self.app.get(&format!("/{path}")).await;
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or_default())
     }
 
     pub async fn redis(&self) -> MultiplexedConnection {
-        redis::Client::open(self.redis.url())
-            .unwrap()
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap()
+        self.app.redis().await
     }
 
     /// How many entries a stream holds, straight from Redis.
     pub async fn xlen(&self, key: &str) -> u64 {
-        redis::cmd("XLEN")
-            .arg(key)
-            .query_async(&mut self.redis().await)
-            .await
-            .unwrap()
+        streams::xlen(&mut self.redis().await, key).await
     }
 
     /// A group's lag on `claims:events` as XINFO GROUPS gives it (None when unknown).
     pub async fn group_lag(&self, group: &str) -> Option<u64> {
-        let groups: Vec<std::collections::HashMap<String, redis::Value>> = redis::cmd("XINFO")
-            .arg("GROUPS")
-            .arg("claims:events")
-            .query_async(&mut self.redis().await)
-            .await
-            .unwrap();
-        let found = groups
-            .into_iter()
-            .find(|g| g.get("name") == Some(&redis::Value::BulkString(group.into())))
-            .unwrap_or_else(|| panic!("no group {group}"));
-        match found.get("lag") {
-            Some(redis::Value::Int(n)) => Some(*n as u64),
-            _ => None,
-        }
+        streams::group_lag(&mut self.redis().await, EVENTS, group).await
     }
 
     /// Entry ids of `claims:events`, straight from Redis.
     pub async fn stream_ids(&self) -> Vec<String> {
-        let reply: redis::Value = redis::cmd("XRANGE")
-            .arg("claims:events")
-            .arg("-")
-            .arg("+")
-            .query_async(&mut self.redis().await)
+        self.app
+            .xrange()
             .await
-            .unwrap();
-        backend::store::reply::entries(reply)
             .into_iter()
             .map(|(id, _)| id)
             .collect()
@@ -227,20 +155,12 @@ impl Stack {
             if k > 0 {
                 tokio::time::sleep(gap).await;
             }
-            let mut pipe = redis::pipe();
-            for i in chunk {
+            let entries = chunk.iter().map(|i| {
                 let claim = format!("CLM-BULK{i}");
-                pipe.cmd("XADD").arg("claims:events").arg("*").arg(&[
-                    ("type", "claim_submitted"),
-                    ("v", "1"),
-                    ("claim_id", claim.as_str()),
-                    ("customer_id", "CUST-BULK"),
-                    ("timestamp", "2026-11-23T10:00:00.000Z"),
-                    ("amount", "1.00"),
-                    ("description", "bulk"),
-                ]);
-            }
-            let ids: Vec<String> = pipe.query_async(&mut conn).await.unwrap();
+                let fields = streams::submitted_fields(&claim, "CUST-BULK", "1.00", "bulk");
+                ("*".to_owned(), fields)
+            });
+            let ids = streams::xadd_pipelined(&mut conn, EVENTS, entries).await;
             last = ids.last().cloned().unwrap_or_default();
         }
         last
@@ -249,32 +169,28 @@ impl Stack {
     /// Appends `n` claim submissions with ids of our choosing, one millisecond apart from
     /// `first_ms`, as a long-lived stream would have them.
     pub async fn xadd_spread(&self, first_ms: u64, n: u64) {
-        let mut pipe = redis::pipe();
-        for i in 0..n {
+        let entries = (0..n).map(|i| {
             let claim = format!("CLM-OLD{i}");
-            pipe.cmd("XADD")
-                .arg("claims:events")
-                .arg(format!("{}-0", first_ms + i))
-                .arg(&[
-                    ("type", "claim_submitted"),
-                    ("v", "1"),
-                    ("claim_id", claim.as_str()),
-                    ("customer_id", "CUST-OLD"),
-                    ("timestamp", "2026-11-23T10:00:00.000Z"),
-                    ("amount", "1.00"),
-                    ("description", "long ago"),
-                ]);
-        }
-        let _: Vec<String> = pipe.query_async(&mut self.redis().await).await.unwrap();
+            let fields = streams::submitted_fields(&claim, "CUST-OLD", "1.00", "long ago");
+            (format!("{}-0", first_ms + i), fields)
+        });
+        streams::xadd_pipelined(&mut self.redis().await, EVENTS, entries).await;
+    }
+
+    /// Appends `notes` notes on a claim of `customer` straight to `claims:events` (as another
+    /// program would: not indexed), in one pipeline.
+    pub async fn xadd_notes(&self, claim_id: &str, customer: &str, notes: &[String]) {
+        let entries = notes.iter().map(|note| {
+            (
+                "*".to_owned(),
+                streams::note_fields(claim_id, customer, note),
+            )
+        });
+        streams::xadd_pipelined(&mut self.redis().await, EVENTS, entries).await;
     }
 
     pub async fn raw_xadd(&self, fields: &[(&str, &str)]) -> String {
-        let mut cmd = redis::cmd("XADD");
-        cmd.arg("claims:events").arg("*");
-        for (k, v) in fields {
-            cmd.arg(*k).arg(*v);
-        }
-        cmd.query_async(&mut self.redis().await).await.unwrap()
+        self.app.raw_xadd(fields).await
     }
 }
 
@@ -300,7 +216,7 @@ pub struct Browser {
 
 impl Browser {
     pub async fn launch() -> Self {
-        let port = free_port();
+        let port = free_port().unwrap();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -390,25 +306,6 @@ impl WebDriverCompatibleCommand for BrowserLog {
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
         (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
-    }
-}
-
-/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
-pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

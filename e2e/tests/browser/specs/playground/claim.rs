@@ -155,23 +155,8 @@ async fn a_history_longer_than_a_page_of_the_api_shows_every_event() {
             .await;
         // 250 notes another program appended, then one through the API, which indexes them:
         // 252 events, more than the 200 one answer of GET /api/claims/{id}/events holds.
-        let mut pipe = redis::pipe();
-        for n in 0..250 {
-            pipe.cmd("XADD")
-                .arg("claims:events")
-                .arg("*")
-                .arg(&[
-                    ("type", "claim_note_added"),
-                    ("v", "2"),
-                    ("claim_id", claim_id.as_str()),
-                    ("customer_id", "CUST-007"),
-                    ("timestamp", "2026-11-23T10:00:00.000Z"),
-                    ("adjuster", "Ada"),
-                    ("note", &format!("note {n}")),
-                ])
-                .ignore();
-        }
-        let () = pipe.query_async(&mut stack.redis().await).await.unwrap();
+        let notes: Vec<String> = (0..250).map(|n| format!("note {n}")).collect();
+        stack.xadd_notes(&claim_id, "CUST-007", &notes).await;
         stack
             .post(
                 &format!("api/claims/{claim_id}/notes"),
