@@ -12,7 +12,7 @@ use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::groups;
 use crate::store::keys::Partition;
-use crate::store::streams::{self, Range};
+use crate::store::streams::Pages;
 use crate::store::trace::Trace;
 
 /// Entries of `claims:events` a trim checks claim by claim at most; a larger trim is refused
@@ -160,23 +160,11 @@ async fn claims_uncovered(
     let stream = partition.events();
     // The newest removed entry of each claim.
     let mut newest: HashMap<String, EntryId> = HashMap::new();
-    let mut start = "-".to_owned();
     let mut checked = 0u64;
-    loop {
-        let range = Range {
-            start: &start,
-            end: last_removed,
-            count: 1000,
-            rev: false,
-        };
-        let page = streams::range(db, &mut Trace::off(), std::slice::from_ref(&stream), range)
-            .await?
-            .pop()
-            .unwrap_or_default();
-        let full = page.len() == 1000;
+    let mut pages = Pages::new(stream.clone(), last_removed, 1000);
+    while let Some(page) = pages.next(db, &mut Trace::off()).await? {
         for (id, fields) in page {
             checked += 1;
-            start = format!("({id}");
             let claim = fields
                 .iter()
                 .find(|(k, _)| k == "claim_id")
@@ -186,10 +174,7 @@ async fn claims_uncovered(
                 newest.insert(claim.clone(), id);
             }
         }
-        if !full {
-            break;
-        }
-        if checked >= MAX_CHECKED {
+        if !pages.done() && checked >= MAX_CHECKED {
             return Ok(vec![format!(
                 "more than {MAX_CHECKED} entries would go; their claims' snapshots were not all checked"
             )]);

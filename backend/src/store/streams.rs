@@ -48,6 +48,60 @@ pub async fn range(
     Ok(replies.into_iter().map(reply::entries).collect())
 }
 
+/// One stream read forward from its first entry through `end`, a page at a time.
+pub struct Pages {
+    stream: String,
+    end: String,
+    page: usize,
+    after: Option<String>,
+    done: bool,
+}
+
+impl Pages {
+    pub fn new(stream: String, end: &str, page: usize) -> Self {
+        Self {
+            stream,
+            end: end.to_owned(),
+            page,
+            after: None,
+            done: false,
+        }
+    }
+
+    /// The next page; none once a page has come back short (the stream's end is reached).
+    pub async fn next(
+        &mut self,
+        db: &Db,
+        trace: &mut Trace,
+    ) -> Result<Option<Vec<Entry>>, DbError> {
+        if self.done {
+            return Ok(None);
+        }
+        let start = self
+            .after
+            .as_ref()
+            .map_or("-".to_owned(), |id| format!("({id}"));
+        let range = Range {
+            start: &start,
+            end: &self.end,
+            count: self.page,
+            rev: false,
+        };
+        let page = self::range(db, trace, std::slice::from_ref(&self.stream), range)
+            .await?
+            .pop()
+            .unwrap_or_default();
+        self.done = page.len() < self.page;
+        self.after = page.last().map(|(id, _)| id.clone()).or(self.after.take());
+        Ok(Some(page))
+    }
+
+    /// Whether the stream's end has been reached.
+    pub fn done(&self) -> bool {
+        self.done
+    }
+}
+
 /// A connection of its own for blocking reads, so a read that waits holds up nothing else.
 pub struct BlockingReader {
     db: Db,

@@ -11,6 +11,7 @@ use crate::events::feed::tagged;
 use crate::store::db::{Db, DbError};
 use crate::store::keys::{self, Partition};
 use crate::store::reply;
+use crate::store::streams::Pages;
 use crate::store::trace::Trace;
 
 /// Letters read per page when a group's are listed.
@@ -85,18 +86,10 @@ pub async fn of_group(
     max: usize,
 ) -> Result<Vec<Letter>, DbError> {
     let mut letters = Vec::new();
-    let count = PAGE.to_string();
     for partition in db.partitions.all() {
-        let failed = partition.failed();
-        let mut start = "-".to_owned();
-        loop {
-            let reply = db
-                .run(trace, &["XRANGE", &failed, &start, "+", "COUNT", &count])
-                .await?;
-            let page = reply::entries(reply);
-            let full = page.len() == PAGE;
+        let mut pages = Pages::new(partition.failed(), "+", PAGE);
+        while let Some(page) = pages.next(db, trace).await? {
             for (id, fields) in page {
-                start = format!("({id}");
                 let letter = Letter {
                     partition,
                     id,
@@ -106,7 +99,7 @@ pub async fn of_group(
                     letters.push(letter);
                 }
             }
-            if !full || letters.len() >= max {
+            if letters.len() >= max {
                 break;
             }
         }

@@ -188,3 +188,50 @@ async fn a_groups_letters_replay_in_bulk_after_a_count_for_the_confirmation() {
         error_of(replay(json!({"group": "claims-notifications", "ids": ["1-0"]})).await).await;
     assert_eq!((status, code.as_str()), (422, "validation_failed"));
 }
+
+/// A group's letters are counted over every page of `claims:failed` (500 a page), and the
+/// count stops at the 1,000 one request may replay.
+#[tokio::test]
+async fn a_groups_letters_are_counted_past_the_first_page_and_up_to_the_cap() {
+    let app = test_support::spawn_app().await;
+    let letter = |group: &str| {
+        (
+            "*".to_owned(),
+            vec![
+                ("original_id".to_owned(), "1-1".to_owned()),
+                ("group".to_owned(), group.to_owned()),
+            ],
+        )
+    };
+    // 700 of claims-analytics among 500 of another group: the count must page.
+    let letters = (0..1200).map(|n| {
+        letter(if n % 12 < 5 {
+            "claims-processors"
+        } else {
+            "claims-analytics"
+        })
+    });
+    test_support::streams::xadd_pipelined(&mut app.redis().await, "claims:failed", letters).await;
+    let count = async |group: &str| -> u64 {
+        let counted: shared::api::BulkReplayResponse = app
+            .post(
+                "/api/dead-letters/replay",
+                &json!({"group": group, "dry_run": true}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        counted.matched
+    };
+    assert_eq!(count("claims-analytics").await, 700);
+    assert_eq!(count("claims-processors").await, 500);
+
+    let more = (0..500).map(|_| letter("claims-analytics"));
+    test_support::streams::xadd_pipelined(&mut app.redis().await, "claims:failed", more).await;
+    assert_eq!(
+        count("claims-analytics").await,
+        1000,
+        "at most 1,000 a request"
+    );
+}
