@@ -102,6 +102,12 @@ pub async fn execute(
 }
 
 /// Loads an existing claim, builds the command for it, and executes it.
+///
+/// A claim other programs appended to since the relay last indexed it reads short, and the
+/// append script, which indexes them first, then finds it grown: that conflict is the index's,
+/// not the caller's. So a conflict is answered by indexing the claim's partition and reading
+/// and deciding once more; a caller's `expected_version` is checked again against the claim
+/// read then, so a real conflict is still refused.
 pub async fn transition(
     db: &Db,
     trace: &mut Trace,
@@ -110,17 +116,27 @@ pub async fn transition(
     mark: Option<&IdempotencyMark>,
     command: impl FnOnce(Timestamp) -> ClaimCommand,
 ) -> Result<Executed, CommandError> {
+    let command = command(now());
+    match load_and_execute(db, trace, claim_id, expected_version, mark, &command).await {
+        Err(CommandError::VersionConflict(_)) => {
+            claims::catch_up(db, db.partition_of(claim_id.as_str())).await?;
+            load_and_execute(db, trace, claim_id, expected_version, mark, &command).await
+        }
+        done => done,
+    }
+}
+
+async fn load_and_execute(
+    db: &Db,
+    trace: &mut Trace,
+    claim_id: &ClaimId,
+    expected_version: Option<u64>,
+    mark: Option<&IdempotencyMark>,
+    command: &ClaimCommand,
+) -> Result<Executed, CommandError> {
     let loaded = claims::load(db, trace, claim_id.as_str()).await?;
     if loaded.claim.details.is_none() {
         return Err(CommandError::NotFound(claim_id.clone()));
     }
-    execute(
-        db,
-        trace,
-        &loaded.claim,
-        &command(now()),
-        expected_version,
-        mark,
-    )
-    .await
+    execute(db, trace, &loaded.claim, command, expected_version, mark).await
 }

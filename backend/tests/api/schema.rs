@@ -5,7 +5,10 @@ use std::time::Duration;
 use serde_json::json;
 use shared::api::{ClaimEventsResponse, ClaimListResponse, ClaimResponse, CommandResponse};
 
-use test_support::streams::assert_every_entry_indexed;
+use backend::events::commands::{self, CommandError};
+use backend::store::trace::Trace;
+use shared::{ClaimCommand, ClaimId, ClaimStatus};
+use test_support::streams::{self, assert_every_entry_indexed};
 
 use crate::fixtures::submit_directly;
 use test_support::{TestApp, error_of, spawn_app, until};
@@ -191,6 +194,66 @@ async fn the_append_script_indexes_foreign_entries_before_its_version_check() {
         .await
         .unwrap();
     assert_eq!(len, 1, "nothing appended");
+}
+
+/// Without any indexer running, a command on a claim other programs appended to reads the
+/// claim short and the append script finds it grown; the relay indexes the claim and decides
+/// again, so the caller sees no conflict that is not theirs, and still sees the real ones.
+#[tokio::test]
+async fn a_command_on_a_claim_other_programs_grew_is_decided_on_all_its_events() {
+    let (_redis, db, mut conn) = crate::fixtures::bare_redis().await;
+    submit_directly(&db, "CLM-GROWN", "CUST-001", 500, "grown", None)
+        .await
+        .unwrap();
+    let mut grow = async |from: usize, count: usize| {
+        let notes = (from..from + count).map(|n| {
+            let fields = streams::note_fields("CLM-GROWN", "CUST-001", &format!("note {n}"));
+            ("*".to_owned(), fields)
+        });
+        streams::xadd_pipelined(&mut conn, "claims:events", notes).await;
+    };
+    let claim_id = ClaimId::parse("CLM-GROWN").unwrap();
+    let decide = async |expected, command: ClaimCommand| {
+        let mut trace = Trace::off();
+        commands::transition(&db, &mut trace, &claim_id, expected, None, |_| command).await
+    };
+
+    grow(0, 250).await;
+    // With the version the caller saw in the stream: 251 events.
+    let reviewed = decide(
+        Some(251),
+        ClaimCommand::ReviewClaim {
+            at: commands::now(),
+        },
+    )
+    .await
+    .expect("decided on all 251 events");
+    assert_eq!(reviewed.state.version, 252);
+    assert_eq!(reviewed.claim.status, ClaimStatus::UnderReview);
+    // A version the claim has left behind is the caller's conflict.
+    let stale = decide(
+        Some(251),
+        ClaimCommand::ApproveClaim {
+            at: commands::now(),
+        },
+    )
+    .await;
+    assert!(
+        matches!(stale, Err(CommandError::VersionConflict(_))),
+        "the claim is at 252 now"
+    );
+
+    grow(250, 10).await;
+    // With no version given: decided on the claim as it is.
+    let approved = decide(
+        None,
+        ClaimCommand::ApproveClaim {
+            at: commands::now(),
+        },
+    )
+    .await
+    .expect("decided on all 262 events");
+    assert_eq!(approved.state.version, 263);
 }
 
 #[tokio::test]
