@@ -258,7 +258,7 @@ pub fn metrics() -> String {
 
 /// Entry ids already counted by `claims-analytics`, in the metrics' slot: a sorted set scored
 /// by the id's milliseconds, trimmed below what the group may still be handed again
-/// (`workers::markers`).
+/// (`store::markers`).
 pub fn counted() -> String {
     "claims:{claims:analytics}:counted-ids".to_owned()
 }
@@ -269,6 +269,12 @@ pub fn counted() -> String {
 pub fn notified() -> String {
     "claims:{claims:notifications}:notified-ids".to_owned()
 }
+
+/// The markers of the hash-based layout of earlier versions, unlinked once at start.
+pub const EARLIER_MARKERS: [&str; 2] = [
+    "claims:{claims:notifications}:notified",
+    "claims:{claims:analytics}:counted",
+];
 
 /// A group's pause, injected failures and breaker, shared by every process with consumers of
 /// it: a hash of fixed fields, one per group.

@@ -3,6 +3,7 @@
 //! of the consumer groups' work or of the lab.
 
 pub mod claims;
+pub mod cli;
 pub mod cursor;
 pub mod db;
 pub mod embedded;
@@ -10,7 +11,9 @@ pub mod entry_id;
 pub mod groups;
 pub mod keys;
 pub mod lease;
+pub mod markers;
 pub mod memory;
 pub mod reply;
 pub mod streams;
 pub mod trace;
+pub mod workspaces;

@@ -74,7 +74,7 @@ impl Handler for Analytics {
             .key(keys::counted())
             .key(keys::metrics())
             .arg(keys::entry_marker(entry))
-            .arg(super::markers::score(&entry.id));
+            .arg(crate::store::markers::score(&entry.id));
         for (field, by) in &increments {
             invocation.arg(field).arg(by);
         }

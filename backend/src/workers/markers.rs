@@ -1,99 +1,30 @@
-//! The idempotence markers of `claims-notifications` and `claims-analytics`: sorted sets of
-//! the entry ids already applied, scored by the id's milliseconds. A marker is only needed
-//! while its entry can still be delivered again, that is while it is pending or not yet
-//! delivered; everything older than the group's oldest pending entry (or its cursor, when
-//! nothing is pending) is acknowledged for good, so those markers are trimmed.
+//! Trimming the idempotence markers of `claims-notifications` and `claims-analytics` while the
+//! relay runs (`store::markers` says what a marker is and how far it may be trimmed).
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::store::db::{Db, DbError};
-use crate::store::groups;
-use crate::store::keys;
-use crate::store::trace::Trace;
+use crate::store::db::Db;
+use crate::store::markers;
 
 /// How often markers are trimmed.
 pub const TRIM_EVERY: Duration = Duration::from_secs(30);
-
-/// The marker set of each group that has one.
-pub fn of_group(group: &str) -> Option<String> {
-    match group {
-        keys::NOTIFICATIONS_GROUP => Some(keys::notified()),
-        keys::ANALYTICS_GROUP => Some(keys::counted()),
-        _ => None,
-    }
-}
-
-/// The score of an entry id: its milliseconds.
-pub fn score(entry_id: &str) -> u64 {
-    entry_id
-        .split('-')
-        .next()
-        .and_then(|ms| ms.parse().ok())
-        .unwrap_or(0)
-}
-
-/// Trims `group`'s markers below what it may still be handed again; returns how many went.
-pub async fn trim(db: &Db, group: &str) -> Result<u64, DbError> {
-    let Some(marker) = of_group(group) else {
-        return Ok(0);
-    };
-    let mut trace = Trace::off();
-    // The oldest entry the group may still be handed, over every partition.
-    let mut floor = u64::MAX;
-    for partition in db.partitions.all() {
-        let stream = partition.events();
-        let pending = groups::pending_summary(db, &mut trace, &stream, group).await?;
-        let here = match pending.oldest {
-            Some(id) => score(&id),
-            None => {
-                let cursor = groups::groups(db, &mut trace, &stream)
-                    .await?
-                    .into_iter()
-                    .find(|g| g.name == group)
-                    .map(|g| g.last_delivered_id);
-                match cursor {
-                    Some(id) => score(&id),
-                    None => return Ok(0),
-                }
-            }
-        };
-        floor = floor.min(here);
-    }
-    if floor == 0 {
-        return Ok(0);
-    }
-    // Exclusive: an entry in the same millisecond as the floor may still come.
-    db.run(
-        &mut trace,
-        &["ZREMRANGEBYSCORE", &marker, "-inf", &format!("({floor}")],
-    )
-    .await
-}
 
 /// Trims the markers of `groups` every [`TRIM_EVERY`] until `stop`.
 pub async fn trim_every(db: Db, groups: Vec<&'static str>, stop: CancellationToken) {
     let mut tick = tokio::time::interval(TRIM_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    // Markers of the hash-based layout of earlier versions: never read any more.
-    let _: Result<i64, _> = db
-        .run(
-            &mut Trace::off(),
-            &[
-                "UNLINK",
-                "claims:{claims:notifications}:notified",
-                "claims:{claims:analytics}:counted",
-            ],
-        )
-        .await;
+    if let Err(e) = markers::unlink_earlier_layout(&db).await {
+        tracing::debug!(error = %e, "markers of the earlier layout not unlinked");
+    }
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             () = stop.cancelled() => return,
         }
         for group in &groups {
-            match trim(&db, group).await {
+            match markers::trim(&db, group).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(group, trimmed = n, "idempotence markers trimmed"),
                 Err(e) => tracing::debug!(group, error = %e, "markers not trimmed"),

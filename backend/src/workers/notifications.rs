@@ -71,7 +71,7 @@ impl Handler for Notify {
             .key(keys::notified())
             .key(keys::NOTIFICATIONS)
             .arg(keys::entry_marker(entry))
-            .arg(super::markers::score(&entry.id))
+            .arg(crate::store::markers::score(&entry.id))
             .arg(self.keep);
         for (k, v) in [
             ("entry_id", entry.id.as_str()),

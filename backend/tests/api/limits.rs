@@ -257,7 +257,7 @@ async fn side_streams_are_capped_and_markers_trimmed_once_entries_are_acknowledg
     })
     .await;
     let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
-    let trimmed = backend::workers::markers::trim(&db, GROUP).await.unwrap();
+    let trimmed = backend::store::markers::trim(&db, GROUP).await.unwrap();
     let left = notified().await;
     assert_eq!(trimmed as usize + left, N);
     // Only markers in the millisecond of the group's cursor may stay.

@@ -15,7 +15,7 @@ use crate::http::extract::{JsonBody, workspace_id};
 use crate::http::state::AppState;
 use crate::store::db::DbError;
 use crate::store::trace::Trace;
-use crate::teaching::console::{self, Workspace, WorkspaceError, workspace};
+use crate::teaching::console::{self, WorkspaceError, workspace};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,7 +48,7 @@ async fn run(
     headers: HeaderMap,
     JsonBody(request): JsonBody<ConsoleRequest>,
 ) -> Result<Response, ApiError> {
-    let answer = match Workspace::open(&state.db, workspace_id(&headers)).await {
+    let answer = match workspace::open(&state.db, workspace_id(&headers)).await {
         Ok(workspace) => {
             state.console.line_allowed(&workspace)?;
             console::run(&state.db, &state.console, &workspace, &request.line).await
@@ -69,7 +69,7 @@ async fn help(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<ConsoleHelp>, ApiError> {
-    let workspace = Workspace::open(&state.db, workspace_id(&headers)).await?;
+    let workspace = workspace::open(&state.db, workspace_id(&headers)).await?;
     let mut keys: Vec<String> = workspace
         .usage(&state.db)
         .await?

@@ -13,7 +13,7 @@ use crate::http::extract::{ApiQuery, workspace_id};
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::teaching::console::Workspace;
+use crate::teaching::console::workspace;
 use crate::teaching::lab::{self, Seen, observed};
 use crate::teaching::validate::{self, Target};
 
@@ -33,7 +33,7 @@ async fn progress(
 
 /// The lab, each task checked against the workspace the `X-Workspace` header names.
 async fn checked(state: &AppState, headers: &HeaderMap) -> Result<LabResponse, ApiError> {
-    let workspace = Workspace::open(&state.db, workspace_id(headers)).await?;
+    let workspace = workspace::open(&state.db, workspace_id(headers)).await?;
     let (environment, observed) = tokio::join!(
         validate::run(Target::Redis(&state.db)),
         observed::observe(&state.db, &workspace)

@@ -16,12 +16,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use redis::Value;
 use shared::api::ConsoleResponse;
 use shared::console::caps::{self, CLASS_ENTRY_BYTES, KeyBound};
 use shared::console::{COMMANDS, ConsoleError, Parsed, help, parse_line};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::store::cli;
 use crate::store::db::{Db, DbError};
 use crate::store::trace::Trace;
 use workspace::Place;
@@ -115,7 +115,7 @@ impl Console {
         if self.creations.len() > 10_000 {
             self.creations.retain_recent();
         }
-        Workspace::create(db, &self.limits, trace).await
+        workspace::create(db, &self.limits, trace).await
     }
 
     /// Whether the workspace may send a line now: 429 past its share, so one learner's flood
@@ -263,14 +263,13 @@ pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) 
     let result = match block {
         Some(ms) => match console.blocking_place(workspace) {
             Ok(place) => {
-                let result = blocking(db, &mut trace, &parsed.argv, ms).await;
+                let result = cli::run_blocking(db, &mut trace, &parsed.argv, ms).await;
                 drop(place);
                 result.map_err(Fail::Db)
             }
             Err(e) => Err(Fail::Busy(e)),
         },
-        None => db
-            .run::<Value, _>(&mut trace, &parsed.argv)
+        None => cli::run(db, &mut trace, &parsed.argv)
             .await
             .map_err(Fail::Db),
     };
@@ -306,13 +305,13 @@ pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) 
         tracing::warn!(error = %e, "workspace not touched");
     }
     let mut hints = notes;
-    if empty(&value) {
+    if value.is_empty() {
         hints.extend(missing(db, &parsed, &named).await);
-        if let (Some(ms), true, true) = (block, hints.is_empty(), value == Value::Nil) {
+        if let (Some(ms), true, true) = (block, hints.is_empty(), value.is_nil()) {
             hints.push(hints::for_timeout(ms));
         }
     }
-    let (reply, cut) = reply::cut(reply::format(&value, &|real| workspace.typed(real)));
+    let (reply, cut) = reply::cut(value.format(&|real| workspace.typed(real)));
     hints.extend(cut);
     Answer {
         response: ConsoleResponse {
@@ -379,27 +378,6 @@ async fn bounds(
         .collect())
 }
 
-/// A blocking read on a connection of its own, so it holds up no one else.
-async fn blocking(db: &Db, trace: &mut Trace, argv: &[String], ms: u64) -> Result<Value, DbError> {
-    let mut conn = db
-        .dedicated_connection(Duration::from_millis(ms + 2000))
-        .await?;
-    trace.record(argv);
-    let mut cmd = redis::cmd(&argv[0]);
-    for a in &argv[1..] {
-        cmd.arg(a);
-    }
-    cmd.query_async(&mut conn).await.map_err(|e| db.classify(e))
-}
-
-fn empty(value: &Value) -> bool {
-    match value {
-        Value::Nil | Value::Int(0) => true,
-        Value::Array(items) => items.is_empty(),
-        _ => false,
-    }
-}
-
 /// The hint for reading a stream that is not there.
 async fn missing(db: &Db, parsed: &Parsed, named: &[(String, Place)]) -> Option<String> {
     let reads = matches!(
@@ -407,10 +385,7 @@ async fn missing(db: &Db, parsed: &Parsed, named: &[(String, Place)]) -> Option<
         "XRANGE" | "XREVRANGE" | "XREAD" | "XREADGROUP" | "XLEN" | "XPENDING"
     );
     let (typed, place) = named.first().filter(|_| reads)?;
-    let exists: bool = db
-        .run(&mut Trace::off(), &["EXISTS", place.real()])
-        .await
-        .ok()?;
+    let exists = cli::exists(db, place.real()).await.ok()?;
     (!exists).then(|| hints::for_missing_stream(typed))
 }
 

@@ -10,7 +10,7 @@ use futures_util::{StreamExt, stream};
 use shared::api::{ClassView, LabResponse, StepCount, ValidationResponse};
 
 use crate::store::db::{Db, DbError};
-use crate::teaching::console::Workspace;
+use crate::store::workspaces::Workspace;
 use crate::teaching::lab::{self, Seen, observed};
 
 /// Learners counted: those who used their workspace this recently ...

@@ -7,8 +7,8 @@ use redis::Script;
 use serde::Deserialize;
 
 use crate::store::db::{Db, DbError};
-use crate::teaching::console::Workspace;
-use crate::teaching::console::workspace::Place;
+use crate::store::workspaces::Place;
+use crate::store::workspaces::Workspace;
 
 /// The stream the lab works on, and the group it reads with, by the names the learner types.
 pub const STREAM: &str = "claims:events";
