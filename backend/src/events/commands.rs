@@ -3,7 +3,7 @@
 
 use rand::distr::{Alphanumeric, SampleString};
 use shared::api::ClaimView;
-use shared::{Claim, ClaimCommand, ClaimId, DomainError, Timestamp};
+use shared::{Claim, ClaimCommand, ClaimId, DomainError};
 
 use crate::store::claims::IdempotencyMark;
 use crate::store::claims::{self, Appended};
@@ -32,11 +32,6 @@ pub enum CommandError {
     Db(#[from] DbError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
-}
-
-pub fn now() -> Timestamp {
-    let ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    Timestamp::from_unix_millis(ms as i64).expect("the clock is between 1970 and 9999")
 }
 
 /// `PREFIX-` and 10 random letters or digits: short enough to read out in class.
@@ -101,7 +96,7 @@ pub async fn execute(
     }
 }
 
-/// Loads an existing claim, builds the command for it, and executes it.
+/// Loads an existing claim and executes `command` on it.
 ///
 /// A claim other programs appended to since the relay last indexed it reads short, and the
 /// append script, which indexes them first, then finds it grown: that conflict is the index's,
@@ -114,13 +109,12 @@ pub async fn transition(
     claim_id: &ClaimId,
     expected_version: Option<u64>,
     mark: Option<&IdempotencyMark>,
-    command: impl FnOnce(Timestamp) -> ClaimCommand,
+    command: &ClaimCommand,
 ) -> Result<Executed, CommandError> {
-    let command = command(now());
-    match load_and_execute(db, trace, claim_id, expected_version, mark, &command).await {
+    match load_and_execute(db, trace, claim_id, expected_version, mark, command).await {
         Err(CommandError::VersionConflict(_)) => {
             claims::catch_up(db, db.partition_of(claim_id.as_str())).await?;
-            load_and_execute(db, trace, claim_id, expected_version, mark, &command).await
+            load_and_execute(db, trace, claim_id, expected_version, mark, command).await
         }
         done => done,
     }

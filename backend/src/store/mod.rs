@@ -4,6 +4,7 @@
 
 pub mod claims;
 pub mod cli;
+pub mod clock;
 pub mod cursor;
 pub mod db;
 pub mod embedded;

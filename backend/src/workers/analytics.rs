@@ -6,15 +6,20 @@ use std::time::Duration;
 
 use redis::Script;
 use shared::api::StreamEntry;
-use shared::{ClaimStatus, EventPayload};
+use shared::{ClaimStatus, EventPayload, Timestamp};
 use tokio_util::sync::CancellationToken;
 
 use super::{Handled, Handler, HandlerError};
+use crate::store::clock::Clock;
 use crate::store::db::{self, Db};
 use crate::store::keys;
 use crate::store::trace::Trace;
 
-pub struct Analytics;
+/// Counts each entry once; its clock says how long an entry waited to be counted.
+#[derive(Default)]
+pub struct Analytics {
+    pub clock: Clock,
+}
 
 /// Counts an entry once: the marker and the counters change together or not at all.
 static COUNT_ONCE: LazyLock<Script> = LazyLock::new(|| {
@@ -63,7 +68,7 @@ impl Handler for Analytics {
                     .next()
                     .and_then(|m| m.parse::<i64>().ok())
                 {
-                    let lag = crate::events::commands::now().unix_millis() - ms;
+                    let lag = self.clock.now_ms() - ms;
                     increments.push(("processing_ms_total".into(), lag.max(0)));
                     increments.push(("processed".into(), 1));
                 }
@@ -89,7 +94,7 @@ impl Handler for Analytics {
 pub const SUMMARY_EVERY: Duration = Duration::from_secs(5);
 
 /// Appends a summary to `claims:analytics` every [`SUMMARY_EVERY`] until `stop`.
-pub async fn summarize(db: Db, stop: CancellationToken, keep: u64) {
+pub async fn summarize(db: Db, clock: Clock, stop: CancellationToken, keep: u64) {
     let mut tick = tokio::time::interval(SUMMARY_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut previous: Option<(std::time::Instant, Vec<(String, i64)>)> = None;
@@ -98,7 +103,7 @@ pub async fn summarize(db: Db, stop: CancellationToken, keep: u64) {
             _ = tick.tick() => {}
             () = stop.cancelled() => return,
         }
-        match summary_once(&db, previous.as_ref(), keep).await {
+        match summary_once(&db, clock.now(), previous.as_ref(), keep).await {
             Ok(metrics) => previous = Some((std::time::Instant::now(), metrics)),
             Err(e) => tracing::debug!(error = %e, "no analytics summary this time"),
         }
@@ -107,16 +112,16 @@ pub async fn summarize(db: Db, stop: CancellationToken, keep: u64) {
 
 async fn summary_once(
     db: &Db,
+    at: Timestamp,
     previous: Option<&(std::time::Instant, Vec<(String, i64)>)>,
     keep: u64,
 ) -> Result<Vec<(String, i64)>, db::DbError> {
     let mut trace = Trace::off();
     let metrics = keys::metrics();
     let raw: Vec<(String, i64)> = db.run(&mut trace, &["HGETALL", metrics.as_str()]).await?;
-    let groups = super::stats::read(db, None, &mut trace).await?;
+    let groups = super::stats::read(db, at, None, &mut trace).await?;
     let failed = groups.dead_letters;
-    let mut fields: Vec<(String, String)> =
-        vec![("at".into(), crate::events::commands::now().to_string())];
+    let mut fields: Vec<(String, String)> = vec![("at".into(), at.to_string())];
     let secs = previous.map(|(at, _)| at.elapsed().as_secs_f64());
     for (name, value) in &raw {
         if let Some(kind) = name.strip_prefix("events:") {

@@ -14,6 +14,7 @@ use super::controls::{Admission, GroupControls};
 use super::dead_letter::{self, DeadLetter};
 use super::handler::{Handled, Handler, HandlerError, Injection};
 use super::shared_state;
+use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
 use crate::store::groups;
 use crate::store::keys::Partition;
@@ -72,6 +73,7 @@ pub struct Consumer<H> {
     config: ConsumerConfig,
     injection: Arc<RwLock<Injection>>,
     controls: Arc<GroupControls>,
+    clock: Clock,
     /// Whether this consumer may have entries of its own pending (at start: after a crash).
     own_pending: bool,
     retry_at: Option<Instant>,
@@ -110,6 +112,7 @@ impl<H: Handler> Consumer<H> {
             config,
             injection,
             controls: Arc::new(GroupControls::default()),
+            clock: Clock::system(),
             own_pending: true,
             retry_at: None,
             consecutive_failures: 0,
@@ -135,6 +138,12 @@ impl<H: Handler> Consumer<H> {
         self
     }
 
+    /// Stamps its letters and failures with `clock` (the system's unless told).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -148,7 +157,7 @@ impl<H: Handler> Consumer<H> {
             .is_none_or(|t| t.elapsed() >= shared_state::SYNC_EVERY)
         {
             let shared = shared_state::load(&self.db, self.group).await?;
-            self.controls.apply(&shared);
+            self.controls.apply(&shared, self.clock.now());
             let mut injection = self.injection.write().await;
             if *injection != shared.injection {
                 *injection = shared.injection;
@@ -260,6 +269,7 @@ impl<H: Handler> Consumer<H> {
                         self.controls.record_failure();
                         shared_state::record_failure(
                             &self.db,
+                            self.clock.now(),
                             self.group,
                             super::controls::OPEN_AFTER,
                             reopen,
@@ -278,6 +288,7 @@ impl<H: Handler> Consumer<H> {
                                 consumer: &self.name,
                                 error: &error,
                                 attempts: deliveries,
+                                failed_at: self.clock.now(),
                             },
                         )
                         .await?;

@@ -5,6 +5,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use shared::Timestamp;
+
 /// Handler timings kept for the percentiles.
 pub const TIMINGS_KEPT: usize = 1024;
 
@@ -85,14 +87,14 @@ impl GroupControls {
         self.epoch.load(Ordering::SeqCst)
     }
 
-    /// Takes on the state every process shares (pause, breaker) from Redis.
-    pub fn apply(&self, shared: &super::shared_state::Shared) {
+    /// Takes on the state every process shares (pause, breaker) from Redis, read `now`.
+    pub fn apply(&self, shared: &super::shared_state::Shared, now: Timestamp) {
         self.paused.store(shared.paused, Ordering::SeqCst);
         self.epoch.store(shared.epoch, Ordering::SeqCst);
         let mut breaker = self.breaker.lock().expect("breaker lock");
         breaker.failures = u32::try_from(shared.failures).unwrap_or(u32::MAX);
         breaker.opened_at = shared.opened_ms.map(|opened| {
-            let ago = crate::events::commands::now().unix_millis() - opened;
+            let ago = now.unix_millis() - opened;
             let ago = Duration::from_millis(u64::try_from(ago).unwrap_or(0));
             Instant::now().checked_sub(ago).unwrap_or_else(Instant::now)
         });

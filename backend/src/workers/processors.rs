@@ -14,6 +14,7 @@ use shared::{Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, EventPayload};
 use super::{Handled, Handler, HandlerError};
 use crate::events::commands::{self, CommandError};
 use crate::store::claims;
+use crate::store::clock::Clock;
 use crate::store::db::Db;
 use crate::store::trace::Trace;
 
@@ -22,6 +23,8 @@ const ATTEMPTS: usize = 4;
 
 pub struct AutoReview {
     pub approve_up_to: Amount,
+    /// Stamps the reviews and approvals.
+    pub clock: Clock,
 }
 
 /// The claim a `claim_submitted` entry submits.
@@ -173,7 +176,7 @@ impl AutoReview {
 
     fn next_command(&self, claim: &Claim) -> Option<ClaimCommand> {
         let details = claim.details.as_ref()?;
-        let at = commands::now();
+        let at = self.clock.now();
         match details.status {
             ClaimStatus::Submitted => Some(ClaimCommand::ReviewClaim { at }),
             ClaimStatus::UnderReview if details.amount <= self.approve_up_to => {

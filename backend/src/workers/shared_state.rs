@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::Script;
+use shared::Timestamp;
 
 use super::handler::Injection;
 use crate::store::db::{Db, DbError};
@@ -122,8 +123,10 @@ return failures
     )
 });
 
+/// Counts a failure at `at` for every process; opens the breaker after `open_after`.
 pub async fn record_failure(
     db: &Db,
+    at: Timestamp,
     group: &str,
     open_after: u32,
     reopen: bool,
@@ -131,7 +134,7 @@ pub async fn record_failure(
     let mut invocation = RECORD_FAILURE.key(keys::controls(group));
     invocation
         .arg(open_after)
-        .arg(crate::events::commands::now().unix_millis())
+        .arg(at.unix_millis())
         .arg(if reopen { "1" } else { "0" });
     db.script::<i64>(&invocation).await.map(drop)
 }

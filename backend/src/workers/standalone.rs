@@ -26,6 +26,7 @@ pub async fn run(
         keys::PROCESSORS => {
             let review = AutoReview {
                 approve_up_to: settings.approve_up_to,
+                clock: settings.clock.clone(),
             };
             consume(db, keys::PROCESSORS, consumer, review, settings, stop).await
         }
@@ -34,7 +35,9 @@ pub async fn run(
                 db,
                 keys::ANALYTICS_GROUP,
                 consumer,
-                Analytics,
+                Analytics {
+                    clock: settings.clock.clone(),
+                },
                 settings,
                 stop,
             )
@@ -47,6 +50,7 @@ pub async fn run(
                 consumer,
                 Notify {
                     keep: settings.side_stream_maxlen,
+                    clock: settings.clock.clone(),
                 },
                 settings,
                 stop,
@@ -120,7 +124,8 @@ async fn consume<H: Handler>(
                 injection.clone(),
             )
             .in_partition(partition)
-            .with_controls(controls.clone());
+            .with_controls(controls.clone())
+            .with_clock(settings.clock.clone());
             tokio::spawn(consumer.run(stop.clone(), CancellationToken::new()))
         })
         .collect();

@@ -8,9 +8,11 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use shared::Timestamp;
 use shared::api::{GroupsResponse, LagPoint, LengthPoint, RatePoint, StreamLength, TypeRate};
 use tokio_util::sync::CancellationToken;
 
+use crate::store::clock::Clock;
 use crate::store::db::Db;
 use crate::store::keys;
 use crate::store::reply;
@@ -62,6 +64,7 @@ impl Trends {
     pub async fn run(
         self,
         db: Db,
+        clock: Clock,
         workers: Arc<std::sync::OnceLock<Arc<Workers>>>,
         stop: CancellationToken,
     ) {
@@ -72,7 +75,7 @@ impl Trends {
                 _ = tick.tick() => {}
                 () = stop.cancelled() => return,
             }
-            match sample(&db, workers.get().map(Arc::as_ref)).await {
+            match sample(&db, clock.now(), workers.get().map(Arc::as_ref)).await {
                 Ok(s) => self.push(s),
                 Err(e) => tracing::debug!(error = %e, "no trend sample this second"),
             }
@@ -193,7 +196,11 @@ fn type_rates(then: &Sample, now: &Sample) -> Vec<TypeRate> {
         .collect()
 }
 
-async fn sample(db: &Db, workers: Option<&Workers>) -> Result<Sample, crate::store::db::DbError> {
+async fn sample(
+    db: &Db,
+    at: Timestamp,
+    workers: Option<&Workers>,
+) -> Result<Sample, crate::store::db::DbError> {
     let known = keys::known_streams(db.partitions);
     let mut commands: Vec<Vec<String>> = known
         .iter()
@@ -226,7 +233,7 @@ async fn sample(db: &Db, workers: Option<&Workers>) -> Result<Sample, crate::sto
         })
         .collect();
     Ok(Sample {
-        at_ms: crate::events::commands::now().unix_millis(),
+        at_ms: at.unix_millis(),
         lengths,
         groups,
         metrics,

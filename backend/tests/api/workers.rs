@@ -332,7 +332,7 @@ async fn analytics_counts_each_entry_once_and_appends_summaries() {
         app.stream("claims:events").await[0].0.clone(),
         app.stream("claims:events").await[0].1.clone(),
     );
-    backend::workers::analytics::Analytics
+    backend::workers::analytics::Analytics::default()
         .handle(&db(&app), &entry)
         .await
         .unwrap();
@@ -583,6 +583,7 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
         .collect();
     let handler = backend::workers::processors::AutoReview {
         approve_up_to: shared::Amount::from_cents(100_000),
+        clock: backend::store::clock::Clock::system(),
     };
     let batch: Vec<&shared::api::StreamEntry> = entries.iter().collect();
     let results = handler.handle_batch(&db, &batch).await;

@@ -23,7 +23,8 @@ pub fn router() -> Router<AppState> {
 async fn analytics(State(state): State<AppState>) -> Result<Json<AnalyticsResponse>, ApiError> {
     let mut trace = Trace::off();
     let workers = state.workers.get().cloned();
-    let mut groups = stats::read(&state.db, workers.as_deref(), &mut trace).await?;
+    let mut groups =
+        stats::read(&state.db, state.clock.now(), workers.as_deref(), &mut trace).await?;
     state.trends.annotate(&mut groups);
     let metrics: Vec<(String, i64)> = state
         .db

@@ -15,7 +15,7 @@ use shared::{
     Claim, ClaimCommand, ClaimId, ClaimStatus, FieldError, PaymentReference, Reason, Timestamp,
 };
 
-use crate::events::commands::{self, Executed, generate, now};
+use crate::events::commands::{self, Executed, generate};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody};
 use crate::http::state::AppState;
@@ -76,7 +76,7 @@ async fn submit(
         description: valid.description,
         currency: valid.currency,
         policy_number: valid.policy_number,
-        at: now(),
+        at: state.clock.now(),
     };
     let mut trace = Trace::default();
     let executed = commands::execute(
@@ -118,7 +118,7 @@ async fn transition(
         &claim_id,
         expected_version,
         mark.as_ref().map(|m| &m.0),
-        command,
+        &command(state.clock.now()),
     )
     .await?;
     Ok(Json(respond(&state, executed, trace)))

@@ -76,7 +76,8 @@ fn done(group: &str, done: String, trace: Trace) -> Json<GroupActionResponse> {
 async fn list(State(state): State<AppState>) -> Result<Json<GroupsResponse>, ApiError> {
     let mut trace = Trace::default();
     let workers = state.workers.get().cloned();
-    let mut groups = stats::read(&state.db, workers.as_deref(), &mut trace).await?;
+    let mut groups =
+        stats::read(&state.db, state.clock.now(), workers.as_deref(), &mut trace).await?;
     state.trends.annotate(&mut groups);
     groups.redis = trace.into_commands();
     Ok(Json(groups))
