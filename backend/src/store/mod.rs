@@ -14,6 +14,7 @@ pub mod keys;
 pub mod lease;
 pub mod markers;
 pub mod memory;
+pub mod metrics;
 pub mod reply;
 pub mod streams;
 pub mod trace;
