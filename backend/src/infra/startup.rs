@@ -66,7 +66,7 @@ impl Application {
             let settings = config.worker_settings(clock.clone());
             let ensure = async {
                 for group in crate::workers::supervisor::group_names(&settings) {
-                    crate::workers::groups::ensure(&db, group).await?;
+                    crate::store::groups::ensure(&db, group).await?;
                 }
                 Ok::<(), crate::store::db::DbError>(())
             };

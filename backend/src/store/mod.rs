@@ -9,6 +9,7 @@ pub mod cursor;
 pub mod db;
 pub mod embedded;
 pub mod entry_id;
+pub mod group_state;
 pub mod groups;
 pub mod keys;
 pub mod lease;

@@ -13,12 +13,13 @@ use shared::{Claim, ClaimCommand};
 use crate::events::commands;
 use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
+use crate::store::group_state;
 use crate::store::groups;
 use crate::store::keys;
 use crate::store::reply;
 use crate::store::trace::Trace;
 use crate::workers::handler::Injection;
-use crate::workers::{Workers, shared_state, stats};
+use crate::workers::{Workers, stats};
 
 /// (id, title, summary) of each scenario.
 const CATALOGUE: [(&str, &str, &str); 4] = [
@@ -416,7 +417,7 @@ async fn submit_one(db: &Db, command: &ClaimCommand) -> Step {
 
 /// Sets a group's injected failures for every process, this relay's consumers at once.
 async fn inject(stage: &Stage, group: &str, injection: Injection) -> Result<(), DbError> {
-    shared_state::set_injection(&stage.db, &mut Trace::off(), group, &injection).await?;
+    group_state::set_injection(&stage.db, &mut Trace::off(), group, &injection).await?;
     if let Some(g) = stage.workers.get().and_then(|w| w.group(group).ok()) {
         *g.injection.write().await = injection;
     }
@@ -426,7 +427,7 @@ async fn inject(stage: &Stage, group: &str, injection: Injection) -> Result<(), 
 /// Pauses or resumes a group for every process, this relay's consumers at once. A pause
 /// returns once this relay's consumers have parked, so none is still reading.
 async fn pause(stage: &Stage, group: &str, paused: bool) -> Result<(), DbError> {
-    let epoch = shared_state::set_paused(&stage.db, &mut Trace::off(), group, paused).await?;
+    let epoch = group_state::set_paused(&stage.db, &mut Trace::off(), group, paused).await?;
     let workers = stage.workers.get().cloned();
     if let Some(g) = workers.as_ref().and_then(|w| w.group(group).ok()) {
         g.controls.set_paused(paused);
@@ -436,7 +437,7 @@ async fn pause(stage: &Stage, group: &str, paused: bool) -> Result<(), DbError> 
     };
     let running = workers.running(group);
     let _ = wait(Duration::from_secs(10), "the consumers to park", || async {
-        let parked = shared_state::parked_since(&stage.db, group, epoch).await?;
+        let parked = group_state::parked_since(&stage.db, group, epoch).await?;
         Ok(running.iter().all(|c| parked.contains(c)).then_some(()))
     })
     .await;

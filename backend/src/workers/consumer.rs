@@ -13,9 +13,9 @@ use tokio_util::sync::CancellationToken;
 use super::controls::{Admission, GroupControls};
 use super::dead_letter::{self, DeadLetter};
 use super::handler::{Handled, Handler, HandlerError, Injection};
-use super::shared_state;
 use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
+use crate::store::group_state;
 use crate::store::groups;
 use crate::store::keys::Partition;
 use crate::store::streams::BlockingReader;
@@ -154,9 +154,9 @@ impl<H: Handler> Consumer<H> {
         let mut outcome = Outcome::default();
         if self
             .synced
-            .is_none_or(|t| t.elapsed() >= shared_state::SYNC_EVERY)
+            .is_none_or(|t| t.elapsed() >= group_state::SYNC_EVERY)
         {
-            let shared = shared_state::load(&self.db, self.group).await?;
+            let shared = group_state::load(&self.db, self.group).await?;
             self.controls.apply(&shared, self.clock.now());
             let mut injection = self.injection.write().await;
             if *injection != shared.injection {
@@ -172,7 +172,7 @@ impl<H: Handler> Consumer<H> {
                     // Say so once per pause: the pause answers when every consumer has.
                     let epoch = self.controls.epoch();
                     if self.parked_for != Some(epoch) {
-                        shared_state::park(&self.db, self.group, &self.name, epoch).await?;
+                        group_state::park(&self.db, self.group, &self.name, epoch).await?;
                         self.parked_for = Some(epoch);
                     }
                 }
@@ -182,7 +182,7 @@ impl<H: Handler> Consumer<H> {
             }
         };
         self.parked_for = None;
-        if trial && !shared_state::try_trial(&self.db, self.group, &self.name).await? {
+        if trial && !group_state::try_trial(&self.db, self.group, &self.name).await? {
             // A consumer of another process has the trial: wait like the rest of this one.
             self.controls.end_trial();
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -192,7 +192,7 @@ impl<H: Handler> Consumer<H> {
         if trial {
             // A trial batch that had nothing to try leaves the breaker half-open for the next.
             self.controls.end_trial();
-            shared_state::end_trial(&self.db, self.group).await?;
+            group_state::end_trial(&self.db, self.group).await?;
         }
         step.map(|()| outcome)
     }
@@ -267,7 +267,7 @@ impl<H: Handler> Consumer<H> {
                         let reopen = self.controls.breaker_state()
                             == super::controls::BreakerState::HalfOpen;
                         self.controls.record_failure();
-                        shared_state::record_failure(
+                        group_state::record_failure(
                             &self.db,
                             self.clock.now(),
                             self.group,
@@ -309,7 +309,7 @@ impl<H: Handler> Consumer<H> {
             self.ack(&done).await?;
             outcome.acked = done.len();
             if self.controls.has_failures() {
-                shared_state::reset_breaker(&self.db, self.group).await?;
+                group_state::reset_breaker(&self.db, self.group).await?;
             }
             self.controls.record_success(done.len());
         }

@@ -20,7 +20,7 @@ const COOL_DOWN: Duration = Duration::from_secs(5);
 #[derive(Debug, Default)]
 pub struct GroupControls {
     paused: AtomicBool,
-    /// The pause the cached state belongs to (see `shared_state`).
+    /// The pause the cached state belongs to (see `store::group_state`).
     epoch: AtomicU64,
     pub acked: AtomicU64,
     /// Entries acknowledged without effect because they could never have one.
@@ -88,7 +88,7 @@ impl GroupControls {
     }
 
     /// Takes on the state every process shares (pause, breaker) from Redis, read `now`.
-    pub fn apply(&self, shared: &super::shared_state::Shared, now: Timestamp) {
+    pub fn apply(&self, shared: &crate::store::group_state::Shared, now: Timestamp) {
         self.paused.store(shared.paused, Ordering::SeqCst);
         self.epoch.store(shared.epoch, Ordering::SeqCst);
         let mut breaker = self.breaker.lock().expect("breaker lock");
@@ -107,7 +107,7 @@ impl GroupControls {
     }
 
     /// Called by a consumer before each read. (That it parked for a pause, it records in
-    /// Redis: `shared_state::park`.)
+    /// Redis: `store::group_state::park`.)
     pub fn admit(&self) -> Admission {
         if self.is_paused() {
             return Admission::Wait;

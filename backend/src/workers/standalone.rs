@@ -10,8 +10,9 @@ use super::analytics::Analytics;
 use super::handler::Injection;
 use super::notifications::Notify;
 use super::processors::AutoReview;
-use super::{Consumer, Handler, WorkerSettings, groups};
+use super::{Consumer, Handler, WorkerSettings};
 use crate::store::db::Db;
+use crate::store::groups;
 use crate::store::keys;
 
 /// Runs `consumer` in `group` until `stop`.
@@ -85,7 +86,9 @@ async fn consume<H: Handler>(
     .await?;
     if let Some(idle_ms) = members
         .into_iter()
-        .find(|c| c.name == consumer && c.idle_ms < super::shared_state::ALIVE.as_millis() as u64)
+        .find(|c| {
+            c.name == consumer && c.idle_ms < crate::store::group_state::ALIVE.as_millis() as u64
+        })
         .map(|c| c.idle_ms)
     {
         anyhow::bail!(

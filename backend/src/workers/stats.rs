@@ -196,7 +196,7 @@ async fn read_partition(
             .collect();
         let local = workers.and_then(|w| w.group(&name).ok());
         // Pause, injection and breaker as every process sees them; rates from this relay.
-        let shared = super::shared_state::Shared::from_fields(
+        let shared = crate::store::group_state::Shared::from_fields(
             &details
                 .get(2)
                 .and_then(|v| redis::from_redis_value(v.clone()).ok())

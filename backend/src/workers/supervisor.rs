@@ -18,9 +18,10 @@ use super::handler::Injection;
 use super::notifications::Notify;
 use super::processors::AutoReview;
 use super::relay_slot::MAX_RELAYS;
-use super::{Consumer, ConsumerConfig, Handler, groups};
+use super::{Consumer, ConsumerConfig, Handler};
 use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
+use crate::store::groups;
 use crate::store::keys;
 
 #[derive(Debug, Clone)]

@@ -3,9 +3,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backend::store::db::Db;
+use backend::store::groups;
 use backend::workers::handler::Injection;
 use backend::workers::notifications::Notify;
-use backend::workers::{Consumer, ConsumerConfig, Handler, groups};
+use backend::workers::{Consumer, ConsumerConfig, Handler};
 use serde_json::{Value, json};
 use shared::api::StreamEntry;
 use tokio::sync::RwLock;
@@ -170,7 +171,7 @@ async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while
         poison_claim: Some(poisoned.claim_id.clone()),
         fail_ratio: 0.0,
     };
-    backend::workers::shared_state::set_injection(
+    backend::store::group_state::set_injection(
         &db,
         &mut backend::store::trace::Trace::off(),
         "claims-notifications",
