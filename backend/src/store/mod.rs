@@ -13,6 +13,7 @@ pub mod group_state;
 pub mod groups;
 pub mod keys;
 pub mod lease;
+pub mod letters;
 pub mod markers;
 pub mod memory;
 pub mod metrics;

@@ -196,3 +196,14 @@ pub async fn last_id(db: &Db, trace: &mut Trace, stream: &str) -> Result<Option<
         .await?;
     Ok(reply::entries(newest).into_iter().next().map(|(id, _)| id))
 }
+
+/// The entry `id` of the stream, if it is there.
+pub async fn entry(
+    db: &Db,
+    trace: &mut Trace,
+    stream: &str,
+    id: &str,
+) -> Result<Option<Entry>, DbError> {
+    let found = db.run(trace, &["XRANGE", stream, id, id]).await?;
+    Ok(reply::entries(found).into_iter().next())
+}

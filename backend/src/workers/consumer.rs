@@ -11,13 +11,13 @@ use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
 use super::controls::{Admission, GroupControls};
-use super::dead_letter::{self, DeadLetter};
 use super::handler::{Handled, Handler, HandlerError, Injection};
 use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
 use crate::store::group_state;
 use crate::store::groups;
 use crate::store::keys::Partition;
+use crate::store::letters::{self, DeadLetter};
 use crate::store::streams::BlockingReader;
 use crate::store::trace::Trace;
 
@@ -278,7 +278,7 @@ impl<H: Handler> Consumer<H> {
                     }
                     let error = error.to_string();
                     if deliveries >= self.config.max_deliveries {
-                        dead_letter::send(
+                        letters::send(
                             &self.db,
                             &mut self.trace,
                             DeadLetter {

@@ -5,9 +5,8 @@
 pub mod analytics;
 pub mod consumer;
 pub mod controls;
-pub mod dead_letter;
 pub mod handler;
-pub mod letters;
+pub mod replay;
 pub mod markers;
 pub mod notifications;
 pub mod processors;

@@ -14,8 +14,9 @@ use crate::http::extract::JsonBody;
 use crate::http::state::AppState;
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
+use crate::store::letters::{self, Letter};
 use crate::store::trace::Trace;
-use crate::workers::letters::{self, Letter, ReplayError};
+use crate::workers::replay::{self, ReplayError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -65,7 +66,7 @@ async fn replay_letter(
     let workers = state.workers.get().cloned().ok_or_else(|| {
         ApiError::Unavailable("the consumer groups are not running in this relay".into())
     })?;
-    Ok(letters::replay(
+    Ok(replay::letter(
         &state.db,
         trace,
         &workers,
