@@ -233,6 +233,94 @@ pub async fn pending_summary(
     })
 }
 
+/// The head of a partition's events stream, with its dead letters' count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Head {
+    pub length: u64,
+    pub last_id: Option<String>,
+    pub dead_letters: u64,
+}
+
+/// `stream`'s length and newest id, and `failed`'s length, in one round trip.
+pub async fn head(db: &Db, trace: &mut Trace, stream: &str, failed: &str) -> Result<Head, DbError> {
+    let replies = db
+        .pipeline(
+            trace,
+            &[
+                vec!["XLEN", stream],
+                vec!["XREVRANGE", stream, "+", "-", "COUNT", "1"],
+                vec!["XLEN", failed],
+            ],
+        )
+        .await?;
+    Ok(Head {
+        length: int(replies.first()).unwrap_or(0).max(0) as u64,
+        last_id: replies.get(1).and_then(|v| {
+            reply::entries(v.clone())
+                .into_iter()
+                .next()
+                .map(|(id, _)| id)
+        }),
+        dead_letters: int(replies.get(2)).unwrap_or(0).max(0) as u64,
+    })
+}
+
+/// One group's consumers, its first pending entries and its shared controls.
+#[derive(Debug, Clone, Default)]
+pub struct Details {
+    pub consumers: Vec<ConsumerInfo>,
+    pub pending: Vec<PendingEntry>,
+    pub state: crate::store::group_state::Shared,
+}
+
+/// `group`'s [`Details`] on `stream`, at most `pending_shown` pending entries, in one round
+/// trip.
+pub async fn details(
+    db: &Db,
+    trace: &mut Trace,
+    stream: &str,
+    group: &str,
+    pending_shown: usize,
+) -> Result<Details, DbError> {
+    let count = pending_shown.to_string();
+    let controls = keys::controls(group);
+    let replies = db
+        .pipeline(
+            trace,
+            &[
+                vec!["XINFO", "CONSUMERS", stream, group],
+                vec!["XPENDING", stream, group, "-", "+", count.as_str()],
+                vec!["HGETALL", controls.as_str()],
+            ],
+        )
+        .await?;
+    let fields: std::collections::HashMap<String, String> = replies
+        .get(2)
+        .and_then(|v| redis::from_redis_value(v.clone()).ok())
+        .unwrap_or_default();
+    Ok(Details {
+        consumers: replies
+            .first()
+            .map(ConsumerInfo::all_in)
+            .unwrap_or_default(),
+        pending: replies.get(1).map(PendingEntry::all_in).unwrap_or_default(),
+        state: crate::store::group_state::Shared::from_fields(&fields),
+    })
+}
+
+/// Acknowledges `ids` for `group` on `stream` (`XACK`).
+pub async fn ack(
+    db: &Db,
+    trace: &mut Trace,
+    stream: &str,
+    group: &str,
+    ids: &[String],
+) -> Result<(), DbError> {
+    let mut xack = vec!["XACK", stream, group];
+    xack.extend(ids.iter().map(String::as_str));
+    db.run::<u64, _>(trace, &xack).await.map(drop)
+}
+
 /// Creates `group` on every partition's stream (and the stream if missing), reading from new
 /// entries. A group that already exists (BUSYGROUP) is left as it is, with its cursor and
 /// pending entries.

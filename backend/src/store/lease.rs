@@ -39,6 +39,18 @@ return 0
     )
 });
 
+/// Takes `key` for `owner` for `lease`, only if no one holds it (`SET NX`).
+pub async fn take(db: &Db, key: &str, owner: &str, lease: Duration) -> Result<bool, DbError> {
+    let secs = lease.as_secs().max(1).to_string();
+    let taken: Option<String> = db
+        .run(
+            &mut crate::store::trace::Trace::off(),
+            &["SET", key, owner, "NX", "EX", &secs],
+        )
+        .await?;
+    Ok(taken.is_some())
+}
+
 /// Whether `owner` holds `key` for `lease` from now: renewed if it did, taken if it was free.
 pub async fn renew(db: &Db, key: &str, owner: &str, lease: Duration) -> Result<bool, DbError> {
     let mut renew = RENEW.key(key);

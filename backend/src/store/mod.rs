@@ -17,6 +17,7 @@ pub mod letters;
 pub mod markers;
 pub mod memory;
 pub mod metrics;
+pub mod notifications;
 pub mod reply;
 pub mod streams;
 pub mod trace;

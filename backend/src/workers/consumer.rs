@@ -442,10 +442,7 @@ impl<H: Handler> Consumer<H> {
     }
 
     async fn ack(&mut self, ids: &[String]) -> Result<(), DbError> {
-        let mut xack = vec!["XACK", self.stream.as_str(), self.group];
-        xack.extend(ids.iter().map(String::as_str));
-        let _: u64 = self.db.run(&mut self.trace, &xack).await?;
-        Ok(())
+        groups::ack(&self.db, &mut self.trace, &self.stream, self.group, ids).await
     }
 
     /// Takes over entries other consumers left pending longer than `claim_idle`, one page per

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::db::{Db, DbError};
 use crate::store::keys;
-use crate::store::trace::Trace;
+use crate::store::lease;
 
 /// A lease lasts this long unless renewed; a relay killed outright frees its number then.
 const LEASE: Duration = Duration::from_secs(30);
@@ -25,15 +25,8 @@ impl RelaySlot {
     /// The lowest free number; none when [`MAX_RELAYS`] relays hold them all.
     pub async fn lease(db: &Db) -> Result<Option<Self>, DbError> {
         let owner = format!("{:032x}", rand::random::<u128>());
-        let secs = LEASE.as_secs().to_string();
         for number in 1..=MAX_RELAYS {
-            let taken: Option<String> = db
-                .run(
-                    &mut Trace::off(),
-                    &["SET", &keys::relay_slot(number), &owner, "NX", "EX", &secs],
-                )
-                .await?;
-            if taken.is_some() {
+            if lease::take(db, &keys::relay_slot(number), &owner, LEASE).await? {
                 return Ok(Some(Self { number, owner }));
             }
         }
@@ -56,14 +49,7 @@ impl RelaySlot {
                 _ = tick.tick() => {}
                 () = stop.cancelled() => break,
             }
-            match crate::store::lease::renew(
-                &db,
-                &keys::relay_slot(self.number),
-                &self.owner,
-                LEASE,
-            )
-            .await
-            {
+            match lease::renew(&db, &keys::relay_slot(self.number), &self.owner, LEASE).await {
                 Ok(true) => {}
                 Ok(false) => tracing::warn!(
                     number = self.number,
@@ -72,7 +58,6 @@ impl RelaySlot {
                 Err(e) => tracing::debug!(error = %e, "relay number not renewed"),
             }
         }
-        let _ =
-            crate::store::lease::release(&db, &keys::relay_slot(self.number), &self.owner).await;
+        let _ = lease::release(&db, &keys::relay_slot(self.number), &self.owner).await;
     }
 }

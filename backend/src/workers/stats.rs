@@ -5,9 +5,8 @@ use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledS
 
 use super::Workers;
 use crate::store::db::{Db, DbError};
-use crate::store::groups::{self, ConsumerInfo, PendingEntry};
+use crate::store::groups;
 use crate::store::keys::{self, Partition};
-use crate::store::reply::{self, int};
 use crate::store::trace::Trace;
 
 /// Pending entries listed per group.
@@ -128,48 +127,18 @@ async fn read_partition(
     partition: Partition,
 ) -> Result<GroupsResponse, DbError> {
     let (stream, failed) = (partition.events(), partition.failed());
-    let head = db
-        .pipeline(
-            trace,
-            &[
-                vec!["XLEN", stream.as_str()],
-                vec!["XREVRANGE", stream.as_str(), "+", "-", "COUNT", "1"],
-                vec!["XLEN", failed.as_str()],
-            ],
-        )
-        .await?;
-    let length = int(head.first()).unwrap_or(0) as u64;
-    let dead_letters = int(head.get(2)).unwrap_or(0) as u64;
-    let last_id = head
-        .get(1)
-        .and_then(|v| reply::entries(v.clone()).first().map(|(id, _)| id.clone()));
+    let groups::Head {
+        length,
+        last_id,
+        dead_letters,
+    } = groups::head(db, trace, &stream, &failed).await?;
     let mut views = Vec::new();
     for group in groups::groups(db, trace, &stream).await? {
         let name = group.name;
-        let count = PENDING_SHOWN.to_string();
-        let controls = keys::controls(&name);
-        let details = db
-            .pipeline(
-                trace,
-                &[
-                    vec!["XINFO", "CONSUMERS", stream.as_str(), name.as_str()],
-                    vec![
-                        "XPENDING",
-                        stream.as_str(),
-                        name.as_str(),
-                        "-",
-                        "+",
-                        count.as_str(),
-                    ],
-                    vec!["HGETALL", controls.as_str()],
-                ],
-            )
-            .await?;
+        let details = groups::details(db, trace, &stream, &name, PENDING_SHOWN).await?;
         let running = workers.map(|w| w.running(&name)).unwrap_or_default();
         let members = details
-            .first()
-            .map(ConsumerInfo::all_in)
-            .unwrap_or_default()
+            .consumers
             .into_iter()
             .map(|c| ConsumerView {
                 // The projector is no worker of this relay's: it runs if it read lately
@@ -183,9 +152,7 @@ async fn read_partition(
             })
             .collect();
         let pending_entries = details
-            .get(1)
-            .map(PendingEntry::all_in)
-            .unwrap_or_default()
+            .pending
             .into_iter()
             .map(|r| PendingView {
                 id: r.id,
@@ -196,12 +163,7 @@ async fn read_partition(
             .collect();
         let local = workers.and_then(|w| w.group(&name).ok());
         // Pause, injection and breaker as every process sees them; rates from this relay.
-        let shared = crate::store::group_state::Shared::from_fields(
-            &details
-                .get(2)
-                .and_then(|v| redis::from_redis_value(v.clone()).ok())
-                .unwrap_or_default(),
-        );
+        let shared = details.state;
         let view = super::controls::GroupControls::default();
         view.apply(&shared, now);
         let (breaker, paused, poison_claim, fail_ratio) = (
