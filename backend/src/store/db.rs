@@ -489,6 +489,11 @@ impl Db {
 
     /// `INFO [section]` of the one server, or of every primary of a cluster (which answers
     /// it as a map of node to text).
+    /// `PING`: whether Redis answers at all.
+    pub async fn ping(&self, trace: &mut Trace) -> Result<(), DbError> {
+        self.run::<String, _>(trace, &["PING"]).await.map(drop)
+    }
+
     pub async fn info(&self, trace: &mut Trace, section: Option<&str>) -> Result<Info, DbError> {
         let mut args = vec!["INFO"];
         args.extend(section);

@@ -1,5 +1,6 @@
 //! `claims:failed` (per partition): entries a group gave up on, with what is needed to understand and replay them.
 
+use shared::Timestamp;
 use shared::api::StreamEntry;
 
 use crate::store::db::{Db, DbError};
@@ -13,6 +14,7 @@ pub struct DeadLetter<'a> {
     pub consumer: &'a str,
     pub error: &'a str,
     pub attempts: u64,
+    pub failed_at: Timestamp,
 }
 
 /// Records the entry in its partition's dead letters and acknowledges it for the group, in
@@ -22,7 +24,7 @@ pub struct DeadLetter<'a> {
 /// be lettered twice (its `original_id` tells).
 pub async fn send(db: &Db, trace: &mut Trace, letter: DeadLetter<'_>) -> Result<String, DbError> {
     let attempts = letter.attempts.to_string();
-    let failed_at = crate::events::commands::now().to_string();
+    let failed_at = letter.failed_at.to_string();
     let (failed, stream) = (letter.partition.failed(), letter.partition.events());
     let mut xadd = vec![
         "XADD",

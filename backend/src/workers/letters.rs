@@ -3,10 +3,10 @@
 //! its stream and a record of what happened goes to `claims:failed:log`. It knows nothing of
 //! HTTP: a letter's name is parsed by the caller, and its errors say what went wrong.
 
+use shared::Timestamp;
 use shared::api::StreamEntry;
 
 use super::supervisor::{WorkerError, Workers};
-use crate::events::commands::now;
 use crate::events::feed::tagged;
 use crate::store::db::{Db, DbError};
 use crate::store::keys::{self, Partition};
@@ -114,10 +114,11 @@ pub async fn close(
     trace: &mut Trace,
     letter: &Letter,
     action: &str,
+    at: Timestamp,
     keep: u64,
 ) -> Result<(), DbError> {
     let (name, failed) = (letter.name(), letter.partition.failed());
-    let (at, keep) = (now().to_string(), keep.to_string());
+    let (at, keep) = (at.to_string(), keep.to_string());
     db.together(
         trace,
         &[
@@ -146,13 +147,14 @@ pub async fn close(
     Ok(())
 }
 
-/// Handles the letter's entry again for its group, then closes the letter; says what was
-/// done.
+/// Handles the letter's entry again for its group, then closes the letter (at `at`); says
+/// what was done.
 pub async fn replay(
     db: &Db,
     trace: &mut Trace,
     workers: &Workers,
     letter: &Letter,
+    at: Timestamp,
     keep: u64,
 ) -> Result<String, ReplayError> {
     let group = workers.group(letter.group())?;
@@ -172,7 +174,7 @@ pub async fn replay(
         .process(db, entry)
         .await
         .map_err(ReplayError::FailedAgain)?;
-    close(db, trace, letter, "replayed", keep).await?;
+    close(db, trace, letter, "replayed", at, keep).await?;
     Ok(format!(
         "entry {original} processed again; letter {} removed",
         letter.name()

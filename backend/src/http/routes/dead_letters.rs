@@ -65,7 +65,15 @@ async fn replay_letter(
     let workers = state.workers.get().cloned().ok_or_else(|| {
         ApiError::Unavailable("the consumer groups are not running in this relay".into())
     })?;
-    Ok(letters::replay(&state.db, trace, &workers, letter, state.side_stream_maxlen).await?)
+    Ok(letters::replay(
+        &state.db,
+        trace,
+        &workers,
+        letter,
+        state.clock.now(),
+        state.side_stream_maxlen,
+    )
+    .await?)
 }
 
 async fn replay(
@@ -148,6 +156,7 @@ async fn discard(
         &mut trace,
         &letter,
         "discarded",
+        state.clock.now(),
         state.side_stream_maxlen,
     )
     .await?;
