@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::SystemTime;
 
 use axum::body::{Body, Bytes};
@@ -202,18 +202,24 @@ impl Assets {
         assets
     }
 
+    /// The built-in files, hashed and compressed once per process however many relays it
+    /// starts (the tests start hundreds).
     fn embedded() -> Self {
-        let files: HashMap<String, Arc<Asset>> = embedded_files()
-            .iter()
-            .map(|(name, bytes)| {
-                let asset = Asset::new(name, Bytes::from_static(bytes), None);
-                ((*name).to_owned(), Arc::new(asset))
-            })
-            .collect();
-        compress_in_background(files.values().cloned().collect());
+        static EMBEDDED: OnceLock<HashMap<String, Arc<Asset>>> = OnceLock::new();
+        let files = EMBEDDED.get_or_init(|| {
+            let files: HashMap<String, Arc<Asset>> = embedded_files()
+                .iter()
+                .map(|(name, bytes)| {
+                    let asset = Asset::new(name, Bytes::from_static(bytes), None);
+                    ((*name).to_owned(), Arc::new(asset))
+                })
+                .collect();
+            compress_in_background(files.values().cloned().collect());
+            files
+        });
         Self {
             source: Source::Embedded,
-            files: RwLock::new(files),
+            files: RwLock::new(files.clone()),
         }
     }
 
@@ -222,12 +228,16 @@ impl Assets {
         let mut names = Vec::new();
         list(dir, "", 0, &mut names);
         let mut files = HashMap::new();
+        let mut new = Vec::new();
         for name in names {
-            if let Some(asset) = read(dir, &name) {
-                files.insert(name, Arc::new(asset));
+            if let Some((asset, fresh)) = read(dir, &name) {
+                if fresh {
+                    new.push(asset.clone());
+                }
+                files.insert(name, asset);
             }
         }
-        compress_in_background(files.values().cloned().collect());
+        compress_in_background(new);
         Self {
             source: Source::Disk(dir.to_owned()),
             files: RwLock::new(files),
@@ -251,16 +261,17 @@ impl Assets {
             return Some(asset);
         }
         let (dir, owned) = (dir.clone(), name.to_owned());
-        let asset = tokio::task::spawn_blocking(move || read(&dir, &owned))
+        let (asset, fresh) = tokio::task::spawn_blocking(move || read(&dir, &owned))
             .await
             .ok()
             .flatten()?;
-        let asset = Arc::new(asset);
         self.files
             .write()
             .expect("not poisoned")
             .insert(name.to_owned(), asset.clone());
-        compress_in_background(vec![asset.clone()]);
+        if fresh {
+            compress_in_background(vec![asset.clone()]);
+        }
         Some(asset)
     }
 
@@ -482,15 +493,25 @@ fn stamp_of(metadata: std::fs::Metadata) -> (u64, SystemTime) {
     (metadata.len(), modified)
 }
 
-fn read(dir: &Path, name: &str) -> Option<Asset> {
+/// The file `name` under `dir`, and whether it was read now (to be compressed) rather than
+/// found as it is on disk among the files this process read before: relays started one after
+/// the other on the same `dist/` (the browser tests) hash and compress it once.
+fn read(dir: &Path, name: &str) -> Option<(Arc<Asset>, bool)> {
+    static READ: OnceLock<Mutex<HashMap<PathBuf, Arc<Asset>>>> = OnceLock::new();
     let path = dir.join(name);
-    let metadata = std::fs::metadata(&path).ok()?;
+    let stamp = stamp_of(std::fs::metadata(&path).ok()?);
+    let read = READ.get_or_init(Mutex::default);
+    if let Some(known) = read.lock().expect("not poisoned").get(&path)
+        && known.stamp == Some(stamp)
+    {
+        return Some((known.clone(), false));
+    }
     let bytes = std::fs::read(&path).ok()?;
-    Some(Asset::new(
-        name,
-        Bytes::from(bytes),
-        Some(stamp_of(metadata)),
-    ))
+    let asset = Arc::new(Asset::new(name, Bytes::from(bytes), Some(stamp)));
+    read.lock()
+        .expect("not poisoned")
+        .insert(path, asset.clone());
+    Some((asset, true))
 }
 
 /// The files under `dir` (`prefix` names it relative to the root), dot files left out.
