@@ -16,7 +16,7 @@ use crate::store::db::{Db, DbError};
 use crate::store::group_state;
 use crate::store::groups;
 use crate::store::keys;
-use crate::store::reply;
+use crate::store::streams;
 use crate::store::trace::Trace;
 use crate::workers::handler::Injection;
 use crate::workers::{Workers, stats};
@@ -275,14 +275,19 @@ async fn poison_message(stage: &Stage, say: &Say) -> Step {
     ));
     let failed = stage.db.partition_of(&claim).failed();
     let letter = wait(Duration::from_secs(50), "a dead letter", || async {
-        let reply = stage
-            .db
-            .run(
-                &mut Trace::off(),
-                &["XREVRANGE", &failed, "+", "-", "COUNT", "20"],
-            )
-            .await?;
-        Ok(reply::entries(reply).into_iter().find_map(|(id, fields)| {
+        let newest = streams::range(
+            &stage.db,
+            &mut Trace::off(),
+            std::slice::from_ref(&failed),
+            streams::Range {
+                start: "-",
+                end: "+",
+                count: 20,
+                rev: true,
+            },
+        )
+        .await?;
+        Ok(newest.into_iter().flatten().find_map(|(id, fields)| {
             let about = fields.iter().any(|(_, v)| v.contains(&claim));
             about.then_some(id)
         }))
@@ -342,15 +347,12 @@ async fn redis_unavailable(stage: &Stage, say: &Say) -> Step {
         keys::EVENTS
     ));
     // SHUTDOWN writes the append-only file out, then the connection drops.
-    let _ = stage
-        .db
-        .run::<(), _>(&mut Trace::off(), &["SHUTDOWN"])
-        .await;
+    let _ = stage.db.shutdown_server().await;
     let stopped = Instant::now();
     wait(Duration::from_secs(10), "Redis to stop", || async {
         Ok(stage
             .db
-            .run::<String, _>(&mut Trace::off(), &["PING"])
+            .ping(&mut Trace::off())
             .await
             .is_err()
             .then_some(()))

@@ -26,6 +26,7 @@ use crate::store::trace::Trace;
 
 use crate::store::reply;
 
+pub mod observed;
 mod reserve;
 pub use reserve::{Cap, Exceeded, Growth, Reservation};
 
