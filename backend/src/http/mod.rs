@@ -1,8 +1,10 @@
 //! The relay's HTTP face: the routes and the WebSocket, who may call what, the limits per
-//! client, idempotency keys, the extractors and the one [`error::ApiError`]. Handlers translate
-//! a request into a call on the layers below and its result into an answer.
+//! client, idempotency keys, the browser app's files, the extractors and the one
+//! [`error::ApiError`]. Handlers translate a request into a call on the layers below and its
+//! result into an answer.
 
 pub mod access;
+pub mod assets;
 pub mod connections;
 pub mod error;
 pub mod extract;

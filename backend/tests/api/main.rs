@@ -2,6 +2,7 @@
 //! on a free loopback port, so tests run in parallel without sharing state.
 
 mod access;
+mod assets;
 mod bad_input;
 mod bounded_reads;
 mod claims;

@@ -23,10 +23,10 @@ use std::path::Path;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::http::access;
+use crate::http::assets::Assets;
 use crate::http::error::ApiError;
 use crate::http::extract::BODY_LIMIT;
 use crate::http::limits::WriteLimit;
@@ -74,11 +74,15 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
             access::refuse_cross_site,
         ));
     let app = Router::new().nest("/api", api);
-    let app = match static_dir.filter(|d| d.is_dir()) {
-        // The browser app routes on its own, so unknown paths get index.html.
-        Some(dir) => app
-            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
-        None => app,
-    };
+    // The browser app, from `static_dir` if it exists, else the one built in (http::assets).
+    let assets = std::sync::Arc::new(Assets::new(static_dir));
+    let app =
+        app.fallback(
+            move |method: axum::http::Method,
+                  uri: axum::http::Uri,
+                  headers: axum::http::HeaderMap| async move {
+                assets.serve(&method, &uri, &headers).await
+            },
+        );
     app.layer(TraceLayer::new_for_http()).with_state(state)
 }
