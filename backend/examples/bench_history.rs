@@ -60,7 +60,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn at() -> shared::Timestamp {
-    commands::now()
+    backend::store::clock::Clock::system().now()
 }
 
 async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
@@ -259,7 +259,11 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
     let last = backend::events::feed::last_ids(&db).await?.to_string();
 
     let stop = CancellationToken::new();
-    let projector = tokio::spawn(backend::events::projection::run(db.clone(), stop.clone()));
+    let projector = tokio::spawn(backend::events::projection::run(
+        db.clone(),
+        backend::store::clock::Clock::system(),
+        stop.clone(),
+    ));
     let started = Instant::now();
     projected_up_to(&db, &last, Duration::from_millis(20), "the first build").await?;
     let took = started.elapsed().as_secs_f64();

@@ -93,7 +93,8 @@ async fn main() -> anyhow::Result<()> {
             "traffic: {rate} events/s into {} (Ctrl-C stops)",
             db.location
         );
-        backend::teaching::traffic::run(&db, *rate, stop, &counts).await;
+        let clock = backend::store::clock::Clock::system();
+        backend::teaching::traffic::run(&db, &clock, *rate, stop, &counts).await;
         println!(
             "traffic: {} events, {} claims submitted",
             counts.events.load(std::sync::atomic::Ordering::Relaxed),
@@ -138,7 +139,7 @@ async fn main() -> anyhow::Result<()> {
             db,
             &group,
             &consumer,
-            &config.worker_settings(),
+            &config.worker_settings(backend::store::clock::Clock::system()),
             stop,
         )
         .await;

@@ -39,7 +39,7 @@ pub async fn submit_one(
             .map_err(anyhow::Error::msg)?,
         currency: shared::Currency::BEFORE_V2,
         policy_number: None,
-        at: commands::now(),
+        at: backend::store::clock::Clock::system().now(),
     };
     let blank = Claim::default();
     let submit = commands::execute(db, trace, &blank, &command, None, None);

@@ -93,6 +93,7 @@ impl Processors {
             group,
             handler: Arc::new(AutoReview {
                 approve_up_to: APPROVE_UP_TO,
+                clock: backend::store::clock::Clock::system(),
             }),
             injection: Arc::new(RwLock::new(Injection::default())),
             tally: Arc::new(Tally::default()),

@@ -3,7 +3,7 @@
 
 use rand::distr::{Alphanumeric, SampleString};
 use shared::api::ClaimView;
-use shared::{Claim, ClaimCommand, ClaimId, DomainError, Timestamp};
+use shared::{Claim, ClaimCommand, ClaimEvent, ClaimId, DomainError};
 
 use crate::store::claims::IdempotencyMark;
 use crate::store::claims::{self, Appended};
@@ -34,11 +34,6 @@ pub enum CommandError {
     Internal(#[from] anyhow::Error),
 }
 
-pub fn now() -> Timestamp {
-    let ms = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    Timestamp::from_unix_millis(ms as i64).expect("the clock is between 1970 and 9999")
-}
-
 /// `PREFIX-` and 10 random letters or digits: short enough to read out in class.
 pub fn generate(prefix: &str) -> String {
     let suffix = Alphanumeric
@@ -62,46 +57,104 @@ pub async fn execute(
             before.version
         )));
     }
-    let events = shared::handle(before, command)?;
-    let [event] = events.as_slice() else {
-        return Err(anyhow::anyhow!(
-            "a command produced {} events; appends take one",
-            events.len()
-        )
-        .into());
-    };
-    let mut after = before.clone();
-    shared::apply(&mut after, event);
-    let mut appended = claims::append(db, trace, before, event, mark).await?;
+    let event = one_event(shared::handle(before, command)?)?;
+    let mut appended = claims::append(db, trace, before, &event, mark).await?;
     if let Appended::IndexBehind = appended {
         // Other programs appended more than one script run indexes: index them all, then
         // check the version again (the claim may be among them).
         claims::catch_up(db, db.partition_of(event.claim_id.as_str())).await?;
-        appended = claims::append(db, trace, before, event, mark).await?;
+        appended = claims::append(db, trace, before, &event, mark).await?;
     }
     match appended {
-        Appended::Ok { entry_id } => {
-            if db.snapshot_every.due(after.version) {
-                claims::save_snapshot(db, trace, event.claim_id.as_str(), &after, &entry_id)
-                    .await?;
-            }
-            Ok(Executed {
-                claim_id: event.claim_id.to_string(),
-                entry_id,
-                claim: ClaimView::of(&after).expect("the claim exists after an event"),
-                state: after,
-            })
-        }
-        Appended::Conflict { version } => Err(CommandError::VersionConflict(format!(
-            "the claim changed while this request ran (now version {version}); reload it and try again"
-        ))),
-        Appended::IndexBehind => Err(CommandError::VersionConflict(
-            "other programs are appending faster than the relay indexes them; try again".into(),
-        )),
+        Appended::Ok { entry_id } => Ok(executed(db, trace, before, &event, entry_id).await?),
+        Appended::Conflict { version } => Err(conflict(version)),
+        Appended::IndexBehind => Err(index_behind()),
     }
 }
 
-/// Loads an existing claim, builds the command for it, and executes it.
+/// Decides a command for each of several claims, then appends what was decided in one round
+/// trip (the same version-checked script, once per claim, so one claim's conflict does not
+/// hold up the others). Each answer is the claim's own: executed, refused by the aggregate, or
+/// in conflict; only Redis failing fails them all. Nothing is retried here.
+pub async fn execute_many(
+    db: &Db,
+    commands: &[(&Claim, &ClaimCommand)],
+) -> Result<Vec<Result<Executed, CommandError>>, DbError> {
+    let decided: Vec<Result<ClaimEvent, CommandError>> = commands
+        .iter()
+        .map(|(before, command)| one_event(shared::handle(before, command)?))
+        .collect();
+    let appends: Vec<(&Claim, &ClaimEvent)> = commands
+        .iter()
+        .zip(&decided)
+        .filter_map(|((before, _), event)| Some((*before, event.as_ref().ok()?)))
+        .collect();
+    let mut appended = claims::append_many(db, &appends).await?.into_iter();
+    let mut results = Vec::with_capacity(commands.len());
+    for ((before, _), event) in commands.iter().zip(decided) {
+        let event = match event {
+            Ok(event) => event,
+            Err(e) => {
+                results.push(Err(e));
+                continue;
+            }
+        };
+        let appended = appended.next().expect("one answer per append");
+        results.push(match appended {
+            Appended::Ok { entry_id } => {
+                Ok(executed(db, &mut Trace::off(), before, &event, entry_id).await?)
+            }
+            Appended::Conflict { version } => Err(conflict(version)),
+            Appended::IndexBehind => Err(index_behind()),
+        });
+    }
+    Ok(results)
+}
+
+/// The one event a command produced: an append takes one.
+fn one_event(events: Vec<ClaimEvent>) -> Result<ClaimEvent, CommandError> {
+    let count = events.len();
+    let mut events = events.into_iter();
+    match (events.next(), events.next()) {
+        (Some(event), None) => Ok(event),
+        _ => Err(anyhow::anyhow!("a command produced {count} events; appends take one").into()),
+    }
+}
+
+/// The claim after `event` was appended as `entry_id`, its snapshot written when one is due.
+async fn executed(
+    db: &Db,
+    trace: &mut Trace,
+    before: &Claim,
+    event: &ClaimEvent,
+    entry_id: String,
+) -> Result<Executed, DbError> {
+    let mut after = before.clone();
+    shared::apply(&mut after, event);
+    if db.snapshot_every.due(after.version) {
+        claims::save_snapshot(db, trace, event.claim_id.as_str(), &after, &entry_id).await?;
+    }
+    Ok(Executed {
+        claim_id: event.claim_id.to_string(),
+        entry_id,
+        claim: ClaimView::of(&after).expect("the claim exists after an event"),
+        state: after,
+    })
+}
+
+fn conflict(version: u64) -> CommandError {
+    CommandError::VersionConflict(format!(
+        "the claim changed while this request ran (now version {version}); reload it and try again"
+    ))
+}
+
+fn index_behind() -> CommandError {
+    CommandError::VersionConflict(
+        "other programs are appending faster than the relay indexes them; try again".into(),
+    )
+}
+
+/// Loads an existing claim and executes `command` on it.
 ///
 /// A claim other programs appended to since the relay last indexed it reads short, and the
 /// append script, which indexes them first, then finds it grown: that conflict is the index's,
@@ -114,13 +167,12 @@ pub async fn transition(
     claim_id: &ClaimId,
     expected_version: Option<u64>,
     mark: Option<&IdempotencyMark>,
-    command: impl FnOnce(Timestamp) -> ClaimCommand,
+    command: &ClaimCommand,
 ) -> Result<Executed, CommandError> {
-    let command = command(now());
-    match load_and_execute(db, trace, claim_id, expected_version, mark, &command).await {
+    match load_and_execute(db, trace, claim_id, expected_version, mark, command).await {
         Err(CommandError::VersionConflict(_)) => {
             claims::catch_up(db, db.partition_of(claim_id.as_str())).await?;
-            load_and_execute(db, trace, claim_id, expected_version, mark, &command).await
+            load_and_execute(db, trace, claim_id, expected_version, mark, command).await
         }
         done => done,
     }

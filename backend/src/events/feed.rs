@@ -17,7 +17,7 @@ use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
 use crate::store::reply;
-use crate::store::streams::BlockingReader;
+use crate::store::streams::{self, BlockingReader};
 use crate::store::trace::Trace;
 
 /// How long one `XREAD` blocks before it loops (and notices shutdown).
@@ -232,15 +232,9 @@ pub fn tagged(partition: Partition, mut entry: StreamEntry) -> StreamEntry {
 
 /// The id of the partition's newest entry, or 0-0 for an empty or missing stream.
 pub async fn last_id(db: &Db, partition: Partition) -> Result<EntryId, DbError> {
-    let reply = db
-        .run(
-            &mut Trace::off(),
-            &["XREVRANGE", &partition.events(), "+", "-", "COUNT", "1"],
-        )
-        .await?;
-    Ok(reply::entries(reply)
-        .first()
-        .and_then(|(id, _)| id.parse().ok())
+    let newest = streams::last_id(db, &mut Trace::off(), &partition.events()).await?;
+    Ok(newest
+        .and_then(|id| id.parse().ok())
         .unwrap_or(EntryId::ZERO))
 }
 
@@ -255,13 +249,10 @@ pub async fn last_ids(db: &Db) -> Result<Cursor, DbError> {
 
 /// Entries in every partition's events stream together.
 pub async fn length(db: &Db, trace: &mut Trace) -> Result<u64, DbError> {
-    let streams: Vec<String> = db.partitions.all().map(Partition::events).collect();
-    let lengths: Vec<Vec<&str>> = streams.iter().map(|s| vec!["XLEN", s.as_str()]).collect();
-    Ok(db
-        .pipeline(trace, &lengths)
+    let events: Vec<String> = db.partitions.all().map(Partition::events).collect();
+    Ok(streams::lengths(db, trace, &events)
         .await?
         .into_iter()
-        .map(|n| redis::from_redis_value::<u64>(n).unwrap_or(0))
         .sum())
 }
 

@@ -6,72 +6,23 @@
 //! `SET NX` before the command runs and replaced by the answer after it; an answer that says
 //! nothing happened because of the relay or Redis (5xx) is not kept, so the retry runs again.
 
-use std::time::Duration;
-
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Response, StatusCode};
 use axum::middleware::Next;
 use axum::response::IntoResponse;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::http::error::ApiError;
 use crate::http::extract::BODY_LIMIT;
 use crate::http::state::AppState;
 use crate::store::claims::IdempotencyMark;
-use crate::store::keys::Partition;
-use crate::store::trace::Trace;
+use crate::store::claims::idempotency::{self, Record};
 
 pub const HEADER: &str = "idempotency-key";
 /// Set on an answer given again.
 pub const REPLAYED: &str = "idempotent-replayed";
-/// How long an answer is kept for its key.
-pub const KEEP: Duration = Duration::from_secs(24 * 60 * 60);
-/// How long a key stays reserved while its request runs (a relay that dies meanwhile frees it).
-const RESERVE: Duration = Duration::from_secs(60);
 const MAX_KEY_LEN: usize = 255;
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-enum Record {
-    /// The first request with this key is running.
-    Running { fingerprint: String },
-    /// Its command was appended (written by the append script), its answer not yet recorded.
-    Applied {
-        fingerprint: String,
-        claim_id: String,
-        entry_id: String,
-    },
-    /// Its answer.
-    Done {
-        fingerprint: String,
-        status: u16,
-        body: String,
-    },
-}
-
-impl Record {
-    fn fingerprint(&self) -> &str {
-        match self {
-            Self::Running { fingerprint }
-            | Self::Applied { fingerprint, .. }
-            | Self::Done { fingerprint, .. } => fingerprint,
-        }
-    }
-}
-
-static FREE_IF_RUNNING: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
-        r"
--- KEYS: the key; ARGV: its reservation
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-",
-    )
-});
 
 /// The middleware: see the module docs.
 pub async fn once(State(state): State<AppState>, request: Request, next: Next) -> Response<Body> {
@@ -119,55 +70,30 @@ async fn run_once(
         .and_then(|p| p.split_once('/'))
     {
         Some((claim_id, _)) => state.db.partition_of(claim_id),
-        None => state.db.partition_of(&hash(&key)),
+        None => IdempotencyMark::partition_for_new(&state.db, &key),
     };
-    let redis_key = redis_key(partition, &key);
-    let mut trace = Trace::off();
-    let running = serde_json::to_string(&Record::Running {
-        fingerprint: fingerprint.clone(),
-    })
-    .expect("records serialize");
-    let reserve_secs = RESERVE.as_secs().to_string();
-    let reserved: Option<String> = state
-        .db
-        .run(
-            &mut trace,
-            &["SET", &redis_key, &running, "NX", "EX", &reserve_secs],
-        )
+    let mark = IdempotencyMark::new(partition, &key, fingerprint);
+    let reserved = idempotency::reserve(&state.db, &mark)
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
-    if reserved.is_none() {
-        return Err(earlier_answer(state, &redis_key, &fingerprint).await);
+    if !reserved {
+        return Err(earlier_answer(state, &mark).await);
     }
 
     let mut request = Request::from_parts(parts, Body::from(body));
-    request.extensions_mut().insert(IdempotencyMark {
-        key: redis_key.clone(),
-        partition,
-        fingerprint: fingerprint.clone(),
-    });
+    request.extensions_mut().insert(mark.clone());
     let response = next.run(request).await;
     let (parts, body) = response.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
     if parts.status.is_server_error() {
-        // Free the key for a retry, unless the append script marked it applied meanwhile.
-        let mut free = FREE_IF_RUNNING.key(&redis_key);
-        free.arg(&running);
-        let _: Result<i64, _> = state.db.script(&free).await;
+        if let Err(e) = idempotency::free(&state.db, &mark).await {
+            tracing::warn!(error = %e, "an idempotency key was not freed; it frees itself");
+        }
     } else {
-        let done = serde_json::to_string(&Record::Done {
-            fingerprint,
-            status: parts.status.as_u16(),
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
-        .expect("records serialize");
-        let keep = KEEP.as_secs().to_string();
-        if let Err(e) = state
-            .db
-            .run::<(), _>(&mut trace, &["SET", &redis_key, &done, "EX", &keep])
-            .await
+        let answer = String::from_utf8_lossy(&body).into_owned();
+        if let Err(e) = idempotency::answered(&state.db, &mark, parts.status.as_u16(), answer).await
         {
             // The command ran; its answer goes out even if it cannot be kept.
             tracing::warn!(error = %e, "an idempotent answer was not recorded");
@@ -177,16 +103,16 @@ async fn run_once(
 }
 
 /// The answer for a key already used: the same one again, or why not.
-async fn earlier_answer(state: &AppState, redis_key: &str, fingerprint: &str) -> Response<Body> {
-    let stored: Option<String> = match state.db.run(&mut Trace::off(), &["GET", redis_key]).await {
-        Ok(stored) => stored,
+async fn earlier_answer(state: &AppState, mark: &IdempotencyMark) -> Response<Body> {
+    let record = match idempotency::read(&state.db, mark).await {
+        Ok(record) => record,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let Some(record) = stored.and_then(|s| serde_json::from_str::<Record>(&s).ok()) else {
+    let Some(record) = record else {
         // Expired between the two commands: rare enough to ask for a retry.
         return busy();
     };
-    if record.fingerprint() != fingerprint {
+    if record.fingerprint() != mark.fingerprint {
         return ApiError::Unprocessable {
             code: "idempotency_key_reused",
             message: "this Idempotency-Key was used for a different request (method, path or \
@@ -231,15 +157,6 @@ fn busy() -> Response<Body> {
     .into_response()
 }
 
-/// Where the answer for `key` is kept: by its hash, so any key has a short, safe name.
-pub fn redis_key(partition: Partition, key: &str) -> String {
-    partition.idempotency(&hash(key))
-}
-
-fn hash(key: &str) -> String {
-    hex(&Sha256::digest(key.as_bytes()))
-}
-
 /// What makes two requests "the same" for a key: method, path and body.
 pub fn fingerprint(method: &str, path: &str, body: &Bytes) -> String {
     let mut hash = Sha256::new();
@@ -248,9 +165,5 @@ pub fn fingerprint(method: &str, path: &str, body: &Bytes) -> String {
     hash.update(path.as_bytes());
     hash.update([0]);
     hash.update(body);
-    hex(&hash.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

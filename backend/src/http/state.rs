@@ -5,6 +5,7 @@ use tokio_util::sync::CancellationToken;
 use crate::events::feed::Feed;
 use crate::http::access::Access;
 use crate::http::limits::ConnectionLimits;
+use crate::store::clock::Clock;
 use crate::store::db::Db;
 use crate::store::embedded::EmbeddedStatus;
 use crate::workers::Workers;
@@ -13,6 +14,8 @@ use crate::workers::Workers;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// The relay's one clock, for every time a request stamps or reports.
+    pub clock: Clock,
     pub feed: Feed,
     /// Cancelled when the relay shuts down, so long-lived WebSockets end too.
     pub shutdown: CancellationToken,

@@ -224,7 +224,11 @@ impl Config {
         ))
     }
 
-    pub fn worker_settings(&self) -> crate::workers::WorkerSettings {
+    /// The consumer groups' settings, stamping with `clock`.
+    pub fn worker_settings(
+        &self,
+        clock: crate::store::clock::Clock,
+    ) -> crate::workers::WorkerSettings {
         crate::workers::WorkerSettings {
             consumers: self.consumers,
             auto_review: self.auto_review,
@@ -237,6 +241,7 @@ impl Config {
             max_consumers: self.max_consumers_per_group,
             side_stream_maxlen: self.side_stream_maxlen,
             snapshot_every: self.snapshot_every,
+            clock,
         }
     }
 

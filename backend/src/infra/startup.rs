@@ -13,6 +13,7 @@ use crate::http::limits::ConnectionLimits;
 use crate::http::routes;
 use crate::http::state::AppState;
 use crate::infra::config::Config;
+use crate::store::clock::Clock;
 use crate::store::db::Db;
 use crate::store::embedded::{EmbeddedRedis, Persistence, Supervised};
 use crate::workers::{WorkerSettings, Workers};
@@ -30,6 +31,8 @@ pub struct Application {
 impl Application {
     /// Binds the listener and, without a Redis URL, starts the embedded Redis.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // The one clock: everything the relay stamps or reports reads it.
+        let clock = Clock::system();
         let (db, embedded) = match &config.redis_url {
             _ if !config.redis_cluster.is_empty() => (Db::cluster(&config.redis_cluster)?, None),
             Some(url) => (
@@ -60,10 +63,10 @@ impl Application {
             // Groups start at the stream's end; made now, before the first request is served,
             // no claim submitted right after the start is missed by one of them. If Redis is
             // not there yet, the workers make them once it is.
-            let settings = config.worker_settings();
+            let settings = config.worker_settings(clock.clone());
             let ensure = async {
                 for group in crate::workers::supervisor::group_names(&settings) {
-                    crate::workers::groups::ensure(&db, group).await?;
+                    crate::store::groups::ensure(&db, group).await?;
                 }
                 Ok::<(), crate::store::db::DbError>(())
             };
@@ -82,6 +85,7 @@ impl Application {
         );
         let state = AppState {
             db,
+            clock: clock.clone(),
             feed: Feed::new(config.ws_client_buffer),
             shutdown: CancellationToken::new(),
             workers: Arc::default(),
@@ -96,7 +100,7 @@ impl Application {
             class: crate::teaching::lab::class::ClassCache::default(),
             side_stream_maxlen: config.side_stream_maxlen,
             embedded: embedded.as_ref().map(Supervised::status),
-            console: crate::teaching::console::Console::new(config.console_limits()),
+            console: crate::teaching::console::Console::new(config.console_limits(), clock.clone()),
             traffic: crate::teaching::traffic::Traffic::default(),
             scenarios: crate::teaching::scenarios::Scenarios::default(),
         };
@@ -110,7 +114,7 @@ impl Application {
             router,
             state,
             embedded,
-            workers: config.workers.then(|| config.worker_settings()),
+            workers: config.workers.then(|| config.worker_settings(clock)),
             connections: config.connection_settings(),
             generated_token,
         })
@@ -155,11 +159,13 @@ impl Application {
         let feed = tokio::spawn(state.feed.clone().run(state.db.clone(), stop.clone()));
         let projector = tokio::spawn(crate::events::projection::run(
             state.db.clone(),
+            state.clock.clone(),
             stop.clone(),
         ));
         let projection_feed = tokio::spawn(push_projection(state.clone()));
         let trends = tokio::spawn(state.trends.clone().run(
             state.db.clone(),
+            state.clock.clone(),
             state.workers.clone(),
             stop.clone(),
         ));
@@ -259,7 +265,14 @@ async fn push_groups(state: AppState) {
         }
         let workers = state.workers.get().cloned();
         let mut trace = crate::store::trace::Trace::off();
-        match crate::workers::stats::read(&state.db, workers.as_deref(), &mut trace).await {
+        match crate::workers::stats::read(
+            &state.db,
+            state.clock.now(),
+            workers.as_deref(),
+            &mut trace,
+        )
+        .await
+        {
             Ok(mut groups) => {
                 state.trends.annotate(&mut groups);
                 let message = shared::api::ServerMessage::Groups { groups };

@@ -489,6 +489,27 @@ impl Db {
 
     /// `INFO [section]` of the one server, or of every primary of a cluster (which answers
     /// it as a map of node to text).
+    /// `CONFIG GET name`: the setting's value, if Redis has one by that name.
+    pub async fn config_get(
+        &self,
+        trace: &mut Trace,
+        name: &str,
+    ) -> Result<Option<String>, DbError> {
+        let pair: Vec<String> = self.run(trace, &["CONFIG", "GET", name]).await?;
+        Ok(pair.into_iter().nth(1))
+    }
+
+    /// `SHUTDOWN`: the server writes its append-only file out and stops (the connection
+    /// drops with it, so the answer is an error either way).
+    pub async fn shutdown_server(&self) -> Result<(), DbError> {
+        self.run::<(), _>(&mut Trace::off(), &["SHUTDOWN"]).await
+    }
+
+    /// `PING`: whether Redis answers at all.
+    pub async fn ping(&self, trace: &mut Trace) -> Result<(), DbError> {
+        self.run::<String, _>(trace, &["PING"]).await.map(drop)
+    }
+
     pub async fn info(&self, trace: &mut Trace, section: Option<&str>) -> Result<Info, DbError> {
         let mut args = vec!["INFO"];
         args.extend(section);

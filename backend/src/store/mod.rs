@@ -4,15 +4,19 @@
 
 pub mod claims;
 pub mod cli;
+pub mod clock;
 pub mod cursor;
 pub mod db;
 pub mod embedded;
 pub mod entry_id;
+pub mod group_state;
 pub mod groups;
 pub mod keys;
 pub mod lease;
+pub mod letters;
 pub mod markers;
 pub mod memory;
+pub mod metrics;
 pub mod reply;
 pub mod streams;
 pub mod trace;

@@ -177,3 +177,33 @@ impl BlockingReader {
         Ok(reply::read_entries(reply))
     }
 }
+
+/// The length of each stream (0 for one that is not there), in one round trip.
+pub async fn lengths(db: &Db, trace: &mut Trace, streams: &[String]) -> Result<Vec<u64>, DbError> {
+    let commands: Vec<Vec<&str>> = streams.iter().map(|s| vec!["XLEN", s.as_str()]).collect();
+    Ok(db
+        .pipeline(trace, &commands)
+        .await?
+        .into_iter()
+        .map(|n| reply::int(Some(&n)).unwrap_or(0).max(0) as u64)
+        .collect())
+}
+
+/// The id of the stream's newest entry, if it has one.
+pub async fn last_id(db: &Db, trace: &mut Trace, stream: &str) -> Result<Option<String>, DbError> {
+    let newest = db
+        .run(trace, &["XREVRANGE", stream, "+", "-", "COUNT", "1"])
+        .await?;
+    Ok(reply::entries(newest).into_iter().next().map(|(id, _)| id))
+}
+
+/// The entry `id` of the stream, if it is there.
+pub async fn entry(
+    db: &Db,
+    trace: &mut Trace,
+    stream: &str,
+    id: &str,
+) -> Result<Option<Entry>, DbError> {
+    let found = db.run(trace, &["XRANGE", stream, id, id]).await?;
+    Ok(reply::entries(found).into_iter().next())
+}

@@ -10,14 +10,16 @@ use std::time::{Duration, Instant};
 use shared::api::{NarrationLine, ScenarioInfo, ScenarioRun, ScenariosResponse};
 use shared::{Claim, ClaimCommand};
 
-use crate::events::commands::{self, now};
+use crate::events::commands;
+use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
+use crate::store::group_state;
 use crate::store::groups;
 use crate::store::keys;
-use crate::store::reply;
+use crate::store::streams;
 use crate::store::trace::Trace;
 use crate::workers::handler::Injection;
-use crate::workers::{Workers, shared_state, stats};
+use crate::workers::{Workers, stats};
 
 /// (id, title, summary) of each scenario.
 const CATALOGUE: [(&str, &str, &str); 4] = [
@@ -50,6 +52,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct Stage {
     pub db: Db,
+    pub clock: Clock,
     /// The consumer groups, once started (never, with `--workers false`).
     pub workers: Arc<OnceLock<Arc<Workers>>>,
     /// Whether the relay runs its own redis-server, which only then may a scenario stop.
@@ -119,7 +122,7 @@ impl Scenarios {
             started: Instant::now(),
             run: ScenarioRun {
                 id: id.to_owned(),
-                started_at: now().to_string(),
+                started_at: stage.clock.now().to_string(),
                 finished: false,
                 failed: None,
                 lines: Vec::new(),
@@ -208,7 +211,7 @@ async fn crash_consumer(stage: &Stage, say: &Say) -> Step {
     say.line(format!(
         "Every notification fails for now, so what {group} reads stays pending: delivered, not acknowledged."
     ));
-    submit(&stage.db, 3).await?;
+    submit(stage, 3).await?;
     say.line("Submitted 3 claims.");
     let (holder, held) = wait(Duration::from_secs(20), "an entry pending", || async {
         let by = pending_by_consumer(&stage.db, group).await?;
@@ -250,7 +253,7 @@ async fn crash_consumer(stage: &Stage, say: &Say) -> Step {
 
 async fn poison_message(stage: &Stage, say: &Say) -> Step {
     let group = keys::NOTIFICATIONS_GROUP;
-    let command = crate::teaching::traffic::new_claim();
+    let command = crate::teaching::traffic::new_claim(stage.clock.now());
     let ClaimCommand::SubmitClaim { claim_id, .. } = &command else {
         unreachable!("new_claim submits")
     };
@@ -272,14 +275,19 @@ async fn poison_message(stage: &Stage, say: &Say) -> Step {
     ));
     let failed = stage.db.partition_of(&claim).failed();
     let letter = wait(Duration::from_secs(50), "a dead letter", || async {
-        let reply = stage
-            .db
-            .run(
-                &mut Trace::off(),
-                &["XREVRANGE", &failed, "+", "-", "COUNT", "20"],
-            )
-            .await?;
-        Ok(reply::entries(reply).into_iter().find_map(|(id, fields)| {
+        let newest = streams::range(
+            &stage.db,
+            &mut Trace::off(),
+            std::slice::from_ref(&failed),
+            streams::Range {
+                start: "-",
+                end: "+",
+                count: 20,
+                rev: true,
+            },
+        )
+        .await?;
+        Ok(newest.into_iter().flatten().find_map(|(id, fields)| {
             let about = fields.iter().any(|(_, v)| v.contains(&claim));
             about.then_some(id)
         }))
@@ -303,7 +311,7 @@ async fn stop_group(stage: &Stage, say: &Say) -> Step {
         "Paused {group}: its consumers stop reading, and new entries wait in the stream."
     ));
     let before = lag(&stage.db, group).await.map_err(text)?.unwrap_or(0);
-    submit(&stage.db, 10).await?;
+    submit(stage, 10).await?;
     let grown = wait(Duration::from_secs(15), "the lag to grow", || async {
         Ok(lag(&stage.db, group).await?.filter(|l| *l >= before + 10))
     })
@@ -339,15 +347,12 @@ async fn redis_unavailable(stage: &Stage, say: &Say) -> Step {
         keys::EVENTS
     ));
     // SHUTDOWN writes the append-only file out, then the connection drops.
-    let _ = stage
-        .db
-        .run::<(), _>(&mut Trace::off(), &["SHUTDOWN"])
-        .await;
+    let _ = stage.db.shutdown_server().await;
     let stopped = Instant::now();
     wait(Duration::from_secs(10), "Redis to stop", || async {
         Ok(stage
             .db
-            .run::<String, _>(&mut Trace::off(), &["PING"])
+            .ping(&mut Trace::off())
             .await
             .is_err()
             .then_some(()))
@@ -389,9 +394,10 @@ fn text(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
-async fn submit(db: &Db, n: usize) -> Step {
+async fn submit(stage: &Stage, n: usize) -> Step {
     for _ in 0..n {
-        submit_one(db, &crate::teaching::traffic::new_claim()).await?;
+        let command = crate::teaching::traffic::new_claim(stage.clock.now());
+        submit_one(&stage.db, &command).await?;
     }
     Ok(())
 }
@@ -413,7 +419,7 @@ async fn submit_one(db: &Db, command: &ClaimCommand) -> Step {
 
 /// Sets a group's injected failures for every process, this relay's consumers at once.
 async fn inject(stage: &Stage, group: &str, injection: Injection) -> Result<(), DbError> {
-    shared_state::set_injection(&stage.db, &mut Trace::off(), group, &injection).await?;
+    group_state::set_injection(&stage.db, &mut Trace::off(), group, &injection).await?;
     if let Some(g) = stage.workers.get().and_then(|w| w.group(group).ok()) {
         *g.injection.write().await = injection;
     }
@@ -423,7 +429,7 @@ async fn inject(stage: &Stage, group: &str, injection: Injection) -> Result<(), 
 /// Pauses or resumes a group for every process, this relay's consumers at once. A pause
 /// returns once this relay's consumers have parked, so none is still reading.
 async fn pause(stage: &Stage, group: &str, paused: bool) -> Result<(), DbError> {
-    let epoch = shared_state::set_paused(&stage.db, &mut Trace::off(), group, paused).await?;
+    let epoch = group_state::set_paused(&stage.db, &mut Trace::off(), group, paused).await?;
     let workers = stage.workers.get().cloned();
     if let Some(g) = workers.as_ref().and_then(|w| w.group(group).ok()) {
         g.controls.set_paused(paused);
@@ -433,7 +439,7 @@ async fn pause(stage: &Stage, group: &str, paused: bool) -> Result<(), DbError> 
     };
     let running = workers.running(group);
     let _ = wait(Duration::from_secs(10), "the consumers to park", || async {
-        let parked = shared_state::parked_since(&stage.db, group, epoch).await?;
+        let parked = group_state::parked_since(&stage.db, group, epoch).await?;
         Ok(running.iter().all(|c| parked.contains(c)).then_some(()))
     })
     .await;

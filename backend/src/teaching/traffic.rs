@@ -11,14 +11,15 @@ use rand::seq::IndexedRandom;
 use shared::api::TrafficStatus;
 use shared::{
     Adjuster, Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, Currency, CustomerId, Description,
-    Note, PaymentReference, PolicyNumber, Reason,
+    Note, PaymentReference, PolicyNumber, Reason, Timestamp,
 };
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::events::commands::{self, CommandError, generate, now};
+use crate::events::commands::{self, CommandError, generate};
 use crate::store::claims;
+use crate::store::clock::Clock;
 use crate::store::db::Db;
 use crate::store::trace::Trace;
 
@@ -81,7 +82,7 @@ pub struct Counts {
 
 impl Traffic {
     /// Starts the generator at `rate` events/s, or restarts the one running at a new rate.
-    pub async fn start(&self, db: Db, rate: u32) -> TrafficStatus {
+    pub async fn start(&self, db: Db, clock: Clock, rate: u32) -> TrafficStatus {
         let mut state = self.state.lock().await;
         if let Some(running) = state.running.take() {
             state.last = running.finish().await;
@@ -90,11 +91,12 @@ impl Traffic {
         let counts = Arc::new(Counts::default());
         let task = tokio::spawn({
             let (stop, counts) = (stop.clone(), counts.clone());
-            async move { run(&db, rate, stop, &counts).await }
+            let clock = clock.clone();
+            async move { run(&db, &clock, rate, stop, &counts).await }
         });
         let running = Running {
             rate,
-            started_at: now().to_string(),
+            started_at: clock.now().to_string(),
             stop,
             task,
             counts,
@@ -126,7 +128,7 @@ impl Traffic {
 }
 
 /// Appends about `rate` events a second until stopped.
-pub async fn run(db: &Db, rate: u32, stop: CancellationToken, counts: &Counts) {
+pub async fn run(db: &Db, clock: &Clock, rate: u32, stop: CancellationToken, counts: &Counts) {
     let rate = rate.clamp(1, MAX_RATE);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -136,7 +138,7 @@ pub async fn run(db: &Db, rate: u32, stop: CancellationToken, counts: &Counts) {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match step(db, &mut open).await {
+        match step(db, clock.now(), &mut open).await {
             Ok(Stepped::Submitted) => {
                 counts.claims.fetch_add(1, Ordering::Relaxed);
                 counts.events.fetch_add(1, Ordering::Relaxed);
@@ -165,8 +167,8 @@ enum Stepped {
     Conflict,
 }
 
-/// One event: a new claim, or the next step of an open one.
-async fn step(db: &Db, open: &mut Vec<Claim>) -> Result<Stepped, CommandError> {
+/// One event at `at`: a new claim, or the next step of an open one.
+async fn step(db: &Db, at: Timestamp, open: &mut Vec<Claim>) -> Result<Stepped, CommandError> {
     let submit = {
         let mut rng = rand::rng();
         open.len() < 5 || (open.len() < OPEN_AT_MOST && rng.random_bool(0.3))
@@ -174,32 +176,32 @@ async fn step(db: &Db, open: &mut Vec<Claim>) -> Result<Stepped, CommandError> {
     let trace = &mut Trace::off();
     if submit {
         let executed =
-            commands::execute(db, trace, &Claim::default(), &new_claim(), None, None).await?;
+            commands::execute(db, trace, &Claim::default(), &new_claim(at), None, None).await?;
         open.push(executed.state);
         return Ok(Stepped::Submitted);
     }
-    let at = rand::rng().random_range(0..open.len());
-    let Some(command) = next_command(&open[at]) else {
-        open.swap_remove(at);
+    let which = rand::rng().random_range(0..open.len());
+    let Some(command) = next_command(&open[which], at) else {
+        open.swap_remove(which);
         return Ok(Stepped::Moved);
     };
-    match commands::execute(db, trace, &open[at], &command, None, None).await {
+    match commands::execute(db, trace, &open[which], &command, None, None).await {
         Ok(executed) => {
             if finished(&executed.state) {
-                open.swap_remove(at);
+                open.swap_remove(which);
             } else {
-                open[at] = executed.state;
+                open[which] = executed.state;
             }
             Ok(Stepped::Moved)
         }
         // A worker (or a person) moved it first: read it again and go on from there.
         Err(CommandError::VersionConflict(_) | CommandError::Domain(_)) => {
-            let id = open[at].details.as_ref().map(|d| d.claim_id.to_string());
+            let id = open[which].details.as_ref().map(|d| d.claim_id.to_string());
             let loaded = claims::load(db, trace, id.as_deref().unwrap_or_default()).await?;
             if finished(&loaded.claim) {
-                open.swap_remove(at);
+                open.swap_remove(which);
             } else {
-                open[at] = loaded.claim;
+                open[which] = loaded.claim;
             }
             Ok(Stepped::Conflict)
         }
@@ -214,9 +216,8 @@ fn finished(claim: &Claim) -> bool {
 
 /// What happens next to a claim, as claims go: most are reviewed, most reviews approve, a
 /// few get a note first.
-fn next_command(claim: &Claim) -> Option<ClaimCommand> {
+fn next_command(claim: &Claim, at: Timestamp) -> Option<ClaimCommand> {
     let mut rng = rand::rng();
-    let at = now();
     if rng.random_bool(0.1) && !finished(claim) {
         return Some(ClaimCommand::AddNote {
             adjuster: pick(&ADJUSTERS, Adjuster::parse),
@@ -242,7 +243,7 @@ fn next_command(claim: &Claim) -> Option<ClaimCommand> {
 }
 
 /// A realistic new claim.
-pub(crate) fn new_claim() -> ClaimCommand {
+pub(crate) fn new_claim(at: Timestamp) -> ClaimCommand {
     let mut rng = rand::rng();
     // Most claims are small; some are large enough for a person to review.
     let cents = if rng.random_bool(0.7) {
@@ -267,7 +268,7 @@ pub(crate) fn new_claim() -> ClaimCommand {
         currency: currency.parse::<Currency>().expect("a known currency"),
         policy_number: policy
             .map(|p| PolicyNumber::parse(&p).expect("generated policies are valid")),
-        at: now(),
+        at,
     }
 }
 
@@ -315,13 +316,14 @@ mod tests {
     fn a_generated_claim_goes_through_its_lifecycle_to_the_end() {
         for _ in 0..100 {
             let mut claim = Claim::default();
-            let mut command = Some(new_claim());
+            let at = Clock::system().now();
+            let mut command = Some(new_claim(at));
             let mut steps = 0;
             while let Some(c) = command {
                 let events =
                     shared::handle(&claim, &c).expect("the generator asks only what is allowed");
                 shared::apply(&mut claim, &events[0]);
-                command = next_command(&claim);
+                command = next_command(&claim, at);
                 steps += 1;
                 assert!(steps < 100, "{claim:?}");
             }
@@ -332,7 +334,7 @@ mod tests {
     #[test]
     fn generated_claims_are_valid_commands() {
         for _ in 0..200 {
-            let ClaimCommand::SubmitClaim { amount, .. } = new_claim() else {
+            let ClaimCommand::SubmitClaim { amount, .. } = new_claim(Clock::system().now()) else {
                 panic!("a submission")
             };
             assert!(amount.cents() >= CENTS * 50 && amount.cents() < CENTS * 25_000);

@@ -110,10 +110,7 @@ async fn against_redis(db: &Db) -> Vec<EnvironmentCheck> {
     checks.push(persistence(
         field("aof_enabled") == "1",
         &field("rdb_last_save_time"),
-        db.run::<Vec<String>, _>(&mut trace, &["CONFIG", "GET", "save"])
-            .await
-            .ok()
-            .and_then(|kv| kv.get(1).cloned()),
+        db.config_get(&mut trace, "save").await.ok().flatten(),
     ));
     checks.push(memory(
         field("maxmemory").parse().unwrap_or(0),

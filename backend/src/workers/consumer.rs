@@ -11,12 +11,13 @@ use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
 use super::controls::{Admission, GroupControls};
-use super::dead_letter::{self, DeadLetter};
 use super::handler::{Handled, Handler, HandlerError, Injection};
-use super::shared_state;
+use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
+use crate::store::group_state;
 use crate::store::groups;
 use crate::store::keys::Partition;
+use crate::store::letters::{self, DeadLetter};
 use crate::store::streams::BlockingReader;
 use crate::store::trace::Trace;
 
@@ -72,6 +73,7 @@ pub struct Consumer<H> {
     config: ConsumerConfig,
     injection: Arc<RwLock<Injection>>,
     controls: Arc<GroupControls>,
+    clock: Clock,
     /// Whether this consumer may have entries of its own pending (at start: after a crash).
     own_pending: bool,
     retry_at: Option<Instant>,
@@ -110,6 +112,7 @@ impl<H: Handler> Consumer<H> {
             config,
             injection,
             controls: Arc::new(GroupControls::default()),
+            clock: Clock::system(),
             own_pending: true,
             retry_at: None,
             consecutive_failures: 0,
@@ -135,6 +138,12 @@ impl<H: Handler> Consumer<H> {
         self
     }
 
+    /// Stamps its letters and failures with `clock` (the system's unless told).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -145,10 +154,10 @@ impl<H: Handler> Consumer<H> {
         let mut outcome = Outcome::default();
         if self
             .synced
-            .is_none_or(|t| t.elapsed() >= shared_state::SYNC_EVERY)
+            .is_none_or(|t| t.elapsed() >= group_state::SYNC_EVERY)
         {
-            let shared = shared_state::load(&self.db, self.group).await?;
-            self.controls.apply(&shared);
+            let shared = group_state::load(&self.db, self.group).await?;
+            self.controls.apply(&shared, self.clock.now());
             let mut injection = self.injection.write().await;
             if *injection != shared.injection {
                 *injection = shared.injection;
@@ -163,7 +172,7 @@ impl<H: Handler> Consumer<H> {
                     // Say so once per pause: the pause answers when every consumer has.
                     let epoch = self.controls.epoch();
                     if self.parked_for != Some(epoch) {
-                        shared_state::park(&self.db, self.group, &self.name, epoch).await?;
+                        group_state::park(&self.db, self.group, &self.name, epoch).await?;
                         self.parked_for = Some(epoch);
                     }
                 }
@@ -173,7 +182,7 @@ impl<H: Handler> Consumer<H> {
             }
         };
         self.parked_for = None;
-        if trial && !shared_state::try_trial(&self.db, self.group, &self.name).await? {
+        if trial && !group_state::try_trial(&self.db, self.group, &self.name).await? {
             // A consumer of another process has the trial: wait like the rest of this one.
             self.controls.end_trial();
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -183,7 +192,7 @@ impl<H: Handler> Consumer<H> {
         if trial {
             // A trial batch that had nothing to try leaves the breaker half-open for the next.
             self.controls.end_trial();
-            shared_state::end_trial(&self.db, self.group).await?;
+            group_state::end_trial(&self.db, self.group).await?;
         }
         step.map(|()| outcome)
     }
@@ -258,8 +267,9 @@ impl<H: Handler> Consumer<H> {
                         let reopen = self.controls.breaker_state()
                             == super::controls::BreakerState::HalfOpen;
                         self.controls.record_failure();
-                        shared_state::record_failure(
+                        group_state::record_failure(
                             &self.db,
+                            self.clock.now(),
                             self.group,
                             super::controls::OPEN_AFTER,
                             reopen,
@@ -268,7 +278,7 @@ impl<H: Handler> Consumer<H> {
                     }
                     let error = error.to_string();
                     if deliveries >= self.config.max_deliveries {
-                        dead_letter::send(
+                        letters::send(
                             &self.db,
                             &mut self.trace,
                             DeadLetter {
@@ -278,6 +288,7 @@ impl<H: Handler> Consumer<H> {
                                 consumer: &self.name,
                                 error: &error,
                                 attempts: deliveries,
+                                failed_at: self.clock.now(),
                             },
                         )
                         .await?;
@@ -298,7 +309,7 @@ impl<H: Handler> Consumer<H> {
             self.ack(&done).await?;
             outcome.acked = done.len();
             if self.controls.has_failures() {
-                shared_state::reset_breaker(&self.db, self.group).await?;
+                group_state::reset_breaker(&self.db, self.group).await?;
             }
             self.controls.record_success(done.len());
         }

@@ -5,6 +5,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use shared::Timestamp;
+
 /// Handler timings kept for the percentiles.
 pub const TIMINGS_KEPT: usize = 1024;
 
@@ -18,7 +20,7 @@ const COOL_DOWN: Duration = Duration::from_secs(5);
 #[derive(Debug, Default)]
 pub struct GroupControls {
     paused: AtomicBool,
-    /// The pause the cached state belongs to (see `shared_state`).
+    /// The pause the cached state belongs to (see `store::group_state`).
     epoch: AtomicU64,
     pub acked: AtomicU64,
     /// Entries acknowledged without effect because they could never have one.
@@ -85,14 +87,14 @@ impl GroupControls {
         self.epoch.load(Ordering::SeqCst)
     }
 
-    /// Takes on the state every process shares (pause, breaker) from Redis.
-    pub fn apply(&self, shared: &super::shared_state::Shared) {
+    /// Takes on the state every process shares (pause, breaker) from Redis, read `now`.
+    pub fn apply(&self, shared: &crate::store::group_state::Shared, now: Timestamp) {
         self.paused.store(shared.paused, Ordering::SeqCst);
         self.epoch.store(shared.epoch, Ordering::SeqCst);
         let mut breaker = self.breaker.lock().expect("breaker lock");
         breaker.failures = u32::try_from(shared.failures).unwrap_or(u32::MAX);
         breaker.opened_at = shared.opened_ms.map(|opened| {
-            let ago = crate::events::commands::now().unix_millis() - opened;
+            let ago = now.unix_millis() - opened;
             let ago = Duration::from_millis(u64::try_from(ago).unwrap_or(0));
             Instant::now().checked_sub(ago).unwrap_or_else(Instant::now)
         });
@@ -105,7 +107,7 @@ impl GroupControls {
     }
 
     /// Called by a consumer before each read. (That it parked for a pause, it records in
-    /// Redis: `shared_state::park`.)
+    /// Redis: `store::group_state::park`.)
     pub fn admit(&self) -> Admission {
         if self.is_paused() {
             return Admission::Wait;

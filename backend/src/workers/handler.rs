@@ -58,13 +58,7 @@ pub enum HandlerError {
     Dependency(String),
 }
 
-/// Failures injected for teaching: every entry of a claim, or a share of all entries.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Injection {
-    pub poison_claim: Option<String>,
-    /// 0.0 to 1.0.
-    pub fail_ratio: f64,
-}
+pub use crate::store::group_state::Injection;
 
 impl Injection {
     /// The failure injected for this entry, if any: a poisoned claim stands for bad data, a

@@ -5,15 +5,12 @@
 pub mod analytics;
 pub mod consumer;
 pub mod controls;
-pub mod dead_letter;
-pub mod groups;
 pub mod handler;
-pub mod letters;
+pub mod replay;
 pub mod markers;
 pub mod notifications;
 pub mod processors;
 pub mod relay_slot;
-pub mod shared_state;
 pub mod standalone;
 pub mod stats;
 pub mod supervisor;

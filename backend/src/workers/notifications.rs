@@ -8,17 +8,23 @@ use shared::api::StreamEntry;
 use shared::{ClaimStatus, EventPayload};
 
 use super::{Handled, Handler, HandlerError};
+use crate::store::clock::Clock;
 use crate::store::db::Db;
 use crate::store::keys;
 
 pub struct Notify {
     /// `MAXLEN ~` of `claims:notifications`.
     pub keep: u64,
+    /// Stamps each notification's `sent_at`.
+    pub clock: Clock,
 }
 
 impl Default for Notify {
     fn default() -> Self {
-        Self { keep: 10_000 }
+        Self {
+            keep: 10_000,
+            clock: Clock::system(),
+        }
     }
 }
 
@@ -65,7 +71,7 @@ impl Handler for Notify {
                 return Ok(Handled::Applied);
             }
         };
-        let sent_at = crate::events::commands::now().to_string();
+        let sent_at = self.clock.now().to_string();
         let mut invocation = NOTIFY_ONCE.prepare_invoke();
         invocation
             .key(keys::notified())

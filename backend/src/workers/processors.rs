@@ -2,8 +2,8 @@
 //! too when its amount is at most the threshold; larger claims wait for a person.
 //!
 //! A batch is worked on together: its claims are loaded in one go (`load_many`), and each
-//! step (review, then approve) is appended for all of them in one round trip
-//! (`append_many`). A claim that conflicts there (a person acted meanwhile) or is not in the
+//! step (review, then approve) is decided and appended for all of them in one round trip
+//! (`commands::execute_many`). A claim that conflicts there (a person acted meanwhile) or is not in the
 //! index yet goes the one-by-one way, which reads it again.
 
 use std::collections::{HashMap, HashSet};
@@ -14,6 +14,7 @@ use shared::{Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, EventPayload};
 use super::{Handled, Handler, HandlerError};
 use crate::events::commands::{self, CommandError};
 use crate::store::claims;
+use crate::store::clock::Clock;
 use crate::store::db::Db;
 use crate::store::trace::Trace;
 
@@ -22,6 +23,8 @@ const ATTEMPTS: usize = 4;
 
 pub struct AutoReview {
     pub approve_up_to: Amount,
+    /// Stamps the reviews and approvals.
+    pub clock: Clock,
 }
 
 /// The claim a `claim_submitted` entry submits.
@@ -98,41 +101,26 @@ impl AutoReview {
             .map(|(id, _)| *id)
             .collect();
         for _step in 0..2 {
-            let mut steps = Vec::new();
-            for (id, claim) in &claims {
-                if one_by_one.contains(id) {
-                    continue;
-                }
-                let Some(command) = self.next_command(claim) else {
-                    continue;
-                };
-                match shared::handle(claim, &command).as_deref() {
-                    Ok([event]) => steps.push((*id, claim.clone(), event.clone())),
-                    _ => {
-                        one_by_one.insert(id);
-                    }
-                }
-            }
+            let steps: Vec<(&str, ClaimCommand)> = claims
+                .iter()
+                .filter(|(id, _)| !one_by_one.contains(*id))
+                .filter_map(|(id, claim)| Some((*id, self.next_command(claim)?)))
+                .collect();
             if steps.is_empty() {
                 break;
             }
-            let appends: Vec<(&Claim, &shared::ClaimEvent)> =
-                steps.iter().map(|(_, before, e)| (before, e)).collect();
-            let appended = claims::append_many(db, &appends)
+            let commands: Vec<(&Claim, &ClaimCommand)> =
+                steps.iter().map(|(id, c)| (&claims[id], c)).collect();
+            let executed = commands::execute_many(db, &commands)
                 .await
                 .map_err(dependency)?;
-            for ((id, _, event), result) in steps.iter().zip(appended) {
+            for ((id, _), result) in steps.iter().zip(executed) {
                 match result {
-                    claims::Appended::Ok { entry_id } => {
-                        let claim = claims.get_mut(id).expect("stepped claims are loaded");
-                        shared::apply(claim, event);
-                        if db.snapshot_every.due(claim.version) {
-                            claims::save_snapshot(db, &mut Trace::off(), id, claim, &entry_id)
-                                .await
-                                .map_err(dependency)?;
-                        }
+                    Ok(executed) => {
+                        claims.insert(id, executed.state);
                     }
-                    _ => {
+                    // Refused or in conflict: a person acted meanwhile.
+                    Err(_) => {
                         one_by_one.insert(id);
                     }
                 }
@@ -173,7 +161,7 @@ impl AutoReview {
 
     fn next_command(&self, claim: &Claim) -> Option<ClaimCommand> {
         let details = claim.details.as_ref()?;
-        let at = commands::now();
+        let at = self.clock.now();
         match details.status {
             ClaimStatus::Submitted => Some(ClaimCommand::ReviewClaim { at }),
             ClaimStatus::UnderReview if details.amount <= self.approve_up_to => {

@@ -10,8 +10,9 @@ use super::analytics::Analytics;
 use super::handler::Injection;
 use super::notifications::Notify;
 use super::processors::AutoReview;
-use super::{Consumer, Handler, WorkerSettings, groups};
+use super::{Consumer, Handler, WorkerSettings};
 use crate::store::db::Db;
+use crate::store::groups;
 use crate::store::keys;
 
 /// Runs `consumer` in `group` until `stop`.
@@ -26,6 +27,7 @@ pub async fn run(
         keys::PROCESSORS => {
             let review = AutoReview {
                 approve_up_to: settings.approve_up_to,
+                clock: settings.clock.clone(),
             };
             consume(db, keys::PROCESSORS, consumer, review, settings, stop).await
         }
@@ -34,7 +36,9 @@ pub async fn run(
                 db,
                 keys::ANALYTICS_GROUP,
                 consumer,
-                Analytics,
+                Analytics {
+                    clock: settings.clock.clone(),
+                },
                 settings,
                 stop,
             )
@@ -47,6 +51,7 @@ pub async fn run(
                 consumer,
                 Notify {
                     keep: settings.side_stream_maxlen,
+                    clock: settings.clock.clone(),
                 },
                 settings,
                 stop,
@@ -81,7 +86,9 @@ async fn consume<H: Handler>(
     .await?;
     if let Some(idle_ms) = members
         .into_iter()
-        .find(|c| c.name == consumer && c.idle_ms < super::shared_state::ALIVE.as_millis() as u64)
+        .find(|c| {
+            c.name == consumer && c.idle_ms < crate::store::group_state::ALIVE.as_millis() as u64
+        })
         .map(|c| c.idle_ms)
     {
         anyhow::bail!(
@@ -120,7 +127,8 @@ async fn consume<H: Handler>(
                 injection.clone(),
             )
             .in_partition(partition)
-            .with_controls(controls.clone());
+            .with_controls(controls.clone())
+            .with_clock(settings.clock.clone());
             tokio::spawn(consumer.run(stop.clone(), CancellationToken::new()))
         })
         .collect();

@@ -1,5 +1,6 @@
 //! The consumer groups as Redis reports them, joined with what this relay knows.
 
+use shared::Timestamp;
 use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledStep};
 
 use super::Workers;
@@ -28,16 +29,18 @@ pub async fn lags(db: &Db) -> Result<Vec<(String, Option<u64>)>, DbError> {
 }
 
 /// Every group over every partition: the figures added up (a consumer reads every partition,
-/// so it counts once), with each partition's own alongside when there are several.
+/// so it counts once), with each partition's own alongside when there are several. `now`:
+/// when it is read (how long ago a breaker opened).
 pub async fn read(
     db: &Db,
+    now: Timestamp,
     workers: Option<&Workers>,
     trace: &mut Trace,
 ) -> Result<GroupsResponse, DbError> {
     let mut total: Option<GroupsResponse> = None;
     let partitioned = db.partitions.count() > 1;
     for partition in db.partitions.all() {
-        let mut one = read_partition(db, workers, trace, partition).await?;
+        let mut one = read_partition(db, now, workers, trace, partition).await?;
         if partitioned {
             one.partition_lengths = vec![one.length];
             one.partition_dead_letters = vec![one.dead_letters];
@@ -119,6 +122,7 @@ fn add_up(mut sum: GroupsResponse, one: GroupsResponse, p: Partition) -> GroupsR
 
 async fn read_partition(
     db: &Db,
+    now: Timestamp,
     workers: Option<&Workers>,
     trace: &mut Trace,
     partition: Partition,
@@ -192,14 +196,14 @@ async fn read_partition(
             .collect();
         let local = workers.and_then(|w| w.group(&name).ok());
         // Pause, injection and breaker as every process sees them; rates from this relay.
-        let shared = super::shared_state::Shared::from_fields(
+        let shared = crate::store::group_state::Shared::from_fields(
             &details
                 .get(2)
                 .and_then(|v| redis::from_redis_value(v.clone()).ok())
                 .unwrap_or_default(),
         );
         let view = super::controls::GroupControls::default();
-        view.apply(&shared);
+        view.apply(&shared, now);
         let (breaker, paused, poison_claim, fail_ratio) = (
             view.breaker_state().as_str().to_owned(),
             shared.paused,

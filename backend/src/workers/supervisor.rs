@@ -18,8 +18,10 @@ use super::handler::Injection;
 use super::notifications::Notify;
 use super::processors::AutoReview;
 use super::relay_slot::MAX_RELAYS;
-use super::{Consumer, ConsumerConfig, Handler, groups};
+use super::{Consumer, ConsumerConfig, Handler};
+use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
+use crate::store::groups;
 use crate::store::keys;
 
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub struct WorkerSettings {
     pub side_stream_maxlen: u64,
     /// `--snapshot-every`, for the Redis handle of a `backend worker`.
     pub snapshot_every: u64,
+    /// The relay's clock: stamps the groups' events, notifications, summaries and letters.
+    pub clock: Clock,
 }
 
 /// Why the consumer groups could not start (yet).
@@ -132,6 +136,7 @@ impl Workers {
         if settings.auto_review {
             let review = AutoReview {
                 approve_up_to: settings.approve_up_to,
+                clock: settings.clock.clone(),
             };
             groups_started.push(group(db, settings, keys::PROCESSORS, "processor", review));
         }
@@ -140,7 +145,9 @@ impl Workers {
             settings,
             keys::ANALYTICS_GROUP,
             "analyst",
-            Analytics,
+            Analytics {
+                clock: settings.clock.clone(),
+            },
         ));
         groups_started.push(group(
             db,
@@ -149,6 +156,7 @@ impl Workers {
             "notifier",
             Notify {
                 keep: settings.side_stream_maxlen,
+                clock: settings.clock.clone(),
             },
         ));
         for g in &groups_started {
@@ -173,6 +181,7 @@ impl Workers {
         };
         tokio::spawn(super::analytics::summarize(
             db.clone(),
+            settings.clock.clone(),
             stop.clone(),
             settings.side_stream_maxlen,
         ));
@@ -380,7 +389,11 @@ fn group<H: Handler>(
         })
     };
     let start: Start = {
-        let (db, config) = (db.clone(), settings.consumer.clone());
+        let (db, config, clock) = (
+            db.clone(),
+            settings.consumer.clone(),
+            settings.clock.clone(),
+        );
         let (injection, controls) = (injection.clone(), controls.clone());
         // A consumer reads every partition, one task each, all under its name: each
         // partition's group shares its entries among whichever consumers read it, so
@@ -399,7 +412,8 @@ fn group<H: Handler>(
                         injection.clone(),
                     )
                     .in_partition(partition)
-                    .with_controls(controls.clone());
+                    .with_controls(controls.clone())
+                    .with_clock(clock.clone());
                     tokio::spawn(consumer.run(crash.clone(), retire.clone()))
                 })
                 .collect();

@@ -8,12 +8,15 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use shared::Timestamp;
 use shared::api::{GroupsResponse, LagPoint, LengthPoint, RatePoint, StreamLength, TypeRate};
 use tokio_util::sync::CancellationToken;
 
+use crate::store::clock::Clock;
 use crate::store::db::Db;
 use crate::store::keys;
-use crate::store::reply;
+use crate::store::metrics::{self, Counter, Metrics};
+use crate::store::streams;
 use crate::store::trace::Trace;
 use crate::workers::{Workers, stats};
 
@@ -33,8 +36,8 @@ pub struct Sample {
     pub lengths: Vec<StreamLength>,
     /// (group, lag, local acknowledged, local failed)
     pub groups: Vec<(String, Option<u64>, u64, u64)>,
-    /// The analytics counters (`events:<type>`, `claims:<status>`, `cents:<status>`).
-    pub metrics: Vec<(String, i64)>,
+    /// The analytics counters.
+    pub metrics: Metrics,
 }
 
 #[derive(Clone, Default)]
@@ -62,6 +65,7 @@ impl Trends {
     pub async fn run(
         self,
         db: Db,
+        clock: Clock,
         workers: Arc<std::sync::OnceLock<Arc<Workers>>>,
         stop: CancellationToken,
     ) {
@@ -72,7 +76,7 @@ impl Trends {
                 _ = tick.tick() => {}
                 () = stop.cancelled() => return,
             }
-            match sample(&db, workers.get().map(Arc::as_ref)).await {
+            match sample(&db, clock.now(), workers.get().map(Arc::as_ref)).await {
                 Ok(s) => self.push(s),
                 Err(e) => tracing::debug!(error = %e, "no trend sample this second"),
             }
@@ -175,12 +179,10 @@ fn type_rates(then: &Sample, now: &Sample) -> Vec<TypeRate> {
     now.metrics
         .iter()
         .filter_map(|(name, value)| {
-            let kind = name.strip_prefix("events:")?;
-            let before = then
-                .metrics
-                .iter()
-                .find(|(n, _)| n == name)
-                .map_or(0, |(_, v)| *v);
+            let Counter::Events(kind) = Counter::of(name) else {
+                return None;
+            };
+            let before = then.metrics.get(name);
             Some(TypeRate {
                 event_type: kind.to_owned(),
                 per_second: if secs > 0.0 {
@@ -193,23 +195,20 @@ fn type_rates(then: &Sample, now: &Sample) -> Vec<TypeRate> {
         .collect()
 }
 
-async fn sample(db: &Db, workers: Option<&Workers>) -> Result<Sample, crate::store::db::DbError> {
+async fn sample(
+    db: &Db,
+    at: Timestamp,
+    workers: Option<&Workers>,
+) -> Result<Sample, crate::store::db::DbError> {
     let known = keys::known_streams(db.partitions);
-    let mut commands: Vec<Vec<String>> = known
-        .iter()
-        .map(|k| vec!["XLEN".to_owned(), k.clone()])
+    let mut trace = Trace::off();
+    let lengths = streams::lengths(db, &mut trace, &known)
+        .await?
+        .into_iter()
+        .zip(known)
+        .map(|(length, key)| StreamLength { key, length })
         .collect();
-    commands.push(vec!["HGETALL".into(), keys::metrics()]);
-    let replies = db.pipeline(&mut Trace::off(), &commands).await?;
-    let lengths = known
-        .iter()
-        .zip(&replies)
-        .map(|(k, v)| StreamLength {
-            key: k.clone(),
-            length: reply::int(Some(v)).unwrap_or(0) as u64,
-        })
-        .collect();
-    let metrics = redis::from_redis_value(replies[known.len()].clone()).unwrap_or_default();
+    let metrics = metrics::read(db, &mut trace).await?;
     let lags = stats::lags(db).await?;
     let groups = lags
         .into_iter()
@@ -226,7 +225,7 @@ async fn sample(db: &Db, workers: Option<&Workers>) -> Result<Sample, crate::sto
         })
         .collect();
     Ok(Sample {
-        at_ms: crate::events::commands::now().unix_millis(),
+        at_ms: at.unix_millis(),
         lengths,
         groups,
         metrics,

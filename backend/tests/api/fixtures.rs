@@ -68,7 +68,7 @@ pub async fn submit_directly(
         description: Description::parse(description).unwrap(),
         currency: Currency::BEFORE_V2,
         policy_number: None,
-        at: commands::now(),
+        at: backend::store::clock::Clock::system().now(),
     };
     commands::execute(
         db,

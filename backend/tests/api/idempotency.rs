@@ -154,12 +154,11 @@ async fn a_request_applied_by_a_relay_that_died_before_answering_is_not_applied_
     // What a relay does up to the append, then dies: reserve the key, append with the mark.
     let key = "k-lost";
     let partition = backend::store::keys::Partition::ONLY;
-    let redis_key = backend::http::idempotency::redis_key(partition, key);
-    let mark = backend::store::claims::IdempotencyMark {
-        key: redis_key,
+    let mark = backend::store::claims::IdempotencyMark::new(
         partition,
-        fingerprint: backend::http::idempotency::fingerprint("POST", "/api/claims", &bytes),
-    };
+        key,
+        backend::http::idempotency::fingerprint("POST", "/api/claims", &bytes),
+    );
     let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
     submit_directly(
         &db,

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use backend::store::clock::Clock;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use shared::api::{ClaimListResponse, CommandResponse, ProjectionsResponse, ServerMessage};
@@ -400,6 +401,7 @@ async fn a_projector_without_the_lease_can_neither_start_nor_swap_a_rebuild() {
     let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
     let rebuilt = backend::events::projection::rebuild(
         &db,
+        &Clock::system(),
         partition,
         "a-relay-whose-lease-lapsed",
         Duration::from_secs(10),
@@ -443,8 +445,14 @@ async fn a_projector_that_loses_its_lease_mid_rebuild_writes_and_swaps_nothing_m
     let (_, swaps) = rebuild_counts(&app).await;
 
     let db = backend::store::db::Db::new(&app.redis_url()).unwrap();
-    let rebuild =
-        backend::events::projection::rebuild(&db, partition, "stalled", Duration::from_secs(60));
+    let clock = Clock::system();
+    let rebuild = backend::events::projection::rebuild(
+        &db,
+        &clock,
+        partition,
+        "stalled",
+        Duration::from_secs(60),
+    );
     // Once the rebuild has started, another relay takes the lease (as if this one had stalled
     // past it) and starts writing its own rebuild; in one script, and only if no swap came first.
     let take_over = async {
@@ -553,9 +561,14 @@ async fn a_rebuild_renews_the_projector_lease_while_it_runs() {
     let finished = std::sync::atomic::AtomicBool::new(false);
     let started = std::time::Instant::now();
     let rebuild = async {
-        let r =
-            backend::events::projection::rebuild(&db, partition, "slow", Duration::from_secs(2))
-                .await;
+        let r = backend::events::projection::rebuild(
+            &db,
+            &Clock::system(),
+            partition,
+            "slow",
+            Duration::from_secs(2),
+        )
+        .await;
         finished.store(true, std::sync::atomic::Ordering::SeqCst);
         r
     };

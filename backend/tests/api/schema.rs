@@ -6,6 +6,7 @@ use serde_json::json;
 use shared::api::{ClaimEventsResponse, ClaimListResponse, ClaimResponse, CommandResponse};
 
 use backend::events::commands::{self, CommandError};
+use backend::store::clock::Clock;
 use backend::store::trace::Trace;
 use shared::{ClaimCommand, ClaimId, ClaimStatus};
 use test_support::streams::{self, assert_every_entry_indexed};
@@ -215,7 +216,7 @@ async fn a_command_on_a_claim_other_programs_grew_is_decided_on_all_its_events()
     let claim_id = ClaimId::parse("CLM-GROWN").unwrap();
     let decide = async |expected, command: ClaimCommand| {
         let mut trace = Trace::off();
-        commands::transition(&db, &mut trace, &claim_id, expected, None, |_| command).await
+        commands::transition(&db, &mut trace, &claim_id, expected, None, &command).await
     };
 
     grow(0, 250).await;
@@ -223,7 +224,7 @@ async fn a_command_on_a_claim_other_programs_grew_is_decided_on_all_its_events()
     let reviewed = decide(
         Some(251),
         ClaimCommand::ReviewClaim {
-            at: commands::now(),
+            at: Clock::system().now(),
         },
     )
     .await
@@ -234,7 +235,7 @@ async fn a_command_on_a_claim_other_programs_grew_is_decided_on_all_its_events()
     let stale = decide(
         Some(251),
         ClaimCommand::ApproveClaim {
-            at: commands::now(),
+            at: Clock::system().now(),
         },
     )
     .await;
@@ -248,7 +249,7 @@ async fn a_command_on_a_claim_other_programs_grew_is_decided_on_all_its_events()
     let approved = decide(
         None,
         ClaimCommand::ApproveClaim {
-            at: commands::now(),
+            at: Clock::system().now(),
         },
     )
     .await

@@ -3,9 +3,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backend::store::db::Db;
+use backend::store::groups;
 use backend::workers::handler::Injection;
 use backend::workers::notifications::Notify;
-use backend::workers::{Consumer, ConsumerConfig, Handler, groups};
+use backend::workers::{Consumer, ConsumerConfig, Handler};
 use serde_json::{Value, json};
 use shared::api::StreamEntry;
 use tokio::sync::RwLock;
@@ -170,7 +171,7 @@ async fn a_poisoned_claim_goes_to_claims_failed_after_exactly_n_deliveries_while
         poison_claim: Some(poisoned.claim_id.clone()),
         fail_ratio: 0.0,
     };
-    backend::workers::shared_state::set_injection(
+    backend::store::group_state::set_injection(
         &db,
         &mut backend::store::trace::Trace::off(),
         "claims-notifications",
@@ -332,7 +333,7 @@ async fn analytics_counts_each_entry_once_and_appends_summaries() {
         app.stream("claims:events").await[0].0.clone(),
         app.stream("claims:events").await[0].1.clone(),
     );
-    backend::workers::analytics::Analytics
+    backend::workers::analytics::Analytics::default()
         .handle(&db(&app), &entry)
         .await
         .unwrap();
@@ -583,6 +584,7 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
         .collect();
     let handler = backend::workers::processors::AutoReview {
         approve_up_to: shared::Amount::from_cents(100_000),
+        clock: backend::store::clock::Clock::system(),
     };
     let batch: Vec<&shared::api::StreamEntry> = entries.iter().collect();
     let results = handler.handle_batch(&db, &batch).await;

@@ -8,7 +8,7 @@ mod projector;
 mod rebuild;
 mod status;
 
-pub use model::{ClaimPage, list, position};
+pub use model::{ClaimPage, list, position, wait_applied};
 pub use projector::run;
 pub use rebuild::{request as request_rebuild, run as rebuild};
 pub use status::{behind, behind_in, read as read_status};

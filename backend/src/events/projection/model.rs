@@ -214,6 +214,33 @@ pub async fn position(
         .await
 }
 
+/// Waits until the partition's read model has applied `after` (read your writes), looking
+/// every 10 ms until `deadline`; `Err` with where it stood if it had not by then. The look a
+/// learner could run is shown once, in `trace`.
+pub async fn wait_applied(
+    db: &Db,
+    trace: &mut Trace,
+    partition: Partition,
+    after: EntryId,
+    deadline: tokio::time::Instant,
+) -> Result<Result<(), Option<String>>, DbError> {
+    loop {
+        let at = position(db, &mut Trace::off(), partition).await?;
+        if at
+            .as_deref()
+            .and_then(|p| p.parse::<EntryId>().ok())
+            .is_some_and(|p| p >= after)
+        {
+            trace.record(&["HGET", &partition.projection(), "position"]);
+            return Ok(Ok(()));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(Err(at));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 /// The customers with the most claims, most first.
 pub async fn top_customers(
     db: &Db,

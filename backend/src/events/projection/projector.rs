@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::model::{self, Batch};
 use super::rebuild;
 use crate::store::claims;
+use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError, Refusal};
 use crate::store::keys::{self, Partition};
 use crate::store::lease::{release, renew};
@@ -28,11 +29,18 @@ const LEASE: Duration = Duration::from_secs(10);
 
 /// Projects every partition, each under a lease of its own, until `stop`: with several
 /// relays, the partitions' projectors spread over them as leases are taken.
-pub async fn run(db: Db, stop: CancellationToken) {
+pub async fn run(db: Db, clock: Clock, stop: CancellationToken) {
     let projectors: Vec<_> = db
         .partitions
         .all()
-        .map(|partition| tokio::spawn(run_partition(db.clone(), partition, stop.clone())))
+        .map(|partition| {
+            tokio::spawn(run_partition(
+                db.clone(),
+                clock.clone(),
+                partition,
+                stop.clone(),
+            ))
+        })
         .collect();
     for projector in projectors {
         let _ = projector.await;
@@ -40,7 +48,7 @@ pub async fn run(db: Db, stop: CancellationToken) {
 }
 
 /// Takes the partition's projector lease whenever it is free and projects until `stop`.
-async fn run_partition(db: Db, partition: Partition, stop: CancellationToken) {
+async fn run_partition(db: Db, clock: Clock, partition: Partition, stop: CancellationToken) {
     let owner = format!("{:032x}", rand::random::<u128>());
     let lease = partition.projector_lease();
     let mut backoff = Duration::from_millis(100);
@@ -48,7 +56,7 @@ async fn run_partition(db: Db, partition: Partition, stop: CancellationToken) {
         let result = match renew(&db, &lease, &owner, LEASE).await {
             Ok(true) => {
                 tokio::select! {
-                    r = serve(&db, partition, &owner) => r,
+                    r = serve(&db, &clock, partition, &owner) => r,
                     () = stop.cancelled() => Ok(()),
                 }
             }
@@ -78,7 +86,7 @@ async fn run_partition(db: Db, partition: Partition, stop: CancellationToken) {
 }
 
 /// Projects while this relay holds the lease; returns when it is lost.
-async fn serve(db: &Db, partition: Partition, owner: &str) -> Result<(), DbError> {
+async fn serve(db: &Db, clock: &Clock, partition: Partition, owner: &str) -> Result<(), DbError> {
     let mut reader = BlockingReader::open(db, BLOCK).await?;
     let stream = partition.events();
     if create_group(db, &stream).await? {
@@ -86,7 +94,7 @@ async fn serve(db: &Db, partition: Partition, owner: &str) -> Result<(), DbError
         // version left under its keys.
         db.run::<(), _>(&mut Trace::off(), &["UNLINK", &partition.views_before_v2()])
             .await?;
-        rebuild::request_one(db, partition).await?;
+        rebuild::request_one(db, partition, clock.now()).await?;
     }
     // Entries read but not acknowledged (by this relay before a restart, or by another relay
     // that held the lease) come first.
@@ -101,7 +109,7 @@ async fn serve(db: &Db, partition: Partition, owner: &str) -> Result<(), DbError
         }
         if rebuild::requested(db, partition).await? {
             // Renews the lease while it runs; a lease lost meanwhile ends this term.
-            if !rebuild::run(db, partition, owner, LEASE).await? {
+            if !rebuild::run(db, clock, partition, owner, LEASE).await? {
                 return Ok(());
             }
             renewed = Instant::now();

@@ -13,11 +13,12 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::Script;
-use shared::Claim;
 use shared::api::{ActivityItem, ClaimView};
+use shared::{Claim, Timestamp};
 
 use super::model::activity;
 use crate::events::replay::{self, Replayed};
+use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError, Refusal};
 use crate::store::keys::{self, ACTIVITY_KEPT, Model, Partition};
 use crate::store::reply;
@@ -27,17 +28,17 @@ use crate::store::trace::Trace;
 const PAGE: usize = 1000;
 
 /// Asks every partition's projector to rebuild; `false` if a rebuild is already asked for or
-/// running in one of them.
-pub async fn request(db: &Db) -> Result<bool, DbError> {
+/// running in one of them. `at`: when it was asked for.
+pub async fn request(db: &Db, at: Timestamp) -> Result<bool, DbError> {
     let mut all = true;
     for partition in db.partitions.all() {
-        all &= request_one(db, partition).await?;
+        all &= request_one(db, partition, at).await?;
     }
     Ok(all)
 }
 
 /// Asks the partition's projector to rebuild; `false` if already asked for or running.
-pub async fn request_one(db: &Db, partition: Partition) -> Result<bool, DbError> {
+pub async fn request_one(db: &Db, partition: Partition, at: Timestamp) -> Result<bool, DbError> {
     static REQUEST: LazyLock<Script> = LazyLock::new(|| {
         Script::new(
             r"
@@ -54,7 +55,7 @@ return 1
         )
     });
     let mut invocation = REQUEST.key(partition.projection());
-    invocation.arg(crate::events::commands::now().to_string());
+    invocation.arg(at.to_string());
     Ok(db.script::<i64>(&invocation).await? == 1)
 }
 
@@ -77,11 +78,12 @@ pub(super) async fn requested(db: &Db, partition: Partition) -> Result<bool, DbE
 /// and whoever holds the lease starts the rebuild over.
 pub async fn run(
     db: &Db,
+    clock: &Clock,
     partition: Partition,
     owner: &str,
     lease: Duration,
 ) -> Result<bool, DbError> {
-    let now = crate::events::commands::now().to_string();
+    let now = clock.now().to_string();
     let previous = begin(db, partition, owner, &now).await?;
     let Some(previous) = previous else {
         return Ok(false);
@@ -96,7 +98,7 @@ pub async fn run(
     }
     let started = std::time::Instant::now();
     let outcome = tokio::select! {
-        r = replay_and_swap(db, partition, owner) => r,
+        r = replay_and_swap(db, clock, partition, owner) => r,
         r = keep_lease(db, partition, owner, lease) => r.map(|()| None),
     };
     match outcome {
@@ -250,6 +252,7 @@ async fn end_of_stream(
 /// `None` if the lease stopped being `owner`'s before the swap.
 async fn replay_and_swap(
     db: &Db,
+    clock: &Clock,
     partition: Partition,
     owner: &str,
 ) -> Result<Option<u64>, DbError> {
@@ -297,7 +300,7 @@ async fn replay_and_swap(
     let claims = replayed.claims;
     let replayed = replayed.entries;
     let swapped = write(db, partition, owner, &claims, &recent).await?
-        && swap(db, partition, owner, last.as_deref(), added).await?;
+        && swap(db, partition, owner, last.as_deref(), added, clock.now()).await?;
     Ok(swapped.then_some(replayed))
 }
 
@@ -396,6 +399,7 @@ async fn swap(
     owner: &str,
     last: Option<&str>,
     added: Option<i64>,
+    at: Timestamp,
 ) -> Result<bool, DbError> {
     static SWAP: LazyLock<Script> = LazyLock::new(|| {
         Script::new(
@@ -446,6 +450,6 @@ return 1
         .arg(last.unwrap_or_default())
         .arg(added.map(|a| a.to_string()).unwrap_or_default())
         .arg(owner)
-        .arg(crate::events::commands::now().to_string());
+        .arg(at.to_string());
     Ok(db.script::<i64>(&invocation).await? == 1)
 }

@@ -10,6 +10,7 @@ use shared::api::{AnalyticsResponse, StatusAmount};
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
+use crate::store::metrics;
 use crate::store::trace::Trace;
 use crate::workers::stats;
 
@@ -23,24 +24,16 @@ pub fn router() -> Router<AppState> {
 async fn analytics(State(state): State<AppState>) -> Result<Json<AnalyticsResponse>, ApiError> {
     let mut trace = Trace::off();
     let workers = state.workers.get().cloned();
-    let mut groups = stats::read(&state.db, workers.as_deref(), &mut trace).await?;
+    let mut groups =
+        stats::read(&state.db, state.clock.now(), workers.as_deref(), &mut trace).await?;
     state.trends.annotate(&mut groups);
-    let metrics: Vec<(String, i64)> = state
-        .db
-        .run(&mut trace, &["HGETALL", &crate::store::keys::metrics()])
-        .await?;
-    let counter = |name: String| {
-        metrics
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(0, |(_, v)| *v)
-    };
+    let counters = metrics::read(&state.db, &mut trace).await?;
     let by_status = ClaimStatus::ALL
         .into_iter()
         .map(|s| StatusAmount {
             status: s,
-            claims: counter(format!("claims:{s}")).max(0) as u64,
-            amount: shared::Amount::from_cents(counter(format!("cents:{s}"))).to_string(),
+            claims: counters.get(&metrics::claims(s)).max(0) as u64,
+            amount: shared::Amount::from_cents(counters.get(&metrics::cents(s))).to_string(),
         })
         .collect();
     let (events_per_second, rate_series) = state.trends.rates();

@@ -15,7 +15,7 @@ use shared::{
     Claim, ClaimCommand, ClaimId, ClaimStatus, FieldError, PaymentReference, Reason, Timestamp,
 };
 
-use crate::events::commands::{self, Executed, generate, now};
+use crate::events::commands::{self, Executed, generate};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody};
 use crate::http::state::AppState;
@@ -76,7 +76,7 @@ async fn submit(
         description: valid.description,
         currency: valid.currency,
         policy_number: valid.policy_number,
-        at: now(),
+        at: state.clock.now(),
     };
     let mut trace = Trace::default();
     let executed = commands::execute(
@@ -118,7 +118,7 @@ async fn transition(
         &claim_id,
         expected_version,
         mark.as_ref().map(|m| &m.0),
-        command,
+        &command(state.clock.now()),
     )
     .await?;
     Ok(Json(respond(&state, executed, trace)))
@@ -376,27 +376,12 @@ async fn wait_for_projection(
     (partition, after): (Partition, EntryId),
     deadline: tokio::time::Instant,
 ) -> Result<(), ApiError> {
-    let mut quiet = Trace::off();
-    loop {
-        let position =
-            crate::events::projection::position(&state.db, &mut quiet, partition).await?;
-        if position
-            .as_deref()
-            .and_then(|p| p.parse::<EntryId>().ok())
-            .is_some_and(|p| p >= after)
-        {
-            // Shown once, as the check a learner could run.
-            trace.record(&["HGET", &partition.projection(), "position"]);
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(ApiError::ProjectionBehind {
-                after: partition.marker(&after.to_string()),
-                position: position.map(|p| partition.marker(&p)),
-            });
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    crate::events::projection::wait_applied(&state.db, trace, partition, after, deadline)
+        .await?
+        .map_err(|position| ApiError::ProjectionBehind {
+            after: partition.marker(&after.to_string()),
+            position: position.map(|p| partition.marker(&p)),
+        })
 }
 
 async fn list(

@@ -14,8 +14,9 @@ use crate::http::extract::JsonBody;
 use crate::http::state::AppState;
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
+use crate::store::letters::{self, Letter};
 use crate::store::trace::Trace;
-use crate::workers::letters::{self, Letter, ReplayError};
+use crate::workers::replay::{self, ReplayError};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -65,7 +66,15 @@ async fn replay_letter(
     let workers = state.workers.get().cloned().ok_or_else(|| {
         ApiError::Unavailable("the consumer groups are not running in this relay".into())
     })?;
-    Ok(letters::replay(&state.db, trace, &workers, letter, state.side_stream_maxlen).await?)
+    Ok(replay::letter(
+        &state.db,
+        trace,
+        &workers,
+        letter,
+        state.clock.now(),
+        state.side_stream_maxlen,
+    )
+    .await?)
 }
 
 async fn replay(
@@ -148,6 +157,7 @@ async fn discard(
         &mut trace,
         &letter,
         "discarded",
+        state.clock.now(),
         state.side_stream_maxlen,
     )
     .await?;

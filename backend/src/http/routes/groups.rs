@@ -14,11 +14,12 @@ use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, OptionalJsonBody};
 use crate::http::state::AppState;
 use crate::store::db::Refusal;
+use crate::store::group_state;
 use crate::store::groups;
 use crate::store::keys;
 use crate::store::trace::Trace;
 use crate::workers::handler::Injection;
-use crate::workers::{WorkerError, Workers, shared_state, stats};
+use crate::workers::{WorkerError, Workers, stats};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/groups", get(list))
@@ -76,7 +77,8 @@ fn done(group: &str, done: String, trace: Trace) -> Json<GroupActionResponse> {
 async fn list(State(state): State<AppState>) -> Result<Json<GroupsResponse>, ApiError> {
     let mut trace = Trace::default();
     let workers = state.workers.get().cloned();
-    let mut groups = stats::read(&state.db, workers.as_deref(), &mut trace).await?;
+    let mut groups =
+        stats::read(&state.db, state.clock.now(), workers.as_deref(), &mut trace).await?;
     state.trends.annotate(&mut groups);
     groups.redis = trace.into_commands();
     Ok(Json(groups))
@@ -119,7 +121,7 @@ async fn pause(
     // In Redis, so consumers of every process (other relays, `backend worker`) obey it.
     let mut trace = Trace::default();
     let consumers = alive_consumers(&state, &mut trace, &group).await?;
-    let epoch = shared_state::set_paused(&state.db, &mut trace, &group, body.paused).await?;
+    let epoch = group_state::set_paused(&state.db, &mut trace, &group, body.paused).await?;
     let local = state.workers.get().cloned();
     if let Some(g) = local.as_ref().and_then(|w| w.group(&group).ok()) {
         g.controls.set_paused(body.paused);
@@ -139,7 +141,7 @@ async fn pause(
     expected.dedup();
     let deadline = tokio::time::Instant::now() + PARK_WAIT;
     loop {
-        let parked = shared_state::parked_since(&state.db, &group, epoch).await?;
+        let parked = group_state::parked_since(&state.db, &group, epoch).await?;
         let busy: Vec<String> = expected
             .iter()
             .filter(|c| !parked.contains(c))
@@ -184,7 +186,7 @@ async fn inject(
         poison_claim: poison_claim.clone(),
         fail_ratio: body.fail_ratio,
     };
-    shared_state::set_injection(&state.db, &mut trace, &group, &injection).await?;
+    group_state::set_injection(&state.db, &mut trace, &group, &injection).await?;
     if let Some(g) = state.workers.get().and_then(|w| w.group(&group).ok()) {
         *g.injection.write().await = injection;
     }
@@ -233,7 +235,7 @@ async fn alive_consumers(
     };
     Ok(consumers
         .into_iter()
-        .filter(|c| c.idle_ms < shared_state::ALIVE.as_millis() as u64)
+        .filter(|c| c.idle_ms < group_state::ALIVE.as_millis() as u64)
         .map(|c| c.name)
         .collect())
 }

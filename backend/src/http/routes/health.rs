@@ -11,6 +11,7 @@ use shared::api::{HealthResponse, RedisHealth, StreamLength};
 use crate::http::state::AppState;
 use crate::store::db::Db;
 use crate::store::keys;
+use crate::store::streams;
 use crate::store::trace::Trace;
 
 pub fn router() -> Router<AppState> {
@@ -22,20 +23,16 @@ async fn probe(
     trace: &mut Trace,
 ) -> Result<(f64, String, Vec<StreamLength>), crate::store::db::DbError> {
     let started = Instant::now();
-    let _: String = db.run(trace, &["PING"]).await?;
+    db.ping(trace).await?;
     let latency_ms = started.elapsed().as_secs_f64() * 1_000.0;
     let info = db.info(trace, Some("server")).await?;
     let version = info.field("redis_version").unwrap_or("unknown").to_owned();
     let known = keys::known_streams(db.partitions);
-    let lengths: Vec<Vec<&str>> = known.iter().map(|k| vec!["XLEN", k.as_str()]).collect();
-    let replies = db.pipeline(trace, &lengths).await?;
+    let lengths = streams::lengths(db, trace, &known).await?;
     let streams = known
         .into_iter()
-        .zip(replies)
-        .map(|(key, len)| StreamLength {
-            key,
-            length: redis::from_redis_value(len).unwrap_or(0),
-        })
+        .zip(lengths)
+        .map(|(key, length)| StreamLength { key, length })
         .collect();
     Ok((latency_ms, version, streams))
 }

@@ -8,7 +8,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{ClassView, LabResponse};
 
-use crate::events::commands;
 use crate::http::extract::{ApiQuery, workspace_id};
 
 use crate::http::error::ApiError;
@@ -52,7 +51,9 @@ async fn class(State(state): State<AppState>) -> Result<Json<ClassView>, ApiErro
         .get_or_count(async {
             let _place = state.heavy.enter("GET /api/class").await?;
             let environment = validate::run(Target::Redis(&state.db)).await;
-            Ok::<_, ApiError>(lab::class::view(&state.db.heavy(), &environment).await?)
+            Ok::<_, ApiError>(
+                lab::class::view(&state.db.heavy(), state.clock.now(), &environment).await?,
+            )
         })
         .await?;
     Ok(Json(view))
@@ -82,7 +83,7 @@ async fn report(
         }
     };
     let lab = checked(&state, &headers).await?;
-    let report = lab::report::of(&lab, commands::now().to_string());
+    let report = lab::report::of(&lab, state.clock.now().to_string());
     let (body, kind, name) = if markdown {
         (
             lab::report::markdown(&report),

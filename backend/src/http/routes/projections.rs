@@ -34,7 +34,7 @@ async fn rebuild(
     State(state): State<AppState>,
     OptionalJsonBody(_): OptionalJsonBody<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<(StatusCode, Json<ProjectionsResponse>), ApiError> {
-    if !projection::request_rebuild(&state.db).await? {
+    if !projection::request_rebuild(&state.db, state.clock.now()).await? {
         return Err(ApiError::Conflict {
             code: "rebuild_running",
             message: "a rebuild of the read model is already asked for or running; follow it in GET /api/projections".into(),

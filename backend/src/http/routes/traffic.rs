@@ -41,5 +41,10 @@ async fn control(
             format!("events per second, from 1 to {MAX_RATE}"),
         )]));
     }
-    Ok(Json(state.traffic.start(state.db.clone(), rate).await))
+    Ok(Json(
+        state
+            .traffic
+            .start(state.db.clone(), state.clock.clone(), rate)
+            .await,
+    ))
 }

@@ -6,22 +6,11 @@ use redis::{Script, ScriptInvocation};
 use shared::stream_codec;
 use shared::{Claim, ClaimEvent};
 
+use super::idempotency::IdempotencyMark;
 use super::index::{INDEX_BACKLOG_LUA, PAGE};
 use crate::store::db::{Db, DbError};
-use crate::store::keys::{Partition, Partitions};
+use crate::store::keys::Partitions;
 use crate::store::trace::Trace;
-
-/// An `Idempotency-Key` the append script marks applied in the same atomic step as the append.
-#[derive(Debug, Clone)]
-pub struct IdempotencyMark {
-    /// The Redis key.
-    pub key: String,
-    /// The partition the key is kept in, which the command must append to: the claim's
-    /// for a command on a claim; a new claim's id is drawn until it falls in it.
-    pub partition: Partition,
-    /// The request's fingerprint.
-    pub fingerprint: String,
-}
 
 pub enum Appended {
     Ok {

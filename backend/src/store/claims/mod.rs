@@ -2,10 +2,12 @@
 //! stream), the atomic version-checked append, and indexing entries other programs appended.
 
 mod append;
+pub mod idempotency;
 mod index;
 mod load;
 
-pub use append::{Appended, IdempotencyMark, append, append_many};
+pub use append::{Appended, append, append_many};
+pub use idempotency::IdempotencyMark;
 pub use index::{Indexed, catch_up, catch_up_all};
 pub use load::{
     HistoryPage, LoadedClaim, Replay, load, load_many, load_page, load_until, save_snapshot,

@@ -17,6 +17,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::{Script, Value};
+use shared::Timestamp;
 use shared::console::MAX_LINE;
 
 use crate::store::db::{Db, DbError};
@@ -25,6 +26,7 @@ use crate::store::trace::Trace;
 
 use crate::store::reply;
 
+pub mod observed;
 mod reserve;
 pub use reserve::{Cap, Exceeded, Growth, Reservation};
 
@@ -78,14 +80,15 @@ impl Place {
 }
 
 impl Workspace {
-    /// A new workspace. When the relay holds as many as it may, the least recently used one
-    /// goes if it has been idle for `evict_idle`; otherwise none is made (`None`).
+    /// A new workspace, made `now`. When the relay holds as many as it may, the least recently
+    /// used one goes if it has been idle for `evict_idle`; otherwise none is made (`None`).
     pub async fn create(
         db: &Db,
+        now: Timestamp,
         limits: Capacity,
         trace: &mut Trace,
     ) -> Result<Option<Self>, DbError> {
-        let now = now_ms();
+        let now = now.unix_millis();
         let expired = (now - IDLE_EXPIRY.as_millis() as i64).to_string();
         let replies = db
             .pipeline(
@@ -179,8 +182,13 @@ impl Workspace {
 
     /// Workspaces used within `within`, most recent first, at most `limit` of them. Only
     /// those that still exist: the registry may name one that has just expired.
-    pub async fn recent(db: &Db, within: Duration, limit: usize) -> Result<Vec<Self>, DbError> {
-        let since = (now_ms() - within.as_millis() as i64).to_string();
+    pub async fn recent(
+        db: &Db,
+        now: Timestamp,
+        within: Duration,
+        limit: usize,
+    ) -> Result<Vec<Self>, DbError> {
+        let since = (now.unix_millis() - within.as_millis() as i64).to_string();
         let ids: Vec<String> = db
             .run(
                 &mut Trace::off(),
@@ -314,17 +322,18 @@ impl Workspace {
             .collect())
     }
 
-    /// Keeps the workspace and the keys a command named from expiring, and records what the
-    /// written ones take now (forgetting those that are gone).
+    /// Keeps the workspace and the keys a command named from expiring (used `now`), and
+    /// records what the written ones take now (forgetting those that are gone).
     pub async fn touch(
         &self,
         db: &Db,
+        now: Timestamp,
         named: &[(String, String)],
         written: bool,
     ) -> Result<(), DbError> {
         let expiry = IDLE_EXPIRY.as_secs().to_string();
         let meta = self.meta();
-        let now = now_ms().to_string();
+        let now = now.unix_millis().to_string();
         let mut commands: Vec<Vec<&str>> = vec![
             vec!["EXPIRE", &meta, &expiry],
             vec!["ZADD", REGISTRY, &now, &self.id],
@@ -383,12 +392,6 @@ return lru[1]
 fn random_id() -> String {
     let bytes: [u8; 16] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

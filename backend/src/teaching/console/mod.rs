@@ -22,6 +22,7 @@ use shared::console::{COMMANDS, ConsoleError, Parsed, help, parse_line};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::store::cli;
+use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
 use crate::store::trace::Trace;
 use workspace::Place;
@@ -54,6 +55,7 @@ pub struct ConsoleLimits {
 #[derive(Debug, Clone)]
 pub struct Console {
     limits: ConsoleLimits,
+    clock: Clock,
     blocking: Arc<Semaphore>,
     /// Blocking reads running per workspace.
     blocking_by_workspace: Arc<Mutex<HashMap<String, usize>>>,
@@ -64,7 +66,7 @@ pub struct Console {
 }
 
 impl Console {
-    pub fn new(limits: ConsoleLimits) -> Self {
+    pub fn new(limits: ConsoleLimits, clock: Clock) -> Self {
         let per_minute =
             std::num::NonZeroU32::new(limits.workspaces_per_minute.max(1)).expect("at least 1");
         let burst = std::num::NonZeroU32::new(limits.workspace_burst.max(1)).expect("at least 1");
@@ -72,6 +74,7 @@ impl Console {
         let line_burst = std::num::NonZeroU32::new(limits.line_burst.max(1)).expect("at least 1");
         Self {
             limits,
+            clock,
             blocking: Arc::new(Semaphore::new(limits.blocking)),
             blocking_by_workspace: Arc::default(),
             creations: Arc::new(RateLimiter::keyed(
@@ -115,7 +118,7 @@ impl Console {
         if self.creations.len() > 10_000 {
             self.creations.retain_recent();
         }
-        workspace::create(db, &self.limits, trace).await
+        workspace::create(db, self.clock.now(), &self.limits, trace).await
     }
 
     /// Whether the workspace may send a line now: 429 past its share, so one learner's flood
@@ -301,7 +304,8 @@ pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) 
             Place::Demo(_) => None,
         })
         .collect();
-    if let Err(e) = workspace.touch(db, &own, parsed.spec.writes).await {
+    let now = console.clock.now();
+    if let Err(e) = workspace.touch(db, now, &own, parsed.spec.writes).await {
         tracing::warn!(error = %e, "workspace not touched");
     }
     let mut hints = notes;

@@ -1,6 +1,8 @@
 //! Opening and making a learner's workspace for the console and the lab, and why either can
 //! be refused. Where its keys live and what they hold is `store::workspaces`.
 
+use shared::Timestamp;
+
 use crate::store::db::{Db, DbError};
 use crate::store::trace::Trace;
 pub use crate::store::workspaces::{IDLE_EXPIRY, Place, Workspace, demo_streams};
@@ -55,6 +57,7 @@ pub async fn open(db: &Db, id: Option<&str>) -> Result<Workspace, WorkspaceError
 /// been idle long enough to make room.
 pub(super) async fn create(
     db: &Db,
+    now: Timestamp,
     limits: &ConsoleLimits,
     trace: &mut Trace,
 ) -> Result<Workspace, WorkspaceError> {
@@ -62,7 +65,7 @@ pub(super) async fn create(
         max_workspaces: limits.max_workspaces,
         evict_idle: limits.evict_idle,
     };
-    Workspace::create(db, capacity, trace)
+    Workspace::create(db, now, capacity, trace)
         .await?
         .ok_or_else(|| WorkspaceError::Full {
             message: format!(

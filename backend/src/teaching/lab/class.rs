@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
+use shared::Timestamp;
 use shared::api::{ClassView, LabResponse, StepCount, ValidationResponse};
 
 use crate::store::db::{Db, DbError};
@@ -45,8 +46,13 @@ impl ClassCache {
 /// Workspaces read at once.
 const AT_ONCE: usize = 16;
 
-pub async fn view(db: &Db, environment: &ValidationResponse) -> Result<ClassView, DbError> {
-    let workspaces = Workspace::recent(db, WINDOW, MAX_COUNTED).await?;
+/// The class as the workspaces used in the last [`WINDOW`] before `now` show it.
+pub async fn view(
+    db: &Db,
+    now: Timestamp,
+    environment: &ValidationResponse,
+) -> Result<ClassView, DbError> {
+    let workspaces = Workspace::recent(db, now, WINDOW, MAX_COUNTED).await?;
     let learners = workspaces.len();
     // Owned values in each future, so the stream is `Send` for any lifetime the handler has.
     let labs: Vec<Result<LabResponse, DbError>> = stream::iter(workspaces)

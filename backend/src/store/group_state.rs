@@ -1,18 +1,19 @@
 //! A group's controls as they live in Redis, so every process with consumers of the group
 //! (this relay, other relays, `backend worker`) obeys the same pause, injected failures and
 //! circuit breaker, and every relay reports the same state. Each process keeps a cached copy
-//! in its `GroupControls`, refreshed every [`SYNC_EVERY`].
+//! in its `GroupControls` (`workers::controls`), refreshed every [`SYNC_EVERY`]. Knows the
+//! hash's fields, not what the consumers do with them.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::Script;
+use shared::Timestamp;
 
-use super::handler::Injection;
-use crate::store::db::{Db, DbError};
-use crate::store::keys;
-use crate::store::trace::Trace;
+use super::db::{Db, DbError};
+use super::keys;
+use super::trace::Trace;
 
 /// How stale a consumer's copy of the controls may get.
 pub const SYNC_EVERY: Duration = Duration::from_millis(250);
@@ -20,6 +21,15 @@ pub const SYNC_EVERY: Duration = Duration::from_millis(250);
 pub const ALIVE: Duration = Duration::from_secs(5);
 /// How long one consumer holds a half-open breaker's trial batch at most.
 const TRIAL_MS: &str = "30000";
+
+/// Failures injected for teaching: every entry of a claim, or a share of all entries (what
+/// they do to an entry is `workers::handler`'s).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Injection {
+    pub poison_claim: Option<String>,
+    /// 0.0 to 1.0.
+    pub fail_ratio: f64,
+}
 
 /// What `claims:{claims:events}:controls:<group>` holds.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -122,8 +132,10 @@ return failures
     )
 });
 
+/// Counts a failure at `at` for every process; opens the breaker after `open_after`.
 pub async fn record_failure(
     db: &Db,
+    at: Timestamp,
     group: &str,
     open_after: u32,
     reopen: bool,
@@ -131,7 +143,7 @@ pub async fn record_failure(
     let mut invocation = RECORD_FAILURE.key(keys::controls(group));
     invocation
         .arg(open_after)
-        .arg(crate::events::commands::now().unix_millis())
+        .arg(at.unix_millis())
         .arg(if reopen { "1" } else { "0" });
     db.script::<i64>(&invocation).await.map(drop)
 }

@@ -1,18 +1,80 @@
-//! What the API does with dead letters: find one, list a group's, replay one for its group
-//! (its entry handled again, as a consumer would) or discard it. Either way the letter leaves
-//! its stream and a record of what happened goes to `claims:failed:log`. It knows nothing of
-//! HTTP: a letter's name is parsed by the caller, and its errors say what went wrong.
+//! The dead letters in Redis: each partition's `claims:failed` (`MAXLEN`-free: a letter stays
+//! until it is replayed or discarded; the API lists at most a page at a time), a letter's
+//! fields (`original_id`, `stream`, `group`, `consumer`, `error`, `attempts`, `failed_at`, and
+//! the entry's own fields as `entry.<name>`), and `claims:failed:log` (`MAXLEN ~`), the record
+//! of what became of each. What a group does with a letter is the workers' business.
 
+use shared::Timestamp;
 use shared::api::StreamEntry;
 
-use super::supervisor::{WorkerError, Workers};
-use crate::events::commands::now;
-use crate::events::feed::tagged;
 use crate::store::db::{Db, DbError};
 use crate::store::keys::{self, Partition};
 use crate::store::reply;
 use crate::store::streams::Pages;
 use crate::store::trace::Trace;
+
+/// An entry a group gave up on, to be lettered.
+pub struct DeadLetter<'a> {
+    pub partition: Partition,
+    pub entry: &'a StreamEntry,
+    pub group: &'a str,
+    pub consumer: &'a str,
+    pub error: &'a str,
+    pub attempts: u64,
+    pub failed_at: Timestamp,
+}
+
+/// Records the entry in its partition's dead letters and acknowledges it for the group, in
+/// one transaction, so it is neither lost nor left pending. One exception: on a cluster with
+/// one partition, `claims:failed` has a slot of its own, so the letter is written first and
+/// the entry acknowledged after; a crash between them delivers the entry again, and it may
+/// be lettered twice (its `original_id` tells).
+pub async fn send(db: &Db, trace: &mut Trace, letter: DeadLetter<'_>) -> Result<String, DbError> {
+    let attempts = letter.attempts.to_string();
+    let failed_at = letter.failed_at.to_string();
+    let (failed, stream) = (letter.partition.failed(), letter.partition.events());
+    let mut xadd = vec![
+        "XADD",
+        failed.as_str(),
+        "*",
+        "original_id",
+        letter.entry.id.as_str(),
+        "stream",
+        stream.as_str(),
+        "group",
+        letter.group,
+        "consumer",
+        letter.consumer,
+        "error",
+        letter.error,
+        "attempts",
+        &attempts,
+        "failed_at",
+        &failed_at,
+    ];
+    // The original fields ride along, prefixed, so the letter is readable on its own.
+    let prefixed: Vec<(String, &str)> = letter
+        .entry
+        .fields
+        .iter()
+        .map(|(k, v)| (format!("entry.{k}"), v.as_str()))
+        .collect();
+    for (k, v) in &prefixed {
+        xadd.push(k);
+        xadd.push(v);
+    }
+    let commands = [
+        xadd,
+        vec![
+            "XACK",
+            stream.as_str(),
+            letter.group,
+            letter.entry.id.as_str(),
+        ],
+    ];
+    let replies = db.together(trace, &commands).await?;
+    Ok(replies.first().and_then(reply::text).unwrap_or_default())
+}
 
 /// Letters read per page when a group's are listed.
 const PAGE: usize = 500;
@@ -45,19 +107,6 @@ impl Letter {
     }
 }
 
-/// Why a replay did not happen; the letter stays.
-#[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
-    #[error("entry {original} is no longer in {stream}; discard the letter instead")]
-    EntryGone { original: String, stream: String },
-    #[error("the replay failed again: {0}")]
-    FailedAgain(String),
-    #[error(transparent)]
-    Group(#[from] WorkerError),
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
 /// The letter `id` of `partition`, if there is one.
 pub async fn find(
     db: &Db,
@@ -65,17 +114,12 @@ pub async fn find(
     partition: Partition,
     id: &str,
 ) -> Result<Option<Letter>, DbError> {
-    let reply = db
-        .run(trace, &["XRANGE", &partition.failed(), id, id])
-        .await?;
-    Ok(reply::entries(reply)
-        .into_iter()
-        .next()
-        .map(|(id, fields)| Letter {
-            partition,
-            id,
-            fields,
-        }))
+    let found = super::streams::entry(db, trace, &partition.failed(), id).await?;
+    Ok(found.map(|(id, fields)| Letter {
+        partition,
+        id,
+        fields,
+    }))
 }
 
 /// Every letter of `group`, oldest first in each partition, up to `max`.
@@ -114,10 +158,11 @@ pub async fn close(
     trace: &mut Trace,
     letter: &Letter,
     action: &str,
+    at: Timestamp,
     keep: u64,
 ) -> Result<(), DbError> {
     let (name, failed) = (letter.name(), letter.partition.failed());
-    let (at, keep) = (now().to_string(), keep.to_string());
+    let (at, keep) = (at.to_string(), keep.to_string());
     db.together(
         trace,
         &[
@@ -144,37 +189,4 @@ pub async fn close(
     )
     .await?;
     Ok(())
-}
-
-/// Handles the letter's entry again for its group, then closes the letter; says what was
-/// done.
-pub async fn replay(
-    db: &Db,
-    trace: &mut Trace,
-    workers: &Workers,
-    letter: &Letter,
-    keep: u64,
-) -> Result<String, ReplayError> {
-    let group = workers.group(letter.group())?;
-    let original = letter.field("original_id");
-    let stream = letter.partition.events();
-    let reply = db
-        .run(trace, &["XRANGE", &stream, original, original])
-        .await?;
-    let Some((entry_id, fields)) = reply::entries(reply).into_iter().next() else {
-        return Err(ReplayError::EntryGone {
-            original: original.to_owned(),
-            stream,
-        });
-    };
-    let entry = tagged(letter.partition, StreamEntry::decode(entry_id, fields));
-    group
-        .process(db, entry)
-        .await
-        .map_err(ReplayError::FailedAgain)?;
-    close(db, trace, letter, "replayed", keep).await?;
-    Ok(format!(
-        "entry {original} processed again; letter {} removed",
-        letter.name()
-    ))
 }
