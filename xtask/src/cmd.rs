@@ -43,11 +43,6 @@ impl Cmd {
         args.into_iter().fold(self, Cmd::arg)
     }
 
-    pub fn current(mut self, dir: &Path) -> Self {
-        self.inner.current_dir(dir);
-        self
-    }
-
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.shown = format!("{key}={} {}", quote(value), self.shown);
         self.inner.env(key, value);
@@ -67,6 +62,21 @@ impl Cmd {
             bail!("`{}` failed ({status})", self.shown);
         }
         Ok(())
+    }
+
+    /// Echoes the command, runs it with its standard output captured (standard error shown),
+    /// returns that output unless it fails.
+    pub fn output(mut self) -> Result<String> {
+        println!("$ {}", self.shown);
+        let out = self
+            .inner
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("could not start `{}`", self.shown))?;
+        if !out.status.success() {
+            bail!("`{}` failed ({})", self.shown, out.status);
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// Runs a quick check quietly: its stdout if it started and exited 0, else `None`.

@@ -1,4 +1,5 @@
-//! `cargo xtask install`: installs what is missing, skips quickly what is present.
+//! `cargo xtask install`: installs what running the app needs (and `cargo xtask test`, what
+//! testing it needs too), skipping quickly what is present.
 
 use std::path::Path;
 
@@ -8,26 +9,36 @@ use crate::cmd::Cmd;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
+/// What `cargo xtask run` needs: Redis, the wasm32 target and wasm-opt (wasm-bindgen is
+/// linked into the xtask).
 pub fn install(root: &Path) -> Result<()> {
-    system_packages()?;
-    rustup_components(root)?;
+    system_packages(&RUN)?;
     wasm_target()?;
-    crate::web_tools::install(root)
+    crate::web::install(root)
+}
+
+/// What `cargo xtask test` needs on top: the browser suite's, the size budget's, the linters.
+pub fn install_for_tests(root: &Path) -> Result<()> {
+    install(root)?;
+    system_packages(&TEST)?;
+    rustup_components(root)
 }
 
 /// Programs from Debian packages: (program, package).
-const SYSTEM: [(&str, &str); 5] = [
+const RUN: [(&str, &str); 2] = [
     ("redis-server", "redis-server"),
     ("redis-cli", "redis-tools"),
+];
+const TEST: [(&str, &str); 3] = [
     ("chromium", "chromium"),
     ("chromedriver", "chromium-driver"),
-    // The wasm size budget is measured brotli-compressed (`web_tools::check_size`).
+    // The first load's budget is measured brotli-compressed (`web::check_size`).
     ("brotli", "brotli"),
 ];
 
-fn system_packages() -> Result<()> {
+fn system_packages(wanted: &[(&str, &str)]) -> Result<()> {
     let mut missing = Vec::new();
-    for (program, package) in SYSTEM {
+    for &(program, package) in wanted {
         match program_version(program) {
             Some(v) => println!("ok: {program} {v} (already installed)"),
             None => missing.push(package),
@@ -49,7 +60,7 @@ fn system_packages() -> Result<()> {
         .args(["install", "-y", "--no-install-recommends"])
         .args(&missing)
         .run()?;
-    for (program, package) in SYSTEM {
+    for &(program, package) in wanted {
         if missing.contains(&package) {
             let Some(v) = program_version(program) else {
                 bail!("apt-get installed {package}, but {program} is still not on PATH");
@@ -100,7 +111,7 @@ fn rustup_components(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The `wasm32-unknown-unknown` target, so `shared` can be built for the browser.
+/// The `wasm32-unknown-unknown` target, for the browser app.
 fn wasm_target() -> Result<()> {
     let installed = Cmd::new("rustup")
         .args(["target", "list", "--installed"])

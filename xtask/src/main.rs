@@ -4,7 +4,7 @@ mod cmd;
 mod install;
 mod run;
 mod test;
-mod web_tools;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,11 +13,13 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args...]
 
 commands:
-  install   install what is missing: redis, chromium + chromedriver, brotli, rustfmt, clippy, the wasm32
-            target, trunk, wasm-bindgen, wasm-opt
-  test      install, then fmt check, clippy -D warnings, wasm build of shared, the browser app
-            (trunk, size budget), cargo test [args]
-  run       install, build the browser app, run the relay in release mode serving it [relay args]
+  install   install what running needs and is missing: redis, the wasm32 target, wasm-opt
+  test      install that and what testing needs (chromium + chromedriver, brotli, rustfmt, clippy),
+            then fmt check, clippy -D warnings, wasm build of shared, the browser app (as run
+            builds it; first-load size budget), cargo test [args]
+  build     install, build the browser app into dist/ (as `trunk build --release` would)
+  run       install, build the browser app into dist/, run the relay in release mode serving it
+            [relay args]
   bench     install, then run every bench in release mode; bench relay|groups|history|cluster [args] runs one";
 
 fn main() -> ExitCode {
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "install" => install::install(&root),
         "test" => test::test(&root, rest),
+        "build" => install::install(&root).and_then(|()| web::build(&root).map(drop)),
         "run" => run::run(&root, rest),
         "bench" => run::bench(&root, rest),
         "help" | "-h" | "--help" => {

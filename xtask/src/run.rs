@@ -1,6 +1,6 @@
 //! `cargo xtask run` and `cargo xtask bench`: the backend, built in release mode.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Result, bail};
 
@@ -11,10 +11,9 @@ use crate::install::install;
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
     install(root)?;
     let args = strip_separator(args);
-    let built = build_frontend(root)?;
-    let dist = built.or_else(|| Some(root.join("dist")).filter(|dir| dir.is_dir()));
+    let dist = crate::web::build(root)?;
     let mut cmd = Cmd::cargo(root).args(["run", "--release", "-p", "backend", "--"]);
-    if let Some(dist) = dist.filter(|_| !args.iter().any(|a| a.starts_with("--static-dir"))) {
+    if !args.iter().any(|a| a.starts_with("--static-dir")) {
         cmd = cmd.arg("--static-dir").arg(dist);
     }
     cmd.args(args).run()
@@ -55,11 +54,6 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
             .run()?;
     }
     Ok(())
-}
-
-/// Builds the browser app and returns the directory to serve.
-fn build_frontend(root: &Path) -> Result<Option<PathBuf>> {
-    crate::web_tools::build(root).map(Some)
 }
 
 fn strip_separator(args: &[String]) -> &[String] {

@@ -6,11 +6,11 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 
 use crate::cmd::Cmd;
-use crate::install::install;
+use crate::install::install_for_tests;
 
 /// `test_args` go to `cargo test`, e.g. `-- --nocapture`.
 pub fn test(root: &Path, test_args: &[String]) -> Result<()> {
-    step("install", || install(root))?;
+    step("install", || install_for_tests(root))?;
     step("fmt", || {
         Cmd::cargo(root)
             .args(["fmt", "--all", "--", "--check"])
@@ -36,9 +36,10 @@ pub fn test(root: &Path, test_args: &[String]) -> Result<()> {
             .args(["--target", "wasm32-unknown-unknown"])
             .run()
     })?;
+    // Built as `cargo xtask run` builds it; the browser suite loads this `dist/`.
     step("frontend", || {
-        let dist = crate::web_tools::build(root)?;
-        crate::web_tools::check_size(&dist)
+        let dist = crate::web::build(root)?;
+        crate::web::check_size(&dist)
     })?;
     step("test", || {
         Cmd::cargo(root)
