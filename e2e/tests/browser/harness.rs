@@ -30,7 +30,7 @@ pub fn dist() -> PathBuf {
     let dist = workspace_root().join("dist");
     assert!(
         dist.join("index.html").is_file(),
-        "{} has no built app: run `cargo xtask test` (it runs `trunk build --release` first)",
+        "{} has no built app: run `cargo xtask build` (`cargo xtask test` builds it first)",
         dist.display()
     );
     dist
