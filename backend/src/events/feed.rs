@@ -16,7 +16,6 @@ use crate::store::cursor::Cursor;
 use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
-use crate::store::reply;
 use crate::store::streams::{self, BlockingReader};
 use crate::store::trace::Trace;
 
@@ -263,14 +262,17 @@ pub async fn page_after(
     after: EntryId,
 ) -> Result<Vec<(EntryId, StreamEntry)>, DbError> {
     let start = format!("({after}");
-    let count = PAGE.to_string();
-    let reply = db
-        .run(
-            &mut Trace::off(),
-            &["XRANGE", &partition.events(), &start, "+", "COUNT", &count],
-        )
-        .await?;
-    Ok(decode(reply::entries(reply))
+    let range = streams::Range {
+        start: &start,
+        end: "+",
+        count: PAGE,
+        rev: false,
+    };
+    let page = streams::range(db, &mut Trace::off(), &[partition.events()], range)
+        .await?
+        .pop()
+        .unwrap_or_default();
+    Ok(decode(page)
         .into_iter()
         .map(|(id, entry)| (id, tagged(partition, entry)))
         .collect())

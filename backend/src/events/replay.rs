@@ -10,7 +10,7 @@ use shared::api::{ClaimView, StreamEntry};
 use shared::{Claim, upcast};
 
 use crate::store::db::{Db, DbError};
-use crate::store::reply;
+use crate::store::streams::{self, Pages};
 use crate::store::trace::Trace;
 
 /// Entries read per page.
@@ -40,20 +40,13 @@ pub async fn replay(
     mut each_entry: impl FnMut(&StreamEntry),
 ) -> Result<Replayed, DbError> {
     let mut replayed = Replayed::default();
-    let mut start = "-".to_owned();
-    let count = PAGE.to_string();
-    loop {
-        let reply = db
-            .run(trace, &["XRANGE", stream, &start, until, "COUNT", &count])
-            .await?;
-        let page = reply::entries(reply);
-        let full = page.len() == PAGE;
+    let mut pages = Pages::new(stream.to_owned(), until, PAGE);
+    while let Some(page) = pages.next(db, trace).await? {
         for (id, fields) in page {
             let mut entry = StreamEntry::decode(id, fields);
             fold(&mut replayed.claims, &mut entry);
             each_entry(&entry);
             replayed.entries += 1;
-            start = format!("({}", entry.id);
             replayed.last_id = Some(entry.id.clone());
             if keep_tail > 0 {
                 if replayed.tail.len() == keep_tail {
@@ -66,9 +59,6 @@ pub async fn replay(
             let n = replayed.entries.to_string();
             db.run::<i64, _>(&mut Trace::off(), &["HSET", hash, field, &n])
                 .await?;
-        }
-        if !full {
-            break;
         }
     }
     Ok(replayed)
@@ -157,25 +147,12 @@ impl Boards {
 /// entry and its last one up to the point (two short reads each, in one round trip). Equal
 /// names, equal boards: an append past the point changes neither, a trim changes the first.
 pub async fn point(db: &Db, trace: &mut Trace, until: &str) -> Result<String, DbError> {
-    let streams: Vec<String> = db.partitions.all().map(|p| p.events()).collect();
-    let reads: Vec<Vec<&str>> = streams
-        .iter()
-        .flat_map(|s| {
-            [
-                vec!["XRANGE", s.as_str(), "-", "+", "COUNT", "1"],
-                vec!["XREVRANGE", s.as_str(), until, "-", "COUNT", "1"],
-            ]
-        })
-        .collect();
-    let replies = db.pipeline(trace, &reads).await?;
-    Ok(replies
+    let events: Vec<String> = db.partitions.all().map(|p| p.events()).collect();
+    Ok(streams::ends(db, trace, &events, until)
+        .await?
         .into_iter()
-        .map(|r| {
-            reply::entries(r)
-                .into_iter()
-                .next()
-                .map_or_else(|| "none".to_owned(), |(id, _)| id)
-        })
+        .flat_map(|(first, last)| [first, last])
+        .map(|id| id.unwrap_or_else(|| "none".to_owned()))
         .collect::<Vec<_>>()
         .join(","))
 }

@@ -207,3 +207,31 @@ pub async fn entry(
     let found = db.run(trace, &["XRANGE", stream, id, id]).await?;
     Ok(reply::entries(found).into_iter().next())
 }
+
+/// Each stream's first entry id and its last one up to `until`, in one round trip.
+pub async fn ends(
+    db: &Db,
+    trace: &mut Trace,
+    streams: &[String],
+    until: &str,
+) -> Result<Vec<(Option<String>, Option<String>)>, DbError> {
+    let reads: Vec<Vec<&str>> = streams
+        .iter()
+        .flat_map(|s| {
+            [
+                vec!["XRANGE", s.as_str(), "-", "+", "COUNT", "1"],
+                vec!["XREVRANGE", s.as_str(), until, "-", "COUNT", "1"],
+            ]
+        })
+        .collect();
+    let mut ids = db
+        .pipeline(trace, &reads)
+        .await?
+        .into_iter()
+        .map(|r| reply::entries(r).into_iter().next().map(|(id, _)| id));
+    let mut ends = Vec::with_capacity(streams.len());
+    while let (Some(first), Some(last)) = (ids.next(), ids.next()) {
+        ends.push((first, last));
+    }
+    Ok(ends)
+}
