@@ -21,4 +21,5 @@ pub mod notifications;
 pub mod reply;
 pub mod streams;
 pub mod trace;
+pub mod trim;
 pub mod workspaces;

@@ -351,6 +351,26 @@ pub async fn load_page(
     })
 }
 
+/// The stored snapshot of each claim in `partition` (`None` where there is none or it does
+/// not read as one), in one round trip. Whether to trust it is the caller's to decide.
+pub async fn snapshots(
+    db: &Db,
+    partition: Partition,
+    claim_ids: &[&str],
+) -> Result<Vec<Option<Snapshot>>, DbError> {
+    if claim_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = claim_ids.iter().map(|c| partition.snapshot(c)).collect();
+    let mut mget = vec!["MGET"];
+    mget.extend(keys.iter().map(String::as_str));
+    let found: Vec<Option<String>> = db.run(&mut Trace::off(), &mget).await?;
+    Ok(found
+        .into_iter()
+        .map(|json| json.and_then(|j| serde_json::from_str(&j).ok()))
+        .collect())
+}
+
 /// Writes the snapshot of `claim`, whose last event is `entry_id`. A snapshot only saves
 /// work, so it is written after the append, not inside it.
 pub async fn save_snapshot(

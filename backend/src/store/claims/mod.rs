@@ -11,4 +11,5 @@ pub use idempotency::IdempotencyMark;
 pub use index::{Indexed, catch_up, catch_up_all};
 pub use load::{
     HistoryPage, LoadedClaim, Replay, load, load_many, load_page, load_until, save_snapshot,
+    snapshots,
 };
