@@ -308,6 +308,22 @@ pub async fn details(
     })
 }
 
+/// Creates `group` at the start of `stream` (and the stream if missing); `true` if it did not
+/// exist.
+pub async fn create_at_start(db: &Db, stream: &str, group: &str) -> Result<bool, DbError> {
+    let created = db
+        .run::<(), _>(
+            &mut Trace::off(),
+            &["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"],
+        )
+        .await;
+    match created {
+        Ok(()) => Ok(true),
+        Err(e) if e.refusal() == Some(Refusal::BusyGroup) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Acknowledges `ids` for `group` on `stream` (`XACK`).
 pub async fn ack(
     db: &Db,

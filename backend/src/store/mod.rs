@@ -18,6 +18,7 @@ pub mod markers;
 pub mod memory;
 pub mod metrics;
 pub mod notifications;
+pub mod read_model;
 pub mod reply;
 pub mod streams;
 pub mod trace;

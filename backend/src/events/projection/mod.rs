@@ -3,12 +3,12 @@
 //! read from it, while commands only append. Only one relay's projector reads at a time (a
 //! lease), so the model is written in stream order and one batch at a time.
 
-mod model;
+mod activity;
 mod projector;
 mod rebuild;
 mod status;
 
-pub use model::{ClaimPage, list, position, wait_applied};
+pub use crate::store::read_model::{ClaimPage, list, position, wait_applied};
 pub use projector::run;
 pub use rebuild::{request as request_rebuild, run as rebuild};
 pub use status::{behind, behind_in, read as read_status};

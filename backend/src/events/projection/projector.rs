@@ -7,13 +7,15 @@ use std::time::{Duration, Instant};
 use shared::api::{ClaimView, StreamEntry};
 use tokio_util::sync::CancellationToken;
 
-use super::model::{self, Batch};
+use super::activity::activity;
 use super::rebuild;
 use crate::store::claims;
 use crate::store::clock::Clock;
-use crate::store::db::{Db, DbError, Refusal};
+use crate::store::db::{Db, DbError};
+use crate::store::groups;
 use crate::store::keys::{self, Partition};
 use crate::store::lease::{release, renew};
+use crate::store::read_model::{self, Batch};
 use crate::store::streams::BlockingReader;
 use crate::store::trace::Trace;
 
@@ -89,11 +91,10 @@ async fn run_partition(db: Db, clock: Clock, partition: Partition, stop: Cancell
 async fn serve(db: &Db, clock: &Clock, partition: Partition, owner: &str) -> Result<(), DbError> {
     let mut reader = BlockingReader::open(db, BLOCK).await?;
     let stream = partition.events();
-    if create_group(db, &stream).await? {
+    if groups::create_at_start(db, &stream, keys::PROJECTIONS_GROUP).await? {
         // A new group: build the model from the first event rather than trust what an older
         // version left under its keys.
-        db.run::<(), _>(&mut Trace::off(), &["UNLINK", &partition.views_before_v2()])
-            .await?;
+        read_model::forget_earlier_layout(db, partition).await?;
         rebuild::request_one(db, partition, clock.now()).await?;
     }
     // Entries read but not acknowledged (by this relay before a restart, or by another relay
@@ -142,31 +143,15 @@ async fn serve(db: &Db, clock: &Clock, partition: Partition, owner: &str) -> Res
             }
             Err(e) => return Err(e),
         }
-        let mut ack = vec!["XACK", stream.as_str(), keys::PROJECTIONS_GROUP];
-        ack.extend(entries.iter().map(|e| e.id.as_str()));
-        db.run::<i64, _>(&mut Trace::off(), &ack).await?;
-    }
-}
-
-/// Creates the group at the start of the stream; `true` if it did not exist.
-async fn create_group(db: &Db, stream: &str) -> Result<bool, DbError> {
-    let created = db
-        .run::<(), _>(
+        let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+        groups::ack(
+            db,
             &mut Trace::off(),
-            &[
-                "XGROUP",
-                "CREATE",
-                stream,
-                keys::PROJECTIONS_GROUP,
-                "0",
-                "MKSTREAM",
-            ],
+            &stream,
+            keys::PROJECTIONS_GROUP,
+            &ids,
         )
-        .await;
-    match created {
-        Ok(()) => Ok(true),
-        Err(e) if e.refusal() == Some(Refusal::BusyGroup) => Ok(false),
-        Err(e) => Err(e),
+        .await?;
     }
 }
 
@@ -185,11 +170,7 @@ async fn skip_what_fails(
             Ok(()) => {}
             Err(e @ DbError::Refused { .. }) => {
                 tracing::error!(entry = %entry.id, error = %e, "entry left out of the read model");
-                db.run::<i64, _>(
-                    &mut Trace::off(),
-                    &["HINCRBY", &partition.projection(), "skipped", "1"],
-                )
-                .await?;
+                read_model::count_skipped(db, partition).await?;
             }
             Err(e) => return Err(e),
         }
@@ -217,8 +198,8 @@ pub(super) async fn project(
             .iter()
             .filter_map(|l| ClaimView::of(&l.claim))
             .collect(),
-        activity: entries.iter().filter_map(model::activity).collect(),
+        activity: entries.iter().filter_map(activity).collect(),
         last_id: entries.last().map(|e| e.id.clone()).unwrap_or_default(),
     };
-    model::apply(db, partition, &batch).await
+    read_model::apply(db, partition, &batch).await
 }

@@ -16,7 +16,7 @@ use redis::Script;
 use shared::api::{ActivityItem, ClaimView};
 use shared::{Claim, Timestamp};
 
-use super::model::activity;
+use super::activity::activity;
 use crate::events::replay::{self, Replayed};
 use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError, Refusal};

@@ -3,10 +3,10 @@
 
 use shared::api::{ProjectionPosition, ProjectionsResponse, RebuildProgress};
 
-use super::model;
 use crate::store::db::{Db, DbError, Refusal};
 use crate::store::groups::GroupInfo;
 use crate::store::keys::{self, Model, Partition};
+use crate::store::read_model as model;
 use crate::store::reply;
 use crate::store::trace::Trace;
 

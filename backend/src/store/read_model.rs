@@ -1,13 +1,14 @@
-//! The read model the projection keeps: claim views by status and by submission time, totals
-//! per customer, recent activity, and where the projection has come to. The projector is its
-//! only writer; the API only reads it.
+//! The read model in Redis: claim views by status and by submission time, totals per
+//! customer, recent activity, and where the projection has come to (the keys are
+//! `keys::Partition::model`'s and `projection`'s). The projector (`events::projection`) is its
+//! only writer and decides what goes in; the API only reads it.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use redis::Script;
-use shared::api::{ActivityItem, ClaimView, CustomerTotals, MoneyTotal, StreamEntry};
-use shared::{ClaimStatus, EventPayload};
+use shared::ClaimStatus;
+use shared::api::{ActivityItem, ClaimView, CustomerTotals, MoneyTotal};
 
 use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
@@ -241,6 +242,22 @@ pub async fn wait_applied(
     }
 }
 
+/// Counts an entry left out of the model (`skipped` in the projection's hash).
+pub async fn count_skipped(db: &Db, partition: Partition) -> Result<(), DbError> {
+    db.run::<i64, _>(
+        &mut Trace::off(),
+        &["HINCRBY", &partition.projection(), "skipped", "1"],
+    )
+    .await
+    .map(drop)
+}
+
+/// Unlinks the views an older version kept under the keys of its own layout.
+pub async fn forget_earlier_layout(db: &Db, partition: Partition) -> Result<(), DbError> {
+    db.run::<(), _>(&mut Trace::off(), &["UNLINK", &partition.views_before_v2()])
+        .await
+}
+
 /// The customers with the most claims, most first.
 pub async fn top_customers(
     db: &Db,
@@ -339,24 +356,4 @@ pub async fn recent(db: &Db, trace: &mut Trace, n: usize) -> Result<Vec<Activity
     items.sort_by_key(|i| std::cmp::Reverse(i.entry_id.parse::<EntryId>().unwrap_or_default()));
     items.truncate(n);
     Ok(items)
-}
-
-/// What an event shows in the recent activity; the status is the one the event itself
-/// names, so a replay from the first event gives the same items.
-pub(super) fn activity(entry: &StreamEntry) -> Option<ActivityItem> {
-    let event = entry.event.as_ref()?;
-    let status = match &event.payload {
-        EventPayload::ClaimSubmitted { .. } => Some(ClaimStatus::Submitted),
-        EventPayload::ClaimStatusUpdated { to, .. } => Some(*to),
-        EventPayload::ClaimPaid { .. } => Some(ClaimStatus::Paid),
-        EventPayload::ClaimRejected { .. } => Some(ClaimStatus::Rejected),
-        EventPayload::ClaimNoteAdded { .. } => None,
-    };
-    Some(ActivityItem {
-        entry_id: entry.id.clone(),
-        claim_id: event.claim_id.to_string(),
-        event_type: event.event_type().to_string(),
-        status,
-        at: event.timestamp.to_string(),
-    })
 }
