@@ -10,9 +10,10 @@ use redis::Script;
 use shared::ClaimStatus;
 use shared::api::{ActivityItem, ClaimView, CustomerTotals, MoneyTotal};
 
-use crate::store::db::{Db, DbError};
+use crate::store::db::{Db, DbError, Refusal};
 use crate::store::entry_id::EntryId;
-use crate::store::keys::{ACTIVITY_KEPT, Model, Partition};
+use crate::store::groups::GroupInfo;
+use crate::store::keys::{self, ACTIVITY_KEPT, Model, Partition};
 use crate::store::reply;
 use crate::store::trace::Trace;
 
@@ -240,6 +241,74 @@ pub async fn wait_applied(
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
+}
+
+/// The projection's position in the partition, and its group as `XINFO GROUPS` reports it
+/// (none while the stream, and so the group, is not there).
+pub async fn position_and_group(
+    db: &Db,
+    trace: &mut Trace,
+    partition: Partition,
+) -> Result<(Option<String>, Option<GroupInfo>), DbError> {
+    let (projection, stream) = (partition.projection(), partition.events());
+    let replies = db
+        .pipeline(
+            trace,
+            &[
+                vec!["HGET", projection.as_str(), "position"],
+                vec!["XINFO", "GROUPS", stream.as_str()],
+            ],
+        )
+        .await;
+    let replies = match replies {
+        Ok(r) => r,
+        Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => return Ok((None, None)),
+        Err(e) => return Err(e),
+    };
+    let group = GroupInfo::all_in(&replies[1])
+        .into_iter()
+        .find(|g| g.name == keys::PROJECTIONS_GROUP);
+    Ok((reply::text(&replies[0]), group))
+}
+
+/// One partition's projection state (its hash's fields), newest entry and claim count.
+#[derive(Debug, Clone, Default)]
+pub struct PartitionState {
+    pub fields: Vec<(String, String)>,
+    pub newest: Option<String>,
+    pub claims: u64,
+}
+
+/// Every partition's [`PartitionState`], in one round trip.
+pub async fn states(db: &Db, trace: &mut Trace) -> Result<Vec<PartitionState>, DbError> {
+    let mut reads: Vec<Vec<String>> = Vec::new();
+    for partition in db.partitions.all() {
+        reads.push(vec!["HGETALL".into(), partition.projection()]);
+        reads.push(vec![
+            "XREVRANGE".into(),
+            partition.events(),
+            "+".into(),
+            "-".into(),
+            "COUNT".into(),
+            "1".into(),
+        ]);
+        reads.push(vec![
+            "ZCARD".into(),
+            partition.model(Model::Live).all_claims(),
+        ]);
+    }
+    let replies = db.pipeline(trace, &reads).await?;
+    Ok(replies
+        .chunks(3)
+        .map(|part| PartitionState {
+            fields: redis::from_redis_value(part[0].clone()).unwrap_or_default(),
+            newest: reply::entries(part[1].clone())
+                .into_iter()
+                .next()
+                .map(|(id, _)| id),
+            claims: reply::int(Some(&part[2])).unwrap_or(0).max(0) as u64,
+        })
+        .collect())
 }
 
 /// Counts an entry left out of the model (`skipped` in the projection's hash).

@@ -3,11 +3,9 @@
 
 use shared::api::{ProjectionPosition, ProjectionsResponse, RebuildProgress};
 
-use crate::store::db::{Db, DbError, Refusal};
-use crate::store::groups::GroupInfo;
-use crate::store::keys::{self, Model, Partition};
+use crate::store::db::{Db, DbError};
+use crate::store::keys::{self, Partition};
 use crate::store::read_model as model;
-use crate::store::reply;
 use crate::store::trace::Trace;
 
 /// Customers and activity items shown.
@@ -39,65 +37,22 @@ pub async fn behind_in(
     trace: &mut Trace,
     partition: Partition,
 ) -> Result<ProjectionPosition, DbError> {
-    let (projection, stream) = (partition.projection(), partition.events());
-    let replies = db
-        .pipeline(
-            trace,
-            &[
-                vec!["HGET", projection.as_str(), "position"],
-                vec!["XINFO", "GROUPS", stream.as_str()],
-            ],
-        )
-        .await;
-    let replies = match replies {
-        Ok(r) => r,
-        // No stream yet, so no group: nothing to be behind on.
-        Err(e) if e.refusal() == Some(Refusal::NoSuchKey) => {
-            return Ok(ProjectionPosition::default());
-        }
-        Err(e) => return Err(e),
-    };
-    let lag = GroupInfo::all_in(&replies[1])
-        .into_iter()
-        .find(|g| g.name == keys::PROJECTIONS_GROUP)
-        .and_then(|g| Some(g.lag? + g.pending));
+    let (position, group) = model::position_and_group(db, trace, partition).await?;
+    let lag = group.and_then(|g| Some(g.lag? + g.pending));
     Ok(ProjectionPosition {
-        position: reply::text(&replies[0]),
+        position,
         behind: lag,
     })
 }
 
 pub async fn read(db: &Db, trace: &mut Trace) -> Result<ProjectionsResponse, DbError> {
     let at = behind(db, trace).await?;
-    // Per partition: its projection state, newest entry, and claim count.
-    let mut reads: Vec<Vec<String>> = Vec::new();
-    for partition in db.partitions.all() {
-        reads.push(vec!["HGETALL".into(), partition.projection()]);
-        reads.push(vec![
-            "XREVRANGE".into(),
-            partition.events(),
-            "+".into(),
-            "-".into(),
-            "COUNT".into(),
-            "1".into(),
-        ]);
-        reads.push(vec![
-            "ZCARD".into(),
-            partition.model(Model::Live).all_claims(),
-        ]);
-    }
-    let replies = db.pipeline(trace, &reads).await?;
-    let mut states: Vec<Vec<(String, String)>> = Vec::new();
-    let mut newest: Option<String> = None;
-    let mut claims = 0;
-    for part in replies.chunks(3) {
-        states.push(redis::from_redis_value(part[0].clone()).unwrap_or_default());
-        let last = reply::entries(part[1].clone())
-            .first()
-            .map(|(id, _)| id.clone());
-        newest = crate::store::entry_id::newest(newest, last);
-        claims += reply::int(Some(&part[2])).unwrap_or(0).max(0) as u64;
-    }
+    let parts = model::states(db, trace).await?;
+    let claims = parts.iter().map(|p| p.claims).sum();
+    let newest = parts.iter().fold(None, |newest, p| {
+        crate::store::entry_id::newest(newest, p.newest.clone())
+    });
+    let states: Vec<Vec<(String, String)>> = parts.into_iter().map(|p| p.fields).collect();
     let fields = |name: &str| -> Vec<String> {
         states
             .iter()
