@@ -3,6 +3,8 @@
 //! `keys::Partition::model`'s and `projection`'s). The projector (`events::projection`) is its
 //! only writer and decides what goes in; the API only reads it.
 
+pub mod rebuild;
+
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
