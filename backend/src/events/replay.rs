@@ -10,6 +10,8 @@ use shared::api::{ClaimView, StreamEntry};
 use shared::{Claim, upcast};
 
 use crate::store::db::{Db, DbError};
+use crate::store::keys::Partition;
+use crate::store::read_model::rebuild;
 use crate::store::streams::{self, Pages};
 use crate::store::trace::Trace;
 
@@ -28,15 +30,15 @@ pub struct Replayed {
 }
 
 /// Reads `stream` (one partition's) from its start through `until` (inclusive), page by page, folding each
-/// entry into its claim. With `progress` (a hash and a field), the count so far is written
-/// there after each page, for whoever follows a long replay.
+/// entry into its claim. With `progress` (the partition a rebuild replays), the count so far
+/// is written to the rebuild's state after each page, for whoever follows a long replay.
 pub async fn replay(
     db: &Db,
     trace: &mut Trace,
     stream: &str,
     until: &str,
     keep_tail: usize,
-    progress: Option<(&str, &str)>,
+    progress: Option<Partition>,
     mut each_entry: impl FnMut(&StreamEntry),
 ) -> Result<Replayed, DbError> {
     let mut replayed = Replayed::default();
@@ -55,10 +57,9 @@ pub async fn replay(
                 replayed.tail.push_back(entry);
             }
         }
-        if let Some((hash, field)) = progress {
+        if let Some(partition) = progress {
             let n = replayed.entries.to_string();
-            db.run::<i64, _>(&mut Trace::off(), &["HSET", hash, field, &n])
-                .await?;
+            rebuild::set_state(db, partition, &[("rebuild_replayed", &n)]).await?;
         }
     }
     Ok(replayed)

@@ -140,7 +140,7 @@ async fn replay_and_swap(
                 &stream,
                 last,
                 0,
-                Some((&partition.projection(), "rebuild_replayed")),
+                Some(partition),
                 |entry| {
                     if let Some(item) = activity(entry) {
                         if recent.len() == ACTIVITY_KEPT {
