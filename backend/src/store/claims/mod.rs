@@ -6,6 +6,7 @@ pub mod idempotency;
 mod index;
 mod load;
 
+pub(in crate::store) use append::APPEND;
 pub use append::{Appended, append, append_many};
 pub use idempotency::IdempotencyMark;
 pub use index::{Indexed, catch_up, catch_up_all};
