@@ -10,8 +10,6 @@ use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, Value};
 
-use shared::snapshot::SnapshotEvery;
-
 use crate::store::keys::{Partition, Partitions};
 use crate::store::lua::Lua;
 use crate::store::trace::Trace;
@@ -95,8 +93,6 @@ pub struct Db {
     client: Client,
     /// Where Redis is, with any password removed: safe for logs and error bodies.
     pub location: String,
-    /// A claim's snapshot is rewritten every this many events (0: never).
-    pub snapshot_every: SnapshotEvery,
     /// How the claims are spread over events streams (`--partitions`).
     pub partitions: Partitions,
 }
@@ -147,9 +143,6 @@ impl ConnectionLike for Connection {
     }
 }
 
-/// `--snapshot-every`'s default.
-pub const DEFAULT_SNAPSHOT_EVERY: u64 = 50;
-
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// A cluster request's limit over all its retries: room for a failover (about 2 s with a
@@ -175,7 +168,6 @@ impl Db {
             heavy: Connection::Managed(heavy),
             client: Client::Single(client),
             location: redact(url),
-            snapshot_every: SnapshotEvery(DEFAULT_SNAPSHOT_EVERY),
             partitions: Partitions::ONE,
         })
     }
@@ -219,7 +211,6 @@ impl Db {
                 "cluster {}",
                 urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
             ),
-            snapshot_every: SnapshotEvery(DEFAULT_SNAPSHOT_EVERY),
             partitions: Partitions::ONE,
         })
     }
@@ -236,13 +227,6 @@ impl Db {
     /// Whether Redis is a cluster: a pipeline then holds keys of one slot only.
     pub fn is_cluster(&self) -> bool {
         matches!(self.client, Client::Cluster(_))
-    }
-
-    pub fn with_snapshot_every(self, snapshot_every: u64) -> Self {
-        Self {
-            snapshot_every: SnapshotEvery(snapshot_every),
-            ..self
-        }
     }
 
     /// This handle with every command sent over the expensive reads' own connection: their
