@@ -150,7 +150,7 @@ pub fn handle(claim: &Claim, command: &ClaimCommand) -> Result<Vec<ClaimEvent>, 
                 Ok(vec![ClaimEvent {
                     v: SCHEMA_VERSION,
                     claim_id: claim_id.clone(),
-                    customer_id: customer_id.clone(),
+                    customer_id: Some(customer_id.clone()),
                     timestamp: *at,
                     payload: EventPayload::ClaimSubmitted {
                         amount: *amount,
@@ -181,7 +181,7 @@ pub fn handle(claim: &Claim, command: &ClaimCommand) -> Result<Vec<ClaimEvent>, 
     let event = |timestamp: Timestamp, payload| ClaimEvent {
         v: SCHEMA_VERSION,
         claim_id: details.claim_id.clone(),
-        customer_id: details.customer_id.clone(),
+        customer_id: Some(details.customer_id.clone()),
         timestamp,
         payload,
     };
@@ -242,7 +242,11 @@ pub fn apply(claim: &mut Claim, event: &ClaimEvent) {
         ) => {
             claim.details = Some(ClaimDetails {
                 claim_id: event.claim_id.clone(),
-                customer_id: event.customer_id.clone(),
+                // Decoding requires a submission to name its customer.
+                customer_id: event
+                    .customer_id
+                    .clone()
+                    .unwrap_or_else(CustomerId::unknown),
                 amount: *amount,
                 currency: *currency,
                 policy_number: policy_number.clone(),

@@ -392,3 +392,27 @@ pub async fn save_snapshot(
     let key = db.partition_of(claim_id).snapshot(claim_id);
     db.run::<(), _>(trace, &["SET", &key, &json]).await
 }
+
+/// Whom claim `claim_id` is for, as the first event in its index names them: for an entry of
+/// another program that left the customer to its claim. `None` when the claim has no event
+/// naming one.
+pub async fn customer_of(db: &Db, claim_id: &str) -> Result<Option<String>, DbError> {
+    let partition = db.partition_of(claim_id);
+    let first: Option<String> = db
+        .run(
+            &mut Trace::off(),
+            &["LINDEX", &partition.history(claim_id), "0"],
+        )
+        .await?;
+    let Some(first) = first else {
+        return Ok(None);
+    };
+    let found =
+        crate::store::streams::entry(db, &mut Trace::off(), &partition.events(), &first).await?;
+    Ok(found.and_then(|(_, fields)| {
+        fields
+            .into_iter()
+            .find(|(name, _)| name == "customer_id")
+            .map(|(_, customer)| customer)
+    }))
+}
