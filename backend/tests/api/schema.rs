@@ -296,6 +296,9 @@ async fn an_unknown_future_version_is_a_clear_decode_error_never_a_crash() {
 #[tokio::test]
 async fn the_labs_own_entries_fold_like_any_other_with_the_claims_customer() {
     let app = spawn_app().await;
+    let created = app
+        .raw_xadd(&[("type", "stream_created"), ("timestamp", "1795000000000")])
+        .await;
     lab_submitted(&app, "claim_lab_9", "1500").await;
     let ours: CommandResponse = app
         .post_json(
@@ -388,4 +391,13 @@ async fn the_labs_own_entries_fold_like_any_other_with_the_claims_customer() {
     );
     let ours = claim(&app, &ours.claim_id).await.claim;
     assert_eq!((ours.status, ours.version), (ClaimStatus::Submitted, 1));
+
+    // The lab's `stream_created` names no claim: a marker in the stream, not an error.
+    let first: shared::api::EntriesPage = app
+        .get_json("/api/streams/claims:events/entries?count=1")
+        .await;
+    let marker = &first.entries[0];
+    assert_eq!(marker.id, created);
+    assert_eq!(marker.marker.as_deref(), Some("stream_created"));
+    assert_eq!(marker.error, None);
 }

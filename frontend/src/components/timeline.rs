@@ -182,9 +182,11 @@ fn claim_of(e: &StreamEntry) -> String {
 }
 
 fn type_of(e: &StreamEntry) -> String {
-    match &e.event {
-        Some(ev) => ev.event_type().as_str().to_owned(),
-        None => "undecoded".to_owned(),
+    match (&e.event, &e.marker) {
+        (Some(ev), _) => ev.event_type().as_str().to_owned(),
+        // A claim-less entry that says what it is (`stream_created`): shown as its type.
+        (None, Some(marker)) => marker.clone(),
+        (None, None) => "undecoded".to_owned(),
     }
 }
 

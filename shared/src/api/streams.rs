@@ -53,6 +53,10 @@ pub struct StreamEntry {
     pub event: Option<ClaimEvent>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The type of an entry that names no claim but says what it is (the lab's
+    /// `stream_created`): a marker in the stream, not a claim event and not an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
     /// The partition whose stream holds it, when the claims are partitioned: ids order
     /// entries within a partition only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,18 +65,31 @@ pub struct StreamEntry {
 
 impl StreamEntry {
     pub fn decode(id: String, fields: Vec<(String, String)>) -> Self {
-        let (event, error) = match stream_codec::decode(&fields) {
-            Ok(e) => (Some(e), None),
-            Err(e) => (None, Some(e.to_string())),
+        let (event, error, marker) = match stream_codec::decode(&fields) {
+            Ok(e) => (Some(e), None, None),
+            Err(e) => match marker_type(&fields) {
+                Some(marker) => (None, None, Some(marker)),
+                None => (None, Some(e.to_string()), None),
+            },
         };
         Self {
             id,
             fields,
             event,
             error,
+            marker,
             partition: None,
         }
     }
+}
+
+/// The type an entry names when it is a marker: no claim, and a type that is not a claim
+/// event's.
+fn marker_type(fields: &[(String, String)]) -> Option<String> {
+    let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let named = field("type").or(field("event_type"))?;
+    let is_claim_event = crate::EventType::parse(&named.replace('.', "_")).is_some();
+    (field("claim_id").is_none() && !is_claim_event).then(|| named.clone())
 }
 
 /// `GET /api/streams/{key}/entries`.
@@ -89,4 +106,35 @@ pub struct EntriesPage {
 pub struct StreamLength {
     pub key: String,
     pub length: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(fields: &[(&str, &str)]) -> StreamEntry {
+        StreamEntry::decode(
+            "1-0".into(),
+            fields
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn an_entry_naming_no_claim_but_its_type_is_a_marker_not_an_error() {
+        let created = entry(&[("type", "stream_created"), ("timestamp", "1732190000000")]);
+        assert_eq!(created.marker.as_deref(), Some("stream_created"));
+        assert_eq!((created.event, created.error), (None, None));
+        let dotted = entry(&[("event_type", "stream.created")]);
+        assert_eq!(dotted.marker.as_deref(), Some("stream.created"));
+        // A claim event without its claim, or an entry saying nothing of itself, is an error.
+        let no_claim = entry(&[("type", "claim_submitted"), ("amount", "1")]);
+        assert_eq!(no_claim.marker, None);
+        assert!(no_claim.error.is_some());
+        let junk = entry(&[("hello", "world")]);
+        assert_eq!(junk.marker, None);
+        assert_eq!(junk.error.as_deref(), Some("missing field `type`"));
+    }
 }
