@@ -101,9 +101,14 @@ impl Letter {
             .map_or("", |(_, v)| v.as_str())
     }
 
-    /// The group that gave up on the entry.
+    /// The group that gave up on the entry. A letter another program wrote (the lab's:
+    /// `original_id`, `error_message`, `failed_at`, then the entry's own fields) names none:
+    /// its entry is the processors' to handle, as the lab's own consumer does.
     pub fn group(&self) -> &str {
-        self.field("group")
+        match self.field("group") {
+            "" => crate::store::keys::PROCESSORS,
+            group => group,
+        }
     }
 }
 

@@ -235,3 +235,54 @@ async fn a_groups_letters_are_counted_past_the_first_page_and_up_to_the_cap() {
         "at most 1,000 a request"
     );
 }
+
+/// A dead letter the lab's own code wrote names no group and gives its reason as
+/// `error_message`, with the entry's fields after it: it lists, and replays through the
+/// processors, like the relay's own.
+#[tokio::test]
+async fn a_dead_letter_another_program_wrote_replays_through_the_processors() {
+    let app = spawn_workers(1, true, |_| {}).await;
+    let submitted = app
+        .raw_xadd(&[
+            ("type", "claim_submitted"),
+            ("claim_id", "claim_lab_dl"),
+            ("customer_id", "CUST-LAB"),
+            ("amount", "500"),
+            ("submitted_at", "2026-11-21T09:00:00.000Z"),
+        ])
+        .await;
+    let mut redis = app.redis().await;
+    let letter = test_support::streams::xadd(
+        &mut redis,
+        "claims:failed",
+        &[
+            ("original_id", &submitted),
+            ("error_message", "payment gateway timeout"),
+            ("failed_at", "2026-11-21T09:01:00.000Z"),
+            ("type", "claim_submitted"),
+            ("claim_id", "claim_lab_dl"),
+            ("customer_id", "CUST-LAB"),
+            ("amount", "500"),
+        ],
+    )
+    .await;
+    let listed = entries(&app, "claims:failed").await;
+    assert_eq!(
+        field(&listed[0], "error_message"),
+        "payment gateway timeout"
+    );
+
+    let replayed = app
+        .post(&format!("/api/dead-letters/{letter}/replay"), &json!({}))
+        .await;
+    assert_eq!(replayed.status(), 200);
+    let body: Value = replayed.json().await.unwrap();
+    assert_eq!(
+        body["done"],
+        format!("entry {submitted} processed again; letter {letter} removed")
+    );
+    assert!(entries(&app, "claims:failed").await.is_empty());
+    let log = entries(&app, "claims:failed:log").await;
+    assert_eq!(field(&log[0], "action"), "replayed");
+    assert_eq!(field(&log[0], "group"), "claims-processors");
+}

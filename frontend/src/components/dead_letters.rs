@@ -128,12 +128,21 @@ pub fn DeadLetters() -> impl IntoView {
     }
 }
 
-/// A letter's original entry, group, attempts and error (read-only).
+/// A letter's original entry, group, attempts and error (read-only). Another program's letter
+/// (the lab's) names no group nor attempts, and gives its reason as `error_message`.
 fn describe(letter: &StreamEntry) -> impl IntoView + use<> {
     let field = |name| field(letter, name).unwrap_or_default();
+    let by = match (field("group"), field("attempts")) {
+        (group, _) if group.is_empty() => " written by another program · ".to_owned(),
+        (group, attempts) => format!(" {group} · {attempts} attempts · "),
+    };
+    let reason = match field("error") {
+        error if error.is_empty() => field("error_message"),
+        error => error,
+    };
     view! {
         <code>{field("original_id")}</code>
-        {format!(" {} · {} attempts · ", field("group"), field("attempts"))}
-        <span class="error">{field("error")}</span>
+        {by}
+        <span class="error" data-testid="dead-letter-reason">{reason}</span>
     }
 }
