@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod cluster;
+pub mod node;
 pub mod redis_server;
 pub mod relay;
 pub mod streams;

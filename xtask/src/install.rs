@@ -21,7 +21,26 @@ pub fn install(root: &Path) -> Result<()> {
 pub fn install_for_tests(root: &Path) -> Result<()> {
     install(root)?;
     system_packages(&TEST)?;
+    node_packages(&root.join("test-support/node"))?;
     rustup_components(root)
+}
+
+/// The npm packages the lab's own Node.js code uses (node-redis v4), as its lockfile pins
+/// them: installed again only when the lockfile is newer than the install.
+fn node_packages(dir: &Path) -> Result<()> {
+    let installed = dir.join("node_modules/.package-lock.json");
+    let lock = dir.join("package-lock.json");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(installed), Some(lock)) = (modified(&installed), modified(&lock))
+        && installed >= lock
+    {
+        println!("ok: npm packages in {} (already installed)", dir.display());
+        return Ok(());
+    }
+    Cmd::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+        .arg(dir)
+        .run()
 }
 
 /// Programs from Debian packages: (program, package).
@@ -29,8 +48,11 @@ const RUN: [(&str, &str); 2] = [
     ("redis-server", "redis-server"),
     ("redis-cli", "redis-tools"),
 ];
-const TEST: [(&str, &str); 3] = [
+const TEST: [(&str, &str); 5] = [
     ("chromium", "chromium"),
+    // The lab's own Node.js code runs in the API tests (`test_support::node`).
+    ("node", "nodejs"),
+    ("npm", "npm"),
     ("chromedriver", "chromium-driver"),
     // The first load's budget is measured brotli-compressed (`web::check_size`).
     ("brotli", "brotli"),

@@ -401,3 +401,55 @@ async fn the_labs_own_entries_fold_like_any_other_with_the_claims_customer() {
     assert_eq!(marker.marker.as_deref(), Some("stream_created"));
     assert_eq!(marker.error, None);
 }
+
+/// The lab's own Node.js code, run with node-redis v4 against the relay's Redis: its claim
+/// folds to paid for its customer with the leap marked, the second producer's claim loads,
+/// its marker is no error, and its dead letter lists with its reason.
+#[tokio::test]
+async fn what_the_labs_node_code_writes_folds_beside_the_relays_own() {
+    let app = spawn_app().await;
+    let ours = app.submit("10.00").await;
+    let ids = test_support::node::lab(&app.redis_url(), "claim_node_1").await;
+    let id = |name: &str| ids[name].as_str().unwrap().to_owned();
+    until(
+        Duration::from_secs(5),
+        "the node code's entries indexed",
+        async || history_len(&app, "claim_node_1").await == 3,
+    )
+    .await;
+
+    let lab = claim(&app, "claim_node_1").await.claim;
+    assert_eq!(
+        (lab.status, lab.customer_id.as_str(), lab.version),
+        (ClaimStatus::Paid, "CUST-NODE", 3)
+    );
+    assert_eq!(lab.payment_reference.as_deref(), Some("bank_transfer"));
+    let events: ClaimEventsResponse = app.get_json("/api/claims/claim_node_1/events").await;
+    assert!(
+        events.events.iter().all(|e| e.error.is_none()),
+        "{events:?}"
+    );
+    assert_eq!(events.outside_lifecycle, [id("approved")]);
+    let dotted = claim(&app, "claim_node_1_b").await.claim;
+    assert_eq!(
+        (dotted.customer_id.as_str(), dotted.amount.as_str()),
+        ("CUST-DOT", "250.00")
+    );
+    assert_eq!(claim(&app, &ours.claim_id).await.claim.version, 1);
+
+    let page: shared::api::EntriesPage = app
+        .get_json("/api/streams/claims:events/entries?count=10")
+        .await;
+    let created = page.entries.iter().find(|e| e.id == id("created")).unwrap();
+    assert_eq!(
+        (created.marker.as_deref(), created.error.as_deref()),
+        (Some("stream_created"), None)
+    );
+    let letters: shared::api::EntriesPage =
+        app.get_json("/api/streams/claims:failed/entries").await;
+    assert_eq!(letters.entries[0].id, id("letter"));
+    assert_eq!(
+        test_support::field(&letters.entries[0].fields, "error_message"),
+        "notification service unavailable"
+    );
+}
