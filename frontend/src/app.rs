@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
             since,
             move |message| match message {
                 ServerMessage::Entry { entry } => store.push_live(entry),
+                ServerMessage::Entries { entries } => entries.into_iter().for_each(|e| store.push_live(e)),
                 ServerMessage::Groups { groups } => store.groups.set(Some(groups)),
                 ServerMessage::Projection { projection } => store.set_projection(projection),
                 ServerMessage::CaughtUp { .. }
