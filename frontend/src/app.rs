@@ -55,8 +55,8 @@ pub fn App() -> impl IntoView {
         api::follow_feed(
             since,
             move |message| match message {
-                ServerMessage::Entry { entry } => store.push_live(entry),
-                ServerMessage::Entries { entries } => entries.into_iter().for_each(|e| store.push_live(e)),
+                ServerMessage::Entry { entry } => store.receive([entry]),
+                ServerMessage::Entries { entries } => store.receive(entries),
                 ServerMessage::Groups { groups } => store.groups.set(Some(groups)),
                 ServerMessage::Projection { projection } => store.set_projection(projection),
                 ServerMessage::CaughtUp { .. }
