@@ -17,8 +17,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use backend::store::keys::EVENTS;
+use fantoccini::wd::WebDriverCompatibleCommand;
 use harness::{Browser, Stack};
-use serde_json::Value;
+use serde_json::{Value, json};
 use test_support::streams;
 
 /// Watches the page: long tasks, gaps between frames, and when the row of `__bench.waitFor`
@@ -60,15 +61,22 @@ return {
 struct Args {
     hold: usize,
     burst: usize,
+    /// Where to write a CPU profile of the page during the burst (Chrome's `.cpuprofile`).
+    profile: Option<String>,
 }
 
 fn args() -> Result<Args> {
     let mut args = Args {
         hold: 20_000,
         burst: 10_000,
+        profile: None,
     };
     let mut given = std::env::args().skip(1);
     while let Some(flag) = given.next() {
+        if flag == "--profile" {
+            args.profile = Some(given.next().context("--profile needs a file")?);
+            continue;
+        }
         let value: usize = given
             .next()
             .with_context(|| format!("{flag} needs a number"))?
@@ -77,7 +85,7 @@ fn args() -> Result<Args> {
         match flag.as_str() {
             "--hold" => args.hold = value,
             "--burst" => args.burst = value,
-            other => bail!("unknown flag {other}: use --hold N, --burst N"),
+            other => bail!("unknown flag {other}: use --hold N, --burst N, --profile FILE"),
         }
     }
     Ok(args)
@@ -195,15 +203,39 @@ async fn run(stack: &Stack, browser: &Browser, args: &Args) -> Result<()> {
     let n = args.burst;
     let ms = now_ms() + 1;
     let last = arm(browser, ms, n).await?;
+    if args.profile.is_some() {
+        cdp(browser, "Profiler.enable", json!({})).await?;
+        cdp(browser, "Profiler.start", json!({})).await?;
+    }
+    // A client of the feed beside the page: when the last entry is on the wire.
+    let address = stack.url();
+    let address = address.trim_start_matches("http://").trim_end_matches('/');
+    let mut ws = test_support::WsClient::connect(address, None).await;
+    ws.expect_caught_up().await;
+    let on_wire = tokio::spawn({
+        let last = last.clone();
+        async move {
+            ws.entry_where(Duration::from_secs(300), |e| e.id == last)
+                .await;
+            now_ms()
+        }
+    });
     let (started, sent) = burst(stack, ms, n).await;
     let read = shown(browser, &last, Duration::from_secs(300)).await?;
+    let on_wire = on_wire.await?;
+    if let Some(file) = &args.profile {
+        let profile = cdp(browser, "Profiler.stop", json!({})).await?;
+        std::fs::write(file, profile["profile"].to_string())?;
+        println!("profile: {file}");
+    }
     let shown_at = read["shownAt"].as_u64().context("shownAt")?;
     let intake = n as f64 / (shown_at.saturating_sub(started).max(1) as f64 / 1000.0);
     println!("burst: {n} entries appended in {} ms", sent - started);
     println!("intake: {intake:.0} entries/s (first XADD to the last entry in the DOM)");
     println!(
-        "last XADD to shown: {} ms",
-        shown_at.saturating_sub(sent) as i64
+        "last XADD to shown: {} ms (to a Rust client of the feed: {} ms)",
+        shown_at.saturating_sub(sent),
+        on_wire.saturating_sub(sent)
     );
     match read["longest"].as_f64() {
         Some(longest) => println!(
@@ -225,4 +257,32 @@ async fn run(stack: &Stack, browser: &Browser, args: &Args) -> Result<()> {
         mb(&read["heap"])
     );
     Ok(())
+}
+
+/// A Chrome DevTools Protocol command, through chromedriver.
+async fn cdp(browser: &Browser, cmd: &str, params: Value) -> Result<Value> {
+    Ok(browser
+        .client
+        .issue_cmd(Cdp(json!({ "cmd": cmd, "params": params })))
+        .await?)
+}
+
+#[derive(Debug)]
+struct Cdp(Value);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.to_string()))
+    }
 }

@@ -27,6 +27,15 @@ impl From<WebSocketStream<MaybeTlsStream<TcpStream>>> for WsClient {
 }
 
 impl WsClient {
+    /// Connects to the live feed of the relay at `address` (`host:port`), from `since` on.
+    pub async fn connect(address: &str, since: Option<&str>) -> Self {
+        let query = since.map(|s| format!("?since={s}")).unwrap_or_default();
+        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{address}/api/ws{query}"))
+            .await
+            .expect("websocket connects");
+        Self::from(stream)
+    }
+
     /// The next message, or `None` if none comes within `wait`; the entries of a batch come
     /// one by one, each as an `entry`.
     pub async fn next(&mut self, wait: Duration) -> Option<ServerMessage> {
