@@ -39,16 +39,16 @@ impl WsClient {
     /// The next message, or `None` if none comes within `wait`; the entries of a batch come
     /// one by one, each as an `entry`.
     pub async fn next(&mut self, wait: Duration) -> Option<ServerMessage> {
-        if let Some(entry) = self.batched.pop_front() {
-            return Some(ServerMessage::Entry { entry });
-        }
-        match self.next_frame(wait).await? {
-            ServerMessage::Entries { entries } => {
-                self.batched = entries.into();
-                let entry = self.batched.pop_front()?;
-                Some(ServerMessage::Entry { entry })
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(entry) = self.batched.pop_front() {
+                return Some(ServerMessage::Entry { entry });
             }
-            other => Some(other),
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_frame(left).await? {
+                ServerMessage::Entries { entries } => self.batched = entries.into(),
+                other => return Some(other),
+            }
         }
     }
 
