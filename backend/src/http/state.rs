@@ -14,6 +14,8 @@ use crate::workers::Workers;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// The claims, with when their snapshots are written.
+    pub claims: crate::store::claims::Claims,
     /// The relay's one clock, for every time a request stamps or reports.
     pub clock: Clock,
     pub feed: Feed,
