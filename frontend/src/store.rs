@@ -138,6 +138,8 @@ pub struct Store {
 
 /// How many recent live entries count as fresh.
 const FRESH: usize = 50;
+/// Entries applied together that still flash as fresh; more are a burst.
+const FLASH_AT_MOST: usize = 10;
 
 /// Live entries are applied at most this often (ms), at an animation frame: a burst renders
 /// ten times a second, each time everything that arrived meanwhile, and a lone entry shows
@@ -169,9 +171,9 @@ impl Store {
 
     /// Where the timeline is: the newest id, or with partitioned claims the newest id of
     /// each partition in view, `<partition>:<id>,...` (ids order entries within a partition
-    /// only). Entries received and not applied yet count: they are applied first.
+    /// only). Entries received and not applied yet do not count: a reconnect applies them
+    /// first ([`Store::apply_incoming`]).
     pub fn last_id(&self) -> Option<String> {
-        self.apply_incoming();
         self.entries.with_untracked(|entries| {
             let last = entries.back()?;
             if last.partition.is_none() {
@@ -256,9 +258,14 @@ impl Store {
         if added_ids.is_empty() {
             return;
         }
+        // A few new entries flash as they come; a burst is shown as it stands (every row in
+        // view flashing at once says nothing, and costs the page a repaint a frame).
         self.fresh.update_value(|f| {
-            let skip = added_ids.len().saturating_sub(FRESH);
-            f.extend(added_ids.into_iter().skip(skip));
+            if added_ids.len() > FLASH_AT_MOST {
+                f.clear();
+                return;
+            }
+            f.extend(added_ids);
             while f.len() > FRESH {
                 f.pop_front();
             }

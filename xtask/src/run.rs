@@ -62,14 +62,23 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask bench page [--hold N] [--burst N]`: the built app in headless Chromium taking
-/// in a burst of the live feed (`e2e/examples/bench_page.rs`). Built as the browser tests
-/// build it (the page is what is measured, not the relay), after the app as `run` builds it.
+/// `cargo xtask bench page [--hold N] [--burst N] [--profile FILE]`: the built app in headless
+/// Chromium taking in a burst of the live feed (`e2e/examples/bench_page.rs`), the app built
+/// as `run` builds it, the relay in release mode as the other benches run it (a debug relay
+/// on two cores is slower than the page).
 fn bench_page(root: &Path, args: &[String]) -> Result<()> {
     crate::install::install_for_tests(root)?;
     crate::web::build(root)?;
     Cmd::cargo(root)
-        .args(["run", "-p", "e2e", "--example", "bench_page", "--"])
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "e2e",
+            "--example",
+            "bench_page",
+            "--",
+        ])
         .args(args)
         .run()
 }
