@@ -150,7 +150,7 @@ pub fn handle(claim: &Claim, command: &ClaimCommand) -> Result<Vec<ClaimEvent>, 
                 Ok(vec![ClaimEvent {
                     v: SCHEMA_VERSION,
                     claim_id: claim_id.clone(),
-                    customer_id: customer_id.clone(),
+                    customer_id: Some(customer_id.clone()),
                     timestamp: *at,
                     payload: EventPayload::ClaimSubmitted {
                         amount: *amount,
@@ -181,7 +181,7 @@ pub fn handle(claim: &Claim, command: &ClaimCommand) -> Result<Vec<ClaimEvent>, 
     let event = |timestamp: Timestamp, payload| ClaimEvent {
         v: SCHEMA_VERSION,
         claim_id: details.claim_id.clone(),
-        customer_id: details.customer_id.clone(),
+        customer_id: Some(details.customer_id.clone()),
         timestamp,
         payload,
     };
@@ -227,6 +227,30 @@ pub fn handle(claim: &Claim, command: &ClaimCommand) -> Result<Vec<ClaimEvent>, 
     Ok(vec![produced])
 }
 
+/// Whether the claim's own commands could have appended `event` to the claim as `before`
+/// was. Another program's fact need not have followed the lifecycle (the lab's
+/// `auto_approved` goes straight from submitted); [`apply`] folds it all the same, and a
+/// claim's history marks it as outside the lifecycle.
+pub fn within_lifecycle(before: &Claim, event: &ClaimEvent) -> bool {
+    let Some(details) = &before.details else {
+        return matches!(event.payload, EventPayload::ClaimSubmitted { .. });
+    };
+    let action = match &event.payload {
+        EventPayload::ClaimSubmitted { .. } => return false,
+        EventPayload::ClaimNoteAdded { .. } => return !details.status.is_final(),
+        EventPayload::ClaimStatusUpdated { to, .. } => match to {
+            ClaimStatus::Submitted => return false,
+            ClaimStatus::UnderReview => Action::Review,
+            ClaimStatus::Approved => Action::Approve,
+            ClaimStatus::Rejected => Action::Reject,
+            ClaimStatus::Paid => Action::Pay,
+        },
+        EventPayload::ClaimRejected { .. } => Action::Reject,
+        EventPayload::ClaimPaid { .. } => Action::Pay,
+    };
+    details.status.allowed_actions().contains(&action)
+}
+
 /// Folds one event into the claim. No rules here: events are facts that already happened.
 pub fn apply(claim: &mut Claim, event: &ClaimEvent) {
     claim.version += 1;
@@ -242,7 +266,11 @@ pub fn apply(claim: &mut Claim, event: &ClaimEvent) {
         ) => {
             claim.details = Some(ClaimDetails {
                 claim_id: event.claim_id.clone(),
-                customer_id: event.customer_id.clone(),
+                // Decoding requires a submission to name its customer.
+                customer_id: event
+                    .customer_id
+                    .clone()
+                    .unwrap_or_else(CustomerId::unknown),
                 amount: *amount,
                 currency: *currency,
                 policy_number: policy_number.clone(),
@@ -328,6 +356,50 @@ mod tests {
             document: None,
             at: at(5),
         }
+    }
+
+    /// Every event a command produces is within the lifecycle; the lab's straight approval
+    /// and a payment before approval are not, and neither is a note on a closed claim.
+    #[test]
+    fn what_commands_produce_is_within_the_lifecycle_and_foreign_leaps_are_not() {
+        let mut claim = Claim::default();
+        for command in [submit(100), note("n"), review(), approve(), pay()] {
+            let [event] = handle(&claim, &command).unwrap().try_into().unwrap();
+            assert!(within_lifecycle(&claim, &event), "{command:?}");
+            apply(&mut claim, &event);
+        }
+        let paid = claim;
+        let submitted = Claim::from_events(&handle(&Claim::default(), &submit(100)).unwrap());
+        let d = submitted.details.as_ref().unwrap();
+        let foreign = |payload| ClaimEvent {
+            v: 0,
+            claim_id: d.claim_id.clone(),
+            customer_id: None,
+            timestamp: at(9),
+            payload,
+        };
+        let straight_approval = foreign(EventPayload::ClaimStatusUpdated {
+            from: None,
+            to: ClaimStatus::Approved,
+            reason: None,
+        });
+        assert!(!within_lifecycle(&submitted, &straight_approval));
+        let early_payment = foreign(EventPayload::ClaimPaid {
+            amount: Amount::from_cents(100),
+            payment_reference: PaymentReference::parse("bank_transfer").unwrap(),
+        });
+        assert!(!within_lifecycle(&submitted, &early_payment));
+        let late_note = foreign(EventPayload::ClaimNoteAdded {
+            adjuster: Adjuster::parse("Ada").unwrap(),
+            note: Note::parse("after the fact").unwrap(),
+            document: None,
+        });
+        assert!(!within_lifecycle(&paid, &late_note));
+        assert!(within_lifecycle(&submitted, &late_note));
+        // Folded all the same: an event is a fact.
+        let mut leapt = submitted.clone();
+        apply(&mut leapt, &straight_approval);
+        assert_eq!(leapt.status(), Some(ClaimStatus::Approved));
     }
 
     /// Given the claim after these commands, when `command`, then the result.

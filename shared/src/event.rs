@@ -20,7 +20,10 @@ pub struct ClaimEvent {
     /// The version the entry was written with; the event itself is always in today's shape.
     pub v: u32,
     pub claim_id: ClaimId,
-    pub customer_id: CustomerId,
+    /// `None` only in a v0 entry that did not name the customer (the lab's status updates and
+    /// payments); the claim's state before it says who (`upcast::complete`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
     pub timestamp: Timestamp,
     #[serde(flatten)]
     pub payload: EventPayload,

@@ -19,7 +19,9 @@ pub mod text;
 pub mod timestamp;
 pub mod upcast;
 
-pub use aggregate::{Claim, ClaimCommand, ClaimDetails, DomainError, apply, handle};
+pub use aggregate::{
+    Claim, ClaimCommand, ClaimDetails, DomainError, apply, handle, within_lifecycle,
+};
 pub use amount::Amount;
 pub use currency::Currency;
 pub use event::{ClaimEvent, EventPayload, EventType, SCHEMA_VERSION};

@@ -106,7 +106,7 @@ mod tests {
         ClaimEvent {
             v: 2,
             claim_id: ClaimId::parse("CLM-1").unwrap(),
-            customer_id: CustomerId::parse("C-1").unwrap(),
+            customer_id: Some(CustomerId::parse("C-1").unwrap()),
             timestamp: Timestamp::from_unix_millis(1_795_000_000_000 + n as i64).unwrap(),
             payload,
         }

@@ -19,10 +19,13 @@ use crate::{
 pub const NO_DESCRIPTION: &str = "(no description given)";
 
 /// The time fields other programs use, in the order they are looked for.
-const V0_TIME_FIELDS: [&str; 5] = [
+const V0_TIME_FIELDS: [&str; 8] = [
     "timestamp",
     "submitted_at",
     "updated_at",
+    "paid_at",
+    "approved_at",
+    "rejected_at",
     "created_at",
     "occurred_at",
 ];
@@ -53,9 +56,13 @@ pub(crate) fn read_v0<K: AsRef<str>, V: AsRef<str>>(
                 reason: entry.optional("reason", Reason::parse)?,
             }
         }
+        // The lab's payment names how it was paid (`payment_method`), not a reference.
         EventType::ClaimPaid => EventPayload::ClaimPaid {
             amount: entry.parse("amount", |s| s.parse())?,
-            payment_reference: entry.parse("payment_reference", PaymentReference::parse)?,
+            payment_reference: match entry.get("payment_reference") {
+                Some(_) => entry.parse("payment_reference", PaymentReference::parse)?,
+                None => entry.parse("payment_method", PaymentReference::parse)?,
+            },
         },
         EventType::ClaimRejected => EventPayload::ClaimRejected {
             reason: entry.parse("reason", Reason::parse)?,
@@ -76,18 +83,30 @@ pub(crate) fn read_v0<K: AsRef<str>, V: AsRef<str>>(
     Ok(ClaimEvent {
         v: 0,
         claim_id: entry.parse("claim_id", ClaimId::parse)?,
-        customer_id: entry.parse("customer_id", CustomerId::parse)?,
+        // A submission names its customer; later entries may leave it to the claim.
+        customer_id: match event_type {
+            EventType::ClaimSubmitted => Some(entry.parse("customer_id", CustomerId::parse)?),
+            _ => entry.optional("customer_id", CustomerId::parse)?,
+        },
         timestamp: entry.parse(time_field, v0_time)?,
         payload,
     })
 }
 
-/// `Approved`, `under-review` and ` paid ` are the statuses they look like.
+/// `Approved`, `under-review` and ` paid ` are the statuses they look like; the lab's
+/// `pending` is submitted, and `auto_approved` approved (by an automatic reviewer, which the
+/// entry's own fields still say).
 fn lenient_status(s: &str) -> Result<ClaimStatus, String> {
-    s.trim()
+    match s
+        .trim()
         .to_ascii_lowercase()
         .replace(['-', ' '], "_")
-        .parse()
+        .as_str()
+    {
+        "pending" => Ok(ClaimStatus::Submitted),
+        "auto_approved" => Ok(ClaimStatus::Approved),
+        other => other.parse(),
+    }
 }
 
 /// RFC 3339, or milliseconds since the epoch as JavaScript's `Date.now()` writes them.
@@ -104,13 +123,17 @@ fn v0_time(s: &str) -> Result<Timestamp, String> {
 }
 
 /// Fills in what an old entry left to its claim's history: a status update that recorded only
-/// the new status came from the status the claim had before it.
+/// the new status came from the status the claim had before it, and an entry that did not
+/// name the customer is the claim's customer's.
 pub fn complete(before: &Claim, event: &mut ClaimEvent) {
     if let EventPayload::ClaimStatusUpdated {
         from: from @ None, ..
     } = &mut event.payload
     {
         *from = before.status();
+    }
+    if event.customer_id.is_none() {
+        event.customer_id = before.details.as_ref().map(|d| d.customer_id.clone());
     }
 }
 
@@ -185,6 +208,109 @@ mod tests {
             }
         ));
         assert_eq!(update.timestamp.unix_millis(), 1_732_190_000_000);
+    }
+
+    /// Decodes each entry, completes it from the claim folded so far, and folds it.
+    fn fold(entries: &[Vec<(&str, &str)>]) -> (Claim, Vec<ClaimEvent>) {
+        let mut claim = Claim::default();
+        let mut events = Vec::new();
+        for fields in entries {
+            let mut event = entry(fields).unwrap_or_else(|e| panic!("{fields:?}: {e}"));
+            complete(&claim, &mut event);
+            crate::apply(&mut claim, &event);
+            events.push(event);
+        }
+        (claim, events)
+    }
+
+    /// The lab's status updates and payments name no customer, say `auto_approved` straight
+    /// from `pending`, and pay by `payment_method`: they fold like any other events.
+    #[test]
+    fn the_labs_updates_and_payments_fold_with_the_claims_customer() {
+        let (claim, events) = fold(&[
+            lab_submitted(),
+            vec![
+                ("type", "claim_status_updated"),
+                ("claim_id", "claim_1732000000_x1"),
+                ("status", "auto_approved"),
+                ("approved_amount", "1500"),
+                ("reviewer", "auto_system"),
+                ("approved_at", "2024-11-21T10:05:00.000Z"),
+                ("updated_at", "2024-11-21T10:05:00.000Z"),
+            ],
+            vec![
+                ("type", "claim_paid"),
+                ("claim_id", "claim_1732000000_x1"),
+                ("amount", "1500"),
+                ("payment_method", "bank_transfer"),
+                ("paid_at", "2024-11-22T09:00:00.000Z"),
+                ("status", "paid"),
+            ],
+        ]);
+        let details = claim.details.as_ref().unwrap();
+        assert_eq!(details.status, ClaimStatus::Paid);
+        assert_eq!(details.customer_id.as_str(), "CUST-7");
+        assert_eq!(
+            details.payment_reference.as_ref().unwrap().as_str(),
+            "bank_transfer"
+        );
+        assert_eq!(details.updated_at.to_string(), "2024-11-22T09:00:00.000Z");
+        assert!(matches!(
+            events[1].payload,
+            EventPayload::ClaimStatusUpdated {
+                from: Some(ClaimStatus::Submitted),
+                to: ClaimStatus::Approved,
+                ..
+            }
+        ));
+        for event in &events {
+            assert_eq!(event.customer_id.as_ref().unwrap().as_str(), "CUST-7");
+        }
+    }
+
+    #[test]
+    fn pending_is_submitted_and_dotted_event_types_read_as_their_type() {
+        let (claim, _) = fold(&[
+            vec![
+                ("event_type", "claim.submitted"),
+                ("claim_id", "claim_2"),
+                ("customer_id", "CUST-8"),
+                ("amount", "250"),
+                ("timestamp", "1732190000000"),
+            ],
+            vec![
+                ("event_type", "claim.status_updated"),
+                ("claim_id", "claim_2"),
+                ("status", "under_review"),
+                ("timestamp", "1732190001000"),
+            ],
+            vec![
+                ("type", "claim_status_updated"),
+                ("claim_id", "claim_2"),
+                ("status", "pending"),
+                ("updated_at", "1732190002000"),
+            ],
+        ]);
+        assert_eq!(claim.status(), Some(ClaimStatus::Submitted));
+        assert_eq!(claim.version, 3);
+        assert_eq!(
+            entry(&[("event_type", "claim.exploded"), ("claim_id", "c")]),
+            Err(DecodeError::UnknownType("claim.exploded".into()))
+        );
+        assert_eq!(
+            entry(&[("claim_id", "c")]),
+            Err(DecodeError::MissingField("type"))
+        );
+    }
+
+    #[test]
+    fn a_submission_must_name_its_customer() {
+        let mut no_customer = lab_submitted();
+        no_customer.retain(|(k, _)| *k != "customer_id");
+        assert_eq!(
+            entry(&no_customer),
+            Err(DecodeError::MissingField("customer_id"))
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use shared::api::StreamEntry;
 use shared::{ClaimStatus, EventPayload};
 
 use super::{Handled, Handler, HandlerError};
+use crate::store::claims;
 use crate::store::clock::Clock;
 use crate::store::db::Db;
 use crate::store::notifications::{self, Notification};
@@ -53,9 +54,17 @@ impl Handler for Notify {
                 return Ok(Handled::Applied);
             }
         };
+        // The lab's own entries after a submission leave the customer to the claim.
+        let customer = match &event.customer_id {
+            Some(customer) => customer.to_string(),
+            None => claims::customer_of(db, event.claim_id.as_str())
+                .await
+                .map_err(|e| HandlerError::Dependency(e.to_string()))?
+                .unwrap_or_default(),
+        };
         let notification = Notification {
             claim_id: event.claim_id.as_str(),
-            customer_id: event.customer_id.as_str(),
+            customer_id: &customer,
             message: &message,
             sent_at: self.clock.now(),
         };

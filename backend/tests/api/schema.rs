@@ -288,3 +288,104 @@ async fn an_unknown_future_version_is_a_clear_decode_error_never_a_crash() {
     let submitted = app.submit("3.00").await;
     assert_eq!(claim(&app, &submitted.claim_id).await.claim.version, 1);
 }
+
+/// What the lab's Node.js code writes after a submission: status updates and payments that
+/// leave the customer to the claim, `pending` and `auto_approved`, a `payment_method` for a
+/// reference, and a second producer style with dotted `event_type` names. Interleaved with the
+/// relay's own entries, each claim folds from exactly its entries, none of them an error.
+#[tokio::test]
+async fn the_labs_own_entries_fold_like_any_other_with_the_claims_customer() {
+    let app = spawn_app().await;
+    lab_submitted(&app, "claim_lab_9", "1500").await;
+    let ours: CommandResponse = app
+        .post_json(
+            "/api/claims",
+            &json!({"customer_id": "CUST-2", "amount": "10.00", "description": "Hail"}),
+        )
+        .await;
+    let straight = app
+        .raw_xadd(&[
+            ("type", "claim_status_updated"),
+            ("claim_id", "claim_lab_9"),
+            ("status", "auto_approved"),
+            ("approved_amount", "1500"),
+            ("reviewer", "auto_system"),
+            ("approved_at", "2026-11-21T09:06:00.000Z"),
+            ("updated_at", "2026-11-21T09:06:00.000Z"),
+        ])
+        .await;
+    app.raw_xadd(&[
+        ("event_type", "claim.submitted"),
+        ("claim_id", "claim_dotted_1"),
+        ("customer_id", "CUST-DOT"),
+        ("amount", "250"),
+        ("timestamp", "1795000000000"),
+    ])
+    .await;
+    app.raw_xadd(&[
+        ("type", "claim_paid"),
+        ("claim_id", "claim_lab_9"),
+        ("amount", "1500"),
+        ("payment_method", "bank_transfer"),
+        ("paid_at", "2026-11-22T10:00:00.000Z"),
+        ("status", "paid"),
+    ])
+    .await;
+    app.raw_xadd(&[
+        ("event_type", "claim.status_updated"),
+        ("claim_id", "claim_dotted_1"),
+        ("status", "under_review"),
+        ("timestamp", "1795000001000"),
+    ])
+    .await;
+    until(
+        Duration::from_secs(5),
+        "the lab's entries indexed",
+        async || {
+            history_len(&app, "claim_lab_9").await == 3
+                && history_len(&app, "claim_dotted_1").await == 2
+        },
+    )
+    .await;
+
+    let lab = claim(&app, "claim_lab_9").await.claim;
+    assert_eq!(lab.status, ClaimStatus::Paid);
+    assert_eq!(lab.customer_id, "CUST-LAB");
+    assert_eq!(lab.version, 3);
+    assert_eq!(lab.updated_at, "2026-11-22T10:00:00.000Z");
+    let events: ClaimEventsResponse = app.get_json("/api/claims/claim_lab_9/events").await;
+    // Approved straight from submitted: a fact, folded, and marked; the payment after it is
+    // what the lifecycle allows from approved.
+    assert_eq!(events.outside_lifecycle, [straight]);
+    for shown in &events.events {
+        let event = shown
+            .event
+            .as_ref()
+            .unwrap_or_else(|| panic!("{:?} did not decode: {:?}", shown.id, shown.error));
+        assert_eq!(
+            event.customer_id.as_ref().map(|c| c.as_str()),
+            Some("CUST-LAB"),
+            "{event:?}"
+        );
+    }
+    assert!(matches!(
+        events.events[1].event.as_ref().unwrap().payload,
+        shared::EventPayload::ClaimStatusUpdated {
+            from: Some(ClaimStatus::Submitted),
+            to: ClaimStatus::Approved,
+            ..
+        }
+    ));
+
+    let dotted = claim(&app, "claim_dotted_1").await.claim;
+    assert_eq!(
+        (
+            dotted.status,
+            dotted.customer_id.as_str(),
+            dotted.amount.as_str()
+        ),
+        (ClaimStatus::UnderReview, "CUST-DOT", "250.00")
+    );
+    let ours = claim(&app, &ours.claim_id).await.claim;
+    assert_eq!((ours.status, ours.version), (ClaimStatus::Submitted, 1));
+}

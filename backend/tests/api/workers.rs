@@ -623,3 +623,41 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
         .unwrap();
     assert_eq!(len_before, len_after);
 }
+
+/// The lab's payment names no customer: the notification goes to the claim's customer, as its
+/// submission named them.
+#[tokio::test]
+async fn a_lab_payment_without_a_customer_notifies_the_claims_customer() {
+    let (_redis, db, mut conn) = crate::fixtures::bare_redis().await;
+    test_support::streams::xadd_v0_submitted(&mut conn, "claim_lab_paid", "1500").await;
+    backend::store::claims::catch_up(&db, backend::store::keys::Partition::ONLY)
+        .await
+        .unwrap();
+    let fields = [
+        ("type", "claim_paid"),
+        ("claim_id", "claim_lab_paid"),
+        ("amount", "1500"),
+        ("payment_method", "bank_transfer"),
+        ("paid_at", "2026-11-22T10:00:00.000Z"),
+        ("status", "paid"),
+    ];
+    let id = test_support::streams::xadd(&mut conn, "claims:events", &fields).await;
+    let entry = shared::api::StreamEntry::decode(
+        id,
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+    let handled = Notify::default().handle(&db, &entry).await;
+    assert_eq!(handled, Ok(backend::workers::Handled::Applied));
+    let sent = test_support::streams::xrange(&mut conn, "claims:notifications").await;
+    let [(_, note)] = sent.as_slice() else {
+        panic!("one notification: {sent:?}")
+    };
+    let submitted = test_support::streams::xrange(&mut conn, "claims:events").await;
+    let customer = field(&submitted[0].1, "customer_id");
+    assert!(!customer.is_empty());
+    assert_eq!(field(note, "customer_id"), customer);
+    assert!(field(note, "message").contains("bank_transfer"), "{note:?}");
+}

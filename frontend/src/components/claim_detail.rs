@@ -48,6 +48,7 @@ pub fn ClaimDetail() -> impl IntoView {
                         .events
                         .into_iter()
                         .map(|entry| Step {
+                            outside_lifecycle: e.outside_lifecycle.contains(&entry.id),
                             entry,
                             after: states.next().flatten(),
                         })
@@ -133,6 +134,7 @@ async fn all_events(id: &str) -> Result<ClaimEventsResponse, api::ApiFailure> {
             Some(all) => {
                 all.events.extend(page.events);
                 all.states.extend(page.states);
+                all.outside_lifecycle.extend(page.outside_lifecycle);
             }
         }
         // Each page starts further on, so this ends.

@@ -16,6 +16,8 @@ pub struct Step {
     pub entry: StreamEntry,
     /// The claim after this entry; none while there is no claim (an entry before its submit).
     pub after: Option<ClaimView>,
+    /// Another program's fact our commands would have refused (folded all the same).
+    pub outside_lifecycle: bool,
 }
 
 #[component]
@@ -129,7 +131,11 @@ fn step_state(at: usize, total: usize, claim: Option<ClaimView>) -> Markup {
 
 /// One event as markup: what it says, and the claim after it; `at` is the step shown.
 fn event(n: usize, step: &Step, at: usize) -> Markup {
-    let Step { entry, after } = step;
+    let Step {
+        entry,
+        after,
+        outside_lifecycle,
+    } = step;
     let currency = after.as_ref().map_or("", |c| c.currency.as_str());
     let kind = entry
         .event
@@ -155,6 +161,9 @@ fn event(n: usize, step: &Step, at: usize) -> Markup {
                 span class="badge" { (kind) }
                 @if let Some(u) = upcast {
                     span class="badge upcast" data-testid="upcast-badge" title="written with an older schema, read in today's shape" { (u) }
+                }
+                @if *outside_lifecycle {
+                    span class="badge outside" data-testid="outside-lifecycle" title="another program wrote a step the claim's commands would refuse here; an event is a fact, so it counts" { "outside the lifecycle" }
                 }
                 code class="entry-id" { (entry.id) }
             }

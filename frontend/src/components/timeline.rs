@@ -273,7 +273,11 @@ fn Row(
     // From the decoded event: an older entry's raw fields may name things differently.
     let (customer, amount, currency, detail) = match &entry.event {
         Some(e) => (
-            e.customer_id.to_string(),
+            // An entry of the lab's own code may leave the customer to its claim.
+            e.customer_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             match &e.payload {
                 EventPayload::ClaimSubmitted { amount, .. }
                 | EventPayload::ClaimPaid { amount, .. } => amount.to_string(),

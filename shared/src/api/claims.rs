@@ -270,6 +270,10 @@ pub struct ClaimEventsResponse {
     /// The claim after each of `events`, in the same order: state is the fold of events.
     #[serde(default)]
     pub states: Vec<Option<ClaimView>>,
+    /// The ids among `events` that did not follow the lifecycle (another program's facts,
+    /// e.g. approved straight from submitted): folded all the same, marked in the history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outside_lifecycle: Vec<String>,
     /// Events in the claim's history, its version now.
     #[serde(default)]
     pub version: u64,

@@ -688,7 +688,7 @@ mod tests {
         let event = ClaimEvent {
             v: 2,
             claim_id: ClaimId::parse(&id).unwrap(),
-            customer_id: CustomerId::parse(&id).unwrap(),
+            customer_id: Some(CustomerId::parse(&id).unwrap()),
             timestamp: Timestamp::from_unix_millis(1_795_000_000_000).unwrap(),
             payload: EventPayload::ClaimNoteAdded {
                 adjuster: Adjuster::parse(&wide(crate::text::MAX_NAME_CHARS)).unwrap(),

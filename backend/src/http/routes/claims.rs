@@ -307,6 +307,7 @@ async fn events(
             .map(|e| crate::events::feed::tagged(partition, e))
             .collect(),
         states: page.states.iter().map(ClaimView::of).collect(),
+        outside_lifecycle: page.outside_lifecycle,
         version: page.version,
         next_after: (after + limit < page.version).then_some(after + limit),
         redis: trace.into_commands(),

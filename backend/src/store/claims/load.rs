@@ -29,6 +29,9 @@ pub struct LoadedClaim {
     pub entries: Vec<StreamEntry>,
     /// The claim after each of `entries`, with [`Replay::Full`] only.
     pub states: Vec<Claim>,
+    /// The ids of `entries` that did not follow the lifecycle (`shared::within_lifecycle`),
+    /// with [`Replay::Full`] only.
+    pub outside_lifecycle: Vec<String>,
     /// The version of the snapshot the fold started from.
     pub snapshot_version: Option<u64>,
     /// The id of the claim's last event (within the bound asked for).
@@ -278,12 +281,19 @@ fn fold(
     } = plan;
     let mut entries = Vec::with_capacity(tail.len());
     let mut states = Vec::new();
+    let mut outside_lifecycle = Vec::new();
     for (n, found) in tail.into_iter().enumerate() {
         // An entry trimmed from the stream still counts: the index is what versions count.
         let version = (start + n + 1) as u64;
         if let Some(mut entry) = found {
             if let Some(event) = &mut entry.event {
                 upcast::complete(&claim, event);
+                if replay == Replay::Full
+                    && version > kept_after
+                    && !shared::within_lifecycle(&claim, event)
+                {
+                    outside_lifecycle.push(entry.id.clone());
+                }
                 shared::apply(&mut claim, event);
             }
             claim.version = version;
@@ -302,6 +312,7 @@ fn fold(
         claim,
         entries,
         states,
+        outside_lifecycle,
         snapshot_version,
         last_entry_id: ids.last().cloned(),
     }
@@ -316,6 +327,8 @@ pub struct HistoryPage {
     pub entries: Vec<StreamEntry>,
     /// The claim after each of `entries`.
     pub states: Vec<Claim>,
+    /// The ids among `entries` that did not follow the lifecycle.
+    pub outside_lifecycle: Vec<String>,
 }
 
 /// The claim's events after version `after`, at most `limit`, each with the claim after it.
@@ -356,6 +369,7 @@ pub async fn load_page(
         version,
         entries: folded.entries,
         states: folded.states,
+        outside_lifecycle: folded.outside_lifecycle,
     })
 }
 
@@ -391,4 +405,28 @@ pub async fn save_snapshot(
     let json = Snapshot::of(claim, entry_id).to_json();
     let key = db.partition_of(claim_id).snapshot(claim_id);
     db.run::<(), _>(trace, &["SET", &key, &json]).await
+}
+
+/// Whom claim `claim_id` is for, as the first event in its index names them: for an entry of
+/// another program that left the customer to its claim. `None` when the claim has no event
+/// naming one.
+pub async fn customer_of(db: &Db, claim_id: &str) -> Result<Option<String>, DbError> {
+    let partition = db.partition_of(claim_id);
+    let first: Option<String> = db
+        .run(
+            &mut Trace::off(),
+            &["LINDEX", &partition.history(claim_id), "0"],
+        )
+        .await?;
+    let Some(first) = first else {
+        return Ok(None);
+    };
+    let found =
+        crate::store::streams::entry(db, &mut Trace::off(), &partition.events(), &first).await?;
+    Ok(found.and_then(|(_, fields)| {
+        fields
+            .into_iter()
+            .find(|(name, _)| name == "customer_id")
+            .map(|(_, customer)| customer)
+    }))
 }

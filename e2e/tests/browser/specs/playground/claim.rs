@@ -272,6 +272,68 @@ async fn entries_another_program_wrote_show_upcast_and_a_status_without_from() {
     .await;
 }
 
+/// The lab's code approves straight from submitted and pays without naming the customer: the
+/// claim folds to paid for its customer, and the history marks the leap.
+#[tokio::test]
+async fn a_step_the_lab_took_outside_the_lifecycle_is_folded_and_marked() {
+    with_playground(Stack::start(), async |stack, page| {
+        stack
+            .raw_xadd(&[
+                ("type", "claim_submitted"),
+                ("claim_id", "claim_lab_2"),
+                ("customer_id", "CUST-LAB"),
+                ("amount", "1500"),
+                ("description", "Bumper"),
+                ("submitted_at", "2026-11-21T09:00:00.000Z"),
+                ("status", "pending"),
+            ])
+            .await;
+        stack
+            .raw_xadd(&[
+                ("type", "claim_status_updated"),
+                ("claim_id", "claim_lab_2"),
+                ("status", "auto_approved"),
+                ("reviewer", "auto_system"),
+                ("updated_at", "2026-11-21T09:05:00.000Z"),
+            ])
+            .await;
+        let paid = stack
+            .raw_xadd(&[
+                ("type", "claim_paid"),
+                ("claim_id", "claim_lab_2"),
+                ("amount", "1500"),
+                ("payment_method", "bank_transfer"),
+                ("paid_at", "2026-11-22T10:00:00.000Z"),
+                ("status", "paid"),
+            ])
+            .await;
+        page.wait_for_entry(&paid, Duration::from_secs(20)).await;
+        eventually(
+            Duration::from_secs(5),
+            "the relay to index all three",
+            || async {
+                let (_, events) = stack.get("api/claims/claim_lab_2/events").await;
+                (events["events"].as_array()?.len() == 3).then_some(())
+            },
+        )
+        .await;
+        page.open_claim_from_timeline(&paid, "claim_lab_2").await;
+        page.wait_history_len(3).await;
+        page.wait_status("paid").await;
+        let history = page.text("claim-history").await;
+        assert_eq!(
+            history.matches("outside the lifecycle").count(),
+            1,
+            "{history}"
+        );
+        assert!(history.contains("submitted → approved"), "{history}");
+        assert_eq!(page.count("outside-lifecycle").await, 1);
+        page.screenshot_at("claim-history", "18-outside-the-lifecycle")
+            .await;
+    })
+    .await;
+}
+
 /// Asserts the state the history shows for its step: status, version and notes.
 async fn history_shows(page: &Playground<'_>, expected: [&str; 3]) {
     let (status, version, notes) = page.history_state().await;
