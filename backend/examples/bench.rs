@@ -664,27 +664,32 @@ async fn consume(mut ws: Ws, expected: u64, start: Instant, give_up: Cancellatio
         let now_us = start.elapsed().as_micros() as u64;
         let text = text.as_str();
         // Entries are by far the most messages; a prefix and substring look-up keeps the
-        // clients' CPU (which the relay shares) low. Anything else is parsed properly.
-        let is_entry = text.starts_with(ENTRY_PREFIX)
-            || match serde_json::from_str(text) {
-                Ok(ServerMessage::Entry { .. }) => true,
-                Ok(ServerMessage::Lagged { .. }) => {
-                    tally.lagged += 1;
-                    false
-                }
-                _ => false,
-            };
-        if is_entry {
+        // clients' CPU (which the relay shares) low. A batch, and anything else, is parsed.
+        let mut record = |id: Option<(u64, u64)>, sent_at: Option<u64>| {
             tally.received += 1;
-            match entry_id(text) {
+            match id {
                 Some(id) if id > last_id => last_id = id,
                 _ => tally.disorder += 1,
             }
-            if let Some(sent_at) = sent_at_us(text) {
+            if let Some(sent_at) = sent_at {
                 tally
                     .latency
                     .saturating_record(now_us.saturating_sub(sent_at).max(1));
             }
+        };
+        if text.starts_with(ENTRY_PREFIX) {
+            record(entry_id(text), sent_at_us(text));
+            continue;
+        }
+        match serde_json::from_str(text) {
+            Ok(ServerMessage::Entry { entry }) => record(parse_id(&entry.id), sent_at(&entry)),
+            Ok(ServerMessage::Entries { entries }) => {
+                for entry in &entries {
+                    record(parse_id(&entry.id), sent_at(entry));
+                }
+            }
+            Ok(ServerMessage::Lagged { .. }) => tally.lagged += 1,
+            _ => {}
         }
     }
     let _ = ws.close(None).await;
@@ -697,8 +702,19 @@ const ENTRY_PREFIX: &str = r#"{"kind":"entry","#;
 /// The entry's stream id as (milliseconds, sequence), from `{"kind":"entry","entry":{"id":"1-0"`.
 fn entry_id(json: &str) -> Option<(u64, u64)> {
     let (_, rest) = json.split_once(r#""id":""#)?;
-    let (ms, seq) = rest.split('"').next()?.split_once('-')?;
+    parse_id(rest.split('"').next()?)
+}
+
+/// A stream id as (milliseconds, sequence).
+fn parse_id(id: &str) -> Option<(u64, u64)> {
+    let (ms, seq) = id.split_once('-')?;
     Some((ms.parse().ok()?, seq.parse().ok()?))
+}
+
+/// The entry's `sent_at_us` field.
+fn sent_at(entry: &shared::api::StreamEntry) -> Option<u64> {
+    let (_, v) = entry.fields.iter().find(|(k, _)| k == "sent_at_us")?;
+    v.parse().ok()
 }
 
 /// The value of the entry field `sent_at_us`, from `"fields":[...,["sent_at_us","123"],...]`.

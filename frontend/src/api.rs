@@ -8,7 +8,7 @@ use gloo_net::websocket::futures::WebSocket;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::FieldError;
-use shared::api::{ErrorBody, ServerMessage};
+use shared::api::{ErrorBody, ServerMessage, StreamEntry};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -179,8 +179,16 @@ pub async fn follow_feed(
         on_connection(Connection::Connecting);
         if let Ok(socket) = WebSocket::open(&ws_url(last_id().as_deref())) {
             let (_, mut incoming) = socket.split();
+            let mut slice_start = js_sys::Date::now();
             while let Some(Ok(Message::Text(text))) = incoming.next().await {
-                let Ok(message) = serde_json::from_str::<ServerMessage>(&text) else {
+                // Frames that queued up while the page was busy are read one after the
+                // other without a pause; past a few milliseconds of that, the page gets a
+                // turn to render and take input first.
+                if js_sys::Date::now() - slice_start > SLICE_MS {
+                    gloo_timers::future::sleep(Duration::ZERO).await;
+                    slice_start = js_sys::Date::now();
+                }
+                let Some(message) = parse_message(&text) else {
                     continue;
                 };
                 if matches!(message, ServerMessage::CaughtUp { .. }) {
@@ -199,6 +207,28 @@ pub async fn follow_feed(
         gloo_timers::future::sleep(wait).await;
     }
 }
+
+/// A batch of entries, read straight into them.
+#[derive(serde::Deserialize)]
+struct Batch {
+    entries: Vec<StreamEntry>,
+}
+
+/// A message of the feed. A batch (as the relay writes it, `kind` first) is read without
+/// the detour serde takes for a tagged enum, which buffers the whole message as generic
+/// content first: for hundreds of entries that costs more than reading them.
+fn parse_message(text: &str) -> Option<ServerMessage> {
+    if text.starts_with(r#"{"kind":"entries","#) {
+        let batch: Batch = serde_json::from_str(text).ok()?;
+        return Some(ServerMessage::Entries {
+            entries: batch.entries,
+        });
+    }
+    serde_json::from_str(text).ok()
+}
+
+/// How long (ms) the feed reads queued frames before it lets the page render.
+const SLICE_MS: f64 = 8.0;
 
 /// 0.5 s, 1 s, 2 s, ... capped at 8 s.
 fn backoff(attempt: u32) -> Duration {

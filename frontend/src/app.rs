@@ -51,11 +51,16 @@ pub fn App() -> impl IntoView {
         if let Ok(groups) = api::get::<GroupsResponse>("/api/groups").await {
             store.groups.set(Some(groups));
         }
-        let since = move || store.last_id().or_else(|| Some("0".into()));
+        // What arrived and waits for a frame is held too: a reconnect asks for what follows.
+        let since = move || {
+            store.apply_incoming();
+            store.last_id().or_else(|| Some("0".into()))
+        };
         api::follow_feed(
             since,
             move |message| match message {
-                ServerMessage::Entry { entry } => store.push_live(entry),
+                ServerMessage::Entry { entry } => store.receive([entry]),
+                ServerMessage::Entries { entries } => store.receive(entries),
                 ServerMessage::Groups { groups } => store.groups.set(Some(groups)),
                 ServerMessage::Projection { projection } => store.set_projection(projection),
                 ServerMessage::CaughtUp { .. }

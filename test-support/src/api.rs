@@ -151,12 +151,7 @@ impl ApiClient {
 
     /// The live feed, from the start of the stream's retained window or after `since`.
     pub async fn ws(&self, since: Option<&str>) -> WsClient {
-        let query = since.map(|s| format!("?since={s}")).unwrap_or_default();
-        let (stream, _) =
-            tokio_tungstenite::connect_async(format!("ws://{}/api/ws{query}", self.address))
-                .await
-                .expect("websocket connects");
-        WsClient::from(stream)
+        WsClient::connect(&self.address, since).await
     }
 }
 

@@ -1,6 +1,8 @@
 //! A WebSocket client of the relay's live feed (`/api/ws`): the next message, entries until
-//! there are enough, `caught_up`, the socket closing.
+//! there are enough, `caught_up`, the socket closing. A batch (`entries`) reads as its
+//! entries one by one, unless a test asks for frames as sent ([`WsClient::next_frame`]).
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -11,17 +13,53 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub struct WsClient {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The rest of the last batch read by [`WsClient::next`].
+    batched: VecDeque<StreamEntry>,
 }
 
 impl From<WebSocketStream<MaybeTlsStream<TcpStream>>> for WsClient {
     fn from(stream: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Self {
-        Self { stream }
+        Self {
+            stream,
+            batched: VecDeque::new(),
+        }
     }
 }
 
 impl WsClient {
-    /// The next message, or `None` if none comes within `wait`.
+    /// Connects to the live feed of the relay at `address` (`host:port`), from `since` on.
+    pub async fn connect(address: &str, since: Option<&str>) -> Self {
+        let query = since.map(|s| format!("?since={s}")).unwrap_or_default();
+        let (stream, _) = tokio_tungstenite::connect_async(format!("ws://{address}/api/ws{query}"))
+            .await
+            .expect("websocket connects");
+        Self::from(stream)
+    }
+
+    /// The next message, or `None` if none comes within `wait`; the entries of a batch come
+    /// one by one, each as an `entry`.
     pub async fn next(&mut self, wait: Duration) -> Option<ServerMessage> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(entry) = self.batched.pop_front() {
+                return Some(ServerMessage::Entry { entry });
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_frame(left).await? {
+                ServerMessage::Entries { entries } => self.batched = entries.into(),
+                other => return Some(other),
+            }
+        }
+    }
+
+    /// The next frame as the relay sent it (a batch whole), or `None` if none comes within
+    /// `wait`. Mixing it with [`WsClient::next`] skips nothing: a batch `next` started on is
+    /// finished first.
+    pub async fn next_frame(&mut self, wait: Duration) -> Option<ServerMessage> {
+        if !self.batched.is_empty() {
+            let entries = std::mem::take(&mut self.batched).into();
+            return Some(ServerMessage::Entries { entries });
+        }
         loop {
             let msg = tokio::time::timeout(wait, self.stream.next())
                 .await

@@ -20,7 +20,9 @@ commands:
   build     install, build the browser app into dist/ (as `trunk build --release` would)
   run       install, build the browser app into dist/, run the relay in release mode serving it
             [relay args]
-  bench     install, then run every bench in release mode; bench relay|groups|history|cluster [args] runs one";
+  bench     install, then run every bench of the relay in release mode; bench relay|groups|history|cluster [args]
+            runs one; bench page [--hold N] [--burst N] [--profile FILE]: the built app in headless Chromium
+            taking in a burst of the live feed (intake, last XADD to shown, longest main-thread task, JS heap)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -38,9 +38,15 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     cmd.args(args).run()
 }
 
-/// `cargo xtask bench`: every bench with its defaults; `bench relay|groups|history|cluster
-/// [args]`: one of them, with `args` (a leading `--` is dropped, before the name and after it).
+/// `cargo xtask bench`: every bench of the relay with its defaults; `bench
+/// relay|groups|history|cluster|page [args]`: one of them, with `args` (a leading `--` is
+/// dropped, before the name and after it).
 pub fn bench(root: &Path, args: &[String]) -> Result<()> {
+    if let Some((which, rest)) = strip_separator(args).split_first()
+        && which == "page"
+    {
+        return bench_page(root, strip_separator(rest));
+    }
     let (examples, args): (&[&str], &[String]) = match strip_separator(args).split_first() {
         None => (
             &["bench", "bench_groups", "bench_history", "bench_cluster"],
@@ -53,7 +59,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
             "cluster" => (&["bench_cluster"], strip_separator(rest)),
             other => bail!(
                 "unknown bench {other:?}: use `cargo xtask bench` (all), \
-                 `cargo xtask bench relay|groups|history|cluster [args]`"
+                 `cargo xtask bench relay|groups|history|cluster|page [args]`"
             ),
         },
     };
@@ -73,6 +79,27 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
             .run()?;
     }
     Ok(())
+}
+
+/// `cargo xtask bench page [--hold N] [--burst N] [--profile FILE]`: the built app in headless
+/// Chromium taking in a burst of the live feed (`e2e/examples/bench_page.rs`), the app built
+/// as `run` builds it, the relay in release mode as the other benches run it (a debug relay
+/// on two cores is slower than the page).
+fn bench_page(root: &Path, args: &[String]) -> Result<()> {
+    crate::install::install_for_tests(root)?;
+    crate::web::build(root)?;
+    Cmd::cargo(root)
+        .args([
+            "run",
+            "--release",
+            "-p",
+            "e2e",
+            "--example",
+            "bench_page",
+            "--",
+        ])
+        .args(args)
+        .run()
 }
 
 fn strip_separator(args: &[String]) -> &[String] {

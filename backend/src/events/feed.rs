@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
-use shared::api::{ServerMessage, StreamEntry};
+use shared::api::StreamEntry;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -29,20 +29,86 @@ pub const PAGE: usize = 500;
 pub struct FeedItem {
     pub partition: Partition,
     pub id: EntryId,
-    /// The `ServerMessage::Entry` JSON; cloning it shares the bytes.
+    /// The entry's JSON (a `StreamEntry`), framed by [`Frame`]; cloning it shares the bytes.
     pub json: Utf8Bytes,
 }
 
 impl FeedItem {
     pub fn new(partition: Partition, id: EntryId, entry: StreamEntry) -> Self {
-        let json = serde_json::to_string(&ServerMessage::Entry { entry })
-            .expect("messages serialize")
-            .into();
         Self {
             partition,
             id,
-            json,
+            json: entry_json(&entry),
         }
+    }
+}
+
+/// An entry as JSON, the piece a [`Frame`] is made of.
+pub fn entry_json(entry: &StreamEntry) -> Utf8Bytes {
+    serde_json::to_string(entry)
+        .expect("entries serialize")
+        .into()
+}
+
+/// Entries, already serialized, gathered into one WebSocket frame: a lone entry as
+/// `ServerMessage::Entry`, several as `ServerMessage::Entries`, in the order pushed. Each
+/// entry is serialized once for every client; a frame only joins the pieces.
+#[derive(Debug, Default)]
+pub struct Frame {
+    pieces: Vec<Utf8Bytes>,
+    bytes: usize,
+}
+
+impl Frame {
+    /// Entries one frame carries at most (a catch-up page fits in one).
+    pub const MAX_ENTRIES: usize = PAGE;
+    /// Bytes of entries one frame carries at most, unless a single entry is larger.
+    pub const MAX_BYTES: usize = 256 * 1024;
+
+    /// Whether `json` fits in the frame within both bounds; an empty frame takes anything.
+    pub fn fits(&self, json: &str) -> bool {
+        self.pieces.is_empty()
+            || (self.pieces.len() < Self::MAX_ENTRIES && self.bytes + json.len() <= Self::MAX_BYTES)
+    }
+
+    /// Whether no further entry fits.
+    pub fn is_full(&self) -> bool {
+        self.pieces.len() >= Self::MAX_ENTRIES || self.bytes >= Self::MAX_BYTES
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.pieces.len()
+    }
+
+    pub fn push(&mut self, json: Utf8Bytes) {
+        self.bytes += json.len();
+        self.pieces.push(json);
+    }
+
+    /// The frame's text, leaving the frame empty for the next one. Pieces are serde_json's
+    /// output, so joining them with the message's tag around gives the same JSON
+    /// `serde_json` writes for the `ServerMessage` (tested below).
+    pub fn take(&mut self) -> Utf8Bytes {
+        let pieces = std::mem::take(&mut self.pieces);
+        self.bytes = 0;
+        if let [one] = pieces.as_slice() {
+            return format!(r#"{{"kind":"entry","entry":{}}}"#, one.as_str()).into();
+        }
+        let size = pieces.iter().map(|p| p.len() + 1).sum::<usize>() + 32;
+        let mut text = String::with_capacity(size);
+        text.push_str(r#"{"kind":"entries","entries":["#);
+        for (i, piece) in pieces.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(piece.as_str());
+        }
+        text.push_str("]}");
+        text.into()
     }
 }
 
@@ -288,4 +354,62 @@ pub fn decode(entries: Vec<(String, Vec<(String, String)>)>) -> Vec<(EntryId, St
             Some((parsed, StreamEntry::decode(id, fields)))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::api::ServerMessage;
+
+    use super::*;
+
+    fn entry(id: &str, value: &str) -> StreamEntry {
+        StreamEntry::decode(id.into(), vec![("note".into(), value.into())])
+    }
+
+    fn parsed(frame: &mut Frame) -> ServerMessage {
+        serde_json::from_str(frame.take().as_str()).expect("a frame parses")
+    }
+
+    #[test]
+    fn a_lone_entry_is_framed_as_the_entry_message_serde_writes() {
+        let e = entry("1-0", "a \"quoted\" ]} value");
+        let mut frame = Frame::default();
+        frame.push(entry_json(&e));
+        let text = frame.take();
+        assert_eq!(
+            text.as_str(),
+            serde_json::to_string(&ServerMessage::Entry { entry: e }).unwrap()
+        );
+        assert!(frame.is_empty());
+    }
+
+    #[test]
+    fn several_entries_are_one_batch_in_the_order_pushed() {
+        let entries: Vec<StreamEntry> = (1..=3).map(|n| entry(&format!("{n}-0"), "x")).collect();
+        let mut frame = Frame::default();
+        for e in &entries {
+            frame.push(entry_json(e));
+        }
+        assert_eq!(parsed(&mut frame), ServerMessage::Entries { entries });
+    }
+
+    #[test]
+    fn a_frame_is_bounded_in_entries_and_bytes_but_takes_one_entry_of_any_size() {
+        let mut frame = Frame::default();
+        let small = entry_json(&entry("1-0", "x"));
+        for _ in 0..Frame::MAX_ENTRIES {
+            assert!(frame.fits(&small));
+            frame.push(small.clone());
+        }
+        assert!(frame.is_full());
+        assert!(!frame.fits(&small));
+        frame.take();
+
+        let big = entry_json(&entry("2-0", &"y".repeat(Frame::MAX_BYTES)));
+        assert!(frame.fits(&big), "an empty frame takes any entry");
+        frame.push(big);
+        assert!(frame.is_full());
+        assert!(!frame.fits(&small));
+        assert_eq!(frame.len(), 1);
+    }
 }

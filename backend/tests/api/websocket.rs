@@ -204,3 +204,58 @@ async fn a_client_that_falls_behind_is_told_and_resumed_without_gap_or_duplicate
     assert!(lagged >= 1, "the client was never told it fell behind");
     assert_eq!(ids, stream);
 }
+
+/// The entries of each frame the client receives until `n` entries have come (other
+/// messages skipped); panics if they do not within 10 s a frame.
+async fn frames_of_entries(ws: &mut test_support::WsClient, n: usize) -> Vec<Vec<String>> {
+    let mut frames = Vec::new();
+    let mut got = 0;
+    while got < n {
+        let ids: Vec<String> = match ws.next_frame(Duration::from_secs(10)).await {
+            Some(ServerMessage::Entry { entry }) => vec![entry.id],
+            Some(ServerMessage::Entries { entries }) => entries.into_iter().map(|e| e.id).collect(),
+            Some(_) => continue,
+            None => panic!("only {got} of {n} entries arrived"),
+        };
+        got += ids.len();
+        frames.push(ids);
+    }
+    frames
+}
+
+#[tokio::test]
+async fn a_live_burst_arrives_in_a_few_bounded_frames_exactly_as_the_stream() {
+    let app = spawn_app().await;
+    let mut ws = app.ws(None).await;
+    ws.expect_caught_up().await;
+    const N: usize = 3_000;
+    let mut conn = app.redis().await;
+    xadd_numbered(&mut conn, "claims:events", N, 1_000).await;
+    let stream: Vec<String> = app.xrange().await.into_iter().map(|(id, _)| id).collect();
+    let frames = frames_of_entries(&mut ws, N).await;
+    assert_eq!(frames.concat(), stream, "exactly the stream, in order");
+    // What is ready together shares a frame: on average at least 10 entries a frame, however
+    // busy the machine (a busier one only leaves more ready at once).
+    assert!(
+        frames.len() <= N / 10,
+        "{} frames for {N} entries",
+        frames.len()
+    );
+    let largest = frames.iter().map(Vec::len).max().unwrap_or(0);
+    assert!(largest <= 500, "a frame of {largest} entries");
+}
+
+#[tokio::test]
+async fn a_catch_up_sends_a_page_a_frame() {
+    let app = spawn_app().await;
+    let mut conn = app.redis().await;
+    xadd_numbered(&mut conn, "claims:events", 1_200, 1_000).await;
+    let mut ws = app.ws(Some("0")).await;
+    let frames = frames_of_entries(&mut ws, 1_200).await;
+    let sizes: Vec<usize> = frames.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [500, 500, 200], "pages of 500, each one frame");
+    assert!(matches!(
+        ws.next_frame(Duration::from_secs(10)).await,
+        Some(ServerMessage::CaughtUp { .. })
+    ));
+}

@@ -76,10 +76,12 @@ pub fn ClaimDetail() -> impl IntoView {
     });
     // A live entry for the claim on screen (from anyone) refreshes it.
     Effect::new(move |_| {
-        let (_, claim) = store.changed.get();
         let selected = store.selected.get_untracked();
-        if claim.is_some() && claim == selected {
-            load(claim.unwrap_or_default(), false);
+        let touched = store
+            .changed
+            .with(|(_, claims)| selected.filter(|s| claims.contains(s)));
+        if let Some(claim) = touched {
+            load(claim, false);
         }
     });
 

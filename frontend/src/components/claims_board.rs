@@ -1,5 +1,6 @@
 //! Claims per status, read from the projection (the read model, not the events) and
-//! refreshed whenever an entry arrives, once the projection has applied it.
+//! refreshed when entries arrive, once the projection has applied them: at most once a
+//! second, so a burst costs the page a refresh a second, not one per update.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,6 +16,8 @@ use crate::store::Store;
 const PER_COLUMN: usize = 8;
 /// How long a refresh waits for the projection to catch up with the newest entry.
 const WAIT_MS: u32 = 2000;
+/// Refreshes start at most this often (ms).
+const REFRESH_EVERY_MS: f64 = 1000.0;
 
 #[component]
 pub fn ClaimsBoard() -> impl IntoView {
@@ -60,9 +63,29 @@ pub fn ClaimsBoard() -> impl IntoView {
             in_flight.set(false);
         });
     };
+    // When the last refresh started, and whether one is set to start once a second has passed.
+    let started_at = StoredValue::new(f64::NEG_INFINITY);
+    let waiting = StoredValue::new(false);
+    let refresh_soon = move || {
+        if waiting.get_value() {
+            return;
+        }
+        let wait = started_at.get_value() + REFRESH_EVERY_MS - js_sys::Date::now();
+        let start = move || {
+            waiting.set_value(false);
+            started_at.set_value(js_sys::Date::now());
+            refresh();
+        };
+        if wait > 0.0 {
+            waiting.set_value(true);
+            set_timeout(start, std::time::Duration::from_millis(wait as u64));
+        } else {
+            start();
+        }
+    };
     Effect::new(move |_| {
         store.changed.track();
-        refresh();
+        refresh_soon();
     });
 
     // The columns are markup text; a click on a claim's button there picks it.

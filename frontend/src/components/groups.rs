@@ -1,6 +1,8 @@
 //! The consumer groups on `claims:events`: each group's cursor on the stream, its consumers
 //! and pending entries, live from the relay, with the controls that show recovery at work.
 
+use std::collections::VecDeque;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use maud::{Markup, html};
@@ -242,7 +244,7 @@ fn GroupCard(
 /// The figures of one group as last pushed, as markup: cursor, strip, consumers, pending
 /// entries. Redrawn whole on each push; the crash and stop buttons carry their request
 /// (`data-method`, `data-path`) for the card's one click handler.
-fn figures(group: &GroupView, entries: &[StreamEntry], instructor: bool) -> Markup {
+fn figures(group: &GroupView, entries: &VecDeque<StreamEntry>, instructor: bool) -> Markup {
     let name = &group.name;
     let base = format!("/api/groups/{name}");
     let cursor = &group.last_delivered_id;

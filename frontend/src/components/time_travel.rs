@@ -6,6 +6,8 @@
 //! 20,000); the older part of the stream, if any, gets steps spread over its time span, one
 //! per older entry at most, and the relay's answer says exactly what it replayed.
 
+use std::collections::VecDeque;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use maud::{Markup, html};
@@ -62,7 +64,7 @@ impl Scale {
         self.oldest_held_ms - self.first_ms
     }
 
-    fn point(&self, position: u64, entries: &[StreamEntry]) -> Option<Point> {
+    fn point(&self, position: u64, entries: &VecDeque<StreamEntry>) -> Option<Point> {
         if position < self.older {
             return Some(Point::Around(
                 self.first_ms + position * self.span() / self.older,
@@ -73,7 +75,7 @@ impl Scale {
     }
 
     /// Where a point sits; the inverse of [`Scale::point`].
-    fn position(&self, point: &Point, entries: &[StreamEntry]) -> u64 {
+    fn position(&self, point: &Point, entries: &VecDeque<StreamEntry>) -> u64 {
         let (ms, held_before) = match point {
             Point::Entry(id) => (
                 id_millis(id),
@@ -119,7 +121,7 @@ pub fn TimeTravel() -> impl IntoView {
     let scale = Memo::new(move |_| {
         let (held, oldest_held) = store
             .entries
-            .with(|e| (e.len() as u64, e.first().map(|e| id_millis(&e.id))));
+            .with(|e| (e.len() as u64, e.front().map(|e| id_millis(&e.id))));
         let stream_length = store.groups.with(|g| g.as_ref().map(|g| g.length));
         let first_ms = first_id.with(|f| f.as_deref().map(id_millis));
         let older = match (store.more_history.get(), first_ms, oldest_held) {
@@ -257,7 +259,7 @@ pub fn TimeTravel() -> impl IntoView {
         })
     };
     let first_label = move || {
-        let held_first = store.entries.with(|e| e.first().map(|e| e.id.clone()));
+        let held_first = store.entries.with(|e| e.front().map(|e| e.id.clone()));
         let first = if scale.get().older > 0 {
             first_id.get()
         } else {
@@ -411,7 +413,7 @@ mod tests {
 
     #[test]
     fn held_entries_get_one_step_each_after_the_older_span() {
-        let entries = vec![entry("1000-0"), entry("1000-1"), entry("1500-0")];
+        let entries = VecDeque::from([entry("1000-0"), entry("1000-1"), entry("1500-0")]);
         let scale = Scale {
             older: 50,
             first_ms: 0,
@@ -433,7 +435,7 @@ mod tests {
 
     #[test]
     fn a_point_no_longer_held_falls_back_on_time() {
-        let entries = vec![entry("1000-0")];
+        let entries = VecDeque::from([entry("1000-0")]);
         let held_only = Scale {
             older: 0,
             first_ms: 0,

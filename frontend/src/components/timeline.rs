@@ -1,5 +1,10 @@
 //! The live timeline of `claims:events`. Rows have a fixed height and only those in view are
-//! in the DOM, so it stays smooth with tens of thousands of entries.
+//! in the DOM, so it stays smooth with tens of thousands of entries. Which entries pass the
+//! filters is kept up to date from what was added and dropped since the last look; all held
+//! entries are looked at again only when a filter changes (or older ones are paged in).
+
+use std::collections::VecDeque;
+use std::ops::Range;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,7 +13,7 @@ use shared::{EventPayload, EventType};
 
 use crate::api;
 use crate::describe;
-use crate::store::{Store, field, id_less, id_time};
+use crate::store::{Held, Store, field, id_less, id_time};
 
 const ROW_PX: f64 = 44.0;
 /// Rows rendered beyond the visible ones, above and below, so fast scrolling shows no gaps.
@@ -26,22 +31,13 @@ pub fn Timeline() -> impl IntoView {
     let inspected = RwSignal::new(None::<StreamEntry>);
     let loading_older = RwSignal::new(false);
 
-    // Indices into the store's entries, newest first, that pass the filters.
-    let shown = Memo::new(move |_| {
-        let claim = claim_filter.get().trim().to_lowercase();
-        let kind = type_filter.get();
-        let paused = paused_at.get();
-        store.entries.with(|entries| {
-            entries
-                .iter()
-                .enumerate()
-                .rev()
-                .filter(|(_, e)| paused.as_ref().is_none_or(|p| !id_less(p, &e.id)))
-                .filter(|(_, e)| claim.is_empty() || claim_of(e).to_lowercase().contains(&claim))
-                .filter(|(_, e)| kind.is_empty() || type_of(e) == kind)
-                .map(|(i, _)| i)
-                .collect::<Vec<usize>>()
-        })
+    let shown = Memo::new_owning(move |old: Option<Shown>| {
+        let filter = Filter {
+            claim: claim_filter.get().trim().to_lowercase(),
+            kind: type_filter.get(),
+            paused: paused_at.get(),
+        };
+        store.entries.with(|held| Shown::follow(old, filter, held))
     });
     let waiting = move || {
         paused_at.get().map(|p| {
@@ -54,15 +50,13 @@ pub fn Timeline() -> impl IntoView {
     let first_row = move || ((scroll_top.get() / ROW_PX) as usize).saturating_sub(OVERSCAN);
     let rows = move || {
         let start = first_row();
-        let indices = shown.get();
-        let end = (start + VIEWPORT_ROWS + 2 * OVERSCAN).min(indices.len());
-        store.entries.with(|entries| {
-            indices
-                .get(start..end)
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|i| entries.get(*i).cloned())
-                .collect::<Vec<_>>()
+        shown.with(|shown| {
+            let end = (start + VIEWPORT_ROWS + 2 * OVERSCAN).min(shown.len());
+            store.entries.with(|held| {
+                (start..end)
+                    .filter_map(|row| held.by_seq(shown.newest(row)?).cloned())
+                    .collect::<Vec<_>>()
+            })
         })
     };
 
@@ -72,7 +66,7 @@ pub fn Timeline() -> impl IntoView {
         }
         let Some(oldest) = store
             .entries
-            .with_untracked(|e| e.first().map(|e| e.id.clone()))
+            .with_untracked(|e| e.front().map(|e| e.id.clone()))
         else {
             return;
         };
@@ -135,7 +129,7 @@ pub fn Timeline() -> impl IntoView {
                     } else {
                         // The newest entry's own id, not the live feed's cursor: entries are
                         // held back by id (by time, across partitions).
-                        let newest = store.entries.with_untracked(|e| e.last().map(|e| e.id.clone()));
+                        let newest = store.entries.with_untracked(|e| e.back().map(|e| e.id.clone()));
                         paused_at.set(Some(newest.unwrap_or_else(|| "0-0".into())));
                     }
                 }
@@ -146,14 +140,14 @@ pub fn Timeline() -> impl IntoView {
                 }}
             </button>
             <span class="muted" data-testid="timeline-count">
-                {move || match shown.with(Vec::len) {
+                {move || match shown.with(Shown::len) {
                     1 => "1 entry".to_owned(),
                     n => format!("{n} entries"),
                 }}
             </span>
         </div>
         <div class="timeline" data-testid="timeline" tabindex="0" on:scroll=on_scroll aria-label="Stream entries, newest first">
-            <div class="timeline-spacer" style=move || format!("height: {}px", shown.with(Vec::len) as f64 * ROW_PX)>
+            <div class="timeline-spacer" style=move || format!("height: {}px", shown.with(Shown::len) as f64 * ROW_PX)>
                 // Rows flow in order inside a window moved to the first one in view; keyed by
                 // id, so a new entry adds one row and the others are only moved.
                 <div class="timeline-window" style=move || format!("transform: translateY({}px)", first_row() as f64 * ROW_PX)>
@@ -162,7 +156,7 @@ pub fn Timeline() -> impl IntoView {
                     </For>
                 </div>
             </div>
-            <Show when=move || shown.with(Vec::is_empty)>
+            <Show when=move || shown.with(|s| s.len() == 0)>
                 <p class="muted empty">"No entries yet: submit a claim, or XADD to claims:events in redis-cli."</p>
             </Show>
         </div>
@@ -170,6 +164,84 @@ pub fn Timeline() -> impl IntoView {
             <p class="muted">"Loading older entries…"</p>
         </Show>
         {move || inspected.get().map(|e| view! { <Inspector entry=e inspected=inspected /> })}
+    }
+}
+
+/// What the timeline is filtered by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Filter {
+    /// Lowercase; empty for any claim.
+    claim: String,
+    /// An event type, `undecoded`, or empty for any.
+    kind: String,
+    /// Entries after this one are held back.
+    paused: Option<String>,
+}
+
+impl Filter {
+    fn passes(&self, e: &StreamEntry) -> bool {
+        self.paused.as_ref().is_none_or(|p| !id_less(p, &e.id))
+            && (self.claim.is_empty() || claim_of(e).to_lowercase().contains(&self.claim))
+            && (self.kind.is_empty() || type_of(e) == self.kind)
+    }
+}
+
+/// The held entries that pass the filter, by sequence number, oldest first.
+#[derive(Debug, Clone)]
+struct Shown {
+    filter: Filter,
+    seqs: VecDeque<u64>,
+    /// The held entries' numbers, and their prepends, when last looked at.
+    held: Range<u64>,
+    prepends: u64,
+}
+
+impl Shown {
+    /// Brought up to date with `held` and `filter`: the entries added since `old` looked and
+    /// those dropped, or every entry when the filter changed or older ones were put in front.
+    /// Whether anything changed, as a memo wants it.
+    fn follow(old: Option<Shown>, filter: Filter, held: &Held) -> (Shown, bool) {
+        let now = held.seqs();
+        match old {
+            Some(mut shown) if shown.filter == filter && shown.prepends == held.prepends() => {
+                let mut changed = false;
+                while shown.seqs.front().is_some_and(|s| *s < now.start) {
+                    shown.seqs.pop_front();
+                    changed = true;
+                }
+                for seq in shown.held.end.max(now.start)..now.end {
+                    if held.by_seq(seq).is_some_and(|e| filter.passes(e)) {
+                        shown.seqs.push_back(seq);
+                        changed = true;
+                    }
+                }
+                shown.held = now;
+                (shown, changed)
+            }
+            _ => {
+                let seqs = now
+                    .clone()
+                    .filter(|seq| held.by_seq(*seq).is_some_and(|e| filter.passes(e)))
+                    .collect();
+                let shown = Shown {
+                    filter,
+                    seqs,
+                    held: now,
+                    prepends: held.prepends(),
+                };
+                (shown, true)
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.seqs.len()
+    }
+
+    /// The number of the entry in row `row`, newest first.
+    fn newest(&self, row: usize) -> Option<u64> {
+        let i = self.seqs.len().checked_sub(row + 1)?;
+        self.seqs.get(i).copied()
     }
 }
 
@@ -286,4 +358,74 @@ fn partition_badge(partition: Option<u32>) -> impl IntoView {
             <span class="part" title=format!("partition {p}: in order within it, not across")>{format!("p{p}")}</span>
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u64) -> StreamEntry {
+        let claim = format!("CLM-{}", if n.is_multiple_of(2) { "EVEN" } else { "ODD" });
+        StreamEntry::decode(format!("{n}-0"), vec![("claim_id".into(), claim)])
+    }
+
+    fn filter(claim: &str) -> Filter {
+        Filter {
+            claim: claim.to_lowercase(),
+            kind: String::new(),
+            paused: None,
+        }
+    }
+
+    /// The ids shown, newest first, as rows read them.
+    fn rows(shown: &Shown, held: &Held) -> Vec<String> {
+        (0..shown.len())
+            .filter_map(|row| Some(held.by_seq(shown.newest(row)?)?.id.clone()))
+            .collect()
+    }
+
+    /// What a full look finds: the truth the followed index must agree with.
+    fn rescanned(held: &Held, filter: Filter) -> Vec<String> {
+        rows(&Shown::follow(None, filter, held).0, held)
+    }
+
+    #[test]
+    fn the_shown_entries_follow_additions_and_drops_as_a_full_look_would_find_them() {
+        let mut held = Held::default();
+        let mut shown = None;
+        let mut n = 0;
+        // Batches of every size, past what the ring holds, so the oldest are dropped.
+        for batch in [1, 7, 500, 3, crate::store::MAX_ENTRIES, 1_234] {
+            for _ in 0..batch {
+                n += 1;
+                held.push(entry(n));
+            }
+            let (next, changed) = Shown::follow(shown.take(), filter("odd"), &held);
+            assert!(changed);
+            assert_eq!(rows(&next, &held), rescanned(&held, filter("odd")));
+            shown = Some(next);
+        }
+        let shown = shown.unwrap();
+        assert_eq!(shown.len(), crate::store::MAX_ENTRIES / 2);
+        assert_eq!(rows(&shown, &held)[0], format!("{n}-0"), "newest first");
+    }
+
+    #[test]
+    fn a_new_filter_or_older_entries_put_in_front_look_at_everything_again() {
+        let mut held = Held::default();
+        for n in 10..20 {
+            held.push(entry(n));
+        }
+        let (shown, _) = Shown::follow(None, filter("even"), &held);
+        assert_eq!(shown.len(), 5);
+        let (shown, changed) = Shown::follow(Some(shown), filter("even"), &held);
+        assert!(!changed, "nothing new");
+        let (shown, _) = Shown::follow(Some(shown), filter(""), &held);
+        assert_eq!(shown.len(), 10);
+        held.prepend((1..10).map(entry).collect());
+        let (shown, changed) = Shown::follow(Some(shown), filter(""), &held);
+        assert!(changed);
+        assert_eq!(rows(&shown, &held), rescanned(&held, filter("")));
+        assert_eq!(shown.len(), 19);
+    }
 }

@@ -12,6 +12,10 @@ use super::streams::StreamEntry;
 pub enum ServerMessage {
     /// A stream entry, in stream order: catch-up first, then live.
     Entry { entry: StreamEntry },
+    /// Several stream entries in one frame, in stream order: what was ready together (a
+    /// catch-up page, or a burst within a few milliseconds), bounded in count and bytes.
+    /// A lone entry still comes as [`ServerMessage::Entry`].
+    Entries { entries: Vec<StreamEntry> },
     /// Catch-up is done; what follows is live.
     CaughtUp { last_id: String },
     /// This client fell behind the live feed; the relay resumes it from `resume_from` by
@@ -38,5 +42,15 @@ mod tests {
             serde_json::to_string(&m).unwrap(),
             r#"{"kind":"caught_up","last_id":"1-0"}"#
         );
+    }
+
+    #[test]
+    fn a_batch_is_its_entries_in_order() {
+        let json = r#"{"kind":"entries","entries":[{"id":"1-0","fields":[]},{"id":"2-0","fields":[["a","b"]]}]}"#;
+        let ServerMessage::Entries { entries } = serde_json::from_str(json).unwrap() else {
+            panic!("not a batch")
+        };
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["1-0", "2-0"]);
     }
 }

@@ -1,5 +1,6 @@
 //! `GET /api/ws?since=<id>`: the entries after `since` (catch-up), then new ones live, with no
 //! gap and no duplicate at the seam. Without `since`, only what is appended from now on.
+//! Entries ready together share a frame (`entries`), bounded in count and bytes.
 
 use std::net::SocketAddr;
 
@@ -14,8 +15,9 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use shared::api::ServerMessage;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
 
-use crate::events::feed;
+use crate::events::feed::{self, Frame};
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::limits::ConnectionPermit;
@@ -57,6 +59,9 @@ type Sink = SplitSink<WebSocket, Message>;
 
 /// How long a client waits for the live feed's first read (Redis down at the relay's start).
 const FEED_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a live entry waits for others to share its frame: a burst goes out in a few
+/// frames (each bounded by [`Frame`]), a lone entry this much later.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(4);
 
 /// Why sending stopped.
 enum Stop {
@@ -175,13 +180,38 @@ async fn send_entries(
                 continue;
             }
         };
-        match received {
-            Ok(item) if item.id > last.at(item.partition) => {
-                sink.send(Message::Text(item.json.clone())).await?;
-                last.advance(item.partition, item.id);
+        // What is ready within [`LINGER`] of this entry goes in its frame, up to the frame's
+        // bounds: a burst takes a few frames, not one message an entry.
+        let mut frame = Frame::default();
+        let deadline = Instant::now() + LINGER;
+        let mut next = Some(received);
+        let mut ended = None;
+        while let Some(received) = next.take() {
+            match received {
+                Ok(item) if item.id > last.at(item.partition) => {
+                    if !frame.fits(&item.json) {
+                        sink.send(Message::Text(frame.take())).await?;
+                    }
+                    frame.push(item.json.clone());
+                    last.advance(item.partition, item.id);
+                    if frame.is_full() {
+                        sink.send(Message::Text(frame.take())).await?;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    ended = Some(e);
+                    break;
+                }
             }
-            Ok(_) => {}
-            Err(RecvError::Lagged(_)) => {
+            next = tokio::time::timeout_at(deadline, live.recv()).await.ok();
+        }
+        if !frame.is_empty() {
+            sink.send(Message::Text(frame.take())).await?;
+        }
+        match ended {
+            None => {}
+            Some(RecvError::Lagged(_)) => {
                 send(
                     sink,
                     &ServerMessage::Lagged {
@@ -196,7 +226,7 @@ async fn send_entries(
                     .expect("the feed started before this client subscribed");
                 catch_up(sink, state, &mut last).await?;
             }
-            Err(RecvError::Closed) => return Ok(()),
+            Some(RecvError::Closed) => return Ok(()),
         }
     }
 }
@@ -208,9 +238,18 @@ async fn catch_up(sink: &mut Sink, state: &AppState, cursor: &mut Cursor) -> Res
         loop {
             let page = feed::page_after(&state.db, partition, cursor.at(partition)).await?;
             let full = page.len() == feed::PAGE;
+            // A page is a frame, or a few if its entries are large.
+            let mut frame = Frame::default();
             for (id, entry) in page {
-                send(sink, &ServerMessage::Entry { entry }).await?;
+                let json = feed::entry_json(&entry);
+                if !frame.fits(&json) {
+                    sink.send(Message::Text(frame.take())).await?;
+                }
+                frame.push(json);
                 cursor.advance(partition, id);
+            }
+            if !frame.is_empty() {
+                sink.send(Message::Text(frame.take())).await?;
             }
             if !full {
                 break;
