@@ -25,6 +25,10 @@
 //! Flags: `--requests N` (submits to time, default 20000), `--ws-seconds N` (default 5),
 //! `--rss-events N` (default 100000).
 
+// The relay's own allocator (see `src/main.rs`), so the relay runs here as it does there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // Only the helpers this bench uses, not all of `support/mod.rs`: see there.
 #[path = "support/cpu.rs"]
 mod cpu;
