@@ -186,6 +186,50 @@ impl Harness {
         })
     }
 
+    async fn reset_command_stats(&self) -> anyhow::Result<()> {
+        let () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async(&mut self.redis().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// Redis's busiest commands since the last reset, by the time it spent in them: calls per
+    /// request and µs per call (`INFO commandstats`).
+    async fn command_stats(&self, requests: u64) -> anyhow::Result<String> {
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut self.redis().await?)
+            .await?;
+        // cmdstat_evalsha:calls=20000,usec=1640000,usec_per_call=82.00,...
+        let mut stats: Vec<(String, f64, f64)> = info
+            .lines()
+            .filter_map(|l| {
+                let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+                let field = |key: &str| -> Option<f64> {
+                    rest.split(',')
+                        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))?
+                        .parse()
+                        .ok()
+                };
+                Some((name.to_owned(), field("calls")?, field("usec")?))
+            })
+            .collect();
+        stats.sort_by(|a, b| b.2.total_cmp(&a.2));
+        Ok(stats
+            .iter()
+            .take(6)
+            .map(|(name, calls, usec)| {
+                format!(
+                    "{name} {:.2}/request {:.1} µs",
+                    calls / requests as f64,
+                    usec / calls
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "))
+    }
+
     async fn shutdown(mut self) -> anyhow::Result<()> {
         if timeout(STEP_TIMEOUT, self.relay.shutdown()).await.is_err() {
             eprintln!("warning: the relay did not stop within {STEP_TIMEOUT:?}");
@@ -392,6 +436,7 @@ async fn bench_submit(
         Stack::Relay => thread_cpu_seconds().map(|(relay, _)| relay),
         Stack::Node(node) => node.cpu_seconds(),
     };
+    harness.reset_command_stats().await?;
     let cpu_before = harness.cpu().await?;
     let own_before = own_cpu()?;
     let (connections, mut report) = run_submits(&harness.load, connections, port, requests).await?;
@@ -423,6 +468,10 @@ async fn bench_submit(
         );
     }
     println!("{cpu}");
+    println!(
+        "redis   : {}",
+        harness.command_stats(report.requests).await?
+    );
     println!("{}", report.summary());
     Ok(report)
 }
