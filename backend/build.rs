@@ -12,24 +12,33 @@ fn main() {
     println!("cargo:rerun-if-env-changed=CLAIMSTREAM_DIST");
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let dist = match std::env::var_os("CLAIMSTREAM_DIST") {
-        Some(dir) => manifest.join(dir),
-        None => manifest.join("../dist"),
+        // Set and empty: no app inside, on purpose (`cargo xtask run` serves dist/ with
+        // --static-dir and builds the relay while the app builds).
+        Some(dir) if dir.is_empty() => None,
+        Some(dir) => Some(manifest.join(dir)),
+        None => Some(manifest.join("../dist")),
     };
     let release = std::env::var("PROFILE").as_deref() == Ok("release");
     let mut files = Vec::new();
-    if dist.join("index.html").is_file() {
-        // A directory is scanned whole: any file changed, added or removed rebuilds the relay.
-        println!("cargo:rerun-if-changed={}", dist.display());
-        collect(&dist, &dist, 0, &mut files);
-        files.sort();
-    } else if release {
-        // A missing path keeps the build script running on every release build, so the first
-        // one after `trunk build` embeds the app; debug builds stay incremental without it.
-        println!("cargo:rerun-if-changed={}", dist.display());
-        println!(
-            "cargo:warning=no app in {}: this relay is built without the browser app (run `trunk build --release` first, or serve one with --static-dir)",
-            dist.display()
-        );
+    match dist {
+        Some(dist) if dist.join("index.html").is_file() => {
+            // A directory is scanned whole: any file changed, added or removed rebuilds the
+            // relay.
+            println!("cargo:rerun-if-changed={}", dist.display());
+            collect(&dist, &dist, 0, &mut files);
+            files.sort();
+        }
+        Some(dist) if release => {
+            // A missing path keeps the build script running on every release build, so the
+            // first one after `cargo xtask build` embeds the app; debug builds stay
+            // incremental without it.
+            println!("cargo:rerun-if-changed={}", dist.display());
+            println!(
+                "cargo:warning=no app in {}: this relay is built without the browser app (run `cargo xtask build` first, or serve one with --static-dir)",
+                dist.display()
+            );
+        }
+        _ => {}
     }
     let mut code = String::from(
         "/// The built app's files: path under `dist/` (with `/`), contents.\n\

@@ -64,7 +64,7 @@ use backend::store::trace::Trace;
 use backend::workers::controls::GroupControls;
 use redis::Value;
 use redis::cluster_async::ClusterConnection;
-use support::claims::{print_check, reset_claims, submit_all, submit_one};
+use support::claims::{claims, print_check, reset_claims, submit_all, submit_one};
 use support::drain::{Processors, create_group, drained, last_entry};
 use support::measure::{Mark, Node, Usage, load_average, mark, node, print_took};
 use support::{APPROVE_UP_TO, POLL, RUN_TIMEOUT, SMALL};
@@ -258,7 +258,7 @@ async fn warm_up(db: &Db) -> anyhow::Result<()> {
             continue;
         }
         seen.push(partition);
-        submit_one(db, &mut Trace::off(), &id, SMALL, i).await?;
+        submit_one(&claims(db), &mut Trace::off(), &id, SMALL, i).await?;
         // Out of the stream and the index again, so the drains see only the bench's claims.
         let mut trace = Trace::off();
         let _: Value = db.run(&mut trace, &["DEL", &partition.events()]).await?;
@@ -379,7 +379,7 @@ async fn drain(
     for stream in streams {
         create_group(admin, &stream.key, group).await?;
     }
-    let processors = Processors::new(group);
+    let processors = Processors::new(group, db);
     let controls = Arc::new(GroupControls::default());
     let mut probe = admin.clone();
 

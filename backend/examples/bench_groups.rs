@@ -450,7 +450,7 @@ async fn processors_run(
          {APPROVE_UP_TO}), group {group} at 0 --"
     );
     create_group(&mut admin.conn, keys::EVENTS, group).await?;
-    let processors = Processors::new(group);
+    let processors = Processors::new(group, db);
     let mut probe = connect(url).await?;
 
     let before = mark(std::slice::from_mut(admin)).await?;

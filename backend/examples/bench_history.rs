@@ -20,11 +20,13 @@ mod flags;
 use std::time::{Duration, Instant};
 
 use backend::events::commands;
+use backend::store::claims::Claims;
 use backend::store::claims::{self, Replay};
 use backend::store::db::Db;
 use backend::store::embedded::Persistence;
 use backend::store::keys;
 use backend::store::trace::Trace;
+use shared::snapshot::SnapshotEvery;
 use shared::stream_codec;
 use shared::{
     Adjuster, Amount, Claim, ClaimCommand, ClaimId, Currency, CustomerId, Description, Note,
@@ -65,7 +67,7 @@ fn at() -> shared::Timestamp {
 
 async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
     println!("\n-- claim load: one claim with {events} events, a snapshot every 50 --");
-    let db = Db::new(url)?.with_snapshot_every(50);
+    let db = Claims::new(Db::new(url)?, SnapshotEvery(50));
     let id = ClaimId::parse("CLM-LONG").map_err(anyhow::Error::msg)?;
     let submit = ClaimCommand::SubmitClaim {
         claim_id: id.clone(),
@@ -110,8 +112,9 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
     })
     .await?;
     // Without a snapshot, and without writing one back.
-    let bare = Db::new(url)?.with_snapshot_every(0);
+    let bare = Claims::new(Db::new(url)?, SnapshotEvery(0));
     let _: i64 = bare
+        .db()
         .run(
             &mut Trace::off(),
             &["DEL", &keys::Partition::ONLY.snapshot(id.as_str())],
@@ -141,7 +144,12 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
 
 /// Loads the claim and checks it equals `folded`; how many entries were read. `what` names
 /// the load in the error.
-async fn load_as_folded(db: &Db, id: &str, folded: &Claim, what: &str) -> anyhow::Result<usize> {
+async fn load_as_folded(
+    db: &Claims,
+    id: &str,
+    folded: &Claim,
+    what: &str,
+) -> anyhow::Result<usize> {
     let loaded = claims::load(db, &mut Trace::off(), id).await?;
     anyhow::ensure!(&loaded.claim == folded, "{what} differs from the fold");
     Ok(loaded.entries.len())
@@ -260,7 +268,10 @@ async fn projection(url: &str, events: u64) -> anyhow::Result<()> {
 
     let stop = CancellationToken::new();
     let projector = tokio::spawn(backend::events::projection::run(
-        db.clone(),
+        Claims::new(
+            db.clone(),
+            SnapshotEvery(backend::store::claims::DEFAULT_SNAPSHOT_EVERY),
+        ),
         backend::store::clock::Clock::system(),
         stop.clone(),
     ));

@@ -101,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
             db.location
         );
         let clock = backend::store::clock::Clock::system();
-        backend::teaching::traffic::run(&db, &clock, *rate, stop, &counts).await;
+        backend::teaching::traffic::run(&config.claims(db), &clock, *rate, stop, &counts).await;
         println!(
             "traffic: {} events, {} claims submitted",
             counts.events.load(std::sync::atomic::Ordering::Relaxed),

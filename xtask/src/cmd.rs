@@ -64,6 +64,19 @@ impl Cmd {
         Ok(())
     }
 
+    /// Echoes the command and starts it with inherited stdio, without waiting for it.
+    pub fn spawn(mut self) -> Result<Running> {
+        println!("$ {} &", self.shown);
+        let child = self
+            .inner
+            .spawn()
+            .with_context(|| format!("could not start `{}`", self.shown))?;
+        Ok(Running {
+            child,
+            shown: self.shown,
+        })
+    }
+
     /// Echoes the command, runs it with its standard output captured (standard error shown),
     /// returns that output unless it fails.
     pub fn output(mut self) -> Result<String> {
@@ -93,5 +106,30 @@ fn quote(s: &str) -> String {
         format!("'{}'", s.replace('\'', r"'\''"))
     } else {
         s.to_string()
+    }
+}
+
+/// A command started by [`Cmd::spawn`]; stopped if dropped before [`Running::wait`].
+pub struct Running {
+    child: std::process::Child,
+    shown: String,
+}
+
+impl Running {
+    /// Waits for it; fails unless it exits 0.
+    pub fn wait(mut self) -> Result<()> {
+        let status = self.child.wait()?;
+        if !status.success() {
+            bail!("`{}` failed ({status})", self.shown);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Already reaped after `wait`: then both calls fail harmlessly.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

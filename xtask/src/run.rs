@@ -8,11 +8,30 @@ use crate::cmd::Cmd;
 use crate::install::install;
 
 /// `args` go to the backend; a leading `--` is dropped (`cargo xtask run -- --listen ...`).
+///
+/// The relay compiles while the rest is installed and the app is built: on two cores each
+/// build fills the time the other leaves a core idle (the app's link-time optimization runs on
+/// one). So that it need not wait for the app, nor compile again once the app is there, the
+/// relay is built without the app inside (`CLAIMSTREAM_DIST=` empty) and serves `dist/` with
+/// `--static-dir`; `cargo xtask build` and then `cargo build --release -p backend` make the
+/// one binary with the app inside.
 pub fn run(root: &Path, args: &[String]) -> Result<()> {
-    install(root)?;
     let args = strip_separator(args);
+    // Quiet: its progress would garble the app build's on the same terminal; errors still show.
+    let building = Cmd::cargo(root)
+        .env("CLAIMSTREAM_DIST", "")
+        .args(["build", "--quiet", "--release", "-p", "backend"])
+        .spawn()?;
+    install(root)?;
     let dist = crate::web::build(root)?;
-    let mut cmd = Cmd::cargo(root).args(["run", "--release", "-p", "backend", "--"]);
+    building.wait()?;
+    let mut cmd = Cmd::cargo(root).env("CLAIMSTREAM_DIST", "").args([
+        "run",
+        "--release",
+        "-p",
+        "backend",
+        "--",
+    ]);
     if !args.iter().any(|a| a.starts_with("--static-dir")) {
         cmd = cmd.arg("--static-dir").arg(dist);
     }

@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use backend::events::commands;
+use backend::store::claims::{Claims, DEFAULT_SNAPSHOT_EVERY};
 use backend::store::db::Db;
 use backend::store::keys::{Partition, Partitions};
 use backend::store::trace::Trace;
 use redis::aio::ConnectionLike;
+use shared::snapshot::SnapshotEvery;
 use shared::{Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, CustomerId, Description};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
@@ -22,9 +24,14 @@ pub fn claim_id(n: u64) -> String {
     format!("CLM-B{n:09}")
 }
 
+/// The claims in `db`, snapshotted as the relay does by default.
+pub fn claims(db: &Db) -> Claims {
+    Claims::new(db.clone(), SnapshotEvery(DEFAULT_SNAPSHOT_EVERY))
+}
+
 /// Submits one claim the way `POST /api/claims` does, minus HTTP; `i` picks its customer.
 pub async fn submit_one(
-    db: &Db,
+    claims: &Claims,
     trace: &mut Trace,
     claim_id: &str,
     amount: Amount,
@@ -42,7 +49,7 @@ pub async fn submit_one(
         at: backend::store::clock::Clock::system().now(),
     };
     let blank = Claim::default();
-    let submit = commands::execute(db, trace, &blank, &command, None, None);
+    let submit = commands::execute(claims, trace, &blank, &command, None, None);
     timeout(STEP_TIMEOUT, submit)
         .await
         .context("a submit timed out")??;
@@ -64,7 +71,7 @@ pub async fn submit_all(
     let deadline = Instant::now() + within;
     let tasks: Vec<JoinHandle<anyhow::Result<()>>> = (0..tasks)
         .map(|_| {
-            let (db, next) = (db.clone(), next.clone());
+            let (claims, next) = (claims(db), next.clone());
             tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -75,7 +82,7 @@ pub async fn submit_all(
                         bail!("{phase} did not finish within {within:?}");
                     }
                     let amount = if i % 2 == 0 { SMALL } else { LARGE };
-                    submit_one(&db, &mut trace(), &claim_id(i), amount, i).await?;
+                    submit_one(&claims, &mut trace(), &claim_id(i), amount, i).await?;
                 }
             })
         })

@@ -88,10 +88,11 @@ pub struct Processors {
 
 impl Processors {
     /// `Consumer` takes the group as `&'static str`.
-    pub fn new(group: &'static str) -> Self {
+    pub fn new(group: &'static str, db: &backend::store::db::Db) -> Self {
         Self {
             group,
             handler: Arc::new(AutoReview {
+                claims: super::claims::claims(db),
                 approve_up_to: APPROVE_UP_TO,
                 clock: backend::store::clock::Clock::system(),
             }),

@@ -5,9 +5,9 @@ use rand::distr::{Alphanumeric, SampleString};
 use shared::api::ClaimView;
 use shared::{Claim, ClaimCommand, ClaimEvent, ClaimId, DomainError};
 
-use crate::store::claims::IdempotencyMark;
-use crate::store::claims::{self, Appended};
-use crate::store::db::{Db, DbError};
+use crate::store;
+use crate::store::claims::{Appended, Claims, IdempotencyMark};
+use crate::store::db::DbError;
 use crate::store::trace::Trace;
 
 /// What an executed command appended and left behind.
@@ -44,7 +44,7 @@ pub fn generate(prefix: &str) -> String {
 
 /// Decides with the aggregate, then appends if the claim is still where it was read.
 pub async fn execute(
-    db: &Db,
+    claims: &Claims,
     trace: &mut Trace,
     before: &Claim,
     command: &ClaimCommand,
@@ -57,16 +57,17 @@ pub async fn execute(
             before.version
         )));
     }
+    let db = claims.db();
     let event = one_event(shared::handle(before, command)?)?;
-    let mut appended = claims::append(db, trace, before, &event, mark).await?;
+    let mut appended = store::claims::append(db, trace, before, &event, mark).await?;
     if let Appended::IndexBehind = appended {
         // Other programs appended more than one script run indexes: index them all, then
         // check the version again (the claim may be among them).
-        claims::catch_up(db, db.partition_of(event.claim_id.as_str())).await?;
-        appended = claims::append(db, trace, before, &event, mark).await?;
+        store::claims::catch_up(db, db.partition_of(event.claim_id.as_str())).await?;
+        appended = store::claims::append(db, trace, before, &event, mark).await?;
     }
     match appended {
-        Appended::Ok { entry_id } => Ok(executed(db, trace, before, &event, entry_id).await?),
+        Appended::Ok { entry_id } => Ok(executed(claims, trace, before, &event, entry_id).await?),
         Appended::Conflict { version } => Err(conflict(version)),
         Appended::IndexBehind => Err(index_behind()),
     }
@@ -77,7 +78,7 @@ pub async fn execute(
 /// hold up the others). Each answer is the claim's own: executed, refused by the aggregate, or
 /// in conflict; only Redis failing fails them all. Nothing is retried here.
 pub async fn execute_many(
-    db: &Db,
+    claims: &Claims,
     commands: &[(&Claim, &ClaimCommand)],
 ) -> Result<Vec<Result<Executed, CommandError>>, DbError> {
     let decided: Vec<Result<ClaimEvent, CommandError>> = commands
@@ -89,7 +90,9 @@ pub async fn execute_many(
         .zip(&decided)
         .filter_map(|((before, _), event)| Some((*before, event.as_ref().ok()?)))
         .collect();
-    let mut appended = claims::append_many(db, &appends).await?.into_iter();
+    let mut appended = store::claims::append_many(claims.db(), &appends)
+        .await?
+        .into_iter();
     let mut results = Vec::with_capacity(commands.len());
     for ((before, _), event) in commands.iter().zip(decided) {
         let event = match event {
@@ -102,7 +105,7 @@ pub async fn execute_many(
         let appended = appended.next().expect("one answer per append");
         results.push(match appended {
             Appended::Ok { entry_id } => {
-                Ok(executed(db, &mut Trace::off(), before, &event, entry_id).await?)
+                Ok(executed(claims, &mut Trace::off(), before, &event, entry_id).await?)
             }
             Appended::Conflict { version } => Err(conflict(version)),
             Appended::IndexBehind => Err(index_behind()),
@@ -123,7 +126,7 @@ fn one_event(events: Vec<ClaimEvent>) -> Result<ClaimEvent, CommandError> {
 
 /// The claim after `event` was appended as `entry_id`, its snapshot written when one is due.
 async fn executed(
-    db: &Db,
+    claims: &Claims,
     trace: &mut Trace,
     before: &Claim,
     event: &ClaimEvent,
@@ -131,8 +134,15 @@ async fn executed(
 ) -> Result<Executed, DbError> {
     let mut after = before.clone();
     shared::apply(&mut after, event);
-    if db.snapshot_every.due(after.version) {
-        claims::save_snapshot(db, trace, event.claim_id.as_str(), &after, &entry_id).await?;
+    if claims.snapshot_every().due(after.version) {
+        store::claims::save_snapshot(
+            claims.db(),
+            trace,
+            event.claim_id.as_str(),
+            &after,
+            &entry_id,
+        )
+        .await?;
     }
     Ok(Executed {
         claim_id: event.claim_id.to_string(),
@@ -162,33 +172,42 @@ fn index_behind() -> CommandError {
 /// and deciding once more; a caller's `expected_version` is checked again against the claim
 /// read then, so a real conflict is still refused.
 pub async fn transition(
-    db: &Db,
+    claims: &Claims,
     trace: &mut Trace,
     claim_id: &ClaimId,
     expected_version: Option<u64>,
     mark: Option<&IdempotencyMark>,
     command: &ClaimCommand,
 ) -> Result<Executed, CommandError> {
-    match load_and_execute(db, trace, claim_id, expected_version, mark, command).await {
+    match load_and_execute(claims, trace, claim_id, expected_version, mark, command).await {
         Err(CommandError::VersionConflict(_)) => {
-            claims::catch_up(db, db.partition_of(claim_id.as_str())).await?;
-            load_and_execute(db, trace, claim_id, expected_version, mark, command).await
+            let db = claims.db();
+            store::claims::catch_up(db, db.partition_of(claim_id.as_str())).await?;
+            load_and_execute(claims, trace, claim_id, expected_version, mark, command).await
         }
         done => done,
     }
 }
 
 async fn load_and_execute(
-    db: &Db,
+    claims: &Claims,
     trace: &mut Trace,
     claim_id: &ClaimId,
     expected_version: Option<u64>,
     mark: Option<&IdempotencyMark>,
     command: &ClaimCommand,
 ) -> Result<Executed, CommandError> {
-    let loaded = claims::load(db, trace, claim_id.as_str()).await?;
+    let loaded = store::claims::load(claims, trace, claim_id.as_str()).await?;
     if loaded.claim.details.is_none() {
         return Err(CommandError::NotFound(claim_id.clone()));
     }
-    execute(db, trace, &loaded.claim, command, expected_version, mark).await
+    execute(
+        claims,
+        trace,
+        &loaded.claim,
+        command,
+        expected_version,
+        mark,
+    )
+    .await
 }

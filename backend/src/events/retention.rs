@@ -75,7 +75,7 @@ async fn claims_uncovered(
     let mut newest: HashMap<String, EntryId> = HashMap::new();
     let mut checked = 0u64;
     let mut pages = Pages::new(stream.clone(), last_removed, 1000);
-    while let Some(page) = pages.next(db, &mut Trace::off()).await? {
+    while let Some(page) = pages.next(db, trace).await? {
         for (id, fields) in page {
             checked += 1;
             let claim = fields
@@ -93,7 +93,6 @@ async fn claims_uncovered(
             )]);
         }
     }
-    trace.record(&["XRANGE", &stream, "-", last_removed]);
     let claims: Vec<(String, EntryId)> = newest.into_iter().collect();
     let mut uncovered = Vec::new();
     for chunk in claims.chunks(1000) {

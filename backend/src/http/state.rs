@@ -34,6 +34,8 @@ impl std::ops::Deref for AppState {
 /// The relay's handles, each cheap to clone on its own.
 pub struct Handles {
     pub db: Db,
+    /// The claims, with when their snapshots are written.
+    pub claims: crate::store::claims::Claims,
     /// The relay's one clock, for every time a request stamps or reports.
     pub clock: Clock,
     pub feed: Feed,

@@ -150,7 +150,7 @@ pub struct Config {
 
     /// Write a claim's snapshot every this many events (0: never); loading a claim folds
     /// only the events after its newest snapshot.
-    #[arg(long, env = "SNAPSHOT_EVERY", default_value_t = crate::store::db::DEFAULT_SNAPSHOT_EVERY)]
+    #[arg(long, env = "SNAPSHOT_EVERY", default_value_t = crate::store::claims::DEFAULT_SNAPSHOT_EVERY)]
     pub snapshot_every: u64,
 
     /// Console workspaces the relay holds at once.
@@ -218,10 +218,12 @@ impl Config {
                 crate::store::keys::Partitions::MAX
             )
         })?;
-        Ok(Some(
-            db.with_snapshot_every(self.snapshot_every)
-                .with_partitions(partitions),
-        ))
+        Ok(Some(db.with_partitions(partitions)))
+    }
+
+    /// The claims in `db`, snapshotted as `--snapshot-every` says.
+    pub fn claims(&self, db: crate::store::db::Db) -> crate::store::claims::Claims {
+        crate::store::claims::Claims::new(db, shared::snapshot::SnapshotEvery(self.snapshot_every))
     }
 
     /// The consumer groups' settings, stamping with `clock`.
@@ -240,7 +242,7 @@ impl Config {
             },
             max_consumers: self.max_consumers_per_group,
             side_stream_maxlen: self.side_stream_maxlen,
-            snapshot_every: self.snapshot_every,
+            snapshot_every: shared::snapshot::SnapshotEvery(self.snapshot_every),
             clock,
         }
     }

@@ -53,9 +53,7 @@ impl Application {
         };
         let partitions = crate::store::keys::Partitions::new(config.partitions)
             .context("--partitions is 1 to 64")?;
-        let db = db
-            .with_snapshot_every(config.snapshot_every)
-            .with_partitions(partitions);
+        let db = db.with_partitions(partitions);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -84,6 +82,7 @@ impl Application {
             &config.allowed_origins,
         );
         let state = AppState::new(Handles {
+            claims: config.claims(db.clone()),
             db,
             clock: clock.clone(),
             feed: Feed::new(config.ws_client_buffer),
@@ -158,7 +157,7 @@ impl Application {
         let stop = state.shutdown.clone();
         let feed = tokio::spawn(state.feed.clone().run(state.db.clone(), stop.clone()));
         let projector = tokio::spawn(crate::events::projection::run(
-            state.db.clone(),
+            state.claims.clone(),
             state.clock.clone(),
             stop.clone(),
         ));

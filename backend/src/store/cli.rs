@@ -51,11 +51,8 @@ pub async fn run_blocking(
     let mut conn = db
         .dedicated_connection(Duration::from_millis(ms + 2000))
         .await?;
-    trace.record(argv);
-    let mut cmd = redis::cmd(&argv[0]);
-    for a in &argv[1..] {
-        cmd.arg(a);
-    }
+    let cmd = crate::store::db::command(argv);
+    trace.record(&cmd);
     cmd.query_async(&mut conn)
         .await
         .map(Reply)

@@ -10,9 +10,8 @@ use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, Value};
 
-use shared::snapshot::SnapshotEvery;
-
 use crate::store::keys::{Partition, Partitions};
+use crate::store::lua::Lua;
 use crate::store::trace::Trace;
 
 /// What went wrong with Redis, classified here once so that nothing outside the store reads
@@ -94,8 +93,6 @@ pub struct Db {
     client: Client,
     /// Where Redis is, with any password removed: safe for logs and error bodies.
     pub location: String,
-    /// A claim's snapshot is rewritten every this many events (0: never).
-    pub snapshot_every: SnapshotEvery,
     /// How the claims are spread over events streams (`--partitions`).
     pub partitions: Partitions,
 }
@@ -146,9 +143,6 @@ impl ConnectionLike for Connection {
     }
 }
 
-/// `--snapshot-every`'s default.
-pub const DEFAULT_SNAPSHOT_EVERY: u64 = 50;
-
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(3);
 /// A cluster request's limit over all its retries: room for a failover (about 2 s with a
@@ -174,7 +168,6 @@ impl Db {
             heavy: Connection::Managed(heavy),
             client: Client::Single(client),
             location: redact(url),
-            snapshot_every: SnapshotEvery(DEFAULT_SNAPSHOT_EVERY),
             partitions: Partitions::ONE,
         })
     }
@@ -218,7 +211,6 @@ impl Db {
                 "cluster {}",
                 urls.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
             ),
-            snapshot_every: SnapshotEvery(DEFAULT_SNAPSHOT_EVERY),
             partitions: Partitions::ONE,
         })
     }
@@ -235,13 +227,6 @@ impl Db {
     /// Whether Redis is a cluster: a pipeline then holds keys of one slot only.
     pub fn is_cluster(&self) -> bool {
         matches!(self.client, Client::Cluster(_))
-    }
-
-    pub fn with_snapshot_every(self, snapshot_every: u64) -> Self {
-        Self {
-            snapshot_every: SnapshotEvery(snapshot_every),
-            ..self
-        }
     }
 
     /// This handle with every command sent over the expensive reads' own connection: their
@@ -291,11 +276,8 @@ impl Db {
         trace: &mut Trace,
         args: &[S],
     ) -> Result<T, DbError> {
-        trace.record(args);
-        let mut cmd = redis::cmd(args[0].as_ref());
-        for a in &args[1..] {
-            cmd.arg(a.as_ref());
-        }
+        let cmd = command(args);
+        trace.record(&cmd);
         cmd.query_async(&mut self.conn.clone())
             .await
             .map_err(|e| self.classify(e))
@@ -307,7 +289,8 @@ impl Db {
         trace: &mut Trace,
         commands: &[Vec<S>],
     ) -> Result<Vec<Value>, DbError> {
-        self.send_all(trace, commands, false).await
+        self.send_all(trace, commands.iter().map(|c| command(c)).collect(), false)
+            .await
     }
 
     /// Like [`Db::pipeline`], for reads with large replies, each turned into a `T` by
@@ -321,8 +304,9 @@ impl Db {
         commands: &[Vec<S>],
         convert: fn(Value) -> T,
     ) -> Result<Vec<T>, DbError> {
-        for args in commands {
-            trace.record(args);
+        let commands: Vec<Cmd> = commands.iter().map(|args| command(args)).collect();
+        for cmd in &commands {
+            trace.record(cmd);
         }
         if self.is_cluster() {
             let replies = self.send_all(&mut Trace::off(), commands, false).await?;
@@ -343,8 +327,8 @@ impl Db {
             .filter(|(commands, _)| !commands.is_empty())
             .map(|(commands, conn)| {
                 let mut pipe = redis::pipe();
-                for args in commands {
-                    push_command(&mut pipe, args);
+                for cmd in commands {
+                    pipe.add_command(cmd.clone());
                 }
                 let mut conn = conn.clone();
                 tokio::spawn(async move {
@@ -367,7 +351,8 @@ impl Db {
         trace: &mut Trace,
         commands: &[Vec<S>],
     ) -> Result<Vec<Value>, DbError> {
-        self.send_all(trace, commands, true).await
+        self.send_all(trace, commands.iter().map(|c| command(c)).collect(), true)
+            .await
     }
 
     /// Like [`Db::transaction`] where Redis can: one server, or every command's key (its
@@ -394,10 +379,10 @@ impl Db {
         Ok(replies)
     }
 
-    async fn send_all<S: AsRef<str>>(
+    async fn send_all(
         &self,
         trace: &mut Trace,
-        commands: &[Vec<S>],
+        commands: Vec<Cmd>,
         atomic: bool,
     ) -> Result<Vec<Value>, DbError> {
         // redis-rs refuses an empty pipeline; nothing to send answers nothing.
@@ -407,31 +392,32 @@ impl Db {
         let mut pipe = redis::pipe();
         if atomic {
             pipe.atomic();
-            trace.record(&["MULTI"]);
+            trace.record(&redis::cmd("MULTI"));
         }
-        for args in commands {
-            trace.record(args);
-            push_command(&mut pipe, args);
+        for cmd in commands {
+            trace.record(&cmd);
+            pipe.add_command(cmd);
         }
         if atomic {
-            trace.record(&["EXEC"]);
+            trace.record(&redis::cmd("EXEC"));
         }
         match pipe.query_async(&mut self.conn.clone()).await {
             // A cluster takes a pipeline only when its keys share a slot (the client checks
             // before sending anything): reads across slots go as separate commands instead.
-            Err(e) if !atomic && e.code() == Some("CROSSSLOT") => self.each_alone(commands).await,
+            Err(e) if !atomic && e.code() == Some("CROSSSLOT") => {
+                self.each_alone(pipe.cmd_iter()).await
+            }
             other => other.map_err(|e| self.classify(e)),
         }
     }
 
     /// Separate commands, all at once on the multiplexed connection, so they still cost about
     /// one round trip: how a cluster takes reads across slots.
-    async fn each_alone<S: AsRef<str>>(&self, commands: &[Vec<S>]) -> Result<Vec<Value>, DbError> {
-        try_join_all(commands.iter().map(|args| {
-            let mut cmd = redis::cmd(args[0].as_ref());
-            for a in &args[1..] {
-                cmd.arg(a.as_ref());
-            }
+    async fn each_alone(
+        &self,
+        commands: impl Iterator<Item = &Cmd>,
+    ) -> Result<Vec<Value>, DbError> {
+        try_join_all(commands.map(|cmd| {
             let mut conn = self.conn.clone();
             async move { cmd.query_async::<Value>(&mut conn).await }
         }))
@@ -451,40 +437,51 @@ impl Db {
             .map_err(|e| self.classify(e))
     }
 
-    /// Runs several invocations of one script in one round trip (EVALSHA each), loading the
-    /// script first if Redis does not know it yet. Each reply stands alone: one failing does
-    /// not undo the others.
-    pub async fn scripts(
-        &self,
-        script: &redis::Script,
-        invocations: &[redis::ScriptInvocation<'_>],
-    ) -> Result<Vec<Value>, DbError> {
+    /// Sends a script's `EVALSHA` (made by [`Lua::evalsha`], the command object a trace
+    /// renders), loading the script first if Redis does not know it yet.
+    pub async fn eval<T: FromRedisValue>(&self, lua: &Lua, evalsha: &Cmd) -> Result<T, DbError> {
+        let mut conn = self.conn.clone();
+        match evalsha.query_async(&mut conn).await {
+            Err(e) if e.code() == Some("NOSCRIPT") => {
+                self.load(lua, &mut conn).await?;
+                evalsha.query_async(&mut conn).await
+            }
+            other => other,
+        }
+        .map_err(|e| self.classify(e))
+    }
+
+    /// Sends several `EVALSHA`s of one script in one round trip, loading the script first if
+    /// Redis does not know it yet. Each reply stands alone: one failing does not undo the
+    /// others.
+    pub async fn evals(&self, lua: &Lua, evalshas: &[Cmd]) -> Result<Vec<Value>, DbError> {
         if self.is_cluster() {
-            // Each invocation goes to its own keys' slot (EVALSHA, loading on NOSCRIPT).
-            return try_join_all(invocations.iter().map(|invocation| {
-                let mut conn = self.conn.clone();
-                async move { invocation.invoke_async::<Value>(&mut conn).await }
-            }))
-            .await
-            .map_err(|e| self.classify(e));
+            // Each goes to its own keys' slot.
+            return try_join_all(evalshas.iter().map(|evalsha| self.eval(lua, evalsha))).await;
         }
         let mut pipe = redis::pipe();
-        for invocation in invocations {
-            pipe.invoke_script(invocation);
+        for evalsha in evalshas {
+            pipe.add_command(evalsha.clone());
         }
         let mut conn = self.conn.clone();
         match pipe.query_async(&mut conn).await {
             Err(e) if e.code() == Some("NOSCRIPT") => {
-                script
-                    .prepare_invoke()
-                    .load_async(&mut conn)
-                    .await
-                    .map_err(|e| self.classify(e))?;
+                self.load(lua, &mut conn).await?;
                 pipe.query_async(&mut conn).await
             }
             other => other,
         }
         .map_err(|e| self.classify(e))
+    }
+
+    /// `SCRIPT LOAD` (on every primary of a cluster).
+    async fn load(&self, lua: &Lua, conn: &mut Connection) -> Result<(), DbError> {
+        lua.script()
+            .prepare_invoke()
+            .load_async(conn)
+            .await
+            .map(drop)
+            .map_err(|e| self.classify(e))
     }
 
     /// `INFO [section]` of the one server, or of every primary of a cluster (which answers
@@ -579,11 +576,13 @@ fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Adds one command to a pipeline.
-fn push_command<S: AsRef<str>>(pipe: &mut redis::Pipeline, args: &[S]) {
-    let cmd = pipe.cmd(args[0].as_ref());
+/// The command object for an argument list: what is sent, and what a trace renders.
+pub(in crate::store) fn command<S: AsRef<str>>(args: &[S]) -> Cmd {
+    let mut cmd = redis::cmd(args[0].as_ref());
     for a in &args[1..] {
         cmd.arg(a.as_ref());
     }
+    cmd
 }
 
 /// `redis://user:secret@host:6379/0` -> `redis://host:6379/0`.

@@ -14,6 +14,7 @@ pub mod groups;
 pub mod keys;
 pub mod lease;
 pub mod letters;
+pub mod lua;
 pub mod markers;
 pub mod memory;
 pub mod metrics;
@@ -24,3 +25,15 @@ pub mod streams;
 pub mod trace;
 pub mod trim;
 pub mod workspaces;
+
+/// The text of a script whose `EVALSHA` a learner's trace shows, by its SHA-1.
+pub fn script_source(sha: &str) -> Option<shared::api::ScriptSource> {
+    [&*claims::APPEND, &*trim::PLAN]
+        .into_iter()
+        .find(|lua| lua.sha() == sha)
+        .map(|lua| shared::api::ScriptSource {
+            sha: lua.sha().to_owned(),
+            name: lua.name().to_owned(),
+            source: lua.source().to_owned(),
+        })
+}

@@ -165,11 +165,8 @@ impl BlockingReader {
     }
 
     async fn run(&mut self, trace: &mut Trace, args: &[&str]) -> Result<Vec<Entry>, DbError> {
-        trace.record(args);
-        let mut cmd = redis::cmd(args[0]);
-        for arg in &args[1..] {
-            cmd.arg(*arg);
-        }
+        let cmd = crate::store::db::command(args);
+        trace.record(&cmd);
         let reply: Value = cmd
             .query_async(&mut self.conn)
             .await

@@ -1,13 +1,30 @@
-//! Commands written the way a learner would type them into `redis-cli`, so every response can
-//! show what Redis did.
+//! What a request made Redis do, for the learner: each command rendered, as `redis-cli` would
+//! take it, from the very command object that was sent, so the trace cannot differ from what
+//! ran. A script shows as its `EVALSHA`, with the commands it ran inside as the script itself
+//! reported them.
 
+use redis::{Arg, Cmd};
 use shared::api::ScriptRun;
 
-pub fn render<S: AsRef<str>>(args: &[S]) -> String {
-    args.iter()
+/// One argument list in `redis-cli` form: plain words bare, anything else quoted.
+fn render<S: AsRef<str>>(args: impl IntoIterator<Item = S>) -> String {
+    args.into_iter()
         .map(|a| shared::console::quote(a.as_ref()))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A command as it goes over the wire, in `redis-cli` form.
+pub fn render_cmd(cmd: &Cmd) -> String {
+    render(cmd.args_iter().map(text))
+}
+
+fn text(arg: Arg<&[u8]>) -> String {
+    match arg {
+        Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        // A cursor argument (not used by this relay) starts at 0, as `SCAN` shows it.
+        _ => "0".to_owned(),
+    }
 }
 
 /// The commands one request ran, in order, and what its scripts did inside.
@@ -41,36 +58,33 @@ impl Trace {
         self.commands.is_some()
     }
 
-    pub fn record<S: AsRef<str>>(&mut self, args: &[S]) {
+    /// Records a command about to be sent.
+    pub(in crate::store) fn record(&mut self, cmd: &Cmd) {
         if let Some(commands) = &mut self.commands {
-            commands.push(render(args));
+            commands.push(render_cmd(cmd));
         }
     }
 
-    /// Records a script as what was sent, `EVALSHA sha numkeys keys... args...`, with the
-    /// commands it ran inside kept apart: they were one atomic step, not commands of their own.
-    pub fn record_script<S: AsRef<str>>(
-        &mut self,
-        script: &redis::Script,
-        source: &str,
-        keys: &[S],
-        args: &[S],
-        inside: &[Vec<&str>],
-    ) {
-        let Some(commands) = &mut self.commands else {
+    /// Records a script's `EVALSHA` about to be sent, and the commands it ran inside as the
+    /// script listed them: one atomic step, not commands of their own.
+    pub(in crate::store) fn record_script(&mut self, evalsha: &Cmd, inside: &[Vec<String>]) {
+        if !self.is_on() {
             return;
-        };
-        let sha = script.get_hash().to_owned();
-        let count = keys.len().to_string();
-        let mut evalsha = vec!["EVALSHA", sha.as_str(), count.as_str()];
-        evalsha.extend(keys.iter().map(AsRef::as_ref));
-        evalsha.extend(args.iter().map(AsRef::as_ref));
-        commands.push(render(&evalsha));
+        }
+        self.record(evalsha);
+        let sha = evalsha.args_iter().nth(1).map(text).unwrap_or_default();
         self.scripts.push(ScriptRun {
             sha,
-            source: source.trim().to_owned(),
-            inside: inside.iter().map(|c| render(c)).collect(),
+            inside: inside.iter().map(render).collect(),
         });
+    }
+
+    /// Adds what another trace recorded, after what this one has.
+    pub fn extend(&mut self, other: Trace) {
+        if let (Some(commands), Some(more)) = (&mut self.commands, other.commands) {
+            commands.extend(more);
+            self.scripts.extend(other.scripts);
+        }
     }
 
     pub fn into_commands(self) -> Vec<String> {
@@ -89,26 +103,41 @@ mod tests {
 
     #[test]
     fn plain_arguments_stay_bare_and_others_are_quoted() {
+        let mut xadd = redis::cmd("XADD");
+        xadd.arg("claims:events")
+            .arg("*")
+            .arg("description")
+            .arg("Hail on the \"roof\"\n")
+            .arg(42);
         assert_eq!(
-            render(&[
-                "XADD",
-                "claims:events",
-                "*",
-                "description",
-                "Hail on the \"roof\"\n"
-            ]),
-            r#"XADD claims:events * description "Hail on the \"roof\"\n""#
+            render_cmd(&xadd),
+            r#"XADD claims:events * description "Hail on the \"roof\"\n" 42"#
         );
-        assert_eq!(render(&["SET", "k", ""]), r#"SET k """#);
+        assert_eq!(
+            render_cmd(redis::cmd("SET").arg("k").arg("")),
+            r#"SET k """#
+        );
     }
 
     #[test]
     fn a_trace_that_is_off_keeps_nothing() {
         let mut on = Trace::default();
         let mut off = Trace::off();
-        on.record(&["PING"]);
-        off.record(&["PING"]);
+        on.record(&redis::cmd("PING"));
+        off.record(&redis::cmd("PING"));
         assert_eq!(on.into_commands(), ["PING"]);
         assert!(off.into_commands().is_empty());
+    }
+
+    #[test]
+    fn a_script_shows_as_its_evalsha_with_what_it_reported_inside() {
+        let mut evalsha = redis::cmd("EVALSHA");
+        evalsha.arg("abc123").arg(1).arg("k").arg("v");
+        let mut trace = Trace::default();
+        trace.record_script(&evalsha, &[vec!["SET".into(), "k".into(), "a b".into()]]);
+        let (commands, scripts) = trace.into_parts();
+        assert_eq!(commands, ["EVALSHA abc123 1 k v"]);
+        assert_eq!(scripts[0].sha, "abc123");
+        assert_eq!(scripts[0].inside, [r#"SET k "a b""#]);
     }
 }

@@ -4,10 +4,9 @@
 
 use std::sync::LazyLock;
 
-use redis::Script;
-
 use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
+use crate::store::lua::Lua;
 use crate::store::trace::Trace;
 
 /// What to trim, as `XTRIM` takes it.
@@ -29,8 +28,9 @@ pub struct Plan {
 
 /// Finds the entries a cut removes without sending them out of Redis: the first and last of
 /// them, the first kept, and how many.
-static PLAN: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+pub(in crate::store) static PLAN: LazyLock<Lua> = LazyLock::new(|| {
+    Lua::new(
+        "find what a trim would remove, without reading it out of Redis",
         r"
 -- KEYS: stream; ARGV: 'maxlen' n | 'minid' id
 -- returns {length, to remove, first removed, last removed, first kept} ('' for none)
@@ -73,19 +73,19 @@ return {len, count, head, last, kept}
 });
 
 pub async fn plan(db: &Db, trace: &mut Trace, stream: &str, cut: &Cut) -> Result<Plan, DbError> {
-    let mut invocation = PLAN.key(stream);
-    match cut {
-        Cut::MaxLen(n) => invocation.arg("maxlen").arg(*n),
-        Cut::MinId(id) => invocation.arg("minid").arg(id.to_string()),
+    let args = match cut {
+        Cut::MaxLen(n) => ["maxlen".to_owned(), n.to_string()],
+        Cut::MinId(id) => ["minid".to_owned(), id.to_string()],
     };
-    trace.record(&["XLEN", stream]);
+    let evalsha = PLAN.evalsha(&[stream], &args);
+    trace.record(&evalsha);
     let (length, would_remove, first_removed, last_removed, first_kept): (
         u64,
         u64,
         String,
         String,
         String,
-    ) = db.script(&invocation).await?;
+    ) = db.eval(&PLAN, &evalsha).await?;
     let given = |id: String| (!id.is_empty()).then_some(id);
     Ok(Plan {
         length,

@@ -11,6 +11,7 @@ use shared::api::{NarrationLine, ScenarioInfo, ScenarioRun, ScenariosResponse};
 use shared::{Claim, ClaimCommand};
 
 use crate::events::commands;
+use crate::store::claims::Claims;
 use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
 use crate::store::group_state;
@@ -52,6 +53,8 @@ const LIMIT: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct Stage {
     pub db: Db,
+    /// The claims, loaded and appended to as the API does.
+    pub claims: Claims,
     pub clock: Clock,
     /// The consumer groups, once started (never, with `--workers false`).
     pub workers: Arc<OnceLock<Arc<Workers>>>,
@@ -268,7 +271,7 @@ async fn poison_message(stage: &Stage, say: &Say) -> Step {
     )
     .await
     .map_err(text)?;
-    submit_one(&stage.db, &command).await?;
+    submit_one(&stage.claims, &command).await?;
     say.line(format!(
         "Submitted claim {claim}, whose entries {group} fails on every delivery: watch its \
          delivery count rise with each retry, spaced by a growing backoff."
@@ -397,15 +400,15 @@ fn text(e: impl std::fmt::Display) -> String {
 async fn submit(stage: &Stage, n: usize) -> Step {
     for _ in 0..n {
         let command = crate::teaching::traffic::new_claim(stage.clock.now());
-        submit_one(&stage.db, &command).await?;
+        submit_one(&stage.claims, &command).await?;
     }
     Ok(())
 }
 
 /// Submits a new claim through the commands, as the API does.
-async fn submit_one(db: &Db, command: &ClaimCommand) -> Step {
+async fn submit_one(claims: &Claims, command: &ClaimCommand) -> Step {
     commands::execute(
-        db,
+        claims,
         &mut Trace::off(),
         &Claim::default(),
         command,

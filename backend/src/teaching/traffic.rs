@@ -18,9 +18,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::commands::{self, CommandError, generate};
-use crate::store::claims;
+use crate::store;
+use crate::store::claims::Claims;
 use crate::store::clock::Clock;
-use crate::store::db::Db;
 use crate::store::trace::Trace;
 
 /// Events per second the generator may be asked for.
@@ -82,7 +82,7 @@ pub struct Counts {
 
 impl Traffic {
     /// Starts the generator at `rate` events/s, or restarts the one running at a new rate.
-    pub async fn start(&self, db: Db, clock: Clock, rate: u32) -> TrafficStatus {
+    pub async fn start(&self, claims: Claims, clock: Clock, rate: u32) -> TrafficStatus {
         let mut state = self.state.lock().await;
         if let Some(running) = state.running.take() {
             state.last = running.finish().await;
@@ -92,7 +92,7 @@ impl Traffic {
         let task = tokio::spawn({
             let (stop, counts) = (stop.clone(), counts.clone());
             let clock = clock.clone();
-            async move { run(&db, &clock, rate, stop, &counts).await }
+            async move { run(&claims, &clock, rate, stop, &counts).await }
         });
         let running = Running {
             rate,
@@ -128,7 +128,13 @@ impl Traffic {
 }
 
 /// Appends about `rate` events a second until stopped.
-pub async fn run(db: &Db, clock: &Clock, rate: u32, stop: CancellationToken, counts: &Counts) {
+pub async fn run(
+    claims: &Claims,
+    clock: &Clock,
+    rate: u32,
+    stop: CancellationToken,
+    counts: &Counts,
+) {
     let rate = rate.clamp(1, MAX_RATE);
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -138,7 +144,7 @@ pub async fn run(db: &Db, clock: &Clock, rate: u32, stop: CancellationToken, cou
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match step(db, clock.now(), &mut open).await {
+        match step(claims, clock.now(), &mut open).await {
             Ok(Stepped::Submitted) => {
                 counts.claims.fetch_add(1, Ordering::Relaxed);
                 counts.events.fetch_add(1, Ordering::Relaxed);
@@ -168,7 +174,11 @@ enum Stepped {
 }
 
 /// One event at `at`: a new claim, or the next step of an open one.
-async fn step(db: &Db, at: Timestamp, open: &mut Vec<Claim>) -> Result<Stepped, CommandError> {
+async fn step(
+    claims: &Claims,
+    at: Timestamp,
+    open: &mut Vec<Claim>,
+) -> Result<Stepped, CommandError> {
     let submit = {
         let mut rng = rand::rng();
         open.len() < 5 || (open.len() < OPEN_AT_MOST && rng.random_bool(0.3))
@@ -176,7 +186,7 @@ async fn step(db: &Db, at: Timestamp, open: &mut Vec<Claim>) -> Result<Stepped, 
     let trace = &mut Trace::off();
     if submit {
         let executed =
-            commands::execute(db, trace, &Claim::default(), &new_claim(at), None, None).await?;
+            commands::execute(claims, trace, &Claim::default(), &new_claim(at), None, None).await?;
         open.push(executed.state);
         return Ok(Stepped::Submitted);
     }
@@ -185,7 +195,7 @@ async fn step(db: &Db, at: Timestamp, open: &mut Vec<Claim>) -> Result<Stepped, 
         open.swap_remove(which);
         return Ok(Stepped::Moved);
     };
-    match commands::execute(db, trace, &open[which], &command, None, None).await {
+    match commands::execute(claims, trace, &open[which], &command, None, None).await {
         Ok(executed) => {
             if finished(&executed.state) {
                 open.swap_remove(which);
@@ -197,7 +207,8 @@ async fn step(db: &Db, at: Timestamp, open: &mut Vec<Claim>) -> Result<Stepped, 
         // A worker (or a person) moved it first: read it again and go on from there.
         Err(CommandError::VersionConflict(_) | CommandError::Domain(_)) => {
             let id = open[which].details.as_ref().map(|d| d.claim_id.to_string());
-            let loaded = claims::load(db, trace, id.as_deref().unwrap_or_default()).await?;
+            let loaded =
+                store::claims::load(claims, trace, id.as_deref().unwrap_or_default()).await?;
             if finished(&loaded.claim) {
                 open.swap_remove(which);
             } else {

@@ -13,7 +13,7 @@ use shared::{Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, EventPayload};
 
 use super::{Handled, Handler, HandlerError};
 use crate::events::commands::{self, CommandError};
-use crate::store::claims;
+use crate::store::claims::{self, Claims};
 use crate::store::clock::Clock;
 use crate::store::db::Db;
 use crate::store::trace::Trace;
@@ -22,6 +22,8 @@ use crate::store::trace::Trace;
 const ATTEMPTS: usize = 4;
 
 pub struct AutoReview {
+    /// The claims it loads and moves on.
+    pub claims: Claims,
     pub approve_up_to: Amount,
     /// Stamps the reviews and approvals.
     pub clock: Clock,
@@ -86,7 +88,7 @@ impl AutoReview {
         ids.sort_unstable();
         ids.dedup();
         let dependency = |e: crate::store::db::DbError| HandlerError::Dependency(e.to_string());
-        let loaded = claims::load_many(db, &mut Trace::off(), &ids)
+        let loaded = claims::load_many(&self.claims, &mut Trace::off(), &ids)
             .await
             .map_err(dependency)?;
         let mut claims: HashMap<&str, Claim> = ids
@@ -111,7 +113,7 @@ impl AutoReview {
             }
             let commands: Vec<(&Claim, &ClaimCommand)> =
                 steps.iter().map(|(id, c)| (&claims[id], c)).collect();
-            let executed = commands::execute_many(db, &commands)
+            let executed = commands::execute_many(&self.claims, &commands)
                 .await
                 .map_err(dependency)?;
             for ((id, _), result) in steps.iter().zip(executed) {
@@ -139,11 +141,15 @@ impl AutoReview {
     /// Takes the steps still missing for the claim, going on from each append's result.
     async fn finish(&self, db: &Db, claim_id: &ClaimId) -> Result<Handled, CommandError> {
         let mut trace = Trace::off();
-        let mut claim = claims::load(db, &mut trace, claim_id.as_str()).await?.claim;
+        let mut claim = claims::load(&self.claims, &mut trace, claim_id.as_str())
+            .await?
+            .claim;
         if claim.details.is_none() {
             // Appended by another program and not indexed yet: index, then look again.
             claims::catch_up(db, db.partition_of(claim_id.as_str())).await?;
-            claim = claims::load(db, &mut trace, claim_id.as_str()).await?.claim;
+            claim = claims::load(&self.claims, &mut trace, claim_id.as_str())
+                .await?
+                .claim;
         }
         if claim.details.is_none() {
             // Its index is gone (removed by hand): no command can ever apply to it.
@@ -152,7 +158,7 @@ impl AutoReview {
             )));
         }
         while let Some(command) = self.next_command(&claim) {
-            claim = commands::execute(db, &mut trace, &claim, &command, None, None)
+            claim = commands::execute(&self.claims, &mut trace, &claim, &command, None, None)
                 .await?
                 .state;
         }

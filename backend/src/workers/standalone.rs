@@ -11,6 +11,7 @@ use super::handler::Injection;
 use super::notifications::Notify;
 use super::processors::AutoReview;
 use super::{Consumer, Handler, WorkerSettings};
+use crate::store::claims::Claims;
 use crate::store::db::Db;
 use crate::store::groups;
 use crate::store::keys;
@@ -26,6 +27,7 @@ pub async fn run(
     match group {
         keys::PROCESSORS => {
             let review = AutoReview {
+                claims: Claims::new(db.clone(), settings.snapshot_every),
                 approve_up_to: settings.approve_up_to,
                 clock: settings.clock.clone(),
             };

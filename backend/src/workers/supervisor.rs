@@ -1,6 +1,7 @@
 //! The consumers running inside this relay: started per group, added, crashed, retired,
 //! paused and given failures at run time.
 
+use shared::snapshot::SnapshotEvery;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,6 +20,7 @@ use super::notifications::Notify;
 use super::processors::AutoReview;
 use super::relay_slot::MAX_RELAYS;
 use super::{Consumer, ConsumerConfig, Handler};
+use crate::store::claims::Claims;
 use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
 use crate::store::groups;
@@ -36,8 +38,8 @@ pub struct WorkerSettings {
     pub max_consumers: usize,
     /// `MAXLEN ~` of the streams the workers append to.
     pub side_stream_maxlen: u64,
-    /// `--snapshot-every`, for the Redis handle of a `backend worker`.
-    pub snapshot_every: u64,
+    /// `--snapshot-every`: when the claims the processors move on get a fresh snapshot.
+    pub snapshot_every: SnapshotEvery,
     /// The relay's clock: stamps the groups' events, notifications, summaries and letters.
     pub clock: Clock,
 }
@@ -135,6 +137,7 @@ impl Workers {
         let mut groups_started = Vec::new();
         if settings.auto_review {
             let review = AutoReview {
+                claims: Claims::new(db.clone(), settings.snapshot_every),
                 approve_up_to: settings.approve_up_to,
                 clock: settings.clock.clone(),
             };

@@ -56,12 +56,49 @@ async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
         "the script's XADD is not a command of its own: {:?}",
         created.redis
     );
+    // What ran inside, as the script listed it: the real cursor, not a placeholder.
+    assert!(
+        script.inside[1].starts_with("XRANGE claims:events (0-0 + COUNT "),
+        "{:?}",
+        script.inside
+    );
     assert!(
         script.inside[3].starts_with("XADD claims:events * type claim_submitted"),
         "{:?}",
         script.inside
     );
-    assert!(script.source.contains("redis.call('XADD'"));
+    assert_eq!(
+        script.inside[4],
+        format!(
+            "RPUSH {} {}",
+            shared::console::quote(&format!(
+                "claims:{{claims:events}}:history:{}",
+                created.claim_id
+            )),
+            created.entry_id
+        )
+    );
+    // The answer names the script; its text is one GET away, and the same for every answer.
+    let response = app.get(&format!("/api/scripts/{}", script.sha)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let text: shared::api::ScriptSource = response.json().await.unwrap();
+    assert_eq!(text.sha, script.sha);
+    assert!(text.source.contains("'XADD'"), "{}", text.source);
+}
+
+#[tokio::test]
+async fn a_script_is_found_only_by_its_sha() {
+    let app = spawn_app().await;
+    let short = app.get("/api/scripts/abc").await;
+    assert_eq!(short.status(), 400);
+    let body: Value = short.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_sha");
+    let unknown = app.get(&format!("/api/scripts/{}", "0".repeat(40))).await;
+    assert_eq!(unknown.status(), 404);
 }
 
 #[tokio::test]

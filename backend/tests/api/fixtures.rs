@@ -3,12 +3,13 @@
 
 use backend::Config;
 use backend::events::commands::{self, CommandError, Executed};
-use backend::store::claims::IdempotencyMark;
+use backend::store::claims::{Claims, DEFAULT_SNAPSHOT_EVERY, IdempotencyMark};
 use backend::store::db::Db;
 use backend::store::embedded::Persistence;
 use backend::store::trace::Trace;
 use redis::aio::MultiplexedConnection;
 use serde_json::Value;
+use shared::snapshot::SnapshotEvery;
 use shared::{Amount, Claim, ClaimCommand, ClaimId, Currency, CustomerId, Description};
 use test_support::{RedisServer, Relay, TestApp, spawn_app_with};
 
@@ -51,6 +52,11 @@ pub async fn second_relay(app: &TestApp, adjust: impl FnOnce(&mut Config)) -> Re
     Relay::start(config).await
 }
 
+/// The claims in `db`, snapshotted as the relay does by default.
+pub fn claims(db: &Db) -> Claims {
+    Claims::new(db.clone(), SnapshotEvery(DEFAULT_SNAPSHOT_EVERY))
+}
+
 /// Submits claim `claim_id` of `cents` for `customer` the way `POST /api/claims` does, minus
 /// HTTP (with the idempotency `mark` a request with a key has); what the command gave.
 pub async fn submit_directly(
@@ -71,7 +77,7 @@ pub async fn submit_directly(
         at: backend::store::clock::Clock::system().now(),
     };
     commands::execute(
-        db,
+        &claims(db),
         &mut Trace::off(),
         &Claim::default(),
         &command,

@@ -214,9 +214,10 @@ async fn a_command_on_a_claim_other_programs_grew_is_decided_on_all_its_events()
         streams::xadd_pipelined(&mut conn, "claims:events", notes).await;
     };
     let claim_id = ClaimId::parse("CLM-GROWN").unwrap();
+    let claims = crate::fixtures::claims(&db);
     let decide = async |expected, command: ClaimCommand| {
         let mut trace = Trace::off();
-        commands::transition(&db, &mut trace, &claim_id, expected, None, &command).await
+        commands::transition(&claims, &mut trace, &claim_id, expected, None, &command).await
     };
 
     grow(0, 250).await;

@@ -582,7 +582,9 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
         .into_iter()
         .map(|(id, fields)| shared::api::StreamEntry::decode(id, fields))
         .collect();
+    let claims = crate::fixtures::claims(&db);
     let handler = backend::workers::processors::AutoReview {
+        claims: claims.clone(),
         approve_up_to: shared::Amount::from_cents(100_000),
         clock: backend::store::clock::Clock::system(),
     };
@@ -590,7 +592,7 @@ async fn auto_review_works_on_a_whole_batch_and_falls_back_one_by_one() {
     let results = handler.handle_batch(&db, &batch).await;
     assert_eq!(results, vec![Ok(backend::workers::Handled::Applied); 3]);
     let status = async |id: &str| {
-        backend::store::claims::load(&db, &mut backend::store::trace::Trace::off(), id)
+        backend::store::claims::load(&claims, &mut backend::store::trace::Trace::off(), id)
             .await
             .unwrap()
             .claim

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
-use shared::api::ScriptRun;
+use leptos::task::spawn_local;
+use shared::api::{ScriptRun, ScriptSource};
 
 use crate::store::Store;
 
@@ -75,13 +76,37 @@ fn lines(commands: &[String], scripts: &[ScriptRun]) -> impl IntoView + use<> {
                     <div class="atomic" data-testid="redis-atomic">
                         <span class="atomic-label">"inside the script, as one atomic step (nothing else runs in between):"</span>
                         {script.inside.into_iter().map(|c| view! { <code class="inside">{c}</code> }).collect_view()}
-                        <details>
-                            <summary>"the script"</summary>
-                            <code class="script-source" data-testid="redis-script-source">{script.source}</code>
-                        </details>
+                        <ScriptText sha=script.sha />
                     </div>
                 })}
             }
         })
         .collect_view()
+}
+
+/// A script's text, fetched by its sha the first time it is opened (answers name the script
+/// instead of carrying it).
+#[component]
+fn ScriptText(sha: String) -> impl IntoView {
+    let text = RwSignal::new(None::<String>);
+    let load = move |_| {
+        if text.get_untracked().is_some() {
+            return;
+        }
+        text.set(Some("loading…".into()));
+        let path = format!("/api/scripts/{sha}");
+        spawn_local(async move {
+            let shown = match crate::api::get::<ScriptSource>(&path).await {
+                Ok(script) => script.source,
+                Err(failure) => format!("could not load the script: {}", failure.message),
+            };
+            text.set(Some(shown));
+        });
+    };
+    view! {
+        <details on:toggle=load>
+            <summary>"the script"</summary>
+            <code class="script-source" data-testid="redis-script-source">{move || text.get()}</code>
+        </details>
+    }
 }

@@ -211,12 +211,21 @@ pub struct CommandResponse {
 /// One Lua script run: nothing else ran in Redis between its first and last command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptRun {
-    /// The SHA-1 its `EVALSHA` names.
+    /// The SHA-1 its `EVALSHA` names; `GET /api/scripts/{sha}` gives its text.
     pub sha: String,
-    /// The script's text.
-    pub source: String,
-    /// The commands it ran, in redis-cli form: not separate commands to paste.
+    /// The commands it ran, in redis-cli form, as the script itself listed them: not
+    /// separate commands to paste.
     pub inside: Vec<String>,
+}
+
+/// `GET /api/scripts/{sha}`: a script the relay runs, by the SHA-1 its `EVALSHA` names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScriptSource {
+    pub sha: String,
+    /// What it is for, in a few words.
+    pub name: String,
+    /// Its Lua text, as Redis runs it.
+    pub source: String,
 }
 
 /// `GET /api/claims/{id}` (`?at=` for the claim as it was then).

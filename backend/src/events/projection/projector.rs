@@ -9,9 +9,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::activity::activity;
 use super::rebuild;
-use crate::store::claims;
+use crate::store;
+use crate::store::claims::Claims;
 use crate::store::clock::Clock;
-use crate::store::db::{Db, DbError};
+use crate::store::db::DbError;
 use crate::store::groups;
 use crate::store::keys::{self, Partition};
 use crate::store::lease::{release, renew};
@@ -31,13 +32,14 @@ const LEASE: Duration = Duration::from_secs(10);
 
 /// Projects every partition, each under a lease of its own, until `stop`: with several
 /// relays, the partitions' projectors spread over them as leases are taken.
-pub async fn run(db: Db, clock: Clock, stop: CancellationToken) {
-    let projectors: Vec<_> = db
+pub async fn run(claims: Claims, clock: Clock, stop: CancellationToken) {
+    let projectors: Vec<_> = claims
+        .db()
         .partitions
         .all()
         .map(|partition| {
             tokio::spawn(run_partition(
-                db.clone(),
+                claims.clone(),
                 clock.clone(),
                 partition,
                 stop.clone(),
@@ -50,15 +52,21 @@ pub async fn run(db: Db, clock: Clock, stop: CancellationToken) {
 }
 
 /// Takes the partition's projector lease whenever it is free and projects until `stop`.
-async fn run_partition(db: Db, clock: Clock, partition: Partition, stop: CancellationToken) {
+async fn run_partition(
+    claims: Claims,
+    clock: Clock,
+    partition: Partition,
+    stop: CancellationToken,
+) {
+    let db = claims.db();
     let owner = format!("{:032x}", rand::random::<u128>());
     let lease = partition.projector_lease();
     let mut backoff = Duration::from_millis(100);
     while !stop.is_cancelled() {
-        let result = match renew(&db, &lease, &owner, LEASE).await {
+        let result = match renew(db, &lease, &owner, LEASE).await {
             Ok(true) => {
                 tokio::select! {
-                    r = serve(&db, &clock, partition, &owner) => r,
+                    r = serve(&claims, &clock, partition, &owner) => r,
                     () = stop.cancelled() => Ok(()),
                 }
             }
@@ -84,11 +92,17 @@ async fn run_partition(db: Db, clock: Clock, partition: Partition, stop: Cancell
             }
         }
     }
-    let _ = release(&db, &lease, &owner).await;
+    let _ = release(db, &lease, &owner).await;
 }
 
 /// Projects while this relay holds the lease; returns when it is lost.
-async fn serve(db: &Db, clock: &Clock, partition: Partition, owner: &str) -> Result<(), DbError> {
+async fn serve(
+    claims: &Claims,
+    clock: &Clock,
+    partition: Partition,
+    owner: &str,
+) -> Result<(), DbError> {
+    let db = claims.db();
     let mut reader = BlockingReader::open(db, BLOCK).await?;
     let stream = partition.events();
     if groups::create_at_start(db, &stream, keys::PROJECTIONS_GROUP).await? {
@@ -136,10 +150,10 @@ async fn serve(db: &Db, clock: &Clock, partition: Partition, owner: &str) -> Res
             from = ">";
             continue;
         }
-        match project(db, partition, &entries).await {
+        match project(claims, partition, &entries).await {
             Ok(()) => {}
             Err(e @ DbError::Refused { .. }) => {
-                skip_what_fails(db, partition, &entries, &e).await?
+                skip_what_fails(claims, partition, &entries, &e).await?
             }
             Err(e) => return Err(e),
         }
@@ -159,18 +173,18 @@ async fn serve(db: &Db, clock: &Clock, partition: Partition, owner: &str) -> Res
 /// leaves out, with a log line and a count, any that fails on its own, so one bad entry
 /// cannot hold the read model up for good.
 async fn skip_what_fails(
-    db: &Db,
+    claims: &Claims,
     partition: Partition,
     entries: &[StreamEntry],
     error: &DbError,
 ) -> Result<(), DbError> {
     tracing::warn!(%error, "a projection batch failed; projecting its entries one by one");
     for entry in entries {
-        match project(db, partition, std::slice::from_ref(entry)).await {
+        match project(claims, partition, std::slice::from_ref(entry)).await {
             Ok(()) => {}
             Err(e @ DbError::Refused { .. }) => {
                 tracing::error!(entry = %entry.id, error = %e, "entry left out of the read model");
-                read_model::count_skipped(db, partition).await?;
+                read_model::count_skipped(claims.db(), partition).await?;
             }
             Err(e) => return Err(e),
         }
@@ -180,19 +194,20 @@ async fn skip_what_fails(
 
 /// Applies one batch: the claims it touches, loaded whole, and its events as activity.
 pub(super) async fn project(
-    db: &Db,
+    claims: &Claims,
     partition: Partition,
     entries: &[StreamEntry],
 ) -> Result<(), DbError> {
+    let db = claims.db();
     // Entries other programs appended are indexed first, so their claims load with them.
-    claims::catch_up(db, partition).await?;
+    store::claims::catch_up(db, partition).await?;
     let mut claim_ids: Vec<&str> = entries
         .iter()
         .filter_map(crate::events::replay::claim_of)
         .collect();
     claim_ids.sort_unstable();
     claim_ids.dedup();
-    let loaded = claims::load_many(db, &mut Trace::off(), &claim_ids).await?;
+    let loaded = store::claims::load_many(claims, &mut Trace::off(), &claim_ids).await?;
     let batch = Batch {
         views: loaded
             .iter()

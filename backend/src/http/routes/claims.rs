@@ -80,7 +80,7 @@ async fn submit(
     };
     let mut trace = Trace::default();
     let executed = commands::execute(
-        &state.db,
+        &state.claims,
         &mut trace,
         &Claim::default(),
         &command,
@@ -113,7 +113,7 @@ async fn transition(
     let claim_id = parse_claim_id(id)?;
     let mut trace = Trace::default();
     let executed = commands::transition(
-        &state.db,
+        &state.claims,
         &mut trace,
         &claim_id,
         expected_version,
@@ -221,15 +221,15 @@ async fn show(
     let until = point_in_time(q.at.as_deref())?;
     let mut trace = Trace::default();
     // A claim as of a point may fold its whole history: one of the expensive reads.
-    let (_place, db) = match until {
+    let (_place, on) = match until {
         Some(_) => (
             Some(state.heavy.enter("GET /api/claims/{id}?at=").await?),
-            state.db.heavy(),
+            state.claims.heavy(),
         ),
-        None => (None, state.db.clone()),
+        None => (None, state.claims.clone()),
     };
     let loaded = claims::load_until(
-        &db,
+        &on,
         &mut trace,
         claim_id.as_str(),
         Replay::FromSnapshot,

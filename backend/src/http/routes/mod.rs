@@ -11,6 +11,7 @@ mod lab;
 mod memory;
 mod projections;
 mod scenarios;
+mod scripts;
 mod session;
 mod state;
 mod streams;
@@ -61,6 +62,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(validate::router())
         .merge(traffic::router())
         .merge(scenarios::router())
+        .merge(scripts::router())
         .merge(ws::router())
         .merge(instructor)
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })

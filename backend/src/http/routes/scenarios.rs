@@ -30,6 +30,7 @@ async fn start(
 ) -> Result<(StatusCode, Json<ScenarioRun>), ApiError> {
     let stage = Stage {
         db: state.db.clone(),
+        claims: state.claims.clone(),
         clock: state.clock.clone(),
         workers: state.workers.clone(),
         own_redis: state.embedded.is_some(),

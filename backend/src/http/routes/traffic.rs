@@ -44,7 +44,7 @@ async fn control(
     Ok(Json(
         state
             .traffic
-            .start(state.db.clone(), state.clock.clone(), rate)
+            .start(state.claims.clone(), state.clock.clone(), rate)
             .await,
     ))
 }

@@ -2,7 +2,6 @@
 
 use std::sync::LazyLock;
 
-use redis::{Script, ScriptInvocation};
 use shared::stream_codec;
 use shared::{Claim, ClaimEvent};
 
@@ -10,6 +9,7 @@ use super::idempotency::IdempotencyMark;
 use super::index::{INDEX_BACKLOG_LUA, PAGE};
 use crate::store::db::{Db, DbError};
 use crate::store::keys::Partitions;
+use crate::store::lua::Lua;
 use crate::store::trace::Trace;
 
 pub enum Appended {
@@ -32,35 +32,41 @@ pub enum Appended {
 const APPEND_SOURCE: &str = r"
 -- KEYS: events stream, claim history, index cursor, and the request's idempotency key, if any
 -- ARGV: expected version, claim id, the request's fingerprint (or ''), history key prefix,
---       index page size, event field/value pairs...
-local read = index_backlog(KEYS[1], KEYS[3], ARGV[4], tonumber(ARGV[5]))
+--       index page size, 'log' to list the commands run (or ''), event field/value pairs...
+local log = ARGV[6] == 'log' and {} or false
+local read = index_backlog(KEYS[1], KEYS[3], ARGV[4], tonumber(ARGV[5]), log)
 if read >= tonumber(ARGV[5]) then
-  return {'index_behind', ''}
+  return {'index_behind', '', log or {}}
 end
-local version = redis.call('LLEN', KEYS[2])
+local version = run(log, 'LLEN', KEYS[2])
 if version ~= tonumber(ARGV[1]) then
-  return {'conflict', tostring(version)}
+  return {'conflict', tostring(version), log or {}}
 end
-local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 6))
-redis.call('RPUSH', KEYS[2], id)
-redis.call('SET', KEYS[3], id)
+local id = run(log, 'XADD', KEYS[1], '*', unpack(ARGV, 7))
+run(log, 'RPUSH', KEYS[2], id)
+run(log, 'SET', KEYS[3], id)
 if KEYS[4] then
   -- Applied, in the same step: a retry after a crash before the answer is not applied again.
   local mark = cjson.encode({state = 'applied', fingerprint = ARGV[3], claim_id = ARGV[2], entry_id = id})
-  redis.call('SET', KEYS[4], mark, 'EX', 86400)
+  run(log, 'SET', KEYS[4], mark, 'EX', 86400)
 end
-return {'ok', id}
+return {'ok', id, log or {}}
 ";
 
-static SOURCE: LazyLock<String> = LazyLock::new(|| format!("{INDEX_BACKLOG_LUA}{APPEND_SOURCE}"));
-static APPEND: LazyLock<Script> = LazyLock::new(|| Script::new(&SOURCE));
+pub(in crate::store) static APPEND: LazyLock<Lua> = LazyLock::new(|| {
+    Lua::new(
+        "append an event if the claim is still at the expected version",
+        format!("{INDEX_BACKLOG_LUA}{APPEND_SOURCE}"),
+    )
+});
 
-/// The append script's keys and arguments for one event.
+/// The append script's keys and arguments for one event; `log` asks it to list what it ran.
 fn call(
     partitions: Partitions,
     before: &Claim,
     event: &ClaimEvent,
     mark: Option<&IdempotencyMark>,
+    log: bool,
 ) -> (Vec<String>, Vec<String>) {
     let claim_id = event.claim_id.as_str();
     let partition = partitions.of(claim_id);
@@ -76,6 +82,7 @@ fn call(
         mark.map(|m| m.fingerprint.clone()).unwrap_or_default(),
         partition.history_prefix(),
         PAGE.to_string(),
+        if log { "log" } else { "" }.to_owned(),
     ];
     script_args.extend(
         stream_codec::encode(event)
@@ -85,17 +92,7 @@ fn call(
     (script_keys, script_args)
 }
 
-fn invocation<'a>(script_keys: &'a [String], script_args: &'a [String]) -> ScriptInvocation<'a> {
-    let mut invocation = APPEND.prepare_invoke();
-    for key in script_keys {
-        invocation.key(key);
-    }
-    for arg in script_args {
-        invocation.arg(arg);
-    }
-    invocation
-}
-
+/// Appends `event`, recording the script's `EVALSHA` and the commands it reports running.
 pub async fn append(
     db: &Db,
     trace: &mut Trace,
@@ -103,48 +100,21 @@ pub async fn append(
     event: &ClaimEvent,
     mark: Option<&IdempotencyMark>,
 ) -> Result<Appended, DbError> {
-    let (script_keys, script_args) = call(db.partitions, before, event, mark);
-    let (stream, history, cursor, page) = (
-        &script_keys[0],
-        &script_keys[1],
-        &script_keys[2],
-        &script_args[4],
-    );
-    let fields = &script_args[5..];
-
-    let reply: Vec<String> = db.script(&invocation(&script_keys, &script_args)).await?;
-    let appended = parse(&reply);
-    // What the script did inside, for the learner: one atomic step. Entries other programs
-    // appended since the cursor are indexed first (usually none).
-    let mut inside = vec![
-        vec!["GET", cursor.as_str()],
-        vec!["XRANGE", stream, "(<indexed>", "+", "COUNT", page],
-        vec!["LLEN", history.as_str()],
-    ];
-    if let (true, Ok(Appended::Ok { entry_id })) = (trace.is_on(), &appended) {
-        let mut xadd = vec!["XADD", stream.as_str(), "*"];
-        xadd.extend(fields.iter().map(String::as_str));
-        inside.push(xadd);
-        inside.push(vec!["RPUSH", history, entry_id]);
-        inside.push(vec!["SET", cursor, entry_id]);
-        if let Some(m) = mark {
-            inside.push(vec!["SET", m.key.as_str(), "<applied>", "EX", "86400"]);
-        }
-    }
-    trace.record_script(&APPEND, &SOURCE, &script_keys, &script_args, &inside);
-    appended
+    let (script_keys, script_args) = call(db.partitions, before, event, mark, trace.is_on());
+    let evalsha = APPEND.evalsha(&script_keys, &script_args);
+    let reply: (String, String, Vec<Vec<String>>) = db.eval(&APPEND, &evalsha).await?;
+    trace.record_script(&evalsha, &reply.2);
+    parse(&reply.0, reply.1)
 }
 
-/// The script's answer, for a caller that records nothing.
-fn parse(reply: &[String]) -> Result<Appended, DbError> {
-    match reply {
-        [ok, entry_id] if ok == "ok" => Ok(Appended::Ok {
-            entry_id: entry_id.clone(),
+/// The script's answer: what happened, and the entry id or the claim's version.
+fn parse(outcome: &str, detail: String) -> Result<Appended, DbError> {
+    match outcome {
+        "ok" => Ok(Appended::Ok { entry_id: detail }),
+        "conflict" => Ok(Appended::Conflict {
+            version: detail.parse().unwrap_or_default(),
         }),
-        [conflict, actual] if conflict == "conflict" => Ok(Appended::Conflict {
-            version: actual.parse().unwrap_or_default(),
-        }),
-        [behind, _] if behind == "index_behind" => Ok(Appended::IndexBehind),
+        "index_behind" => Ok(Appended::IndexBehind),
         other => Err(DbError::Unexpected(format!(
             "the append script answered {other:?}"
         ))),
@@ -162,18 +132,22 @@ pub async fn append_many(
     }
     let calls: Vec<(Vec<String>, Vec<String>)> = appends
         .iter()
-        .map(|(before, event)| call(db.partitions, before, event, None))
+        .map(|(before, event)| call(db.partitions, before, event, None, false))
         .collect();
-    let invocations: Vec<ScriptInvocation<'_>> = calls
+    let evalshas: Vec<redis::Cmd> = calls
         .iter()
-        .map(|(script_keys, script_args)| invocation(script_keys, script_args))
+        .map(|(script_keys, script_args)| APPEND.evalsha(script_keys, script_args))
         .collect();
-    db.scripts(&APPEND, &invocations)
+    db.evals(&APPEND, &evalshas)
         .await?
         .into_iter()
-        .map(|reply| {
-            let reply: Vec<String> = redis::from_redis_value(reply).unwrap_or_default();
-            parse(&reply)
-        })
+        .map(
+            |reply| match redis::from_redis_value::<(String, String, Vec<Vec<String>>)>(reply) {
+                Ok((outcome, detail, _)) => parse(&outcome, detail),
+                Err(e) => Err(DbError::Unexpected(format!(
+                    "the append script answered {e}"
+                ))),
+            },
+        )
         .collect()
 }

@@ -16,9 +16,19 @@ use crate::store::db::{Db, DbError};
 use crate::store::keys::Partition;
 use crate::store::reply;
 
-/// The Lua function both scripts share. Keys of other claims' histories are not declared, but
-/// they carry the same hash tag as the stream, so the script stays in one slot.
+/// The Lua functions both scripts share. Keys of other claims' histories are not declared,
+/// but they carry the same hash tag as the stream, so the script stays in one slot.
 pub(super) const INDEX_BACKLOG_LUA: &str = r"
+-- Runs a command, and lists it in `log` when the caller asked for one: the learner's trace
+-- shows what ran inside a script from this list, so it cannot differ from what ran.
+local function run(log, ...)
+  if log then
+    local command = {}
+    for i, arg in ipairs({...}) do command[i] = tostring(arg) end
+    log[#log + 1] = command
+  end
+  return redis.call(...)
+end
 local function newer(a, b)
   local am, as = string.match(a, '^(%d+)-(%d+)$')
   local bm, bs = string.match(b, '^(%d+)-(%d+)$')
@@ -27,9 +37,9 @@ local function newer(a, b)
 end
 -- Indexes up to `limit` entries after the cursor, in stream order; returns how many it read
 -- and the claims it indexed.
-local function index_backlog(stream, cursor_key, history_prefix, limit)
-  local cursor = redis.call('GET', cursor_key) or '0-0'
-  local batch = redis.call('XRANGE', stream, '(' .. cursor, '+', 'COUNT', limit)
+local function index_backlog(stream, cursor_key, history_prefix, limit, log)
+  local cursor = run(log, 'GET', cursor_key) or '0-0'
+  local batch = run(log, 'XRANGE', stream, '(' .. cursor, '+', 'COUNT', limit)
   local claims = {}
   for _, entry in ipairs(batch) do
     local id, fields = entry[1], entry[2]
@@ -38,9 +48,9 @@ local function index_backlog(stream, cursor_key, history_prefix, limit)
         local claim = fields[i + 1]
         if #claim <= 64 and string.match(claim, '^[%w_-]+$') then
           local history = history_prefix .. claim
-          local last = redis.call('LINDEX', history, -1)
+          local last = run(log, 'LINDEX', history, -1)
           if not last or newer(id, last) then
-            redis.call('RPUSH', history, id)
+            run(log, 'RPUSH', history, id)
             claims[#claims + 1] = claim
           end
         end
@@ -50,7 +60,7 @@ local function index_backlog(stream, cursor_key, history_prefix, limit)
     cursor = id
   end
   if #batch > 0 then
-    redis.call('SET', cursor_key, cursor)
+    run(log, 'SET', cursor_key, cursor)
   end
   return #batch, claims
 end
@@ -63,7 +73,7 @@ static INDEX: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{INDEX_BACKLOG_LUA}
 -- KEYS: events stream, index cursor. ARGV: history key prefix, page size
-local read, claims = index_backlog(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]))
+local read, claims = index_backlog(KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), false)
 return {{read, claims}}
 "
     ))

@@ -6,6 +6,7 @@ use shared::api::StreamEntry;
 use shared::snapshot::Snapshot;
 use shared::{Claim, upcast};
 
+use super::Claims;
 use crate::store::db::{Db, DbError};
 use crate::store::entry_id::EntryId;
 use crate::store::keys::Partition;
@@ -34,30 +35,34 @@ pub struct LoadedClaim {
     pub last_entry_id: Option<String>,
 }
 
-pub async fn load(db: &Db, trace: &mut Trace, claim_id: &str) -> Result<LoadedClaim, DbError> {
-    load_until(db, trace, claim_id, Replay::FromSnapshot, None).await
+pub async fn load(
+    claims: &Claims,
+    trace: &mut Trace,
+    claim_id: &str,
+) -> Result<LoadedClaim, DbError> {
+    load_until(claims, trace, claim_id, Replay::FromSnapshot, None).await
 }
 
 /// The claim as its events up to `until` (an entry id, inclusive) left it.
 pub async fn load_until(
-    db: &Db,
+    claims: &Claims,
     trace: &mut Trace,
     claim_id: &str,
     replay: Replay,
     until: Option<EntryId>,
 ) -> Result<LoadedClaim, DbError> {
-    let mut loaded = load_all(db, trace, &[claim_id], replay, until).await?;
+    let mut loaded = load_all(claims, trace, &[claim_id], replay, until).await?;
     Ok(loaded.pop().expect("one claim asked, one loaded"))
 }
 
 /// Several claims, with three round trips whatever their number: their indexes and
 /// snapshots, then the events after the snapshots, then the snapshots that are due.
 pub async fn load_many(
-    db: &Db,
+    claims: &Claims,
     trace: &mut Trace,
     claim_ids: &[&str],
 ) -> Result<Vec<LoadedClaim>, DbError> {
-    load_all(db, trace, claim_ids, Replay::FromSnapshot, None).await
+    load_all(claims, trace, claim_ids, Replay::FromSnapshot, None).await
 }
 
 /// Where one claim's fold starts: its index (within the bound) and a trusted snapshot.
@@ -69,7 +74,7 @@ struct Plan {
 }
 
 async fn load_all(
-    db: &Db,
+    claims: &Claims,
     trace: &mut Trace,
     claim_ids: &[&str],
     replay: Replay,
@@ -78,6 +83,7 @@ async fn load_all(
     if claim_ids.is_empty() {
         return Ok(Vec::new());
     }
+    let db = claims.db();
     let from_snapshot = replay == Replay::FromSnapshot;
     let partitions: Vec<Partition> = claim_ids.iter().map(|c| db.partition_of(c)).collect();
     let histories: Vec<String> = claim_ids
@@ -119,7 +125,9 @@ async fn load_all(
         let claim = fold(plan, tail, replay, 0);
         // Rebuild a missing, stale or untrusted snapshot once enough events are folded past it.
         if let Some(last) = claim.last_entry_id.as_ref().filter(|_| {
-            from_snapshot && until.is_none() && db.snapshot_every.stale(claim.entries.len() as u64)
+            from_snapshot
+                && until.is_none()
+                && claims.snapshot_every().stale(claim.entries.len() as u64)
         }) {
             save_snapshot(db, trace, claim_id, &claim.claim, last).await?;
         }

@@ -6,6 +6,7 @@ pub mod idempotency;
 mod index;
 mod load;
 
+pub(in crate::store) use append::APPEND;
 pub use append::{Appended, append, append_many};
 pub use idempotency::IdempotencyMark;
 pub use index::{Indexed, catch_up, catch_up_all};
@@ -13,3 +14,38 @@ pub use load::{
     HistoryPage, LoadedClaim, Replay, load, load_many, load_page, load_until, save_snapshot,
     snapshots,
 };
+
+/// `--snapshot-every`'s default.
+pub const DEFAULT_SNAPSHOT_EVERY: u64 = 50;
+
+/// The claims in Redis, with the rule of when a claim's snapshot is written: made once at the
+/// start from the relay's settings, so no caller carries the rule or `Db` a domain setting.
+#[derive(Clone)]
+pub struct Claims {
+    db: crate::store::db::Db,
+    snapshot_every: shared::snapshot::SnapshotEvery,
+}
+
+impl Claims {
+    pub fn new(db: crate::store::db::Db, snapshot_every: shared::snapshot::SnapshotEvery) -> Self {
+        Self { db, snapshot_every }
+    }
+
+    pub fn db(&self) -> &crate::store::db::Db {
+        &self.db
+    }
+
+    /// The same over the expensive reads' own connection ([`Db::heavy`]).
+    ///
+    /// [`Db::heavy`]: crate::store::db::Db::heavy
+    pub fn heavy(&self) -> Self {
+        Self {
+            db: self.db.heavy(),
+            snapshot_every: self.snapshot_every,
+        }
+    }
+
+    pub fn snapshot_every(&self) -> shared::snapshot::SnapshotEvery {
+        self.snapshot_every
+    }
+}

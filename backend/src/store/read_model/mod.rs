@@ -219,8 +219,8 @@ pub async fn position(
 }
 
 /// Waits until the partition's read model has applied `after` (read your writes), looking
-/// every 10 ms until `deadline`; `Err` with where it stood if it had not by then. The look a
-/// learner could run is shown once, in `trace`.
+/// every 10 ms until `deadline`; `Err` with where it stood if it had not by then. Only the
+/// look that found it is kept in `trace`: the ones before it say nothing to a learner.
 pub async fn wait_applied(
     db: &Db,
     trace: &mut Trace,
@@ -229,13 +229,18 @@ pub async fn wait_applied(
     deadline: tokio::time::Instant,
 ) -> Result<Result<(), Option<String>>, DbError> {
     loop {
-        let at = position(db, &mut Trace::off(), partition).await?;
+        let mut look = if trace.is_on() {
+            Trace::default()
+        } else {
+            Trace::off()
+        };
+        let at = position(db, &mut look, partition).await?;
         if at
             .as_deref()
             .and_then(|p| p.parse::<EntryId>().ok())
             .is_some_and(|p| p >= after)
         {
-            trace.record(&["HGET", &partition.projection(), "position"]);
+            trace.extend(look);
             return Ok(Ok(()));
         }
         if tokio::time::Instant::now() >= deadline {

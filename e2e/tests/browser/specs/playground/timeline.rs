@@ -27,6 +27,14 @@ async fn a_submitted_claim_appears_in_the_timeline_within_2_s_and_in_redis() {
             inside.contains("XADD claims:events * type claim_submitted"),
             "{inside}"
         );
+        // The script's text is fetched by its sha when opened.
+        page.click_css("[data-testid=redis-atomic] summary").await;
+        let source = eventually(Duration::from_secs(10), "the script's text", || async {
+            let text = page.text("redis-script-source").await;
+            text.contains("redis.call").then_some(text)
+        })
+        .await;
+        assert!(source.contains("'XADD'"), "{source}");
         page.screenshot_at("redis-panel", "01-submitted-redis")
             .await;
         page.screenshot("01-submitted").await;
