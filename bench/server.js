@@ -51,7 +51,7 @@ app.post('/api/claims', async (req, res) => {
   try {
     const [outcome, entryId] = await redis.appendEvent(
       'claims:events', `claims:${TAG}:history:${id}`, `claims:${TAG}:indexed`,
-      '0', id, '', `claims:${TAG}:history:`, '1000', ...fields);
+      '0', id, '', `claims:${TAG}:history:`, '1000', '', ...fields);
     if (outcome !== 'ok') {
       return res.status(409).json({ error: { code: 'version_conflict', message: `append answered ${outcome}` } });
     }
