@@ -182,3 +182,17 @@ fn hex(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fingerprint_is_the_lowercase_hex_sha256_of_method_path_and_body() {
+        // Kept records hold fingerprints, so one written before an upgrade must still match.
+        assert_eq!(
+            fingerprint("POST", "/api/claims", &Bytes::from_static(b"{}")),
+            "fbba129cecd4510c8ab9f4994270c4339e00fdf506f7b756923b858671b2272f"
+        );
+    }
+}
