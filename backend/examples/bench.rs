@@ -4,12 +4,15 @@
 //! `redis-server` (no persistence, in a temporary directory) and a relay in this process on
 //! 127.0.0.1, then measures three figures:
 //!
-//! * **submit**: `POST /api/claims` over 50 keep-alive connections (one client and task per
-//!   connection), requests/s and p50/p99 latency, against raw `XADD` as `redis-benchmark -c 50`
-//!   measures it on the same server (the ratio's target is >= 0.5);
+//! * **submit**: `POST /api/claims` over 50 keep-alive connections (one task per connection,
+//!   a client as light as `wrk`: `support/http_load.rs`), requests/s, p50/p99 latency, the
+//!   relay's CPU per request and the bytes of an answer; then the same against the lab's Node
+//!   stack (`bench/`: express + ioredis running the relay's own append script, installed with
+//!   `npm ci` when needed) on the same Redis, with the relay beside it (target: the relay
+//!   above 4x Node's requests/s); and raw `XADD` as `redis-benchmark -c 50` measures it;
 //! * **ws**: 100 WebSocket clients on `/api/ws`; events are appended straight to
 //!   `claims:events` with `XADD` at 1,000/s, each carrying its send time, and every client
-//!   records send-to-receive latency (target: p99 < 20 ms);
+//!   records send-to-receive latency (target: p99 < 5 ms);
 //! * **rss**: this process's resident memory (which includes the bench's own clients) before
 //!   and after appending many events while 10 WebSocket clients consume them; it must not grow
 //!   with the number of events.
@@ -22,11 +25,19 @@
 //! Flags: `--requests N` (submits to time, default 20000), `--ws-seconds N` (default 5),
 //! `--rss-events N` (default 100000).
 
-// Only the two helpers this bench uses, not all of `support/mod.rs`: see there.
+// The relay's own allocator (see `src/main.rs`), so the relay runs here as it does there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+// Only the helpers this bench uses, not all of `support/mod.rs`: see there.
 #[path = "support/cpu.rs"]
 mod cpu;
 #[path = "support/flags.rs"]
 mod flags;
+#[path = "support/http_load.rs"]
+mod http_load;
+#[path = "support/node_stack.rs"]
+mod node_stack;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +49,7 @@ use backend::store::embedded::Persistence;
 use clap::Parser;
 use futures_util::StreamExt;
 use hdrhistogram::Histogram;
+use node_stack::NodeStack;
 use redis::aio::MultiplexedConnection;
 use shared::api::ServerMessage;
 use test_support::{RedisServer, Relay};
@@ -174,6 +186,50 @@ impl Harness {
         })
     }
 
+    async fn reset_command_stats(&self) -> anyhow::Result<()> {
+        let () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async(&mut self.redis().await?)
+            .await?;
+        Ok(())
+    }
+
+    /// Redis's busiest commands since the last reset, by the time it spent in them: calls per
+    /// request and µs per call (`INFO commandstats`).
+    async fn command_stats(&self, requests: u64) -> anyhow::Result<String> {
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut self.redis().await?)
+            .await?;
+        // cmdstat_evalsha:calls=20000,usec=1640000,usec_per_call=82.00,...
+        let mut stats: Vec<(String, f64, f64)> = info
+            .lines()
+            .filter_map(|l| {
+                let (name, rest) = l.strip_prefix("cmdstat_")?.split_once(':')?;
+                let field = |key: &str| -> Option<f64> {
+                    rest.split(',')
+                        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))?
+                        .parse()
+                        .ok()
+                };
+                Some((name.to_owned(), field("calls")?, field("usec")?))
+            })
+            .collect();
+        stats.sort_by(|a, b| b.2.total_cmp(&a.2));
+        Ok(stats
+            .iter()
+            .take(6)
+            .map(|(name, calls, usec)| {
+                format!(
+                    "{name} {:.2}/request {:.1} µs",
+                    calls / requests as f64,
+                    usec / calls
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "))
+    }
+
     async fn shutdown(mut self) -> anyhow::Result<()> {
         if timeout(STEP_TIMEOUT, self.relay.shutdown()).await.is_err() {
             eprintln!("warning: the relay did not stop within {STEP_TIMEOUT:?}");
@@ -205,7 +261,8 @@ async fn run(args: Args, load: tokio::runtime::Handle) -> anyhow::Result<()> {
         rss_mib()?
     );
 
-    let submit = bench_submit(&harness, args.requests).await?;
+    let submit = bench_submit(&harness, Stack::Relay, args.requests).await?;
+    let node = bench_node(&harness, args.requests).await?;
     let raw = bench_raw_xadd(&harness).await?;
     let ws = bench_ws(&harness, start, args.ws_seconds).await?;
     let rss = bench_rss(&harness, args.rss_events).await?;
@@ -214,21 +271,26 @@ async fn run(args: Args, load: tokio::runtime::Handle) -> anyhow::Result<()> {
     println!();
     println!("== claimstream bench ==");
     println!("{}", submit.summary());
+    match &node {
+        Some(node) => {
+            println!("{}", node.summary());
+            println!(
+                "ratio   : relay/node {:.2}x in req/s (target > 4)",
+                submit.requests_per_second() / node.requests_per_second()
+            );
+        }
+        None => println!("node    : not measured (node or npm not found)"),
+    }
     match raw {
         Some(rps) => {
             println!("raw XADD: {rps:.0} req/s (redis-benchmark -c {CONNECTIONS})");
             println!(
-                "ratio   : {:.2} (target >= 0.5)",
+                "ratio   : relay/raw XADD {:.2} (a submit is HTTP + JSON + a Lua script of 7 \
+                 commands; a raw XADD is 1)",
                 submit.requests_per_second() / rps
             );
-            println!(
-                "context : a submit is HTTP + JSON + a Lua script of 7 commands; a raw XADD is 1"
-            );
         }
-        None => {
-            println!("raw XADD: not measured (redis-benchmark not found)");
-            println!("ratio   : skipped");
-        }
+        None => println!("raw XADD: not measured (redis-benchmark not found)"),
     }
     println!("{}", ws.summary());
     println!("{}", rss.summary());
@@ -284,14 +346,26 @@ fn thread_cpu_seconds() -> anyhow::Result<(f64, f64)> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// (a) submit throughput
+// (a) submit throughput, the relay's and the Node stack's
+
+/// Which stack a submit phase measures.
+enum Stack<'a> {
+    Relay,
+    Node(&'a NodeStack),
+}
 
 struct SubmitReport {
+    name: &'static str,
     requests: u64,
     failures: u64,
     elapsed: Duration,
     connections: usize,
     latency: Histogram<u64>,
+    /// CPU seconds the stack's own process used meanwhile: the relay's threads, or node's.
+    cpu_seconds: f64,
+    /// Answers on the wire (status line, headers and body), and their bodies alone.
+    bytes: u64,
+    body_bytes: u64,
 }
 
 impl SubmitReport {
@@ -299,12 +373,22 @@ impl SubmitReport {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
+    fn answered(&self) -> u64 {
+        (self.requests - self.failures).max(1)
+    }
+
     fn summary(&self) -> String {
         format!(
-            "submit  : {:.0} req/s (p50 {:.1} ms, p99 {:.1} ms) over {} connections{}",
+            "submit {:<5}: {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms), {:.0} µs of {} CPU per \
+             request, {} B per answer ({} B body) over {} connections{}",
+            self.name,
             self.requests_per_second(),
             ms(self.latency.value_at_quantile(0.50)),
             ms(self.latency.value_at_quantile(0.99)),
+            self.cpu_seconds * 1e6 / self.requests as f64,
+            self.name,
+            self.bytes / self.answered(),
+            self.body_bytes / self.answered(),
             self.connections,
             if self.failures > 0 {
                 format!(", {} FAILED", self.failures)
@@ -315,98 +399,213 @@ impl SubmitReport {
     }
 }
 
-async fn bench_submit(harness: &Harness, requests: u64) -> anyhow::Result<SubmitReport> {
-    println!("\n-- submit: POST /api/claims, {CONNECTIONS} connections --");
-    // One client per task, each keeping at most one idle connection: 50 tasks, 50 sockets.
-    let clients = (0..CONNECTIONS)
-        .map(|_| {
-            reqwest::Client::builder()
-                .no_proxy()
-                .pool_max_idle_per_host(1)
-                .timeout(STEP_TIMEOUT)
-                .build()
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let url = harness.url("/api/claims");
+/// What one connection's task saw.
+struct SubmitTally {
+    latency: Histogram<u64>,
+    failures: u64,
+    bytes: u64,
+    body_bytes: u64,
+}
 
-    let warm = run_submits(&harness.load, &clients, &url, WARM_UP).await?;
+async fn bench_submit(
+    harness: &Harness,
+    stack: Stack<'_>,
+    requests: u64,
+) -> anyhow::Result<SubmitReport> {
+    let (name, port) = match stack {
+        Stack::Relay => ("relay", harness.relay_port),
+        Stack::Node(node) => ("node", node.port),
+    };
+    println!("\n-- submit ({name}): POST /api/claims, {CONNECTIONS} connections --");
+    let connections = harness
+        .load
+        .spawn(async move {
+            let mut connections = Vec::with_capacity(CONNECTIONS);
+            for _ in 0..CONNECTIONS {
+                connections.push(http_load::Connection::open(port, STEP_TIMEOUT).await?);
+            }
+            anyhow::Ok(connections)
+        })
+        .await??;
+    let (connections, warm) = run_submits(&harness.load, connections, port, WARM_UP).await?;
     println!(
         "warm-up : {WARM_UP} requests in {:.2} s",
         warm.elapsed.as_secs_f64()
     );
+    let own_cpu = || match stack {
+        Stack::Relay => thread_cpu_seconds().map(|(relay, _)| relay),
+        Stack::Node(node) => node.cpu_seconds(),
+    };
+    harness.reset_command_stats().await?;
     let cpu_before = harness.cpu().await?;
-    let mut report = run_submits(&harness.load, &clients, &url, requests).await?;
+    let own_before = own_cpu()?;
+    let (connections, mut report) = run_submits(&harness.load, connections, port, requests).await?;
+    let own_after = own_cpu()?;
     let cpu_after = harness.cpu().await?;
-    // The clients are still alive, so their keep-alive sockets are still open.
-    report.connections = established_to(harness.relay_port)?;
+    report.name = name;
+    report.cpu_seconds = own_after - own_before;
+    // The connections are still open.
+    report.connections = established_to(port)?;
+    drop(connections);
     println!(
-        "timed   : {} requests in {:.2} s, {} failed; {} connections open to the relay",
+        "timed   : {} requests in {:.2} s, {} failed; {} connections open to {name}",
         report.requests,
         report.elapsed.as_secs_f64(),
         report.failures,
         report.connections
     );
-    println!("{}", cpu_before.until(&cpu_after));
+    let mut cpu = cpu_before.until(&cpu_after);
+    if let Stack::Node(_) = stack {
+        cpu.push_str(&format!(
+            "; node {:.2} cores",
+            report.cpu_seconds / report.elapsed.as_secs_f64()
+        ));
+        // The relay's projector and live feed still take every entry node appends.
+        println!(
+            "beside  : the relay's projector and feed spent {:.0} µs of CPU per entry node \
+             appended",
+            (cpu_after.relay - cpu_before.relay) * 1e6 / report.requests as f64
+        );
+    }
+    println!("{cpu}");
+    println!(
+        "redis   : {}",
+        harness.command_stats(report.requests).await?
+    );
     println!("{}", report.summary());
     Ok(report)
 }
 
-/// Sends `total` submits spread over the clients, each client one request at a time, on the
-/// `load` runtime.
+/// Sends `total` submits spread over the connections, each one request at a time, on the
+/// `load` runtime; gives the connections back for the next phase.
 async fn run_submits(
     load: &tokio::runtime::Handle,
-    clients: &[reqwest::Client],
-    url: &str,
+    connections: Vec<http_load::Connection>,
+    port: u16,
     total: u64,
-) -> anyhow::Result<SubmitReport> {
+) -> anyhow::Result<(Vec<http_load::Connection>, SubmitReport)> {
+    let count = connections.len();
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
-    let tasks: Vec<JoinHandle<(Histogram<u64>, u64)>> = clients
-        .iter()
+    let tasks: Vec<JoinHandle<anyhow::Result<(http_load::Connection, SubmitTally)>>> = connections
+        .into_iter()
         .enumerate()
-        .map(|(n, client)| {
-            let (client, url, next) = (client.clone(), url.to_owned(), next.clone());
+        .map(|(n, mut conn)| {
+            let next = next.clone();
             load.spawn(async move {
                 let body = serde_json::json!({
                     "customer_id": format!("CUST-{:03}", n + 1),
                     "amount": "5000.00",
                     "description": "Hail damage to the roof and two windows",
-                });
-                let mut latency = histogram();
-                let mut failures = 0;
+                })
+                .to_string();
+                let request = http_load::post_json(port, "/api/claims", &body);
+                let mut tally = SubmitTally {
+                    latency: histogram(),
+                    failures: 0,
+                    bytes: 0,
+                    body_bytes: 0,
+                };
                 while next.fetch_add(1, Ordering::Relaxed) < total {
                     let sent = Instant::now();
-                    let ok = match client.post(&url).json(&body).send().await {
-                        // Read the body so the connection can be reused.
-                        Ok(r) => {
-                            r.status() == reqwest::StatusCode::CREATED && r.bytes().await.is_ok()
+                    match conn.send(&request, STEP_TIMEOUT).await {
+                        Ok(answer) if answer.status == 201 => {
+                            tally
+                                .latency
+                                .saturating_record(sent.elapsed().as_micros() as u64);
+                            tally.bytes += answer.bytes as u64;
+                            tally.body_bytes += answer.body_bytes as u64;
                         }
-                        Err(_) => false,
-                    };
-                    if ok {
-                        latency.saturating_record(sent.elapsed().as_micros() as u64);
-                    } else {
-                        failures += 1;
+                        Ok(_) => tally.failures += 1,
+                        Err(_) => {
+                            tally.failures += 1;
+                            conn = http_load::Connection::open(port, STEP_TIMEOUT).await?;
+                        }
                     }
                 }
-                (latency, failures)
+                Ok((conn, tally))
             })
         })
         .collect();
-    let mut latency = histogram();
-    let mut failures = 0;
-    for task in tasks {
-        let (h, f) = task.await?;
-        latency.add(&h)?;
-        failures += f;
-    }
-    Ok(SubmitReport {
+    let mut report = SubmitReport {
+        name: "",
         requests: total,
-        failures,
-        elapsed: started.elapsed(),
-        connections: clients.len(),
-        latency,
+        failures: 0,
+        elapsed: Duration::ZERO,
+        connections: count,
+        latency: histogram(),
+        cpu_seconds: 0.0,
+        bytes: 0,
+        body_bytes: 0,
+    };
+    let mut connections = Vec::with_capacity(count);
+    for task in tasks {
+        let (conn, tally) = task.await??;
+        connections.push(conn);
+        report.latency.add(&tally.latency)?;
+        report.failures += tally.failures;
+        report.bytes += tally.bytes;
+        report.body_bytes += tally.body_bytes;
+    }
+    report.elapsed = started.elapsed();
+    Ok((connections, report))
+}
+
+/// The relay's append script, as the Node stack is to run it: named by the sha in a submit's
+/// answer, its source either there or at `GET /api/scripts/{sha}`.
+async fn append_source(harness: &Harness) -> anyhow::Result<String> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(STEP_TIMEOUT)
+        .build()?;
+    let answer: serde_json::Value = client
+        .post(harness.url("/api/claims"))
+        .json(&serde_json::json!({
+            "customer_id": "CUST-000",
+            "amount": "5000.00",
+            "description": "The script's source, for the Node stack",
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let script = answer["scripts"]
+        .get(0)
+        .context("a submit's answer names no script")?;
+    if let Some(source) = script["source"].as_str() {
+        return Ok(source.to_owned());
+    }
+    let sha = script["sha"].as_str().context("a script without its sha")?;
+    let text = client
+        .get(harness.url(&format!("/api/scripts/{sha}")))
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    Ok(match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(json) => json["source"]
+            .as_str()
+            .context("GET /api/scripts/{sha} without a source")?
+            .to_owned(),
+        Err(_) => text,
     })
+}
+
+/// The same submits against the lab's Node stack (`bench/`), on the same Redis with the
+/// relay still running beside it; `None` when node or npm is not installed.
+async fn bench_node(harness: &Harness, requests: u64) -> anyhow::Result<Option<SubmitReport>> {
+    if !node_stack::available().await {
+        println!("\n-- submit (node): node or npm is not on PATH; skipping the Node stack --");
+        return Ok(None);
+    }
+    node_stack::install().await?;
+    let source = append_source(harness).await?;
+    let node = NodeStack::start(&harness.redis.url(), &source, harness.redis.dir()).await?;
+    let report = bench_submit(harness, Stack::Node(&node), requests).await;
+    node.stop().await;
+    report.map(Some)
 }
 
 /// Established TCP connections whose local port is `port`: the relay's side of each client.
@@ -526,7 +725,7 @@ impl WsReport {
         let rate = self.events as f64 / self.send_elapsed.as_secs_f64();
         format!(
             "ws      : {} clients, {:.0} ev/s for {:.1} s, delivered {}/{}, p50 {:.1} ms p99 {:.1} ms \
-             max {:.0} ms (target p99 < 20 ms){}{}",
+             max {:.0} ms (target p99 < 5 ms){}{}",
             self.clients,
             rate,
             self.send_elapsed.as_secs_f64(),

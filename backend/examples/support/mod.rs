@@ -5,9 +5,10 @@
 //! `bench_groups` and `bench_cluster` include this file: both pre-load claims through the
 //! relay's own path, drain them with the relay's consumers, and measure the same things (CPU
 //! and the time waiting for a core of this process and of every redis-server, Redis's command
-//! counters). `bench` includes only [`flags`] and [`cpu`], each on its own: the rest would be
-//! dead code there, and an unused item in an example is a warning like any other. So
-//! everything here and below is used by both drain benches.
+//! counters). `bench` includes only [`flags`] and [`cpu`], each on its own (and `http_load.rs`
+//! and `node_stack.rs`, which are its alone): the rest would be dead code there, and an unused
+//! item in an example is a warning like any other. So everything here and below is used by
+//! both drain benches.
 
 pub mod claims;
 pub mod cpu;

@@ -11,7 +11,7 @@ use crate::events::feed::Feed;
 use crate::http::access::Access;
 use crate::http::limits::ConnectionLimits;
 use crate::http::routes;
-use crate::http::state::AppState;
+use crate::http::state::{AppState, Handles};
 use crate::infra::config::Config;
 use crate::store::clock::Clock;
 use crate::store::db::Db;
@@ -81,7 +81,7 @@ impl Application {
             config.instructor_token.clone(),
             &config.allowed_origins,
         );
-        let state = AppState {
+        let state = AppState::new(Handles {
             claims: config.claims(db.clone()),
             db,
             clock: clock.clone(),
@@ -102,7 +102,7 @@ impl Application {
             console: crate::teaching::console::Console::new(config.console_limits(), clock.clone()),
             traffic: crate::teaching::traffic::Traffic::default(),
             scenarios: crate::teaching::scenarios::Scenarios::default(),
-        };
+        });
         let router = routes::router(
             state.clone(),
             Some(&config.static_dir),
