@@ -61,6 +61,10 @@ async fn fetch(
         headers
             .set("Content-Type", "application/json")
             .map_err(ApiFailure::js)?;
+        // "What Redis did" shows what each script ran inside: the relay lists it on request.
+        headers
+            .set("X-Redis-Trace", "scripts")
+            .map_err(ApiFailure::js)?;
     }
     init.set_headers(&headers);
     // No Authorization header: an instructor's session cookie (HttpOnly, from

@@ -7,10 +7,35 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use serde::de::DeserializeOwned;
 
 use crate::http::error::ApiError;
+use crate::store::trace::Trace;
 
 /// The `X-Workspace` header: the learner's workspace a console or lab request is for.
 pub fn workspace_id(headers: &axum::http::HeaderMap) -> Option<&str> {
     headers.get("x-workspace").and_then(|v| v.to_str().ok())
+}
+
+/// The trace a command's answer shows: the commands sent, and with `X-Redis-Trace: scripts`
+/// what each script ran inside (the playground asks; listing it costs Redis about a third
+/// more per append, so nothing else pays for it).
+pub struct RequestTrace(pub Trace);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestTrace {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let scripts = parts
+            .headers
+            .get("x-redis-trace")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"scripts"));
+        Ok(Self(if scripts {
+            Trace::with_scripts()
+        } else {
+            Trace::default()
+        }))
+    }
 }
 
 /// Request bodies larger than this are refused with 413.

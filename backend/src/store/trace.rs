@@ -31,13 +31,17 @@ fn text(arg: Arg<&[u8]>) -> String {
 #[derive(Debug)]
 pub struct Trace {
     commands: Option<Vec<String>>,
+    /// Whether scripts are asked to list what they run inside.
+    inside: bool,
     scripts: Vec<ScriptRun>,
 }
 
 impl Default for Trace {
+    /// The commands sent; a script as its `EVALSHA` only.
     fn default() -> Self {
         Self {
             commands: Some(Vec::new()),
+            inside: false,
             scripts: Vec::new(),
         }
     }
@@ -49,8 +53,23 @@ impl Trace {
     pub fn off() -> Self {
         Self {
             commands: None,
+            inside: false,
             scripts: Vec::new(),
         }
+    }
+
+    /// The commands sent, and what each script ran inside, as the script lists it.
+    pub fn with_scripts() -> Self {
+        Self {
+            inside: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether scripts should list what they run: costs Redis a list per run, so only when
+    /// someone will read it.
+    pub fn wants_inside(&self) -> bool {
+        self.is_on() && self.inside
     }
 
     /// Whether anything is kept: callers skip building what would be thrown away.
@@ -65,13 +84,16 @@ impl Trace {
         }
     }
 
-    /// Records a script's `EVALSHA` about to be sent, and the commands it ran inside as the
-    /// script listed them: one atomic step, not commands of their own.
+    /// Records a script's `EVALSHA` that was sent, and, when asked for, the commands it ran
+    /// inside as the script listed them: one atomic step, not commands of their own.
     pub(in crate::store) fn record_script(&mut self, evalsha: &Cmd, inside: &[Vec<String>]) {
         if !self.is_on() {
             return;
         }
         self.record(evalsha);
+        if !self.inside {
+            return;
+        }
         let sha = evalsha.args_iter().nth(1).map(text).unwrap_or_default();
         self.scripts.push(ScriptRun {
             sha,
@@ -133,7 +155,7 @@ mod tests {
     fn a_script_shows_as_its_evalsha_with_what_it_reported_inside() {
         let mut evalsha = redis::cmd("EVALSHA");
         evalsha.arg("abc123").arg(1).arg("k").arg("v");
-        let mut trace = Trace::default();
+        let mut trace = Trace::with_scripts();
         trace.record_script(&evalsha, &[vec!["SET".into(), "k".into(), "a b".into()]]);
         let (commands, scripts) = trace.into_parts();
         assert_eq!(commands, ["EVALSHA abc123 1 k v"]);

@@ -8,7 +8,19 @@ use crate::fixtures::strings_at;
 #[tokio::test]
 async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
     let app = spawn_app().await;
-    let created = app.submit("5000.5").await;
+    // As the playground asks: with what the script ran inside.
+    let created: CommandResponse = test_support::api::json_of(
+        app.http
+            .post(app.url("/api/claims"))
+            .header("x-redis-trace", "scripts")
+            .json(&serde_json::json!({
+                "customer_id": "CUST-001", "amount": "5000.5", "description": "Water damage"
+            }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
 
     let entries = app.xrange().await;
     assert_eq!(entries.len(), 1);
@@ -88,6 +100,18 @@ async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
     let text: shared::api::ScriptSource = response.json().await.unwrap();
     assert_eq!(text.sha, script.sha);
     assert!(text.source.contains("'XADD'"), "{}", text.source);
+
+    // Unasked, the script lists nothing (that costs Redis); the EVALSHA sent still shows.
+    let plain = app.submit("1.00").await;
+    assert!(plain.scripts.is_empty(), "{:?}", plain.scripts);
+    assert!(
+        plain
+            .redis
+            .iter()
+            .any(|c| c.starts_with(&format!("EVALSHA {} ", script.sha))),
+        "{:?}",
+        plain.redis
+    );
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use shared::{
 
 use crate::events::commands::{self, Executed, generate};
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody};
+use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody, RequestTrace};
 use crate::http::state::AppState;
 use crate::store::claims::IdempotencyMark;
 use crate::store::claims::{self, Replay};
@@ -56,6 +56,7 @@ type Mark = Option<Extension<IdempotencyMark>>;
 async fn submit(
     State(state): State<AppState>,
     mark: Mark,
+    RequestTrace(mut trace): RequestTrace,
     JsonBody(request): JsonBody<SubmitClaimRequest>,
 ) -> Result<(StatusCode, Json<CommandResponse>), ApiError> {
     let valid = request.validate().map_err(ApiError::Validation)?;
@@ -78,7 +79,6 @@ async fn submit(
         policy_number: valid.policy_number,
         at: state.clock.now(),
     };
-    let mut trace = Trace::default();
     let executed = commands::execute(
         &state.claims,
         &mut trace,
@@ -108,10 +108,10 @@ async fn transition(
     id: &str,
     expected_version: Option<u64>,
     mark: Mark,
+    mut trace: Trace,
     command: impl FnOnce(Timestamp) -> ClaimCommand,
 ) -> Result<Json<CommandResponse>, ApiError> {
     let claim_id = parse_claim_id(id)?;
-    let mut trace = Trace::default();
     let executed = commands::transition(
         &state.claims,
         &mut trace,
@@ -128,9 +128,10 @@ async fn review(
     State(state): State<AppState>,
     Path(id): Path<String>,
     mark: Mark,
+    RequestTrace(trace): RequestTrace,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
-    transition(state, &id, body.expected_version, mark, |at| {
+    transition(state, &id, body.expected_version, mark, trace, |at| {
         ClaimCommand::ReviewClaim { at }
     })
     .await
@@ -140,9 +141,10 @@ async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
     mark: Mark,
+    RequestTrace(trace): RequestTrace,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
-    transition(state, &id, body.expected_version, mark, |at| {
+    transition(state, &id, body.expected_version, mark, trace, |at| {
         ClaimCommand::ApproveClaim { at }
     })
     .await
@@ -152,11 +154,12 @@ async fn reject(
     State(state): State<AppState>,
     Path(id): Path<String>,
     mark: Mark,
+    RequestTrace(trace): RequestTrace,
     JsonBody(body): JsonBody<RejectRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
     let reason = Reason::parse(&body.reason)
         .map_err(|m| ApiError::Validation(vec![FieldError::new("reason", m)]))?;
-    transition(state, &id, body.expected_version, mark, |at| {
+    transition(state, &id, body.expected_version, mark, trace, |at| {
         ClaimCommand::RejectClaim { reason, at }
     })
     .await
@@ -166,11 +169,12 @@ async fn pay(
     State(state): State<AppState>,
     Path(id): Path<String>,
     mark: Mark,
+    RequestTrace(trace): RequestTrace,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
     let payment_reference =
         PaymentReference::parse(&generate("PAY")).expect("generated ids are valid");
-    transition(state, &id, body.expected_version, mark, |at| {
+    transition(state, &id, body.expected_version, mark, trace, |at| {
         ClaimCommand::PayClaim {
             payment_reference,
             at,
@@ -183,10 +187,11 @@ async fn add_note(
     State(state): State<AppState>,
     Path(id): Path<String>,
     mark: Mark,
+    RequestTrace(trace): RequestTrace,
     JsonBody(body): JsonBody<AddNoteRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
     let valid = body.validate().map_err(ApiError::Validation)?;
-    transition(state, &id, body.expected_version, mark, |at| {
+    transition(state, &id, body.expected_version, mark, trace, |at| {
         ClaimCommand::AddNote {
             adjuster: valid.adjuster,
             note: valid.note,

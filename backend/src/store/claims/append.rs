@@ -100,7 +100,7 @@ pub async fn append(
     event: &ClaimEvent,
     mark: Option<&IdempotencyMark>,
 ) -> Result<Appended, DbError> {
-    let (script_keys, script_args) = call(db.partitions, before, event, mark, trace.is_on());
+    let (script_keys, script_args) = call(db.partitions, before, event, mark, trace.wants_inside());
     let evalsha = APPEND.evalsha(&script_keys, &script_args);
     let reply: (String, String, Vec<Vec<String>>) = db.eval(&APPEND, &evalsha).await?;
     trace.record_script(&evalsha, &reply.2);
