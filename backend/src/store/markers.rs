@@ -34,26 +34,25 @@ pub async fn trim(db: &Db, group: &str) -> Result<u64, DbError> {
         return Ok(0);
     };
     let mut trace = Trace::off();
-    // The oldest entry the group may still be handed, over every partition.
+    // The oldest entry the group may still be handed, over every partition. The cursor is
+    // read first: every entry up to it was delivered by then, so any of them not acknowledged
+    // is in the pending list read after it. Read the other way round, a batch delivered
+    // between the two reads would count as acknowledged, its markers would go while it is
+    // still pending, and a consumer claiming it later would notify it a second time.
     let mut floor = u64::MAX;
     for partition in db.partitions.all() {
         let stream = partition.events();
-        let pending = groups::pending_summary(db, &mut trace, &stream, group).await?;
-        let here = match pending.oldest {
-            Some(id) => score(&id),
-            None => {
-                let cursor = groups::groups(db, &mut trace, &stream)
-                    .await?
-                    .into_iter()
-                    .find(|g| g.name == group)
-                    .map(|g| g.last_delivered_id);
-                match cursor {
-                    Some(id) => score(&id),
-                    None => return Ok(0),
-                }
-            }
+        let cursor = groups::groups(db, &mut trace, &stream)
+            .await?
+            .into_iter()
+            .find(|g| g.name == group)
+            .map(|g| g.last_delivered_id);
+        let Some(cursor) = cursor else {
+            return Ok(0);
         };
-        floor = floor.min(here);
+        let pending = groups::pending_summary(db, &mut trace, &stream, group).await?;
+        let oldest_pending = pending.oldest.as_deref().map_or(u64::MAX, score);
+        floor = floor.min(score(&cursor)).min(oldest_pending);
     }
     if floor == 0 {
         return Ok(0);
