@@ -304,7 +304,7 @@ impl Db {
         commands: &[Vec<S>],
         convert: fn(Value) -> T,
     ) -> Result<Vec<T>, DbError> {
-        let commands: Vec<Cmd> = commands.iter().map(|args| command(args)).collect();
+        let mut commands: Vec<Cmd> = commands.iter().map(|args| command(args)).collect();
         for cmd in &commands {
             trace.record(cmd);
         }
@@ -312,23 +312,18 @@ impl Db {
             let replies = self.send_all(&mut Trace::off(), commands, false).await?;
             return Ok(replies.into_iter().map(convert).collect());
         }
+        let count = commands.len();
         // A few short reads are not worth a second connection.
-        let half = if commands.len() < 8 {
-            commands.len()
-        } else {
-            commands.len().div_ceil(2)
-        };
-        let halves = [
-            (&commands[..half], &self.conn),
-            (&commands[half..], &self.spare),
-        ];
+        let half = if count < 8 { count } else { count.div_ceil(2) };
+        let second = commands.split_off(half);
+        let halves = [(commands, &self.conn), (second, &self.spare)];
         let tasks = halves
             .into_iter()
             .filter(|(commands, _)| !commands.is_empty())
             .map(|(commands, conn)| {
                 let mut pipe = redis::pipe();
                 for cmd in commands {
-                    pipe.add_command(cmd.clone());
+                    pipe.add_command(cmd);
                 }
                 let mut conn = conn.clone();
                 tokio::spawn(async move {
@@ -337,7 +332,7 @@ impl Db {
                 })
             });
         let tasks: Vec<_> = tasks.collect();
-        let mut all = Vec::with_capacity(commands.len());
+        let mut all = Vec::with_capacity(count);
         for task in tasks {
             let converted = task.await.expect("a conversion does not panic");
             all.extend(converted.map_err(|e| self.classify(e))?);
