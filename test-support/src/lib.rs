@@ -8,6 +8,8 @@
 pub mod api;
 pub mod cluster;
 pub mod node;
+mod program;
+pub mod python;
 pub mod redis_server;
 pub mod relay;
 pub mod streams;

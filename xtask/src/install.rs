@@ -22,6 +22,7 @@ pub fn install_for_tests(root: &Path) -> Result<()> {
     install(root)?;
     system_packages(&TEST)?;
     node_packages(&root.join("test-support/node"))?;
+    python_packages(&root.join("test-support/python"))?;
     rustup_components(root)
 }
 
@@ -43,16 +44,43 @@ fn node_packages(dir: &Path) -> Result<()> {
         .run()
 }
 
+/// redis-py, for the tests that run the console's Python snippets, in a virtual environment
+/// of its own: installed again only when `requirements.txt` is newer than the install.
+fn python_packages(dir: &Path) -> Result<()> {
+    let venv = dir.join(".venv");
+    let installed = venv.join("installed");
+    let requirements = dir.join("requirements.txt");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if let (Some(installed), Some(requirements)) = (modified(&installed), modified(&requirements))
+        && installed >= requirements
+    {
+        println!(
+            "ok: Python packages in {} (already installed)",
+            venv.display()
+        );
+        return Ok(());
+    }
+    Cmd::new("python3").args(["-m", "venv"]).arg(&venv).run()?;
+    Cmd::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(&requirements)
+        .run()?;
+    std::fs::write(&installed, "")?;
+    Ok(())
+}
+
 /// Programs from Debian packages: (program, package).
 const RUN: [(&str, &str); 2] = [
     ("redis-server", "redis-server"),
     ("redis-cli", "redis-tools"),
 ];
-const TEST: [(&str, &str); 5] = [
+const TEST: [(&str, &str); 6] = [
     ("chromium", "chromium"),
     // The lab's own Node.js code runs in the API tests (`test_support::node`).
     ("node", "nodejs"),
     ("npm", "npm"),
+    // The console's Python snippets run in the API tests (`test_support::python`).
+    ("python3", "python3-venv"),
     ("chromedriver", "chromium-driver"),
     // The first load's budget is measured brotli-compressed (`web::check_size`).
     ("brotli", "brotli"),

@@ -25,6 +25,7 @@ mod projection;
 mod retention;
 mod scenarios;
 mod schema;
+mod snippets;
 mod soak;
 mod traffic;
 mod validate;

@@ -3,9 +3,11 @@
 
 pub mod caps;
 mod commands;
+pub mod snippets;
 mod tokenize;
 
 pub use commands::{COMMANDS, CommandSpec, Keys, Parsed, help, parse};
+pub use snippets::{Language, Snippets};
 pub use tokenize::{escape_char, quote, tokenize};
 
 /// What is wrong with a line, and what to do instead.

@@ -13,6 +13,7 @@ mod projections;
 mod scenarios;
 mod scripts;
 mod session;
+mod snippets;
 mod state;
 mod streams;
 mod traffic;
@@ -63,6 +64,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(traffic::router())
         .merge(scenarios::router())
         .merge(scripts::router())
+        .merge(snippets::router())
         .merge(ws::router())
         .merge(instructor)
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
