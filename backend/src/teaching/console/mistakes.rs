@@ -527,7 +527,7 @@ fn hint_tasks(
         if let Some(t) = task_mut(lab, task).filter(|t| t.hint.is_none()) {
             t.hint = Some(mistake.hint());
             t.hint_reason = Some(format!(
-                "you typed `{}` ({}): {}",
+                "you typed `{}` at {} UTC ({})",
                 line.line,
                 at(line.at_ms),
                 mistake.id
