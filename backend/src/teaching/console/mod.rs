@@ -2,8 +2,9 @@
 //! are read, checked and capped by `shared::console` (which commands, which arguments are
 //! keys, COUNT, BLOCK and the reply's worst case); here the keys are mapped into the
 //! learner's [`Workspace`], its caps are reserved ([`accounting`]), blocking reads get their
-//! fair share of the relay's connections, the command runs, and common issues get their
-//! explanation. Knows nothing of HTTP.
+//! fair share of the relay's connections, the command runs, common issues get their
+//! explanation, and the line is kept among the workspace's recent ones with any misconception
+//! it shows ([`mistakes`]). Knows nothing of HTTP.
 
 mod accounting;
 pub mod hints;
