@@ -1,6 +1,7 @@
 //! The guided lab: five steps of tasks, each turning done by itself when the learner's
-//! workspace in Redis shows it (the relay checks; read every two seconds while shown), and the
-//! completion report to download.
+//! workspace in Redis shows it (the relay checks; read every two seconds while shown), a hint
+//! at a task when the learner's own console lines show a misconception, and the completion
+//! report to download.
 
 use std::time::Duration;
 
@@ -24,12 +25,19 @@ fn steps_view(lab: LabResponse) -> impl IntoView {
                 .into_iter()
                 .map(|t| {
                     let (mark, class) = if t.done { ("✓", "done") } else { ("○", "todo") };
+                    // What the learner's own console lines suggest they misunderstand here.
+                    let hint = t.hint.map(|hint| view! {
+                        <p class="hint" data-testid=format!("lab-hint-{}", t.id)>
+                            {hint}<br /><span class="muted">{t.hint_reason}</span>
+                        </p>
+                    });
                     view! {
                         <li class=format!("task {class}") data-testid=format!("lab-task-{}", t.id) data-done=t.done.to_string()>
                             <span class="mark" aria-hidden="true">{mark}</span>" "
                             <strong>{t.title}</strong><br />
                             <code data-testid="lab-example">{shown(t.example)}</code><br />
                             <span class="evidence">{t.evidence}</span>
+                            {hint}
                         </li>
                     }
                 })

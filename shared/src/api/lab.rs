@@ -31,6 +31,13 @@ pub struct LabTask {
     pub done: bool,
     /// What in Redis shows it (or what is missing).
     pub evidence: String,
+    /// What the learner's own recent console lines suggest they misunderstand about this
+    /// task (or that they seem stuck on it), with the fix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Which of the learner's lines (or how long on the task) the hint answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint_reason: Option<String>,
 }
 
 /// `GET /api/lab/report`: the lab's six success criteria, each with the evidence that

@@ -1,5 +1,6 @@
 //! The stream console: `POST /api/workspaces` gives a learner a workspace, `POST /api/console`
-//! runs one line in it (header `X-Workspace`).
+//! runs one line in it (header `X-Workspace`), `GET /api/console/history` exports its recent
+//! lines.
 
 use std::net::SocketAddr;
 
@@ -8,20 +9,30 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use shared::api::{CommandHelp, ConsoleHelp, ConsoleRequest, WorkspaceResponse};
+use shared::api::{CommandHelp, ConsoleHelp, ConsoleHistory, ConsoleRequest, WorkspaceResponse};
 
 use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, workspace_id};
 use crate::http::state::AppState;
 use crate::store::db::DbError;
 use crate::store::trace::Trace;
-use crate::teaching::console::{self, WorkspaceError, workspace};
+use crate::teaching::console::{self, WorkspaceError, mistakes, workspace};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/workspaces", post(create))
         .route("/console", post(run))
         .route("/console/help", get(help))
+        .route("/console/history", get(history))
+}
+
+/// The workspace's recent lines, oldest first (at most `mistakes::KEPT`, each cut short).
+async fn history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ConsoleHistory>, ApiError> {
+    let workspace = workspace::open(&state.db, workspace_id(&headers)).await?;
+    Ok(Json(mistakes::history(&state.db, &workspace).await?))
 }
 
 async fn create(

@@ -1,4 +1,5 @@
-//! `GET /api/lab` (header `X-Workspace`): the guided lab, checked against the workspace.
+//! `GET /api/lab` (header `X-Workspace`): the guided lab, checked against the workspace, with
+//! hints from the learner's own console lines.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -12,7 +13,7 @@ use crate::http::extract::{ApiQuery, workspace_id};
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::teaching::console::workspace;
+use crate::teaching::console::{mistakes, workspace};
 use crate::teaching::lab::{self, Seen, observed};
 use crate::teaching::validate::{self, Target};
 
@@ -27,7 +28,19 @@ async fn progress(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<LabResponse>, ApiError> {
-    Ok(Json(checked(&state, &headers).await?))
+    let mut lab = checked(&state, &headers).await?;
+    // Hints from the learner's own lines (the workspace opened again: one EXISTS).
+    let workspace = workspace::open(&state.db, workspace_id(&headers)).await?;
+    let stuck_after = state.console.limits().stuck_after;
+    mistakes::annotate(
+        &state.db,
+        &workspace,
+        &mut lab,
+        state.clock.now(),
+        stuck_after,
+    )
+    .await?;
+    Ok(Json(lab))
 }
 
 /// The lab, each task checked against the workspace the `X-Workspace` header names.

@@ -167,6 +167,8 @@ pub fn evaluate(seen: &Seen) -> LabResponse {
                         example: task.example.to_owned(),
                         done,
                         evidence,
+                        hint: None,
+                        hint_reason: None,
                     }
                 })
                 .collect(),

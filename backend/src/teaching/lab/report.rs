@@ -93,6 +93,8 @@ mod tests {
             example: String::new(),
             done,
             evidence: format!("evidence of {id}"),
+            hint: None,
+            hint_reason: None,
         }
     }
 
