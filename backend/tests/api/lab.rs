@@ -222,6 +222,71 @@ async fn the_class_view_counts_learners_at_each_step_without_names() {
     );
 }
 
+/// The heatmap: per task, the learners on it, how long (median) and how many are stuck; the
+/// class's mistakes by detector, counted, never named by learner.
+#[tokio::test]
+async fn the_class_heatmap_counts_learners_per_task_their_minutes_and_their_mistakes() {
+    // Minutes are 0 s here: a learner the lab page has seen on a task is stuck at once.
+    let app = test_support::spawn_app_with(|c| c.hint_stuck_after_secs = 0).await;
+    let seen = Learner::new(&app).await;
+    let unseen = Learner::new(&app).await;
+    seen.ok("XADD s 5-1 a 1").await;
+    unseen.ok("XADD s 5-1 a 1").await;
+    for learner in [&seen, &unseen, &unseen] {
+        let refused = learner.run("XADD s 5-1 a 1").await;
+        assert!(refused.error.is_some(), "{refused:?}");
+    }
+    // Only `seen` has the lab open: the page tells when they came to their task.
+    let on = lab(&seen, &app).await;
+    let current = on
+        .steps
+        .iter()
+        .flat_map(|s| &s.tasks)
+        .find(|t| !t.done)
+        .unwrap()
+        .id
+        .clone();
+
+    let view = test_support::poll(
+        std::time::Duration::from_secs(15),
+        "the class view to count both learners' mistakes",
+        async || {
+            let view = class(&app).await;
+            if view.learners == 2 && !view.mistakes.is_empty() {
+                Ok(view)
+            } else {
+                Err(format!("{} learners, {:?}", view.learners, view.mistakes))
+            }
+        },
+    )
+    .await;
+    assert_eq!(view.tasks.len(), on.total);
+    assert_eq!(view.tasks.iter().map(|t| t.learners).sum::<usize>(), 2);
+    let heat = view.tasks.iter().find(|t| t.task == current).unwrap();
+    assert_eq!((heat.learners, heat.stuck), (2, 1), "{heat:?}");
+    let minutes = heat.median_minutes.expect("the seen learner's minutes");
+    assert!((0.0..1.0).contains(&minutes), "{minutes}");
+    assert!(
+        view.tasks
+            .iter()
+            .filter(|t| t.task != current)
+            .all(|t| t.learners == 0 && t.median_minutes.is_none() && t.stuck == 0)
+    );
+    assert_eq!(
+        view.mistakes,
+        [shared::api::MistakeCount {
+            id: "id_not_greater".into(),
+            learners: 2,
+            lines: 3
+        }]
+    );
+    let text = serde_json::to_string(&view).unwrap();
+    assert!(
+        !text.contains(&seen.id) && !text.contains(&unseen.id),
+        "{text}"
+    );
+}
+
 async fn class(app: &test_support::TestApp) -> ClassView {
     let r = app.get("/api/class").await;
     assert_eq!(r.status(), 200);

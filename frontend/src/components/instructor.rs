@@ -24,22 +24,74 @@ struct Figures {
     checks: Option<ValidationResponse>,
 }
 
+/// Where the class is, as a heatmap: per step its learners, then per task those on it, the
+/// median minutes they have spent there and how many are stuck, each cell shaded by its share
+/// of the class; then the mistakes the class makes, the most widespread first.
 fn class_markup(c: &ClassView) -> Markup {
+    let share = |n: usize| {
+        let of = c.learners.max(1) as f64;
+        format!("--heat: {:.2}", n as f64 / of)
+    };
     html! {
         p data-testid="class-learners" {
             (c.learners) " learner" @if c.learners != 1 { "s" } " in the last " (c.window_minutes)
             " minutes; " (c.finished) " finished."
         }
-        table class="class" {
+        table class="class heatmap" data-testid="class-heatmap" {
+            thead {
+                tr {
+                    th scope="col" { "step / task" }
+                    th scope="col" { "on it" }
+                    th scope="col" { "median" }
+                    th scope="col" { "stuck (over " (number(c.stuck_after_minutes)) " min)" }
+                }
+            }
             tbody {
                 @for s in &c.at_step {
-                    tr data-testid={ "class-step-" (s.step) } {
+                    tr class="step" data-testid={ "class-step-" (s.step) } {
                         th scope="row" { (s.title) }
                         td { (s.learners) }
+                        td {}
+                        td {}
+                    }
+                    @for t in c.tasks.iter().filter(|t| t.step == s.step) {
+                        tr data-testid={ "class-task-" (t.task) } data-learners=(t.learners) data-stuck=(t.stuck) {
+                            th scope="row" class="task" { (t.title) }
+                            td class="heat" style=(share(t.learners)) { (t.learners) }
+                            td {
+                                @match t.median_minutes {
+                                    Some(m) => { (number(m)) " min" }
+                                    None => "–",
+                                }
+                            }
+                            td class="heat stuck" style=(share(t.stuck)) { (t.stuck) }
+                        }
                     }
                 }
             }
         }
+        h3 { "Mistakes the class makes" }
+        @if c.mistakes.is_empty() {
+            p class="muted" data-testid="class-no-mistakes" { "None seen yet." }
+        } @else {
+            ol class="mistakes" data-testid="class-mistakes" {
+                @for m in &c.mistakes {
+                    li data-testid={ "class-mistake-" (m.id) } data-learners=(m.learners) {
+                        code { (m.id) } ": " (m.learners) " learner" @if m.learners != 1 { "s" }
+                        " (" (m.lines) " line" @if m.lines != 1 { "s" } ")"
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Minutes as a person reads them: one decimal under ten, whole above.
+fn number(minutes: f64) -> String {
+    if minutes < 10.0 {
+        format!("{minutes:.1}")
+    } else {
+        format!("{minutes:.0}")
     }
 }
 

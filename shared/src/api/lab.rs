@@ -61,7 +61,7 @@ pub struct Criterion {
 }
 
 /// `GET /api/class`: how many learners are at which step of the lab (counts only: no names).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassView {
     /// Workspaces used within the window.
     pub learners: usize,
@@ -70,6 +70,42 @@ pub struct ClassView {
     pub at_step: Vec<StepCount>,
     /// Learners with every task done.
     pub finished: usize,
+    /// Per task, in the lab's order: the heatmap's rows.
+    #[serde(default)]
+    pub tasks: Vec<TaskHeat>,
+    /// Learners on a task this many minutes without finishing it count as stuck.
+    #[serde(default)]
+    pub stuck_after_minutes: f64,
+    /// The class's mistakes, by the detector that saw them: the most widespread first; none
+    /// that nobody made.
+    #[serde(default)]
+    pub mistakes: Vec<MistakeCount>,
+}
+
+/// One task of the lab, across the class (counts only).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskHeat {
+    pub step: String,
+    pub task: String,
+    pub title: String,
+    /// Learners on it now (their first unfinished task).
+    pub learners: usize,
+    /// How long they have been on it, the median in minutes, of those the lab page has seen
+    /// arrive at it; none when none has.
+    pub median_minutes: Option<f64>,
+    /// Of them, those on it longer than `stuck_after_minutes`.
+    pub stuck: usize,
+}
+
+/// One known misconception, across the class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MistakeCount {
+    /// The detector's id, e.g. `xread_on_group`.
+    pub id: String,
+    /// Learners whose lines showed it.
+    pub learners: usize,
+    /// Lines that showed it, in all.
+    pub lines: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

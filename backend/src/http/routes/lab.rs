@@ -65,7 +65,13 @@ async fn class(State(state): State<AppState>) -> Result<Json<ClassView>, ApiErro
             let _place = state.heavy.enter("GET /api/class").await?;
             let environment = validate::run(Target::Redis(&state.db)).await;
             Ok::<_, ApiError>(
-                lab::class::view(&state.db.heavy(), state.clock.now(), &environment).await?,
+                lab::class::view(
+                    &state.db.heavy(),
+                    state.clock.now(),
+                    &environment,
+                    state.console.limits().stuck_after,
+                )
+                .await?,
             )
         })
         .await?;

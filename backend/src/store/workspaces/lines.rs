@@ -7,7 +7,9 @@
 //!   cut at [`LINE_BYTES`]); `EXPIRE` [`IDLE_EXPIRY`] renewed by each line, deleted with the
 //!   workspace. Its hash tag is the workspace's, and no typed name maps to it (those are
 //!   `lab:{<id>}:<name>`).
-//! - the field `on_task` of the workspace's hash `lab:{<id>}`: `<task>@<ms>`.
+//! - the field `on_task` of the workspace's hash `lab:{<id>}`: `<task>@<ms>`; and a field
+//!   `mistake:<detector id>` per detector that has fired, counting its lines (as many fields
+//!   as the console has detectors).
 
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +66,19 @@ impl Line {
     }
 }
 
+/// What [`Workspace::marks`] reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// The task the lab last found the learner on, and since when (ms since 1970).
+    pub on_task: Option<(String, i64)>,
+    /// Lines that showed each mistake asked about, in the order asked.
+    pub mistakes: Vec<u64>,
+}
+
+fn mistake_field(id: &str) -> String {
+    format!("mistake:{id}")
+}
+
 /// `text` cut to at most `bytes` on a character's boundary, ending with `…` when cut.
 fn cut(text: &str, bytes: usize) -> String {
     if text.len() <= bytes {
@@ -81,22 +96,44 @@ impl Workspace {
         format!("lab:lines:{{{}}}", self.id)
     }
 
-    /// Keeps `line` as the workspace's newest, dropping the oldest past [`KEPT`].
+    /// Keeps `line` as the workspace's newest, dropping the oldest past [`KEPT`], and counts
+    /// its mistake, if it showed one.
     pub async fn record_line(&self, db: &Db, line: &Line) -> Result<(), DbError> {
         let key = self.lines_key();
         let json = serde_json::to_string(line).expect("a line serializes");
         let kept = format!("-{KEPT}");
         let expiry = IDLE_EXPIRY.as_secs().to_string();
-        db.pipeline(
-            &mut Trace::off(),
-            &[
-                vec!["RPUSH", key.as_str(), &json],
-                vec!["LTRIM", key.as_str(), &kept, "-1"],
-                vec!["EXPIRE", key.as_str(), &expiry],
-            ],
-        )
-        .await?;
+        let (meta, field) = (self.meta(), line.mistake.as_deref().map(mistake_field));
+        let mut commands = vec![
+            vec!["RPUSH", key.as_str(), &json],
+            vec!["LTRIM", key.as_str(), &kept, "-1"],
+            vec!["EXPIRE", key.as_str(), &expiry],
+        ];
+        if let Some(field) = &field {
+            commands.push(vec!["HINCRBY", meta.as_str(), field, "1"]);
+        }
+        db.pipeline(&mut Trace::off(), &commands).await?;
         Ok(())
+    }
+
+    /// What the class view counts of this workspace, changing nothing: the task the lab last
+    /// found the learner on and since when (ms), and how many lines showed each of
+    /// `mistakes` (detector ids), in their order.
+    pub async fn marks(&self, db: &Db, mistakes: &[&str]) -> Result<Marks, DbError> {
+        let mut hmget = vec!["HMGET".to_owned(), self.meta(), "on_task".to_owned()];
+        hmget.extend(mistakes.iter().map(|id| mistake_field(id)));
+        let fields: Vec<Option<String>> = db.run(&mut Trace::off(), &hmget).await?;
+        let mut fields = fields.into_iter();
+        let on_task = fields.next().flatten().and_then(|s| {
+            let (task, ms) = s.rsplit_once('@')?;
+            Some((task.to_owned(), ms.parse().ok()?))
+        });
+        Ok(Marks {
+            on_task,
+            mistakes: fields
+                .map(|n| n.and_then(|n| n.parse().ok()).unwrap_or(0))
+                .collect(),
+        })
     }
 
     /// The newest `most` lines (at most [`KEPT`]), oldest first.

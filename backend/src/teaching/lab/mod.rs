@@ -145,6 +145,13 @@ pub fn steps() -> impl Iterator<Item = (&'static str, &'static str)> {
     STEPS.iter().map(|s| (s.id, s.title))
 }
 
+/// Every task as (step id, task id, title), in the lab's order.
+pub fn tasks() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
+    STEPS
+        .iter()
+        .flat_map(|s| s.tasks.iter().map(move |t| (s.id, t.id, t.title)))
+}
+
 /// Every step, each task checked.
 pub fn evaluate(seen: &Seen) -> LabResponse {
     let steps: Vec<LabStep> = STEPS

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::fixture::with_browser;
 use crate::harness::{Stack, eventually};
-use crate::page::{Instructor, Playground};
+use crate::page::{Console, Instructor, Playground};
 
 #[tokio::test]
 async fn the_instructor_starts_and_stops_traffic_and_reads_the_checklist() {
@@ -164,5 +164,44 @@ async fn instructor_controls_show_only_in_a_browser_given_the_token() {
             assert_eq!(cookie, "", "page script reads the session cookie");
         },
     )
+    .await;
+}
+
+/// The class at a glance: a learner's console mistake and the task they are on show in the
+/// instructor's heatmap as counts.
+#[tokio::test]
+async fn the_class_heatmap_shows_where_learners_are_and_the_mistakes_they_make() {
+    with_browser(Stack::start(), async |stack, browser| {
+        let page = Instructor::open(browser, &stack.url()).await;
+        page.wait_exists("class-heatmap", Duration::from_secs(10))
+            .await;
+        assert!(page.exists("class-no-mistakes").await);
+
+        // This browser is a learner too: an id that does not grow is the mistake.
+        page.click("nav-console").await;
+        let console = Console::on(&page);
+        console.line("XADD s 5-1 a 1").await;
+        console
+            .wait_count("console-entry", 1, Duration::from_secs(15))
+            .await;
+        console.line("XADD s 5-1 a 2").await;
+        console
+            .wait_exists("console-hint", Duration::from_secs(15))
+            .await;
+
+        page.click("nav-instructor").await;
+        let mistake = "class-mistake-id_not_greater";
+        page.wait_attribute(mistake, "data-learners", Some("1"), Duration::from_secs(20))
+            .await;
+        assert_eq!(
+            page.attribute("class-task-append_three", "data-learners")
+                .await
+                .as_deref(),
+            Some("1"),
+            "the learner is on their first unfinished task"
+        );
+        page.screenshot_at("class-heatmap", "28-class-heatmap")
+            .await;
+    })
     .await;
 }
