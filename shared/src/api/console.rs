@@ -45,3 +45,15 @@ pub struct CommandHelp {
     pub usage: String,
     pub summary: String,
 }
+
+/// `POST /api/workspaces/reset` (header `X-Workspace`): what emptying the workspace removed;
+/// its id stays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceReset {
+    /// The learner's keys deleted.
+    pub keys_removed: usize,
+    /// Quiz answers forgotten.
+    pub answers_removed: usize,
+    /// Tasks no longer marked as shown ("done with help").
+    pub helped_removed: usize,
+}
