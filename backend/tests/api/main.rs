@@ -22,6 +22,7 @@ mod lab;
 mod limits;
 mod outage;
 mod projection;
+mod quiz;
 mod retention;
 mod scenarios;
 mod schema;
