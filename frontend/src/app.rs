@@ -25,6 +25,7 @@ const FIRST_PAGE: usize = 100;
 pub fn App() -> impl IntoView {
     let store = Store::new();
     provide_context(store);
+    provide_context(crate::components::language::Shown::remembered());
     let shown = router::current();
     let projector_on = RwSignal::new(projector::asked());
     let shortcut_help = RwSignal::new(false);

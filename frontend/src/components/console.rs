@@ -6,8 +6,10 @@ use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{ConsoleHelp, ConsoleRequest, ConsoleResponse};
+use shared::console::Language;
 
 use crate::components::failure::Failure;
+use crate::components::language::{LanguageSwitch, Shown, in_language};
 use crate::workspace;
 
 /// Lines kept in the history, and answers kept on screen.
@@ -78,8 +80,17 @@ pub fn complete(help: &ConsoleHelp, line: &str) -> Option<String> {
     Some(format!("{}{only} ", &line[..start]))
 }
 
-/// One answer: the line, the reply, and what went wrong with its fix.
+/// One answer: the line (and the same command in the page's language, when that is not
+/// redis-cli), the reply, and what went wrong with its fix.
 fn answer_view(line: String, answer: ConsoleResponse) -> impl IntoView {
+    let Shown(language) = expect_context::<Shown>();
+    let typed = line.clone();
+    let snippet = move || {
+        let language = language.get();
+        (language != Language::Cli).then(|| {
+            view! { <code class="snippet" data-testid="console-snippet">{in_language(language, &typed)}</code> }
+        })
+    };
     let class = if answer.error.is_some() {
         "console-entry failed"
     } else {
@@ -88,6 +99,7 @@ fn answer_view(line: String, answer: ConsoleResponse) -> impl IntoView {
     view! {
         <div class=class data-testid="console-entry">
             <div class="prompt">"> "{line}</div>
+            {snippet}
             <pre class="reply">{answer.reply}</pre>
             {answer.hint.map(|h| view! { <p class="hint" data-testid="console-hint">{h}</p> })}
         </div>
@@ -181,6 +193,7 @@ pub fn Console() -> impl IntoView {
 
     view! {
         <div class="console" data-testid="console">
+            <LanguageSwitch />
             <div class="console-output" data-testid="console-output">
                 <For each=move || answers.get() key=|(n, _, _)| *n let:entry>
                     {answer_view(entry.1, entry.2)}

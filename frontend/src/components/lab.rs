@@ -9,6 +9,7 @@ use leptos::task::spawn_local;
 use shared::api::LabResponse;
 
 use crate::components::failure::Failure;
+use crate::components::language::{LanguageSwitch, shown};
 use crate::workspace;
 
 /// The steps and their tasks.
@@ -27,7 +28,7 @@ fn steps_view(lab: LabResponse) -> impl IntoView {
                         <li class=format!("task {class}") data-testid=format!("lab-task-{}", t.id) data-done=t.done.to_string()>
                             <span class="mark" aria-hidden="true">{mark}</span>" "
                             <strong>{t.title}</strong><br />
-                            <code>{t.example}</code><br />
+                            <code data-testid="lab-example">{shown(t.example)}</code><br />
                             <span class="evidence">{t.evidence}</span>
                         </li>
                     }
@@ -112,6 +113,7 @@ pub fn Lab(
             <header class="panel-head">
                 <h2>"The lab"</h2>
                 <span data-testid="lab-progress">{progress}</span>
+                <LanguageSwitch />
                 <button type="button" class="small" data-testid="report-md" on:click=move |_| download("md")>"report (Markdown)"</button>
                 <button type="button" class="small" data-testid="report-json" on:click=move |_| download("json")>"report (JSON)"</button>
             </header>

@@ -16,6 +16,7 @@ pub mod field;
 pub mod groups;
 pub mod instructor;
 pub mod lab;
+pub mod language;
 pub mod line_chart;
 pub mod markup;
 pub mod memory;

@@ -2,9 +2,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::api::{ScriptRun, ScriptSource};
 
+use crate::components::language::{LanguageSwitch, Shown, in_language, shown};
 use crate::store::Store;
 
-/// The redis-cli commands behind each action, newest first, so a learner can repeat them.
+/// The commands behind each action, newest first, as redis-cli, Node.js or Python code, so a
+/// learner can repeat them in the language of their own program.
 #[component]
 pub fn RedisPanel() -> impl IntoView {
     let store = expect_context::<Store>();
@@ -15,6 +17,7 @@ pub fn RedisPanel() -> impl IntoView {
     };
     view! {
         <div class="redis-log" data-testid="redis-panel">
+            <LanguageSwitch />
             <Show
                 when=move || store.redis_log.with(|l| !l.is_empty())
                 fallback=|| view! { <p class="muted">"Submit or change a claim to see the commands here."</p> }
@@ -38,11 +41,14 @@ fn RedisAction(
     /// What the scripts among them did inside.
     scripts: Vec<ScriptRun>,
 ) -> impl IntoView {
-    let text = commands.join("\n");
+    let Shown(language) = expect_context::<Shown>();
     let copied = RwSignal::new(false);
+    let all = commands.clone();
     let copy = move |_| {
+        let language = language.get_untracked();
+        let text: Vec<String> = all.iter().map(|c| in_language(language, c)).collect();
         if let Some(window) = web_sys::window() {
-            let _ = window.navigator().clipboard().write_text(&text);
+            let _ = window.navigator().clipboard().write_text(&text.join("\n"));
             copied.set(true);
         }
     };
@@ -71,7 +77,7 @@ fn lines(commands: &[String], scripts: &[ScriptRun]) -> impl IntoView + use<> {
                 .find(|s| c.starts_with(&format!("EVALSHA {} ", s.sha)))
                 .cloned();
             view! {
-                <code data-testid="redis-command">{c.clone()}</code>
+                <code data-testid="redis-command">{shown(c.clone())}</code>
                 {script.map(|script| view! {
                     <div class="atomic" data-testid="redis-atomic">
                         <span class="atomic-label">"inside the script, as one atomic step (nothing else runs in between):"</span>

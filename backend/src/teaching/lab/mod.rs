@@ -113,7 +113,7 @@ const STEPS: &[Step] = &[
             Task {
                 id: "acknowledge",
                 title: "acknowledge an entry with XACK, leaving another pending (find them with XPENDING)",
-                example: "XACK claims:events claims-processors <id from XPENDING>",
+                example: "XACK claims:events claims-processors <id-from-XPENDING>",
                 check: acknowledge,
                 show: show_acknowledge,
             },
@@ -127,7 +127,7 @@ const STEPS: &[Step] = &[
             Task {
                 id: "trim_safely",
                 title: "trim safely: remove old entries but none still pending",
-                example: "XTRIM claims:events MINID <oldest pending id>",
+                example: "XTRIM claims:events MINID <oldest-pending-id>",
                 check: trim_safely,
                 show: show_trim_safely,
             },

@@ -59,3 +59,52 @@ async fn a_lab_step_turns_done_by_itself_and_the_report_downloads() {
     })
     .await;
 }
+
+/// Every command shows as redis-cli, node-redis v4 or redis-py code: one switch sets it for
+/// the lab's examples and the console's lines alike, and a reload keeps the choice.
+#[tokio::test]
+async fn commands_show_in_the_learners_language_and_a_reload_keeps_it() {
+    with_laptop_playground(Stack::start(), async |_, page| {
+        let within = Duration::from_secs(15);
+        page.click("nav-lab").await;
+        let lab = Lab::on(page);
+        // The first task's example: the environment's check.
+        lab.wait_text("lab-example", "PING", within).await;
+        let console = Console::on(page);
+        console.line("XADD orders * type demo").await;
+        console.wait_count("console-entry", 1, within).await;
+        assert!(!console.exists("console-snippet").await);
+
+        page.click_css("[data-testid=lab-panel] [data-testid=language-node]")
+            .await;
+        console
+            .wait_text(
+                "console-snippet",
+                "await client.xAdd('orders', '*', { type: 'demo' });",
+                within,
+            )
+            .await;
+        lab.wait_text("lab-example", "await client.ping();", within)
+            .await;
+        page.click_css("[data-testid=console] [data-testid=language-python]")
+            .await;
+        lab.wait_text("lab-example", "r.ping()", within).await;
+        console
+            .wait_text(
+                "console-snippet",
+                "r.xadd('orders', {'type': 'demo'})",
+                within,
+            )
+            .await;
+        lab.screenshot_at("lab-panel", "26-lab-in-python").await;
+
+        page.browser.client.refresh().await.unwrap();
+        page.wait_connected().await;
+        lab.wait_text("lab-example", "r.ping()", within).await;
+        page.click_css("[data-testid=lab-panel] [data-testid=language-cli]")
+            .await;
+        lab.wait_text("lab-example", "PING", within).await;
+        page.assert_no_console_errors().await;
+    })
+    .await;
+}
