@@ -113,9 +113,9 @@ fn quiz_view(state: LabState, quiz: Vec<QuizQuestion>) -> impl IntoView {
                 .map(|(i, choice)| {
                     let chosen = q.choice == Some(i);
                     let class = match (chosen, q.correct) {
-                        (true, true) => "quiz-choice right",
-                        (true, false) => "quiz-choice wrong",
-                        _ => "quiz-choice",
+                        (true, true) => "small quiz-choice right",
+                        (true, false) => "small quiz-choice wrong",
+                        _ => "small quiz-choice",
                     };
                     let question = q.id.clone();
                     view! {
