@@ -460,3 +460,44 @@ async fn a_reset_empties_the_workspace_its_answers_and_marks_and_only_its_own() 
         .unwrap();
     expect_error(r, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn answers_shown_lines_and_resets_count_against_the_workspaces_line_rate() {
+    let app = test_support::spawn_app_with(|c| {
+        c.console_lines_per_second = 1;
+        c.console_line_burst = 8;
+    })
+    .await;
+    let me = Learner::new(&app).await;
+    // From an empty workspace, acknowledging takes six lines of the 8; again, it would take
+    // five, more than are left (even with a few seconds' worth back).
+    let shown = show(&app, &me, "acknowledge").await;
+    assert_eq!(shown.lines.len(), 6);
+    let again = post_as(&app, &me, "/api/lab/tasks/acknowledge/show", &json!({})).await;
+    assert!(again.headers().contains_key("retry-after"));
+    let message = expect_error(again, 429, "rate_limited").await;
+    assert!(message.contains("8 lines"), "{message}");
+    // Each of the others is refused too once the share is used (20 tries at most, while the
+    // rate gives back one a second).
+    let requests: [(&str, Value); 3] = [
+        ("/api/lab/quiz/setup_version", json!({ "choice": 0 })),
+        ("/api/lab/tasks/environment/show", json!({})),
+        ("/api/workspaces/reset", json!({})),
+    ];
+    for (path, body) in requests {
+        let mut refused = None;
+        for _ in 0..20 {
+            let r = post_as(&app, &me, path, &body).await;
+            if r.status() == 429 {
+                refused = Some(r);
+                break;
+            }
+            assert_eq!(r.status(), 200, "{path}");
+        }
+        let refused = refused.unwrap_or_else(|| panic!("{path} never refused"));
+        expect_error(refused, 429, "rate_limited").await;
+    }
+    // Another learner's share is their own.
+    let you = Learner::new(&app).await;
+    answer(&app, &you, "setup_version", 1).await;
+}
