@@ -185,6 +185,11 @@ pub struct Config {
     /// ... and in a burst.
     #[arg(long, env = "CONSOLE_LINE_BURST", default_value_t = 30)]
     pub console_line_burst: u32,
+
+    /// Seconds a learner may spend on one lab task, typing, before the lab offers the
+    /// generic hint for it.
+    #[arg(long, env = "HINT_STUCK_AFTER_SECS", default_value_t = 300)]
+    pub hint_stuck_after_secs: u64,
 }
 
 impl Config {
@@ -274,6 +279,7 @@ impl Config {
             blocking_per_workspace: self.console_blocking_per_workspace,
             lines_per_second: self.console_lines_per_second,
             line_burst: self.console_line_burst,
+            stuck_after: std::time::Duration::from_secs(self.hint_stuck_after_secs),
         }
     }
 

@@ -29,6 +29,37 @@ impl Reply {
         self.0 == Value::Nil
     }
 
+    /// The integer Redis answered (`XACK`, `XTRIM`, `XLEN`, ...).
+    pub fn integer(&self) -> Option<u64> {
+        match &self.0 {
+            Value::Int(n) => u64::try_from(*n).ok(),
+            _ => None,
+        }
+    }
+
+    /// How many entries a stream read (`XREAD`, `XREADGROUP`) gave, over all its streams: 0
+    /// for nil.
+    pub fn entries_read(&self) -> Option<u64> {
+        let in_stream = |entries: &Value| match entries {
+            Value::Array(e) => e.len() as u64,
+            _ => 0,
+        };
+        match &self.0 {
+            Value::Nil => Some(0),
+            Value::Array(streams) => Some(
+                streams
+                    .iter()
+                    .map(|s| match s {
+                        Value::Array(pair) => pair.get(1).map_or(0, in_stream),
+                        _ => 0,
+                    })
+                    .sum(),
+            ),
+            Value::Map(streams) => Some(streams.iter().map(|(_, e)| in_stream(e)).sum()),
+            _ => None,
+        }
+    }
+
     /// The reply as `redis-cli` shows it, without the final newline; `rename` gives the name
     /// a key was typed as, for the real key names the reply holds.
     pub fn format(&self, rename: &dyn Fn(&[u8]) -> Option<String>) -> String {

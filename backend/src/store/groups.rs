@@ -265,32 +265,39 @@ pub async fn head(db: &Db, trace: &mut Trace, stream: &str, failed: &str) -> Res
     })
 }
 
-/// One group's consumers, its first pending entries and its shared controls.
+/// One group's consumers, its first pending entries, the oldest entry it has not been given
+/// yet, and its shared controls.
 #[derive(Debug, Clone, Default)]
 pub struct Details {
     pub consumers: Vec<ConsumerInfo>,
     pub pending: Vec<PendingEntry>,
+    /// The id of the first entry after the group's last-delivered id; none when the group
+    /// has had everything.
+    pub next_undelivered: Option<String>,
     pub state: crate::store::group_state::Shared,
 }
 
-/// `group`'s [`Details`] on `stream`, at most `pending_shown` pending entries, in one round
-/// trip.
+/// [`GroupInfo::name`]'s [`Details`] on `stream`, at most `pending_shown` pending entries, in
+/// one round trip.
 pub async fn details(
     db: &Db,
     trace: &mut Trace,
     stream: &str,
-    group: &str,
+    group: &GroupInfo,
     pending_shown: usize,
 ) -> Result<Details, DbError> {
     let count = pending_shown.to_string();
-    let controls = keys::controls(group);
+    let controls = keys::controls(&group.name);
+    let after = format!("({}", group.last_delivered_id);
+    let name = group.name.as_str();
     let replies = db
         .pipeline(
             trace,
             &[
-                vec!["XINFO", "CONSUMERS", stream, group],
-                vec!["XPENDING", stream, group, "-", "+", count.as_str()],
+                vec!["XINFO", "CONSUMERS", stream, name],
+                vec!["XPENDING", stream, name, "-", "+", count.as_str()],
                 vec!["HGETALL", controls.as_str()],
+                vec!["XRANGE", stream, after.as_str(), "+", "COUNT", "1"],
             ],
         )
         .await?;
@@ -304,6 +311,12 @@ pub async fn details(
             .map(ConsumerInfo::all_in)
             .unwrap_or_default(),
         pending: replies.get(1).map(PendingEntry::all_in).unwrap_or_default(),
+        next_undelivered: replies.get(3).and_then(|v| {
+            reply::entries(v.clone())
+                .into_iter()
+                .next()
+                .map(|(id, _)| id)
+        }),
         state: crate::store::group_state::Shared::from_fields(&fields),
     })
 }

@@ -5,6 +5,7 @@ use shared::api::{ConsumerView, GroupView, GroupsResponse, PendingView, SampledS
 
 use super::Workers;
 use crate::store::db::{Db, DbError};
+use crate::store::entry_id::EntryId;
 use crate::store::groups;
 use crate::store::keys::{self, Partition};
 use crate::store::trace::Trace;
@@ -46,6 +47,7 @@ pub async fn read(
             for g in &mut one.groups {
                 g.partition_lags = vec![g.lag];
                 g.partition_pending = vec![g.pending];
+                g.partition_lag_ms = vec![g.lag_ms];
             }
         }
         total = Some(match total {
@@ -65,6 +67,7 @@ pub async fn read(
         for g in &mut total.groups {
             g.partition_lags.resize(count, None);
             g.partition_pending.resize(count, 0);
+            g.partition_lag_ms.resize(count, 0);
         }
     }
     Ok(total)
@@ -86,11 +89,14 @@ fn add_up(mut sum: GroupsResponse, one: GroupsResponse, p: Partition) -> GroupsR
             let before = p.index() as usize;
             group.partition_lags.splice(0..0, vec![None; before]);
             group.partition_pending.splice(0..0, vec![0; before]);
+            group.partition_lag_ms.splice(0..0, vec![0; before]);
             sum.groups.push(group);
             continue;
         };
         into.partition_lags.extend(group.partition_lags);
         into.partition_pending.extend(group.partition_pending);
+        into.partition_lag_ms.extend(group.partition_lag_ms);
+        into.lag_ms = into.lag_ms.max(group.lag_ms);
         into.consumers = into.consumers.max(group.consumers);
         into.pending += group.pending;
         into.last_delivered_id = format!(
@@ -134,8 +140,18 @@ async fn read_partition(
     } = groups::head(db, trace, &stream, &failed).await?;
     let mut views = Vec::new();
     for group in groups::groups(db, trace, &stream).await? {
+        let details = groups::details(db, trace, &stream, &group, PENDING_SHOWN).await?;
         let name = group.name;
-        let details = groups::details(db, trace, &stream, &name, PENDING_SHOWN).await?;
+        // Entry ids start with Redis's clock at the append; a clock a little ahead reads as 0.
+        let lag_ms = details
+            .next_undelivered
+            .as_deref()
+            .and_then(|id| id.parse::<EntryId>().ok())
+            .map_or(0, |id| {
+                u64::try_from(now.unix_millis())
+                    .unwrap_or(0)
+                    .saturating_sub(id.ms)
+            });
         let running = workers.map(|w| w.running(&name)).unwrap_or_default();
         let members = details
             .consumers
@@ -194,6 +210,7 @@ async fn read_partition(
             last_delivered_id: group.last_delivered_id,
             entries_read: group.entries_read,
             lag: group.lag,
+            lag_ms,
             in_relay: local.is_some(),
             breaker,
             paused,
@@ -211,6 +228,7 @@ async fn read_partition(
             pending_entries,
             partition_lags: Vec::new(),
             partition_pending: Vec::new(),
+            partition_lag_ms: Vec::new(),
             name,
         });
     }

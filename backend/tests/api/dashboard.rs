@@ -130,3 +130,58 @@ async fn a_group_failing_most_entries_raises_the_alert() {
     let g = group(&app, "claims-notifications").await;
     assert!(g.error_rate > 0.10, "{}", g.error_rate);
 }
+
+/// `lag_ms`: how long the oldest entry a group has not been given has waited; 0 once it has
+/// had everything.
+#[tokio::test]
+async fn a_stopped_groups_lag_in_time_is_the_age_of_its_oldest_undelivered_entry() {
+    let app = test_support::spawn_app().await;
+    let _: () = app
+        .query(&[
+            "XGROUP",
+            "CREATE",
+            "claims:events",
+            "stopped",
+            "$",
+            "MKSTREAM",
+        ])
+        .await;
+    assert_eq!(group(&app, "stopped").await.lag_ms, 0);
+
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let minute_ago = format!("{}-0", now_ms - 60_000);
+    let _: String = app
+        .query(&[
+            "XADD",
+            "claims:events",
+            &minute_ago,
+            "type",
+            "stream_created",
+            "timestamp",
+            &(now_ms - 60_000).to_string(),
+        ])
+        .await;
+    app.raw_xadd(&[("type", "stream_created"), ("timestamp", "0")])
+        .await;
+    let lag_ms = group(&app, "stopped").await.lag_ms;
+    assert!(
+        (60_000..90_000).contains(&lag_ms),
+        "the entry appended a minute ago waits: {lag_ms} ms"
+    );
+
+    let _: redis::Value = app
+        .query(&[
+            "XREADGROUP",
+            "GROUP",
+            "stopped",
+            "c",
+            "STREAMS",
+            "claims:events",
+            ">",
+        ])
+        .await;
+    assert_eq!(group(&app, "stopped").await.lag_ms, 0);
+}

@@ -15,6 +15,7 @@ mod faults;
 mod fixtures;
 mod fuzz;
 mod groups;
+mod hints;
 mod history;
 mod hostile_console;
 mod idempotency;

@@ -251,6 +251,8 @@ async fn show_me_completes_each_task_from_an_empty_workspace_and_the_report_says
         assert!(!shown.lines.is_empty(), "{id}");
         for line in &shown.lines {
             assert_eq!(line.error, None, "{id}: {line:?}");
+            // The reference shows no misconception (no hint from the mistake detectors).
+            assert_eq!(line.hint, None, "{id}: {line:?}");
             assert!(!line.redis.is_empty(), "{id}: the commands sent: {line:?}");
             assert!(!line.line.contains("<id"), "{id}: {line:?}");
             assert_eq!(
@@ -314,6 +316,10 @@ async fn show_me_in_the_labs_order_in_one_workspace_leaves_every_task_done() {
             "{id}: {:?} after {:?}",
             shown.task, shown.lines
         );
+        for line in &shown.lines {
+            assert_eq!((&line.error, &line.hint), (&None, &None), "{id}: {line:?}");
+        }
+        assert_eq!(shown.task.hint, None, "{id}");
     }
     let end = lab(&app, &me).await;
     let undone: Vec<&LabTask> = end
@@ -397,14 +403,26 @@ async fn a_reset_empties_the_workspace_its_answers_and_marks_and_only_its_own() 
 
     let reset: WorkspaceReset =
         json_of(post_as(&app, &me, "/api/workspaces/reset", &json!({})).await).await;
+    // Three lines "show me" ran (a group each) and one typed.
     assert_eq!(
         reset,
         WorkspaceReset {
             keys_removed: 2,
             answers_removed: 1,
-            helped_removed: 1
+            helped_removed: 1,
+            lines_removed: 4,
         }
     );
+    let history: Value = json_of(
+        app.http
+            .get(app.url("/api/console/history"))
+            .header("X-Workspace", &me.id)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(history["lines"], json!([]), "{history}");
     // The same workspace, empty.
     let after = lab(&app, &me).await;
     assert!(!task(&after, "three_groups").done && !task(&after, "three_groups").helped);

@@ -12,6 +12,7 @@ use shared::api::{AnalyticsResponse, GroupView};
 use crate::api;
 use crate::components::bar_chart::{Bar, BarChart};
 use crate::components::failure::Failure;
+use crate::components::groups::behind;
 use crate::components::line_chart::{LineChart, Look, Series, draw, number};
 
 /// What the charts look back over: the two minutes the relay keeps.
@@ -261,7 +262,11 @@ fn group_table(d: &AnalyticsResponse) -> Markup {
                                 @match g.lag { Some(l) => (l), None => "?" }
                             }
                         }
-                        td data-testid={ "catch-up-" (name) } { (catch_up(g)) }
+                        @let (behind, level) = behind(g.lag_ms);
+                        td data-testid={ "catch-up-" (name) } {
+                            (catch_up(g)) br;
+                            span class={ "lag-time lag-" (level) } data-testid={ "behind-" (name) } { (behind) }
+                        }
                         td data-testid={ "processing-" (name) } {
                             @match g.processing_ms {
                                 Some(p) => { (number(p.p50, 1)) " / " (number(p.p99, 1)) " ms (" (p.samples) " runs)" }

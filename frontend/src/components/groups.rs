@@ -6,7 +6,9 @@ use std::collections::VecDeque;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use maud::{Markup, html};
-use shared::api::{GroupActionResponse, GroupView, GroupsResponse, StreamEntry};
+use shared::api::{
+    GroupActionResponse, GroupView, GroupsResponse, LAG_AMBER_MS, LAG_RED_MS, StreamEntry,
+};
 
 use crate::api;
 use crate::components::failure::Failure;
@@ -241,6 +243,23 @@ fn GroupCard(
     }
 }
 
+/// How far behind a group is in time, in words, and its level: `ok`, `amber` (from
+/// [`LAG_AMBER_MS`]) or `red` (from [`LAG_RED_MS`]).
+pub fn behind(lag_ms: u64) -> (String, &'static str) {
+    let words = match lag_ms {
+        0 => "up to date".to_owned(),
+        ms if ms < 10_000 => format!("{:.1} s behind", ms as f64 / 1000.0),
+        ms if ms < 120_000 => format!("{} s behind", ms / 1000),
+        ms => format!("{} min behind", ms / 60_000),
+    };
+    let level = match lag_ms {
+        ms if ms >= LAG_RED_MS => "red",
+        ms if ms >= LAG_AMBER_MS => "amber",
+        _ => "ok",
+    };
+    (words, level)
+}
+
 /// The figures of one group as last pushed, as markup: cursor, strip, consumers, pending
 /// entries. Redrawn whole on each push; the crash and stop buttons carry their request
 /// (`data-method`, `data-path`) for the card's one click handler.
@@ -250,6 +269,7 @@ fn figures(group: &GroupView, entries: &VecDeque<StreamEntry>, instructor: bool)
     let cursor = &group.last_delivered_id;
     let unknown = |n: Option<u64>| n.map_or("?".to_owned(), |n| n.to_string());
     let strip = entries.iter().rev().take(STRIP).rev();
+    let (behind, level) = behind(group.lag_ms);
     html! {
         header {
             h3 { (name) }
@@ -260,6 +280,7 @@ fn figures(group: &GroupView, entries: &VecDeque<StreamEntry>, instructor: bool)
         }
         dl class="group-facts" {
             dt { "lag" } dd data-testid={ "lag-" (name) } { (unknown(group.lag)) }
+            dt { "behind" } dd class={ "lag-time lag-" (level) } data-testid={ "lag-ms-" (name) } data-level=(level) { (behind) }
             dt { "pending" } dd data-testid={ "pending-" (name) } { (group.pending) }
             dt { "read" } dd { (unknown(group.entries_read)) }
             dt { "cursor" } dd { code { (cursor) } }

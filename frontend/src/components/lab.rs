@@ -1,7 +1,8 @@
 //! The guided lab: five steps of tasks, each turning done by itself when the learner's
-//! workspace in Redis shows it (the relay checks; read every two seconds while shown), each
-//! step's quiz, "show me" per task (its reference commands run in the workspace, shown with
-//! their replies), and the completion report to download.
+//! workspace in Redis shows it (the relay checks; read every two seconds while shown), a hint
+//! at a task when the learner's own console lines show a misconception, each step's quiz,
+//! "show me" per task (its reference commands run in the workspace, shown with their
+//! replies), and the completion report to download.
 
 use std::time::Duration;
 
@@ -179,6 +180,12 @@ fn steps_view(state: LabState, lab: LabResponse) -> impl IntoView {
                         let task = task.clone();
                         move || state.showing.with(|s| s.as_ref() == Some(&task))
                     };
+                    // What the learner's own console lines suggest they misunderstand here.
+                    let hint = t.hint.map(|hint| view! {
+                        <p class="hint" data-testid=format!("lab-hint-{}", t.id)>
+                            {hint}<br /><span class="muted">{t.hint_reason}</span>
+                        </p>
+                    });
                     view! {
                         <li class=format!("task {class}") data-testid=format!("lab-task-{}", t.id)
                             data-done=t.done.to_string() data-helped=t.helped.to_string()>
@@ -195,6 +202,7 @@ fn steps_view(state: LabState, lab: LabResponse) -> impl IntoView {
                                 "Show me"
                             </button><br />
                             <span class="evidence">{t.evidence}</span>
+                            {hint}
                             {shown_view(state, task)}
                         </li>
                     }

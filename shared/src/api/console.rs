@@ -56,4 +56,32 @@ pub struct WorkspaceReset {
     pub answers_removed: usize,
     /// Tasks no longer marked as shown ("done with help").
     pub helped_removed: usize,
+    /// Recent console lines forgotten (`GET /api/console/history`), with the hints they gave.
+    #[serde(default)]
+    pub lines_removed: usize,
+}
+
+/// `GET /api/console/history` (header `X-Workspace`): the workspace's recent console lines,
+/// oldest first (at most the last 50, each cut at 256 bytes; they expire with the workspace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleHistory {
+    pub lines: Vec<HistoryLine>,
+}
+
+/// One line the learner typed, and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryLine {
+    /// As typed (cut at 256 bytes, ending with `…` when it was longer).
+    pub line: String,
+    /// When it ran (RFC 3339).
+    pub time: String,
+    /// `ok`, the error code Redis answered (`ERR`, `WRONGTYPE`, `NOGROUP`, ...), or `refused`
+    /// when the console refused the line before it reached Redis.
+    pub outcome: String,
+    /// How many entries a read gave, or the integer Redis answered (`XACK`, `XTRIM`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returned: Option<u64>,
+    /// The misconception this line showed, by its detector's id (e.g. `xread_on_group`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mistake: Option<String>,
 }

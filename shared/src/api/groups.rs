@@ -51,6 +51,11 @@ pub struct GroupView {
     /// The group's lag, sampled by this relay once a second, oldest first (two minutes).
     #[serde(default)]
     pub lag_trend: Vec<LagPoint>,
+    /// How far behind the group is in time: the age of the oldest entry it has not been
+    /// given yet, in milliseconds (0 when it has had everything). With partitioned claims,
+    /// the largest of the partitions'.
+    #[serde(default)]
+    pub lag_ms: u64,
     /// At the rate the lag fell over the last ten seconds, how long until it is 0; none while
     /// it is not falling (0 when there is no lag).
     #[serde(default)]
@@ -69,11 +74,20 @@ pub struct GroupView {
     /// partition number; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partition_lags: Vec<Option<u64>>,
+    /// With partitioned claims, the group's `lag_ms` in each partition; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
+    pub partition_lag_ms: Vec<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     // Not shown in the browser app (see `partition_dead_letters`).
     #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub partition_pending: Vec<u64>,
 }
+
+/// A group this far behind (`lag_ms`) shows amber ...
+pub const LAG_AMBER_MS: u64 = 5_000;
+/// ... and this far, red.
+pub const LAG_RED_MS: u64 = 30_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LagPoint {

@@ -40,6 +40,13 @@ pub struct LabTask {
     /// done, it is done with help.
     #[serde(default)]
     pub helped: bool,
+    /// What the learner's own recent console lines suggest they misunderstand about this
+    /// task (or that they seem stuck on it), with the fix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// Which of the learner's lines (or how long on the task) the hint answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint_reason: Option<String>,
 }
 
 /// `GET /api/lab/report`: the lab's six success criteria, each with the evidence that

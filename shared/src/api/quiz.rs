@@ -69,6 +69,9 @@ pub struct ShownLine {
     pub reply: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the console would say about it (a cap's note, an error's fix).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     pub redis: Vec<String>,
     pub snippets: Snippets,
 }

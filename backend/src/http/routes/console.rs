@@ -1,5 +1,6 @@
 //! The stream console: `POST /api/workspaces` gives a learner a workspace, `POST /api/console`
-//! runs one line in it (header `X-Workspace`), `POST /api/workspaces/reset` empties it.
+//! runs one line in it (header `X-Workspace`), `GET /api/console/history` exports its recent
+//! lines, `POST /api/workspaces/reset` empties it.
 
 use std::net::SocketAddr;
 
@@ -8,14 +9,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use shared::api::{CommandHelp, ConsoleHelp, ConsoleRequest, WorkspaceReset, WorkspaceResponse};
+use shared::api::{
+    CommandHelp, ConsoleHelp, ConsoleHistory, ConsoleRequest, WorkspaceReset, WorkspaceResponse,
+};
 
 use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, workspace_id};
 use crate::http::state::AppState;
 use crate::store::db::DbError;
 use crate::store::trace::Trace;
-use crate::teaching::console::{self, WorkspaceError, workspace};
+use crate::teaching::console::{self, WorkspaceError, mistakes, workspace};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,6 +26,16 @@ pub fn router() -> Router<AppState> {
         .route("/workspaces/reset", post(reset))
         .route("/console", post(run))
         .route("/console/help", get(help))
+        .route("/console/history", get(history))
+}
+
+/// The workspace's recent lines, oldest first (at most `mistakes::KEPT`, each cut short).
+async fn history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ConsoleHistory>, ApiError> {
+    let workspace = workspace::open(&state.db, workspace_id(&headers)).await?;
+    Ok(Json(mistakes::history(&state.db, &workspace).await?))
 }
 
 async fn create(
@@ -110,5 +123,6 @@ async fn reset(
         keys_removed: emptied.keys,
         answers_removed: emptied.answers,
         helped_removed: emptied.helped,
+        lines_removed: emptied.lines,
     }))
 }

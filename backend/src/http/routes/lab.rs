@@ -1,5 +1,6 @@
-//! `GET /api/lab` (header `X-Workspace`): the guided lab, checked against the workspace; its
-//! quiz answered (`POST /api/lab/quiz/{id}`) and a task shown (`POST /api/lab/tasks/{id}/show`).
+//! `GET /api/lab` (header `X-Workspace`): the guided lab, checked against the workspace, with
+//! hints from the learner's own console lines; its quiz answered (`POST /api/lab/quiz/{id}`)
+//! and a task shown (`POST /api/lab/tasks/{id}/show`).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
@@ -13,7 +14,7 @@ use crate::http::extract::{ApiQuery, JsonBody, workspace_id};
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::teaching::console::workspace;
+use crate::teaching::console::{mistakes, workspace};
 use crate::teaching::lab::quiz::QuizError;
 use crate::teaching::lab::{self, Seen, observed, quiz, show};
 use crate::teaching::validate::{self, Target};
@@ -31,7 +32,19 @@ async fn progress(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<LabResponse>, ApiError> {
-    Ok(Json(checked(&state, &headers).await?))
+    let mut lab = checked(&state, &headers).await?;
+    // Hints from the learner's own lines (the workspace opened again: one EXISTS).
+    let workspace = workspace::open(&state.db, workspace_id(&headers)).await?;
+    let stuck_after = state.console.limits().stuck_after;
+    mistakes::annotate(
+        &state.db,
+        &workspace,
+        &mut lab,
+        state.clock.now(),
+        stuck_after,
+    )
+    .await?;
+    Ok(Json(lab))
 }
 
 /// The lab, each task checked against the workspace the `X-Workspace` header names.
@@ -109,7 +122,16 @@ async fn show_task(
         .await
         .map_err(|show::Unavailable(e)| ApiError::Unavailable(e))?;
     workspace.record_helped(&state.db, &id).await?;
-    let lab = checked_in(&state, &workspace).await?;
+    let mut lab = checked_in(&state, &workspace).await?;
+    let stuck_after = state.console.limits().stuck_after;
+    mistakes::annotate(
+        &state.db,
+        &workspace,
+        &mut lab,
+        state.clock.now(),
+        stuck_after,
+    )
+    .await?;
     let task: LabTask = lab
         .steps
         .into_iter()

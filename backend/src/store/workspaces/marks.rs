@@ -28,6 +28,8 @@ pub struct Emptied {
     pub keys: usize,
     pub answers: usize,
     pub helped: usize,
+    /// Recent console lines (the mistakes' evidence).
+    pub lines: usize,
 }
 
 impl Workspace {
@@ -89,29 +91,33 @@ impl Workspace {
     }
 
     /// Empties the workspace: deletes its keys and forgets what was recorded of them, its quiz
-    /// answers and its "shown" tasks, in one script run; the workspace (its id, when it was
-    /// made, and whatever else its hash holds) stays. `None` when it is gone meanwhile.
+    /// answers, its "shown" tasks, its recent lines and the task it was on (so no hint speaks
+    /// of what is gone), in one script run; the workspace (its id, when it was made, and
+    /// whatever else its hash holds) stays. `None` when it is gone meanwhile.
     pub async fn empty(&self, db: &Db) -> Result<Option<Emptied>, DbError> {
         let usage = self.usage(db).await?;
         let mut script = EMPTY.key(self.meta());
+        script.key(self.lines_key());
         for (typed, _) in &usage {
             if let Ok(Place::Own(real)) = self.place(typed) {
                 script.key(real);
             }
         }
         script.arg(IDLE_EXPIRY.as_secs());
-        let removed: Option<(usize, usize, usize)> = db.script(&script).await?;
-        Ok(removed.map(|(keys, answers, helped)| Emptied {
+        let removed: Option<(usize, usize, usize, usize)> = db.script(&script).await?;
+        Ok(removed.map(|(keys, answers, helped, lines)| Emptied {
             keys,
             answers,
             helped,
+            lines,
         }))
     }
 }
 
-/// KEYS: the workspace's hash, then its keys. ARGV: the expiry (s). Deletes the keys, and the
-/// hash's fields about keys (`bytes:`, `entry:`), answers (`quiz:`) and shown tasks
-/// (`helped:`); answers how many of each went. Nil when the workspace is gone.
+/// KEYS: the workspace's hash, its recent lines, then its keys. ARGV: the expiry (s). Deletes
+/// the keys and the lines, and the hash's fields about keys (`bytes:`, `entry:`), answers
+/// (`quiz:`), shown tasks (`helped:`) and the task it was on (`on_task`); answers how many
+/// keys, answers, shown tasks and lines went. Nil when the workspace is gone.
 static EMPTY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -127,15 +133,18 @@ for i = 1, #flat, 2 do
   elseif string.sub(name, 1, 7) == 'helped:' then
     helped = helped + 1
     table.insert(fields, name)
-  elseif string.sub(name, 1, 6) == 'bytes:' or string.sub(name, 1, 6) == 'entry:' then
+  elseif string.sub(name, 1, 6) == 'bytes:' or string.sub(name, 1, 6) == 'entry:'
+      or name == 'on_task' then
     table.insert(fields, name)
   end
 end
+local lines = redis.call('LLEN', KEYS[2])
+redis.call('DEL', KEYS[2])
 local keys = 0
-if #KEYS > 1 then keys = redis.call('DEL', unpack(KEYS, 2)) end
+if #KEYS > 2 then keys = redis.call('DEL', unpack(KEYS, 3)) end
 if #fields > 0 then redis.call('HDEL', meta, unpack(fields)) end
 redis.call('EXPIRE', meta, ARGV[1])
-return {keys, answers, helped}
+return {keys, answers, helped, lines}
 ",
     )
 });

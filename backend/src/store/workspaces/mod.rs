@@ -10,6 +10,7 @@
 //!   ran, see `marks`); expires [`IDLE_EXPIRY`] after its last use.
 //! - `lab:{<id>}:<name>`: the learner's keys, each expiring [`IDLE_EXPIRY`] after the last
 //!   command that named it; at most [`MAX_KEYS`] of them, [`MAX_BYTES`] in all.
+//! - `lab:lines:{<id>}`: its recent console lines ([`lines`]), expiring with it.
 //! - `lab:workspaces`: each workspace by its last use (a sorted set, at most
 //!   [`Capacity::max_workspaces`]; expired ones are dropped whenever one is made, and the
 //!   least recently used one makes room when it has been idle long enough).
@@ -27,6 +28,8 @@ use crate::store::trace::Trace;
 
 use crate::store::reply;
 
+pub mod glance;
+pub mod lines;
 mod marks;
 pub mod observed;
 mod reserve;
@@ -147,7 +150,7 @@ impl Workspace {
     /// Deletes the workspace and its keys (one slot: its hash tag).
     async fn remove(&self, db: &Db) -> Result<(), DbError> {
         let usage = self.usage(db).await?;
-        let mut del = vec!["DEL".to_owned(), self.meta()];
+        let mut del = vec!["DEL".to_owned(), self.meta(), self.lines_key()];
         del.extend(
             usage
                 .iter()

@@ -2,11 +2,13 @@
 //! are read, checked and capped by `shared::console` (which commands, which arguments are
 //! keys, COUNT, BLOCK and the reply's worst case); here the keys are mapped into the
 //! learner's [`Workspace`], its caps are reserved ([`accounting`]), blocking reads get their
-//! fair share of the relay's connections, the command runs, and common issues get their
-//! explanation. Knows nothing of HTTP.
+//! fair share of the relay's connections, the command runs, common issues get their
+//! explanation, and the line is kept among the workspace's recent ones with any misconception
+//! it shows ([`mistakes`]). Knows nothing of HTTP.
 
 mod accounting;
 pub mod hints;
+pub mod mistakes;
 mod reply;
 pub mod workspace;
 
@@ -49,6 +51,9 @@ pub struct ConsoleLimits {
     pub lines_per_second: u32,
     /// ... and in a burst.
     pub line_burst: u32,
+    /// A learner on one lab task this long, typing, without it turning done, is offered the
+    /// generic hint ([`mistakes::STUCK`]).
+    pub stuck_after: Duration,
 }
 
 /// What the console shares between requests.
@@ -220,8 +225,56 @@ impl Answer {
     }
 }
 
+/// What came of a line, for the workspace's recent lines.
+struct Ran {
+    /// `ok`, the error code Redis answered, or `refused`.
+    outcome: String,
+    /// The error message after its code.
+    error: Option<String>,
+    /// Entries a read gave, or the integer Redis answered.
+    returned: Option<u64>,
+    /// Whether to keep the line (`HELP` is not kept).
+    kept: bool,
+}
+
+/// Runs a line in the workspace and keeps it among the workspace's recent lines; a line that
+/// shows a known misconception ([`mistakes`]) gets its explanation and fix as the hint (in
+/// place of the error's own hint when Redis refused it).
 pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) -> Answer {
+    let mut ran = Ran {
+        outcome: "refused".to_owned(),
+        error: None,
+        returned: None,
+        kept: true,
+    };
+    let mut answer = execute(db, console, workspace, line, &mut ran).await;
+    if answer.unavailable || !ran.kept {
+        return answer;
+    }
+    let mut record = mistakes::Line::new(line, console.clock.now().unix_millis(), ran.outcome);
+    if let Some(error) = &ran.error {
+        record = record.with_error(error);
+    }
+    record.returned = ran.returned;
+    if let Some(hint) = mistakes::after_line(db, workspace, record).await {
+        let response = &mut answer.response;
+        response.hint = match response.hint.take() {
+            Some(own) if response.error.is_none() => Some(format!("{own}; {hint}")),
+            _ => Some(hint),
+        };
+    }
+    answer
+}
+
+async fn execute(
+    db: &Db,
+    console: &Console,
+    workspace: &Workspace,
+    line: &str,
+    ran: &mut Ran,
+) -> Answer {
     if let Some(text) = help_text(line) {
+        ran.kept = false;
         return Answer {
             response: ConsoleResponse {
                 reply: text,
@@ -283,6 +336,8 @@ pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) 
                 .reply()
                 .unwrap_or_else(|| ("ERR".to_owned(), e.to_string()));
             let error = format!("{code} {detail}");
+            ran.outcome = code.clone();
+            ran.error = Some(detail.clone());
             return Answer {
                 response: ConsoleResponse {
                     reply: format!("(error) {error}"),
@@ -297,6 +352,11 @@ pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) 
         Err(Fail::Busy(e)) => return Answer::refused(e),
     };
 
+    ran.outcome = "ok".to_owned();
+    ran.returned = match parsed.spec.name {
+        "XREAD" | "XREADGROUP" => value.entries_read(),
+        _ => value.integer(),
+    };
     let own: Vec<(String, String)> = named
         .iter()
         .filter_map(|(typed, place)| match place {

@@ -186,6 +186,8 @@ pub fn evaluate(seen: &Seen) -> LabResponse {
                         done,
                         evidence,
                         helped: false,
+                        hint: None,
+                        hint_reason: None,
                     }
                 })
                 .collect(),

@@ -105,6 +105,8 @@ mod tests {
             done,
             evidence: format!("evidence of {id}"),
             helped: false,
+            hint: None,
+            hint_reason: None,
         }
     }
 

@@ -42,6 +42,7 @@ pub async fn run(
             line,
             reply: response.reply,
             error: response.error,
+            hint: response.hint,
             redis: response.redis,
         });
     }

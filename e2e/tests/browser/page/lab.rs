@@ -27,6 +27,13 @@ impl<'a> Lab<'a> {
         .await;
     }
 
+    /// Waits until the page shows a hint at `task`, and gives its text.
+    pub async fn wait_hint(&self, task: &str, within: Duration) -> String {
+        let id = format!("lab-hint-{task}");
+        self.wait_exists(&id, within).await;
+        self.text(&id).await
+    }
+
     /// Where the Markdown report is saved once downloaded.
     pub fn report_file(&self) -> PathBuf {
         self.browser.downloads().join("claimstream-lab-report.md")

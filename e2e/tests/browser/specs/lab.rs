@@ -110,6 +110,44 @@ async fn commands_show_in_the_learners_language_and_a_reload_keeps_it() {
     .await;
 }
 
+/// A mistake typed in the console (XREAD on a stream that has a consumer group) is explained
+/// at once in the console's answer and at the lab task it concerns, with the line that showed it.
+#[tokio::test]
+async fn a_hint_appears_after_a_mistake_typed_in_the_console() {
+    with_laptop_playground(Stack::start(), async |_, page| {
+        let within = Duration::from_secs(15);
+        page.click("nav-lab").await;
+        let lab = Lab::on(page);
+        lab.wait_task_done("environment", within).await;
+        assert!(!lab.exists("lab-hint-read_as_c1").await);
+        let console = Console::on(page);
+        let lines = [
+            "XADD claims:events * type claim_submitted claim_id c-1",
+            "XGROUP CREATE claims:events claims-processors 0",
+            "XREAD COUNT 5 STREAMS claims:events 0",
+        ];
+        for (n, line) in lines.into_iter().enumerate() {
+            console.line(line).await;
+            console.wait_count("console-entry", n + 1, within).await;
+        }
+        let hint = lab.wait_hint("read_as_c1", within).await;
+        assert!(hint.contains("XREADGROUP GROUP"), "{hint}");
+        assert!(
+            hint.contains("XREAD COUNT 5 STREAMS claims:events 0"),
+            "{hint}"
+        );
+        assert!(
+            console
+                .text("console-hint")
+                .await
+                .contains("XREAD reads a stream as a plain reader")
+        );
+        lab.screenshot_at("lab", "27-lab-hint").await;
+        page.assert_no_console_errors().await;
+    })
+    .await;
+}
+
 /// A step's question answered wrongly, then rightly: each time the page says which, and why;
 /// a reload keeps the answer.
 #[tokio::test]
@@ -134,7 +172,7 @@ async fn a_quiz_answered() {
         lab.answer("streams_ids_grow", 0).await;
         let right = lab.wait_verdict("streams_ids_grow", true, within).await;
         assert!(right.starts_with("Right."), "{right}");
-        lab.screenshot_at("lab-step-streams", "27-lab-quiz-answered")
+        lab.screenshot_at("lab-step-streams", "28-lab-quiz-answered")
             .await;
 
         page.browser.client.refresh().await.unwrap();
@@ -186,7 +224,7 @@ async fn show_me_completes_a_task() {
                 .await
                 .contains("(done with help)"),
         );
-        lab.screenshot_at("lab-step-streams", "28-lab-show-me")
+        lab.screenshot_at("lab-step-streams", "29-lab-show-me")
             .await;
 
         page.click_css("[data-testid=lab-panel] [data-testid=language-node]")

@@ -195,3 +195,42 @@ async fn asks(page: &Playground<'_>, question: &str) {
     let asked = page.text("replay-confirm").await;
     assert!(asked.starts_with(question), "{asked}");
 }
+
+/// A group's lag in time: red when its oldest entry not yet delivered has waited long, up to
+/// date once it has read everything.
+#[tokio::test]
+async fn a_group_behind_in_time_shows_how_far_in_red_until_it_reads() {
+    with_playground(Stack::start(), async |stack, page| {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        // A stream begun two minutes ago, and a group that has read none of it.
+        stack.xadd_spread(now_ms - 120_000, 3).await;
+        let mut redis = stack.redis().await;
+        let _: () = redis::cmd("XGROUP")
+            .arg(&["CREATE", "claims:events", "auditors", "0"])
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        let behind = "lag-ms-auditors";
+        page.wait_attribute(behind, "data-level", Some("red"), Duration::from_secs(15))
+            .await;
+        let text = page.text(behind).await;
+        assert!(text.ends_with("min behind"), "{text}");
+        page.screenshot_at("groups", "27-group-behind").await;
+
+        let _: redis::Value = redis::cmd("XREADGROUP")
+            .arg(&["GROUP", "auditors", "a", "STREAMS", "claims:events", ">"])
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        page.wait_text(behind, "up to date", Duration::from_secs(15))
+            .await;
+        assert_eq!(
+            page.attribute(behind, "data-level").await.as_deref(),
+            Some("ok")
+        );
+    })
+    .await;
+}
