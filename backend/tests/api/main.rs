@@ -23,6 +23,7 @@ mod lab;
 mod limits;
 mod outage;
 mod projection;
+mod quiz;
 mod retention;
 mod scenarios;
 mod schema;

@@ -46,6 +46,21 @@ pub struct CommandHelp {
     pub summary: String,
 }
 
+/// `POST /api/workspaces/reset` (header `X-Workspace`): what emptying the workspace removed;
+/// its id stays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceReset {
+    /// The learner's keys deleted.
+    pub keys_removed: usize,
+    /// Quiz answers forgotten.
+    pub answers_removed: usize,
+    /// Tasks no longer marked as shown ("done with help").
+    pub helped_removed: usize,
+    /// Recent console lines forgotten (`GET /api/console/history`), with the hints they gave.
+    #[serde(default)]
+    pub lines_removed: usize,
+}
+
 /// `GET /api/console/history` (header `X-Workspace`): the workspace's recent console lines,
 /// oldest first (at most the last 50, each cut at 256 bytes; they expire with the workspace).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{QuizQuestion, QuizScore};
+
 /// `GET /api/lab` (header `X-Workspace`): the lab's five steps, each task checked against the
 /// real state of the learner's workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +20,9 @@ pub struct LabStep {
     pub title: String,
     pub explanation: String,
     pub tasks: Vec<LabTask>,
+    /// Two or three questions that check the step is understood (never their answers).
+    #[serde(default)]
+    pub quiz: Vec<QuizQuestion>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +36,10 @@ pub struct LabTask {
     pub done: bool,
     /// What in Redis shows it (or what is missing).
     pub evidence: String,
+    /// "Show me" ran its reference commands in this workspace (`POST /api/lab/tasks/{id}/show`):
+    /// done, it is done with help.
+    #[serde(default)]
+    pub helped: bool,
     /// What the learner's own recent console lines suggest they misunderstand about this
     /// task (or that they seem stuck on it), with the fix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -48,6 +57,9 @@ pub struct CompletionReport {
     pub met: usize,
     pub total: usize,
     pub criteria: Vec<Criterion>,
+    /// How the lab's quiz went.
+    #[serde(default)]
+    pub quiz: QuizScore,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

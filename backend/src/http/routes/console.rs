@@ -1,6 +1,6 @@
 //! The stream console: `POST /api/workspaces` gives a learner a workspace, `POST /api/console`
 //! runs one line in it (header `X-Workspace`), `GET /api/console/history` exports its recent
-//! lines.
+//! lines, `POST /api/workspaces/reset` empties it.
 
 use std::net::SocketAddr;
 
@@ -9,7 +9,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use shared::api::{CommandHelp, ConsoleHelp, ConsoleHistory, ConsoleRequest, WorkspaceResponse};
+use shared::api::{
+    CommandHelp, ConsoleHelp, ConsoleHistory, ConsoleRequest, WorkspaceReset, WorkspaceResponse,
+};
 
 use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, workspace_id};
@@ -21,6 +23,7 @@ use crate::teaching::console::{self, WorkspaceError, mistakes, workspace};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/workspaces", post(create))
+        .route("/workspaces/reset", post(reset))
         .route("/console", post(run))
         .route("/console/help", get(help))
         .route("/console/history", get(history))
@@ -102,4 +105,24 @@ async fn help(
         })
         .collect();
     Ok(Json(ConsoleHelp { commands, keys }))
+}
+
+/// Empties the workspace: its keys, its quiz answers and its "shown" tasks go, its id stays.
+/// Counts against the workspace's line rate, as a console line does.
+async fn reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<WorkspaceReset>, ApiError> {
+    let workspace = workspace::open(&state.db, workspace_id(&headers)).await?;
+    state.console.line_allowed(&workspace)?;
+    let emptied = workspace
+        .empty(&state.db)
+        .await?
+        .ok_or_else(|| WorkspaceError::NotFound(workspace.id().to_owned()))?;
+    Ok(Json(WorkspaceReset {
+        keys_removed: emptied.keys,
+        answers_removed: emptied.answers,
+        helped_removed: emptied.helped,
+        lines_removed: emptied.lines,
+    }))
 }

@@ -1,26 +1,30 @@
 //! `GET /api/lab` (header `X-Workspace`): the guided lab, checked against the workspace, with
-//! hints from the learner's own console lines.
+//! hints from the learner's own console lines; its quiz answered (`POST /api/lab/quiz/{id}`)
+//! and a task shown (`POST /api/lab/tasks/{id}/show`).
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use shared::api::{ClassView, LabResponse};
+use shared::api::{ClassView, LabResponse, LabTask, QuizAnswer, QuizAnswerRequest, ShowResponse};
 
-use crate::http::extract::{ApiQuery, workspace_id};
+use crate::http::extract::{ApiQuery, JsonBody, workspace_id};
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::teaching::console::{mistakes, workspace};
-use crate::teaching::lab::{self, Seen, observed};
+use crate::teaching::lab::quiz::QuizError;
+use crate::teaching::lab::{self, Seen, observed, quiz, show};
 use crate::teaching::validate::{self, Target};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/lab", get(progress))
         .route("/lab/report", get(report))
+        .route("/lab/quiz/{id}", post(answer))
+        .route("/lab/tasks/{id}/show", post(show_task))
         .route("/class", get(class))
 }
 
@@ -46,14 +50,95 @@ async fn progress(
 /// The lab, each task checked against the workspace the `X-Workspace` header names.
 async fn checked(state: &AppState, headers: &HeaderMap) -> Result<LabResponse, ApiError> {
     let workspace = workspace::open(&state.db, workspace_id(headers)).await?;
-    let (environment, observed) = tokio::join!(
+    checked_in(state, &workspace).await
+}
+
+/// The lab checked against `workspace`, with its quiz answers and the tasks it was shown.
+async fn checked_in(
+    state: &AppState,
+    workspace: &workspace::Workspace,
+) -> Result<LabResponse, ApiError> {
+    let (environment, observed, marks) = tokio::join!(
         validate::run(Target::Redis(&state.db)),
-        observed::observe(&state.db, &workspace)
+        observed::observe(&state.db, workspace),
+        workspace.marks(&state.db)
     );
-    Ok(lab::evaluate(&Seen {
+    let mut lab = lab::evaluate(&Seen {
         workspace: &observed?,
         environment: &environment,
-    }))
+    });
+    lab::annotate(&mut lab, &marks?);
+    Ok(lab)
+}
+
+/// Answers one of the lab's questions: whether `choice` is right and why the right answer is;
+/// the workspace keeps its last answer to each question. An answer counts against the
+/// workspace's line rate, as a console line does.
+async fn answer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<QuizAnswerRequest>,
+) -> Result<Json<QuizAnswer>, ApiError> {
+    let (choice, answer) = quiz::answer(&id, request.choice).map_err(|e| match e {
+        QuizError::NoQuestion(id) => ApiError::NotFound(format!(
+            "no lab question {id}; GET /api/lab lists each step's quiz"
+        )),
+        QuizError::NoChoice { choice, choices } => ApiError::bad_request(
+            "invalid_choice",
+            format!(
+                "choice is the index of one of the question's {choices} choices, 0 to {}, not {choice}",
+                choices - 1
+            ),
+        ),
+    })?;
+    let workspace = workspace::open(&state.db, workspace_id(&headers)).await?;
+    state.console.line_allowed(&workspace)?;
+    workspace.record_answer(&state.db, &id, choice).await?;
+    Ok(Json(answer))
+}
+
+/// "Show me": runs the task's reference lines in the workspace through the console (each
+/// counting against the workspace's line rate), marks the task as shown, and answers each
+/// line and the task checked after them.
+async fn show_task(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<ShowResponse>, ApiError> {
+    if !lab::task_ids().any(|t| t == id) {
+        return Err(ApiError::NotFound(format!(
+            "no lab task {id}; the tasks are {}",
+            lab::task_ids().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let workspace = workspace::open(&state.db, workspace_id(&headers)).await?;
+    let observed = observed::observe(&state.db, &workspace).await?;
+    let lines = lab::reference(&id, &observed).unwrap_or_default();
+    for _ in &lines {
+        state.console.line_allowed(&workspace)?;
+    }
+    let lines = show::run(&state.db, &state.console, &workspace, &lines)
+        .await
+        .map_err(|show::Unavailable(e)| ApiError::Unavailable(e))?;
+    workspace.record_helped(&state.db, &id).await?;
+    let mut lab = checked_in(&state, &workspace).await?;
+    let stuck_after = state.console.limits().stuck_after;
+    mistakes::annotate(
+        &state.db,
+        &workspace,
+        &mut lab,
+        state.clock.now(),
+        stuck_after,
+    )
+    .await?;
+    let task: LabTask = lab
+        .steps
+        .into_iter()
+        .flat_map(|s| s.tasks)
+        .find(|t| t.id == id)
+        .expect("a task of the lab");
+    Ok(Json(ShowResponse { lines, task }))
 }
 
 /// How many learners are at which step (counts only, so open to all): one count every few

@@ -6,7 +6,8 @@
 //!
 //! Keys (all bounded):
 //! - `lab:{<id>}`: the workspace (a hash: when it was made, the bytes each of its keys takes,
-//!   the largest entry the console added to each); expires [`IDLE_EXPIRY`] after its last use.
+//!   the largest entry the console added to each, its quiz answers and the tasks "show me"
+//!   ran, see `marks`); expires [`IDLE_EXPIRY`] after its last use.
 //! - `lab:{<id>}:<name>`: the learner's keys, each expiring [`IDLE_EXPIRY`] after the last
 //!   command that named it; at most [`MAX_KEYS`] of them, [`MAX_BYTES`] in all.
 //! - `lab:lines:{<id>}`: its recent console lines ([`lines`]), expiring with it.
@@ -29,8 +30,10 @@ use crate::store::reply;
 
 pub mod glance;
 pub mod lines;
+mod marks;
 pub mod observed;
 mod reserve;
+pub use marks::{Emptied, Marks};
 pub use reserve::{Cap, Exceeded, Growth, Reservation};
 
 /// An unused workspace and its keys go after this long.

@@ -4,10 +4,13 @@
 
 pub mod class;
 pub mod observed;
+pub mod quiz;
 pub mod report;
+pub mod show;
 
 use shared::api::{LabResponse, LabStep, LabTask, ValidationResponse};
 
+use crate::store::workspaces::Marks;
 use observed::{Observed, PROCESSORS};
 
 /// A task: its id, title, an example command, and its check.
@@ -16,6 +19,9 @@ struct Task {
     title: &'static str,
     example: &'static str,
     check: fn(&Seen) -> Result<String, String>,
+    /// "Show me": console lines that make the check pass from any reasonable state of the
+    /// workspace (`<id N>` stands for the id the show's N-th XADD got).
+    show: fn(&Observed) -> Vec<String>,
 }
 
 /// What the checks see: the workspace and the environment.
@@ -42,6 +48,7 @@ const STEPS: &[Step] = &[
             title: "the environment passes its checks",
             example: "PING",
             check: environment,
+            show: show_environment,
         }],
     },
     Step {
@@ -55,12 +62,14 @@ const STEPS: &[Step] = &[
                 title: "append three claim events with XADD to claims:events",
                 example: "XADD claims:events * type claim_submitted claim_id c-1 amount 120.00",
                 check: append_three,
+                show: show_append_three,
             },
             Task {
                 id: "event_fields",
                 title: "an entry is a claim event: a type and a claim_id",
                 example: "XADD claims:events * type claim_submitted claim_id c-1 amount 120.00",
                 check: event_fields,
+                show: show_event_fields,
             },
         ],
     },
@@ -76,18 +85,21 @@ const STEPS: &[Step] = &[
                 title: "one claim's full lifecycle: submitted, a status update, then paid or rejected",
                 example: "XADD claims:events * type claim_status_updated claim_id c-1 from submitted to under_review",
                 check: lifecycle,
+                show: show_lifecycle,
             },
             Task {
                 id: "group_created",
                 title: "create the group claims-processors from the start of the stream",
                 example: "XGROUP CREATE claims:events claims-processors 0",
                 check: group_created,
+                show: show_group_created,
             },
             Task {
                 id: "read_as_c1",
                 title: "read as consumer c1 with XREADGROUP",
                 example: "XREADGROUP GROUP claims-processors c1 COUNT 2 STREAMS claims:events >",
                 check: read_as_c1,
+                show: show_read_as_c1,
             },
         ],
     },
@@ -103,18 +115,21 @@ const STEPS: &[Step] = &[
                 title: "acknowledge an entry with XACK, leaving another pending (find them with XPENDING)",
                 example: "XACK claims:events claims-processors <id-from-XPENDING>",
                 check: acknowledge,
+                show: show_acknowledge,
             },
             Task {
                 id: "claim_idle",
                 title: "claim an idle entry for consumer c2 (XCLAIM or XAUTOCLAIM)",
                 example: "XAUTOCLAIM claims:events claims-processors c2 0 0",
                 check: claim_idle,
+                show: show_claim_idle,
             },
             Task {
                 id: "trim_safely",
                 title: "trim safely: remove old entries but none still pending",
                 example: "XTRIM claims:events MINID <oldest-pending-id>",
                 check: trim_safely,
+                show: show_trim_safely,
             },
         ],
     },
@@ -129,12 +144,14 @@ const STEPS: &[Step] = &[
                 title: "claims-analytics and claims-notifications read the stream too",
                 example: "XGROUP CREATE claims:events claims-analytics 0",
                 check: three_groups,
+                show: show_three_groups,
             },
             Task {
                 id: "dead_letter",
                 title: "a failed entry moved to claims:failed with the reason",
                 example: "XADD claims:failed * original_id <id> group claims-processors error \"amount missing\"",
                 check: dead_letter,
+                show: show_dead_letter,
             },
         ],
     },
@@ -160,6 +177,7 @@ pub fn evaluate(seen: &Seen) -> LabResponse {
             id: step.id.to_owned(),
             title: step.title.to_owned(),
             explanation: step.explanation.to_owned(),
+            quiz: quiz::of_step(step.id),
             tasks: step
                 .tasks
                 .iter()
@@ -174,6 +192,7 @@ pub fn evaluate(seen: &Seen) -> LabResponse {
                         example: task.example.to_owned(),
                         done,
                         evidence,
+                        helped: false,
                         hint: None,
                         hint_reason: None,
                     }
@@ -187,6 +206,31 @@ pub fn evaluate(seen: &Seen) -> LabResponse {
         total: tasks.count(),
         steps,
     }
+}
+
+/// The lab as this workspace left it: its quiz answers and the tasks "show me" ran.
+pub fn annotate(lab: &mut LabResponse, marks: &Marks) {
+    for step in &mut lab.steps {
+        for task in &mut step.tasks {
+            task.helped = marks.helped.contains(&task.id);
+        }
+        for question in &mut step.quiz {
+            if let Some(&choice) = marks.answers.get(&question.id) {
+                quiz::answered(question, choice);
+            }
+        }
+    }
+}
+
+/// Every task's id, in the lab's order.
+pub fn task_ids() -> impl Iterator<Item = &'static str> {
+    STEPS.iter().flat_map(|s| s.tasks).map(|t| t.id)
+}
+
+/// The task's reference lines for the workspace as it is (`None`: no such task).
+pub fn reference(task: &str, workspace: &Observed) -> Option<Vec<String>> {
+    let task = STEPS.iter().flat_map(|s| s.tasks).find(|t| t.id == task)?;
+    Some((task.show)(workspace))
 }
 
 fn environment(seen: &Seen) -> Result<String, String> {
@@ -378,4 +422,153 @@ fn dead_letter(seen: &Seen) -> Result<String, String> {
         0 => Err("claims:failed is empty".into()),
         n => Ok(format!("claims:failed holds {n}")),
     }
+}
+
+// "Show me": each task's reference lines. Each makes its task's check pass whatever the
+// workspace held before, as long as it is a lab's workspace (its stream under a few hundred
+// entries, at most 100 of them undelivered to claims-processors); lines that would fail on
+// what is there (a group made twice) are left out, as a learner would leave them out.
+
+fn show_environment(_: &Observed) -> Vec<String> {
+    vec!["PING".into()]
+}
+
+fn show_append_three(_: &Observed) -> Vec<String> {
+    (1..=3)
+        .map(|n| {
+            format!(
+                "XADD claims:events * type claim_submitted claim_id c-10{n} customer_id cu-1 \
+                 amount {n}00.00"
+            )
+        })
+        .collect()
+}
+
+fn show_event_fields(_: &Observed) -> Vec<String> {
+    vec!["XADD claims:events * type claim_submitted claim_id c-201 amount 120.00".into()]
+}
+
+fn show_lifecycle(_: &Observed) -> Vec<String> {
+    vec![
+        "XADD claims:events * type claim_submitted claim_id c-301 amount 250.00".into(),
+        "XADD claims:events * type claim_status_updated claim_id c-301 from submitted to approved"
+            .into(),
+        "XADD claims:events * type claim_paid claim_id c-301 amount 250.00".into(),
+    ]
+}
+
+/// Makes claims-processors if it is not there.
+fn processors(w: &Observed) -> Option<String> {
+    w.groups
+        .iter()
+        .all(|g| g.name != PROCESSORS)
+        .then(|| format!("XGROUP CREATE claims:events {PROCESSORS} 0 MKSTREAM"))
+}
+
+fn show_group_created(w: &Observed) -> Vec<String> {
+    let Some(g) = w.groups.iter().find(|g| g.name == PROCESSORS) else {
+        return processors(w).into_iter().collect();
+    };
+    if g.last_delivered == "0-0" || !w.consumers.is_empty() {
+        return vec!["XINFO GROUPS claims:events".into()];
+    }
+    // Back to the start, saying how many it has read (none), so its lag stays known.
+    vec![format!(
+        "XGROUP SETID claims:events {PROCESSORS} 0 ENTRIESREAD 0"
+    )]
+}
+
+/// Reads as c1 everything not yet delivered (up to 100), so the entries just added are c1's.
+const READ_ALL: &str = "XREADGROUP GROUP claims-processors c1 COUNT 100 STREAMS claims:events >";
+
+fn show_read_as_c1(w: &Observed) -> Vec<String> {
+    let mut lines: Vec<String> = processors(w).into_iter().collect();
+    lines.push("XADD claims:events * type claim_submitted claim_id c-401 amount 80.00".into());
+    lines.push(READ_ALL.into());
+    lines
+}
+
+fn show_acknowledge(w: &Observed) -> Vec<String> {
+    let mut lines: Vec<String> = processors(w).into_iter().collect();
+    lines.extend([
+        "XADD claims:events * type claim_submitted claim_id c-501 amount 90.00".into(),
+        "XADD claims:events * type claim_submitted claim_id c-502 amount 95.00".into(),
+        READ_ALL.into(),
+        format!("XACK claims:events {PROCESSORS} <id 1>"),
+        format!("XPENDING claims:events {PROCESSORS}"),
+    ]);
+    lines
+}
+
+fn show_claim_idle(w: &Observed) -> Vec<String> {
+    let mut lines: Vec<String> = processors(w).into_iter().collect();
+    lines.extend([
+        "XADD claims:events * type claim_submitted claim_id c-601 amount 70.00".into(),
+        READ_ALL.into(),
+        // Idle for 0 ms or more: c1 has not crashed, but this shows the hand-over.
+        format!("XAUTOCLAIM claims:events {PROCESSORS} c2 0 <id 1> COUNT 1"),
+    ]);
+    lines
+}
+
+fn show_trim_safely(w: &Observed) -> Vec<String> {
+    let added = [
+        "XADD claims:events * type claim_submitted claim_id c-701 amount 60.00".to_owned(),
+        "XADD claims:events * type claim_submitted claim_id c-702 amount 65.00".to_owned(),
+    ];
+    let first = w.first_id.as_deref().map_or((u64::MAX, u64::MAX), parse);
+    let (lost, mut kept): (Vec<&str>, Vec<&str>) = w
+        .pending
+        .iter()
+        .map(|(id, _, _)| id.as_str())
+        .partition(|id| parse(id) < first);
+    kept.sort_by_key(|id| parse(id));
+    let mut lines = Vec::new();
+    // Pending entries already trimmed away cannot be processed: acknowledge them.
+    if !lost.is_empty() {
+        lines.push(format!(
+            "XACK claims:events {PROCESSORS} {}",
+            lost.join(" ")
+        ));
+    }
+    let ack = |id: &str| format!("XACK claims:events {PROCESSORS} {id}");
+    let trim = |id: &str| format!("XTRIM claims:events MINID {id}");
+    match kept.as_slice() {
+        // Nothing pending: everything before the last entry added may go.
+        [] => {
+            lines.extend(added);
+            lines.push(trim("<id 2>"));
+        }
+        // Everything before the oldest pending entry may go.
+        [oldest, ..] if parse(oldest) > first => lines.push(trim(oldest)),
+        // The first entry is pending: c1 finishes it first, then it may go.
+        [oldest, next, ..] => lines.extend([ack(oldest), trim(next)]),
+        [oldest] => {
+            lines.push(ack(oldest));
+            lines.extend(added);
+            lines.push(trim("<id 2>"));
+        }
+    }
+    lines
+}
+
+fn show_three_groups(w: &Observed) -> Vec<String> {
+    let lines: Vec<String> = [PROCESSORS, "claims-analytics", "claims-notifications"]
+        .into_iter()
+        .filter(|name| w.groups.iter().all(|g| g.name != *name))
+        .map(|name| format!("XGROUP CREATE claims:events {name} 0 MKSTREAM"))
+        .collect();
+    if lines.is_empty() {
+        return vec!["XINFO GROUPS claims:events".into()];
+    }
+    lines
+}
+
+fn show_dead_letter(_: &Observed) -> Vec<String> {
+    vec![
+        "XADD claims:events * type claim_submitted claim_id c-801".into(),
+        format!(
+            "XADD claims:failed * original_id <id 1> group {PROCESSORS} error \"amount missing\""
+        ),
+    ]
 }

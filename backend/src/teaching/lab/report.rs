@@ -1,5 +1,6 @@
 //! Completion verification: the lab's six success criteria, each met when the lab tasks
-//! behind it are done, with their evidence; as JSON or as Markdown to download.
+//! behind it are done, with their evidence (a task "show me" ran is done with help), and how
+//! many of the quiz's questions were answered correctly; as JSON or as Markdown to download.
 
 use shared::api::{CompletionReport, Criterion, LabResponse};
 
@@ -50,7 +51,11 @@ pub fn of(lab: &LabResponse, generated_at: String) -> CompletionReport {
                 evidence: behind
                     .iter()
                     .map(|t| {
-                        let mark = if t.done { "done" } else { "not yet" };
+                        let mark = match (t.done, t.helped) {
+                            (true, true) => "done with help",
+                            (true, false) => "done",
+                            (false, _) => "not yet",
+                        };
                         format!("{} ({mark}): {}", t.title, t.evidence)
                     })
                     .collect(),
@@ -62,6 +67,7 @@ pub fn of(lab: &LabResponse, generated_at: String) -> CompletionReport {
         met: criteria.iter().filter(|c| c.met).count(),
         total: criteria.len(),
         criteria,
+        quiz: super::quiz::score(lab.steps.iter().flat_map(|s| &s.quiz)),
     }
 }
 
@@ -71,6 +77,11 @@ pub fn markdown(report: &CompletionReport) -> String {
         "# claimstream lab: completion report\n\n{} of {} success criteria met ({}).\n",
         report.met, report.total, report.generated_at
     );
+    let quiz = &report.quiz;
+    out.push_str(&format!(
+        "\nQuiz: {} of {} questions answered correctly ({} answered).\n",
+        quiz.correct, quiz.total, quiz.answered
+    ));
     for c in &report.criteria {
         let mark = if c.met { "[x]" } else { "[ ]" };
         out.push_str(&format!("\n## {mark} {}\n\n", c.title));
@@ -93,6 +104,7 @@ mod tests {
             example: String::new(),
             done,
             evidence: format!("evidence of {id}"),
+            helped: false,
             hint: None,
             hint_reason: None,
         }
@@ -111,6 +123,7 @@ mod tests {
                     task("read_as_c1", true),
                     task("acknowledge", false),
                 ],
+                quiz: Vec::new(),
             }],
             done: 3,
             total: 4,

@@ -1,4 +1,5 @@
-//! The lab view: steps that turn done by what Redis shows, and the completion report.
+//! The lab view: steps that turn done by what Redis shows, each step's quiz, "show me", and
+//! the completion report.
 
 use std::time::Duration;
 
@@ -142,6 +143,99 @@ async fn a_hint_appears_after_a_mistake_typed_in_the_console() {
                 .contains("XREAD reads a stream as a plain reader")
         );
         lab.screenshot_at("lab", "27-lab-hint").await;
+        page.assert_no_console_errors().await;
+    })
+    .await;
+}
+
+/// A step's question answered wrongly, then rightly: each time the page says which, and why;
+/// a reload keeps the answer.
+#[tokio::test]
+async fn a_quiz_answered() {
+    with_laptop_playground(Stack::start(), async |_, page| {
+        let within = Duration::from_secs(15);
+        page.click("nav-lab").await;
+        let lab = Lab::on(page);
+        lab.wait_exists("quiz-streams_ids_grow", within).await;
+        assert_eq!(
+            lab.attribute("quiz-streams_ids_grow", "data-answered")
+                .await
+                .as_deref(),
+            Some("false")
+        );
+        assert!(!lab.exists("quiz-streams_ids_grow-explanation").await);
+
+        lab.answer("streams_ids_grow", 1).await;
+        let wrong = lab.wait_verdict("streams_ids_grow", false, within).await;
+        assert!(wrong.starts_with("Not quite."), "{wrong}");
+        assert!(wrong.contains("append-only"), "{wrong}");
+        lab.answer("streams_ids_grow", 0).await;
+        let right = lab.wait_verdict("streams_ids_grow", true, within).await;
+        assert!(right.starts_with("Right."), "{right}");
+        lab.screenshot_at("lab-step-streams", "28-lab-quiz-answered")
+            .await;
+
+        page.browser.client.refresh().await.unwrap();
+        page.wait_connected().await;
+        lab.wait_verdict("streams_ids_grow", true, within).await;
+        assert_eq!(
+            lab.attribute("quiz-streams_ids_grow-choice-0", "aria-pressed")
+                .await
+                .as_deref(),
+            Some("true")
+        );
+        page.assert_no_console_errors().await;
+    })
+    .await;
+}
+
+/// "Show me" runs a task's commands in the learner's workspace: they show with their replies
+/// (in the page's language), and the task turns done with help.
+#[tokio::test]
+async fn show_me_completes_a_task() {
+    with_laptop_playground(Stack::start(), async |_, page| {
+        let within = Duration::from_secs(15);
+        page.click("nav-lab").await;
+        let lab = Lab::on(page);
+        lab.wait_task_done("environment", within).await;
+        assert_eq!(
+            lab.task_done("append_three").await.as_deref(),
+            Some("false")
+        );
+
+        lab.show_me("append_three").await;
+        lab.wait_task_done("append_three", within).await;
+        let shown = lab.wait_shown("append_three", within).await;
+        assert_eq!(
+            shown
+                .matches("> XADD claims:events * type claim_submitted")
+                .count(),
+            3,
+            "{shown}"
+        );
+        assert_eq!(
+            lab.attribute("lab-task-append_three", "data-helped")
+                .await
+                .as_deref(),
+            Some("true")
+        );
+        assert!(
+            lab.text("lab-task-append_three")
+                .await
+                .contains("(done with help)"),
+        );
+        lab.screenshot_at("lab-step-streams", "29-lab-show-me")
+            .await;
+
+        page.click_css("[data-testid=lab-panel] [data-testid=language-node]")
+            .await;
+        eventually(within, "the shown lines in node-redis", || async {
+            lab.text("lab-shown-append_three")
+                .await
+                .contains("> await client.xAdd('claims:events', '*'")
+                .then_some(())
+        })
+        .await;
         page.assert_no_console_errors().await;
     })
     .await;
