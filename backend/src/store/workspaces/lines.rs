@@ -66,9 +66,9 @@ impl Line {
     }
 }
 
-/// What [`Workspace::marks`] reads.
+/// What [`Workspace::class_marks`] reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Marks {
+pub struct ClassMarks {
     /// The task the lab last found the learner on, and since when (ms since 1970).
     pub on_task: Option<(String, i64)>,
     /// Lines that showed each mistake asked about, in the order asked.
@@ -119,7 +119,7 @@ impl Workspace {
     /// What the class view counts of this workspace, changing nothing: the task the lab last
     /// found the learner on and since when (ms), and how many lines showed each of
     /// `mistakes` (detector ids), in their order.
-    pub async fn marks(&self, db: &Db, mistakes: &[&str]) -> Result<Marks, DbError> {
+    pub async fn class_marks(&self, db: &Db, mistakes: &[&str]) -> Result<ClassMarks, DbError> {
         let mut hmget = vec!["HMGET".to_owned(), self.meta(), "on_task".to_owned()];
         hmget.extend(mistakes.iter().map(|id| mistake_field(id)));
         let fields: Vec<Option<String>> = db.run(&mut Trace::off(), &hmget).await?;
@@ -128,7 +128,7 @@ impl Workspace {
             let (task, ms) = s.rsplit_once('@')?;
             Some((task.to_owned(), ms.parse().ok()?))
         });
-        Ok(Marks {
+        Ok(ClassMarks {
             on_task,
             mistakes: fields
                 .map(|n| n.and_then(|n| n.parse().ok()).unwrap_or(0))

@@ -13,7 +13,7 @@ use shared::api::{ClassView, LabResponse, MistakeCount, StepCount, TaskHeat, Val
 
 use crate::store::db::{Db, DbError};
 use crate::store::workspaces::Workspace;
-use crate::store::workspaces::lines::Marks;
+use crate::store::workspaces::lines::ClassMarks;
 use crate::teaching::console::mistakes::MISTAKES;
 use crate::teaching::lab::{self, Seen, observed};
 
@@ -52,7 +52,7 @@ const AT_ONCE: usize = 16;
 /// One learner as the class view counts them: their lab, checked, and their marks.
 struct Learner {
     lab: LabResponse,
-    marks: Marks,
+    marks: ClassMarks,
 }
 
 /// The class as the workspaces used in the last [`WINDOW`] before `now` show it; learners on
@@ -76,7 +76,7 @@ pub async fn view(
                     workspace: &seen,
                     environment: &environment,
                 });
-                let marks = w.marks(&db, &mistakes).await?;
+                let marks = w.class_marks(&db, &mistakes).await?;
                 Ok(Learner { lab, marks })
             }
         })
