@@ -19,6 +19,7 @@ pub mod markers;
 pub mod memory;
 pub mod metrics;
 pub mod notifications;
+pub mod position;
 pub mod read_model;
 pub mod reply;
 pub mod streams;
@@ -28,7 +29,7 @@ pub mod workspaces;
 
 /// The text of a script whose `EVALSHA` a learner's trace shows, by its SHA-1.
 pub fn script_source(sha: &str) -> Option<shared::api::ScriptSource> {
-    [&*claims::APPEND, &*trim::PLAN]
+    [&*claims::APPEND, &*trim::PLAN, &*position::POSITION]
         .into_iter()
         .find(|lua| lua.sha() == sha)
         .map(|lua| shared::api::ScriptSource {

@@ -23,6 +23,7 @@ fn instructor_actions(letter: &str) -> Vec<(&'static str, String, Value)> {
         ("POST", format!("{g}/pause"), json!({"paused": true})),
         ("POST", format!("{g}/inject"), json!({"fail_ratio": 1.0})),
         ("POST", format!("{g}/claim"), json!({"min_idle_ms": 0})),
+        ("POST", format!("{g}/position"), json!({"rewind": 1})),
         (
             "POST",
             format!("/api/dead-letters/{letter}/replay"),

@@ -453,3 +453,138 @@ async fn the_workers_own_commands_are_shown_sampled() {
     })
     .await;
 }
+
+/// A group's last-delivered id, entries read and lag, as `XINFO GROUPS` says.
+async fn position_of(app: &TestApp, name: &str) -> (String, Option<i64>, Option<i64>) {
+    let groups: Vec<std::collections::HashMap<String, redis::Value>> =
+        app.query(&["XINFO", "GROUPS", "claims:events"]).await;
+    let g = groups
+        .into_iter()
+        .find(|g| redis::from_redis_value::<String>(g["name"].clone()).unwrap() == name)
+        .unwrap();
+    let number = |v: &redis::Value| redis::from_redis_value::<Option<i64>>(v.clone()).unwrap();
+    (
+        redis::from_redis_value(g["last-delivered-id"].clone()).unwrap(),
+        number(&g["entries-read"]),
+        number(&g["lag"]),
+    )
+}
+
+async fn move_to(app: &TestApp, body: Value) -> shared::api::PositionResponse {
+    let r = app.post("/api/groups/replayer/position", &body).await;
+    assert_eq!(r.status(), 200, "{body}");
+    r.json().await.unwrap()
+}
+
+/// `POST /api/groups/{group}/position`: each way of choosing a point moves the group with
+/// `ENTRIESREAD`, so Redis keeps knowing its lag; a dry run only says what would come again.
+#[tokio::test]
+async fn a_group_moves_to_a_point_with_its_lag_known_and_a_dry_run_moves_nothing() {
+    let app = spawn_app().await;
+    // Ten entries with ids of known times: 1000-0 ... 1009-0.
+    for ms in 1000..1010 {
+        let _: String = app
+            .query(&[
+                "XADD",
+                "claims:events",
+                &format!("{ms}-0"),
+                "type",
+                "stream_created",
+            ])
+            .await;
+    }
+    for (name, at) in [("replayer", "$"), ("other", "1005-0")] {
+        let _: () = app
+            .query(&["XGROUP", "CREATE", "claims:events", name, at])
+            .await;
+    }
+    assert_eq!(
+        position_of(&app, "replayer").await,
+        ("1009-0".into(), None, Some(0))
+    );
+
+    let dry = move_to(&app, json!({"rewind": 3, "dry_run": true})).await;
+    assert_eq!(
+        (dry.redelivered, dry.first_redelivered.as_deref()),
+        (3, Some("1007-0"))
+    );
+    assert_eq!(dry.streams[0].from, "1009-0");
+    assert_eq!(
+        position_of(&app, "replayer").await.0,
+        "1009-0",
+        "a dry run moves nothing"
+    );
+
+    let moved = move_to(&app, json!({"rewind": 3})).await;
+    assert_eq!(moved.redelivered, 3);
+    assert!(moved.redis[0].starts_with("EVALSHA "), "{:?}", moved.redis);
+    assert_eq!(
+        position_of(&app, "replayer").await,
+        ("1006-0".into(), Some(7), Some(3))
+    );
+    let again: Vec<(String, Vec<(String, Vec<(String, String)>)>)> = app
+        .query(&[
+            "XREADGROUP",
+            "GROUP",
+            "replayer",
+            "c",
+            "STREAMS",
+            "claims:events",
+            ">",
+        ])
+        .await;
+    let ids: Vec<&str> = again[0].1.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["1007-0", "1008-0", "1009-0"]);
+
+    // SETID without ENTRIESREAD leaves the lag unknown; a move puts it back.
+    let _: () = app
+        .query(&["XGROUP", "SETID", "claims:events", "replayer", "1002-0"])
+        .await;
+    assert_eq!(position_of(&app, "replayer").await.2, None);
+    for (body, expected) in [
+        (json!({"to": "start"}), ("0-0", 0, 10)),
+        (
+            json!({"to_time": "1970-01-01T00:00:01.004Z"}),
+            ("1004-0", 5, 5),
+        ),
+        (json!({"to_id": "1002-0"}), ("1002-0", 3, 7)),
+        (json!({"copy_from": "other"}), ("1005-0", 6, 4)),
+        (json!({"to": "end"}), ("1009-0", 10, 0)),
+    ] {
+        let moved = move_to(&app, body.clone()).await;
+        assert_eq!(moved.redelivered, expected.2 as u64, "{body}");
+        assert_eq!(
+            position_of(&app, "replayer").await,
+            (expected.0.into(), Some(expected.1), Some(expected.2)),
+            "{body}"
+        );
+    }
+
+    for (body, status, code) in [
+        (json!({}), 400, "invalid_position"),
+        (json!({"to": "start", "rewind": 2}), 400, "invalid_position"),
+        (json!({"to": "middle"}), 400, "invalid_position"),
+        (json!({"rewind": 0}), 400, "invalid_position"),
+        (json!({"to_id": "soon"}), 400, "invalid_position"),
+        (json!({"to_time": "yesterday"}), 400, "invalid_position"),
+        (json!({"to_id": "2000-0"}), 422, "position_ahead"),
+        (json!({"copy_from": "nobody"}), 404, "not_found"),
+    ] {
+        let r = app.post("/api/groups/replayer/position", &body).await;
+        let (got, got_code, message) = error_of(r).await;
+        assert_eq!(
+            (got, got_code.as_str()),
+            (status, code),
+            "{body}: {message}"
+        );
+    }
+    let r = app
+        .post("/api/groups/nobody/position", &json!({"to": "start"}))
+        .await;
+    assert_eq!(error_of(r).await.0, 404);
+    assert_eq!(
+        position_of(&app, "replayer").await.0,
+        "1009-0",
+        "refusals move nothing"
+    );
+}

@@ -150,6 +150,52 @@ pub struct PauseRequest {
     pub paused: bool,
 }
 
+/// `POST /api/groups/{group}/position`: exactly one of `to` (`start` or `end`), `to_id`,
+/// `to_time` (RFC 3339), `rewind` (entries back from where the group is) or `copy_from`
+/// (another group's position); `dry_run` says what would happen and moves nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PositionRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewind: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_from: Option<String>,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What moving a group does (or, in a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionResponse {
+    pub group: String,
+    pub dry_run: bool,
+    /// Entries the group is given (again) next, over every partition.
+    pub redelivered: u64,
+    /// The first of them (of the first partition that has any).
+    pub first_redelivered: Option<String>,
+    /// Each partition's stream (one, unless the claims are partitioned).
+    pub streams: Vec<StreamPosition>,
+    pub redis: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamPosition {
+    pub stream: String,
+    /// The group's last-delivered id before, and after.
+    pub from: String,
+    pub to: String,
+    /// The `ENTRIESREAD` given with `XGROUP SETID`, so the group's lag stays known.
+    pub entries_read: u64,
+    pub redelivered: u64,
+    pub first_redelivered: Option<String>,
+}
+
 /// The answer to a group action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupActionResponse {

@@ -8,15 +8,20 @@ use axum::extract::{Path, State};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use shared::api::{GroupActionResponse, GroupsResponse, InjectRequest, PauseRequest};
+use shared::api::{
+    GroupActionResponse, GroupsResponse, InjectRequest, PauseRequest, PositionRequest,
+    PositionResponse, StreamPosition,
+};
 
 use crate::http::error::ApiError;
 use crate::http::extract::{JsonBody, OptionalJsonBody};
 use crate::http::state::AppState;
 use crate::store::db::Refusal;
+use crate::store::entry_id::EntryId;
 use crate::store::group_state;
 use crate::store::groups;
 use crate::store::keys;
+use crate::store::position::{self, Point, Refused};
 use crate::store::trace::Trace;
 use crate::workers::handler::Injection;
 use crate::workers::{WorkerError, Workers, stats};
@@ -40,6 +45,122 @@ pub fn controls() -> Router<AppState> {
         .route("/groups/{group}/pause", post(pause))
         .route("/groups/{group}/inject", post(inject))
         .route("/groups/{group}/claim", post(claim_now))
+        .route("/groups/{group}/position", post(position))
+}
+
+/// The most entries `rewind` goes back (the script holds them while it counts).
+const MAX_REWIND: u64 = 100_000;
+
+fn point_of(request: &PositionRequest) -> Result<Point, ApiError> {
+    let invalid = |message: String| ApiError::bad_request("invalid_position", message);
+    let given = [
+        request.to.is_some(),
+        request.to_id.is_some(),
+        request.to_time.is_some(),
+        request.rewind.is_some(),
+        request.copy_from.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        return Err(invalid(
+            "give exactly one of to (\"start\" or \"end\"), to_id, to_time, rewind or copy_from"
+                .into(),
+        ));
+    }
+    Ok(match request {
+        PositionRequest { to: Some(to), .. } => match to.as_str() {
+            "start" => Point::Start,
+            "end" => Point::End,
+            other => {
+                return Err(invalid(format!(
+                    "to is \"start\" or \"end\", not {other:?}"
+                )));
+            }
+        },
+        PositionRequest {
+            to_id: Some(id), ..
+        } => {
+            let id: EntryId = id.parse().map_err(invalid)?;
+            Point::Id(id.to_string())
+        }
+        PositionRequest {
+            to_time: Some(at), ..
+        } => {
+            let at: shared::Timestamp = at
+                .parse()
+                .map_err(|_| invalid(format!("to_time {at:?} is not an RFC 3339 time")))?;
+            Point::Time(at.unix_millis().max(0))
+        }
+        PositionRequest {
+            rewind: Some(n), ..
+        } => {
+            if !(1..=MAX_REWIND).contains(n) {
+                return Err(invalid(format!(
+                    "rewind goes 1 to {MAX_REWIND} entries back, not {n}; for further, give to_time or to_id"
+                )));
+            }
+            Point::Rewind(*n)
+        }
+        PositionRequest {
+            copy_from: Some(other),
+            ..
+        } => Point::CopyFrom(other.clone()),
+        _ => unreachable!("exactly one was given"),
+    })
+}
+
+/// Moves a group to a point on each partition's stream with `XGROUP SETID ... ENTRIESREAD`,
+/// or says what that would redeliver (`dry_run`).
+async fn position(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+    JsonBody(request): JsonBody<PositionRequest>,
+) -> Result<Json<PositionResponse>, ApiError> {
+    let point = point_of(&request)?;
+    let mut trace = Trace::default();
+    let mut streams = Vec::new();
+    for partition in state.db.partitions.all() {
+        let stream = partition.events();
+        let moved = position::move_group(
+            &state.db,
+            &mut trace,
+            &stream,
+            &group,
+            &point,
+            request.dry_run,
+        )
+        .await?;
+        match moved {
+            Ok(m) => streams.push(StreamPosition {
+                stream,
+                from: m.from,
+                to: m.to,
+                entries_read: m.entries_read,
+                redelivered: m.redelivered,
+                first_redelivered: m.first_redelivered,
+            }),
+            Err(Refused::NoGroup(name)) => {
+                return Err(ApiError::NotFound(format!(
+                    "no consumer group {name} on {stream}"
+                )));
+            }
+            Err(Refused::Ahead { newest }) => {
+                return Err(ApiError::Unprocessable {
+                    code: "position_ahead",
+                    message: format!(
+                        "{stream}'s newest entry is {newest}: a group placed after it would never be given entries appended with smaller ids"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(Json(PositionResponse {
+        group,
+        dry_run: request.dry_run,
+        redelivered: streams.iter().map(|s| s.redelivered).sum(),
+        first_redelivered: streams.iter().find_map(|s| s.first_redelivered.clone()),
+        streams,
+        redis: trace.into_commands(),
+    }))
 }
 
 impl From<WorkerError> for ApiError {
