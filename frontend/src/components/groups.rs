@@ -12,6 +12,7 @@ use shared::api::{
 
 use crate::api;
 use crate::components::failure::Failure;
+use crate::components::group_position::GroupPosition;
 use crate::components::markup::clicked;
 use crate::store::{Store, id_less};
 
@@ -237,6 +238,9 @@ fn GroupCard(
                         <button type="submit" class="small" data-testid=inject_id.clone()>"inject"</button>
                     </form>
                 </div>
+            </Show>
+            <Show when=move || store.is_instructor()>
+                <GroupPosition name=name.clone() failure=failure />
             </Show>
             <Failure failure=failure />
         </article>

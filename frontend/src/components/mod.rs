@@ -13,6 +13,7 @@ pub mod console;
 pub mod dead_letters;
 pub mod failure;
 pub mod field;
+pub mod group_position;
 pub mod groups;
 pub mod instructor;
 pub mod lab;

@@ -234,3 +234,45 @@ async fn a_group_behind_in_time_shows_how_far_in_red_until_it_reads() {
     })
     .await;
 }
+
+/// Rewinding a group from its card: the preview says what it would be given again before
+/// anything moves; the move keeps its lag known, and shows what Redis ran.
+#[tokio::test]
+async fn an_instructor_rewinds_a_group_after_a_preview_and_its_lag_stays_known() {
+    with_playground(Stack::start(), async |stack, page| {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        stack.xadd_spread(now_ms - 10_000, 5).await;
+        let mut redis = stack.redis().await;
+        let _: () = redis::cmd("XGROUP")
+            .arg(&["CREATE", "claims:events", "auditors", "$"])
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        let within = Duration::from_secs(15);
+        page.wait_text("lag-auditors", "0", within).await;
+
+        page.fill("position-value-auditors", "3").await;
+        page.click("position-preview-auditors").await;
+        page.wait_exists("position-plan-auditors", within).await;
+        let plan = page.text("position-plan-auditors").await;
+        assert!(plan.contains("would give 3 entries again"), "{plan}");
+        assert_eq!(
+            stack.group_lag("auditors").await,
+            Some(0),
+            "a preview moves nothing"
+        );
+        page.screenshot_at("group-auditors", "29-rewind-preview")
+            .await;
+
+        page.click("position-move-auditors").await;
+        page.wait_text("lag-auditors", "3", within).await;
+        assert_eq!(stack.group_lag("auditors").await, Some(3));
+        let panel = page.text("redis-panel").await;
+        assert!(panel.contains("gives 3 entries again"), "{panel}");
+        assert!(panel.contains("EVALSHA"), "{panel}");
+    })
+    .await;
+}
