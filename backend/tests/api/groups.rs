@@ -522,7 +522,7 @@ async fn a_group_moves_to_a_point_with_its_lag_known_and_a_dry_run_moves_nothing
         position_of(&app, "replayer").await,
         ("1006-0".into(), Some(7), Some(3))
     );
-    let again: Vec<(String, Vec<(String, Vec<(String, String)>)>)> = app
+    let again: redis::streams::StreamReadReply = app
         .query(&[
             "XREADGROUP",
             "GROUP",
@@ -533,7 +533,7 @@ async fn a_group_moves_to_a_point_with_its_lag_known_and_a_dry_run_moves_nothing
             ">",
         ])
         .await;
-    let ids: Vec<&str> = again[0].1.iter().map(|(id, _)| id.as_str()).collect();
+    let ids: Vec<&str> = again.keys[0].ids.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, ["1007-0", "1008-0", "1009-0"]);
 
     // SETID without ENTRIESREAD leaves the lag unknown; a move puts it back.
