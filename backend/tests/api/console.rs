@@ -50,6 +50,20 @@ impl<'a> Learner<'a> {
         answer.reply
     }
 
+    /// GETs `path` in this learner's workspace (`X-Workspace`); must answer 200.
+    pub async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let r = self
+            .app
+            .http
+            .get(self.app.url(path))
+            .header("X-Workspace", &self.id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.json().await.unwrap()
+    }
+
     /// Runs a line that must fail, and gives the answer.
     async fn fails(&self, line: &str) -> ConsoleResponse {
         let answer = self.run(line).await;
@@ -205,16 +219,7 @@ async fn refused_commands_say_why_and_send_nothing() {
         .fails(&format!("XADD mine * a {}", "x".repeat(5000)))
         .await;
     assert!(long.error.unwrap().contains("4096"));
-    let listed: shared::api::ConsoleHelp = app
-        .http
-        .get(app.url("/api/console/help"))
-        .header("X-Workspace", &me.id)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: shared::api::ConsoleHelp = me.get("/api/console/help").await;
     assert_eq!(listed.keys[0], "mine", "{:?}", listed.keys);
     assert!(listed.keys.contains(&"demo:claims:events".to_owned()));
     assert_eq!(listed.commands.len(), shared::console::COMMANDS.len());

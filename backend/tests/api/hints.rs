@@ -44,16 +44,8 @@ async fn mistake(me: &Learner<'_>, app: &TestApp, line: &str) -> Option<String> 
     kept.mistake
 }
 
-async fn lab(me: &Learner<'_>, app: &TestApp) -> LabResponse {
-    let r = app
-        .http
-        .get(app.url("/api/lab"))
-        .header("X-Workspace", &me.id)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+async fn lab(me: &Learner<'_>) -> LabResponse {
+    me.get("/api/lab").await
 }
 
 fn task(lab: &LabResponse, id: &str) -> LabTask {
@@ -70,8 +62,8 @@ fn hinted(lab: &LabResponse) -> Vec<&str> {
 }
 
 /// The lab's hint at `id` names the line that showed the mistake and gives its fix.
-async fn lab_hint_at(me: &Learner<'_>, app: &TestApp, id: &str, line: &str, mistake: &str) {
-    let lab = lab(me, app).await;
+async fn lab_hint_at(me: &Learner<'_>, id: &str, line: &str, mistake: &str) {
+    let lab = lab(me).await;
     let t = task(&lab, id);
     let reason = t.hint_reason.unwrap_or_default();
     assert!(
@@ -135,13 +127,13 @@ async fn a_correct_run_through_the_lab_gives_no_hint() {
             .all(|l| l.mistake.is_none())
     );
 
-    let now = lab(&me, &app).await;
+    let now = lab(&me).await;
     assert!(task(&now, "trim_safely").done);
     assert_eq!(hinted(&now), Vec::<&str>::new());
     // Minutes have not passed: typing on the current task is not being stuck.
     me.ok("XLEN claims:failed").await;
     me.ok("XLEN claims:failed").await;
-    assert_eq!(hinted(&lab(&me, &app).await), Vec::<&str>::new());
+    assert_eq!(hinted(&lab(&me).await), Vec::<&str>::new());
 }
 
 #[tokio::test]
@@ -161,7 +153,7 @@ async fn an_explicit_id_not_above_the_newest_and_a_key_of_another_type_are_expla
         mistake(&me, &app, again).await.as_deref(),
         Some("id_not_greater")
     );
-    lab_hint_at(&me, &app, "append_three", again, "id_not_greater").await;
+    lab_hint_at(&me, "append_three", again, "id_not_greater").await;
 
     let _: () = app
         .query(&["SET", &format!("lab:{{{}}}:text", me.id), "not a stream"])
@@ -173,7 +165,7 @@ async fn an_explicit_id_not_above_the_newest_and_a_key_of_another_type_are_expla
         Some("wrong_type")
     );
     // A key of the wrong type concerns the task the learner is on.
-    let lab = lab(&me, &app).await;
+    let lab = lab(&me).await;
     let on = task(&lab, "append_three");
     assert!(on.hint.unwrap().contains("TYPE <key>"));
     assert!(on.hint_reason.unwrap().contains(wrong));
@@ -187,14 +179,14 @@ async fn xread_on_a_stream_with_a_group_is_explained_only_once_it_has_one() {
         .await;
     let read = "XREAD COUNT 5 STREAMS claims:events 0";
     assert_eq!(mistake(&me, &app, read).await, None);
-    assert_eq!(hinted(&lab(&me, &app).await), Vec::<&str>::new());
+    assert_eq!(hinted(&lab(&me).await), Vec::<&str>::new());
     me.ok("XGROUP CREATE claims:events claims-processors 0")
         .await;
     assert_eq!(
         mistake(&me, &app, read).await.as_deref(),
         Some("xread_on_group")
     );
-    lab_hint_at(&me, &app, "read_as_c1", read, "xread_on_group").await;
+    lab_hint_at(&me, "read_as_c1", read, "xread_on_group").await;
 }
 
 #[tokio::test]
@@ -215,7 +207,7 @@ async fn reading_with_zero_for_new_entries_is_explained_when_it_brings_nothing_n
         mistake(&me, &app, zero).await.as_deref(),
         Some("zero_for_new")
     );
-    lab_hint_at(&me, &app, "read_as_c1", zero, "zero_for_new").await;
+    lab_hint_at(&me, "read_as_c1", zero, "zero_for_new").await;
     assert_eq!(mistake(&me, &app, new).await, None);
 }
 
@@ -240,7 +232,7 @@ async fn reading_on_without_acknowledging_is_explained_at_the_third_read() {
         mistake(&me, &app, read).await.as_deref(),
         Some("never_acked")
     );
-    lab_hint_at(&me, &app, "acknowledge", read, "never_acked").await;
+    lab_hint_at(&me, "acknowledge", read, "never_acked").await;
 }
 
 #[tokio::test]
@@ -259,7 +251,7 @@ async fn acknowledging_in_the_wrong_group_is_explained_and_which_mistakes_fired_
         mistake(&me, &app, &wrong).await.as_deref(),
         Some("ack_wrong_group")
     );
-    lab_hint_at(&me, &app, "acknowledge", &wrong, "ack_wrong_group").await;
+    lab_hint_at(&me, "acknowledge", &wrong, "ack_wrong_group").await;
     let right = format!("XACK claims:events claims-processors {id}");
     assert_eq!(mistake(&me, &app, &right).await, None);
     // Acknowledged already: acknowledging again is no mistake of group.
@@ -291,14 +283,7 @@ async fn moving_a_group_without_entriesread_is_explained() {
         mistake(&me, &app, plain).await.as_deref(),
         Some("setid_without_entriesread")
     );
-    lab_hint_at(
-        &me,
-        &app,
-        "group_created",
-        plain,
-        "setid_without_entriesread",
-    )
-    .await;
+    lab_hint_at(&me, "group_created", plain, "setid_without_entriesread").await;
 }
 
 #[tokio::test]
@@ -323,7 +308,7 @@ async fn trimming_away_pending_entries_is_explained_and_a_safe_trim_is_not() {
         mistake(&me, &app, lossy).await.as_deref(),
         Some("trim_pending")
     );
-    lab_hint_at(&me, &app, "trim_safely", lossy, "trim_pending").await;
+    lab_hint_at(&me, "trim_safely", lossy, "trim_pending").await;
 }
 
 #[tokio::test]
@@ -332,11 +317,11 @@ async fn a_learner_typing_on_a_task_for_minutes_without_progress_gets_the_generi
     let app = spawn_app_with(|c| c.hint_stuck_after_secs = 0).await;
     let me = Learner::new(&app).await;
     // Just arrived at append_three, nothing typed: not stuck.
-    assert_eq!(hinted(&lab(&me, &app).await), Vec::<&str>::new());
+    assert_eq!(hinted(&lab(&me).await), Vec::<&str>::new());
     me.ok("XLEN claims:events").await;
     me.ok("XRANGE claims:events - +").await;
     me.ok("XLEN claims:events").await;
-    let lab_now = lab(&me, &app).await;
+    let lab_now = lab(&me).await;
     assert_eq!(hinted(&lab_now), ["append_three"]);
     let t = task(&lab_now, "append_three");
     assert!(t.hint_reason.unwrap().starts_with("stuck: "));
@@ -349,7 +334,7 @@ async fn a_learner_typing_on_a_task_for_minutes_without_progress_gets_the_generi
         ))
         .await;
     }
-    let moved = lab(&me, &app).await;
+    let moved = lab(&me).await;
     assert!(task(&moved, "append_three").done);
     assert_eq!(hinted(&moved), Vec::<&str>::new());
 }

@@ -6,16 +6,8 @@ use shared::api::{ClassView, CompletionReport, LabResponse};
 use crate::console::{Learner, id_of};
 use test_support::spawn_app;
 
-async fn lab(me: &Learner<'_>, app: &test_support::TestApp) -> LabResponse {
-    let r = app
-        .http
-        .get(app.url("/api/lab"))
-        .header("X-Workspace", &me.id)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+async fn lab(me: &Learner<'_>) -> LabResponse {
+    me.get("/api/lab").await
 }
 
 /// The ids of the tasks done, in the lab's order.
@@ -37,7 +29,7 @@ fn evidence<'a>(lab: &'a LabResponse, id: &str) -> &'a str {
 async fn each_task_turns_done_from_the_workspaces_state_and_back_when_it_goes() {
     let app = spawn_app().await;
     let me = Learner::new(&app).await;
-    let start = lab(&me, &app).await;
+    let start = lab(&me).await;
     assert_eq!(start.steps.len(), 5);
     assert_eq!(start.total, 11);
     assert_eq!(done(&start), ["environment"]);
@@ -46,7 +38,7 @@ async fn each_task_turns_done_from_the_workspaces_state_and_back_when_it_goes() 
         &me.ok("XADD claims:events * type claim_submitted claim_id c-1 amount 120.00")
             .await,
     );
-    let now = lab(&me, &app).await;
+    let now = lab(&me).await;
     assert_eq!(done(&now), ["environment", "event_fields"]);
     assert_eq!(
         evidence(&now, "append_three"),
@@ -59,34 +51,34 @@ async fn each_task_turns_done_from_the_workspaces_state_and_back_when_it_goes() 
             .await,
     );
     assert_eq!(
-        done(&lab(&me, &app).await),
+        done(&lab(&me).await),
         ["environment", "append_three", "event_fields", "lifecycle"]
     );
 
     // Created with $, the group misses what is there; SETID 0 puts it at the start.
     me.ok("XGROUP CREATE claims:events claims-processors $")
         .await;
-    let late = lab(&me, &app).await;
+    let late = lab(&me).await;
     assert!(!done(&late).contains(&"group_created"));
     assert!(evidence(&late, "group_created").contains("XGROUP SETID"));
     me.ok("XGROUP SETID claims:events claims-processors 0")
         .await;
-    assert!(done(&lab(&me, &app).await).contains(&"group_created"));
+    assert!(done(&lab(&me).await).contains(&"group_created"));
 
     me.ok("XREADGROUP GROUP claims-processors c1 COUNT 2 STREAMS claims:events >")
         .await;
-    let read = lab(&me, &app).await;
+    let read = lab(&me).await;
     assert!(done(&read).contains(&"read_as_c1"));
     assert!(!done(&read).contains(&"acknowledge"));
     me.ok(&format!("XACK claims:events claims-processors {first}"))
         .await;
-    let acked = lab(&me, &app).await;
+    let acked = lab(&me).await;
     assert!(done(&acked).contains(&"acknowledge"));
     assert_eq!(evidence(&acked, "acknowledge"), "1 acknowledged, 1 pending");
     assert!(!done(&acked).contains(&"claim_idle"));
     me.ok("XAUTOCLAIM claims:events claims-processors c2 0 0")
         .await;
-    assert!(done(&lab(&me, &app).await).contains(&"claim_idle"));
+    assert!(done(&lab(&me).await).contains(&"claim_idle"));
 
     // Trimming the acknowledged entry is safe; trimming the pending one is not.
     let second_id = {
@@ -97,9 +89,9 @@ async fn each_task_turns_done_from_the_workspaces_state_and_back_when_it_goes() 
     };
     me.ok(&format!("XTRIM claims:events MINID {second_id}"))
         .await;
-    assert!(done(&lab(&me, &app).await).contains(&"trim_safely"));
+    assert!(done(&lab(&me).await).contains(&"trim_safely"));
     me.ok(&format!("XTRIM claims:events MINID {third}")).await;
-    let unsafe_trim = lab(&me, &app).await;
+    let unsafe_trim = lab(&me).await;
     assert!(!done(&unsafe_trim).contains(&"trim_safely"));
     assert!(evidence(&unsafe_trim, "trim_safely").contains("pending entries were trimmed away"));
     // The claim's first events are gone with it: its lifecycle no longer shows.
@@ -113,11 +105,11 @@ async fn each_task_turns_done_from_the_workspaces_state_and_back_when_it_goes() 
         "XADD claims:failed * original_id {first} group claims-processors error \"amount missing\""
     ))
     .await;
-    let later = lab(&me, &app).await;
+    let later = lab(&me).await;
     assert!(done(&later).contains(&"three_groups"));
     assert!(done(&later).contains(&"dead_letter"));
     me.ok("DEL claims:failed").await;
-    assert!(!done(&lab(&me, &app).await).contains(&"dead_letter"));
+    assert!(!done(&lab(&me).await).contains(&"dead_letter"));
 
     // The completion report: each criterion with the evidence behind it.
     let get = |query: &'static str| {
@@ -181,7 +173,7 @@ async fn each_task_turns_done_from_the_workspaces_state_and_back_when_it_goes() 
 
     // Another learner's lab starts from nothing: the checks read only their own workspace.
     let other = Learner::new(&app).await;
-    assert_eq!(done(&lab(&other, &app).await), ["environment"]);
+    assert_eq!(done(&lab(&other).await), ["environment"]);
 }
 
 #[tokio::test]
@@ -237,7 +229,7 @@ async fn the_class_heatmap_counts_learners_per_task_their_minutes_and_their_mist
         assert!(refused.error.is_some(), "{refused:?}");
     }
     // Only `seen` has the lab open: the page tells when they came to their task.
-    let on = lab(&seen, &app).await;
+    let on = lab(&seen).await;
     let current = on
         .steps
         .iter()

@@ -91,16 +91,7 @@ async fn a_quiz_answer_is_checked_explained_and_kept_after_a_reload_never_given_
         assert!((2..=3).contains(&step.quiz.len()), "{}", step.id);
     }
     // The page gets questions and choices, never the answer or its explanation.
-    let raw: Value = app
-        .http
-        .get(app.url("/api/lab"))
-        .header("X-Workspace", &me.id)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let raw: Value = me.get("/api/lab").await;
     let first = &raw["steps"][0]["quiz"][0];
     let mut keys: Vec<&str> = first
         .as_object()
