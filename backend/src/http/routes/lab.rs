@@ -32,19 +32,26 @@ async fn progress(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<LabResponse>, ApiError> {
-    let mut lab = checked(&state, &headers).await?;
-    // Hints from the learner's own lines (the workspace opened again: one EXISTS).
     let workspace = workspace::open(&state.db, workspace_id(&headers)).await?;
+    Ok(Json(hinted(&state, &workspace).await?))
+}
+
+/// The lab checked against `workspace`, with the hints the learner's own lines give.
+async fn hinted(
+    state: &AppState,
+    workspace: &workspace::Workspace,
+) -> Result<LabResponse, ApiError> {
+    let mut lab = checked_in(state, workspace).await?;
     let stuck_after = state.console.limits().stuck_after;
     mistakes::annotate(
         &state.db,
-        &workspace,
+        workspace,
         &mut lab,
         state.clock.now(),
         stuck_after,
     )
     .await?;
-    Ok(Json(lab))
+    Ok(lab)
 }
 
 /// The lab, each task checked against the workspace the `X-Workspace` header names.
@@ -122,16 +129,7 @@ async fn show_task(
         .await
         .map_err(|show::Unavailable(e)| ApiError::Unavailable(e))?;
     workspace.record_helped(&state.db, &id).await?;
-    let mut lab = checked_in(&state, &workspace).await?;
-    let stuck_after = state.console.limits().stuck_after;
-    mistakes::annotate(
-        &state.db,
-        &workspace,
-        &mut lab,
-        state.clock.now(),
-        stuck_after,
-    )
-    .await?;
+    let lab = hinted(&state, &workspace).await?;
     let task: LabTask = lab
         .steps
         .into_iter()
