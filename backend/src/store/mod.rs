@@ -19,6 +19,7 @@ pub mod markers;
 pub mod memory;
 pub mod metrics;
 pub mod notifications;
+pub mod pending;
 pub mod position;
 pub mod read_model;
 pub mod reply;

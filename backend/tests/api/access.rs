@@ -571,3 +571,32 @@ async fn signing_out_clears_the_cookie_and_the_bearer_header_still_works() {
     assert_eq!(set_cookie(&response), None);
     assert_eq!(role_with(&local, &[]).await, "instructor");
 }
+
+/// A group's pending entries name consumers and ids: listing them is the instructor's.
+#[tokio::test]
+async fn a_groups_pending_list_is_read_by_the_instructor_only() {
+    let app = spawn_app_with(|c| c.instructor_token = Some(TOKEN.into())).await;
+    let _: () = app
+        .query(&[
+            "XGROUP",
+            "CREATE",
+            "claims:events",
+            "readers",
+            "$",
+            "MKSTREAM",
+        ])
+        .await;
+    let path = "/api/groups/readers/pending";
+    let learner = send(&app, "GET", path, &Value::Null, &[]).await;
+    assert_eq!(learner.status(), StatusCode::UNAUTHORIZED);
+    let right = format!("Bearer {TOKEN}");
+    let instructor = send(
+        &app,
+        "GET",
+        path,
+        &Value::Null,
+        &[("authorization", &right)],
+    )
+    .await;
+    assert_eq!(instructor.status(), StatusCode::OK);
+}

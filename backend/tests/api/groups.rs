@@ -588,3 +588,162 @@ async fn a_group_moves_to_a_point_with_its_lag_known_and_a_dry_run_moves_nothing
         "refusals move nothing"
     );
 }
+
+async fn pending_page(app: &TestApp, query: &str) -> shared::api::PendingPage {
+    let r = app
+        .get(&format!("/api/groups/readers/pending{query}"))
+        .await;
+    assert_eq!(r.status(), 200, "{query}");
+    r.json().await.unwrap()
+}
+
+fn ids(page: &shared::api::PendingPage) -> Vec<&str> {
+    page.entries.iter().map(|e| e.id.as_str()).collect()
+}
+
+/// Single pending entries: listed a page at a time (by consumer too), acknowledged one by
+/// one, and claimed one by one, with min idle and force as `XCLAIM` takes them.
+#[tokio::test]
+async fn single_pending_entries_are_listed_in_pages_and_acknowledged_or_claimed_one_by_one() {
+    let app = spawn_app().await;
+    for ms in 1000..1005 {
+        let _: String = app
+            .query(&[
+                "XADD",
+                "claims:events",
+                &format!("{ms}-0"),
+                "type",
+                "stream_created",
+            ])
+            .await;
+    }
+    let _: () = app
+        .query(&["XGROUP", "CREATE", "claims:events", "readers", "0"])
+        .await;
+    for (consumer, count) in [("c1", "3"), ("c2", "1")] {
+        let _: redis::Value = app
+            .query(&[
+                "XREADGROUP",
+                "GROUP",
+                "readers",
+                consumer,
+                "COUNT",
+                count,
+                "STREAMS",
+                "claims:events",
+                ">",
+            ])
+            .await;
+    }
+
+    let all = pending_page(&app, "").await;
+    assert_eq!(ids(&all), ["1000-0", "1001-0", "1002-0", "1003-0"]);
+    assert!(
+        all.entries
+            .iter()
+            .all(|e| e.deliveries == 1 && e.stream == "claims:events")
+    );
+    assert_eq!(all.next_after, None);
+    let first = pending_page(&app, "?limit=2").await;
+    assert_eq!(ids(&first), ["1000-0", "1001-0"]);
+    let next = first.next_after.expect("a next page");
+    let second = pending_page(&app, &format!("?limit=2&after={next}")).await;
+    assert_eq!(ids(&second), ["1002-0", "1003-0"]);
+    assert_eq!(second.next_after, None);
+    assert_eq!(ids(&pending_page(&app, "?consumer=c2").await), ["1003-0"]);
+
+    let path = |id: &str, what: &str| format!("/api/groups/readers/pending/{id}/{what}");
+    assert_eq!(
+        app.post(&path("1000-0", "ack"), &json!({})).await.status(),
+        200
+    );
+    assert_eq!(
+        ids(&pending_page(&app, "?consumer=c1").await),
+        ["1001-0", "1002-0"]
+    );
+    let again = app.post(&path("1000-0", "ack"), &json!({})).await;
+    assert_eq!(error_of(again).await.0, 404);
+
+    let claimed = app
+        .post(&path("1001-0", "claim"), &json!({"consumer": "c3"}))
+        .await;
+    assert_eq!(claimed.status(), 200);
+    let c3 = pending_page(&app, "?consumer=c3").await;
+    assert_eq!(
+        (ids(&c3), c3.entries[0].deliveries),
+        (vec!["1001-0"], 2),
+        "a claim is a delivery"
+    );
+    let too_soon = app
+        .post(
+            &path("1002-0", "claim"),
+            &json!({"consumer": "c3", "min_idle_ms": 600_000}),
+        )
+        .await;
+    let (status, code, message) = error_of(too_soon).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (409, "not_idle_enough"),
+        "{message}"
+    );
+    assert!(message.contains("it stays with c1"), "{message}");
+
+    // 1004-0 was never delivered: only force claims it.
+    let unforced = app
+        .post(&path("1004-0", "claim"), &json!({"consumer": "c3"}))
+        .await;
+    assert_eq!(error_of(unforced).await.0, 404);
+    let forced = app
+        .post(
+            &path("1004-0", "claim"),
+            &json!({"consumer": "c3", "force": true}),
+        )
+        .await;
+    assert_eq!(forced.status(), 200);
+    assert_eq!(
+        ids(&pending_page(&app, "?consumer=c3").await),
+        ["1001-0", "1004-0"]
+    );
+
+    for (request, status, code) in [
+        (
+            app.get("/api/groups/readers/pending?limit=0").await,
+            400,
+            "invalid_limit",
+        ),
+        (
+            app.get("/api/groups/readers/pending?limit=201").await,
+            400,
+            "invalid_limit",
+        ),
+        (
+            app.get("/api/groups/readers/pending?after=soon").await,
+            400,
+            "invalid_id",
+        ),
+        (
+            app.get("/api/groups/nobody/pending").await,
+            404,
+            "not_found",
+        ),
+        (
+            app.post(&path("soon", "ack"), &json!({})).await,
+            400,
+            "invalid_id",
+        ),
+        (
+            app.post(&path("1002-0", "claim"), &json!({})).await,
+            400,
+            "no_consumer",
+        ),
+        (
+            app.post(&path("1002-0", "claim"), &json!({"consumer": ""}))
+                .await,
+            400,
+            "invalid_consumer",
+        ),
+    ] {
+        let (got, got_code, message) = error_of(request).await;
+        assert_eq!((got, got_code.as_str()), (status, code), "{message}");
+    }
+}

@@ -196,6 +196,41 @@ pub struct StreamPosition {
     pub first_redelivered: Option<String>,
 }
 
+/// `GET /api/groups/{group}/pending?consumer=&after=&limit=`: a page of the group's pending
+/// entries, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingPage {
+    pub group: String,
+    pub entries: Vec<PendingItem>,
+    /// Give it as `after` for the next page; none on the last.
+    pub next_after: Option<String>,
+    pub redis: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingItem {
+    /// The partition's stream it is pending on.
+    pub stream: String,
+    pub id: String,
+    pub consumer: String,
+    pub idle_ms: u64,
+    pub deliveries: u64,
+}
+
+/// `POST /api/groups/{group}/pending/{id}/claim`: to `consumer` (the first of this relay's
+/// running consumers of the group when left out), if idle `min_idle_ms` (0), `force`d even
+/// if not pending.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimOneRequest {
+    #[serde(default)]
+    pub consumer: Option<String>,
+    #[serde(default)]
+    pub min_idle_ms: u64,
+    #[serde(default)]
+    pub force: bool,
+}
+
 /// The answer to a group action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupActionResponse {

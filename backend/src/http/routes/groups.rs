@@ -9,18 +9,19 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{
-    GroupActionResponse, GroupsResponse, InjectRequest, PauseRequest, PositionRequest,
-    PositionResponse, StreamPosition,
+    ClaimOneRequest, GroupActionResponse, GroupsResponse, InjectRequest, PauseRequest, PendingItem,
+    PendingPage, PositionRequest, PositionResponse, StreamPosition,
 };
 
 use crate::http::error::ApiError;
-use crate::http::extract::{JsonBody, OptionalJsonBody};
+use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody};
 use crate::http::state::AppState;
-use crate::store::db::Refusal;
+use crate::store::db::{DbError, Refusal};
 use crate::store::entry_id::EntryId;
 use crate::store::group_state;
 use crate::store::groups;
 use crate::store::keys;
+use crate::store::pending;
 use crate::store::position::{self, Point, Refused};
 use crate::store::trace::Trace;
 use crate::workers::handler::Injection;
@@ -46,6 +47,188 @@ pub fn controls() -> Router<AppState> {
         .route("/groups/{group}/inject", post(inject))
         .route("/groups/{group}/claim", post(claim_now))
         .route("/groups/{group}/position", post(position))
+        .route("/groups/{group}/pending", get(pending_page))
+        .route("/groups/{group}/pending/{id}/ack", post(ack_one))
+        .route("/groups/{group}/pending/{id}/claim", post(claim_one))
+}
+
+/// Entries a page of the pending list holds at most, and by default.
+const PENDING_PAGE_MAX: usize = 200;
+const PENDING_PAGE: usize = 50;
+/// Longest consumer name a claim may give.
+const CONSUMER_NAME_MAX: usize = 64;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PendingQuery {
+    consumer: Option<String>,
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+fn entry_id(id: &str, what: &str) -> Result<String, ApiError> {
+    id.parse::<EntryId>()
+        .map(|id| id.to_string())
+        .map_err(|e| ApiError::bad_request("invalid_id", format!("{what}: {e}")))
+}
+
+fn no_group(e: DbError, group: &str) -> ApiError {
+    if e.refusal() == Some(Refusal::NoGroup) {
+        ApiError::NotFound(format!("no consumer group {group} on the claims' streams"))
+    } else {
+        e.into()
+    }
+}
+
+/// A page of the group's pending entries over every partition, oldest first by id.
+async fn pending_page(
+    State(state): State<AppState>,
+    Path(group): Path<String>,
+    ApiQuery(q): ApiQuery<PendingQuery>,
+) -> Result<Json<PendingPage>, ApiError> {
+    let limit = q.limit.unwrap_or(PENDING_PAGE);
+    if !(1..=PENDING_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            format!("limit is 1 to {PENDING_PAGE_MAX}, not {limit}"),
+        ));
+    }
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| entry_id(a, "after"))
+        .transpose()?;
+    let mut trace = Trace::default();
+    let mut entries = Vec::new();
+    for partition in state.db.partitions.all() {
+        let stream = partition.events();
+        let page = pending::page(
+            &state.db,
+            &mut trace,
+            &stream,
+            &group,
+            after.as_deref(),
+            limit + 1,
+            q.consumer.as_deref(),
+        )
+        .await
+        .map_err(|e| no_group(e, &group))?;
+        entries.extend(page.into_iter().map(|p| PendingItem {
+            stream: stream.clone(),
+            id: p.id,
+            consumer: p.consumer,
+            idle_ms: p.idle_ms,
+            deliveries: p.deliveries,
+        }));
+    }
+    entries.sort_by_key(|e| e.id.parse::<EntryId>().unwrap_or_default());
+    let more = entries.len() > limit;
+    entries.truncate(limit);
+    Ok(Json(PendingPage {
+        group,
+        next_after: more.then(|| entries.last().map(|e| e.id.clone())).flatten(),
+        entries,
+        redis: trace.into_commands(),
+    }))
+}
+
+/// Acknowledges one pending entry, on whichever partition holds it.
+async fn ack_one(
+    State(state): State<AppState>,
+    Path((group, id)): Path<(String, String)>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    let id = entry_id(&id, "the entry")?;
+    let mut trace = Trace::default();
+    for partition in state.db.partitions.all() {
+        let stream = partition.events();
+        if pending::ack_one(&state.db, &mut trace, &stream, &group, &id)
+            .await
+            .map_err(|e| no_group(e, &group))?
+        {
+            return Ok(done(
+                &group,
+                format!("{id} acknowledged on {stream}"),
+                trace,
+            ));
+        }
+    }
+    Err(ApiError::NotFound(format!(
+        "{id} is not pending in {group}: nothing was acknowledged"
+    )))
+}
+
+/// Gives one entry to a consumer, on whichever partition holds it.
+async fn claim_one(
+    State(state): State<AppState>,
+    Path((group, id)): Path<(String, String)>,
+    OptionalJsonBody(body): OptionalJsonBody<ClaimOneRequest>,
+) -> Result<Json<GroupActionResponse>, ApiError> {
+    let id = entry_id(&id, "the entry")?;
+    let consumer = match body.consumer {
+        Some(c) if c.is_empty() || c.len() > CONSUMER_NAME_MAX => {
+            return Err(ApiError::bad_request(
+                "invalid_consumer",
+                format!("a consumer's name is 1 to {CONSUMER_NAME_MAX} bytes"),
+            ));
+        }
+        Some(c) => c,
+        None => state
+            .workers
+            .get()
+            .and_then(|w| w.running(&group).into_iter().next())
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "no_consumer",
+                    format!("{group} has no running consumer in this relay: name one as consumer"),
+                )
+            })?,
+    };
+    let mut trace = Trace::default();
+    for partition in state.db.partitions.all() {
+        let stream = partition.events();
+        let (found, exists) = pending::find(&state.db, &mut trace, &stream, &group, &id)
+            .await
+            .map_err(|e| no_group(e, &group))?;
+        let Some(at) = found
+            .map(Some)
+            .or_else(|| (body.force && exists).then_some(None))
+        else {
+            continue;
+        };
+        if let Some(p) = &at
+            && p.idle_ms < body.min_idle_ms
+        {
+            return Err(ApiError::Conflict {
+                code: "not_idle_enough",
+                message: format!(
+                    "{id} has been idle {} ms, less than min_idle_ms {}; it stays with {}",
+                    p.idle_ms, body.min_idle_ms, p.consumer
+                ),
+            });
+        }
+        let moved = pending::claim_one(
+            &state.db,
+            &mut trace,
+            &stream,
+            &group,
+            &consumer,
+            body.min_idle_ms,
+            &id,
+            body.force,
+        )
+        .await?;
+        if moved {
+            let from = at.map_or("no consumer (forced)".to_owned(), |p| p.consumer);
+            return Ok(done(
+                &group,
+                format!("{id} moved from {from} to {consumer}"),
+                trace,
+            ));
+        }
+    }
+    Err(ApiError::NotFound(format!(
+        "{id} is not pending in {group} (give force to claim an entry no consumer holds)"
+    )))
 }
 
 /// The most entries `rewind` goes back (the script holds them while it counts).
