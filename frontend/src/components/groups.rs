@@ -329,14 +329,26 @@ fn figures(group: &GroupView, entries: &VecDeque<StreamEntry>, instructor: bool)
             }
         }
         @if !group.pending_entries.is_empty() {
-            details class="pending-list" {
+            // Open for the instructor, whose buttons act on single entries (a redraw would
+            // close it otherwise).
+            details class="pending-list" open[instructor] {
                 summary { (group.pending_entries.len()) " pending entries (oldest first)" }
                 ul {
                     @for p in group.pending_entries.iter().take(20) {
-                        li {
+                        li data-testid={ "pending-entry-" (name) "-" (p.id) } {
                             code { (p.id) } " " (p.consumer)
                             " · idle " (format!("{:.1}", p.idle_ms as f64 / 1000.0)) " s · delivered "
                             (p.deliveries) "×"
+                            @if instructor {
+                                @let path = format!("{base}/pending/{}", p.id);
+                                " "
+                                button type="button" class="small" data-testid={ "pending-ack-" (name) "-" (p.id) }
+                                    data-method="POST" data-path={ (path) "/ack" } { "ack" }
+                                " "
+                                button type="button" class="small" data-testid={ "pending-claim-" (name) "-" (p.id) }
+                                    data-method="POST" data-path={ (path) "/claim" }
+                                    title="give it to this relay's first running consumer of the group" { "claim" }
+                            }
                         }
                     }
                 }

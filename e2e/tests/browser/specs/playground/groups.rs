@@ -276,3 +276,40 @@ async fn an_instructor_rewinds_a_group_after_a_preview_and_its_lag_stays_known()
     })
     .await;
 }
+
+/// A single pending entry acknowledged from the group card: only it leaves the pending list.
+#[tokio::test]
+async fn an_instructor_acknowledges_one_pending_entry_from_the_card() {
+    with_playground(Stack::start(), async |stack, page| {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        stack.xadd_spread(now_ms - 10_000, 3).await;
+        let mut redis = stack.redis().await;
+        let _: () = redis::cmd("XGROUP")
+            .arg(&["CREATE", "claims:events", "readers", "0"])
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        let _: redis::Value = redis::cmd("XREADGROUP")
+            .arg(&["GROUP", "readers", "c1", "STREAMS", "claims:events", ">"])
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        let within = Duration::from_secs(15);
+        page.wait_text("pending-readers", "3", within).await;
+        let first = format!("{}-0", now_ms - 10_000);
+        page.click(&format!("pending-ack-readers-{first}")).await;
+        page.wait_text("pending-readers", "2", within).await;
+        assert!(!page.exists(&format!("pending-entry-readers-{first}")).await);
+        let panel = page.text("redis-panel").await;
+        assert!(
+            panel.contains(&format!("XACK claims:events readers {first}")),
+            "{panel}"
+        );
+        page.screenshot_at("group-readers", "31-pending-acked")
+            .await;
+    })
+    .await;
+}
