@@ -44,6 +44,8 @@ app.post('/api/claims', async (req, res) => {
     return invalid(res, 'description', '1 to 2000 characters');
   }
   const id = claimId();
+  // What caused the entry, as the relay names it: this request.
+  const cause = `req-${claimId().slice(4)}`;
   const timestamp = new Date().toISOString();
   const fields = ['type', 'claim_submitted', 'v', '2', 'claim_id', id, 'customer_id', customer_id,
     'timestamp', timestamp, 'amount', amount, 'description', description, 'currency', currency];
@@ -51,7 +53,7 @@ app.post('/api/claims', async (req, res) => {
   try {
     const [outcome, entryId] = await redis.appendEvent(
       'claims:events', `claims:${TAG}:history:${id}`, `claims:${TAG}:indexed`,
-      '0', id, '', `claims:${TAG}:history:`, '1000', '', ...fields);
+      '0', id, '', `claims:${TAG}:history:`, '1000', '', cause, ...fields);
     if (outcome !== 'ok') {
       return res.status(409).json({ error: { code: 'version_conflict', message: `append answered ${outcome}` } });
     }

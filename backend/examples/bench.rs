@@ -560,6 +560,8 @@ async fn append_source(harness: &Harness) -> anyhow::Result<String> {
         .build()?;
     let answer: serde_json::Value = client
         .post(harness.url("/api/claims"))
+        // Only a caller that asks is told which scripts ran.
+        .header("x-redis-trace", "scripts")
         .json(&serde_json::json!({
             "customer_id": "CUST-000",
             "amount": "5000.00",

@@ -84,6 +84,7 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
         &mut Trace::off(),
         &Claim::default(),
         &submit,
+        commands::Cause("req-BENCH"),
         None,
         None,
     )
@@ -98,9 +99,17 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
             document: None,
             at: at(),
         };
-        claim = commands::execute(&db, &mut Trace::off(), &claim, &command, None, None)
-            .await?
-            .state;
+        claim = commands::execute(
+            &db,
+            &mut Trace::off(),
+            &claim,
+            &command,
+            commands::Cause("req-BENCH"),
+            None,
+            None,
+        )
+        .await?
+        .state;
     }
     println!(
         "append  : {events} events in {:.2} s",

@@ -7,6 +7,7 @@
 pub mod aggregate;
 pub mod amount;
 pub mod api;
+pub mod causes;
 pub mod console;
 pub mod currency;
 pub mod event;

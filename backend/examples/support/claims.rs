@@ -49,7 +49,15 @@ pub async fn submit_one(
         at: backend::store::clock::Clock::system().now(),
     };
     let blank = Claim::default();
-    let submit = commands::execute(claims, trace, &blank, &command, None, None);
+    let submit = commands::execute(
+        claims,
+        trace,
+        &blank,
+        &command,
+        commands::Cause("req-BENCH"),
+        None,
+        None,
+    );
     timeout(STEP_TIMEOUT, submit)
         .await
         .context("a submit timed out")??;

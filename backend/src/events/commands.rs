@@ -42,12 +42,26 @@ pub fn generate(prefix: &str) -> String {
     format!("{prefix}-{suffix}")
 }
 
+/// What a command is carried out for: named in the entry it appends as its `causation_id`
+/// (`shared::causes`): the entry a worker reacts to, or a request's id ([`Cause::request`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Cause<'a>(pub &'a str);
+
+impl Cause<'_> {
+    /// A new id for a request from `origin` (`req`: the API, `traffic`, `scenario`), made
+    /// once per request: every entry it appends names it.
+    pub fn request(origin: &str) -> String {
+        generate(origin)
+    }
+}
+
 /// Decides with the aggregate, then appends if the claim is still where it was read.
 pub async fn execute(
     claims: &Claims,
     trace: &mut Trace,
     before: &Claim,
     command: &ClaimCommand,
+    cause: Cause<'_>,
     expected_version: Option<u64>,
     mark: Option<&IdempotencyMark>,
 ) -> Result<Executed, CommandError> {
@@ -59,12 +73,12 @@ pub async fn execute(
     }
     let db = claims.db();
     let event = one_event(shared::handle(before, command)?)?;
-    let mut appended = store::claims::append(db, trace, before, &event, mark).await?;
+    let mut appended = store::claims::append(db, trace, before, &event, cause.0, mark).await?;
     if let Appended::IndexBehind = appended {
         // Other programs appended more than one script run indexes: index them all, then
         // check the version again (the claim may be among them).
         store::claims::catch_up(db, db.partition_of(event.claim_id.as_str())).await?;
-        appended = store::claims::append(db, trace, before, &event, mark).await?;
+        appended = store::claims::append(db, trace, before, &event, cause.0, mark).await?;
     }
     match appended {
         Appended::Ok { entry_id } => Ok(executed(claims, trace, before, &event, entry_id).await?),
@@ -73,28 +87,28 @@ pub async fn execute(
     }
 }
 
-/// Decides a command for each of several claims, then appends what was decided in one round
-/// trip (the same version-checked script, once per claim, so one claim's conflict does not
+/// Decides a command for each of several claims, each with its cause, then appends what was
+/// decided in one round trip (the same version-checked script, once per claim, so one claim's conflict does not
 /// hold up the others). Each answer is the claim's own: executed, refused by the aggregate, or
 /// in conflict; only Redis failing fails them all. Nothing is retried here.
 pub async fn execute_many(
     claims: &Claims,
-    commands: &[(&Claim, &ClaimCommand)],
+    commands: &[(&Claim, &ClaimCommand, Cause<'_>)],
 ) -> Result<Vec<Result<Executed, CommandError>>, DbError> {
     let decided: Vec<Result<ClaimEvent, CommandError>> = commands
         .iter()
-        .map(|(before, command)| one_event(shared::handle(before, command)?))
+        .map(|(before, command, _)| one_event(shared::handle(before, command)?))
         .collect();
-    let appends: Vec<(&Claim, &ClaimEvent)> = commands
+    let appends: Vec<(&Claim, &ClaimEvent, &str)> = commands
         .iter()
         .zip(&decided)
-        .filter_map(|((before, _), event)| Some((*before, event.as_ref().ok()?)))
+        .filter_map(|((before, _, cause), event)| Some((*before, event.as_ref().ok()?, cause.0)))
         .collect();
     let mut appended = store::claims::append_many(claims.db(), &appends)
         .await?
         .into_iter();
     let mut results = Vec::with_capacity(commands.len());
-    for ((before, _), event) in commands.iter().zip(decided) {
+    for ((before, _, _), event) in commands.iter().zip(decided) {
         let event = match event {
             Ok(event) => event,
             Err(e) => {
@@ -175,15 +189,28 @@ pub async fn transition(
     claims: &Claims,
     trace: &mut Trace,
     claim_id: &ClaimId,
+    command: &ClaimCommand,
+    cause: Cause<'_>,
     expected_version: Option<u64>,
     mark: Option<&IdempotencyMark>,
-    command: &ClaimCommand,
 ) -> Result<Executed, CommandError> {
-    match load_and_execute(claims, trace, claim_id, expected_version, mark, command).await {
+    let attempt = async |trace: &mut Trace| {
+        load_and_execute(
+            claims,
+            trace,
+            claim_id,
+            command,
+            cause,
+            expected_version,
+            mark,
+        )
+        .await
+    };
+    match attempt(trace).await {
         Err(CommandError::VersionConflict(_)) => {
             let db = claims.db();
             store::claims::catch_up(db, db.partition_of(claim_id.as_str())).await?;
-            load_and_execute(claims, trace, claim_id, expected_version, mark, command).await
+            attempt(trace).await
         }
         done => done,
     }
@@ -193,9 +220,10 @@ async fn load_and_execute(
     claims: &Claims,
     trace: &mut Trace,
     claim_id: &ClaimId,
+    command: &ClaimCommand,
+    cause: Cause<'_>,
     expected_version: Option<u64>,
     mark: Option<&IdempotencyMark>,
-    command: &ClaimCommand,
 ) -> Result<Executed, CommandError> {
     let loaded = store::claims::load(claims, trace, claim_id.as_str()).await?;
     if loaded.claim.details.is_none() {
@@ -206,6 +234,7 @@ async fn load_and_execute(
         trace,
         &loaded.claim,
         command,
+        cause,
         expected_version,
         mark,
     )

@@ -2,6 +2,7 @@
 //! point, the live feed of new entries, the CQRS read model and trimming. It speaks to Redis
 //! only through [`crate::store`] and knows nothing of HTTP, the workers or the lab.
 
+pub mod causes;
 pub mod commands;
 pub mod feed;
 pub mod projection;

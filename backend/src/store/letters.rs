@@ -6,6 +6,7 @@
 
 use shared::Timestamp;
 use shared::api::StreamEntry;
+use shared::causes::Causes;
 
 use crate::store::db::{Db, DbError};
 use crate::store::keys::{self, Partition};
@@ -33,6 +34,7 @@ pub async fn send(db: &Db, trace: &mut Trace, letter: DeadLetter<'_>) -> Result<
     let attempts = letter.attempts.to_string();
     let failed_at = letter.failed_at.to_string();
     let (failed, stream) = (letter.partition.failed(), letter.partition.events());
+    let causes = Causes::reacting_to(&letter.entry.id, &letter.entry.fields);
     let mut xadd = vec![
         "XADD",
         failed.as_str(),
@@ -52,6 +54,10 @@ pub async fn send(db: &Db, trace: &mut Trace, letter: DeadLetter<'_>) -> Result<
         "failed_at",
         &failed_at,
     ];
+    for (k, v) in causes.fields() {
+        xadd.push(k);
+        xadd.push(v);
+    }
     // The original fields ride along, prefixed, so the letter is readable on its own.
     let prefixed: Vec<(String, &str)> = letter
         .entry

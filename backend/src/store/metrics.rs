@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 use redis::Script;
 use shared::ClaimStatus;
 use shared::api::StreamEntry;
+use shared::causes::{CAUSATION_ID, CORRELATION_ID};
 
 use crate::store::db::{Db, DbError};
 use crate::store::keys;
@@ -123,18 +124,27 @@ return 1
     Ok(db.script::<i64>(&invocation).await? == 1)
 }
 
-/// Appends a summary (`fields`) to `claims:analytics`, kept near `keep` entries; its id.
+/// Appends a summary (`fields`) to `claims:analytics`, kept near `keep` entries; its id. A
+/// summary counts many claims' stories: it names the newest entry counted before it as its
+/// cause and its story (`shared::causes`), as `<partition>:<id>` with several partitions, or
+/// nothing when nothing was counted yet.
 pub async fn append_summary(
     db: &Db,
     trace: &mut Trace,
     fields: &[(String, String)],
     keep: u64,
 ) -> Result<String, DbError> {
+    let newest: Vec<String> = db
+        .run(trace, &["ZREVRANGE", &keys::counted(), "0", "0"])
+        .await?;
     let keep = keep.to_string();
     let mut xadd = vec!["XADD", keys::ANALYTICS, "MAXLEN", "~", &keep, "*"];
     for (k, v) in fields {
         xadd.push(k);
         xadd.push(v);
+    }
+    if let Some(newest) = newest.first() {
+        xadd.extend([CAUSATION_ID, newest, CORRELATION_ID, newest]);
     }
     db.run(trace, &xadd).await
 }

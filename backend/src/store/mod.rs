@@ -2,6 +2,7 @@
 //! the learner-facing trace of them, and the embedded `redis-server`. It knows nothing of HTTP,
 //! of the consumer groups' work or of the lab.
 
+pub mod caused;
 pub mod claims;
 pub mod cli;
 pub mod clock;
@@ -30,12 +31,17 @@ pub mod workspaces;
 
 /// The text of a script whose `EVALSHA` a learner's trace shows, by its SHA-1.
 pub fn script_source(sha: &str) -> Option<shared::api::ScriptSource> {
-    [&*claims::APPEND, &*trim::PLAN, &*position::POSITION]
-        .into_iter()
-        .find(|lua| lua.sha() == sha)
-        .map(|lua| shared::api::ScriptSource {
-            sha: lua.sha().to_owned(),
-            name: lua.name().to_owned(),
-            source: lua.source().to_owned(),
-        })
+    [
+        &*claims::APPEND,
+        &*trim::PLAN,
+        &*position::POSITION,
+        &*caused::CAUSED,
+    ]
+    .into_iter()
+    .find(|lua| lua.sha() == sha)
+    .map(|lua| shared::api::ScriptSource {
+        sha: lua.sha().to_owned(),
+        name: lua.name().to_owned(),
+        source: lua.source().to_owned(),
+    })
 }

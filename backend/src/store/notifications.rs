@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use redis::Script;
 use shared::Timestamp;
 use shared::api::StreamEntry;
+use shared::causes::Causes;
 
 use crate::store::db::{Db, DbError};
 use crate::store::keys;
@@ -43,6 +44,7 @@ return 1
         )
     });
     let sent_at = notification.sent_at.to_string();
+    let causes = Causes::reacting_to(&entry.id, &entry.fields);
     let mut invocation = NOTIFY_ONCE.prepare_invoke();
     invocation
         .key(keys::notified())
@@ -57,7 +59,10 @@ return 1
         ("channel", "email"),
         ("message", notification.message),
         ("sent_at", &sent_at),
-    ] {
+    ]
+    .into_iter()
+    .chain(causes.fields())
+    {
         invocation.arg(k).arg(v);
     }
     Ok(db.script::<i64>(&invocation).await? == 1)

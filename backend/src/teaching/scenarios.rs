@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use shared::api::{NarrationLine, ScenarioInfo, ScenarioRun, ScenariosResponse};
 use shared::{Claim, ClaimCommand};
 
-use crate::events::commands;
+use crate::events::commands::{self, Cause};
 use crate::store::claims::Claims;
 use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
@@ -412,6 +412,7 @@ async fn submit_one(claims: &Claims, command: &ClaimCommand) -> Step {
         &mut Trace::off(),
         &Claim::default(),
         command,
+        Cause(&Cause::request("scenario")),
         None,
         None,
     )

@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::events::commands::{self, CommandError, generate};
+use crate::events::commands::{self, Cause, CommandError, generate};
 use crate::store;
 use crate::store::claims::Claims;
 use crate::store::clock::Clock;
@@ -184,9 +184,18 @@ async fn step(
         open.len() < 5 || (open.len() < OPEN_AT_MOST && rng.random_bool(0.3))
     };
     let trace = &mut Trace::off();
+    let cause = Cause::request("traffic");
     if submit {
-        let executed =
-            commands::execute(claims, trace, &Claim::default(), &new_claim(at), None, None).await?;
+        let executed = commands::execute(
+            claims,
+            trace,
+            &Claim::default(),
+            &new_claim(at),
+            Cause(&cause),
+            None,
+            None,
+        )
+        .await?;
         open.push(executed.state);
         return Ok(Stepped::Submitted);
     }
@@ -195,7 +204,17 @@ async fn step(
         open.swap_remove(which);
         return Ok(Stepped::Moved);
     };
-    match commands::execute(claims, trace, &open[which], &command, None, None).await {
+    match commands::execute(
+        claims,
+        trace,
+        &open[which],
+        &command,
+        Cause(&cause),
+        None,
+        None,
+    )
+    .await
+    {
         Ok(executed) => {
             if finished(&executed.state) {
                 open.swap_remove(which);

@@ -12,7 +12,7 @@ use shared::api::StreamEntry;
 use shared::{Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, EventPayload};
 
 use super::{Handled, Handler, HandlerError};
-use crate::events::commands::{self, CommandError};
+use crate::events::commands::{self, Cause, CommandError};
 use crate::store::claims::{self, Claims};
 use crate::store::clock::Clock;
 use crate::store::db::Db;
@@ -63,7 +63,7 @@ impl Handler for AutoReview {
         // Review, then approve: at most two steps. A conflict means a person acted
         // meanwhile: read the claim again and see what is left.
         for _ in 0..ATTEMPTS {
-            match self.finish(db, &event.claim_id).await {
+            match self.finish(db, &event.claim_id, &entry.id).await {
                 Ok(handled) => return Ok(handled),
                 Err(CommandError::VersionConflict(_) | CommandError::Domain(_)) => continue,
                 Err(CommandError::Db(e)) => return Err(HandlerError::Dependency(e.to_string())),
@@ -85,6 +85,13 @@ impl AutoReview {
         entries: &[&StreamEntry],
     ) -> Result<Vec<Result<Handled, HandlerError>>, HandlerError> {
         let mut ids: Vec<&str> = entries.iter().filter_map(|e| submitted(e)).collect();
+        // Each step is caused by the entry before it: the submission, then the review.
+        let mut causes: HashMap<&str, String> = HashMap::new();
+        for entry in entries {
+            if let Some(id) = submitted(entry) {
+                causes.entry(id).or_insert_with(|| entry.id.clone());
+            }
+        }
         ids.sort_unstable();
         ids.dedup();
         let dependency = |e: crate::store::db::DbError| HandlerError::Dependency(e.to_string());
@@ -111,8 +118,10 @@ impl AutoReview {
             if steps.is_empty() {
                 break;
             }
-            let commands: Vec<(&Claim, &ClaimCommand)> =
-                steps.iter().map(|(id, c)| (&claims[id], c)).collect();
+            let commands: Vec<(&Claim, &ClaimCommand, Cause<'_>)> = steps
+                .iter()
+                .map(|(id, c)| (&claims[id], c, Cause(&causes[id])))
+                .collect();
             let executed = commands::execute_many(&self.claims, &commands)
                 .await
                 .map_err(dependency)?;
@@ -120,6 +129,7 @@ impl AutoReview {
                 match result {
                     Ok(executed) => {
                         claims.insert(id, executed.state);
+                        causes.insert(id, executed.entry_id);
                     }
                     // Refused or in conflict: a person acted meanwhile.
                     Err(_) => {
@@ -138,8 +148,14 @@ impl AutoReview {
         Ok(results)
     }
 
-    /// Takes the steps still missing for the claim, going on from each append's result.
-    async fn finish(&self, db: &Db, claim_id: &ClaimId) -> Result<Handled, CommandError> {
+    /// Takes the steps still missing for the claim, going on from each append's result; the
+    /// first is caused by `entry_id`, each next one by the entry before it.
+    async fn finish(
+        &self,
+        db: &Db,
+        claim_id: &ClaimId,
+        entry_id: &str,
+    ) -> Result<Handled, CommandError> {
         let mut trace = Trace::off();
         let mut claim = claims::load(&self.claims, &mut trace, claim_id.as_str())
             .await?
@@ -157,10 +173,19 @@ impl AutoReview {
                 "claim {claim_id} is not in the claim index"
             )));
         }
+        let mut cause = entry_id.to_owned();
         while let Some(command) = self.next_command(&claim) {
-            claim = commands::execute(&self.claims, &mut trace, &claim, &command, None, None)
-                .await?
-                .state;
+            let executed = commands::execute(
+                &self.claims,
+                &mut trace,
+                &claim,
+                &command,
+                Cause(&cause),
+                None,
+                None,
+            )
+            .await?;
+            (claim, cause) = (executed.state, executed.entry_id);
         }
         Ok(Handled::Applied)
     }

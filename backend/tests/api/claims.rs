@@ -37,10 +37,15 @@ async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
             "timestamp",
             "amount",
             "description",
-            "currency"
+            "currency",
+            "causation_id",
+            "correlation_id"
         ]
     );
     let value = |name: &str| fields.iter().find(|(k, _)| k == name).unwrap().1.clone();
+    // A submission starts its story: caused by the request, which names the story too.
+    assert!(value("causation_id").starts_with("req-"));
+    assert_eq!(value("correlation_id"), value("causation_id"));
     assert_eq!(value("type"), "claim_submitted");
     assert_eq!(value("v"), "2");
     assert_eq!(value("currency"), "USD");

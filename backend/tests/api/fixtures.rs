@@ -2,7 +2,7 @@
 //! binary needs (the rest is in `test_support`).
 
 use backend::Config;
-use backend::events::commands::{self, CommandError, Executed};
+use backend::events::commands::{self, Cause, CommandError, Executed};
 use backend::store::claims::{Claims, DEFAULT_SNAPSHOT_EVERY, IdempotencyMark};
 use backend::store::db::Db;
 use backend::store::embedded::Persistence;
@@ -81,6 +81,7 @@ pub async fn submit_directly(
         &mut Trace::off(),
         &Claim::default(),
         &command,
+        Cause("req-FIXTURE"),
         None,
         mark,
     )

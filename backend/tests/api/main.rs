@@ -5,6 +5,7 @@ mod access;
 mod assets;
 mod bad_input;
 mod bounded_reads;
+mod causes;
 mod claims;
 mod connections;
 mod console;

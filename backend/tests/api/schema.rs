@@ -217,7 +217,16 @@ async fn a_command_on_a_claim_other_programs_grew_is_decided_on_all_its_events()
     let claims = crate::fixtures::claims(&db);
     let decide = async |expected, command: ClaimCommand| {
         let mut trace = Trace::off();
-        commands::transition(&claims, &mut trace, &claim_id, expected, None, &command).await
+        commands::transition(
+            &claims,
+            &mut trace,
+            &claim_id,
+            &command,
+            commands::Cause("req-TEST"),
+            expected,
+            None,
+        )
+        .await
     };
 
     grow(0, 250).await;

@@ -7,6 +7,7 @@ use shared::api::{ClaimEventsResponse, ClaimResponse};
 
 use crate::api;
 use crate::components::claim_actions::Actions;
+use crate::components::claim_causes::ClaimCauses;
 use crate::components::claim_history::{ClaimHistory, Step};
 use crate::components::note_form::NoteForm;
 use crate::describe;
@@ -116,6 +117,7 @@ pub fn ClaimDetail() -> impl IntoView {
             }}
             {move || open.get().map(|id| view! { <NoteForm claim_id=id on_added=reload /> })}
             {move || shown.get().map(|_| view! { <ClaimHistory steps=steps /> })}
+            {move || shown.get().map(|id| view! { <ClaimCauses claim_id=id /> })}
         </div>
     }
 }

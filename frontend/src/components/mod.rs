@@ -4,6 +4,7 @@ pub mod analytics;
 pub mod bar_chart;
 pub mod bulk_replay;
 pub mod claim_actions;
+pub mod claim_causes;
 pub mod claim_detail;
 pub mod claim_form;
 pub mod claim_history;

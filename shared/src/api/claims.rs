@@ -346,3 +346,60 @@ mod tests {
         );
     }
 }
+
+/// `GET /api/claims/{id}/trace`: the claim's story across streams. Each of its events, the
+/// request or entry that caused it, and what it caused in turn: notifications, dead letters,
+/// analytics summaries. A tree: each node has one cause at most.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimTrace {
+    pub claim_id: String,
+    /// Where the story began: the request that submitted the claim, or its first entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    pub nodes: Vec<TraceNode>,
+    /// Caused-by edges, between indexes into `nodes`.
+    pub edges: Vec<TraceEdge>,
+    /// Each stream searched for entries the claim's caused, and how far: the search is
+    /// bounded, so a claim with a long story may have more than it found.
+    pub searched: Vec<TraceSearch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceNode {
+    pub kind: TraceKind,
+    /// An entry's id in its stream, or a request's id.
+    pub id: String,
+    /// The stream holding the entry; none for a request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    /// What it is, in a few words: the event's type, the notification's message, the letter's
+    /// group and error.
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceKind {
+    /// An API request, a traffic generator's step or a scenario's: not an entry.
+    Request,
+    Event,
+    Notification,
+    DeadLetter,
+    Analytics,
+}
+
+/// `effect` was caused by `cause` (indexes into [`ClaimTrace::nodes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceEdge {
+    pub cause: usize,
+    pub effect: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceSearch {
+    pub stream: String,
+    /// Entries looked at, from the claim's first event on.
+    pub examined: u64,
+    /// Whether the search reached the stream's end.
+    pub complete: bool,
+}

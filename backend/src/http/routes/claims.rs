@@ -8,14 +8,14 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{
-    AddNoteRequest, ClaimEventsResponse, ClaimListResponse, ClaimResponse, ClaimView,
+    AddNoteRequest, ClaimEventsResponse, ClaimListResponse, ClaimResponse, ClaimTrace, ClaimView,
     CommandResponse, RejectRequest, SubmitClaimRequest, TransitionRequest,
 };
 use shared::{
     Claim, ClaimCommand, ClaimId, ClaimStatus, FieldError, PaymentReference, Reason, Timestamp,
 };
 
-use crate::events::commands::{self, Executed, generate};
+use crate::events::commands::{self, Cause, Executed, generate};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody, RequestTrace};
 use crate::http::state::AppState;
@@ -42,6 +42,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/claims", get(list))
         .route("/claims/{id}", get(show))
         .route("/claims/{id}/events", get(events))
+        .route("/claims/{id}/trace", get(trace))
         .merge(commands)
 }
 
@@ -84,6 +85,7 @@ async fn submit(
         &mut trace,
         &Claim::default(),
         &command,
+        Cause(&Cause::request("req")),
         None,
         mark.as_ref().map(|m| &m.0),
     )
@@ -116,9 +118,10 @@ async fn transition(
         &state.claims,
         &mut trace,
         &claim_id,
+        &command(state.clock.now()),
+        Cause(&Cause::request("req")),
         expected_version,
         mark.as_ref().map(|m| &m.0),
-        &command(state.clock.now()),
     )
     .await?;
     Ok(Json(respond(&state, executed, trace)))
@@ -430,4 +433,18 @@ async fn list(
         projection,
         redis: trace.into_commands(),
     }))
+}
+
+/// The claim's story across streams: what caused each event, and what each caused.
+async fn trace(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ClaimTrace>, ApiError> {
+    let claim_id = parse_claim_id(&id)?;
+    // Held until the answer is written: a trace reads the claim and searches three streams.
+    let _place = state.heavy.enter("GET /api/claims/{id}/trace").await?;
+    crate::events::causes::trace(&state.db.heavy(), claim_id.as_str())
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("claim {claim_id} does not exist")))
 }

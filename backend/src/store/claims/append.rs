@@ -26,13 +26,16 @@ pub enum Appended {
 }
 
 /// Appends `event` to `claims:events` and its id to the claim's index, in one Lua script,
-/// only if the claim is still at `before.version`. Entries other programs appended are
+/// only if the claim is still at `before.version`. The entry names its cause and its story's
+/// (`shared::causes`): the story is the claim's, so the script reads it from the claim's first
+/// entry. Entries other programs appended are
 /// indexed first, so the version it checks counts them. The read model is the projection's
 /// business: a command only appends.
 const APPEND_SOURCE: &str = r"
 -- KEYS: events stream, claim history, index cursor, and the request's idempotency key, if any
 -- ARGV: expected version, claim id, the request's fingerprint (or ''), history key prefix,
---       index page size, 'log' to list the commands run (or ''), event field/value pairs...
+--       index page size, 'log' to list the commands run (or ''), the event's cause,
+--       event field/value pairs...
 local log = ARGV[6] == 'log' and {} or false
 local read = index_backlog(KEYS[1], KEYS[3], ARGV[4], tonumber(ARGV[5]), log)
 if read >= tonumber(ARGV[5]) then
@@ -42,7 +45,25 @@ local version = run(log, 'LLEN', KEYS[2])
 if version ~= tonumber(ARGV[1]) then
   return {'conflict', tostring(version), log or {}}
 end
-local id = run(log, 'XADD', KEYS[1], '*', unpack(ARGV, 7))
+-- The claim's story began where its first entry's did (that entry, if it names nothing);
+-- a submission begins one with its own cause.
+local correlation = ARGV[7]
+if version > 0 then
+  local first = run(log, 'LINDEX', KEYS[2], 0)
+  correlation = first
+  local entry = run(log, 'XRANGE', KEYS[1], first, first)[1]
+  if entry then
+    for i = 1, #entry[2], 2 do
+      if entry[2][i] == 'correlation_id' then correlation = entry[2][i + 1] end
+    end
+  end
+end
+local fields = {unpack(ARGV, 8)}
+fields[#fields + 1] = 'causation_id'
+fields[#fields + 1] = ARGV[7]
+fields[#fields + 1] = 'correlation_id'
+fields[#fields + 1] = correlation
+local id = run(log, 'XADD', KEYS[1], '*', unpack(fields))
 run(log, 'RPUSH', KEYS[2], id)
 run(log, 'SET', KEYS[3], id)
 if KEYS[4] then
@@ -65,6 +86,7 @@ fn call(
     partitions: Partitions,
     before: &Claim,
     event: &ClaimEvent,
+    cause: &str,
     mark: Option<&IdempotencyMark>,
     log: bool,
 ) -> (Vec<String>, Vec<String>) {
@@ -83,6 +105,7 @@ fn call(
         partition.history_prefix(),
         PAGE.to_string(),
         if log { "log" } else { "" }.to_owned(),
+        cause.to_owned(),
     ];
     script_args.extend(
         stream_codec::encode(event)
@@ -92,15 +115,24 @@ fn call(
     (script_keys, script_args)
 }
 
-/// Appends `event`, recording the script's `EVALSHA` and the commands it reports running.
+/// Appends `event`, caused by `cause` (an entry's id or a request's), recording the script's
+/// `EVALSHA` and the commands it reports running.
 pub async fn append(
     db: &Db,
     trace: &mut Trace,
     before: &Claim,
     event: &ClaimEvent,
+    cause: &str,
     mark: Option<&IdempotencyMark>,
 ) -> Result<Appended, DbError> {
-    let (script_keys, script_args) = call(db.partitions, before, event, mark, trace.wants_inside());
+    let (script_keys, script_args) = call(
+        db.partitions,
+        before,
+        event,
+        cause,
+        mark,
+        trace.wants_inside(),
+    );
     let evalsha = APPEND.evalsha(&script_keys, &script_args);
     let reply: (String, String, Vec<Vec<String>>) = db.eval(&APPEND, &evalsha).await?;
     trace.record_script(&evalsha, &reply.2);
@@ -121,18 +153,18 @@ fn parse(outcome: &str, detail: String) -> Result<Appended, DbError> {
     }
 }
 
-/// Appends one event to each of several claims in one round trip: the same script, each run
-/// on its own (one claim's conflict does not hold up the others).
+/// Appends one event to each of several claims in one round trip, each with its cause: the
+/// same script, each run on its own (one claim's conflict does not hold up the others).
 pub async fn append_many(
     db: &Db,
-    appends: &[(&Claim, &ClaimEvent)],
+    appends: &[(&Claim, &ClaimEvent, &str)],
 ) -> Result<Vec<Appended>, DbError> {
     if appends.is_empty() {
         return Ok(Vec::new());
     }
     let calls: Vec<(Vec<String>, Vec<String>)> = appends
         .iter()
-        .map(|(before, event)| call(db.partitions, before, event, None, false))
+        .map(|(before, event, cause)| call(db.partitions, before, event, cause, None, false))
         .collect();
     let evalshas: Vec<redis::Cmd> = calls
         .iter()
