@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::api::{ClaimTrace, TraceKind, TraceNode};
+use shared::api::{ClaimTrace, TraceKind};
 
 use crate::api;
 
@@ -44,18 +44,28 @@ pub fn ClaimCauses(
     }
 }
 
-/// The story as nested lists: each node under its cause.
+/// The story as an indented list: each node under its cause.
 #[component]
 fn Tree(trace: ClaimTrace) -> impl IntoView {
-    let mut children = vec![Vec::new(); trace.nodes.len()];
-    let mut caused = vec![false; trace.nodes.len()];
-    for edge in &trace.edges {
-        if let Some(list) = children.get_mut(edge.cause) {
-            list.push(edge.effect);
-            caused[edge.effect] = true;
-        }
-    }
-    let roots: Vec<usize> = (0..trace.nodes.len()).filter(|i| !caused[*i]).collect();
+    let rows = depth_first(&trace)
+        .into_iter()
+        .map(|(depth, i)| {
+            let node = &trace.nodes[i];
+            let (kind, class) = kind(node.kind);
+            let place = match &node.stream {
+                Some(stream) => format!("{stream} {}", node.id),
+                None => node.id.clone(),
+            };
+            view! {
+                <li class=format!("cause {class}") style=format!("--depth: {depth}")
+                    data-testid="cause-node" data-kind=class data-depth=depth>
+                    <span class="cause-kind">{kind}</span>" "
+                    <span class="cause-label">{node.label.clone()}</span>" "
+                    <code class="muted">{place}</code>
+                </li>
+            }
+        })
+        .collect_view();
     let searched = trace
         .searched
         .iter()
@@ -75,9 +85,7 @@ fn Tree(trace: ClaimTrace) -> impl IntoView {
         {trace.correlation_id.map(|c| view! {
             <p class="muted">"Story " <code data-testid="claim-correlation">{c}</code></p>
         })}
-        <ul class="cause-tree" data-testid="cause-tree">
-            {roots.into_iter().map(|i| branch(&trace.nodes, &children, i)).collect_view()}
-        </ul>
+        <ul class="cause-tree" data-testid="cause-tree">{rows}</ul>
         <details class="muted">
             <summary>"Searched"</summary>
             <ul>{searched}</ul>
@@ -85,43 +93,35 @@ fn Tree(trace: ClaimTrace) -> impl IntoView {
     }
 }
 
-/// Node `i` and, under it, what it caused. The edges come from the relay and form a tree
-/// there, but a node is drawn once at most, so a cycle could not recurse forever.
-fn branch(nodes: &[TraceNode], children: &[Vec<usize>], i: usize) -> AnyView {
-    let mut drawn = vec![false; nodes.len()];
-    branch_once(nodes, children, i, &mut drawn)
-}
-
-fn branch_once(
-    nodes: &[TraceNode],
-    children: &[Vec<usize>],
-    i: usize,
-    drawn: &mut [bool],
-) -> AnyView {
-    drawn[i] = true;
-    let node = &nodes[i];
-    let under: Vec<AnyView> = children[i]
+/// Each node with its depth, every node right after its cause and before the cause's next
+/// effect. The relay's edges form a tree; a node is listed once at most all the same.
+fn depth_first(trace: &ClaimTrace) -> Vec<(usize, usize)> {
+    let count = trace.nodes.len();
+    let mut effects = vec![Vec::new(); count];
+    let mut caused = vec![false; count];
+    for edge in trace
+        .edges
         .iter()
-        .filter(|c| !drawn[**c])
-        .copied()
-        .collect::<Vec<_>>()
-        .into_iter()
-        .map(|c| branch_once(nodes, children, c, drawn))
-        .collect();
-    let (kind, class) = kind(node.kind);
-    let place = match &node.stream {
-        Some(stream) => format!("{stream} {}", node.id),
-        None => node.id.clone(),
-    };
-    view! {
-        <li class=format!("cause {class}") data-testid="cause-node" data-kind=class>
-            <span class="cause-kind">{kind}</span>" "
-            <span class="cause-label">{node.label.clone()}</span>" "
-            <code class="muted">{place}</code>
-            {(!under.is_empty()).then(|| view! { <ul>{under}</ul> })}
-        </li>
+        .filter(|e| e.cause < count && e.effect < count)
+    {
+        effects[edge.cause].push(edge.effect);
+        caused[edge.effect] = true;
     }
-    .into_any()
+    let mut listed = vec![false; count];
+    let mut rows = Vec::with_capacity(count);
+    let mut stack: Vec<(usize, usize)> = (0..count)
+        .rev()
+        .filter(|i| !caused[*i])
+        .map(|i| (0, i))
+        .collect();
+    while let Some((depth, i)) = stack.pop() {
+        if std::mem::replace(&mut listed[i], true) {
+            continue;
+        }
+        rows.push((depth, i));
+        stack.extend(effects[i].iter().rev().map(|e| (depth + 1, *e)));
+    }
+    rows
 }
 
 fn kind(kind: TraceKind) -> (&'static str, &'static str) {

@@ -171,6 +171,39 @@ impl<'a> Playground<'a> {
     }
 
     /// How many events the claim's history lists.
+    /// Asks what caused what in the claim shown, and waits until the drawn story has `kind`
+    /// nodes (e.g. `notification`) `n` times, asking again while it has fewer (the groups
+    /// react after the page asked); then each node's kind and depth, in the order drawn.
+    pub async fn trace_causes_until(&self, kind: &str, n: usize) -> Vec<(String, usize)> {
+        eventually(
+            Duration::from_secs(15),
+            &format!("{n} {kind} nodes in the claim's story"),
+            || async {
+                self.click("claim-causes-load").await;
+                let drawn = self.causes().await;
+                (drawn.iter().filter(|(k, _)| k == kind).count() == n).then_some(drawn)
+            },
+        )
+        .await
+    }
+
+    /// Each node of the claim's drawn story: its kind and depth.
+    pub async fn causes(&self) -> Vec<(String, usize)> {
+        let nodes = self
+            .browser
+            .client
+            .find_all(Locator::Css(&testid("cause-node")))
+            .await
+            .unwrap();
+        let mut drawn = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let kind = node.attr("data-kind").await.unwrap().unwrap_or_default();
+            let depth = node.attr("data-depth").await.unwrap().unwrap_or_default();
+            drawn.push((kind, depth.parse().unwrap_or(usize::MAX)));
+        }
+        drawn
+    }
+
     pub async fn history_len(&self) -> usize {
         self.browser
             .client

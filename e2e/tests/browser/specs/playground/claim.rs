@@ -342,3 +342,37 @@ async fn history_shows(page: &Playground<'_>, expected: [&str; 3]) {
         expected
     );
 }
+
+/// The claim's story: the request that submitted it, the review and approval
+/// `claims-processors` took because of it, each under its cause, and the notifications.
+#[tokio::test]
+async fn the_claim_page_draws_what_caused_what() {
+    let stack = Stack::start_with(|c| {
+        c.workers = true;
+        c.consumers = 1;
+    });
+    with_playground(stack, async |_, page| {
+        page.open_new_claim("CUST-007", "40.00", "Broken fence")
+            .await;
+        page.wait_status("approved").await;
+        let drawn = page.trace_causes_until("notification", 2).await;
+        let without_summaries: Vec<(&str, usize)> = drawn
+            .iter()
+            .filter(|(kind, _)| kind != "analytics")
+            .map(|(kind, depth)| (kind.as_str(), *depth))
+            .collect();
+        assert_eq!(
+            without_summaries,
+            [
+                ("request", 0),
+                ("event", 1),
+                ("event", 2),
+                ("event", 3),
+                ("notification", 4),
+                ("notification", 2),
+            ]
+        );
+        page.screenshot_at("claim-causes", "32-claim-causes").await;
+    })
+    .await;
+}
