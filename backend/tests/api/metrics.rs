@@ -436,3 +436,35 @@ async fn scrapes_in_a_loop_read_redis_once_a_second() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn without_redis_a_scrape_still_answers_in_bounded_time() {
+    let mut app = spawn_app().await;
+    app.submit("100.00").await;
+    app.stop_redis().await;
+    let mut seen = Vec::new();
+    until("claimstream_redis_up 0", async || {
+        let started = std::time::Instant::now();
+        seen = scrape(&app).await;
+        // The read is given up after 2 s.
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+        value(&seen, "claimstream_redis_up", &[]) == Some(0.0)
+    })
+    .await;
+    // No stale figures, and the relay's own counts are still there.
+    assert_eq!(value(&seen, "claimstream_stream_length", &[]), None);
+    assert_eq!(value(&seen, "claimstream_ws_clients", &[]), Some(0.0));
+    assert!(value(&seen, "claimstream_http_requests_total", &[]).is_some());
+    app.restart_redis().await;
+    until("claimstream_redis_up 1", async || {
+        let s = scrape(&app).await;
+        value(&s, "claimstream_redis_up", &[]) == Some(1.0)
+            && value(&s, "claimstream_stream_length", &[]) == Some(1.0)
+    })
+    .await;
+    app.shutdown().await;
+}
