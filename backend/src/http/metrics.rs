@@ -2,7 +2,7 @@
 //! route, console lines and refusals, the consumers' deliveries, errors and processing times,
 //! WebSocket connections), recorded through the `metrics` macros into one recorder per process,
 //! then the figures Redis reports (stream lengths, dead letters, each group's lag, `lag_ms`,
-//! pending), read for this relay at most once per [`FRESH`] whoever scrapes.
+//! pending): the whole answer made for this relay at most once per [`FRESH`] whoever scrapes.
 //!
 //! One recorder per process because the `metrics` macros have one global recorder: it is
 //! installed by the first relay built and shared by every later one (tests start many relays in
@@ -14,6 +14,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
@@ -63,11 +64,11 @@ const PROCESSING_BUCKETS: &[f64] = &[
 #[derive(Clone)]
 pub struct Metrics {
     process: PrometheusHandle,
-    last: Arc<tokio::sync::Mutex<Option<Figures>>>,
+    last: Arc<tokio::sync::Mutex<Option<Made>>>,
 }
 
-/// This relay's figures as rendered, and when they were read.
-type Figures = (Instant, Arc<str>);
+/// The last answer, and when it was made.
+type Made = (Instant, Bytes);
 
 impl Metrics {
     /// The process's recorder (installed by the first call), and no Redis figures yet.
@@ -205,31 +206,33 @@ fn route_label(matched: Option<&MatchedPath>, path: &str) -> String {
 
 /// `GET /metrics`: the process's counters and histograms, then this relay's figures.
 pub async fn scrape(State(state): State<AppState>) -> Response {
-    let mut body = state.metrics.process.render();
-    if !body.is_empty() && !body.ends_with('\n') {
-        body.push('\n');
-    }
-    body.push_str(&relay_figures(&state).await);
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        body,
+        answer(&state).await,
     )
         .into_response()
 }
 
-/// This relay's figures, read again when the last are older than [`FRESH`]: one refresh at a
-/// time, and scrapes that come while it runs wait for it and share it.
-async fn relay_figures(state: &AppState) -> Arc<str> {
+/// The whole answer, made again when the last is older than [`FRESH`]: one at a time, and
+/// scrapes that come while it is made wait for it and share it, so a scrape in a loop costs a
+/// copy of the last answer, neither a render nor a read of Redis.
+async fn answer(state: &AppState) -> Bytes {
     let mut last = state.metrics.last.lock().await;
-    if let Some((_, text)) = last.as_ref().filter(|(at, _)| at.elapsed() < FRESH) {
-        return text.clone();
+    if let Some((_, body)) = last.as_ref().filter(|(at, _)| at.elapsed() < FRESH) {
+        return body.clone();
     }
-    let text: Arc<str> = refresh(state).await.into();
-    *last = Some((Instant::now(), text.clone()));
-    text
+    let figures = refresh(state).await;
+    let mut body = state.metrics.process.render();
+    if !body.is_empty() && !body.ends_with('\n') {
+        body.push('\n');
+    }
+    body.push_str(&figures);
+    let body = Bytes::from(body);
+    *last = Some((Instant::now(), body.clone()));
+    body
 }
 
 /// Reads the groups as `GET /api/groups` does (`workers::stats`) and renders the figures
