@@ -28,7 +28,8 @@ use crate::teaching::console::telemetry as console_counts;
 use crate::workers::stats;
 use crate::workers::telemetry as consumer_counts;
 
-/// The Redis figures are read at most once per this, shared by every scrape in it.
+/// The answer (and so the Redis figures) is made at most once per this, shared by every
+/// scrape in it.
 pub const FRESH: Duration = Duration::from_secs(1);
 /// A refresh that takes longer is given up: the scrape answers without the Redis figures and
 /// `claimstream_redis_up 0`.
