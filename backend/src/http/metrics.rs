@@ -51,6 +51,8 @@ pub const REFRESH_COMMANDS: &str = "claimstream_metrics_refresh_redis_commands";
 /// The route label of a request no route matched under `/api`, and of the browser app's files.
 pub const UNMATCHED: &str = "unmatched";
 pub const APP_FILES: &str = "app";
+/// The status label of a request that was never answered.
+pub const DROPPED: &str = "dropped";
 
 /// Request durations, seconds.
 const HTTP_BUCKETS: &[f64] = &[
@@ -126,7 +128,7 @@ fn describe() {
     use ::metrics::{Unit, describe_counter, describe_histogram};
     describe_counter!(
         HTTP_REQUESTS,
-        "HTTP requests answered, by method, route template (unmatched: no route under /api; app: the browser app's files) and status"
+        "HTTP requests, by method, route template (unmatched: no route under /api; app: the browser app's files) and status (dropped: never answered, the relay gave up at its request timeout or the client left)"
     );
     describe_histogram!(
         HTTP_DURATION,
@@ -162,21 +164,48 @@ fn describe() {
 }
 
 /// Counts the request by method, route template and status, and times it (to the answer's
-/// head). Applied to the whole router, so refusals by the layers inside count too.
+/// head). Applied to the whole router, so refusals by the layers inside count too; a request
+/// never answered (the relay gave up at the request timeout, or the client left) counts with
+/// the status `dropped` when its future is dropped.
 pub async fn track(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method());
-    let route = route_label(
-        request.extensions().get::<MatchedPath>(),
-        request.uri().path(),
-    );
+    let mut counted = Counted {
+        method: method_label(request.method()),
+        route: Some(route_label(
+            request.extensions().get::<MatchedPath>(),
+            request.uri().path(),
+        )),
+        started: Instant::now(),
+    };
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    ::metrics::counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status)
-        .increment(1);
-    ::metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
+    counted.answered(&response.status().as_u16().to_string());
     response
+}
+
+/// A request being answered; counted once, when answered or else when dropped.
+struct Counted {
+    method: &'static str,
+    /// Taken when counted.
+    route: Option<String>,
+    started: Instant,
+}
+
+impl Counted {
+    fn answered(&mut self, status: &str) {
+        let Some(route) = self.route.take() else {
+            return;
+        };
+        let method = self.method;
+        ::metrics::counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status.to_owned())
+            .increment(1);
+        ::metrics::histogram!(HTTP_DURATION, "method" => method, "route" => route)
+            .record(self.started.elapsed().as_secs_f64());
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.answered(DROPPED);
+    }
 }
 
 /// A fixed set: the methods the API knows, the rest as `other`.

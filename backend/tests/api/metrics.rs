@@ -295,6 +295,28 @@ async fn requests_are_counted_by_route_template_never_by_path() {
 }
 
 #[tokio::test]
+async fn a_request_never_answered_counts_as_dropped() {
+    let app = spawn_app_with(|c| c.request_timeout_ms = 300).await;
+    let dropped = [
+        ("method", "GET"),
+        ("route", "/api/claims"),
+        ("status", "dropped"),
+    ];
+    let before = scrape(&app).await;
+    // Waits for an entry the projection will not reach before the relay gives up on it.
+    let r = app
+        .get("/api/claims?after=9999999999999-0&wait_ms=5000")
+        .await;
+    assert_eq!(r.status(), 503);
+    scrape_until(&app, "the request counted as dropped", |after| {
+        count(after, "claimstream_http_requests_total", &dropped)
+            >= count(&before, "claimstream_http_requests_total", &dropped) + 1.0
+    })
+    .await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn console_lines_and_refusals_are_counted() {
     let app = spawn_app().await;
     let me = Learner::new(&app).await;
