@@ -70,4 +70,6 @@ pub struct Handles {
     pub traffic: crate::teaching::traffic::Traffic,
     /// The guided failure scenarios (one at a time).
     pub scenarios: crate::teaching::scenarios::Scenarios,
+    /// `/metrics`: the process's recorder and this relay's Redis figures, read once a second.
+    pub metrics: crate::http::metrics::Metrics,
 }

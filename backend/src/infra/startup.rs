@@ -102,6 +102,7 @@ impl Application {
             console: crate::teaching::console::Console::new(config.console_limits(), clock.clone()),
             traffic: crate::teaching::traffic::Traffic::default(),
             scenarios: crate::teaching::scenarios::Scenarios::default(),
+            metrics: crate::http::metrics::Metrics::new(),
         });
         let router = routes::router(
             state.clone(),

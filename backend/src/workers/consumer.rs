@@ -203,6 +203,7 @@ impl<H: Handler> Consumer<H> {
         // so a learner sees the workers' commands without a flood.
         self.trace = Trace::default();
         let result = self.step_traced(outcome).await;
+        super::telemetry::step(self.group, outcome);
         let notable = outcome.dead_lettered > 0 || outcome.claimed > 0;
         if notable || (outcome.delivered > 0 && self.controls.sample_due()) {
             let trace = std::mem::replace(&mut self.trace, Trace::off());
@@ -365,6 +366,7 @@ impl<H: Handler> Consumer<H> {
             let started = Instant::now();
             let outcomes = self.handler.handle_batch(&self.db, &handled).await;
             let each = started.elapsed().as_secs_f64() * 1000.0 / handled.len() as f64;
+            super::telemetry::processing(self.group, each / 1000.0, handled.len());
             let mut outcomes = outcomes.into_iter();
             for slot in results.iter_mut().filter(|r| r.is_none()) {
                 self.controls.record_timing(each);

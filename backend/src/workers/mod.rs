@@ -14,6 +14,7 @@ pub mod replay;
 pub mod standalone;
 pub mod stats;
 pub mod supervisor;
+pub mod telemetry;
 pub mod trends;
 
 pub use consumer::{Consumer, ConsumerConfig, Outcome};

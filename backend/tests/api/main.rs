@@ -22,6 +22,7 @@ mod hostile_console;
 mod idempotency;
 mod lab;
 mod limits;
+mod metrics;
 mod outage;
 mod projection;
 mod quiz;

@@ -32,6 +32,7 @@ use crate::http::assets::Assets;
 use crate::http::error::ApiError;
 use crate::http::extract::BODY_LIMIT;
 use crate::http::limits::WriteLimit;
+use crate::http::metrics;
 use crate::http::state::AppState;
 
 pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLimit) -> Router {
@@ -77,7 +78,10 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
             state.access.clone(),
             access::refuse_cross_site,
         ));
-    let app = Router::new().nest("/api", api);
+    // Prometheus scrapes without a session: open, and cheap (http::metrics, docs/access.md).
+    let app = Router::new()
+        .route("/metrics", axum::routing::get(metrics::scrape))
+        .nest("/api", api);
     // The browser app, from `static_dir` if it exists, else the one built in (http::assets).
     let assets = std::sync::Arc::new(Assets::new(static_dir));
     let app =
@@ -88,5 +92,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
                 assets.serve(&method, &uri, &headers).await
             },
         );
-    app.layer(TraceLayer::new_for_http()).with_state(state)
+    app.layer(axum::middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }

@@ -89,6 +89,7 @@ async fn serve(
     since: Option<Cursor>,
     _permit: ConnectionPermit,
 ) {
+    ::metrics::counter!(crate::http::metrics::WS_CONNECTIONS).increment(1);
     let (mut sink, mut incoming) = socket.split();
     // The receive side only watches for the client leaving; clients send nothing we act on.
     // It ends with an error when a message is over the size cap (or not WebSocket at all).

@@ -10,6 +10,7 @@ mod accounting;
 pub mod hints;
 pub mod mistakes;
 mod reply;
+pub mod telemetry;
 pub mod workspace;
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use crate::store::cli;
 use crate::store::clock::Clock;
 use crate::store::db::{Db, DbError};
 use crate::store::trace::Trace;
+use telemetry::Refusal;
 use workspace::Place;
 pub use workspace::{Workspace, WorkspaceError};
 
@@ -136,6 +138,7 @@ impl Console {
             return Ok(());
         };
         let secs = seconds_until(&wait);
+        telemetry::refused(Refusal::Rate);
         let ConsoleLimits {
             lines_per_second,
             line_burst,
@@ -212,7 +215,8 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn refused(e: ConsoleError) -> Self {
+    fn refused(reason: Refusal, e: ConsoleError) -> Self {
+        telemetry::refused(reason);
         Self {
             response: ConsoleResponse {
                 reply: format!("(error) ERR {}", e.message),
@@ -235,6 +239,8 @@ struct Ran {
     returned: Option<u64>,
     /// Whether to keep the line (`HELP` is not kept).
     kept: bool,
+    /// The command of the table it names, once read.
+    command: &'static str,
 }
 
 /// Runs a line in the workspace and keeps it among the workspace's recent lines; a line that
@@ -246,8 +252,17 @@ pub async fn run(db: &Db, console: &Console, workspace: &Workspace, line: &str) 
         error: None,
         returned: None,
         kept: true,
+        command: telemetry::UNREAD,
     };
     let mut answer = execute(db, console, workspace, line, &mut ran).await;
+    let outcome = match ran.outcome.as_str() {
+        _ if answer.unavailable => "unavailable",
+        _ if !ran.kept => "help",
+        "ok" => "ok",
+        "refused" => "refused",
+        _ => "error",
+    };
+    telemetry::line(ran.command, outcome);
     if answer.unavailable || !ran.kept {
         return answer;
     }
@@ -275,6 +290,7 @@ async fn execute(
 ) -> Answer {
     if let Some(text) = help_text(line) {
         ran.kept = false;
+        ran.command = "HELP";
         return Answer {
             response: ConsoleResponse {
                 reply: text,
@@ -287,15 +303,16 @@ async fn execute(
     }
     let mut parsed = match parse_line(line) {
         Ok(parsed) => parsed,
-        Err(e) => return Answer::refused(e),
+        Err(e) => return Answer::refused(Refusal::Syntax, e),
     };
+    ran.command = parsed.spec.name;
     let mut notes = match caps::normalise(&mut parsed) {
         Ok(notes) => notes,
-        Err(e) => return Answer::refused(e),
+        Err(e) => return Answer::refused(Refusal::Cap, e),
     };
     let named = match places(&parsed, workspace) {
         Ok(named) => named,
-        Err(e) => return Answer::refused(e),
+        Err(e) => return Answer::refused(Refusal::Key, e),
     };
     let bounds = match bounds(db, workspace, &named).await {
         Ok(bounds) => bounds,
@@ -303,14 +320,14 @@ async fn execute(
     };
     match caps::fit(&mut parsed, &bounds) {
         Ok(note) => notes.extend(note),
-        Err(e) => return Answer::refused(e),
+        Err(e) => return Answer::refused(Refusal::Cap, e),
     }
     for (at, (_, place)) in parsed.key_positions().into_iter().zip(&named) {
         parsed.argv[at] = place.real().to_owned();
     }
     match accounting::reserve(db, workspace, &parsed, &named, line.len()).await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return Answer::refused(e),
+        Ok(Err(e)) => return Answer::refused(Refusal::Quota, e),
         Err(e) => return unavailable(e.to_string()),
     }
 
@@ -349,7 +366,7 @@ async fn execute(
             };
         }
         Err(Fail::Db(e)) => return unavailable(e.to_string()),
-        Err(Fail::Busy(e)) => return Answer::refused(e),
+        Err(Fail::Busy(e)) => return Answer::refused(Refusal::Blocking, e),
     };
 
     ran.outcome = "ok".to_owned();
