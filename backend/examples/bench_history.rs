@@ -84,7 +84,10 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
         &mut Trace::off(),
         &Claim::default(),
         &submit,
-        commands::Cause("req-BENCH"),
+        commands::Cause {
+            id: "req-BENCH",
+            by: shared::api::CommandBy::Learner,
+        },
         None,
         None,
     )
@@ -104,7 +107,10 @@ async fn claim_load(url: &str, events: u64) -> anyhow::Result<()> {
             &mut Trace::off(),
             &claim,
             &command,
-            commands::Cause("req-BENCH"),
+            commands::Cause {
+                id: "req-BENCH",
+                by: shared::api::CommandBy::Learner,
+            },
             None,
             None,
         )

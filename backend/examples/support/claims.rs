@@ -54,7 +54,10 @@ pub async fn submit_one(
         trace,
         &blank,
         &command,
-        commands::Cause("req-BENCH"),
+        commands::Cause {
+            id: "req-BENCH",
+            by: shared::api::CommandBy::Learner,
+        },
         None,
         None,
     );

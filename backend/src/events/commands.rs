@@ -2,7 +2,7 @@
 //! version check. The HTTP API and the workers both come through here.
 
 use rand::distr::{Alphanumeric, SampleString};
-use shared::api::ClaimView;
+use shared::api::{ClaimView, CommandBy, CommandOutcome, LoggedCommand};
 use shared::{Claim, ClaimCommand, ClaimEvent, ClaimId, DomainError};
 
 use crate::store;
@@ -42,21 +42,65 @@ pub fn generate(prefix: &str) -> String {
     format!("{prefix}-{suffix}")
 }
 
-/// What a command is carried out for: named in the entry it appends as its `causation_id`
-/// (`shared::causes`): the entry a worker reacts to, or a request's id ([`Cause::request`]).
+/// What a command is carried out for, and who asked: the entry it appends names `id` as its
+/// `causation_id` (`shared::causes`), and the command log names both.
 #[derive(Debug, Clone, Copy)]
-pub struct Cause<'a>(pub &'a str);
+pub struct Cause<'a> {
+    pub id: &'a str,
+    pub by: CommandBy,
+}
 
-impl Cause<'_> {
-    /// A new id for a request from `origin` (`req`: the API, `traffic`, `scenario`), made
-    /// once per request: every entry it appends names it.
-    pub fn request(origin: &str) -> String {
-        generate(origin)
+impl<'a> Cause<'a> {
+    /// A group's reaction to the entry `entry_id`.
+    pub fn entry(entry_id: &'a str) -> Self {
+        Self {
+            id: entry_id,
+            by: CommandBy::Worker,
+        }
     }
 }
 
-/// Decides with the aggregate, then appends if the claim is still where it was read.
+/// A new id for one request from `by` (`req-`, a person's through the API; `traffic-`;
+/// `scenario-`), made once per request: every entry it appends names it.
+pub fn request_id(by: CommandBy) -> String {
+    generate(match by {
+        CommandBy::Traffic => "traffic",
+        CommandBy::Scenario => "scenario",
+        CommandBy::Learner | CommandBy::Instructor | CommandBy::Worker => "req",
+    })
+}
+
+/// Decides with the aggregate, then appends if the claim is still where it was read; logs
+/// what came of it in `claims:commands`.
 pub async fn execute(
+    claims: &Claims,
+    trace: &mut Trace,
+    before: &Claim,
+    command: &ClaimCommand,
+    cause: Cause<'_>,
+    expected_version: Option<u64>,
+    mark: Option<&IdempotencyMark>,
+) -> Result<Executed, CommandError> {
+    let result = decide(
+        claims,
+        trace,
+        before,
+        command,
+        cause,
+        expected_version,
+        mark,
+    )
+    .await;
+    let claim_id = match command {
+        ClaimCommand::SubmitClaim { claim_id, .. } => Some(claim_id),
+        _ => before.details.as_ref().map(|d| &d.claim_id),
+    };
+    let claim_id = claim_id.map(ClaimId::as_str).unwrap_or_default();
+    log(claims, trace, &[logged(claim_id, command, cause, &result)]).await;
+    result
+}
+
+async fn decide(
     claims: &Claims,
     trace: &mut Trace,
     before: &Claim,
@@ -73,12 +117,12 @@ pub async fn execute(
     }
     let db = claims.db();
     let event = one_event(shared::handle(before, command)?)?;
-    let mut appended = store::claims::append(db, trace, before, &event, cause.0, mark).await?;
+    let mut appended = store::claims::append(db, trace, before, &event, cause.id, mark).await?;
     if let Appended::IndexBehind = appended {
         // Other programs appended more than one script run indexes: index them all, then
         // check the version again (the claim may be among them).
         store::claims::catch_up(db, db.partition_of(event.claim_id.as_str())).await?;
-        appended = store::claims::append(db, trace, before, &event, cause.0, mark).await?;
+        appended = store::claims::append(db, trace, before, &event, cause.id, mark).await?;
     }
     match appended {
         Appended::Ok { entry_id } => Ok(executed(claims, trace, before, &event, entry_id).await?),
@@ -102,7 +146,7 @@ pub async fn execute_many(
     let appends: Vec<(&Claim, &ClaimEvent, &str)> = commands
         .iter()
         .zip(&decided)
-        .filter_map(|((before, _, cause), event)| Some((*before, event.as_ref().ok()?, cause.0)))
+        .filter_map(|((before, _, cause), event)| Some((*before, event.as_ref().ok()?, cause.id)))
         .collect();
     let mut appended = store::claims::append_many(claims.db(), &appends)
         .await?
@@ -125,7 +169,69 @@ pub async fn execute_many(
             Appended::IndexBehind => Err(index_behind()),
         });
     }
+    let entries: Vec<LoggedCommand> = commands
+        .iter()
+        .zip(&results)
+        .map(|((before, command, cause), result)| {
+            let claim_id = before.details.as_ref().map_or("", |d| d.claim_id.as_str());
+            logged(claim_id, command, *cause, result)
+        })
+        .collect();
+    log(claims, &mut Trace::off(), &entries).await;
     Ok(results)
+}
+
+/// What the log says of a command for `claim_id` that came to `result`.
+fn logged(
+    claim_id: &str,
+    command: &ClaimCommand,
+    cause: Cause<'_>,
+    result: &Result<Executed, CommandError>,
+) -> LoggedCommand {
+    let (outcome, reason, entry_id) = match result {
+        Ok(executed) => (
+            CommandOutcome::Applied,
+            None,
+            Some(executed.entry_id.clone()),
+        ),
+        Err(CommandError::Domain(e)) => (CommandOutcome::Refused, Some(e.to_string()), None),
+        Err(CommandError::NotFound(_)) => (CommandOutcome::NotFound, None, None),
+        Err(e @ CommandError::VersionConflict(_)) => {
+            (CommandOutcome::Conflict, Some(e.to_string()), None)
+        }
+        Err(e @ (CommandError::Db(_) | CommandError::Internal(_))) => {
+            (CommandOutcome::Failed, Some(e.to_string()), None)
+        }
+    };
+    LoggedCommand {
+        id: String::new(),
+        command: name(command).to_owned(),
+        by: cause.by,
+        claim_id: claim_id.to_owned(),
+        outcome,
+        reason,
+        entry_id,
+        causation_id: cause.id.to_owned(),
+    }
+}
+
+fn name(command: &ClaimCommand) -> &'static str {
+    match command {
+        ClaimCommand::SubmitClaim { .. } => "submit",
+        ClaimCommand::ReviewClaim { .. } => "review",
+        ClaimCommand::ApproveClaim { .. } => "approve",
+        ClaimCommand::RejectClaim { .. } => "reject",
+        ClaimCommand::PayClaim { .. } => "pay",
+        ClaimCommand::AddNote { .. } => "add_note",
+    }
+}
+
+/// Logs what came of commands. The commands are done whatever the log says: a log that could
+/// not be written is a warning, not their failure.
+async fn log(claims: &Claims, trace: &mut Trace, entries: &[LoggedCommand]) {
+    if let Err(e) = store::command_log::record(claims.db(), trace, entries).await {
+        tracing::warn!(error = %e, commands = entries.len(), "commands not logged");
+    }
 }
 
 /// The one event a command produced: an append takes one.
@@ -206,14 +312,19 @@ pub async fn transition(
         )
         .await
     };
-    match attempt(trace).await {
+    let result = match attempt(trace).await {
         Err(CommandError::VersionConflict(_)) => {
             let db = claims.db();
-            store::claims::catch_up(db, db.partition_of(claim_id.as_str())).await?;
-            attempt(trace).await
+            match store::claims::catch_up(db, db.partition_of(claim_id.as_str())).await {
+                Ok(_) => attempt(trace).await,
+                Err(e) => Err(e.into()),
+            }
         }
         done => done,
-    }
+    };
+    let logged = logged(claim_id.as_str(), command, cause, &result);
+    log(claims, trace, &[logged]).await;
+    result
 }
 
 async fn load_and_execute(
@@ -229,7 +340,7 @@ async fn load_and_execute(
     if loaded.claim.details.is_none() {
         return Err(CommandError::NotFound(claim_id.clone()));
     }
-    execute(
+    decide(
         claims,
         trace,
         &loaded.claim,

@@ -235,6 +235,9 @@ pub const ANALYTICS: &str = "claims:analytics";
 /// Notifications the `claims-notifications` group sent.
 pub const NOTIFICATIONS: &str = "claims:notifications";
 
+/// The command log: each claim command carried out or refused (`store::command_log`).
+pub const COMMANDS: &str = "claims:commands";
+
 /// Streams `GET /api/health` reports the length of: each partition's events and dead
 /// letters, then the analytics and notifications.
 pub fn known_streams(partitions: Partitions) -> Vec<String> {

@@ -6,6 +6,7 @@ pub mod caused;
 pub mod claims;
 pub mod cli;
 pub mod clock;
+pub mod command_log;
 pub mod cursor;
 pub mod db;
 pub mod embedded;

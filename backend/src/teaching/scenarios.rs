@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use shared::api::{NarrationLine, ScenarioInfo, ScenarioRun, ScenariosResponse};
+use shared::api::{CommandBy, NarrationLine, ScenarioInfo, ScenarioRun, ScenariosResponse};
 use shared::{Claim, ClaimCommand};
 
 use crate::events::commands::{self, Cause};
@@ -412,7 +412,10 @@ async fn submit_one(claims: &Claims, command: &ClaimCommand) -> Step {
         &mut Trace::off(),
         &Claim::default(),
         command,
-        Cause(&Cause::request("scenario")),
+        Cause {
+            id: &commands::request_id(CommandBy::Scenario),
+            by: CommandBy::Scenario,
+        },
         None,
         None,
     )

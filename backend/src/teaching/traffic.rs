@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rand::Rng;
 use rand::seq::IndexedRandom;
-use shared::api::TrafficStatus;
+use shared::api::{CommandBy, TrafficStatus};
 use shared::{
     Adjuster, Amount, Claim, ClaimCommand, ClaimId, ClaimStatus, Currency, CustomerId, Description,
     Note, PaymentReference, PolicyNumber, Reason, Timestamp,
@@ -184,14 +184,18 @@ async fn step(
         open.len() < 5 || (open.len() < OPEN_AT_MOST && rng.random_bool(0.3))
     };
     let trace = &mut Trace::off();
-    let cause = Cause::request("traffic");
+    let id = commands::request_id(CommandBy::Traffic);
+    let cause = Cause {
+        id: &id,
+        by: CommandBy::Traffic,
+    };
     if submit {
         let executed = commands::execute(
             claims,
             trace,
             &Claim::default(),
             &new_claim(at),
-            Cause(&cause),
+            cause,
             None,
             None,
         )
@@ -204,17 +208,7 @@ async fn step(
         open.swap_remove(which);
         return Ok(Stepped::Moved);
     };
-    match commands::execute(
-        claims,
-        trace,
-        &open[which],
-        &command,
-        Cause(&cause),
-        None,
-        None,
-    )
-    .await
-    {
+    match commands::execute(claims, trace, &open[which], &command, cause, None, None).await {
         Ok(executed) => {
             if finished(&executed.state) {
                 open.swap_remove(which);

@@ -120,7 +120,7 @@ impl AutoReview {
             }
             let commands: Vec<(&Claim, &ClaimCommand, Cause<'_>)> = steps
                 .iter()
-                .map(|(id, c)| (&claims[id], c, Cause(&causes[id])))
+                .map(|(id, c)| (&claims[id], c, Cause::entry(&causes[id])))
                 .collect();
             let executed = commands::execute_many(&self.claims, &commands)
                 .await
@@ -180,7 +180,7 @@ impl AutoReview {
                 &mut trace,
                 &claim,
                 &command,
-                Cause(&cause),
+                Cause::entry(&cause),
                 None,
                 None,
             )

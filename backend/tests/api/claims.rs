@@ -69,8 +69,17 @@ async fn submitting_a_claim_appends_one_entry_with_the_exact_fields() {
         created.redis
     );
     assert!(
-        !created.redis.iter().any(|c| c.starts_with("XADD")),
+        !created
+            .redis
+            .iter()
+            .any(|c| c.starts_with("XADD claims:events")),
         "the script's XADD is not a command of its own: {:?}",
+        created.redis
+    );
+    // What came of the command goes to the log, after it.
+    assert!(
+        created.redis[1].starts_with("XADD claims:commands MAXLEN ~ 10000 * command submit "),
+        "{:?}",
         created.redis
     );
     // What ran inside, as the script listed it: the real cursor, not a placeholder.

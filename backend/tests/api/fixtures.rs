@@ -81,7 +81,10 @@ pub async fn submit_directly(
         &mut Trace::off(),
         &Claim::default(),
         &command,
-        Cause("req-FIXTURE"),
+        Cause {
+            id: "req-FIXTURE",
+            by: shared::api::CommandBy::Learner,
+        },
         None,
         mark,
     )

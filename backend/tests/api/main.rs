@@ -7,6 +7,7 @@ mod bad_input;
 mod bounded_reads;
 mod causes;
 mod claims;
+mod commands;
 mod connections;
 mod console;
 mod dashboard;

@@ -222,7 +222,10 @@ async fn a_command_on_a_claim_other_programs_grew_is_decided_on_all_its_events()
             &mut trace,
             &claim_id,
             &command,
-            commands::Cause("req-TEST"),
+            commands::Cause {
+                id: "req-TEST",
+                by: shared::api::CommandBy::Learner,
+            },
             expected,
             None,
         )

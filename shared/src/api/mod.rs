@@ -5,6 +5,7 @@
 
 mod analytics;
 mod claims;
+mod commands;
 mod console;
 mod dead_letters;
 mod error;
@@ -25,6 +26,7 @@ mod ws;
 
 pub use analytics::*;
 pub use claims::*;
+pub use commands::*;
 pub use console::*;
 pub use dead_letters::*;
 pub use error::*;

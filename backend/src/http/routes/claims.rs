@@ -9,13 +9,14 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{
     AddNoteRequest, ClaimEventsResponse, ClaimListResponse, ClaimResponse, ClaimTrace, ClaimView,
-    CommandResponse, RejectRequest, SubmitClaimRequest, TransitionRequest,
+    CommandBy, CommandResponse, RejectRequest, SubmitClaimRequest, TransitionRequest,
 };
 use shared::{
     Claim, ClaimCommand, ClaimId, ClaimStatus, FieldError, PaymentReference, Reason, Timestamp,
 };
 
 use crate::events::commands::{self, Cause, Executed, generate};
+use crate::http::access::Asker;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody, RequestTrace};
 use crate::http::state::AppState;
@@ -57,6 +58,7 @@ type Mark = Option<Extension<IdempotencyMark>>;
 async fn submit(
     State(state): State<AppState>,
     mark: Mark,
+    Asker(by): Asker,
     RequestTrace(mut trace): RequestTrace,
     JsonBody(request): JsonBody<SubmitClaimRequest>,
 ) -> Result<(StatusCode, Json<CommandResponse>), ApiError> {
@@ -85,7 +87,10 @@ async fn submit(
         &mut trace,
         &Claim::default(),
         &command,
-        Cause(&Cause::request("req")),
+        Cause {
+            id: &commands::request_id(by),
+            by,
+        },
         None,
         mark.as_ref().map(|m| &m.0),
     )
@@ -110,6 +115,7 @@ async fn transition(
     id: &str,
     expected_version: Option<u64>,
     mark: Mark,
+    by: CommandBy,
     mut trace: Trace,
     command: impl FnOnce(Timestamp) -> ClaimCommand,
 ) -> Result<Json<CommandResponse>, ApiError> {
@@ -119,7 +125,10 @@ async fn transition(
         &mut trace,
         &claim_id,
         &command(state.clock.now()),
-        Cause(&Cause::request("req")),
+        Cause {
+            id: &commands::request_id(by),
+            by,
+        },
         expected_version,
         mark.as_ref().map(|m| &m.0),
     )
@@ -131,10 +140,11 @@ async fn review(
     State(state): State<AppState>,
     Path(id): Path<String>,
     mark: Mark,
+    Asker(by): Asker,
     RequestTrace(trace): RequestTrace,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
-    transition(state, &id, body.expected_version, mark, trace, |at| {
+    transition(state, &id, body.expected_version, mark, by, trace, |at| {
         ClaimCommand::ReviewClaim { at }
     })
     .await
@@ -144,10 +154,11 @@ async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
     mark: Mark,
+    Asker(by): Asker,
     RequestTrace(trace): RequestTrace,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
-    transition(state, &id, body.expected_version, mark, trace, |at| {
+    transition(state, &id, body.expected_version, mark, by, trace, |at| {
         ClaimCommand::ApproveClaim { at }
     })
     .await
@@ -157,12 +168,13 @@ async fn reject(
     State(state): State<AppState>,
     Path(id): Path<String>,
     mark: Mark,
+    Asker(by): Asker,
     RequestTrace(trace): RequestTrace,
     JsonBody(body): JsonBody<RejectRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
     let reason = Reason::parse(&body.reason)
         .map_err(|m| ApiError::Validation(vec![FieldError::new("reason", m)]))?;
-    transition(state, &id, body.expected_version, mark, trace, |at| {
+    transition(state, &id, body.expected_version, mark, by, trace, |at| {
         ClaimCommand::RejectClaim { reason, at }
     })
     .await
@@ -172,12 +184,13 @@ async fn pay(
     State(state): State<AppState>,
     Path(id): Path<String>,
     mark: Mark,
+    Asker(by): Asker,
     RequestTrace(trace): RequestTrace,
     OptionalJsonBody(body): OptionalJsonBody<TransitionRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
     let payment_reference =
         PaymentReference::parse(&generate("PAY")).expect("generated ids are valid");
-    transition(state, &id, body.expected_version, mark, trace, |at| {
+    transition(state, &id, body.expected_version, mark, by, trace, |at| {
         ClaimCommand::PayClaim {
             payment_reference,
             at,
@@ -190,11 +203,12 @@ async fn add_note(
     State(state): State<AppState>,
     Path(id): Path<String>,
     mark: Mark,
+    Asker(by): Asker,
     RequestTrace(trace): RequestTrace,
     JsonBody(body): JsonBody<AddNoteRequest>,
 ) -> Result<Json<CommandResponse>, ApiError> {
     let valid = body.validate().map_err(ApiError::Validation)?;
-    transition(state, &id, body.expected_version, mark, trace, |at| {
+    transition(state, &id, body.expected_version, mark, by, trace, |at| {
         ClaimCommand::AddNote {
             adjuster: valid.adjuster,
             note: valid.note,

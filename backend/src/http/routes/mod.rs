@@ -2,6 +2,7 @@
 
 mod analytics;
 mod claims;
+mod commands;
 mod console;
 mod dead_letters;
 mod groups;
@@ -50,6 +51,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         ));
     let api = Router::new()
         .merge(claims::router(&state))
+        .merge(commands::router())
         .merge(streams::router())
         .merge(console::router())
         .merge(groups::router())
