@@ -337,6 +337,24 @@ fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Who is asking, as the command log names them: an instructor or a learner, by the rule
+/// above.
+pub struct Asker(pub shared::api::CommandBy);
+
+impl axum::extract::FromRequestParts<crate::http::state::AppState> for Asker {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::http::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(match state.access.role(&parts.headers) {
+            Role::Instructor => shared::api::CommandBy::Instructor,
+            Role::Learner => shared::api::CommandBy::Learner,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,23 +411,5 @@ mod tests {
             .collect();
         assert_eq!(two.role(&cookie), Role::Instructor);
         assert_eq!(other.role(&cookie), Role::Learner);
-    }
-}
-
-/// Who is asking, as the command log names them: an instructor or a learner, by the rule
-/// above.
-pub struct Asker(pub shared::api::CommandBy);
-
-impl axum::extract::FromRequestParts<crate::http::state::AppState> for Asker {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &crate::http::state::AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Self(match state.access.role(&parts.headers) {
-            Role::Instructor => shared::api::CommandBy::Instructor,
-            Role::Learner => shared::api::CommandBy::Learner,
-        }))
     }
 }
