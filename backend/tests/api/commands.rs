@@ -90,9 +90,9 @@ async fn commands_applied_and_refused_are_logged_with_who_asked_and_why() {
 
     // Filters, and pages that go on where the last stopped.
     let refusals: CommandLogResponse = app.get_json("/api/commands?outcome=refused").await;
-    assert_eq!(refusals.commands, [approve.clone()]);
+    assert_eq!(refusals.commands, std::slice::from_ref(approve));
     let by_instructor: CommandLogResponse = app.get_json("/api/commands?by=instructor").await;
-    assert_eq!(by_instructor.commands, [review.clone()]);
+    assert_eq!(by_instructor.commands, std::slice::from_ref(review));
     let of_claim: CommandLogResponse = app
         .get_json(&format!("/api/commands?claim={claim}&limit=2"))
         .await;
