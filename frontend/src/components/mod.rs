@@ -9,6 +9,7 @@ pub mod claim_detail;
 pub mod claim_form;
 pub mod claim_history;
 pub mod claims_board;
+pub mod command_log;
 pub mod connection;
 pub mod console;
 pub mod dead_letters;

@@ -4,8 +4,9 @@ use leptos::prelude::*;
 
 use crate::components::{
     analytics::Analytics, claim_detail::ClaimDetail, claim_form::ClaimForm,
-    claims_board::ClaimsBoard, dead_letters::DeadLetters, groups::Groups, projection::Projection,
-    redis_panel::RedisPanel, retention::Retention, time_travel::TimeTravel, timeline::Timeline,
+    claims_board::ClaimsBoard, command_log::CommandLog, dead_letters::DeadLetters, groups::Groups,
+    projection::Projection, redis_panel::RedisPanel, retention::Retention, time_travel::TimeTravel,
+    timeline::Timeline,
 };
 
 #[component]
@@ -51,6 +52,9 @@ pub fn Playground(
             </section>
             <section class="panel analytics-panel" id="analytics" aria-labelledby="analytics-title">
                 <Analytics />
+            </section>
+            <section class="panel commands-panel" aria-labelledby="commands-title" data-testid="commands-panel">
+                <CommandLog />
             </section>
             <section class="panel retention-panel" aria-labelledby="retention-title" data-testid="retention-panel">
                 <h2 id="retention-title">"Retention and memory"</h2>
