@@ -99,6 +99,11 @@ impl Stack {
         self.app.act_json(claim_id, action).await.entry_id
     }
 
+    /// Asks for a transition through the API; the status it answered.
+    pub async fn try_transition(&self, claim_id: &str, action: &str) -> u16 {
+        self.app.act(claim_id, action).await.status().as_u16()
+    }
+
     /// POSTs JSON to the relay and returns the JSON answer; panics unless it is a 2xx.
     pub async fn post(&self, path: &str, body: &str) -> serde_json::Value {
         let response = self

@@ -167,6 +167,15 @@ impl<'a> Page<'a> {
             .unwrap();
     }
 
+    /// Picks the option of value `value` in the select with this test id.
+    pub async fn select(&self, id: &str, value: &str) {
+        self.find(id)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("no option {value} in {id}: {e}"));
+    }
+
     /// How many elements with this test id are on the page now.
     pub async fn count(&self, id: &str) -> usize {
         self.browser

@@ -187,6 +187,29 @@ impl<'a> Playground<'a> {
         .await
     }
 
+    /// The command log's rows once it shows `n` of them: each row's outcome and text.
+    pub async fn command_rows(&self, n: usize) -> Vec<(String, String)> {
+        eventually(
+            Duration::from_secs(10),
+            &format!("{n} rows in the command log"),
+            || async {
+                let rows = self
+                    .browser
+                    .client
+                    .find_all(Locator::Css(&testid("command-row")))
+                    .await
+                    .ok()?;
+                let mut shown = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let outcome = row.attr("data-outcome").await.ok()??;
+                    shown.push((outcome, row.text().await.ok()?));
+                }
+                (shown.len() == n).then_some(shown)
+            },
+        )
+        .await
+    }
+
     /// Each node of the claim's drawn story: its kind and depth.
     pub async fn causes(&self) -> Vec<(String, usize)> {
         let nodes = self

@@ -376,3 +376,30 @@ async fn the_claim_page_draws_what_caused_what() {
     })
     .await;
 }
+
+/// A command the lifecycle refuses leaves no event, but the command log keeps it with the
+/// rule's reason.
+#[tokio::test]
+async fn the_command_log_keeps_a_refusal_with_its_reason() {
+    with_playground(Stack::start(), async |stack, page| {
+        let claim = page
+            .open_new_claim("CUST-008", "90.00", "Dented door")
+            .await;
+        assert_eq!(stack.try_transition(&claim, "pay").await, 409);
+        page.select("commands-outcome", "refused").await;
+        let rows = page.command_rows(1).await;
+        let (outcome, text) = &rows[0];
+        assert_eq!(outcome, "refused");
+        assert!(text.starts_with("pay"), "{text}");
+        assert!(
+            text.contains(&claim) && text.contains("cannot pay"),
+            "{text}"
+        );
+        page.select("commands-outcome", "").await;
+        let all = page.command_rows(2).await;
+        let outcomes: Vec<&str> = all.iter().map(|(o, _)| o.as_str()).collect();
+        assert_eq!(outcomes, ["refused", "applied"]);
+        page.screenshot_at("commands-panel", "33-command-log").await;
+    })
+    .await;
+}
