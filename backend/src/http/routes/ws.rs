@@ -59,8 +59,10 @@ type Sink = SplitSink<WebSocket, Message>;
 
 /// How long a client waits for the live feed's first read (Redis down at the relay's start).
 const FEED_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-/// How long a live entry waits for others to share its frame: a burst goes out in a few
-/// frames (each bounded by [`Frame`]), a lone entry this much later.
+/// The least time between two frames of live entries to one client. An entry goes out at once
+/// when the client's last frame left longer ago than this, otherwise that long after it, with
+/// every entry ready by then: a lone entry does not wait, and a burst goes out in a few frames
+/// (each bounded by [`Frame`]), a few hundred a second at most, not one message an entry.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(4);
 
 /// Why sending stopped.
@@ -163,6 +165,7 @@ async fn send_entries(
         },
     )
     .await?;
+    let mut last_frame: Option<Instant> = None;
     loop {
         let received = tokio::select! {
             r = live.recv() => r,
@@ -181,10 +184,11 @@ async fn send_entries(
                 continue;
             }
         };
-        // What is ready within [`LINGER`] of this entry goes in its frame, up to the frame's
-        // bounds: a burst takes a few frames, not one message an entry.
+        // What is ready by [`LINGER`] after the last frame goes in this one, up to the frame's
+        // bounds (at once, with what is ready now, if that is past: `timeout_at` takes what
+        // is ready before it looks at the time).
         let mut frame = Frame::default();
-        let deadline = Instant::now() + LINGER;
+        let deadline = last_frame.map_or_else(Instant::now, |at| at + LINGER);
         let mut next = Some(received);
         let mut ended = None;
         while let Some(received) = next.take() {
@@ -210,6 +214,7 @@ async fn send_entries(
         if !frame.is_empty() {
             sink.send(Message::Text(frame.take())).await?;
         }
+        last_frame = Some(Instant::now());
         match ended {
             None => {}
             Some(RecvError::Lagged(_)) => {
