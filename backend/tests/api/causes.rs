@@ -8,7 +8,7 @@ use shared::api::{ClaimTrace, TraceKind};
 use test_support::TestApp;
 use test_support::streams::RawEntry;
 
-use crate::fixtures::{inject, spawn_workers};
+use crate::fixtures::{inject, letter_every_notification, spawn_workers};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -164,17 +164,7 @@ async fn each_entry_names_its_cause_through_every_group_and_the_trace_draws_the_
 
 #[tokio::test]
 async fn a_dead_letter_names_the_entry_it_gave_up_on_and_its_story() {
-    let app = spawn_workers(1, false, |c| c.max_deliveries = 1).await;
-    test_support::until(WAIT, "the workers", async || {
-        app.post(
-            "/api/groups/claims-notifications/inject",
-            &json!({"fail_ratio": 1.0}),
-        )
-        .await
-        .status()
-            == 200
-    })
-    .await;
+    let app = letter_every_notification().await;
     let submitted = app.submit("4.00").await;
     let letters = test_support::eventually(WAIT, "the letter", async || {
         let letters = app.stream("claims:failed").await;

@@ -2,7 +2,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::fixtures::{inject, spawn_workers};
+use crate::fixtures::{inject, letter_every_notification, spawn_workers};
 use test_support::{TestApp, error_of};
 
 async fn entries(app: &TestApp, key: &str) -> Vec<Value> {
@@ -133,17 +133,7 @@ async fn a_dead_letter_can_be_discarded_and_unknown_ones_are_404() {
 
 #[tokio::test]
 async fn a_groups_letters_replay_in_bulk_after_a_count_for_the_confirmation() {
-    let app = spawn_workers(1, false, |c| c.max_deliveries = 1).await;
-    test_support::until(Duration::from_secs(10), "the workers", async || {
-        app.post(
-            "/api/groups/claims-notifications/inject",
-            &json!({"fail_ratio": 1.0}),
-        )
-        .await
-        .status()
-            == 200
-    })
-    .await;
+    let app = letter_every_notification().await;
     for _ in 0..3 {
         app.submit("4.00").await;
     }

@@ -101,6 +101,27 @@ pub fn group_named<'a>(groups: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no group {name} in {groups}"))
 }
 
+/// A relay whose `claims-notifications` fails every entry and letters it after one delivery,
+/// once its workers have started.
+pub async fn letter_every_notification() -> TestApp {
+    let app = spawn_workers(1, false, |c| c.max_deliveries = 1).await;
+    test_support::until(
+        std::time::Duration::from_secs(10),
+        "the workers",
+        async || {
+            app.post(
+                "/api/groups/claims-notifications/inject",
+                &serde_json::json!({"fail_ratio": 1.0}),
+            )
+            .await
+            .status()
+                == 200
+        },
+    )
+    .await;
+    app
+}
+
 /// Sets what `group`'s consumers are made to fail (`POST /api/groups/{group}/inject`);
 /// panics unless the relay says done.
 pub async fn inject(app: &TestApp, group: &str, body: Value) {
