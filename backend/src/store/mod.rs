@@ -23,6 +23,7 @@ pub mod pending;
 pub mod position;
 pub mod read_model;
 pub mod reply;
+pub mod search;
 pub mod streams;
 pub mod trace;
 pub mod trim;
@@ -30,12 +31,17 @@ pub mod workspaces;
 
 /// The text of a script whose `EVALSHA` a learner's trace shows, by its SHA-1.
 pub fn script_source(sha: &str) -> Option<shared::api::ScriptSource> {
-    [&*claims::APPEND, &*trim::PLAN, &*position::POSITION]
-        .into_iter()
-        .find(|lua| lua.sha() == sha)
-        .map(|lua| shared::api::ScriptSource {
-            sha: lua.sha().to_owned(),
-            name: lua.name().to_owned(),
-            source: lua.source().to_owned(),
-        })
+    [
+        &*claims::APPEND,
+        &*trim::PLAN,
+        &*position::POSITION,
+        &*search::SEARCH,
+    ]
+    .into_iter()
+    .find(|lua| lua.sha() == sha)
+    .map(|lua| shared::api::ScriptSource {
+        sha: lua.sha().to_owned(),
+        name: lua.name().to_owned(),
+        source: lua.source().to_owned(),
+    })
 }

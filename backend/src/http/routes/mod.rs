@@ -12,6 +12,7 @@ mod memory;
 mod projections;
 mod scenarios;
 mod scripts;
+mod search;
 mod session;
 mod snippets;
 mod state;
@@ -50,6 +51,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
     let api = Router::new()
         .merge(claims::router(&state))
         .merge(streams::router())
+        .merge(search::router())
         .merge(console::router())
         .merge(groups::router())
         .merge(health::router())
