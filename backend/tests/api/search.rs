@@ -548,3 +548,36 @@ async fn one_address_searching_in_a_loop_is_held_to_a_few_at_once_and_health_sta
         "health median {median:?}"
     );
 }
+
+#[tokio::test]
+async fn a_search_out_of_time_stops_after_its_first_call_and_says_where() {
+    let (_redis, db, mut conn) = crate::fixtures::bare_redis().await;
+    let batch = (0..5_000).map(numbered);
+    streams::xadd_pipelined(&mut conn, "claims:events", batch).await;
+    let conditions = [backend::store::search::Condition {
+        fields: vec!["note".into()],
+        value: "nowhere".into(),
+        event_type: false,
+    }];
+    let search = backend::store::search::Search {
+        from: backend::store::entry_id::EntryId::ZERO,
+        to: "99999-0".parse().unwrap(),
+        after: None,
+        scan_bound: 10_000,
+        limit: 100,
+        // Already past: the first call still runs, so every page moves on.
+        deadline: Instant::now(),
+        conditions: &conditions,
+    };
+    let streams = [(None, "claims:events".to_owned())];
+    let mut trace = backend::store::trace::Trace::default();
+    let found = backend::store::search::search(&db, &mut trace, &streams, &search)
+        .await
+        .unwrap();
+    assert_eq!(found.stopped, backend::store::search::Stopped::Deadline);
+    assert_eq!(found.examined, backend::store::search::CHUNK);
+    let through = found.through.unwrap();
+    assert_eq!(through.id.to_string(), id_of(1_999));
+    assert_eq!(found.next(), Some(through));
+    assert_eq!(trace.into_commands().len(), 1);
+}
