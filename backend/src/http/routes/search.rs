@@ -338,7 +338,6 @@ async fn search(
     let wanted = search::Search {
         from: request.from,
         to: request.to,
-        // A single stream's position is its own whatever the partition given.
         after: request.after,
         scan_bound,
         limit,
