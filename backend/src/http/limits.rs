@@ -1,5 +1,6 @@
 //! Caps that keep one client (or a class of them) from exhausting the relay: open WebSockets
-//! per address and in all, and the expensive reads run at once relay-wide ([`HeavyReads`]).
+//! per address and in all, the expensive reads run at once relay-wide ([`HeavyReads`]), and
+//! requests of one kind under way per address ([`PerClient`]).
 //! Write requests are rate-limited per address by `tower_governor` in `routes/mod.rs`.
 
 use std::collections::HashMap;
@@ -197,6 +198,68 @@ impl HeavyReads {
     }
 }
 
+/// Requests of one kind under way from each client address, running or waiting for a place:
+/// past `per_client`, 429 at once. So one address sending them in a loop, however many at a
+/// time, holds at most that many places in the queue others wait in.
+#[derive(Debug)]
+pub struct PerClient {
+    /// What is counted, for the refusal ("stream searches").
+    what: &'static str,
+    per_client: usize,
+    open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One request under way; dropping it frees the place.
+#[derive(Debug)]
+pub struct PerClientPermit {
+    limits: Arc<PerClient>,
+    client: IpAddr,
+}
+
+impl PerClient {
+    pub fn new(what: &'static str, per_client: usize) -> Arc<Self> {
+        Arc::new(Self {
+            what,
+            per_client: per_client.max(1),
+            open: Mutex::default(),
+        })
+    }
+
+    /// A place for one more request from `client`, or 429 saying how many it has.
+    pub fn enter(self: &Arc<Self>, client: IpAddr) -> Result<PerClientPermit, ApiError> {
+        let mut open = self.open.lock().expect("per-client limits lock");
+        let mine = open.entry(client).or_default();
+        if *mine >= self.per_client {
+            return Err(ApiError::TooManyRequests {
+                code: "too_many_requests",
+                message: format!(
+                    "{client} already has {} {} under way, the most one address may have; \
+                     wait for one to answer",
+                    self.per_client, self.what
+                ),
+                retry_after_secs: Some(1),
+            });
+        }
+        *mine += 1;
+        Ok(PerClientPermit {
+            limits: self.clone(),
+            client,
+        })
+    }
+}
+
+impl Drop for PerClientPermit {
+    fn drop(&mut self) {
+        let mut open = self.limits.open.lock().expect("per-client limits lock");
+        if let Some(n) = open.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +286,23 @@ mod tests {
         drop(a1);
         assert_eq!(limits.open(), 2);
         limits.acquire(b).unwrap();
+    }
+
+    #[test]
+    fn requests_under_way_are_counted_per_client_and_freed_on_drop() {
+        let searches = PerClient::new("stream searches", 2);
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let a1 = searches.enter(a).unwrap();
+        let _a2 = searches.enter(a).unwrap();
+        let refused = searches.enter(a).unwrap_err();
+        assert!(
+            refused.to_string().contains("2 stream searches"),
+            "{refused}"
+        );
+        let _b1 = searches.enter(b).unwrap();
+        drop(a1);
+        searches.enter(a).unwrap();
     }
 
     #[tokio::test]

@@ -25,6 +25,7 @@ pub mod pending;
 pub mod position;
 pub mod read_model;
 pub mod reply;
+pub mod search;
 pub mod streams;
 pub mod trace;
 pub mod trim;
@@ -37,6 +38,7 @@ pub fn script_source(sha: &str) -> Option<shared::api::ScriptSource> {
         &*trim::PLAN,
         &*position::POSITION,
         &*caused::CAUSED,
+        &*search::SEARCH,
     ]
     .into_iter()
     .find(|lua| lua.sha() == sha)

@@ -30,6 +30,7 @@ mod quiz;
 mod retention;
 mod scenarios;
 mod schema;
+mod search;
 mod snippets;
 mod soak;
 mod traffic;

@@ -31,4 +31,5 @@ pub mod retention;
 pub mod shortcut_help;
 pub mod time_travel;
 pub mod timeline;
+pub mod timeline_search;
 pub mod trim_form;

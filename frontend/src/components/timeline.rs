@@ -12,6 +12,7 @@ use shared::api::{EntriesPage, StreamEntry};
 use shared::{EventPayload, EventType};
 
 use crate::api;
+use crate::components::timeline_search::timeline_search;
 use crate::describe;
 use crate::store::{Held, Store, field, id_less, id_time};
 
@@ -146,6 +147,7 @@ pub fn Timeline() -> impl IntoView {
                 }}
             </span>
         </div>
+        {timeline_search(claim_filter, type_filter)}
         <div class="timeline" data-testid="timeline" tabindex="0" on:scroll=on_scroll aria-label="Stream entries, newest first">
             <div class="timeline-spacer" style=move || format!("height: {}px", shown.with(Shown::len) as f64 * ROW_PX)>
                 // Rows flow in order inside a window moved to the first one in view; keyed by
@@ -245,7 +247,7 @@ impl Shown {
     }
 }
 
-fn claim_of(e: &StreamEntry) -> String {
+pub(crate) fn claim_of(e: &StreamEntry) -> String {
     e.event
         .as_ref()
         .map(|ev| ev.claim_id.to_string())
@@ -253,7 +255,7 @@ fn claim_of(e: &StreamEntry) -> String {
         .unwrap_or_default()
 }
 
-fn type_of(e: &StreamEntry) -> String {
+pub(crate) fn type_of(e: &StreamEntry) -> String {
     match (&e.event, &e.marker) {
         (Some(ev), _) => ev.event_type().as_str().to_owned(),
         // A claim-less entry that says what it is (`stream_created`): shown as its type.

@@ -102,6 +102,41 @@ pub struct EntriesPage {
     pub redis: Vec<String>,
 }
 
+/// Why a search (`GET /api/streams/{key}/search`) stopped where it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchStop {
+    /// Every entry up to `to` (or the stream's end) was examined.
+    End,
+    /// `limit` matches were found.
+    Limit,
+    /// The entries one request examines at most were examined.
+    ScanBound,
+    /// The time one request searches for at most was spent.
+    Deadline,
+}
+
+/// `GET /api/streams/{key}/search`: the matching entries, oldest first, and how far the scan
+/// went. Everything up to `last_examined` was examined; pass `next_after` as `after` to go on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchPage {
+    pub stream: String,
+    pub matches: Vec<StreamEntry>,
+    /// Entries Redis looked at for this page.
+    pub examined: u64,
+    /// Every entry up to this one was examined (`<partition>:<id>` when partitions are
+    /// merged); `None` when there was nothing to examine.
+    pub last_examined: Option<String>,
+    pub reached_end: bool,
+    pub stopped: SearchStop,
+    /// Pass as `after` for the next page; `None` once the end was reached.
+    pub next_after: Option<String>,
+    /// The most entries one request examines, and the most matches it returns.
+    pub scan_bound: u64,
+    pub limit: usize,
+    pub redis: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamLength {
     pub key: String,

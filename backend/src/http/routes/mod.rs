@@ -13,6 +13,7 @@ mod memory;
 mod projections;
 mod scenarios;
 mod scripts;
+mod search;
 mod session;
 mod snippets;
 mod state;
@@ -53,6 +54,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(claims::router(&state))
         .merge(commands::router())
         .merge(streams::router())
+        .merge(search::router())
         .merge(console::router())
         .merge(groups::router())
         .merge(health::router())

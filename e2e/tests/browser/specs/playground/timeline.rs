@@ -340,3 +340,70 @@ async fn filters_and_pause_follow_entries_as_they_arrive() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_filter_searches_the_history_older_than_the_page_holds_and_offers_it_as_a_download() {
+    let stack = Stack::start_then(async |stack| {
+        // An old claim's notes, then 500 newer entries: the page holds the newest 100 only.
+        let notes: Vec<String> = (1..=3).map(|n| format!("note {n}, long ago")).collect();
+        stack.xadd_notes("CLM-LONGAGO", "CUST-OLD", &notes).await;
+        stack.xadd_many(500).await;
+    });
+    with_playground(stack, async |stack, page| {
+        page.wait_text("timeline-count", "100 entries", Duration::from_secs(20))
+            .await;
+        page.fill("timeline-filter-claim", "CLM-LONGAGO").await;
+        page.wait_text("timeline-count", "0 entries", Duration::from_secs(10))
+            .await;
+
+        page.click("search-older").await;
+        page.wait_count("search-match", 3, Duration::from_secs(15))
+            .await;
+        let old: Vec<String> = stack.stream_ids().await.into_iter().take(3).collect();
+        let mut shown = Vec::new();
+        for id in &old {
+            let row = format!(r#"[data-testid="search-match"][data-entry-id="{id}"]"#);
+            let found = page
+                .browser
+                .client
+                .find(fantoccini::Locator::Css(&row))
+                .await;
+            shown.push(found.is_ok());
+        }
+        assert_eq!(shown, [true; 3], "the three old notes: {old:?}");
+        let summary = page.text("search-summary").await;
+        assert!(
+            summary.starts_with("3 older matches in 403 entries examined"),
+            "{summary}"
+        );
+        assert!(summary.contains("all older history searched"), "{summary}");
+        // What ran in Redis is shown as for every request.
+        let sent = page.text("redis-command").await;
+        assert!(sent.starts_with("EVALSHA "), "{sent}");
+
+        // The same filter over the whole stream, as a file.
+        let href = page.attribute("export-csv", "href").await.unwrap();
+        assert_eq!(
+            href,
+            "/api/streams/claims:events/search?claim=CLM-LONGAGO&format=csv"
+        );
+        let csv = reqwest::get(format!("{}{}", stack.url().trim_end_matches('/'), href))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 4, "a header and three notes: {csv}");
+        assert!(lines[0].starts_with("id,type,v,claim_id"), "{csv}");
+        assert!(lines[1].contains("\"note 1, long ago\""), "{csv}");
+        assert!(
+            page.attribute("export-ndjson", "href")
+                .await
+                .unwrap()
+                .ends_with("format=ndjson")
+        );
+        page.screenshot("25-search-older").await;
+    })
+    .await;
+}
