@@ -512,11 +512,21 @@ fn csv(entries: &[StreamEntry], merged: bool) -> String {
     out
 }
 
+/// One CSV row. Entries are untrusted: a value a spreadsheet would run as a formula (it
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, so it is
+/// shown as the text it is.
 fn write_row<'a>(out: &mut String, values: impl Iterator<Item = &'a str>) {
     for (i, value) in values.enumerate() {
         if i > 0 {
             out.push(',');
         }
+        let disarmed;
+        let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            disarmed = format!("'{value}");
+            disarmed.as_str()
+        } else {
+            value
+        };
         if value.contains([',', '"', '\r', '\n']) {
             out.push('"');
             out.push_str(&value.replace('"', "\"\""));
@@ -551,6 +561,23 @@ mod tests {
         assert_eq!(
             csv(&rows, false),
             "id,a,b,c,c (2)\r\n1-0,plain,\"x,y\",,\r\n2-0,,\"say \"\"hi\"\"\nbye\",3,4\r\n"
+        );
+    }
+
+    #[test]
+    fn csv_shows_a_formula_as_text() {
+        let rows = [entry(
+            "1-0",
+            &[
+                ("a", "=HYPERLINK(\"http://x\")"),
+                ("b", "@SUM(1)"),
+                ("c", "-2+3"),
+                ("d", "5.00"),
+            ],
+        )];
+        assert_eq!(
+            csv(&rows, false),
+            "id,a,b,c,d\r\n1-0,\"'=HYPERLINK(\"\"http://x\"\")\",'@SUM(1),'-2+3,5.00\r\n"
         );
     }
 
