@@ -12,6 +12,7 @@ pub mod claims_board;
 pub mod connection;
 pub mod console;
 pub mod dead_letters;
+pub mod debugger;
 pub mod failure;
 pub mod field;
 pub mod group_position;
