@@ -25,7 +25,13 @@ async fn caught_up(app: &TestApp) {
 
 /// The live model field by field: `(key, field)` to its value (JSON parsed; a sorted set's
 /// member to its score), the activity list apart, newest first, and the position.
-async fn live(app: &TestApp) -> (BTreeMap<(String, String), Value>, Vec<Value>, Option<String>) {
+async fn live(
+    app: &TestApp,
+) -> (
+    BTreeMap<(String, String), Value>,
+    Vec<Value>,
+    Option<String>,
+) {
     let model = Partition::ONLY.model(Model::Live);
     let mut conn = app.redis().await;
     let mut fields = BTreeMap::new();
@@ -155,7 +161,8 @@ async fn stepping_from_the_first_event_ends_where_the_live_model_is_and_never_wr
                 let key = change.key.clone();
                 if key.ends_with(":activity") {
                     if change.field == "newest" {
-                        pushed.push(serde_json::from_str(change.after.as_deref().unwrap()).unwrap());
+                        pushed
+                            .push(serde_json::from_str(change.after.as_deref().unwrap()).unwrap());
                     }
                     continue;
                 }
@@ -185,7 +192,10 @@ async fn stepping_from_the_first_event_ends_where_the_live_model_is_and_never_wr
     assert_eq!(stepped, total);
     pushed.reverse();
     pushed.truncate(backend::store::keys::ACTIVITY_KEPT);
-    assert_eq!(fields, live_fields, "the steps end elsewhere than the live model");
+    assert_eq!(
+        fields, live_fields,
+        "the steps end elsewhere than the live model"
+    );
     assert_eq!(pushed, live_activity);
     assert_eq!(position, live_position);
 
@@ -206,9 +216,15 @@ async fn stepping_from_the_first_event_ends_where_the_live_model_is_and_never_wr
         model.activity(),
         Partition::ONLY.projection(),
     ] {
-        assert!(changed.contains(&(key.as_str(), None)), "{key} in {changed:?}");
+        assert!(
+            changed.contains(&(key.as_str(), None)),
+            "{key} in {changed:?}"
+        );
     }
-    assert_eq!(first.next.as_deref(), Some(app.xrange().await[1].0.as_str()));
+    assert_eq!(
+        first.next.as_deref(),
+        Some(app.xrange().await[1].0.as_str())
+    );
 
     // The live model is as it was, and no scratch key is left.
     assert_eq!(
@@ -228,13 +244,19 @@ async fn a_step_shows_what_an_event_changed_before_and_after() {
     // From the approval: the submission and review are folded first.
     let entries = app.xrange().await;
     let page: ProjectionDebugResponse = app
-        .get_json(&format!("/api/projections/debug?from={}&steps=5", entries[2].0))
+        .get_json(&format!(
+            "/api/projections/debug?from={}&steps=5",
+            entries[2].0
+        ))
         .await;
     assert_eq!(page.folded_before, 2);
     assert_eq!(page.steps.len(), 2);
     assert_eq!(page.next, None);
     let pay = &page.steps[1];
-    assert_eq!(pay.entry.event.as_ref().unwrap().event_type().to_string(), "claim_paid");
+    assert_eq!(
+        pay.entry.event.as_ref().unwrap().event_type().to_string(),
+        "claim_paid"
+    );
     let model = Partition::ONLY.model(Model::Live);
     let change = |key: String| {
         pay.changes
@@ -246,11 +268,17 @@ async fn a_step_shows_what_an_event_changed_before_and_after() {
     let out = change(model.by_status(shared::ClaimStatus::Approved));
     assert!(out.before.is_some() && out.after.is_none());
     let into = change(model.by_status(shared::ClaimStatus::Paid));
-    assert_eq!((into.before.as_ref(), into.after.as_ref()), (None, out.before.as_ref()));
+    assert_eq!(
+        (into.before.as_ref(), into.after.as_ref()),
+        (None, out.before.as_ref())
+    );
     let totals = change(model.customers());
     let before: Value = serde_json::from_str(totals.before.as_deref().unwrap()).unwrap();
     let after: Value = serde_json::from_str(totals.after.as_deref().unwrap()).unwrap();
-    assert!(before["paid"].as_object().is_none_or(|o| o.is_empty()), "{before}");
+    assert!(
+        before["paid"].as_object().is_none_or(|o| o.is_empty()),
+        "{before}"
+    );
     let paid: Vec<&Value> = after["paid"].as_object().unwrap().values().collect();
     assert_eq!(paid, [&json!(1200)], "{after}");
     let view = change(model.views());
@@ -308,13 +336,19 @@ async fn more_entries_before_the_start_than_the_bound_are_refused() {
     assert_eq!(ids.len(), bound + 1);
     // Exactly the bound before the start: folded.
     let ok: ProjectionDebugResponse = app
-        .get_json(&format!("/api/projections/debug?from={}&steps=1", ids[bound]))
+        .get_json(&format!(
+            "/api/projections/debug?from={}&steps=1",
+            ids[bound]
+        ))
         .await;
     assert_eq!(ok.folded_before, bound as u64);
     // One more: refused, naming the bound.
     let next = app.raw_xadd(&[("type", "stream_created")]).await;
-    let (status, code, message) =
-        error_of(app.get(&format!("/api/projections/debug?from={next}")).await).await;
+    let (status, code, message) = error_of(
+        app.get(&format!("/api/projections/debug?from={next}"))
+            .await,
+    )
+    .await;
     assert_eq!((status, code.as_str()), (422, "history_too_long"));
     assert!(message.contains(&bound.to_string()), "{message}");
     assert!(scratch_keys(&app).await.is_empty());

@@ -21,7 +21,8 @@ async fn the_projection_steps_forward_and_back_and_breaks_on_an_event_type() {
         page.click("debug-start").await;
         assert_eq!(page.wait_debug_step(&ids[0]).await, "claim_submitted");
         // A submission shows its view among what it changed, from nothing.
-        page.wait_exists("debug-change", Duration::from_secs(5)).await;
+        page.wait_exists("debug-change", Duration::from_secs(5))
+            .await;
         let views = page
             .attribute("debug-change", "data-key")
             .await
@@ -44,7 +45,8 @@ async fn the_projection_steps_forward_and_back_and_breaks_on_an_event_type() {
         assert_eq!(page.wait_debug_step(&ids[4]).await, "claim_paid");
         let changes = page.text("debug-changes").await;
         assert!(changes.contains("status:paid"), "{changes}");
-        page.screenshot_at("debug-changes", "33-projection-debugger").await;
+        page.screenshot_at("debug-changes", "33-projection-debugger")
+            .await;
         // No payment after it: it stays, saying so.
         page.click("debug-forward").await;
         page.wait_text(
@@ -55,10 +57,7 @@ async fn the_projection_steps_forward_and_back_and_breaks_on_an_event_type() {
         .await;
         assert_eq!(page.wait_debug_step(&ids[4]).await, "claim_paid");
         page.click("debug-back").await;
-        assert_eq!(
-            page.wait_debug_step(&ids[3]).await,
-            "claim_status_updated"
-        );
+        assert_eq!(page.wait_debug_step(&ids[3]).await, "claim_status_updated");
     })
     .await;
 }
