@@ -53,7 +53,11 @@ pub fn Debugger() -> impl IntoView {
             match page(&start.get_untracked()).await {
                 Ok(p) => {
                     failure.set(None);
-                    note.set(p.steps.is_empty().then(|| "No entries from there.".to_owned()));
+                    note.set(
+                        p.steps
+                            .is_empty()
+                            .then(|| "No entries from there.".to_owned()),
+                    );
                     folded.set(p.folded_before);
                     next.set(p.next);
                     steps.set(p.steps);
