@@ -391,3 +391,29 @@ async fn with_partitions_the_start_names_its_partition() {
     assert_eq!(stepped, claims.len());
     assert!(scratch_keys(&app).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_start_given_as_a_bare_millisecond_folds_nothing_twice() {
+    let app = spawn_app().await;
+    for id in ["5-0", "5-1", "6-0"] {
+        let _: String = app
+            .query(&["XADD", "claims:events", id, "type", "stream_created"])
+            .await;
+    }
+    let stepped = |from: &'static str| {
+        let app = &app;
+        async move {
+            let page: ProjectionDebugResponse = app
+                .get_json(&format!("/api/projections/debug?from={from}"))
+                .await;
+            let ids: Vec<String> = page.steps.iter().map(|s| s.entry.id.clone()).collect();
+            (page.folded_before, ids)
+        }
+    };
+    assert_eq!(
+        stepped("5").await,
+        (0, vec!["5-0".into(), "5-1".into(), "6-0".into()])
+    );
+    assert_eq!(stepped("5-1").await, (1, vec!["5-1".into(), "6-0".into()]));
+    assert_eq!(stepped("6").await, (2, vec!["6-0".into()]));
+}

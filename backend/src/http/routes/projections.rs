@@ -82,11 +82,13 @@ async fn step_through(
         .partitions
         .parse_marker(from)
         .map_err(|m| ApiError::bad_request("invalid_query", format!("from: {m}")))?;
+    // A bare millisecond is read as Redis reads a start (sequence 0), and written out whole,
+    // so the entries folded before it and the steps from it cannot overlap.
     let id = match id {
-        "-" => "-",
+        "-" => None,
         id => match id.parse::<crate::store::entry_id::EntryId>() {
-            Ok(crate::store::entry_id::EntryId::ZERO) => "-",
-            Ok(_) => id,
+            Ok(crate::store::entry_id::EntryId::ZERO) => None,
+            Ok(id) => Some(id.to_string()),
             Err(m) => {
                 return Err(ApiError::bad_request(
                     "invalid_query",
@@ -97,18 +99,23 @@ async fn step_through(
     };
     // Held until the answer is made: folding and stepping are the whole cost.
     let _place = state.heavy.enter("GET /api/projections/debug").await?;
-    let answer = debug::debug(&state.db.heavy(), partition, id, steps)
-        .await
-        .map_err(|e| match e {
-            DebugError::TooMuchBefore { .. } => ApiError::Unprocessable {
-                code: "history_too_long",
-                message: format!(
-                    "{e}: the debugger folds at most {} entries before the first step; start later",
-                    debug::MAX_BEFORE
-                ),
-            },
-            DebugError::TimedOut(limit) => ApiError::RequestTimeout(limit),
-            DebugError::Db(e) => e.into(),
-        })?;
+    let answer = debug::debug(
+        &state.db.heavy(),
+        partition,
+        id.as_deref().unwrap_or("-"),
+        steps,
+    )
+    .await
+    .map_err(|e| match e {
+        DebugError::TooMuchBefore { .. } => ApiError::Unprocessable {
+            code: "history_too_long",
+            message: format!(
+                "{e}: the debugger folds at most {} entries before the first step; start later",
+                debug::MAX_BEFORE
+            ),
+        },
+        DebugError::TimedOut(limit) => ApiError::RequestTimeout(limit),
+        DebugError::Db(e) => e.into(),
+    })?;
     Ok(Json(answer))
 }
