@@ -166,6 +166,7 @@ impl Partition {
             prefix: match kind {
                 Model::Live => format!("claims:{}:", self.tag()),
                 Model::Rebuild => format!("claims:{}:rebuild:", self.tag()),
+                Model::Scratch(token) => format!("claims:{}:debug:{token:016x}:", self.tag()),
             },
         }
     }
@@ -308,11 +309,14 @@ pub const READABLE_PREFIX: &str = "claims:";
 /// events slot, so their names stay what they were before partitions.
 const TAG: &str = "{claims:events}";
 
-/// Which read model: the live one, or the one a rebuild writes before it is renamed over it.
+/// Which read model: the live one, the one a rebuild writes before it is renamed over it, or
+/// a projection debugger's scratch copy (one per request, by its random token; `PEXPIRE` 60 s
+/// after every write, unlinked when the request ends).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Model {
     Live,
     Rebuild,
+    Scratch(u64),
 }
 
 /// The keys of one partition's read model, all under `claims:{tag}:` (or
@@ -352,6 +356,12 @@ impl ModelKeys {
         format!("{}activity", self.prefix)
     }
 
+    /// Where the model has come to (`position`), for a model other than the live one (whose
+    /// position is the partition's [`Partition::projection`], this very name).
+    pub fn projection(&self) -> String {
+        format!("{}projection", self.prefix)
+    }
+
     /// Every key of the model, for renaming a rebuilt one over the live one.
     pub fn all_keys(&self) -> Vec<String> {
         let mut keys = vec![
@@ -387,6 +397,7 @@ mod tests {
                     p.model(Model::Live).views(),
                     p.model(Model::Live).by_status(shared::ClaimStatus::Paid),
                     p.model(Model::Rebuild).activity(),
+                    p.model(Model::Scratch(7)).projection(),
                 ] {
                     assert_eq!(slot(&key), expected, "{key}");
                 }
@@ -404,6 +415,11 @@ mod tests {
         assert_eq!(p.history("CLM-1"), "claims:{claims:events}:history:CLM-1");
         assert_eq!(p.failed(), "claims:failed");
         assert_eq!(p.marker("1-0"), "1-0");
+        assert_eq!(p.model(Model::Live).projection(), p.projection());
+        assert_eq!(
+            p.model(Model::Scratch(255)).views(),
+            "claims:{claims:events}:debug:00000000000000ff:views"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod connections;
 mod console;
 mod dashboard;
 mod dead_letters;
+mod debugger;
 mod embedded;
 mod faults;
 mod fixtures;

@@ -13,6 +13,7 @@ pub mod command_log;
 pub mod connection;
 pub mod console;
 pub mod dead_letters;
+pub mod debugger;
 pub mod failure;
 pub mod field;
 pub mod group_position;

@@ -93,6 +93,7 @@ pub fn Projection() -> impl IntoView {
             <Failure failure=failure testid="rebuild-error" />
         </div>
         <div inner_html=move || store.projection.with(|p| p.as_ref().map(|p| contents(p).into_string()).unwrap_or_default())></div>
+        <crate::components::debugger::Debugger />
     }
 }
 

@@ -78,3 +78,36 @@ pub struct ActivityItem {
     pub status: Option<ClaimStatus>,
     pub at: String,
 }
+
+/// `GET /api/projections/debug?from=&steps=`: the projection stepped one event at a time
+/// through a scratch copy of the read model (never the live one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectionDebugResponse {
+    /// The partition stepped through, when the claims are partitioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
+    /// Entries before `from` folded into the scratch model before the first step.
+    pub folded_before: u64,
+    pub steps: Vec<ProjectionStep>,
+    /// `from` for the steps after these; none at the stream's end.
+    pub next: Option<String>,
+}
+
+/// One event applied to the scratch model, and what it changed there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectionStep {
+    pub entry: crate::api::StreamEntry,
+    pub changes: Vec<ModelChange>,
+}
+
+/// One read-model field the event changed, named as in the live model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelChange {
+    pub key: String,
+    /// A hash field, a sorted set's member (its value the score), `newest` or `oldest` for
+    /// the activity list's ends, `position` in the projection hash.
+    pub field: String,
+    /// None: absent.
+    pub before: Option<String>,
+    pub after: Option<String>,
+}

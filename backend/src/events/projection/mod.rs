@@ -4,6 +4,7 @@
 //! lease), so the model is written in stream order and one batch at a time.
 
 mod activity;
+pub mod debug;
 mod projector;
 mod rebuild;
 mod status;

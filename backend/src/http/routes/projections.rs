@@ -1,20 +1,25 @@
-//! The read model's projection: where it is, and rebuilding it from the first event.
+//! The read model's projection: where it is, rebuilding it from the first event, and
+//! stepping through it one event at a time (the debugger).
 
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use shared::api::ProjectionsResponse;
+use serde::Deserialize;
+use shared::api::{ProjectionDebugResponse, ProjectionsResponse};
 
 use crate::events::projection;
+use crate::events::projection::debug::{self, DebugError};
 use crate::http::error::ApiError;
-use crate::http::extract::OptionalJsonBody;
+use crate::http::extract::{ApiQuery, OptionalJsonBody};
 use crate::http::state::AppState;
 use crate::store::trace::Trace;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/projections", get(show))
+    Router::new()
+        .route("/projections", get(show))
+        .route("/projections/debug", get(step_through))
 }
 
 /// Instructor-only: a rebuild changes what every learner's board reads from.
@@ -44,4 +49,73 @@ async fn rebuild(
     let mut status = projection::read_status(&state.db, &mut trace).await?;
     status.redis = trace.into_commands();
     Ok((StatusCode::ACCEPTED, Json(status)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DebugQuery {
+    /// An entry id (`<partition>:<id>` with several partitions), or `-` (`<partition>:-`) for
+    /// the first entry; the first entry when left out (with one partition).
+    from: Option<String>,
+    /// Steps: [`DEFAULT_STEPS`] unless asked, at most [`debug::MAX_STEPS`].
+    steps: Option<usize>,
+}
+
+/// Steps answered unless asked for more or fewer.
+const DEFAULT_STEPS: usize = 20;
+
+/// The projection stepped from `from` through a scratch model; the live one is never written.
+async fn step_through(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<DebugQuery>,
+) -> Result<Json<ProjectionDebugResponse>, ApiError> {
+    let steps = q.steps.unwrap_or(DEFAULT_STEPS);
+    if !(1..=debug::MAX_STEPS).contains(&steps) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("steps: must be between 1 and {} events", debug::MAX_STEPS),
+        ));
+    }
+    let from = q.from.as_deref().unwrap_or("-");
+    let (partition, id) = state
+        .db
+        .partitions
+        .parse_marker(from)
+        .map_err(|m| ApiError::bad_request("invalid_query", format!("from: {m}")))?;
+    // A bare millisecond is read as Redis reads a start (sequence 0), and written out whole,
+    // so the entries folded before it and the steps from it cannot overlap.
+    let id = match id {
+        "-" => None,
+        id => match id.parse::<crate::store::entry_id::EntryId>() {
+            Ok(crate::store::entry_id::EntryId::ZERO) => None,
+            Ok(id) => Some(id.to_string()),
+            Err(m) => {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    format!("from: {m}, or - for the first entry"),
+                ));
+            }
+        },
+    };
+    // Held until the answer is made: folding and stepping are the whole cost.
+    let _place = state.heavy.enter("GET /api/projections/debug").await?;
+    let answer = debug::debug(
+        &state.db.heavy(),
+        partition,
+        id.as_deref().unwrap_or("-"),
+        steps,
+    )
+    .await
+    .map_err(|e| match e {
+        DebugError::TooMuchBefore { .. } => ApiError::Unprocessable {
+            code: "history_too_long",
+            message: format!(
+                "{e}: the debugger folds at most {} entries before the first step; start later",
+                debug::MAX_BEFORE
+            ),
+        },
+        DebugError::TimedOut(limit) => ApiError::RequestTimeout(limit),
+        DebugError::Db(e) => e.into(),
+    })?;
+    Ok(Json(answer))
 }

@@ -3,6 +3,7 @@
 //! `keys::Partition::model`'s and `projection`'s). The projector (`events::projection`) is its
 //! only writer and decides what goes in; the API only reads it.
 
+pub mod debug;
 pub mod rebuild;
 
 use std::collections::BTreeMap;
@@ -92,14 +93,30 @@ pub struct Batch {
 }
 
 pub async fn apply(db: &Db, partition: Partition, batch: &Batch) -> Result<(), DbError> {
-    let model = partition.model(Model::Live);
+    apply_to(
+        db,
+        &partition.model(Model::Live),
+        &partition.projection(),
+        batch,
+    )
+    .await
+}
+
+/// [`apply`] into `model`, whose position is kept in the hash `projection`: the same script,
+/// so a scratch model (the projection debugger's) changes as the live one would.
+async fn apply_to(
+    db: &Db,
+    model: &keys::ModelKeys,
+    projection: &str,
+    batch: &Batch,
+) -> Result<(), DbError> {
     let mut invocation = APPLY.prepare_invoke();
     invocation
         .key(model.views())
         .key(model.all_claims())
         .key(model.customers())
         .key(model.activity())
-        .key(partition.projection())
+        .key(projection)
         .arg(model.status_prefix())
         .arg(ACTIVITY_KEPT)
         .arg(&batch.last_id)

@@ -303,3 +303,27 @@ impl<'a> Playground<'a> {
         counts
     }
 }
+
+/// The projection panel's debugger.
+impl Playground<'_> {
+    /// Breaks forward steps on `event_type` ("" for every event).
+    pub async fn debug_break_on(&self, event_type: &str) {
+        self.find("debug-break")
+            .await
+            .select_by_value(event_type)
+            .await
+            .unwrap();
+    }
+
+    /// Waits until the debugger shows the step of `entry_id`; its event type.
+    pub async fn wait_debug_step(&self, entry_id: &str) -> String {
+        self.wait_attribute(
+            "debug-step",
+            "data-entry",
+            Some(entry_id),
+            Duration::from_secs(15),
+        )
+        .await;
+        self.text("debug-type").await
+    }
+}

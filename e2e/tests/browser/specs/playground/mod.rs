@@ -2,6 +2,7 @@
 
 mod board;
 mod claim;
+mod debugger;
 mod groups;
 mod retention;
 mod timeline;
