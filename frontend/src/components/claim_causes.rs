@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::api::{ClaimTrace, TraceKind};
 
 use crate::api;
@@ -39,57 +40,49 @@ pub fn ClaimCauses(
                 {move || if traced.with(Option::is_some) { "Trace again" } else { "What caused what" }}
             </button>
             {move || failure.get().map(|m| view! { <p class="error">{m}</p> })}
-            {move || traced.get().map(|trace| view! { <Tree trace=trace /> })}
+            <div inner_html=move || traced.with(|t| t.as_ref().map(|t| tree(t).into_string()))></div>
         </section>
     }
 }
 
-/// The story as an indented list: each node under its cause.
-#[component]
-fn Tree(trace: ClaimTrace) -> impl IntoView {
-    let rows = depth_first(&trace)
-        .into_iter()
-        .map(|(depth, i)| {
-            let node = &trace.nodes[i];
-            let (kind, class) = kind(node.kind);
-            let place = match &node.stream {
-                Some(stream) => format!("{stream} {}", node.id),
-                None => node.id.clone(),
-            };
-            view! {
-                <li class=format!("cause {class}") style=format!("--depth: {depth}")
-                    data-testid="cause-node" data-kind=class data-depth=depth>
-                    <span class="cause-kind">{kind}</span>" "
-                    <span class="cause-label">{node.label.clone()}</span>" "
-                    <code class="muted">{place}</code>
-                </li>
+/// The story as an indented list: each node under its cause. Read-only, so a template
+/// (`components::markup`): the labels come from Redis and are escaped by it.
+fn tree(trace: &ClaimTrace) -> Markup {
+    let rows = depth_first(trace);
+    html! {
+        @if let Some(story) = &trace.correlation_id {
+            p.muted { "Story " code data-testid="claim-correlation" { (story) } }
+        }
+        ul.cause-tree data-testid="cause-tree" {
+            @for (depth, i) in rows {
+                @let node = &trace.nodes[i];
+                @let (kind, class) = kind(node.kind);
+                li class={ "cause " (class) } style={ "--depth: " (depth) }
+                    data-testid="cause-node" data-kind=(class) data-depth=(depth) {
+                    span.cause-kind { (kind) } " "
+                    span.cause-label { (node.label) } " "
+                    code.muted {
+                        @if let Some(stream) = &node.stream { (stream) " " }
+                        (node.id)
+                    }
+                }
             }
-        })
-        .collect_view();
-    let searched = trace
-        .searched
-        .iter()
-        .map(|s| {
-            let how_far = if s.complete {
-                format!("{} entries, to its end", s.examined)
-            } else {
-                format!(
-                    "the first {} entries after the claim's first event",
-                    s.examined
-                )
-            };
-            view! { <li>{s.stream.clone()} ": " {how_far}</li> }
-        })
-        .collect_view();
-    view! {
-        {trace.correlation_id.map(|c| view! {
-            <p class="muted">"Story " <code data-testid="claim-correlation">{c}</code></p>
-        })}
-        <ul class="cause-tree" data-testid="cause-tree">{rows}</ul>
-        <details class="muted">
-            <summary>"Searched"</summary>
-            <ul>{searched}</ul>
-        </details>
+        }
+        details.muted {
+            summary { "Searched" }
+            ul {
+                @for s in &trace.searched {
+                    li {
+                        (s.stream) ": "
+                        @if s.complete {
+                            (s.examined) " entries, to its end"
+                        } @else {
+                            "the first " (s.examined) " entries after the claim's first event"
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use maud::{Markup, html};
 use shared::EventType;
 use shared::api::{ProjectionDebugResponse, ProjectionStep};
 
@@ -164,36 +165,32 @@ pub fn Debugger() -> impl IntoView {
         {move || note.get().map(|n| view! { <p class="muted" data-testid="debug-note">{n}</p> })}
         {move || {
             let i = at.get();
-            steps
-                .with(|s| s.get(i).cloned())
-                .map(|step| {
-                    let entry = &step.entry;
-                    let claim = entry.event.as_ref().map(|e| e.claim_id.to_string());
-                    view! {
-                        <p data-testid="debug-step" data-entry=entry.id.clone()>
-                            "Step " {i + 1} " (" {folded.get()} " entries folded before the first) "
-                            <code>{entry.id.clone()}</code> " "
-                            <strong data-testid="debug-type">{kind(&step)}</strong> " "
-                            <code>{claim}</code>
-                        </p>
-                        <ul class="activity" data-testid="debug-changes">
-                            {step
-                                .changes
-                                .into_iter()
-                                .map(|c| {
-                                    let key = c.key.clone();
-                                    view! {
-                                        <li data-testid="debug-change" data-key=key>
-                                            <code>{c.key}</code> " " <code>{c.field}</code> ": "
-                                            <span class="muted">{c.before.unwrap_or_else(|| "–".into())}</span>
-                                            " → " {c.after.unwrap_or_else(|| "–".into())}
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ul>
-                    }
-                })
+            let markup = steps.with(|s| s.get(i).map(|step| step_markup(i, folded.get(), step)))?;
+            Some(view! { <div inner_html=markup.into_string()></div> })
         }}
+    }
+}
+
+/// One step: its event and the model's fields it changed. Read-only, so a template
+/// (`components::markup`): keys and values come from Redis and are escaped by it.
+fn step_markup(i: usize, folded: u64, step: &ProjectionStep) -> Markup {
+    let entry = &step.entry;
+    let claim = entry.event.as_ref().map(|e| e.claim_id.to_string());
+    html! {
+        p data-testid="debug-step" data-entry=(entry.id) {
+            "Step " (i + 1) " (" (folded) " entries folded before the first) "
+            code { (entry.id) } " "
+            strong data-testid="debug-type" { (kind(step)) } " "
+            code { (claim.unwrap_or_default()) }
+        }
+        ul.activity data-testid="debug-changes" {
+            @for c in &step.changes {
+                li data-testid="debug-change" data-key=(c.key) {
+                    code { (c.key) } " " code { (c.field) } ": "
+                    span.muted { (c.before.as_deref().unwrap_or("–")) }
+                    " → " (c.after.as_deref().unwrap_or("–"))
+                }
+            }
+        }
     }
 }

@@ -52,6 +52,8 @@ names!(CommandOutcome { Applied => "applied", Refused => "refused", Conflict => 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoggedCommand {
     /// Its entry's id in `claims:commands`.
+    // The browser app has no use for it, and every field it reads costs it code.
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub id: String,
     /// `submit`, `review`, `approve`, `reject`, `pay`, `add_note`.
     pub command: String,
@@ -65,6 +67,8 @@ pub struct LoggedCommand {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry_id: Option<String>,
     /// The request or entry it was carried out for (`shared::causes`).
+    // The browser app has no use for it, and every field it reads costs it code.
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub causation_id: String,
 }
 
@@ -113,6 +117,8 @@ pub struct CommandLogResponse {
     pub examined: u64,
     /// Where the next page starts (`before=`); none at the log's beginning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The browser app has no use for it, and every field it reads costs it code.
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub next_before: Option<String>,
 }
 

@@ -85,6 +85,8 @@ pub struct ActivityItem {
 pub struct ProjectionDebugResponse {
     /// The partition stepped through, when the claims are partitioned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // The browser app has no use for it, and every field it reads costs it code.
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub partition: Option<u32>,
     /// Entries before `from` folded into the scratch model before the first step.
     pub folded_before: u64,

@@ -120,6 +120,8 @@ pub enum SearchStop {
 /// went. Everything up to `last_examined` was examined; pass `next_after` as `after` to go on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchPage {
+    // The browser app has no use for it, and every field it reads costs it code.
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub stream: String,
     pub matches: Vec<StreamEntry>,
     /// Entries Redis looked at for this page.
@@ -127,12 +129,18 @@ pub struct SearchPage {
     /// Every entry up to this one was examined (`<partition>:<id>` when partitions are
     /// merged); `None` when there was nothing to examine.
     pub last_examined: Option<String>,
+    // The browser app has no use for it, and every field it reads costs it code.
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub reached_end: bool,
     pub stopped: SearchStop,
     /// Pass as `after` for the next page; `None` once the end was reached.
     pub next_after: Option<String>,
     /// The most entries one request examines, and the most matches it returns.
+    // The browser app has no use for it, and every field it reads costs it code.
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub scan_bound: u64,
+    // The browser app has no use for it, and every field it reads costs it code.
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub limit: usize,
     pub redis: Vec<String>,
 }

@@ -19,6 +19,8 @@ pub struct RustApp {
     no_default_features: bool,
     /// `-O<level>`; `0` skips wasm-opt. Trunk's default is wasm-opt's default, `-O`.
     wasm_opt: String,
+    /// More of wasm-opt's options, separated by spaces, as Trunk passes them.
+    wasm_opt_params: String,
 }
 
 /// The app's files in the dist directory.
@@ -39,6 +41,10 @@ impl RustApp {
             features: link.get("data-cargo-features").map(str::to_owned),
             no_default_features: link.get("data-cargo-no-default-features").is_some(),
             wasm_opt: link.get("data-wasm-opt").unwrap_or_default().to_owned(),
+            wasm_opt_params: link
+                .get("data-wasm-opt-params")
+                .unwrap_or_default()
+                .to_owned(),
         })
     }
 
@@ -60,6 +66,7 @@ impl RustApp {
             tools::wasm_opt(root)
                 .arg(format!("--output={}", dist.join(&built.wasm).display()))
                 .arg(format!("-O{}", self.wasm_opt))
+                .args(self.wasm_opt_params.split_whitespace())
                 .arg(&bindgen_wasm)
                 .run()?;
         }

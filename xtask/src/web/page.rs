@@ -25,6 +25,7 @@ const KNOWN: [(&str, &[&str]); 4] = [
             "data-cargo-features",
             "data-cargo-no-default-features",
             "data-wasm-opt",
+            "data-wasm-opt-params",
         ],
     ),
     ("css", &["href"]),
