@@ -15,7 +15,7 @@ const SAMPLED: usize = 50;
 /// Each stream and read-model key of the relay: its bytes, and its length by its type.
 pub async fn keys(db: &Db, trace: &mut Trace) -> Result<Vec<KeyMemory>, DbError> {
     let mut watched: Vec<String> = keys::known_streams(db.partitions);
-    watched.push(keys::FAILED_LOG.to_owned());
+    watched.extend([keys::FAILED_LOG.to_owned(), keys::COMMANDS.to_owned()]);
     for partition in db.partitions.all() {
         watched.extend(partition.model(keys::Model::Live).all_keys());
     }

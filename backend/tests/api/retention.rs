@@ -186,6 +186,9 @@ async fn memory_shows_each_stream_and_the_indexes_and_lengths_over_time() {
         })
         .unwrap();
     assert_eq!(views.length, Some(4));
+    // The command log: 4 submissions and 4 reviews.
+    let log = m.keys.iter().find(|k| k.key == "claims:commands").unwrap();
+    assert_eq!(log.length, Some(8));
     assert_eq!((m.indexes.lists, m.indexes.sampled), (4, 4));
     assert!(m.indexes.estimated_bytes > 0);
     until(
