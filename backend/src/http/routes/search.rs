@@ -18,7 +18,6 @@ use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::limits::PerClient;
 use crate::http::state::AppState;
-use crate::store::db::Refusal;
 use crate::store::entry_id::EntryId;
 use crate::store::keys::{self, Partition, Partitions};
 use crate::store::search::{self, Condition, Found, Position, Stopped};
@@ -346,12 +345,7 @@ async fn search(
     };
     let found = search::search(&state.db.heavy(), &mut trace, &streams, &wanted)
         .await
-        .map_err(|e| match e {
-            e if e.refusal() == Some(Refusal::WrongType) => {
-                ApiError::bad_request("not_a_stream", format!("{key} is not a stream"))
-            }
-            e => e.into(),
-        })?;
+        .map_err(|e| super::streams::read_refused(&key, e))?;
     let cursor = |p: Position| match merged {
         Some(_) if p.partition != u32::MAX => format!("{}:{}", p.partition, p.id),
         _ => p.id.to_string(),

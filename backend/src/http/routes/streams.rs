@@ -16,6 +16,16 @@ use crate::store::keys;
 use crate::store::streams::{self, Range};
 use crate::store::trace::Trace;
 
+/// A read of `key` that Redis refused: a key of another type is the caller's mistake.
+pub(super) fn read_refused(key: &str, e: crate::store::db::DbError) -> ApiError {
+    match e {
+        e if e.refusal() == Some(Refusal::WrongType) => {
+            ApiError::bad_request("not_a_stream", format!("{key} is not a stream"))
+        }
+        e => e.into(),
+    }
+}
+
 pub fn router() -> Router<AppState> {
     Router::new().route("/streams/{key}/entries", get(entries))
 }
@@ -108,12 +118,7 @@ async fn entries(
     };
     let replies = streams::range(&state.db, &mut trace, &streams, range)
         .await
-        .map_err(|e| match e {
-            e if e.refusal() == Some(Refusal::WrongType) => {
-                ApiError::bad_request("not_a_stream", format!("{key} is not a stream"))
-            }
-            e => e.into(),
-        })?;
+        .map_err(|e| read_refused(&key, e))?;
     let mut entries: Vec<StreamEntry> = Vec::new();
     for ((partition, _), reply) in read.iter().zip(replies) {
         entries.extend(reply.into_iter().map(|(id, fields)| {
