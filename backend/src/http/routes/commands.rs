@@ -71,13 +71,11 @@ async fn list(
             .parse::<EntryId>()
             .map_err(|m| ApiError::bad_request("invalid_stream_id", format!("before: {m}")))?;
     }
-    let entries = command_log::newest(
-        &state.db,
-        &mut Trace::off(),
-        q.before.as_deref(),
-        EXAMINED_AT_MOST,
-    )
-    .await?;
+    // Unfiltered, a page is the newest `limit` entries: no more need reading.
+    let filtered = by.is_some() || outcome.is_some() || q.claim.is_some();
+    let stretch = if filtered { EXAMINED_AT_MOST } else { limit };
+    let entries =
+        command_log::newest(&state.db, &mut Trace::off(), q.before.as_deref(), stretch).await?;
     let read = entries.len();
     let (mut commands, mut examined) = (Vec::new(), 0);
     let mut last_looked_at = None;
@@ -98,7 +96,7 @@ async fn list(
         }
     }
     // More may come before where this page stopped: after a full page, or a full stretch.
-    let next_before = (commands.len() == limit || read == EXAMINED_AT_MOST)
+    let next_before = (commands.len() == limit || read == stretch)
         .then_some(last_looked_at)
         .flatten();
     Ok(Json(CommandLogResponse {
