@@ -315,13 +315,19 @@ impl Playground<'_> {
             .unwrap();
     }
 
-    /// Waits until the debugger shows the step of `entry_id`; its event type.
+    /// Waits until the debugger shows the step of `entry_id`; its event type. Fails at once
+    /// with the panel's error if the relay refused a step.
     pub async fn wait_debug_step(&self, entry_id: &str) -> String {
-        self.wait_attribute(
-            "debug-step",
-            "data-entry",
-            Some(entry_id),
+        eventually(
             Duration::from_secs(15),
+            &format!("the debugger at {entry_id}"),
+            || async {
+                if self.exists("debug-error").await {
+                    panic!("the debugger failed: {}", self.text("debug-error").await);
+                }
+                let at = self.attr("debug-step", "data-entry").await;
+                (at.as_deref() == Some(entry_id)).then_some(())
+            },
         )
         .await;
         self.text("debug-type").await

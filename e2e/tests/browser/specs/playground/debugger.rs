@@ -17,6 +17,11 @@ async fn the_projection_steps_forward_and_back_and_breaks_on_an_event_type() {
         stack.submit("7.00").await;
         let ids = stack.stream_ids().await;
         assert_eq!(ids.len(), 6);
+        // The panels above the debugger grow as the entries arrive; a click while they do can
+        // land on whatever moved under the pointer. So the page first shows them all.
+        page.wait_for_entry(&ids[5], Duration::from_secs(10)).await;
+        page.wait_text("projection-position", &ids[5], Duration::from_secs(10))
+            .await;
 
         page.click("debug-start").await;
         assert_eq!(page.wait_debug_step(&ids[0]).await, "claim_submitted");
