@@ -13,12 +13,14 @@ use crate::{
 /// A claim as its events left it. `version` counts the events folded so far; a claim with
 /// version 0 does not exist yet. It serializes so a snapshot can hold it (`snapshot`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Claim {
     pub version: u64,
     pub details: Option<ClaimDetails>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimDetails {
     pub claim_id: ClaimId,
     pub customer_id: CustomerId,

@@ -101,6 +101,7 @@ impl<'de> Deserialize<'de> for Amount {
 
 /// An amount as a person typed it into JSON: a string ("5000.00") or a number (5000.5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(untagged)]
 pub enum AmountInput {
     Text(String),

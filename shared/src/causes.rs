@@ -14,6 +14,7 @@ pub const CORRELATION_ID: &str = "correlation_id";
 
 /// An entry's cause and its story's first cause.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Causes {
     pub causation_id: String,
     pub correlation_id: String,

@@ -16,6 +16,7 @@ use crate::{
 pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimEvent {
     /// The version the entry was written with; the event itself is always in today's shape.
     pub v: u32,
@@ -37,6 +38,7 @@ impl ClaimEvent {
 
 /// What happened, with its own data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventPayload {
     ClaimSubmitted {
@@ -85,6 +87,7 @@ impl EventPayload {
 
 /// The `type` field of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {
     ClaimSubmitted,

@@ -13,6 +13,8 @@ pub mod currency;
 pub mod event;
 mod fields;
 pub mod ids;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod snapshot;
 pub mod status;
 pub mod stream_codec;
@@ -33,6 +35,7 @@ pub use timestamp::Timestamp;
 
 /// A rule an input broke, naming the input so a form can show it beside the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{field}: {message}")]
 pub struct FieldError {
     pub field: String,

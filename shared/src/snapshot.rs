@@ -30,6 +30,7 @@ impl SnapshotEvery {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Snapshot {
     pub schema: u32,
     /// How many of the claim's events it folds.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// Where a claim is in its life: `submitted -> under_review -> approved -> paid`, or
 /// `rejected` from `submitted` or `under_review`. `paid` and `rejected` are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClaimStatus {
     Submitted,
@@ -71,6 +72,7 @@ impl FromStr for ClaimStatus {
 
 /// A transition a person asks for on an existing claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Review,

@@ -27,6 +27,7 @@ macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, $max:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -86,6 +87,7 @@ text_type!(
 /// The name of a document attached to a claim, e.g. `invoice-2291.pdf`: a file name, never a
 /// path, so nobody reads it as a place to fetch from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct DocumentName(String);
 

@@ -235,6 +235,9 @@ fn route_label(matched: Option<&MatchedPath>, path: &str) -> String {
 }
 
 /// `GET /metrics`: the process's counters and histograms, then this relay's figures.
+#[utoipa::path(get, path = "/metrics", tag = "metrics", responses((status = 200,
+    description = "Prometheus text format: counters and histograms, then stream, group and dead-letter figures read from Redis.",
+    content_type = "text/plain; version=0.0.4")))]
 pub async fn scrape(State(state): State<AppState>) -> Response {
     (
         [(

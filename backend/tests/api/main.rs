@@ -25,6 +25,7 @@ mod idempotency;
 mod lab;
 mod limits;
 mod metrics;
+mod openapi;
 mod outage;
 mod projection;
 mod quiz;

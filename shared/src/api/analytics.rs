@@ -9,6 +9,7 @@ use super::groups::GroupView;
 /// `GET /api/analytics`: what the dashboard draws, from `claims:analytics`' counters and
 /// XINFO, sampled by this relay once a second.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnalyticsResponse {
     /// Events per second by type, over the last ten seconds.
     pub events_per_second: Vec<TypeRate>,
@@ -28,24 +29,28 @@ pub struct AnalyticsResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TypeRate {
     pub event_type: String,
     pub per_second: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RatePoint {
     pub at_ms: i64,
     pub rates: Vec<TypeRate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LengthPoint {
     pub at_ms: i64,
     pub length: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusAmount {
     pub status: ClaimStatus,
     /// Claims that reached the status.

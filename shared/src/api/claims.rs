@@ -14,6 +14,7 @@ use super::streams::StreamEntry;
 
 /// `POST /api/claims`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubmitClaimRequest {
     pub customer_id: String,
@@ -82,6 +83,7 @@ impl SubmitClaimRequest {
 /// `POST /api/claims/{id}/notes`: an adjuster's note, or a document's name with a line
 /// about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddNoteRequest {
     pub adjuster: String,
@@ -124,6 +126,7 @@ impl AddNoteRequest {
 
 /// The body of `review`, `approve` and `pay`; may be empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
     /// Refuse with 409 unless the claim is still at this version.
@@ -133,6 +136,7 @@ pub struct TransitionRequest {
 
 /// The body of `reject`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RejectRequest {
     pub reason: String,
@@ -142,6 +146,7 @@ pub struct RejectRequest {
 
 /// A claim's current state, as every claim endpoint returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimView {
     pub claim_id: String,
     pub customer_id: String,
@@ -190,6 +195,7 @@ impl ClaimView {
 
 /// The answer to a command: the claim after it, the entry appended, and what Redis ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommandResponse {
     pub claim_id: String,
     /// The id `XADD` gave the new entry in `claims:events`.
@@ -210,6 +216,7 @@ pub struct CommandResponse {
 
 /// One Lua script run: nothing else ran in Redis between its first and last command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScriptRun {
     /// The SHA-1 its `EVALSHA` names; `GET /api/scripts/{sha}` gives its text.
     pub sha: String,
@@ -220,6 +227,7 @@ pub struct ScriptRun {
 
 /// `GET /api/scripts/{sha}`: a script the relay runs, by the SHA-1 its `EVALSHA` names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScriptSource {
     pub sha: String,
     /// What it is for, in a few words.
@@ -230,6 +238,7 @@ pub struct ScriptSource {
 
 /// `GET /api/claims/{id}` (`?at=` for the claim as it was then).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimResponse {
     pub claim: ClaimView,
     /// The claim's partition, when the claims are partitioned. (The browser app reads it
@@ -249,6 +258,7 @@ pub struct ClaimResponse {
 
 /// `GET /api/claims`: read from the projection, not from the events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimListResponse {
     pub claims: Vec<ClaimView>,
     /// How many claims match the filter in all.
@@ -263,6 +273,7 @@ pub struct ClaimListResponse {
 
 /// `GET /api/claims/{id}/events?after=&limit=`: a page of the claim's events (200 at most).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimEventsResponse {
     pub claim_id: String,
     /// The events after the version asked for (`?after=`, 0 unless given), oldest first.
@@ -351,6 +362,7 @@ mod tests {
 /// request or entry that caused it, and what it caused in turn: notifications, dead letters,
 /// analytics summaries. A tree: each node has one cause at most.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimTrace {
     pub claim_id: String,
     /// Where the story began: the request that submitted the claim, or its first entry.
@@ -365,6 +377,7 @@ pub struct ClaimTrace {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceNode {
     pub kind: TraceKind,
     /// An entry's id in its stream, or a request's id.
@@ -378,6 +391,7 @@ pub struct TraceNode {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TraceKind {
     /// An API request, a traffic generator's step or a scenario's: not an entry.
@@ -390,12 +404,14 @@ pub enum TraceKind {
 
 /// `effect` was caused by `cause` (indexes into [`ClaimTrace::nodes`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceEdge {
     pub cause: usize,
     pub effect: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TraceSearch {
     pub stream: String,
     /// Entries looked at, from the claim's first event on.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Who asked for a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommandBy {
     Learner,
@@ -19,6 +20,7 @@ pub enum CommandBy {
 
 /// What came of a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommandOutcome {
     /// Decided and appended: `entry_id` is its event's.
@@ -50,6 +52,7 @@ names!(CommandOutcome { Applied => "applied", Refused => "refused", Conflict => 
 
 /// One command as logged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoggedCommand {
     /// Its entry's id in `claims:commands`.
     // The browser app has no use for it, and every field it reads costs it code.
@@ -110,6 +113,7 @@ impl LoggedCommand {
 
 /// `GET /api/commands?by=&outcome=&claim=&before=&limit=`: the newest commands first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommandLogResponse {
     pub commands: Vec<LoggedCommand>,
     /// Entries of the log looked at for this page (the filters are applied to a bounded

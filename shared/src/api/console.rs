@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/workspaces`: a learner's own place for console keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkspaceResponse {
     /// Unguessable; sent back as the `X-Workspace` header.
     pub id: String,
@@ -13,6 +14,7 @@ pub struct WorkspaceResponse {
 
 /// `POST /api/console` (header `X-Workspace`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConsoleRequest {
     pub line: String,
@@ -21,6 +23,7 @@ pub struct ConsoleRequest {
 /// One console line's answer: what `redis-cli` would print, the error if it failed, what to
 /// do about it, and the commands the relay sent (with the workspace's real key names).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsoleResponse {
     pub reply: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -33,6 +36,7 @@ pub struct ConsoleResponse {
 /// `GET /api/console/help` (header `X-Workspace`): what the console runs and the keys the
 /// workspace has, for completion and the one-line help.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsoleHelp {
     pub commands: Vec<CommandHelp>,
     /// The workspace's keys, then the class's streams as `demo:<name>`.
@@ -40,6 +44,7 @@ pub struct ConsoleHelp {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommandHelp {
     pub name: String,
     pub usage: String,
@@ -49,6 +54,7 @@ pub struct CommandHelp {
 /// `POST /api/workspaces/reset` (header `X-Workspace`): what emptying the workspace removed;
 /// its id stays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkspaceReset {
     /// The learner's keys deleted.
     pub keys_removed: usize,
@@ -64,12 +70,14 @@ pub struct WorkspaceReset {
 /// `GET /api/console/history` (header `X-Workspace`): the workspace's recent console lines,
 /// oldest first (at most the last 50, each cut at 256 bytes; they expire with the workspace).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsoleHistory {
     pub lines: Vec<HistoryLine>,
 }
 
 /// One line the learner typed, and what came of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryLine {
     /// As typed (cut at 256 bytes, ending with `…` when it was longer).
     pub line: String,

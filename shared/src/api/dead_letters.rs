@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/dead-letters/replay`: the letters named, or every letter of a group.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BulkReplayRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -16,6 +17,7 @@ pub struct BulkReplayRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkReplayResponse {
     /// Letters the request selected.
     pub matched: u64,
@@ -28,6 +30,7 @@ pub struct BulkReplayResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LetterFailure {
     pub id: String,
     pub error: String,

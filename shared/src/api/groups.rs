@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// `GET /api/groups`: every consumer group on `claims:events`, as Redis reports it (XINFO,
 /// XPENDING), with what only the relay knows (breaker, pause, injected failures).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupsResponse {
     pub stream: String,
     pub length: u64,
@@ -24,6 +25,7 @@ pub struct GroupsResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupView {
     pub name: String,
     /// From XINFO GROUPS.
@@ -90,6 +92,7 @@ pub const LAG_AMBER_MS: u64 = 5_000;
 pub const LAG_RED_MS: u64 = 30_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LagPoint {
     /// Unix milliseconds.
     pub at_ms: i64,
@@ -97,6 +100,7 @@ pub struct LagPoint {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Percentiles {
     pub p50: f64,
     pub p99: f64,
@@ -106,6 +110,7 @@ pub struct Percentiles {
 
 /// What a consumer sent to Redis in one step, in redis-cli form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SampledStep {
     pub consumer: String,
     pub ago_ms: u64,
@@ -113,6 +118,7 @@ pub struct SampledStep {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsumerView {
     pub name: String,
     pub pending: u64,
@@ -124,6 +130,7 @@ pub struct ConsumerView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingView {
     pub id: String,
     pub consumer: String,
@@ -133,6 +140,7 @@ pub struct PendingView {
 
 /// `POST /api/groups/{group}/inject`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InjectRequest {
     /// Fail every entry of this claim; null to stop.
@@ -145,6 +153,7 @@ pub struct InjectRequest {
 
 /// `POST /api/groups/{group}/pause`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PauseRequest {
     pub paused: bool,
@@ -154,6 +163,7 @@ pub struct PauseRequest {
 /// `to_time` (RFC 3339), `rewind` (entries back from where the group is) or `copy_from`
 /// (another group's position); `dry_run` says what would happen and moves nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PositionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,6 +182,7 @@ pub struct PositionRequest {
 
 /// What moving a group does (or, in a dry run, would do).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PositionResponse {
     pub group: String,
     pub dry_run: bool,
@@ -185,6 +196,7 @@ pub struct PositionResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamPosition {
     pub stream: String,
     /// The group's last-delivered id before, and after.
@@ -199,6 +211,7 @@ pub struct StreamPosition {
 /// `GET /api/groups/{group}/pending?consumer=&after=&limit=`: a page of the group's pending
 /// entries, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingPage {
     pub group: String,
     pub entries: Vec<PendingItem>,
@@ -208,6 +221,7 @@ pub struct PendingPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingItem {
     /// The partition's stream it is pending on.
     pub stream: String,
@@ -221,6 +235,7 @@ pub struct PendingItem {
 /// running consumers of the group when left out), if idle `min_idle_ms` (0), `force`d even
 /// if not pending.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClaimOneRequest {
     #[serde(default)]
@@ -233,6 +248,7 @@ pub struct ClaimOneRequest {
 
 /// The answer to a group action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupActionResponse {
     pub group: String,
     /// What happened, in words.

@@ -6,6 +6,7 @@ use super::streams::StreamLength;
 
 /// `GET /api/health`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthResponse {
     /// "ok", "unavailable", or "restarting" while the relay brings its own Redis back.
     pub status: String,
@@ -20,6 +21,7 @@ pub struct HealthResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RedisHealth {
     pub reachable: bool,
     pub version: Option<String>,
@@ -29,6 +31,7 @@ pub struct RedisHealth {
 
 /// The supervisor of the relay's own redis-server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmbeddedHealth {
     /// "running", "restarting" or "gave_up".
     pub state: String,

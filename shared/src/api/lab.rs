@@ -7,6 +7,7 @@ use super::{QuizQuestion, QuizScore};
 /// `GET /api/lab` (header `X-Workspace`): the lab's five steps, each task checked against the
 /// real state of the learner's workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LabResponse {
     pub steps: Vec<LabStep>,
     pub done: usize,
@@ -14,6 +15,7 @@ pub struct LabResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LabStep {
     /// `setup`, `streams`, `implementation`, `advanced`, `validation`.
     pub id: String,
@@ -26,6 +28,7 @@ pub struct LabStep {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LabTask {
     /// Stable, e.g. `append_three`.
     pub id: String,
@@ -52,6 +55,7 @@ pub struct LabTask {
 /// `GET /api/lab/report`: the lab's six success criteria, each with the evidence that
 /// satisfied it (or what is missing), for the learner to download.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompletionReport {
     pub generated_at: String,
     pub met: usize,
@@ -63,6 +67,7 @@ pub struct CompletionReport {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Criterion {
     /// Stable, e.g. `full_lifecycle`.
     pub id: String,
@@ -74,6 +79,7 @@ pub struct Criterion {
 
 /// `GET /api/class`: how many learners are at which step of the lab (counts only: no names).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClassView {
     /// Workspaces used within the window.
     pub learners: usize,
@@ -96,6 +102,7 @@ pub struct ClassView {
 
 /// One task of the lab, across the class (counts only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaskHeat {
     pub step: String,
     pub task: String,
@@ -111,6 +118,7 @@ pub struct TaskHeat {
 
 /// One known misconception, across the class.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MistakeCount {
     /// The detector's id, e.g. `xread_on_group`.
     pub id: String,
@@ -121,6 +129,7 @@ pub struct MistakeCount {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepCount {
     pub step: String,
     pub title: String,

@@ -6,6 +6,7 @@ use super::streams::StreamLength;
 
 /// `GET /api/memory`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemoryResponse {
     /// From `INFO memory`.
     pub used_bytes: u64,
@@ -23,6 +24,7 @@ pub struct MemoryResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyMemory {
     pub key: String,
     /// None when the key does not exist.
@@ -32,6 +34,7 @@ pub struct KeyMemory {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IndexMemory {
     pub lists: u64,
     pub sampled: u64,
@@ -39,6 +42,7 @@ pub struct IndexMemory {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LengthSample {
     /// Unix milliseconds.
     pub at_ms: i64,

@@ -6,6 +6,7 @@ use crate::ClaimStatus;
 
 /// Where the `claims-projections` projection is in `claims:events`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectionPosition {
     /// The last entry applied to the read model; none before the first.
     pub position: Option<String>,
@@ -15,6 +16,7 @@ pub struct ProjectionPosition {
 
 /// `GET /api/projections`, and pushed on the WebSocket while a rebuild runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectionsResponse {
     /// The consumer group that keeps the read model: `claims-projections`.
     pub group: String,
@@ -38,6 +40,7 @@ pub struct ProjectionsResponse {
 
 /// A rebuild of the read model from the first event.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RebuildProgress {
     /// "idle", "requested", "running", "done" or "failed".
     pub state: String,
@@ -54,6 +57,7 @@ pub struct RebuildProgress {
 
 /// One customer's claims, from the projection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerTotals {
     pub customer_id: String,
     pub claims: u64,
@@ -63,6 +67,7 @@ pub struct CustomerTotals {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MoneyTotal {
     pub currency: String,
     pub amount: String,
@@ -70,6 +75,7 @@ pub struct MoneyTotal {
 
 /// One event in the projection's recent activity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityItem {
     pub entry_id: String,
     pub claim_id: String,
@@ -82,6 +88,7 @@ pub struct ActivityItem {
 /// `GET /api/projections/debug?from=&steps=`: the projection stepped one event at a time
 /// through a scratch copy of the read model (never the live one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectionDebugResponse {
     /// The partition stepped through, when the claims are partitioned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +104,7 @@ pub struct ProjectionDebugResponse {
 
 /// One event applied to the scratch model, and what it changed there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectionStep {
     pub entry: crate::api::StreamEntry,
     pub changes: Vec<ModelChange>,
@@ -104,6 +112,7 @@ pub struct ProjectionStep {
 
 /// One read-model field the event changed, named as in the live model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelChange {
     pub key: String,
     /// A hash field, a sorted set's member (its value the score), `newest` or `oldest` for

@@ -10,6 +10,7 @@ use super::LabTask;
 /// One multiple-choice question of a lab step (in `GET /api/lab`): never its answer, but once
 /// the workspace has answered it, how (so a reload keeps it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuizQuestion {
     /// Stable, e.g. `streams_ids_grow`.
     pub id: String,
@@ -32,6 +33,7 @@ pub struct QuizQuestion {
 /// `POST /api/lab/quiz/{id}` (header `X-Workspace`): the index of the choice, from 0 (signed,
 /// so that a negative one is refused with the range like any other out of it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct QuizAnswerRequest {
     pub choice: i64,
@@ -39,6 +41,7 @@ pub struct QuizAnswerRequest {
 
 /// Whether the choice was right, and why the right answer is right.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuizAnswer {
     pub correct: bool,
     pub explanation: String,
@@ -47,6 +50,7 @@ pub struct QuizAnswer {
 /// The quiz in the completion report: of `total` questions, how many the workspace answered,
 /// and how many of those rightly.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuizScore {
     pub answered: usize,
     pub correct: usize,
@@ -56,6 +60,7 @@ pub struct QuizScore {
 /// `POST /api/lab/tasks/{id}/show` (header `X-Workspace`): each reference command as the
 /// console ran it, and the task checked after them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShowResponse {
     pub lines: Vec<ShownLine>,
     pub task: LabTask,
@@ -64,6 +69,7 @@ pub struct ShowResponse {
 /// A reference command run in the console: the line, what `redis-cli` would print, the error
 /// if it failed, the commands the relay sent, and the line in each language.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShownLine {
     pub line: String,
     pub reply: String,

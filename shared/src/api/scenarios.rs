@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /api/scenarios`: the guided failure scenarios, and the one running or last run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScenariosResponse {
     pub scenarios: Vec<ScenarioInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -11,6 +12,7 @@ pub struct ScenariosResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScenarioInfo {
     /// `crash-consumer`, `poison-message`, `stop-group`, `redis-unavailable`.
     pub id: String,
@@ -21,6 +23,7 @@ pub struct ScenarioInfo {
 
 /// A scenario's narration: what was done and what to watch, line by line as it goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScenarioRun {
     pub id: String,
     pub started_at: String,
@@ -32,6 +35,7 @@ pub struct ScenarioRun {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NarrationLine {
     /// Milliseconds since the scenario started.
     pub at_ms: u64,

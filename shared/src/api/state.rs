@@ -9,6 +9,7 @@ use super::streams::StreamEntry;
 
 /// `GET /api/state?at=`: every claim as it was at a point in time, rebuilt from the stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StateResponse {
     /// The newest entry id the point in time covers.
     pub at: String,
@@ -28,6 +29,7 @@ pub struct StateResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusCount {
     pub status: ClaimStatus,
     pub count: u64,

@@ -6,6 +6,7 @@ use crate::{ClaimEvent, stream_codec};
 
 /// `POST /api/streams/{key}/trim` (instructor): `maxlen` or `minid`, as `XTRIM` takes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrimRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,6 +26,7 @@ pub struct TrimRequest {
 
 /// What a trim removes (or would), and what stands against it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrimResponse {
     pub stream: String,
     pub dry_run: bool,
@@ -46,6 +48,7 @@ pub struct TrimResponse {
 /// One stream entry as stored, with its decoding: `event` when it is a claim event this
 /// version reads, `error` saying why not otherwise. Raw fields are always there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamEntry {
     pub id: String,
     pub fields: Vec<(String, String)>,
@@ -94,6 +97,7 @@ fn marker_type(fields: &[(String, String)]) -> Option<String> {
 
 /// `GET /api/streams/{key}/entries`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntriesPage {
     pub stream: String,
     pub entries: Vec<StreamEntry>,
@@ -104,6 +108,7 @@ pub struct EntriesPage {
 
 /// Why a search (`GET /api/streams/{key}/search`) stopped where it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SearchStop {
     /// Every entry up to `to` (or the stream's end) was examined.
@@ -119,6 +124,7 @@ pub enum SearchStop {
 /// `GET /api/streams/{key}/search`: the matching entries, oldest first, and how far the scan
 /// went. Everything up to `last_examined` was examined; pass `next_after` as `after` to go on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchPage {
     // The browser app has no use for it, and every field it reads costs it code.
     #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
@@ -146,6 +152,7 @@ pub struct SearchPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamLength {
     pub key: String,
     pub length: u64,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// `POST /api/traffic` (instructor): start the traffic generator at `rate` events/s, change
 /// its rate, or stop it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrafficRequest {
     pub running: bool,
@@ -15,6 +16,7 @@ pub struct TrafficRequest {
 
 /// `GET /api/traffic`: what the generator is doing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrafficStatus {
     pub running: bool,
     pub rate: u32,

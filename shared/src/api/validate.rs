@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// How one environment check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     Pass,
@@ -15,6 +16,7 @@ pub enum CheckStatus {
 
 /// One line of the environment validation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnvironmentCheck {
     /// Stable, for scripts: `redis_reachable`, `redis_version_xautoclaim`, ...
     pub id: String,
@@ -29,6 +31,7 @@ pub struct EnvironmentCheck {
 
 /// `GET /api/validate`: the environment checklist; `ok` unless a check failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidationResponse {
     pub ok: bool,
     pub checks: Vec<EnvironmentCheck>,

@@ -8,6 +8,7 @@ use super::streams::StreamEntry;
 
 /// What the relay pushes on `GET /api/ws`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// A stream entry, in stream order: catch-up first, then live.

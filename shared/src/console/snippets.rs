@@ -10,6 +10,7 @@ use super::tokenize::quote;
 
 /// One command three ways. `GET /api/snippets?line=` answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Snippets {
     /// The line as `redis-cli` reads it back.
     pub cli: String,
@@ -21,6 +22,7 @@ pub struct Snippets {
 
 /// The languages a command is shown in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     #[default]

@@ -2,11 +2,11 @@
 //! estimates, processing times and error rates per group, stream length, amounts by status.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use shared::ClaimStatus;
 use shared::api::{AnalyticsResponse, StatusAmount};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -17,10 +17,11 @@ use crate::workers::stats;
 /// A group failing more than this share of its entries in the last minute raises the alert.
 pub const ERROR_RATE_THRESHOLD: f64 = 0.10;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/analytics", get(analytics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(analytics))
 }
 
+#[utoipa::path(get, path = "/analytics", tag = "analytics", responses((status = 200, body = AnalyticsResponse)))]
 async fn analytics(State(state): State<AppState>) -> Result<Json<AnalyticsResponse>, ApiError> {
     let mut trace = Trace::off();
     let workers = state.workers.get().cloned();

@@ -1,11 +1,10 @@
 //! Claims: submit, read (now or as of a point in time), list, the transitions of the
 //! lifecycle, and notes.
 
+use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{
     AddNoteRequest, ClaimEventsResponse, ClaimListResponse, ClaimResponse, ClaimTrace, ClaimView,
@@ -14,6 +13,8 @@ use shared::api::{
 use shared::{
     Claim, ClaimCommand, ClaimId, ClaimStatus, FieldError, PaymentReference, Reason, Timestamp,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::events::commands::{self, Cause, Executed, generate};
 use crate::http::access::Asker;
@@ -26,24 +27,24 @@ use crate::store::entry_id::EntryId;
 use crate::store::keys::{Partition, Partitions};
 use crate::store::trace::Trace;
 
-pub fn router(state: &AppState) -> Router<AppState> {
+pub fn router(state: &AppState) -> OpenApiRouter<AppState> {
     // Commands answer a repeated Idempotency-Key with their first answer.
-    let commands = Router::new()
-        .route("/claims", post(submit))
-        .route("/claims/{id}/review", post(review))
-        .route("/claims/{id}/approve", post(approve))
-        .route("/claims/{id}/reject", post(reject))
-        .route("/claims/{id}/pay", post(pay))
-        .route("/claims/{id}/notes", post(add_note))
+    let commands = OpenApiRouter::new()
+        .routes(routes!(submit))
+        .routes(routes!(review))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(pay))
+        .routes(routes!(add_note))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::http::idempotency::once,
         ));
-    Router::new()
-        .route("/claims", get(list))
-        .route("/claims/{id}", get(show))
-        .route("/claims/{id}/events", get(events))
-        .route("/claims/{id}/trace", get(trace))
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(events))
+        .routes(routes!(trace))
         .merge(commands)
 }
 
@@ -55,6 +56,7 @@ fn parse_claim_id(id: &str) -> Result<ClaimId, ApiError> {
 /// The request's idempotency key, if it came with one.
 type Mark = Option<Extension<IdempotencyMark>>;
 
+#[utoipa::path(post, path = "/claims", tag = "claims", request_body = SubmitClaimRequest, responses((status = 201, body = CommandResponse)))]
 async fn submit(
     State(state): State<AppState>,
     mark: Mark,
@@ -136,6 +138,7 @@ async fn transition(
     Ok(Json(respond(&state, executed, trace)))
 }
 
+#[utoipa::path(post, path = "/claims/{id}/review", tag = "claims", params(("id" = String, Path)), request_body(content = Option<TransitionRequest>, description = "optional"), responses((status = 200, body = CommandResponse)))]
 async fn review(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -150,6 +153,7 @@ async fn review(
     .await
 }
 
+#[utoipa::path(post, path = "/claims/{id}/approve", tag = "claims", params(("id" = String, Path)), request_body(content = Option<TransitionRequest>, description = "optional"), responses((status = 200, body = CommandResponse)))]
 async fn approve(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -164,6 +168,7 @@ async fn approve(
     .await
 }
 
+#[utoipa::path(post, path = "/claims/{id}/reject", tag = "claims", params(("id" = String, Path)), request_body = RejectRequest, responses((status = 200, body = CommandResponse)))]
 async fn reject(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -180,6 +185,7 @@ async fn reject(
     .await
 }
 
+#[utoipa::path(post, path = "/claims/{id}/pay", tag = "claims", params(("id" = String, Path)), request_body(content = Option<TransitionRequest>, description = "optional"), responses((status = 200, body = CommandResponse)))]
 async fn pay(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -199,6 +205,7 @@ async fn pay(
     .await
 }
 
+#[utoipa::path(post, path = "/claims/{id}/notes", tag = "claims", params(("id" = String, Path)), request_body = AddNoteRequest, responses((status = 200, body = CommandResponse)))]
 async fn add_note(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -219,7 +226,8 @@ async fn add_note(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AtQuery {
     /// A stream id or an RFC 3339 time: the claim as it was then.
@@ -234,6 +242,7 @@ pub fn point_in_time(at: Option<&str>) -> Result<Option<EntryId>, ApiError> {
         .map_err(|m| ApiError::bad_request("invalid_query", format!("at: {m}")))
 }
 
+#[utoipa::path(get, path = "/claims/{id}", tag = "claims", params(("id" = String, Path), AtQuery), responses((status = 200, body = ClaimResponse)))]
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -276,7 +285,8 @@ async fn show(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct EventsQuery {
     /// The version the page starts after (its events are versions `after + 1` on); 0 unless
@@ -290,6 +300,7 @@ struct EventsQuery {
 pub const EVENTS_PAGE: u64 = 200;
 
 /// A page of the claim's events, each with the claim after it.
+#[utoipa::path(get, path = "/claims/{id}/events", tag = "claims", params(("id" = String, Path), EventsQuery), responses((status = 200, body = ClaimEventsResponse)))]
 async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -337,7 +348,8 @@ async fn events(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     status: Option<String>,
@@ -407,6 +419,7 @@ async fn wait_for_projection(
         })
 }
 
+#[utoipa::path(get, path = "/claims", tag = "claims", params(ListQuery), responses((status = 200, body = ClaimListResponse)))]
 async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
@@ -450,6 +463,7 @@ async fn list(
 }
 
 /// The claim's story across streams: what caused each event, and what each caused.
+#[utoipa::path(get, path = "/claims/{id}/trace", tag = "claims", params(("id" = String, Path)), responses((status = 200, body = ClaimTrace)))]
 async fn trace(
     State(state): State<AppState>,
     Path(id): Path<String>,

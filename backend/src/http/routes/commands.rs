@@ -1,11 +1,12 @@
 //! `GET /api/commands`: the command log, newest first: each claim command carried out or
 //! refused, who asked and what came of it, filtered over a bounded stretch of the log.
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{CommandBy, CommandLogResponse, CommandOutcome, LoggedCommand};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
@@ -14,8 +15,8 @@ use crate::store::command_log;
 use crate::store::entry_id::EntryId;
 use crate::store::trace::Trace;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/commands", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
 /// Commands per page: 50 unless asked, at most this many.
@@ -24,7 +25,8 @@ const PAGE: usize = 50;
 /// Entries of the log one request looks at, at most: the filters apply to these.
 pub const EXAMINED_AT_MOST: usize = 1_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct CommandsQuery {
     by: Option<String>,
@@ -34,6 +36,7 @@ struct CommandsQuery {
     limit: Option<usize>,
 }
 
+#[utoipa::path(get, path = "/commands", tag = "commands", params(CommandsQuery), responses((status = 200, body = CommandLogResponse)))]
 async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<CommandsQuery>,

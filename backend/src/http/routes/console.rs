@@ -3,12 +3,13 @@
 //! lines, `POST /api/workspaces/reset` empties it.
 
 use std::net::SocketAddr;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use shared::api::{
     CommandHelp, ConsoleHelp, ConsoleHistory, ConsoleRequest, WorkspaceReset, WorkspaceResponse,
 };
@@ -20,16 +21,17 @@ use crate::store::db::DbError;
 use crate::store::trace::Trace;
 use crate::teaching::console::{self, WorkspaceError, mistakes, workspace};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/workspaces", post(create))
-        .route("/workspaces/reset", post(reset))
-        .route("/console", post(run))
-        .route("/console/help", get(help))
-        .route("/console/history", get(history))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(reset))
+        .routes(routes!(run))
+        .routes(routes!(help))
+        .routes(routes!(history))
 }
 
 /// The workspace's recent lines, oldest first (at most `mistakes::KEPT`, each cut short).
+#[utoipa::path(get, path = "/console/history", tag = "console", responses((status = 200, body = ConsoleHistory)))]
 async fn history(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -38,6 +40,7 @@ async fn history(
     Ok(Json(mistakes::history(&state.db, &workspace).await?))
 }
 
+#[utoipa::path(post, path = "/workspaces", tag = "console", responses((status = 201, body = WorkspaceResponse)))]
 async fn create(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -57,6 +60,7 @@ async fn create(
 
 /// 200 with the reply for whatever the console answered, a refusal or a Redis error
 /// included (as `redis-cli` prints an error and goes on); 503 when Redis cannot be reached.
+#[utoipa::path(post, path = "/console", tag = "console", request_body = ConsoleRequest, responses((status = 200, body = shared::api::ConsoleResponse, description = "What the console answered, a refusal or a Redis error included."), (status = 503, body = shared::api::ConsoleResponse, description = "Redis cannot be reached.")))]
 async fn run(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -79,6 +83,7 @@ async fn run(
 }
 
 /// The commands with their usage, and the workspace's keys, for completion.
+#[utoipa::path(get, path = "/console/help", tag = "console", responses((status = 200, body = ConsoleHelp)))]
 async fn help(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -109,6 +114,7 @@ async fn help(
 
 /// Empties the workspace: its keys, its quiz answers and its "shown" tasks go, its id stays.
 /// Counts against the workspace's line rate, as a console line does.
+#[utoipa::path(post, path = "/workspaces/reset", tag = "console", responses((status = 200, body = WorkspaceReset)))]
 async fn reset(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -4,10 +4,11 @@
 //! Listing is `GET /api/streams/claims:failed/entries`. With several partitions a letter is
 //! named `<partition>:<id>`.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::{Json, Router};
 use shared::api::{BulkReplayRequest, BulkReplayResponse, GroupActionResponse, LetterFailure};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::extract::JsonBody;
@@ -18,11 +19,11 @@ use crate::store::letters::{self, Letter};
 use crate::store::trace::Trace;
 use crate::workers::replay::{self, ReplayError};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/dead-letters/replay", post(replay_many))
-        .route("/dead-letters/{id}/replay", post(replay))
-        .route("/dead-letters/{id}/discard", post(discard))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(replay_many))
+        .routes(routes!(replay))
+        .routes(routes!(discard))
 }
 
 /// The letter a name says, or 404.
@@ -77,6 +78,7 @@ async fn replay_letter(
     .await?)
 }
 
+#[utoipa::path(post, path = "/dead-letters/{id}/replay", tag = "dead_letters", params(("id" = String, Path)), responses((status = 200, body = GroupActionResponse)))]
 async fn replay(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -96,6 +98,7 @@ const MAX_BULK: usize = 1000;
 
 /// Replays the letters named, or all of a group's, one after another; a letter whose entry
 /// fails again stays, and the answer says why.
+#[utoipa::path(post, path = "/dead-letters/replay", tag = "dead_letters", request_body = BulkReplayRequest, responses((status = 200, body = BulkReplayResponse)))]
 async fn replay_many(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<BulkReplayRequest>,
@@ -146,6 +149,7 @@ async fn replay_many(
     Ok(Json(response))
 }
 
+#[utoipa::path(post, path = "/dead-letters/{id}/discard", tag = "dead_letters", params(("id" = String, Path)), responses((status = 200, body = GroupActionResponse)))]
 async fn discard(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -3,10 +3,11 @@
 //! entries).
 
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{
     ClaimOneRequest, GroupActionResponse, GroupsResponse, InjectRequest, PauseRequest, PendingItem,
@@ -27,29 +28,23 @@ use crate::store::trace::Trace;
 use crate::workers::handler::Injection;
 use crate::workers::{WorkerError, Workers, stats};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/groups", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
 /// Instructor actions: they change what the whole class sees.
-pub fn controls() -> Router<AppState> {
-    Router::new()
-        .route("/groups/{group}/consumers", post(add_consumer))
-        .route(
-            "/groups/{group}/consumers/{consumer}",
-            delete(retire_consumer),
-        )
-        .route(
-            "/groups/{group}/consumers/{consumer}/crash",
-            post(crash_consumer),
-        )
-        .route("/groups/{group}/pause", post(pause))
-        .route("/groups/{group}/inject", post(inject))
-        .route("/groups/{group}/claim", post(claim_now))
-        .route("/groups/{group}/position", post(position))
-        .route("/groups/{group}/pending", get(pending_page))
-        .route("/groups/{group}/pending/{id}/ack", post(ack_one))
-        .route("/groups/{group}/pending/{id}/claim", post(claim_one))
+pub fn controls() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(add_consumer))
+        .routes(routes!(retire_consumer))
+        .routes(routes!(crash_consumer))
+        .routes(routes!(pause))
+        .routes(routes!(inject))
+        .routes(routes!(claim_now))
+        .routes(routes!(position))
+        .routes(routes!(pending_page))
+        .routes(routes!(ack_one))
+        .routes(routes!(claim_one))
 }
 
 /// Entries a page of the pending list holds at most, and by default.
@@ -58,7 +53,8 @@ const PENDING_PAGE: usize = 50;
 /// Longest consumer name a claim may give.
 const CONSUMER_NAME_MAX: usize = 64;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PendingQuery {
     consumer: Option<String>,
@@ -81,6 +77,7 @@ fn no_group(e: DbError, group: &str) -> ApiError {
 }
 
 /// A page of the group's pending entries over every partition, oldest first by id.
+#[utoipa::path(get, path = "/groups/{group}/pending", tag = "groups", params(("group" = String, Path), PendingQuery), responses((status = 200, body = PendingPage)))]
 async fn pending_page(
     State(state): State<AppState>,
     Path(group): Path<String>,
@@ -133,6 +130,7 @@ async fn pending_page(
 }
 
 /// Acknowledges one pending entry, on whichever partition holds it.
+#[utoipa::path(post, path = "/groups/{group}/pending/{id}/ack", tag = "groups", params(("group" = String, Path), ("id" = String, Path)), responses((status = 200, body = GroupActionResponse)))]
 async fn ack_one(
     State(state): State<AppState>,
     Path((group, id)): Path<(String, String)>,
@@ -158,6 +156,7 @@ async fn ack_one(
 }
 
 /// Gives one entry to a consumer, on whichever partition holds it.
+#[utoipa::path(post, path = "/groups/{group}/pending/{id}/claim", tag = "groups", params(("group" = String, Path), ("id" = String, Path)), request_body(content = Option<ClaimOneRequest>, description = "optional"), responses((status = 200, body = GroupActionResponse)))]
 async fn claim_one(
     State(state): State<AppState>,
     Path((group, id)): Path<(String, String)>,
@@ -293,6 +292,7 @@ fn point_of(request: &PositionRequest) -> Result<Point, ApiError> {
 
 /// Moves a group to a point on each partition's stream with `XGROUP SETID ... ENTRIESREAD`,
 /// or says what that would redeliver (`dry_run`).
+#[utoipa::path(post, path = "/groups/{group}/position", tag = "groups", params(("group" = String, Path)), request_body = PositionRequest, responses((status = 200, body = PositionResponse)))]
 async fn position(
     State(state): State<AppState>,
     Path(group): Path<String>,
@@ -378,6 +378,7 @@ fn done(group: &str, done: String, trace: Trace) -> Json<GroupActionResponse> {
     })
 }
 
+#[utoipa::path(get, path = "/groups", tag = "groups", responses((status = 200, body = GroupsResponse)))]
 async fn list(State(state): State<AppState>) -> Result<Json<GroupsResponse>, ApiError> {
     let mut trace = Trace::default();
     let workers = state.workers.get().cloned();
@@ -388,6 +389,7 @@ async fn list(State(state): State<AppState>) -> Result<Json<GroupsResponse>, Api
     Ok(Json(groups))
 }
 
+#[utoipa::path(post, path = "/groups/{group}/consumers", tag = "groups", params(("group" = String, Path)), responses((status = 200, body = GroupActionResponse)))]
 async fn add_consumer(
     State(state): State<AppState>,
     Path(group): Path<String>,
@@ -397,6 +399,7 @@ async fn add_consumer(
     Ok(done(&group, message, Trace::default()))
 }
 
+#[utoipa::path(post, path = "/groups/{group}/consumers/{consumer}/crash", tag = "groups", params(("group" = String, Path), ("consumer" = String, Path)), responses((status = 200, body = GroupActionResponse)))]
 async fn crash_consumer(
     State(state): State<AppState>,
     Path((group, consumer)): Path<(String, String)>,
@@ -408,6 +411,7 @@ async fn crash_consumer(
     Ok(done(&group, message, Trace::default()))
 }
 
+#[utoipa::path(delete, path = "/groups/{group}/consumers/{consumer}", tag = "groups", params(("group" = String, Path), ("consumer" = String, Path)), responses((status = 200, body = GroupActionResponse)))]
 async fn retire_consumer(
     State(state): State<AppState>,
     Path((group, consumer)): Path<(String, String)>,
@@ -417,6 +421,7 @@ async fn retire_consumer(
     Ok(done(&group, message, Trace::default()))
 }
 
+#[utoipa::path(post, path = "/groups/{group}/pause", tag = "groups", params(("group" = String, Path)), request_body = PauseRequest, responses((status = 200, body = GroupActionResponse)))]
 async fn pause(
     State(state): State<AppState>,
     Path(group): Path<String>,
@@ -468,6 +473,7 @@ async fn pause(
     }
 }
 
+#[utoipa::path(post, path = "/groups/{group}/inject", tag = "groups", params(("group" = String, Path)), request_body = InjectRequest, responses((status = 200, body = GroupActionResponse)))]
 async fn inject(
     State(state): State<AppState>,
     Path(group): Path<String>,
@@ -550,13 +556,14 @@ const CLAIM_PAGES: usize = 50;
 /// How long pausing waits for the consumers' current batches.
 const PARK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ClaimRequest {
     /// Only entries pending at least this long move (default 1000 ms).
     min_idle_ms: Option<u64>,
 }
 
+#[utoipa::path(post, path = "/groups/{group}/claim", tag = "groups", params(("group" = String, Path)), request_body(content = Option<ClaimRequest>, description = "optional"), responses((status = 200, body = GroupActionResponse)))]
 async fn claim_now(
     State(state): State<AppState>,
     Path(group): Path<String>,

@@ -1,11 +1,12 @@
 //! `GET /api/health`: is Redis there, which version, how far, and how long the streams are.
 
 use std::time::Instant;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Json, Router};
 use shared::api::{HealthResponse, RedisHealth, StreamLength};
 
 use crate::http::state::AppState;
@@ -14,8 +15,8 @@ use crate::store::keys;
 use crate::store::streams;
 use crate::store::trace::Trace;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health))
 }
 
 async fn probe(
@@ -37,6 +38,7 @@ async fn probe(
     Ok((latency_ms, version, streams))
 }
 
+#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = HealthResponse)))]
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthResponse>) {
     let mut trace = Trace::default();
     let probed = probe(&state.db, &mut trace).await;

@@ -2,19 +2,20 @@
 //! and its QR code, drawn here as SVG so a classroom needs no service on the internet.
 
 use axum::Json;
-use axum::Router;
 use axum::http::HeaderMap;
-use axum::routing::get;
 use qrcodegen::{QrCode, QrCodeEcc};
 use shared::api::JoinResponse;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/join", get(join))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(join))
 }
 
+#[utoipa::path(get, path = "/join", tag = "join", responses((status = 200, body = JoinResponse)))]
 async fn join(headers: HeaderMap) -> Result<Json<JoinResponse>, ApiError> {
     let host = headers
         .get(axum::http::header::HOST)

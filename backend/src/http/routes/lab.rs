@@ -2,13 +2,14 @@
 //! hints from the learner's own console lines; its quiz answered (`POST /api/lab/quiz/{id}`)
 //! and a task shown (`POST /api/lab/tasks/{id}/show`).
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{ClassView, LabResponse, LabTask, QuizAnswer, QuizAnswerRequest, ShowResponse};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::extract::{ApiQuery, JsonBody, workspace_id};
 
@@ -19,15 +20,16 @@ use crate::teaching::lab::quiz::QuizError;
 use crate::teaching::lab::{self, Seen, observed, quiz, show};
 use crate::teaching::validate::{self, Target};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/lab", get(progress))
-        .route("/lab/report", get(report))
-        .route("/lab/quiz/{id}", post(answer))
-        .route("/lab/tasks/{id}/show", post(show_task))
-        .route("/class", get(class))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(progress))
+        .routes(routes!(report))
+        .routes(routes!(answer))
+        .routes(routes!(show_task))
+        .routes(routes!(class))
 }
 
+#[utoipa::path(get, path = "/lab", tag = "lab", responses((status = 200, body = LabResponse)))]
 async fn progress(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -81,6 +83,7 @@ async fn checked_in(
 /// Answers one of the lab's questions: whether `choice` is right and why the right answer is;
 /// the workspace keeps its last answer to each question. An answer counts against the
 /// workspace's line rate, as a console line does.
+#[utoipa::path(post, path = "/lab/quiz/{id}", tag = "lab", params(("id" = String, Path)), request_body = QuizAnswerRequest, responses((status = 200, body = QuizAnswer)))]
 async fn answer(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -108,6 +111,7 @@ async fn answer(
 /// "Show me": runs the task's reference lines in the workspace through the console (each
 /// counting against the workspace's line rate), marks the task as shown, and answers each
 /// line and the task checked after them.
+#[utoipa::path(post, path = "/lab/tasks/{id}/show", tag = "lab", params(("id" = String, Path)), responses((status = 200, body = ShowResponse)))]
 async fn show_task(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -141,6 +145,7 @@ async fn show_task(
 
 /// How many learners are at which step (counts only, so open to all): one count every few
 /// seconds at most, shared by every caller.
+#[utoipa::path(get, path = "/class", tag = "lab", responses((status = 200, body = ClassView)))]
 async fn class(State(state): State<AppState>) -> Result<Json<ClassView>, ApiError> {
     let view = state
         .class
@@ -161,7 +166,8 @@ async fn class(State(state): State<AppState>) -> Result<Json<ClassView>, ApiErro
     Ok(Json(view))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ReportQuery {
     /// `json` (the default) or `md`.
@@ -169,6 +175,7 @@ struct ReportQuery {
 }
 
 /// The completion report, as a file to save: JSON, or Markdown with `?format=md`.
+#[utoipa::path(get, path = "/lab/report", tag = "lab", params(ReportQuery), responses((status = 200, body = shared::api::CompletionReport, description = "The report as a download: JSON, or Markdown with `format=md`.")))]
 async fn report(
     State(state): State<AppState>,
     headers: HeaderMap,

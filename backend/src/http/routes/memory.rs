@@ -2,10 +2,10 @@
 //! key, the claims' indexes estimated from a sample, and stream lengths over time.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use shared::api::{LengthSample, MemoryResponse};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -15,10 +15,11 @@ use crate::store::trace::Trace;
 /// Length samples shown: one every five seconds of the relay's ten minutes.
 const LENGTH_EVERY: usize = 5;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/memory", get(memory))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(memory))
 }
 
+#[utoipa::path(get, path = "/memory", tag = "memory", responses((status = 200, body = MemoryResponse)))]
 async fn memory(State(state): State<AppState>) -> Result<Json<MemoryResponse>, ApiError> {
     let mut trace = Trace::default();
     // On a cluster, the figures add up over its primaries.

@@ -10,6 +10,7 @@ mod health;
 mod join;
 mod lab;
 mod memory;
+mod openapi;
 mod projections;
 mod scenarios;
 mod scripts;
@@ -28,6 +29,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::http::access;
 use crate::http::assets::Assets;
@@ -37,9 +39,11 @@ use crate::http::limits::WriteLimit;
 use crate::http::metrics;
 use crate::http::state::AppState;
 
-pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLimit) -> Router {
+/// Every route of the API with its description: each handler's `#[utoipa::path]` names its
+/// method and path, so what is served and what is described are one list.
+fn api(state: &AppState) -> OpenApiRouter<AppState> {
     // Every control that changes things for the whole class goes here, and only here.
-    let instructor = Router::new()
+    let instructor = OpenApiRouter::new()
         .merge(groups::controls())
         .merge(dead_letters::router())
         .merge(projections::controls())
@@ -50,8 +54,8 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
             state.access.clone(),
             access::require_instructor,
         ));
-    let api = Router::new()
-        .merge(claims::router(&state))
+    OpenApiRouter::new()
+        .merge(claims::router(state))
         .merge(commands::router())
         .merge(streams::router())
         .merge(search::router())
@@ -71,10 +75,22 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
         .merge(scripts::router())
         .merge(snippets::router())
         .merge(ws::router())
+        .merge(openapi::router())
         .merge(instructor)
+}
+
+pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLimit) -> Router {
+    let (api, api_described) = api(&state).split_for_parts();
+    // Prometheus scrapes without a session: open, and cheap (http::metrics, docs/access.md).
+    let (scrape, scrape_described) = OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(metrics::scrape))
+        .split_for_parts();
+    let description = openapi::Description::of(scrape_described, api_described);
+    let api = api
         .fallback(|| async { ApiError::NotFound("no such API endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::Extension(description));
     // Outermost first: refused cross-site requests do not count against the rate.
     let api = write_limit
         .apply(api, state.shutdown.clone())
@@ -82,10 +98,7 @@ pub fn router(state: AppState, static_dir: Option<&Path>, write_limit: &WriteLim
             state.access.clone(),
             access::refuse_cross_site,
         ));
-    // Prometheus scrapes without a session: open, and cheap (http::metrics, docs/access.md).
-    let app = Router::new()
-        .route("/metrics", axum::routing::get(metrics::scrape))
-        .nest("/api", api);
+    let app = scrape.nest("/api", api);
     // The browser app, from `static_dir` if it exists, else the one built in (http::assets).
     let assets = std::sync::Arc::new(Assets::new(static_dir));
     let app =

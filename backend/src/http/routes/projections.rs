@@ -2,12 +2,12 @@
 //! stepping through it one event at a time (the debugger).
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use serde::Deserialize;
 use shared::api::{ProjectionDebugResponse, ProjectionsResponse};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::events::projection;
 use crate::events::projection::debug::{self, DebugError};
@@ -16,17 +16,18 @@ use crate::http::extract::{ApiQuery, OptionalJsonBody};
 use crate::http::state::AppState;
 use crate::store::trace::Trace;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/projections", get(show))
-        .route("/projections/debug", get(step_through))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(show))
+        .routes(routes!(step_through))
 }
 
 /// Instructor-only: a rebuild changes what every learner's board reads from.
-pub fn controls() -> Router<AppState> {
-    Router::new().route("/projections/rebuild", post(rebuild))
+pub fn controls() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(rebuild))
 }
 
+#[utoipa::path(get, path = "/projections", tag = "projections", responses((status = 200, body = ProjectionsResponse)))]
 async fn show(State(state): State<AppState>) -> Result<Json<ProjectionsResponse>, ApiError> {
     let mut trace = Trace::default();
     let mut status = projection::read_status(&state.db, &mut trace).await?;
@@ -35,6 +36,7 @@ async fn show(State(state): State<AppState>) -> Result<Json<ProjectionsResponse>
 }
 
 /// Asks the projector to rebuild; 202 with the progress so far, 409 while one is under way.
+#[utoipa::path(post, path = "/projections/rebuild", tag = "projections", responses((status = 202, body = ProjectionsResponse)))]
 async fn rebuild(
     State(state): State<AppState>,
     OptionalJsonBody(_): OptionalJsonBody<serde_json::Map<String, serde_json::Value>>,
@@ -51,7 +53,8 @@ async fn rebuild(
     Ok((StatusCode::ACCEPTED, Json(status)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DebugQuery {
     /// An entry id (`<partition>:<id>` with several partitions), or `-` (`<partition>:-`) for
@@ -65,6 +68,7 @@ struct DebugQuery {
 const DEFAULT_STEPS: usize = 20;
 
 /// The projection stepped from `from` through a scratch model; the live one is never written.
+#[utoipa::path(get, path = "/projections/debug", tag = "projections", params(DebugQuery), responses((status = 200, body = ProjectionDebugResponse)))]
 async fn step_through(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<DebugQuery>,

@@ -1,20 +1,22 @@
 //! `GET /api/scripts/{sha}`: the text of a script a trace shows by its `EVALSHA`. Answers
 //! name the sha instead of carrying the text; it never changes for a sha, so it is cached.
 
+use axum::Json;
 use axum::extract::Path;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::store;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/scripts/{sha}", get(script))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(script))
 }
 
+#[utoipa::path(get, path = "/scripts/{sha}", tag = "scripts", params(("sha" = String, Path)), responses((status = 200, body = shared::api::ScriptSource)))]
 async fn script(Path(sha): Path<String>) -> Result<impl IntoResponse, ApiError> {
     if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::bad_request(

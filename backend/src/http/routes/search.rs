@@ -5,12 +5,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use shared::EventType;
 use shared::api::{SearchPage, SearchStop, StreamEntry};
 
@@ -43,9 +44,35 @@ const MAX_VALUE_BYTES: usize = 256;
 
 const PARAMS: &str = "type, claim, customer, from, to, field, limit, after, format";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/streams/{key}/search", get(search))
+/// The query as described (`GET /api/openapi.json`); read by hand (`read_request`), since
+/// `field` may come several times. A test keeps it and [`PARAMS`] the same list.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct SearchParams {
+    /// Event type (`claim_submitted`, ...).
+    r#type: Option<String>,
+    /// Claim id.
+    claim: Option<String>,
+    /// Customer id.
+    customer: Option<String>,
+    /// First entry id or time (RFC 3339) examined.
+    from: Option<String>,
+    /// Last entry id or time (RFC 3339) examined.
+    to: Option<String>,
+    /// `name:value`, an exact field match; up to 8 of them.
+    field: Option<Vec<String>>,
+    /// Matches answered: 100 unless asked, at most 1,000 (a download: 10,000).
+    limit: Option<usize>,
+    /// Continue after this position (the previous page's `next_after`).
+    after: Option<String>,
+    /// `json` (a page), `csv` or `ndjson` (a download).
+    format: Option<String>,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(search))
         .layer(Extension(PerClient::new("stream searches", PER_CLIENT)))
 }
 
@@ -302,6 +329,7 @@ fn read_request(
     Ok(request)
 }
 
+#[utoipa::path(get, path = "/streams/{key}/search", tag = "search", params(("key" = String, Path), SearchParams), responses((status = 200, body = SearchPage, description = "A page of matches (`format=json`), or a download (`format=csv|ndjson`).")))]
 async fn search(
     State(state): State<AppState>,
     Extension(searches): Extension<Arc<PerClient>>,
@@ -544,6 +572,16 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn the_described_query_is_the_one_read() {
+        use utoipa::IntoParams;
+        let described: Vec<String> = SearchParams::into_params(|| None)
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(described.join(", "), PARAMS);
     }
 
     #[test]

@@ -3,27 +3,30 @@
 //! exchanged for an HttpOnly session cookie (`POST`), and that cookie cleared (`DELETE`, signing
 //! out).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use shared::api::{Role, SessionRequest, SessionResponse};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::access::{self, SESSION_MAX_AGE_SECS};
 use crate::http::error::ApiError;
 use crate::http::extract::JsonBody;
 use crate::http::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/session", get(session).post(sign_in).delete(sign_out))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(session, sign_in, sign_out))
 }
 
+#[utoipa::path(get, path = "/session", tag = "session", responses((status = 200, body = SessionResponse)))]
 async fn session(State(state): State<AppState>, headers: HeaderMap) -> Json<SessionResponse> {
     answer(&state, state.access.role(&headers))
 }
 
 /// 200 with the role and the cookie for the right token, 403 for a wrong one, 400 without one.
+#[utoipa::path(post, path = "/session", tag = "session", request_body = SessionRequest, responses((status = 200, body = SessionResponse, description = "Signed in: the session cookie (HttpOnly) is set.")))]
 async fn sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -48,6 +51,7 @@ async fn sign_in(
 }
 
 /// Clears the cookie; answers the role the caller has without it.
+#[utoipa::path(delete, path = "/session", tag = "session", responses((status = 200, body = SessionResponse, description = "Signed out: the session cookie is cleared.")))]
 async fn sign_out(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let mut response = answer(&state, state.access.role_without_cookie(&headers)).into_response();
     set_cookie(&mut response, &access::session_cookie("", 0, &headers));

@@ -1,25 +1,28 @@
 //! `GET /api/snippets?line=`: a `redis-cli` line as node-redis v4 and redis-py code. Pure
 //! computation on at most one console line; no Redis.
 
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use shared::console::{self, MAX_LINE, Snippets};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
 use crate::http::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/snippets", get(snippets))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(snippets))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct SnippetsQuery {
     line: String,
 }
 
+#[utoipa::path(get, path = "/snippets", tag = "snippets", params(SnippetsQuery), responses((status = 200, body = Snippets)))]
 async fn snippets(ApiQuery(q): ApiQuery<SnippetsQuery>) -> Result<Json<Snippets>, ApiError> {
     if q.line.len() > MAX_LINE {
         return Err(ApiError::bad_request(

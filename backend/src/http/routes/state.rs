@@ -3,12 +3,12 @@
 //! replays at once relay-wide.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
 use serde::Deserialize;
 use shared::ClaimStatus;
 use shared::api::{ClaimView, StateResponse, StatusCount};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::events::replay;
 use crate::http::error::ApiError;
@@ -17,8 +17,8 @@ use crate::http::state::AppState;
 use crate::store::entry_id::EntryId;
 use crate::store::trace::Trace;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/state", get(state_at))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(state_at))
 }
 
 /// Longer streams are refused: a replay reads every entry up to the point asked for.
@@ -26,7 +26,8 @@ const MAX_REPLAYED: u64 = 250_000;
 /// The last events replayed that the answer shows.
 const TAIL: usize = 20;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct StateQuery {
     /// A stream id or an RFC 3339 time; now when left out.
@@ -36,6 +37,7 @@ struct StateQuery {
     limit: Option<u64>,
 }
 
+#[utoipa::path(get, path = "/state", tag = "state", params(StateQuery), responses((status = 200, body = StateResponse)))]
 async fn state_at(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<StateQuery>,

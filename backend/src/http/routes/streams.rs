@@ -1,11 +1,12 @@
 //! Paged reads of the `claims:*` streams: the timeline's history. Only `XRANGE` and
 //! `XREVRANGE` on keys under `claims:` are possible here; this is not a Redis proxy.
 
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use shared::api::{EntriesPage, StreamEntry};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::extract::ApiQuery;
@@ -26,11 +27,12 @@ pub(super) fn read_refused(key: &str, e: crate::store::db::DbError) -> ApiError 
     }
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/streams/{key}/entries", get(entries))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(entries))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct EntriesQuery {
     start: Option<String>,
@@ -74,6 +76,7 @@ fn check_bound(name: &str, value: &str) -> Result<(), ApiError> {
         })
 }
 
+#[utoipa::path(get, path = "/streams/{key}/entries", tag = "streams", params(("key" = String, Path), EntriesQuery), responses((status = 200, body = EntriesPage)))]
 async fn entries(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -148,8 +151,8 @@ async fn entries(
 }
 
 /// Instructor-only: trimming removes history for the whole class.
-pub fn controls() -> Router<AppState> {
-    Router::new().route("/streams/{key}/trim", axum::routing::post(trim))
+pub fn controls() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(trim))
 }
 
 /// The streams a trim may touch: the relay's own.
@@ -159,6 +162,7 @@ fn trimmable(partitions: keys::Partitions) -> Vec<String> {
     streams
 }
 
+#[utoipa::path(post, path = "/streams/{key}/trim", tag = "streams", params(("key" = String, Path)), responses((status = 200, body = shared::api::TrimResponse)))]
 async fn trim(
     State(state): State<AppState>,
     Path(key): Path<String>,

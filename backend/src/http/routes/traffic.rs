@@ -1,11 +1,12 @@
 //! The traffic generator: `GET /api/traffic` for everyone, `POST /api/traffic` to start,
 //! retune or stop it (instructor).
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use shared::FieldError;
 use shared::api::{TrafficRequest, TrafficStatus};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::http::extract::JsonBody;
@@ -15,18 +16,20 @@ use crate::teaching::traffic::MAX_RATE;
 /// Events per second when a start names none.
 const DEFAULT_RATE: u32 = 5;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/traffic", get(status))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(status))
 }
 
-pub fn controls() -> Router<AppState> {
-    Router::new().route("/traffic", axum::routing::post(control))
+pub fn controls() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(control))
 }
 
+#[utoipa::path(get, path = "/traffic", tag = "traffic", responses((status = 200, body = TrafficStatus)))]
 async fn status(State(state): State<AppState>) -> Json<TrafficStatus> {
     Json(state.traffic.status().await)
 }
 
+#[utoipa::path(post, path = "/traffic", tag = "traffic", request_body = TrafficRequest, responses((status = 200, body = TrafficStatus)))]
 async fn control(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<TrafficRequest>,

@@ -3,13 +3,13 @@
 //! Entries ready together share a frame (`entries`), bounded in count and bytes.
 
 use std::net::SocketAddr;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use axum::Router;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
-use axum::routing::get;
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -25,16 +25,18 @@ use crate::http::state::AppState;
 use crate::store::cursor::Cursor;
 use crate::store::db::DbError;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/ws", get(upgrade))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(upgrade))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct WsQuery {
     since: Option<String>,
 }
 
+#[utoipa::path(get, path = "/ws", tag = "ws", params(WsQuery), responses((status = 101, description = "The live feed: every new entry as a `ServerMessage` JSON frame (or an array of them).")))]
 async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
