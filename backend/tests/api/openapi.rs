@@ -126,6 +126,48 @@ async fn every_route_is_described_and_every_described_route_is_served() {
     );
 }
 
+/// The routes the README's API section names: (method, path without its query).
+fn readme_routes() -> Vec<(Method, String)> {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("\n## The API\n")
+        .nth(1)
+        .expect("the README has an API section");
+    let section = section.split("\n## ").next().unwrap();
+    let mut named = Vec::new();
+    for code in section.split('`').skip(1).step_by(2) {
+        let Some((method, path)) = code.split_once(' ') else {
+            continue;
+        };
+        if let Ok(method) = method.parse::<Method>()
+            && ["GET", "POST", "PUT", "DELETE", "PATCH"].contains(&method.as_str())
+            && path.starts_with('/')
+        {
+            let path = path.split('?').next().unwrap().to_owned();
+            named.push((method, path));
+        }
+    }
+    named.sort_by(|a, b| (&a.1, a.0.as_str()).cmp(&(&b.1, b.0.as_str())));
+    named.dedup();
+    named
+}
+
+#[tokio::test]
+async fn the_readme_lists_the_routes_the_description_has() {
+    let app = test_support::spawn_app().await;
+    let mut described = operations(&description(&app).await);
+    described.sort_by(|a, b| (&a.1, a.0.as_str()).cmp(&(&b.1, b.0.as_str())));
+    let listed = readme_routes();
+    let missing: Vec<_> = described.iter().filter(|d| !listed.contains(d)).collect();
+    let unknown: Vec<_> = listed.iter().filter(|l| !described.contains(l)).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "README.md's API section and GET /api/openapi.json differ:\n\
+         described, not in the README: {missing:#?}\n\
+         in the README, not described: {unknown:#?}"
+    );
+}
+
 /// Checks `answer` against the schema `doc` gives `method path` for its status.
 async fn matches_description(doc: &Value, method: &str, template: &str, answer: reqwest::Response) {
     let status = answer.status().as_u16();
