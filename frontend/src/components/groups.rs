@@ -109,6 +109,54 @@ fn act(store: Store, path: String, body: serde_json::Value, failure: RwSignal<Op
     });
 }
 
+/// What a pending entry's "claim" asks for, from the card's options: to whom (this relay's
+/// first running consumer of the group when left empty), how idle it must be, and whether to
+/// take it even when it is no longer pending.
+fn claim_options(button: &web_sys::Element) -> serde_json::Value {
+    let input = |name: &str| {
+        button
+            .closest("article")
+            .ok()
+            .flatten()
+            .and_then(|card| {
+                card.query_selector(&format!(".claim-options [name={name}]"))
+                    .ok()
+                    .flatten()
+            })
+            .and_then(|e| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(e).ok())
+    };
+    let mut body = serde_json::json!({
+        "force": input("force").is_some_and(|i| i.checked()),
+    });
+    let value = |name| {
+        input(name)
+            .map(|i| i.value().trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    if let Some(consumer) = value("consumer") {
+        body["consumer"] = consumer.into();
+    }
+    if let Some(ms) = value("min_idle_ms") {
+        // Sent as typed: the relay says what is wrong with it.
+        body["min_idle_ms"] = ms
+            .parse::<u64>()
+            .map_or(serde_json::Value::String(ms), Into::into);
+    }
+    body
+}
+
+/// The options a pending entry's "claim" reads (markup, drawn once per card).
+fn claim_options_markup(group: &str) -> Markup {
+    html! {
+        div.group-actions.claim-options {
+            "a pending entry's claim: to "
+            input size="10" name="consumer" placeholder="this relay's" data-testid={ "claim-to-" (group) };
+            label { " idle ≥ " input size="6" name="min_idle_ms" inputmode="numeric" placeholder="0" data-testid={ "claim-min-idle-" (group) }; " ms" }
+            label { input type="checkbox" name="force" data-testid={ "claim-force-" (group) }; " force" }
+        }
+    }
+}
+
 /// Stops a consumer after its current batch (DELETE), recording what happened.
 fn retire(store: Store, path: String, failure: RwSignal<Option<String>>) {
     spawn_local(async move {
@@ -198,6 +246,8 @@ fn GroupCard(
         let path = button.get_attribute("data-path").unwrap_or_default();
         if button.get_attribute("data-method").as_deref() == Some("DELETE") {
             retire(store, path, failure);
+        } else if path.contains("/pending/") && path.ends_with("/claim") {
+            act(store, path, claim_options(&button), failure);
         } else {
             act(store, path, serde_json::json!({}), failure);
         }
@@ -240,6 +290,9 @@ fn GroupCard(
                 </div>
             </Show>
             <Show when=move || store.is_instructor()>
+                // Drawn once, so what is typed stays; read when a pending entry's "claim" is
+                // clicked (`claim_options`).
+                <div inner_html=claim_options_markup(&name).into_string()></div>
                 <GroupPosition name=name.clone() failure=failure />
             </Show>
             <Failure failure=failure />
@@ -347,7 +400,7 @@ fn figures(group: &GroupView, entries: &VecDeque<StreamEntry>, instructor: bool)
                                 " "
                                 button type="button" class="small" data-testid={ "pending-claim-" (name) "-" (p.id) }
                                     data-method="POST" data-path={ (path) "/claim" }
-                                    title="give it to this relay's first running consumer of the group" { "claim" }
+                                    title="give it to the consumer named below (this relay's first running one of the group when none is)" { "claim" }
                             }
                         }
                     }

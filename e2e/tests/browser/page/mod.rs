@@ -306,6 +306,20 @@ impl<'a> Page<'a> {
         );
     }
 
+    /// Waits until an element `selector` finds has text; that text.
+    pub async fn wait_css_text(&self, selector: &str, within: Duration) -> String {
+        eventually(within, &format!("text in {selector}"), || async {
+            let el = self
+                .browser
+                .client
+                .find(Locator::Css(selector))
+                .await
+                .ok()?;
+            el.text().await.ok().filter(|t| !t.is_empty())
+        })
+        .await
+    }
+
     /// Waits until the element with this test id reads `expected`.
     pub async fn wait_text(&self, id: &str, expected: &str, within: Duration) {
         eventually(within, &format!("{id} to read {expected:?}"), || async {

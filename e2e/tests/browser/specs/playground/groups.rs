@@ -277,10 +277,12 @@ async fn an_instructor_rewinds_a_group_after_a_preview_and_its_lag_stays_known()
     .await;
 }
 
-/// A single pending entry acknowledged from the group card: only it leaves the pending list.
+/// A single pending entry acknowledged from the group card: only it leaves the pending list;
+/// another claimed to a consumer named on the card, refused while not idle long enough.
 #[tokio::test]
-async fn an_instructor_acknowledges_one_pending_entry_from_the_card() {
-    with_playground(Stack::start(), async |stack, page| {
+async fn an_instructor_acknowledges_one_pending_entry_and_claims_another_from_the_card() {
+    // The refused claim's 409, which Chromium logs.
+    with_playground_logging(&["409"], Stack::start(), async |stack, page| {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -310,6 +312,31 @@ async fn an_instructor_acknowledges_one_pending_entry_from_the_card() {
         );
         page.screenshot_at("group-readers", "31-pending-acked")
             .await;
+
+        // The next one, to a consumer named on the card, once it has been idle long enough.
+        let second = format!("{}-0", now_ms - 10_000 + 1);
+        page.fill("claim-to-readers", "c2").await;
+        page.fill("claim-min-idle-readers", "3600000").await;
+        page.click(&format!("pending-claim-readers-{second}")).await;
+        let refusal = page
+            .wait_css_text("[data-testid=group-readers] [role=alert]", within)
+            .await;
+        assert!(
+            refusal.contains("less than min_idle_ms 3600000; it stays with c1"),
+            "{refusal}"
+        );
+        page.fill("claim-min-idle-readers", "0").await;
+        page.click(&format!("pending-claim-readers-{second}")).await;
+        eventually(within, "the entry to move to c2", || async {
+            let entry = page.text(&format!("pending-entry-readers-{second}")).await;
+            entry.contains(" c2 ").then_some(())
+        })
+        .await;
+        let panel = page.text("redis-panel").await;
+        assert!(
+            panel.contains(&format!("XCLAIM claims:events readers c2 0 {second}")),
+            "{panel}"
+        );
     })
     .await;
 }
