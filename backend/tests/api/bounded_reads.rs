@@ -374,3 +374,58 @@ async fn the_class_view_costs_redis_a_bounded_amount_however_often_it_is_asked()
         "50 GETs made Redis send {fifty} bytes"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_parallel_filtered_command_logs_and_traces_leave_health_fast() {
+    let app = spawn_app_with(|_| {}).await;
+    // A full log of applied commands: a filter for refusals reads its 1,000 entries and finds
+    // none, the most a request reads.
+    let claim = app.submit("10.00").await.claim_id;
+    let entries = (0..5000).map(|n| {
+        let logged = shared::api::LoggedCommand {
+            id: String::new(),
+            command: "review".into(),
+            by: shared::api::CommandBy::Learner,
+            claim_id: format!("CLM-LOG{n:06}"),
+            outcome: shared::api::CommandOutcome::Applied,
+            reason: None,
+            entry_id: Some(format!("{n}-0")),
+            causation_id: "req-seedseedse".into(),
+        };
+        let fields = logged
+            .fields()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect::<Vec<_>>();
+        ("*".to_owned(), fields)
+    });
+    streams::xadd_pipelined(
+        &mut app.redis().await,
+        backend::store::keys::COMMANDS,
+        entries,
+    )
+    .await;
+    let first: Value = app.get_json("/api/commands?outcome=refused").await;
+    assert_eq!(first["examined"], 1000, "{first}");
+    projected(&app).await;
+
+    let probe = probing(&app).await;
+    let started = Instant::now();
+    let logs = app.url("/api/commands?outcome=refused&limit=200");
+    let trace = app.url(&format!("/api/claims/{claim}/trace"));
+    let requests = (0..100).map(|n| {
+        let url = if n % 2 == 0 { &logs } else { &trace };
+        app.http.get(url).send()
+    });
+    let responses: Vec<_> = join_all(requests)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let took = started.elapsed();
+    probe
+        .assert_fast("50 GET /api/commands?outcome= and 50 GET /api/claims/{id}/trace")
+        .await;
+    let busy = answered(responses).await;
+    eprintln!("50 filtered command logs and 50 traces: {took:?}, {busy} busy");
+}

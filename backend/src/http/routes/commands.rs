@@ -77,6 +77,16 @@ async fn list(
     // Unfiltered, a page is the newest `limit` entries: no more need reading.
     let filtered = by.is_some() || outcome.is_some() || q.claim.is_some();
     let stretch = if filtered { EXAMINED_AT_MOST } else { limit };
+    // Past a default page, a read is an expensive one: it waits its turn with the others.
+    let _place = match stretch > PAGE {
+        true => Some(
+            state
+                .heavy
+                .enter("GET /api/commands past 50 entries")
+                .await?,
+        ),
+        false => None,
+    };
     let entries =
         command_log::newest(&state.db, &mut Trace::off(), q.before.as_deref(), stretch).await?;
     let read = entries.len();
