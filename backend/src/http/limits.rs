@@ -157,8 +157,9 @@ impl Drop for ConnectionPermit {
     }
 }
 
-/// The expensive reads (a replay of the whole stream, a claim's history, the class view, a
-/// claim as of a point): at most `at_once` of them run relay-wide; the others wait up to
+/// The expensive reads (a replay of the whole stream, a claim's history or trace, the class
+/// view, a claim as of a point, a search, the projection debugger, a long read of the command
+/// log): at most `at_once` of them run relay-wide; the others wait up to
 /// `wait` for a place, then get 503 `busy`. So however many a client sends, Redis and the
 /// shared connection serve only a few at a time, and cheap requests (`/api/health`) pass
 /// between them.
