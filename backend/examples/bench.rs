@@ -265,6 +265,7 @@ async fn run(args: Args, load: tokio::runtime::Handle) -> anyhow::Result<()> {
     let node = bench_node(&harness, args.requests).await?;
     let raw = bench_raw_xadd(&harness).await?;
     let ws = bench_ws(&harness, start, args.ws_seconds).await?;
+    let peer = bench_xread_peer(&harness, start, args.ws_seconds).await?;
     let rss = bench_rss(&harness, args.rss_events).await?;
     harness.shutdown().await?;
 
@@ -293,6 +294,7 @@ async fn run(args: Args, load: tokio::runtime::Handle) -> anyhow::Result<()> {
         None => println!("raw XADD: not measured (redis-benchmark not found)"),
     }
     println!("{}", ws.summary());
+    println!("{peer}");
     println!("{}", rss.summary());
     println!("(took {:.0} s)", start.elapsed().as_secs_f64());
     Ok(())
@@ -795,6 +797,95 @@ async fn bench_ws(harness: &Harness, start: Instant, seconds: u64) -> anyhow::Re
     };
     println!("{}", report.summary());
     Ok(report)
+}
+
+/// The same push without the relay: [`WS_CLIENTS`] clients on the load runtime, each reading
+/// the stream straight from Redis with `XREAD BLOCK` on a connection of its own, while
+/// entries are appended at the same pace. What this machine allows any push to 100 clients.
+async fn bench_xread_peer(
+    harness: &Harness,
+    start: Instant,
+    seconds: u64,
+) -> anyhow::Result<String> {
+    println!(
+        "\n-- peer: {WS_CLIENTS} XREAD BLOCK clients straight on Redis, XADD at {WS_RATE}/s for {seconds} s --"
+    );
+    let events = WS_RATE * seconds;
+    let give_up = CancellationToken::new();
+    let url = harness.redis.url();
+    let mut clients = Vec::with_capacity(WS_CLIENTS);
+    for _ in 0..WS_CLIENTS {
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(Some(STEP_TIMEOUT));
+        let mut conn = redis::Client::open(url.clone())?
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        let after: Vec<redis::Value> = redis::cmd("XREVRANGE")
+            .arg(EVENTS)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1)
+            .query_async(&mut conn)
+            .await?;
+        let mut last = match after.first() {
+            Some(redis::Value::Array(entry)) => match entry.first() {
+                Some(redis::Value::BulkString(id)) => String::from_utf8_lossy(id).into_owned(),
+                _ => "0-0".to_owned(),
+            },
+            _ => "0-0".to_owned(),
+        };
+        let give_up = give_up.clone();
+        clients.push(harness.load.spawn(async move {
+            let mut tally = Tally {
+                received: 0,
+                lagged: 0,
+                disorder: 0,
+                latency: histogram(),
+            };
+            while tally.received < events {
+                let mut xread = redis::cmd("XREAD");
+                xread.arg(&["BLOCK", "2000", "COUNT", "1000", "STREAMS", EVENTS, &last]);
+                let read = xread.query_async::<Option<redis::streams::StreamReadReply>>(&mut conn);
+                let reply = tokio::select! {
+                    r = read => r,
+                    () = give_up.cancelled() => break,
+                };
+                let Ok(reply) = reply else { break };
+                let now_us = start.elapsed().as_micros() as u64;
+                for key in reply.into_iter().flat_map(|r| r.keys) {
+                    for entry in key.ids {
+                        tally.received += 1;
+                        if let Some(sent) = entry.get::<u64>("sent_at_us") {
+                            tally
+                                .latency
+                                .saturating_record(now_us.saturating_sub(sent).max(1));
+                        }
+                        last = entry.id;
+                    }
+                }
+            }
+            tally
+        }));
+    }
+    let sent = send_paced_on_own_thread(harness.redis.url(), start, events, seconds).await?;
+    let tallies = drain(clients, give_up).await?;
+    let mut latency = histogram();
+    let mut received = 0;
+    for t in &tallies {
+        latency.add(&t.latency)?;
+        received += t.received;
+    }
+    let line = format!(
+        "peer    : {WS_CLIENTS} XREAD BLOCK clients on Redis itself, {:.0} ev/s, delivered {received}/{}, \
+         p50 {:.1} ms p99 {:.1} ms max {:.0} ms (no relay: what this machine allows a push)",
+        events as f64 / sent.elapsed.as_secs_f64(),
+        events * WS_CLIENTS as u64,
+        ms(latency.value_at_quantile(0.50)),
+        ms(latency.value_at_quantile(0.99)),
+        ms(latency.max()),
+    );
+    println!("{line}");
+    Ok(line)
 }
 
 /// Connects `n` clients on the load runtime and, once each has seen `caught_up`, starts them

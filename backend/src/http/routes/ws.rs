@@ -14,8 +14,7 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use shared::api::ServerMessage;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::time::Instant;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::events::feed::{self, Frame};
 use crate::http::error::ApiError;
@@ -61,11 +60,6 @@ type Sink = SplitSink<WebSocket, Message>;
 
 /// How long a client waits for the live feed's first read (Redis down at the relay's start).
 const FEED_START_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-/// The least time between two frames of live entries to one client. An entry goes out at once
-/// when the client's last frame left longer ago than this, otherwise that long after it, with
-/// every entry ready by then: a lone entry does not wait, and a burst goes out in a few frames
-/// (each bounded by [`Frame`]), a few hundred a second at most, not one message an entry.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(4);
 
 /// Why sending stopped.
 enum Stop {
@@ -167,7 +161,6 @@ async fn send_entries(
         },
     )
     .await?;
-    let mut last_frame: Option<Instant> = None;
     loop {
         let received = tokio::select! {
             r = live.recv() => r,
@@ -186,11 +179,11 @@ async fn send_entries(
                 continue;
             }
         };
-        // What is ready by [`LINGER`] after the last frame goes in this one, up to the frame's
-        // bounds (at once, with what is ready now, if that is past: `timeout_at` takes what
-        // is ready before it looks at the time).
+        // A frame holds every entry ready now, up to the frame's bounds: a lone entry goes out
+        // at once, and a burst (or what queued while the client was slow) in a few frames,
+        // not a message an entry. No waiting for more: a timer here delayed every entry by
+        // its wait and, under load, by far more.
         let mut frame = Frame::default();
-        let deadline = last_frame.map_or_else(Instant::now, |at| at + LINGER);
         let mut next = Some(received);
         let mut ended = None;
         while let Some(received) = next.take() {
@@ -211,12 +204,16 @@ async fn send_entries(
                     break;
                 }
             }
-            next = tokio::time::timeout_at(deadline, live.recv()).await.ok();
+            next = match live.try_recv() {
+                Ok(item) => Some(Ok(item)),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+                Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+            };
         }
         if !frame.is_empty() {
             sink.send(Message::Text(frame.take())).await?;
         }
-        last_frame = Some(Instant::now());
         match ended {
             None => {}
             Some(RecvError::Lagged(_)) => {
