@@ -88,9 +88,7 @@ async fn main() -> anyhow::Result<()> {
             async move {
                 match seconds {
                     Some(s) => tokio::time::sleep(std::time::Duration::from_secs(s)).await,
-                    None => {
-                        let _ = tokio::signal::ctrl_c().await;
-                    }
+                    None => stop_requested().await,
                 }
                 stop.cancel();
             }
@@ -138,7 +136,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn({
             let stop = stop.clone();
             async move {
-                let _ = tokio::signal::ctrl_c().await;
+                stop_requested().await;
                 stop.cancel();
             }
         });
@@ -176,8 +174,19 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     app.run_until_stopped(async {
-        let _ = tokio::signal::ctrl_c().await;
+        stop_requested().await;
         tracing::info!("shutting down");
     })
     .await
+}
+
+/// Ctrl-C, or SIGTERM (what `kill`, systemd and container runtimes send): either way the
+/// relay stops in order, and its embedded Redis with it.
+async fn stop_requested() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler installs");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
 }

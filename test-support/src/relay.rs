@@ -147,6 +147,18 @@ impl RelayProcess {
     pub async fn kill(&mut self) {
         self.child.kill().await.unwrap();
     }
+
+    /// SIGTERM, as `kill` or systemd stop a service; how the process exited, within 20 s.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("the relay is still running");
+        let pid = rustix::process::Pid::from_raw(pid.cast_signed()).expect("a pid is positive");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)
+            .expect("SIGTERM is delivered");
+        tokio::time::timeout(Duration::from_secs(20), self.child.wait())
+            .await
+            .expect("the relay exits within 20 s of SIGTERM")
+            .expect("the relay's exit status")
+    }
 }
 
 /// A redis-server of the test's own (append-only, so it can be restarted with its data) and a
