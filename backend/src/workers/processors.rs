@@ -95,9 +95,14 @@ impl AutoReview {
         ids.sort_unstable();
         ids.dedup();
         let dependency = |e: crate::store::db::DbError| HandlerError::Dependency(e.to_string());
-        let loaded = claims::load_many(&self.claims, &mut Trace::off(), &ids)
-            .await
-            .map_err(dependency)?;
+        let loaded = claims::load_many(
+            &self.claims,
+            &mut Trace::off(),
+            &ids,
+            &claims::Known::default(),
+        )
+        .await
+        .map_err(dependency)?;
         let mut claims: HashMap<&str, Claim> = ids
             .iter()
             .zip(loaded)

@@ -216,7 +216,10 @@ pub(super) async fn project(
         .collect();
     claim_ids.sort_unstable();
     claim_ids.dedup();
-    let loaded = store::claims::load_many(claims, &mut Trace::off(), &claim_ids).await?;
+    // The batch's own entries are not read again: a new claim's only event is among them.
+    let stream = partition.events();
+    let known = store::claims::Known::new(&stream, entries);
+    let loaded = store::claims::load_many(claims, &mut Trace::off(), &claim_ids, &known).await?;
     let batch = Batch {
         views: loaded
             .iter()

@@ -1,6 +1,8 @@
 //! Loading a claim: its index (the history list) says which entries are its events; the
 //! newest trusted snapshot saves folding all of them.
 
+use std::collections::HashMap;
+
 use redis::Value;
 use shared::api::StreamEntry;
 use shared::snapshot::Snapshot;
@@ -54,18 +56,43 @@ pub async fn load_until(
     replay: Replay,
     until: Option<EntryId>,
 ) -> Result<LoadedClaim, DbError> {
-    let mut loaded = load_all(claims, trace, &[claim_id], replay, until).await?;
+    let mut loaded = load_all(claims, trace, &[claim_id], replay, until, &Known::default()).await?;
     Ok(loaded.pop().expect("one claim asked, one loaded"))
 }
 
 /// Several claims, with three round trips whatever their number: their indexes and
-/// snapshots, then the events after the snapshots, then the snapshots that are due.
+/// snapshots, then the events after the snapshots, then the snapshots that are due. Events
+/// among `known` (just read from its stream) are taken from there, not read again.
 pub async fn load_many(
     claims: &Claims,
     trace: &mut Trace,
     claim_ids: &[&str],
+    known: &Known<'_>,
 ) -> Result<Vec<LoadedClaim>, DbError> {
-    load_all(claims, trace, claim_ids, Replay::FromSnapshot, None).await
+    load_all(claims, trace, claim_ids, Replay::FromSnapshot, None, known).await
+}
+
+/// Entries already in hand, and the stream they were read from (ids are unique only within
+/// a stream): a load takes its events from here rather than read them again.
+#[derive(Debug, Default)]
+pub struct Known<'a> {
+    stream: &'a str,
+    by_id: HashMap<&'a str, &'a StreamEntry>,
+}
+
+impl<'a> Known<'a> {
+    pub fn new(stream: &'a str, entries: &'a [StreamEntry]) -> Self {
+        Self {
+            stream,
+            by_id: entries.iter().map(|e| (e.id.as_str(), e)).collect(),
+        }
+    }
+
+    fn get(&self, stream: &str, id: &str) -> Option<&'a StreamEntry> {
+        (stream == self.stream)
+            .then(|| self.by_id.get(id).copied())
+            .flatten()
+    }
 }
 
 /// Where one claim's fold starts: its index (within the bound) and a trusted snapshot.
@@ -82,6 +109,7 @@ async fn load_all(
     claim_ids: &[&str],
     replay: Replay,
     until: Option<EntryId>,
+    known: &Known<'_>,
 ) -> Result<Vec<LoadedClaim>, DbError> {
     if claim_ids.is_empty() {
         return Ok(Vec::new());
@@ -120,7 +148,7 @@ async fn load_all(
         .zip(&streams)
         .map(|(p, stream)| (stream.as_str(), &p.ids[p.start..]))
         .collect();
-    let mut found = read_entries(db, trace, &tails).await?.into_iter();
+    let mut found = read_entries(db, trace, &tails, known).await?.into_iter();
     let mut loaded = Vec::with_capacity(plans.len());
     for (claim_id, plan) in claim_ids.iter().zip(plans) {
         let tail: Vec<Option<StreamEntry>> =
@@ -181,16 +209,19 @@ const SPAN: usize = 100;
 /// is one `XRANGE id id`, except in long tails: an `XRANGE` from the first to the last of
 /// [`SPAN`] ids reads them in one go when few other claims' entries lie between (a point
 /// read costs Redis about as much as reading a hundred neighbours); ids a span did not
-/// reach within its `COUNT` are read one by one after it.
+/// reach within its `COUNT` are read one by one after it. Ids of short tails found among
+/// `known` are not read at all.
 async fn read_entries(
     db: &Db,
     trace: &mut Trace,
     tails: &[(&str, &[String])],
+    known: &Known<'_>,
 ) -> Result<Vec<Option<StreamEntry>>, DbError> {
     let span_count = (SPAN * 2).to_string();
     let mut reads: Vec<Vec<&str>> = Vec::new();
     // Per read: where its ids start in the answer, and the ids.
     let mut covers: Vec<(usize, &[String])> = Vec::new();
+    let mut in_hand: Vec<(usize, StreamEntry)> = Vec::new();
     let mut at = 0;
     for &(stream, tail) in tails {
         if tail.len() >= SPAN_FROM {
@@ -202,13 +233,21 @@ async fn read_entries(
             }
         } else {
             for id in tail.iter() {
-                reads.push(vec!["XRANGE", stream, id, id]);
-                covers.push((at, std::slice::from_ref(id)));
+                match known.get(stream, id) {
+                    Some(entry) => in_hand.push((at, (*entry).clone())),
+                    None => {
+                        reads.push(vec!["XRANGE", stream, id, id]);
+                        covers.push((at, std::slice::from_ref(id)));
+                    }
+                }
                 at += 1;
             }
         }
     }
     let mut found: Vec<Option<StreamEntry>> = vec![None; at];
+    for (pos, entry) in in_hand {
+        found[pos] = Some(entry);
+    }
     if reads.is_empty() {
         return Ok(found);
     }
@@ -363,7 +402,13 @@ pub async fn load_page(
         plan.snapshot_version = None;
     }
     let stream = partition.events();
-    let tail = read_entries(db, trace, &[(stream.as_str(), &plan.ids[plan.start..])]).await?;
+    let tail = read_entries(
+        db,
+        trace,
+        &[(stream.as_str(), &plan.ids[plan.start..])],
+        &Known::default(),
+    )
+    .await?;
     let folded = fold(plan, tail, Replay::Full, after);
     Ok(HistoryPage {
         version,
@@ -429,4 +474,27 @@ pub async fn customer_of(db: &Db, claim_id: &str) -> Result<Option<String>, DbEr
             .find(|(name, _)| name == "customer_id")
             .map(|(_, customer)| customer)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_in_hand_are_found_by_id_in_their_own_stream_only() {
+        let entries = vec![StreamEntry::decode(
+            "5-1".into(),
+            vec![("claim_id".into(), "CLM-A".into())],
+        )];
+        let known = Known::new("claims:events", &entries);
+        assert_eq!(
+            known.get("claims:events", "5-1").map(|e| e.id.as_str()),
+            Some("5-1")
+        );
+        assert!(known.get("claims:events", "5-2").is_none());
+        assert!(
+            known.get("claims:{p1}:events", "5-1").is_none(),
+            "the same id in another stream is another entry"
+        );
+    }
 }

@@ -11,7 +11,7 @@ pub use append::{Appended, append, append_many};
 pub use idempotency::IdempotencyMark;
 pub use index::{Indexed, catch_up, catch_up_all};
 pub use load::{
-    HistoryPage, LoadedClaim, Replay, customer_of, load, load_many, load_page, load_until,
+    HistoryPage, Known, LoadedClaim, Replay, customer_of, load, load_many, load_page, load_until,
     save_snapshot, snapshots,
 };
 
