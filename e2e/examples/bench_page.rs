@@ -6,7 +6,8 @@
 //! Redis takes them. Prints the intake (entries a second, from the first XADD to the last
 //! entry in the DOM), the time from the last XADD's reply to its row in the DOM, the longest
 //! main-thread task meanwhile (PerformanceObserver `longtask`, which reports tasks over 50 ms;
-//! and the longest gap between animation frames) and the JS heap.
+//! the longest gap between animation frames, and how the longest animation frame split between
+//! scripts and rendering: the Long Animation Frames API) and the JS heap.
 
 // The browser tests' harness, shared as it stands: the stack and the browser launch.
 #[allow(dead_code)]
@@ -25,10 +26,19 @@ use test_support::streams;
 /// Watches the page: long tasks, gaps between frames, and when the row of `__bench.waitFor`
 /// enters the DOM (a MutationObserver, so to the millisecond, in `Date.now()` time).
 const PROBE: &str = r#"
-const b = window.__bench = { long: [], maxGap: 0, waitFor: null, shownAt: null };
+const b = window.__bench = { long: [], frames: [], maxGap: 0, waitFor: null, shownAt: null };
 new PerformanceObserver(list => {
   for (const e of list.getEntries()) b.long.push(e.duration);
 }).observe({ type: 'longtask' });
+new PerformanceObserver(list => {
+  for (const e of list.getEntries()) b.frames.push({
+    duration: e.duration,
+    render: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
+    styleAndLayout: e.styleAndLayoutStart ? e.startTime + e.duration - e.styleAndLayoutStart : 0,
+    scripts: e.scripts.map(s => ({ invoker: s.invoker, duration: s.duration,
+      forcedLayout: s.forcedStyleAndLayoutDuration })),
+  });
+}).observe({ type: 'long-animation-frame' });
 let prev = performance.now();
 const frame = t => { b.maxGap = Math.max(b.maxGap, t - prev); prev = t; requestAnimationFrame(frame); };
 requestAnimationFrame(frame);
@@ -42,7 +52,7 @@ new MutationObserver(b.check).observe(document.body, { childList: true, subtree:
 /// Starts a measurement: waits for `id`, forgets earlier long tasks and frame gaps.
 const ARM: &str = r#"
 const b = window.__bench;
-b.long = []; b.maxGap = 0; b.shownAt = null; b.waitFor = arguments[0];
+b.long = []; b.frames = []; b.maxGap = 0; b.shownAt = null; b.waitFor = arguments[0];
 b.check();
 "#;
 
@@ -52,6 +62,7 @@ return {
   shownAt: b.shownAt,
   longest: b.long.length ? Math.max(...b.long) : null,
   longTasks: b.long.length,
+  longestFrame: b.frames.reduce((a, f) => (a && a.duration >= f.duration ? a : f), null),
   maxGap: b.maxGap,
   heap: performance.memory ? performance.memory.usedJSHeapSize : null,
   count: document.querySelector('[data-testid=timeline-count]')?.textContent,
@@ -248,6 +259,9 @@ async fn run(stack: &Stack, browser: &Browser, args: &Args) -> Result<()> {
         "longest gap between animation frames: {:.0} ms",
         read["maxGap"].as_f64().unwrap_or_default()
     );
+    if let Some(frame) = read["longestFrame"].as_object() {
+        println!("{}", describe_frame(frame));
+    }
     // Held entries are dropped as new ones come: the page keeps what it keeps.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let read = browser.client.execute(READ, vec![]).await?;
@@ -257,6 +271,38 @@ async fn run(stack: &Stack, browser: &Browser, args: &Args) -> Result<()> {
         mb(&read["heap"])
     );
     Ok(())
+}
+
+/// The longest animation frame (Long Animation Frames API): how it split between scripts and
+/// rendering, and its longest scripts.
+fn describe_frame(frame: &serde_json::Map<String, Value>) -> String {
+    let ms = |v: &Value| v.as_f64().unwrap_or_default();
+    let mut scripts: Vec<&Value> = frame["scripts"].as_array().into_iter().flatten().collect();
+    scripts.sort_by(|a, b| ms(&b["duration"]).total_cmp(&ms(&a["duration"])));
+    let scripts: Vec<String> = scripts
+        .iter()
+        .take(4)
+        .map(|s| {
+            format!(
+                "{} {:.0} ms (forced layout {:.0} ms)",
+                s["invoker"].as_str().unwrap_or("?"),
+                ms(&s["duration"]),
+                ms(&s["forcedLayout"])
+            )
+        })
+        .collect();
+    format!(
+        "longest animation frame: {:.0} ms, rendering {:.0} ms of it (style and layout {:.0} ms); \
+         scripts: {}",
+        ms(&frame["duration"]),
+        ms(&frame["render"]),
+        ms(&frame["styleAndLayout"]),
+        if scripts.is_empty() {
+            "none".to_owned()
+        } else {
+            scripts.join(", ")
+        }
+    )
 }
 
 /// A Chrome DevTools Protocol command, through chromedriver.
