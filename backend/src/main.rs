@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tokio_util::sync::CancellationToken;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
 
 #[derive(Parser)]
 #[command(
@@ -59,10 +60,9 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer())
+        .with(log_filter())
         .init();
     let Cli { config, command } = Cli::parse();
     if let Some(Command::Traffic {
@@ -178,6 +178,21 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("shutting down");
     })
     .await
+}
+
+/// What to log: `RUST_LOG` as a level and `target=level` pairs (`warn`,
+/// `info,backend::workers=debug`), else info, with tower-http's at warn.
+fn log_filter() -> Targets {
+    const DEFAULT: &str = "info,tower_http=warn";
+    match std::env::var("RUST_LOG") {
+        Ok(wanted) => wanted.parse().unwrap_or_else(|e| {
+            eprintln!(
+                "RUST_LOG={wanted:?} is not a level or target=level list ({e}); using {DEFAULT}"
+            );
+            DEFAULT.parse().expect("the default filter parses")
+        }),
+        Err(_) => DEFAULT.parse().expect("the default filter parses"),
+    }
 }
 
 /// Ctrl-C, or SIGTERM (what `kill`, systemd and container runtimes send): either way the
