@@ -37,7 +37,7 @@ use std::time::Duration;
 use fantoccini::Locator;
 use fantoccini::elements::Element;
 
-use crate::harness::{Browser, eventually, screenshot_dir};
+use crate::harness::{Browser, eventually, poll, screenshot_dir};
 
 pub use console::Console;
 pub use instructor::Instructor;
@@ -54,6 +54,13 @@ pub struct Page<'a> {
 /// may be gone by the time it is read.
 fn is_stale(e: &fantoccini::error::CmdError) -> bool {
     e.to_string().contains("stale element")
+}
+
+/// WebDriver refuses, without dispatching it, a click another element would receive: panels
+/// out of view are not rendered (`content-visibility: auto`) until the frame after they
+/// scroll in, and panels above may change height as they render.
+fn is_intercepted(e: &fantoccini::error::CmdError) -> bool {
+    e.to_string().contains("click intercepted")
 }
 
 fn testid(id: &str) -> String {
@@ -152,19 +159,51 @@ impl<'a> Page<'a> {
     }
 
     pub async fn click(&self, id: &str) {
-        self.on_fresh(id, async |el| el.click().await).await;
+        self.click_css(&testid(id)).await;
     }
 
-    /// Clicks the element `selector` finds (for what has no test id of its own).
+    /// Clicks the element `selector` finds, as a person would: once it is the one drawn
+    /// where it is, found again while a refresh replaces it.
     pub async fn click_css(&self, selector: &str) {
-        self.browser
+        poll(
+            Duration::from_secs(20),
+            &format!("{selector} to take a click"),
+            async || {
+                let el = self
+                    .browser
+                    .client
+                    .wait()
+                    .at_most(Duration::from_secs(20))
+                    .for_element(Locator::Css(selector))
+                    .await
+                    .unwrap_or_else(|e| panic!("no element {selector}: {e}"));
+                match el.click().await {
+                    Ok(()) => Ok(()),
+                    Err(e) if is_intercepted(&e) => {
+                        self.bring_to_middle(&el).await;
+                        Err(e.to_string())
+                    }
+                    Err(e) if is_stale(&e) => Err(e.to_string()),
+                    Err(e) => panic!("{selector}: {e}"),
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Scrolls `el` to the middle of the window, where nothing sticky covers it.
+    async fn bring_to_middle(&self, el: &Element) {
+        let el = serde_json::to_value(el).unwrap();
+        let scrolled = self
+            .browser
             .client
-            .find(Locator::Css(selector))
-            .await
-            .unwrap_or_else(|e| panic!("no element {selector}: {e}"))
-            .click()
-            .await
-            .unwrap();
+            .execute("arguments[0].scrollIntoView({block: 'center'})", vec![el])
+            .await;
+        // A refresh may have replaced it meanwhile; the next try finds it again.
+        match scrolled {
+            Err(e) if !is_stale(&e) => panic!("scrolling to it: {e}"),
+            _ => {}
+        }
     }
 
     /// Picks the option of value `value` in the select with this test id.

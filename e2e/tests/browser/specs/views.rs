@@ -87,3 +87,25 @@ async fn the_console_check_sees_errors_the_page_logs() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_click_waits_for_what_covers_its_target_to_go() {
+    with_browser(Stack::start(), async |stack, browser| {
+        let page = Playground::open(browser, &stack.url()).await;
+        browser
+            .client
+            .execute(
+                "const cover = document.createElement('div');
+                 cover.style = 'position: fixed; inset: 0; z-index: 1000';
+                 document.body.append(cover);
+                 setTimeout(() => cover.remove(), 3000);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        page.click("nav-lab").await;
+        page.wait_hidden("lab-panel", false, Duration::from_secs(10))
+            .await;
+    })
+    .await;
+}
