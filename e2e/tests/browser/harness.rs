@@ -16,7 +16,7 @@ use test_support::redis_server::free_port;
 use test_support::{TestApp, streams};
 use tokio::process::{Child, Command};
 
-pub use test_support::{eventually, poll};
+pub use test_support::eventually;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -37,7 +37,8 @@ use std::time::Duration;
 use fantoccini::Locator;
 use fantoccini::elements::Element;
 
-use crate::harness::{Browser, eventually, poll, screenshot_dir};
+use crate::harness::{Browser, eventually, screenshot_dir};
+use test_support::poll;
 
 pub use console::Console;
 pub use instructor::Instructor;
