@@ -229,7 +229,11 @@ fn name(command: &ClaimCommand) -> &'static str {
 /// Logs what came of commands. The commands are done whatever the log says: a log that could
 /// not be written is a warning, not their failure.
 async fn log(claims: &Claims, trace: &mut Trace, entries: &[LoggedCommand]) {
-    if let Err(e) = store::command_log::record(claims.db(), trace, entries).await {
+    if let Err(e) = claims
+        .command_log()
+        .record(claims.db(), trace, entries)
+        .await
+    {
         tracing::warn!(error = %e, commands = entries.len(), "commands not logged");
     }
 }

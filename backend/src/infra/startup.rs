@@ -82,7 +82,7 @@ impl Application {
             &config.allowed_origins,
         );
         let state = AppState::new(Handles {
-            claims: config.claims(db.clone()),
+            claims: config.claims(db.clone()).with_queued_log(),
             db,
             clock: clock.clone(),
             feed: Feed::new(config.ws_client_buffer),
@@ -187,6 +187,10 @@ impl Application {
         let _ = groups_feed.await;
         if let Some(workers) = workers {
             let _ = workers.await;
+        }
+        let log = state.claims.command_log();
+        if !log.flushed(std::time::Duration::from_secs(5)).await {
+            tracing::warn!("the command log's last entries were not written within 5 s");
         }
         if let Some(server) = embedded {
             server.stop().await?;

@@ -293,6 +293,11 @@ impl Db {
             .await
     }
 
+    /// Sends command objects built (and recorded) earlier, in one round trip.
+    pub(in crate::store) async fn send(&self, commands: Vec<Cmd>) -> Result<Vec<Value>, DbError> {
+        self.send_all(&mut Trace::off(), commands, false).await
+    }
+
     /// Like [`Db::pipeline`], for reads with large replies, each turned into a `T` by
     /// `convert`: the commands are split over two connections, and each half is decoded and
     /// converted on a task of its own. Decoding replies, not Redis, is what bounds a read of
@@ -570,7 +575,6 @@ fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
         .map(str::trim)
 }
 
-/// Adds one command to a pipeline.
 /// The command object for an argument list: what is sent, and what a trace renders.
 pub(in crate::store) fn command<S: AsRef<str>>(args: &[S]) -> Cmd {
     let mut cmd = redis::cmd(args[0].as_ref());

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use shared::api::{CommandBy, CommandLogResponse, CommandOutcome, LoggedCommand};
-use test_support::{expect_error, spawn_app_with};
+use test_support::{expect_error, spawn_app, spawn_app_with, until};
 
 use crate::fixtures::spawn_workers;
 
@@ -142,4 +142,58 @@ async fn the_groups_steps_are_logged_as_the_workers_caused_by_the_entry_before()
     assert_eq!(review.causation_id, submitted.entry_id);
     assert_eq!(Some(&approve.causation_id), review.entry_id.as_ref());
     assert_eq!(review.claim_id, submitted.claim_id);
+}
+
+/// A command's answer does not wait for its log entry; a read of the log waits for every
+/// entry queued before it, and entries still queued when the log is dropped are written.
+#[tokio::test]
+async fn queued_entries_are_read_once_written_and_written_when_the_log_is_dropped() {
+    use backend::store::command_log::{CommandLog, Writer};
+    use backend::store::db::Db;
+    use backend::store::trace::Trace;
+
+    let app = spawn_app().await;
+    let db = Db::new(&app.redis_url()).unwrap();
+    let log = CommandLog::Queued(Writer::start(db.clone()));
+    let entry = |n: usize| LoggedCommand {
+        id: String::new(),
+        command: "submit".into(),
+        by: CommandBy::Learner,
+        claim_id: format!("CLM-{n}"),
+        outcome: CommandOutcome::Applied,
+        reason: None,
+        entry_id: Some(format!("{n}-0")),
+        causation_id: format!("req-{n}"),
+    };
+    let xlen = async || app.query::<u64>(&["XLEN", "claims:commands"]).await;
+    // Redis holds every write until unpaused, and answers reads meanwhile.
+    let _: () = app.query(&["CLIENT", "PAUSE", "30000", "WRITE"]).await;
+    let first: Vec<_> = (0..100).map(entry).collect();
+    let mut trace = Trace::default();
+    log.record(&db, &mut trace, &first).await.unwrap();
+    assert_eq!(
+        trace.into_commands().len(),
+        100,
+        "each XADD is in the trace"
+    );
+    assert_eq!(xlen().await, 0, "queued, not written");
+    assert!(
+        !log.flushed(Duration::from_millis(300)).await,
+        "nothing is written while Redis holds writes"
+    );
+    let _: () = app.query(&["CLIENT", "UNPAUSE"]).await;
+    assert!(log.flushed(Duration::from_secs(10)).await);
+    assert_eq!(xlen().await, 100);
+
+    let _: () = app.query(&["CLIENT", "PAUSE", "30000", "WRITE"]).await;
+    let second: Vec<_> = (100..150).map(entry).collect();
+    log.record(&db, &mut Trace::off(), &second).await.unwrap();
+    drop(log);
+    let _: () = app.query(&["CLIENT", "UNPAUSE"]).await;
+    until(
+        Duration::from_secs(10),
+        "the dropped log's entries written",
+        async || xlen().await == 150,
+    )
+    .await;
 }

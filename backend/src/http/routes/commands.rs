@@ -87,6 +87,12 @@ async fn list(
         ),
         false => None,
     };
+    // Every command this relay answered before is in the log (queued ones are written first).
+    state
+        .claims
+        .command_log()
+        .flushed(command_log::READ_WAIT)
+        .await;
     let entries =
         command_log::newest(&state.db, &mut Trace::off(), q.before.as_deref(), stretch).await?;
     let read = entries.len();

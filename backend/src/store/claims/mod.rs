@@ -9,6 +9,8 @@ mod load;
 pub(in crate::store) use append::APPEND;
 pub use append::{Appended, append, append_many};
 pub use idempotency::IdempotencyMark;
+
+use crate::store::command_log::{CommandLog, Writer};
 pub use index::{Indexed, catch_up, catch_up_all};
 pub use load::{
     HistoryPage, Known, LoadedClaim, Replay, customer_of, load, load_many, load_page, load_until,
@@ -24,11 +26,31 @@ pub const DEFAULT_SNAPSHOT_EVERY: u64 = 50;
 pub struct Claims {
     db: crate::store::db::Db,
     snapshot_every: shared::snapshot::SnapshotEvery,
+    log: CommandLog,
 }
 
 impl Claims {
+    /// Claims whose commands are logged before they are answered.
     pub fn new(db: crate::store::db::Db, snapshot_every: shared::snapshot::SnapshotEvery) -> Self {
-        Self { db, snapshot_every }
+        Self {
+            log: CommandLog::Direct,
+            db,
+            snapshot_every,
+        }
+    }
+
+    /// The same, with commands logged by a writer task of their own (started now), so an
+    /// answer does not wait for its log entry: see [`CommandLog::Queued`].
+    pub fn with_queued_log(self) -> Self {
+        Self {
+            log: CommandLog::Queued(Writer::start(self.db.clone())),
+            ..self
+        }
+    }
+
+    /// Where commands carried out on these claims are logged.
+    pub fn command_log(&self) -> &CommandLog {
+        &self.log
     }
 
     pub fn db(&self) -> &crate::store::db::Db {
@@ -42,6 +64,7 @@ impl Claims {
         Self {
             db: self.db.heavy(),
             snapshot_every: self.snapshot_every,
+            log: self.log.clone(),
         }
     }
 
