@@ -293,6 +293,7 @@ async fn run(args: Args, load: tokio::runtime::Handle) -> anyhow::Result<()> {
                 "ratio   : relay/node {:.2}x in req/s (target > 4)",
                 submit.requests_per_second() / node.requests_per_second()
             );
+            println!("{}", submit.ceiling(4.0 * node.requests_per_second()));
         }
         None => println!("node    : not measured (node or npm not found)"),
     }
@@ -300,8 +301,8 @@ async fn run(args: Args, load: tokio::runtime::Handle) -> anyhow::Result<()> {
         Some(rps) => {
             println!("raw XADD: {rps:.0} req/s (redis-benchmark -c {CONNECTIONS})");
             println!(
-                "ratio   : relay/raw XADD {:.2} (a submit is HTTP + JSON + a Lua script of 7 \
-                 commands; a raw XADD is 1)",
+                "ratio   : relay/raw XADD {:.2} (a submit is HTTP + JSON + a Lua script of 6 \
+                 commands and a logged XADD; a raw XADD is 1)",
                 submit.requests_per_second() / rps
             );
         }
@@ -337,9 +338,6 @@ impl CpuMark {
     }
 }
 
-/// User + system CPU seconds of this process's live threads: (relay, bench clients), told
-/// apart by thread name. Threads that have exited no longer count, which only loses the
-/// paced sender's small share once it is done.
 /// The thread the relay compresses its assets on, while it does.
 const COMPRESS_THREAD: &str = "compress-assets";
 
@@ -354,6 +352,9 @@ fn thread_running(name: &str) -> anyhow::Result<bool> {
     Ok(false)
 }
 
+/// User + system CPU seconds of this process's live threads: (relay, bench clients), told
+/// apart by thread name. Threads that have exited no longer count, which only loses the
+/// paced sender's small share once it is done.
 fn thread_cpu_seconds() -> anyhow::Result<(f64, f64)> {
     let (mut relay, mut load) = (0.0, 0.0);
     for task in std::fs::read_dir("/proc/self/task").context("reading /proc/self/task")? {
@@ -393,6 +394,10 @@ struct SubmitReport {
     latency: Histogram<u64>,
     /// CPU seconds the stack's own process used meanwhile: the relay's threads, or node's.
     cpu_seconds: f64,
+    /// CPU seconds Redis used meanwhile, and the whole machine's share of this test: the
+    /// stack, Redis, the bench's clients (and, beside node, the relay's projector).
+    redis_cpu_seconds: f64,
+    machine_cpu_seconds: f64,
     /// Answers on the wire (status line, headers and body), and their bodies alone.
     bytes: u64,
     body_bytes: u64,
@@ -405,6 +410,24 @@ impl SubmitReport {
 
     fn answered(&self) -> u64 {
         (self.requests - self.failures).max(1)
+    }
+
+    /// What a submit costs the machine in CPU, and how many a second that allows at most on
+    /// its cores, beside `target` req/s.
+    fn ceiling(&self, target: f64) -> String {
+        let per_request = |seconds: f64| seconds * 1e6 / self.requests as f64;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let whole = per_request(self.machine_cpu_seconds);
+        format!(
+            "ceiling : a {} submit costs this machine {whole:.0} µs of CPU ({} {:.0}, \
+             redis-server {:.0}, the rest clients): {cores} cores allow at most {:.0} req/s, \
+             against {target:.0} for the target",
+            self.name,
+            self.name,
+            per_request(self.cpu_seconds),
+            per_request(self.redis_cpu_seconds),
+            cores as f64 * 1e6 / whole,
+        )
     }
 
     fn summary(&self) -> String {
@@ -474,6 +497,14 @@ async fn bench_submit(
     let cpu_after = harness.cpu().await?;
     report.name = name;
     report.cpu_seconds = own_after - own_before;
+    report.redis_cpu_seconds = cpu_after.redis - cpu_before.redis;
+    report.machine_cpu_seconds = (cpu_after.relay - cpu_before.relay)
+        + (cpu_after.load - cpu_before.load)
+        + report.redis_cpu_seconds
+        + match stack {
+            Stack::Relay => 0.0,
+            Stack::Node(_) => report.cpu_seconds,
+        };
     // The connections are still open.
     report.connections = established_to(port)?;
     drop(connections);
@@ -565,6 +596,8 @@ async fn run_submits(
         connections: count,
         latency: histogram(),
         cpu_seconds: 0.0,
+        redis_cpu_seconds: 0.0,
+        machine_cpu_seconds: 0.0,
         bytes: 0,
         body_bytes: 0,
     };
@@ -702,9 +735,10 @@ async fn bench_raw_xadd(harness: &Harness) -> anyhow::Result<Option<f64>> {
         .await?;
     println!("raw XADD: {rps:.0} req/s");
     println!(
-        "context : one submit = HTTP + JSON + validation + EVALSHA of a Lua script running \
-         LLEN, XADD, RPUSH, 2x ZADD, ZREM, HSET (7 commands, plus a JSON snapshot) and \
-         the live feed decoding the entry; one raw XADD = 1 command"
+        "context : one submit = HTTP + JSON + validation + EVALSHA of the append script \
+         (GET, XRANGE, LLEN, XADD, RPUSH, SET) + the command log's XADD (queued) + the \
+         projector folding the entry into the read model (a script of about 12 commands, \
+         batched) + the live feed decoding it; one raw XADD = 1 command"
     );
     Ok(Some(rps))
 }
