@@ -284,6 +284,15 @@ async fn a_step_shows_what_an_event_changed_before_and_after() {
     let view = change(model.views());
     assert!(view.before.as_deref().unwrap().contains("\"approved\""));
     assert!(view.after.as_deref().unwrap().contains("\"paid\""));
+    // ... and names the view's members the payment changed, each before and after.
+    let member = |name: &str| view.members.iter().find(|m| m.name == name);
+    let status = member("status").expect("the status member");
+    assert_eq!(
+        (status.before.as_deref(), status.after.as_deref()),
+        (Some("approved"), Some("paid"))
+    );
+    assert_eq!(member("version").unwrap().after.as_deref(), Some("4"));
+    assert!(member("customer_id").is_none(), "{:?}", view.members);
     // The claim list's score did not change, so it is not listed.
     assert!(pay.changes.iter().all(|c| c.key != model.all_claims()));
 }

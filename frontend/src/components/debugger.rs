@@ -187,10 +187,28 @@ fn step_markup(i: usize, folded: u64, step: &ProjectionStep) -> Markup {
             @for c in &step.changes {
                 li data-testid="debug-change" data-key=(c.key) {
                     code { (c.key) } " " code { (c.field) } ": "
-                    span.muted { (c.before.as_deref().unwrap_or("–")) }
-                    " → " (c.after.as_deref().unwrap_or("–"))
+                    @if c.members.is_empty() {
+                        (before_after(c.before.as_deref(), c.after.as_deref()))
+                    } @else {
+                        ul {
+                            @for m in &c.members {
+                                li data-testid="debug-member" {
+                                    code { (m.name) } ": "
+                                    (before_after(m.before.as_deref(), m.after.as_deref()))
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+/// A value before and after, `–` for absent.
+fn before_after(before: Option<&str>, after: Option<&str>) -> Markup {
+    html! {
+        span.muted { (before.unwrap_or("–")) }
+        " → " (after.unwrap_or("–"))
     }
 }

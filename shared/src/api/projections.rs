@@ -121,4 +121,105 @@ pub struct ModelChange {
     /// None: absent.
     pub before: Option<String>,
     pub after: Option<String>,
+    /// When the field holds a JSON object before and after (a claim's view, a customer's
+    /// totals): the members that differ, so a step reads `status: approved → paid` rather
+    /// than two whole documents. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberChange>,
+}
+
+/// One member of a JSON object that a change rewrote; a string member as it stands, any
+/// other value as compact JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberChange {
+    pub name: String,
+    /// None: absent.
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl ModelChange {
+    /// A change of `key`'s `field`, with the members that differ when both sides are JSON
+    /// objects (in name order: what changed or appeared, then what went).
+    pub fn new(key: String, field: String, before: Option<String>, after: Option<String>) -> Self {
+        let object = |text: &Option<String>| match serde_json::from_str(text.as_deref()?) {
+            Ok(serde_json::Value::Object(map)) => Some(map),
+            _ => None,
+        };
+        let members = match (object(&before), object(&after)) {
+            (Some(was), Some(now)) => {
+                let shown = |value: &serde_json::Value| match value {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                let changed = now
+                    .iter()
+                    .filter(|(name, value)| was.get(*name) != Some(*value));
+                let gone = was.iter().filter(|(name, _)| !now.contains_key(*name));
+                changed
+                    .map(|(name, value)| MemberChange {
+                        name: name.clone(),
+                        before: was.get(name).map(shown),
+                        after: Some(shown(value)),
+                    })
+                    .chain(gone.map(|(name, value)| MemberChange {
+                        name: name.clone(),
+                        before: Some(shown(value)),
+                        after: None,
+                    }))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        Self {
+            key,
+            field,
+            before,
+            after,
+            members,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(name: &str, before: Option<&str>, after: Option<&str>) -> MemberChange {
+        MemberChange {
+            name: name.to_owned(),
+            before: before.map(str::to_owned),
+            after: after.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_change_of_one_json_object_to_another_lists_the_members_that_differ() {
+        let change = ModelChange::new(
+            "claims:{claims:events}:views".into(),
+            "CLM-1".into(),
+            Some(r#"{"status":"approved","version":3,"notes":0,"reason":"ok"}"#.into()),
+            Some(r#"{"status":"paid","version":4,"notes":0,"reference":"PAY-1"}"#.into()),
+        );
+        assert_eq!(
+            change.members,
+            [
+                member("reference", None, Some("PAY-1")),
+                member("status", Some("approved"), Some("paid")),
+                member("version", Some("3"), Some("4")),
+                member("reason", Some("ok"), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_change_from_nothing_or_of_plain_text_lists_no_members() {
+        let created = ModelChange::new("k".into(), "f".into(), None, Some(r#"{"a":1}"#.into()));
+        let score = ModelChange::new("k".into(), "f".into(), Some("1".into()), Some("2".into()));
+        let text = ModelChange::new("k".into(), "f".into(), Some("{x".into()), Some("{}".into()));
+        for change in [created, score, text] {
+            assert!(change.members.is_empty(), "{change:?}");
+        }
+    }
 }

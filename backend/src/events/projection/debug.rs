@@ -131,12 +131,7 @@ async fn run(
             .into_iter()
             .zip(after)
             .filter(|(b, a)| b.value != a.value)
-            .map(|(b, a)| ModelChange {
-                key: b.key,
-                field: b.field,
-                before: b.value,
-                after: a.value,
-            })
+            .map(|(b, a)| ModelChange::new(b.key, b.field, b.value, a.value))
             .collect();
         answered.push(ProjectionStep {
             entry: crate::events::feed::tagged(partition, entry),

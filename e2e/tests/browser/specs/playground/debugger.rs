@@ -50,6 +50,9 @@ async fn the_projection_steps_forward_and_back_and_breaks_on_an_event_type() {
         assert_eq!(page.wait_debug_step(&ids[4]).await, "claim_paid");
         let changes = page.text("debug-changes").await;
         assert!(changes.contains("status:paid"), "{changes}");
+        // The claim's view reads as the members the payment changed, not two documents.
+        assert!(changes.contains("status: approved → paid"), "{changes}");
+        assert!(!changes.contains(r#"{"claim_id""#), "{changes}");
         page.screenshot_at("debug-changes", "33-projection-debugger")
             .await;
         // No payment after it: it stays, saying so.
