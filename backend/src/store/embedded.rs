@@ -40,6 +40,7 @@ impl EmbeddedRedis {
     pub async fn start(dir: &Path, persistence: Persistence) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the Redis data directory {}", dir.display()))?;
+        left_behind::stop_in(dir).await?;
         // The port is free when we look; another process may take it before Redis binds, so
         // try a few.
         let mut last_error = None;
@@ -307,5 +308,86 @@ async fn supervise(
                 Err(e) => tracing::warn!(port, error = %e, "restarting redis-server failed"),
             }
         }
+    }
+}
+
+/// A redis-server an earlier relay left running in its data directory. A relay killed
+/// outright (SIGKILL, a crash) cannot stop its Redis, which goes on holding the append-only
+/// file; a second server on the same file would corrupt it. So a start first stops such a
+/// server, in order (SIGTERM: Redis flushes the file and exits), and refuses while another
+/// running relay owns it. Linux's `/proc` tells; elsewhere nothing is checked.
+mod left_behind {
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+
+    use anyhow::{Context, bail};
+    use rustix::process::{Pid, Signal, kill_process};
+
+    /// How long a server left behind may take to stop.
+    const STOP_TIME: Duration = Duration::from_secs(10);
+
+    pub(super) async fn stop_in(dir: &Path) -> anyhow::Result<()> {
+        let Ok(dir) = dir.canonicalize() else {
+            return Ok(());
+        };
+        let ours = std::fs::read_link("/proc/self/exe").ok();
+        for pid in servers_in(&dir) {
+            // Its parent runs this same program: another relay, alive, owns it.
+            let owner = parent_of(pid).filter(|parent| {
+                ours.is_some() && std::fs::read_link(format!("/proc/{parent}/exe")).ok() == ours
+            });
+            if let Some(owner) = owner {
+                bail!(
+                    "a redis-server (pid {pid}) already works in {} for another relay (pid \
+                     {owner}): stop that relay, or give this one another --data-dir",
+                    dir.display()
+                );
+            }
+            tracing::warn!(
+                pid,
+                dir = %dir.display(),
+                "stopping the redis-server an earlier relay left running in its data directory"
+            );
+            let target = Pid::from_raw(pid).context("a redis-server's pid")?;
+            kill_process(target, Signal::TERM).with_context(|| {
+                format!("cannot stop the redis-server left running (pid {pid})")
+            })?;
+        }
+        let since = Instant::now();
+        while !servers_in(&dir).is_empty() {
+            if since.elapsed() > STOP_TIME {
+                bail!(
+                    "the redis-server left running in {} did not stop in {STOP_TIME:?}",
+                    dir.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// The live redis-server processes whose working directory is `dir` (the embedded server
+    /// runs in its data directory). A stopped one waiting to be reaped has none.
+    pub(super) fn servers_in(dir: &Path) -> Vec<i32> {
+        let Ok(processes) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        processes
+            .flatten()
+            .filter_map(|p| {
+                let pid = p.file_name().to_str()?.parse::<i32>().ok()?;
+                let comm = std::fs::read_to_string(p.path().join("comm")).ok()?;
+                let cwd = std::fs::read_link(p.path().join("cwd")).ok()?;
+                (comm.trim() == "redis-server" && cwd == dir).then_some(pid)
+            })
+            .collect()
+    }
+
+    /// The parent's pid, from `/proc/<pid>/stat` (after the command name, which may hold
+    /// spaces and parentheses: the fields after its last `)` are the state, then the parent).
+    fn parent_of(pid: i32) -> Option<i32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (_, after) = stat.rsplit_once(')')?;
+        after.split_whitespace().nth(1)?.parse().ok()
     }
 }

@@ -62,6 +62,83 @@ async fn a_relay_stopped_with_sigterm_stops_its_own_redis_and_keeps_what_was_wri
     assert!(relay.terminate().await.success());
 }
 
+/// A relay killed outright (SIGKILL, a crash) cannot stop its Redis. The next start stops the
+/// one left behind, in order, rather than run a second server on the same append-only file;
+/// nothing written is lost.
+#[tokio::test]
+async fn a_start_stops_the_redis_a_killed_relay_left_behind() {
+    let data = tempfile::tempdir().unwrap();
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_backend"));
+    let args = [
+        "--data-dir".to_owned(),
+        data.path().display().to_string(),
+        "--static-dir".to_owned(),
+        "does-not-exist".to_owned(),
+    ];
+
+    let mut relay = RelayProcess::spawn(binary, &args).await;
+    let claim_id = relay
+        .relay
+        .submit_claim("CUST-9", "90.00", "kept through a kill")
+        .await
+        .claim_id;
+    let left = redis_servers_in(data.path());
+    assert_eq!(left.len(), 1);
+    relay.kill().await;
+    assert_eq!(
+        redis_servers_in(data.path()),
+        left,
+        "killed, the relay left its Redis"
+    );
+
+    let mut relay = RelayProcess::spawn(binary, &args).await;
+    let now = redis_servers_in(data.path());
+    assert_eq!(now.len(), 1, "one server in the data dir: {now:?}");
+    assert_ne!(now, left, "the one left behind was stopped");
+    let shown = relay.relay.get(&format!("/api/claims/{claim_id}")).await;
+    assert_eq!(shown.status(), 200);
+    assert!(relay.terminate().await.success());
+}
+
+/// A second relay on a data dir another running relay's Redis works in refuses to start,
+/// saying so: it neither stops the other's Redis nor runs a second one on the same files.
+#[tokio::test]
+async fn a_second_relay_on_a_data_dir_in_use_refuses_to_start() {
+    let data = tempfile::tempdir().unwrap();
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_backend"));
+    let args = [
+        "--data-dir".to_owned(),
+        data.path().display().to_string(),
+        "--static-dir".to_owned(),
+        "does-not-exist".to_owned(),
+    ];
+    let mut first = RelayProcess::spawn(binary, &args).await;
+    let running = redis_servers_in(data.path());
+
+    let second = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        tokio::process::Command::new(binary)
+            .args(&args)
+            .args(["--listen", "127.0.0.1:0"])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the second relay ends by itself")
+    .unwrap();
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("for another relay"), "{said}");
+    assert!(said.contains(&running[0]), "names the pid: {said}");
+    assert_eq!(
+        redis_servers_in(data.path()),
+        running,
+        "the first relay's Redis untouched"
+    );
+    assert_eq!(first.relay.get("/api/health").await.status(), 200);
+    assert!(first.terminate().await.success());
+}
+
 /// The redis-server processes working in `dir` (their pids), as `/proc` shows them.
 fn redis_servers_in(dir: &std::path::Path) -> Vec<String> {
     let dir = dir.canonicalize().unwrap();
