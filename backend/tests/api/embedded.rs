@@ -27,13 +27,7 @@ async fn without_a_redis_url_the_relay_runs_its_own_redis_and_claims_survive_a_r
 #[tokio::test]
 async fn a_relay_stopped_with_sigterm_stops_its_own_redis_and_keeps_what_was_written() {
     let data = tempfile::tempdir().unwrap();
-    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_backend"));
-    let args = [
-        "--data-dir".to_owned(),
-        data.path().display().to_string(),
-        "--static-dir".to_owned(),
-        "does-not-exist".to_owned(),
-    ];
+    let (binary, args) = relay_in(data.path());
 
     let mut relay = RelayProcess::spawn(binary, &args).await;
     assert_eq!(
@@ -68,13 +62,7 @@ async fn a_relay_stopped_with_sigterm_stops_its_own_redis_and_keeps_what_was_wri
 #[tokio::test]
 async fn a_start_stops_the_redis_a_killed_relay_left_behind() {
     let data = tempfile::tempdir().unwrap();
-    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_backend"));
-    let args = [
-        "--data-dir".to_owned(),
-        data.path().display().to_string(),
-        "--static-dir".to_owned(),
-        "does-not-exist".to_owned(),
-    ];
+    let (binary, args) = relay_in(data.path());
 
     let mut relay = RelayProcess::spawn(binary, &args).await;
     let claim_id = relay
@@ -105,13 +93,7 @@ async fn a_start_stops_the_redis_a_killed_relay_left_behind() {
 #[tokio::test]
 async fn a_second_relay_on_a_data_dir_in_use_refuses_to_start() {
     let data = tempfile::tempdir().unwrap();
-    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_backend"));
-    let args = [
-        "--data-dir".to_owned(),
-        data.path().display().to_string(),
-        "--static-dir".to_owned(),
-        "does-not-exist".to_owned(),
-    ];
+    let (binary, args) = relay_in(data.path());
     let mut first = RelayProcess::spawn(binary, &args).await;
     let running = redis_servers_in(data.path());
 
@@ -137,6 +119,18 @@ async fn a_second_relay_on_a_data_dir_in_use_refuses_to_start() {
     );
     assert_eq!(first.relay.get("/api/health").await.status(), 200);
     assert!(first.terminate().await.success());
+}
+
+/// The relay's binary, and the arguments that run it with its own Redis in `dir`.
+fn relay_in(dir: &std::path::Path) -> (&'static std::path::Path, [String; 4]) {
+    let binary = std::path::Path::new(env!("CARGO_BIN_EXE_backend"));
+    let args = [
+        "--data-dir".to_owned(),
+        dir.display().to_string(),
+        "--static-dir".to_owned(),
+        "does-not-exist".to_owned(),
+    ];
+    (binary, args)
 }
 
 /// The redis-server processes working in `dir` (their pids), as `/proc` shows them.
