@@ -203,7 +203,9 @@ impl<H: Handler> Consumer<H> {
         // so a learner sees the workers' commands without a flood.
         self.trace = Trace::default();
         let result = self.step_traced(outcome).await;
-        super::telemetry::step(self.group, outcome);
+        super::telemetry::delivered(self.group, outcome.delivered);
+        super::telemetry::failed(self.group, outcome.failed);
+        super::telemetry::dead_lettered(self.group, outcome.dead_lettered);
         let notable = outcome.dead_lettered > 0 || outcome.claimed > 0;
         if notable || (outcome.delivered > 0 && self.controls.sample_due()) {
             let trace = std::mem::replace(&mut self.trace, Trace::off());

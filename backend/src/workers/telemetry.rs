@@ -3,23 +3,29 @@
 //! dead-lettered, and the time the handler took per entry. Labelled by group only: a fixed
 //! set (the relay's own groups), never an entry, claim or consumer.
 
-use super::consumer::Outcome;
-
 pub const DELIVERIES: &str = "claimstream_group_deliveries_total";
 pub const ERRORS: &str = "claimstream_group_errors_total";
 pub const DEAD_LETTERED: &str = "claimstream_group_dead_lettered_total";
 pub const PROCESSING: &str = "claimstream_group_processing_seconds";
 
-/// One step's entries: delivered (each redelivery again), failed, dead-lettered.
-pub(super) fn step(group: &'static str, outcome: &Outcome) {
-    if outcome.delivered > 0 {
-        metrics::counter!(DELIVERIES, "group" => group).increment(outcome.delivered as u64);
-    }
-    if outcome.failed > 0 {
-        metrics::counter!(ERRORS, "group" => group).increment(outcome.failed as u64);
-    }
-    if outcome.dead_lettered > 0 {
-        metrics::counter!(DEAD_LETTERED, "group" => group).increment(outcome.dead_lettered as u64);
+/// Entries given to the group's consumers, each redelivery again.
+pub(super) fn delivered(group: &'static str, entries: usize) {
+    count(DELIVERIES, group, entries);
+}
+
+/// Entries whose handling failed.
+pub(super) fn failed(group: &'static str, entries: usize) {
+    count(ERRORS, group, entries);
+}
+
+/// Entries moved to the dead letters.
+pub(super) fn dead_lettered(group: &'static str, entries: usize) {
+    count(DEAD_LETTERED, group, entries);
+}
+
+fn count(name: &'static str, group: &'static str, entries: usize) {
+    if entries > 0 {
+        metrics::counter!(name, "group" => group).increment(entries as u64);
     }
 }
 
