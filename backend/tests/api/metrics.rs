@@ -375,6 +375,21 @@ async fn no_label_carries_a_claim_or_a_workspace() {
     app.shutdown().await;
 }
 
+/// An entry moved to the dead letters counts there, by its group.
+#[tokio::test]
+async fn dead_lettered_entries_are_counted_by_group() {
+    let app = crate::fixtures::letter_every_notification().await;
+    let group = [("group", "claims-notifications")];
+    let lettered = |s: &[Sample]| count(s, "claimstream_group_dead_lettered_total", &group);
+    let before = lettered(&scrape(&app).await);
+    app.submit("12.00").await;
+    until("a dead-lettered entry", async || {
+        lettered(&scrape(&app).await) >= before + 1.0
+    })
+    .await;
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn consumers_count_deliveries_and_time_their_work() {
     let app = spawn_app_with(|c| {
