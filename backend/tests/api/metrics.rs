@@ -383,8 +383,8 @@ async fn dead_lettered_entries_are_counted_by_group() {
     let lettered = |s: &[Sample]| count(s, "claimstream_group_dead_lettered_total", &group);
     let before = lettered(&scrape(&app).await);
     app.submit("12.00").await;
-    until("a dead-lettered entry", async || {
-        lettered(&scrape(&app).await) >= before + 1.0
+    scrape_until(&app, "a dead-lettered entry", |s| {
+        lettered(s) >= before + 1.0
     })
     .await;
     app.shutdown().await;
@@ -425,8 +425,8 @@ async fn consumers_count_deliveries_and_time_their_work() {
     let errors = |s: &[Sample]| count(s, "claimstream_group_errors_total", &group);
     let failed_before = errors(&scrape(&app).await);
     app.submit("200.00").await;
-    until("a failed delivery", async || {
-        errors(&scrape(&app).await) >= failed_before + 1.0
+    scrape_until(&app, "a failed delivery", |s| {
+        errors(s) >= failed_before + 1.0
     })
     .await;
     app.shutdown().await;

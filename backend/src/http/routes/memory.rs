@@ -27,8 +27,11 @@ async fn memory(State(state): State<AppState>) -> Result<Json<MemoryResponse>, A
     let number = |name: &str| info.sum(name);
 
     // The command log's size counts every command answered before.
-    let log = state.claims.command_log();
-    log.flushed(crate::store::command_log::READ_WAIT).await;
+    state
+        .claims
+        .command_log()
+        .flushed(crate::store::command_log::READ_WAIT)
+        .await;
     let keys_memory = memory::keys(&state.db, &mut trace).await?;
     let indexes = memory::indexes(&state.db, &mut trace).await?;
 

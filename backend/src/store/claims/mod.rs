@@ -9,13 +9,13 @@ mod load;
 pub(in crate::store) use append::APPEND;
 pub use append::{Appended, append, append_many};
 pub use idempotency::IdempotencyMark;
-
-use crate::store::command_log::{CommandLog, Writer};
 pub use index::{Indexed, catch_up, catch_up_all};
 pub use load::{
     HistoryPage, Known, LoadedClaim, Replay, customer_of, load, load_many, load_page, load_until,
     save_snapshot, snapshots,
 };
+
+use crate::store::command_log::{CommandLog, Writer};
 
 /// `--snapshot-every`'s default.
 pub const DEFAULT_SNAPSHOT_EVERY: u64 = 50;
